@@ -1,0 +1,3 @@
+module github.com/dinfra/stack
+
+go 1.26

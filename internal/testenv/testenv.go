@@ -1,0 +1,47 @@
+// Package testenv gives tests the real external components they run against (gossamer,
+// kube-apiserver, etcd, ...). Binaries are found through environment variables that
+// `make test` and .ci/run set from scripts/tools.sh. Outside CI a missing binary skips the
+// test; in CI (CI=true) it fails it, so a broken install step can never pass silently.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Binary returns the path held by the environment variable env, or the first of the
+// fallback command names found on PATH.
+func Binary(t testing.TB, env string, fallbacks ...string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v", env, p, err)
+		}
+		return p
+	}
+	for _, name := range fallbacks {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	Missing(t, "set "+env+" (run `eval \"$(scripts/tools.sh env)\"`)")
+	return ""
+}
+
+// Missing skips the test locally and fails it in CI, where every component must be present.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("required test component missing in CI: %s", why)
+	}
+	t.Skipf("skipping: %s", why)
+}
+
+// Short skips slow integration tests under `go test -short`.
+func Short(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test skipped with -short")
+	}
+}
