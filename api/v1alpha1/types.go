@@ -1,0 +1,348 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// SubstrateNetwork is a network of Substrate nodes: relay chain or solo chain groups, and the
+// collators of parachains attached to it.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=snet,categories=onf
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.readyNodes`
+// +kubebuilder:printcolumn:name="Best",type=integer,JSONPath=`.status.bestBlock`
+// +kubebuilder:printcolumn:name="Finalized",type=integer,JSONPath=`.status.finalizedBlock`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type SubstrateNetwork struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   SubstrateNetworkSpec   `json:"spec"`
+	Status SubstrateNetworkStatus `json:"status,omitempty"`
+}
+
+// SubstrateNetworkList is a list of SubstrateNetworks.
+//
+// +kubebuilder:object:root=true
+type SubstrateNetworkList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SubstrateNetwork `json:"items"`
+}
+
+// SubstrateNetworkSpec is the desired network.
+type SubstrateNetworkSpec struct {
+	// Chain is the chain every group runs (the relay chain when parachains are present).
+	Chain Chain `json:"chain"`
+
+	// Node is the default node software of every group; a group may override it.
+	// +optional
+	Node NodeSoftware `json:"node,omitempty"`
+
+	// Groups are sets of identical nodes with one role.
+	// +kubebuilder:validation:MinItems=1
+	// +listType=map
+	// +listMapKey=name
+	Groups []NodeGroup `json:"groups"`
+
+	// Parachains whose collator groups run in this network.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Parachains []Parachain `json:"parachains,omitempty"`
+}
+
+// Chain says where a chain spec comes from. Exactly one field is set.
+type Chain struct {
+	// Builtin is a chain the node software knows by name: for gossamer `westend-dev` or
+	// `westend-local` (the specs shipped with gossamer), for polkadot-sdk binaries any name they
+	// accept with --chain (`dev`, `local`, `westend-local`, `rococo-local`, ...).
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9_.-]*$`
+	Builtin string `json:"builtin,omitempty"`
+
+	// File is the path of a chain spec JSON file (local runs only).
+	// +optional
+	File string `json:"file,omitempty"`
+
+	// URL is an http(s) address of a chain spec JSON file, fetched before the nodes start.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^https?://`
+	URL string `json:"url,omitempty"`
+
+	// ConfigMap names a ConfigMap key holding the chain spec (clusters only).
+	// +optional
+	ConfigMap *KeyReference `json:"configMap,omitempty"`
+}
+
+// KeyReference names one key of a Kubernetes ConfigMap or Secret in the network's namespace.
+type KeyReference struct {
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key"`
+}
+
+// Flavor is the command-line dialect of a node binary.
+// +kubebuilder:validation:Enum=substrate;gossamer
+type Flavor string
+
+const (
+	// FlavorSubstrate is any polkadot-sdk node: polkadot, polkadot-parachain, a solochain node.
+	FlavorSubstrate Flavor = "substrate"
+	// FlavorGossamer is ChainSafe's Go Polkadot Host.
+	FlavorGossamer Flavor = "gossamer"
+)
+
+// NodeSoftware is the node implementation a group runs.
+type NodeSoftware struct {
+	// Flavor is the CLI dialect of the binary. Default: gossamer.
+	// +optional
+	Flavor Flavor `json:"flavor,omitempty"`
+
+	// Binary is the executable for local runs: a path or a name on PATH.
+	// +optional
+	Binary string `json:"binary,omitempty"`
+
+	// Image is the container image for clusters.
+	// +optional
+	Image string `json:"image,omitempty"`
+}
+
+// Role is what a node does in the network.
+// +kubebuilder:validation:Enum=validator;collator;full;archive;rpc;bootnode
+type Role string
+
+const (
+	RoleValidator Role = "validator"
+	RoleCollator  Role = "collator"
+	RoleFull      Role = "full"
+	RoleArchive   Role = "archive"
+	RoleRPC       Role = "rpc"
+	RoleBootnode  Role = "bootnode"
+)
+
+// NodeGroup is a set of identical nodes.
+type NodeGroup struct {
+	// Name is unique in the network and names the nodes: <name>-0, <name>-1, ...
+	// +kubebuilder:validation:Pattern=`^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// Role of every node in the group.
+	Role Role `json:"role"`
+
+	// Replicas is the number of nodes. Default: 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Node overrides the network's node software for this group.
+	// +optional
+	Node *NodeSoftware `json:"node,omitempty"`
+
+	// Parachain names the parachain a collator group serves; collator groups only.
+	// +optional
+	Parachain string `json:"parachain,omitempty"`
+
+	// Keys says where validator or collator session keys come from, one per replica.
+	// +optional
+	Keys *Keys `json:"keys,omitempty"`
+
+	// Pruning is `archive` or the number of recent blocks whose state is kept.
+	// Default: archive for archive groups, the node's own default otherwise.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^(archive|[0-9]+)$`
+	Pruning string `json:"pruning,omitempty"`
+
+	// RPC configures the node's JSON-RPC server.
+	// +optional
+	RPC *RPC `json:"rpc,omitempty"`
+
+	// P2P configures how other nodes reach these nodes.
+	// +optional
+	P2P *P2P `json:"p2p,omitempty"`
+
+	// Args are extra arguments appended to the node command line.
+	// +optional
+	Args []string `json:"args,omitempty"`
+
+	// Resources are the container's resource requests and limits (clusters only).
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Storage is the size of each node's data volume (clusters only). Default: 10Gi.
+	// +optional
+	Storage string `json:"storage,omitempty"`
+
+	// Autoscaling scales an rpc group on CPU load (clusters only).
+	// +optional
+	Autoscaling *Autoscaling `json:"autoscaling,omitempty"`
+}
+
+// Keys are validator or collator session keys, one source per replica (index i for node i).
+// Exactly one field is set.
+type Keys struct {
+	// Dev are well-known development secret URIs such as //Alice, //Bob: dev chains only.
+	// +optional
+	Dev []string `json:"dev,omitempty"`
+
+	// Files are paths of files (mode 0600) holding each replica's secret URI (local runs).
+	// +optional
+	Files []string `json:"files,omitempty"`
+
+	// Secret names a Kubernetes Secret whose keys "0", "1", ... hold each replica's secret URI.
+	// +optional
+	Secret string `json:"secret,omitempty"`
+}
+
+// RPCMethods says which RPC methods a node exposes.
+// +kubebuilder:validation:Enum=safe;unsafe;auto
+type RPCMethods string
+
+const (
+	RPCSafe   RPCMethods = "safe"
+	RPCUnsafe RPCMethods = "unsafe"
+	RPCAuto   RPCMethods = "auto"
+)
+
+// RPC configures a node's JSON-RPC server.
+type RPC struct {
+	// Methods exposed: safe, unsafe or auto. Default: safe for rpc groups, unsafe otherwise
+	// (the runtime needs unsafe methods to insert keys and report status).
+	// +optional
+	Methods RPCMethods `json:"methods,omitempty"`
+
+	// CORS lists the origins allowed to call the node from a browser; "all" allows any.
+	// +optional
+	CORS []string `json:"cors,omitempty"`
+
+	// MaxConnections caps concurrent RPC connections (polkadot-sdk only).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	MaxConnections *int32 `json:"maxConnections,omitempty"`
+}
+
+// Exposure is how nodes of a group are reachable from outside a cluster.
+// +kubebuilder:validation:Enum=None;NodePort;LoadBalancer
+type Exposure string
+
+const (
+	ExposeNone         Exposure = "None"
+	ExposeNodePort     Exposure = "NodePort"
+	ExposeLoadBalancer Exposure = "LoadBalancer"
+)
+
+// P2P configures peer-to-peer reachability.
+type P2P struct {
+	// Expose publishes each node's P2P port outside the cluster. Default: None.
+	// +optional
+	Expose Exposure `json:"expose,omitempty"`
+
+	// PublicHost is the address (IP or DNS name) other networks reach exposed nodes at; it
+	// becomes --public-addr.
+	// +optional
+	PublicHost string `json:"publicHost,omitempty"`
+}
+
+// Autoscaling scales a group between MinReplicas and MaxReplicas.
+type Autoscaling struct {
+	// +kubebuilder:validation:Minimum=1
+	MinReplicas int32 `json:"minReplicas"`
+	// +kubebuilder:validation:Minimum=1
+	MaxReplicas int32 `json:"maxReplicas"`
+	// TargetCPUUtilization in percent. Default: 70.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	TargetCPUUtilization *int32 `json:"targetCPUUtilization,omitempty"`
+}
+
+// Parachain is a parachain whose collators run in this network.
+type Parachain struct {
+	// Name is unique among parachains and referenced by collator groups.
+	// +kubebuilder:validation:Pattern=`^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// ID is the para id registered on the relay chain.
+	// +kubebuilder:validation:Minimum=1
+	ID int32 `json:"id"`
+
+	// Chain is the parachain's own chain spec.
+	Chain Chain `json:"chain"`
+
+	// Node is the collator software (a polkadot-sdk parachain node).
+	// +optional
+	Node *NodeSoftware `json:"node,omitempty"`
+
+	// Relay says how collators follow the relay chain.
+	// +optional
+	Relay RelayChain `json:"relay,omitempty"`
+}
+
+// RelayChain is how a collator follows its relay chain: an embedded relay chain node (the
+// network's own chain and boot nodes, the default) or external relay chain RPC endpoints.
+type RelayChain struct {
+	// RPCURLs are WebSocket endpoints of relay chain nodes (--relay-chain-rpc-urls); when empty
+	// collators run an embedded relay chain node that joins this network's relay chain.
+	// +optional
+	RPCURLs []string `json:"rpcUrls,omitempty"`
+
+	// Args are extra arguments for the embedded relay chain node (after --).
+	// +optional
+	Args []string `json:"args,omitempty"`
+}
+
+// SubstrateNetworkStatus is the observed network.
+type SubstrateNetworkStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Progressing, Degraded.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ReadyNodes is "ready/desired" over all groups.
+	// +optional
+	ReadyNodes string `json:"readyNodes,omitempty"`
+
+	// BestBlock is the highest best block any node reports.
+	// +optional
+	BestBlock int64 `json:"bestBlock,omitempty"`
+
+	// FinalizedBlock is the highest finalized block any node reports.
+	// +optional
+	FinalizedBlock int64 `json:"finalizedBlock,omitempty"`
+
+	// Groups are per-group replica counts.
+	// +optional
+	Groups []GroupStatus `json:"groups,omitempty"`
+
+	// Nodes are per-node chain facts gathered over RPC.
+	// +optional
+	Nodes []NodeStatus `json:"nodes,omitempty"`
+}
+
+// GroupStatus counts a group's replicas.
+type GroupStatus struct {
+	Name    string `json:"name"`
+	Desired int32  `json:"desired"`
+	Ready   int32  `json:"ready"`
+}
+
+// NodeStatus is what one node reports about itself.
+type NodeStatus struct {
+	Name      string `json:"name"`
+	Group     string `json:"group"`
+	Role      Role   `json:"role"`
+	Ready     bool   `json:"ready"`
+	Version   string `json:"version,omitempty"`
+	PeerID    string `json:"peerId,omitempty"`
+	Peers     int32  `json:"peers"`
+	Best      int64  `json:"best"`
+	Finalized int64  `json:"finalized"`
+	Syncing   bool   `json:"syncing"`
+}
