@@ -39,10 +39,25 @@ gossamer() {
   echo "$bin"
 }
 
+# --- DINFRA reactor: IPFS node for the descriptor store, OpenAPI code generator ---------------
+KUBO_VERSION=v0.43.0
+OAPI_CODEGEN_VERSION=v2.5.1
+
+kubo() {
+  build kubo "$KUBO_VERSION" github.com/ipfs/kubo/cmd/ipfs "-s -w"
+}
+
+oapi_codegen() {
+  build oapi-codegen "$OAPI_CODEGEN_VERSION" github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen "-s -w"
+}
+
 case "${1:-}" in
   gossamer) gossamer ;;
+  kubo) kubo ;;
+  oapi-codegen) oapi_codegen ;;
   env)
     echo "export GOSSAMER_BIN=$(gossamer)"
+    echo "export KUBO_BIN=$(kubo)"
     ;;
-  *) echo "usage: $0 gossamer|env" >&2; exit 2 ;;
+  *) echo "usage: $0 gossamer|kubo|oapi-codegen|env" >&2; exit 2 ;;
 esac
