@@ -195,7 +195,16 @@ type Keys struct {
 	// Secret names a Kubernetes Secret whose keys "0", "1", ... hold each replica's secret URI.
 	// +optional
 	Secret string `json:"secret,omitempty"`
+
+	// Types are the session key types to insert, as type:scheme. Default: the relay chain set
+	// (babe, gran, imon, para, asgn, audi, beef) for validators, aura for collators.
+	// +optional
+	Types []SessionKeyType `json:"types,omitempty"`
 }
+
+// SessionKeyType is a key type and its signature scheme, such as babe:sr25519 or gran:ed25519.
+// +kubebuilder:validation:Pattern=`^[a-z]{4}:(sr25519|ed25519|ecdsa)$`
+type SessionKeyType string
 
 // RPCMethods says which RPC methods a node exposes.
 // +kubebuilder:validation:Enum=safe;unsafe;auto

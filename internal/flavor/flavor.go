@@ -1,0 +1,106 @@
+// Package flavor renders node command lines. polkadot-sdk binaries and gossamer take different
+// flags for the same intent; this table is the one place that difference lives.
+package flavor
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+)
+
+// Ports are the TCP ports a node listens on. WS is separate only for dialects that serve
+// WebSocket RPC on its own port (gossamer); polkadot-sdk serves HTTP and WS on RPC.
+type Ports struct {
+	P2P        int `json:"p2p"`
+	RPC        int `json:"rpc"`
+	WS         int `json:"ws,omitempty"`
+	Prometheus int `json:"prometheus"`
+	// RelayP2P and RelayRPC are the embedded relay chain node's ports (collators only).
+	RelayP2P int `json:"relayP2p,omitempty"`
+	RelayRPC int `json:"relayRpc,omitempty"`
+}
+
+// SessionKey is one key to put into a node's keystore before it starts.
+type SessionKey struct {
+	Type   string `json:"type"`   // four-letter key type, e.g. babe
+	Scheme string `json:"scheme"` // sr25519, ed25519 or ecdsa
+	// SURIFile is the path of a 0600 file holding the secret URI; secrets never go on a
+	// command line, only this path does.
+	SURIFile string `json:"suriFile"`
+}
+
+// Node is what a dialect needs to render one node's command lines.
+type Node struct {
+	Name        string
+	Role        v1alpha1.Role
+	Chain       string // the --chain value: a builtin name or a spec file path
+	BasePath    string
+	Ports       Ports
+	Bootnodes   []string // multiaddrs with /p2p/ peer IDs
+	NodeKeyFile string   // the node key file as this dialect reads it
+	PublicAddr  string   // multiaddr others should dial, if not the listen address
+	External    bool     // listen on all interfaces (clusters) rather than loopback
+	RPCMethods  v1alpha1.RPCMethods
+	CORS        []string
+	MaxConns    int32
+	Pruning     string
+	DevKey      string // a well-known dev URI such as //Alice
+	SessionKeys []SessionKey
+	Parachain   *Parachain
+	Extra       []string
+}
+
+// Parachain is the collator side of a parachain node.
+type Parachain struct {
+	ID             int32
+	RelayChain     string   // --chain of the embedded relay chain node
+	RelayBootnodes []string // relay chain boot nodes for the embedded node
+	RelayRPCURLs   []string // external relay chain RPC instead of an embedded node
+	RelayArgs      []string
+}
+
+// Dialect renders a flavor's command lines and knows its file layout.
+type Dialect interface {
+	// Args is the command line that runs the node.
+	Args(n Node) []string
+	// Init lists commands (argument vectors for the same binary) that prepare a new data
+	// directory: database, keystore. They run once, before the first start.
+	Init(n Node) [][]string
+	// NodeKeyFile is where the node's p2p key lives for a base path.
+	NodeKeyFile(basePath string) string
+	// NodeKeyFileContent renders a node key for that file, from its hex seed and hex
+	// 64-byte private key.
+	NodeKeyFileContent(seedHex, privateKeyHex string) string
+	// SeparateWS reports whether WebSocket RPC needs its own port.
+	SeparateWS() bool
+	// InsertsKeysOverRPC reports whether session keys are inserted with author_insertKey after
+	// start rather than by an init command.
+	InsertsKeysOverRPC() bool
+}
+
+var table = map[v1alpha1.Flavor]Dialect{
+	v1alpha1.FlavorSubstrate: substrate{},
+	v1alpha1.FlavorGossamer:  gossamer{},
+}
+
+// For returns the dialect of a flavor.
+func For(f v1alpha1.Flavor) (Dialect, error) {
+	d, ok := table[f]
+	if !ok {
+		return nil, fmt.Errorf("unknown node flavor %q (want substrate or gossamer)", f)
+	}
+	return d, nil
+}
+
+// MustFor is For for flavors already validated.
+func MustFor(f v1alpha1.Flavor) Dialect {
+	d, err := For(f)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// nodeKeyIn is the conventional node key path inside a base path.
+func nodeKeyIn(basePath, name string) string { return filepath.Join(basePath, name) }

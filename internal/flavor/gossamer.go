@@ -1,0 +1,73 @@
+package flavor
+
+import (
+	"strings"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+)
+
+// gossamer is the CLI of ChainSafe's gossamer. It reads its node key from <base>/node.key,
+// serves WebSocket RPC on its own port, and takes well-known dev keys by name (--key alice).
+type gossamer struct{}
+
+func (gossamer) Args(n Node) []string {
+	a := []string{
+		"--name", n.Name,
+		"--chain", n.Chain,
+		"--base-path", n.BasePath,
+		"--port", itoa(n.Ports.P2P),
+		"--rpc-port", itoa(n.Ports.RPC),
+		"--ws-port", itoa(n.Ports.WS),
+		"--prometheus-port", itoa(n.Ports.Prometheus),
+		// Without --prometheus-external gossamer starts no metrics server at all.
+		"--prometheus-external",
+		"--no-telemetry", "--no-mdns",
+	}
+	// Gossamer starts no RPC server without one of these flags.
+	if n.RPCMethods == v1alpha1.RPCUnsafe {
+		a = append(a, "--unsafe-rpc", "--unsafe-ws-external")
+		if n.External {
+			a = append(a, "--unsafe-rpc-external")
+		}
+	} else {
+		a = append(a, "--rpc-external", "--ws-external")
+	}
+	if n.Role == v1alpha1.RoleValidator {
+		a = append(a, "--key", DevKeyName(n.DevKey), "--validator")
+	} else {
+		a = append(a, "--role", "full", "--babe-authority=false", "--grandpa-authority=false")
+	}
+	if n.Pruning == "archive" {
+		a = append(a, "--state-pruning", "archive")
+	}
+	if n.PublicAddr != "" {
+		a = append(a, "--public-dns", n.PublicAddr)
+	}
+	if len(n.Bootnodes) > 0 {
+		a = append(a, "--bootnodes", strings.Join(n.Bootnodes, ","))
+	}
+	return append(a, n.Extra...)
+}
+
+// Init creates the database from the chain spec; validators also get their dev key.
+func (gossamer) Init(n Node) [][]string {
+	cmd := []string{"init", "--force", "--chain", n.Chain, "--base-path", n.BasePath}
+	if n.Role == v1alpha1.RoleValidator {
+		cmd = append(cmd, "--key", DevKeyName(n.DevKey))
+	}
+	return [][]string{cmd}
+}
+
+func (gossamer) NodeKeyFile(basePath string) string { return nodeKeyIn(basePath, "node.key") }
+
+func (gossamer) NodeKeyFileContent(_, privateKeyHex string) string { return privateKeyHex }
+
+func (gossamer) SeparateWS() bool { return true }
+
+func (gossamer) InsertsKeysOverRPC() bool { return true }
+
+// GossamerDevKeys are the dev accounts gossamer accepts with --key.
+var GossamerDevKeys = []string{"alice", "bob", "charlie", "dave", "eve", "ferdie", "george", "heather", "ian"}
+
+// DevKeyName turns a dev URI (//Alice) into gossamer's key name (alice).
+func DevKeyName(uri string) string { return strings.ToLower(strings.TrimPrefix(uri, "//")) }

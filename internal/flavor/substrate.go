@@ -1,0 +1,94 @@
+package flavor
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+)
+
+// substrate is the CLI of polkadot-sdk nodes (polkadot, polkadot-parachain, solochain nodes).
+type substrate struct{}
+
+func (substrate) Args(n Node) []string {
+	a := []string{
+		"--name", n.Name,
+		"--chain", n.Chain,
+		"--base-path", n.BasePath,
+		"--port", itoa(n.Ports.P2P),
+		"--rpc-port", itoa(n.Ports.RPC),
+		"--prometheus-port", itoa(n.Ports.Prometheus),
+		"--node-key-file", n.NodeKeyFile,
+		"--no-telemetry",
+	}
+	switch n.Role {
+	case v1alpha1.RoleValidator:
+		a = append(a, "--validator")
+	case v1alpha1.RoleCollator:
+		a = append(a, "--collator")
+	}
+	a = append(a, "--rpc-methods", string(n.RPCMethods))
+	if n.External {
+		a = append(a, "--prometheus-external")
+		if n.RPCMethods == v1alpha1.RPCUnsafe {
+			a = append(a, "--unsafe-rpc-external")
+		} else {
+			a = append(a, "--rpc-external")
+		}
+	}
+	if len(n.CORS) > 0 {
+		a = append(a, "--rpc-cors", strings.Join(n.CORS, ","))
+	}
+	if n.MaxConns > 0 {
+		a = append(a, "--rpc-max-connections", itoa(int(n.MaxConns)))
+	}
+	if n.PublicAddr != "" {
+		a = append(a, "--public-addr", n.PublicAddr)
+	}
+	switch n.Pruning {
+	case "":
+	case "archive":
+		a = append(a, "--state-pruning", "archive", "--blocks-pruning", "archive")
+	default:
+		a = append(a, "--state-pruning", n.Pruning)
+	}
+	for _, b := range n.Bootnodes {
+		a = append(a, "--bootnodes", b)
+	}
+	a = append(a, n.Extra...)
+	if p := n.Parachain; p != nil {
+		if len(p.RelayRPCURLs) > 0 {
+			a = append(a, "--relay-chain-rpc-urls")
+			a = append(a, p.RelayRPCURLs...)
+		}
+		// Everything after -- configures the embedded relay chain node.
+		a = append(a, "--", "--chain", p.RelayChain,
+			"--port", itoa(n.Ports.RelayP2P), "--rpc-port", itoa(n.Ports.RelayRPC), "--no-prometheus")
+		for _, b := range p.RelayBootnodes {
+			a = append(a, "--bootnodes", b)
+		}
+		a = append(a, p.RelayArgs...)
+	}
+	return a
+}
+
+// Init inserts session keys with `key insert`, which reads the secret URI from a file.
+func (substrate) Init(n Node) [][]string {
+	var cmds [][]string
+	for _, k := range n.SessionKeys {
+		cmds = append(cmds, []string{"key", "insert",
+			"--base-path", n.BasePath, "--chain", n.Chain,
+			"--key-type", k.Type, "--scheme", k.Scheme, "--suri", k.SURIFile})
+	}
+	return cmds
+}
+
+func (substrate) NodeKeyFile(basePath string) string { return nodeKeyIn(basePath, "node-key") }
+
+func (substrate) NodeKeyFileContent(seedHex, _ string) string { return seedHex }
+
+func (substrate) SeparateWS() bool { return false }
+
+func (substrate) InsertsKeysOverRPC() bool { return false }
+
+func itoa(i int) string { return strconv.Itoa(i) }
