@@ -1,0 +1,464 @@
+// Package conformance checks that a Chain Reactor API implementation, in any language,
+// behaves as api/reactor/openapi.yaml requires: authentication, idempotent deploy and
+// teardown, rejections with the right status and reasons, and a list consistent with both.
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor"
+)
+
+// Config says which reactor to check and how.
+type Config struct {
+	URL   string
+	Token string
+	HTTP  *http.Client
+	// DeployTimeout bounds the wait for a deployment to run and to disappear after teardown.
+	DeployTimeout time.Duration
+	// Samples are candidate descriptors; the first whose type the reactor serves is used.
+	// Empty: samples of the built-in types.
+	Samples []Sample
+}
+
+// Result is the outcome of one check.
+type Result struct {
+	Name string
+	Err  error
+}
+
+// Report lists every check in the order run.
+type Report []Result
+
+// Failed counts the checks that failed.
+func (r Report) Failed() int {
+	n := 0
+	for _, c := range r {
+		if c.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+type suite struct {
+	cfg    Config
+	c      *api.ClientWithResponses // authenticated
+	anon   *api.ClientWithResponses // no credentials
+	sample Sample
+	id     string // the deployment the suite creates
+	units  int64
+	caps   api.Capabilities
+}
+
+// Run runs every check against the reactor. The error is for setup failures only.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	if cfg.DeployTimeout <= 0 {
+		cfg.DeployTimeout = 2 * time.Minute
+	}
+	if len(cfg.Samples) == 0 {
+		cfg.Samples = builtinSamples
+	}
+	s := &suite{cfg: cfg, units: 1}
+	var err error
+	if s.c, err = reactor.NewClient(reactor.ClientConfig{URL: cfg.URL, Token: cfg.Token, HTTP: cfg.HTTP}); err != nil {
+		return nil, err
+	}
+	if s.anon, err = reactor.NewClient(reactor.ClientConfig{URL: cfg.URL, HTTP: cfg.HTTP}); err != nil {
+		return nil, err
+	}
+	s.id = "conformance-" + randomSuffix()
+
+	checks := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"health answers without credentials", s.health},
+		{"authentication is enforced", s.auth},
+		{"capabilities list served types and capacity", s.capabilities},
+		{"unknown type is rejected with 422", s.unknownType},
+		{"invalid descriptor is rejected with 400 and reasons", s.invalidDescriptor},
+		{"CID mismatch is rejected", s.cidMismatch},
+		{"unknown id: 404 on get, 204 on delete", s.unknownID},
+		{"deploy is accepted and idempotent", s.deploy},
+		{"an id cannot be reused with another descriptor", s.conflict},
+		{"list and capacity are consistent with the deployment", s.listConsistent},
+		{"deployment reaches Running", s.running},
+		{"teardown is idempotent and removes the deployment", s.teardown},
+	}
+	var report Report
+	skipRest := false
+	for _, ch := range checks {
+		if skipRest {
+			report = append(report, Result{ch.name, errors.New("skipped: an earlier check it depends on failed")})
+			continue
+		}
+		err := ch.fn(ctx)
+		report = append(report, Result{ch.name, err})
+		// Without capabilities there is no sample to deploy; everything after needs one.
+		if err != nil && ch.name == "capabilities list served types and capacity" {
+			skipRest = true
+		}
+	}
+	return report, nil
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// statusOf checks an HTTP status; body is shown on mismatch.
+func statusOf(op string, resp *http.Response, body []byte, want ...int) error {
+	if slices.Contains(want, resp.StatusCode) {
+		return nil
+	}
+	return fmt.Errorf("%s: HTTP %d, want %v: %s", op, resp.StatusCode, want, bytes.TrimSpace(body))
+}
+
+func (s *suite) request(sample []byte, typ string) api.DeployRequest {
+	c, _ := descriptor.CID(sample)
+	return api.DeployRequest{
+		Type: typ, DescriptorCid: c.String(), Descriptor: sample,
+		Consumer:     api.Consumer{Address: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"},
+		Subscription: api.Subscription{Units: s.units},
+	}
+}
+
+func (s *suite) health(ctx context.Context) error {
+	r, err := s.anon.GetHealthWithResponse(ctx)
+	if err != nil {
+		return err
+	}
+	if err := statusOf("GET /v1/health", r.HTTPResponse, r.Body, 200); err != nil {
+		return err
+	}
+	if r.JSON200 == nil || r.JSON200.Status != api.Ok {
+		return fmt.Errorf("GET /v1/health: body %s, want status ok", r.Body)
+	}
+	return nil
+}
+
+func (s *suite) auth(ctx context.Context) error {
+	sample := builtinSamples[0]
+	requests := []func(server string) (*http.Request, error){
+		api.NewGetCapabilitiesRequest,
+		api.NewListDeploymentsRequest,
+		func(server string) (*http.Request, error) { return api.NewGetDeploymentRequest(server, s.id) },
+		func(server string) (*http.Request, error) {
+			return api.NewDeployRequest(server, s.id, s.request(sample.Valid, sample.Type))
+		},
+		func(server string) (*http.Request, error) { return api.NewTeardownRequest(server, s.id) },
+	}
+	hc := s.cfg.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	for _, authorization := range []string{"", "Bearer " + s.cfg.Token + "-wrong", "Basic " + s.cfg.Token} {
+		for _, build := range requests {
+			req, err := build(strings.TrimSuffix(s.cfg.URL, "/"))
+			if err != nil {
+				return err
+			}
+			if authorization != "" {
+				req.Header.Set("Authorization", authorization)
+			}
+			resp, err := hc.Do(req.WithContext(ctx))
+			if err != nil {
+				return err
+			}
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			who := "no credentials"
+			if authorization != "" {
+				who = "a wrong " + strings.Fields(authorization)[0] + " authorization"
+			}
+			if err := statusOf(req.Method+" "+req.URL.Path+" with "+who, resp, body, 401); err != nil {
+				return err
+			}
+		}
+	}
+	return s.absent(ctx, "unauthenticated requests")
+}
+
+func (s *suite) capabilities(ctx context.Context) error {
+	r, err := s.c.GetCapabilitiesWithResponse(ctx)
+	if err != nil {
+		return err
+	}
+	if err := statusOf("GET /v1/capabilities", r.HTTPResponse, r.Body, 200); err != nil {
+		return err
+	}
+	s.caps = *r.JSON200
+	if s.caps.Capacity.Free > s.caps.Capacity.Total || s.caps.Capacity.Free < 0 {
+		return fmt.Errorf("capacity free %d outside [0, total %d]", s.caps.Capacity.Free, s.caps.Capacity.Total)
+	}
+	for _, sample := range s.cfg.Samples {
+		for _, t := range s.caps.Types {
+			if t.Name == sample.Type {
+				if _, err := descriptor.ParseCID(t.SchemaCid); err != nil {
+					return fmt.Errorf("type %s: schemaCid: %w", t.Name, err)
+				}
+				s.sample = sample
+				if s.caps.Capacity.Free < s.units {
+					return fmt.Errorf("the reactor needs %d free unit(s) for the checks, has %d", s.units, s.caps.Capacity.Free)
+				}
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("the reactor serves %v; no sample descriptor for any of them (pass one with --descriptor and --type)", s.caps.Types)
+}
+
+func (s *suite) rejected(ctx context.Context, op string, req api.DeployRequest, status int, code api.ErrorCode) (*api.Error, error) {
+	r, err := s.c.DeployWithResponse(ctx, s.id, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := statusOf(op, r.HTTPResponse, r.Body, status); err != nil {
+		return nil, err
+	}
+	var e *api.Error
+	switch status {
+	case 400:
+		e = r.JSON400
+	case 422:
+		e = r.JSON422
+	}
+	if e == nil || e.Code != code {
+		return e, fmt.Errorf("%s: body %s, want error code %s", op, bytes.TrimSpace(r.Body), code)
+	}
+	return e, s.absent(ctx, op)
+}
+
+// absent checks that a rejected request left nothing behind.
+func (s *suite) absent(ctx context.Context, after string) error {
+	r, err := s.c.GetDeploymentWithResponse(ctx, s.id)
+	if err != nil {
+		return err
+	}
+	if r.StatusCode() != 404 {
+		return fmt.Errorf("after %s: GET /v1/deployments/%s is HTTP %d, want 404 (a rejected deploy must create nothing)", after, s.id, r.StatusCode())
+	}
+	return nil
+}
+
+func (s *suite) unknownType(ctx context.Context) error {
+	_, err := s.rejected(ctx, "deploy of type unknown-type/v1", s.request(s.sample.Valid, "unknown-type/v1"), 422, api.ErrorCodeUnknownType)
+	return err
+}
+
+func (s *suite) invalidDescriptor(ctx context.Context) error {
+	e, err := s.rejected(ctx, "deploy of an invalid descriptor", s.request(s.sample.Invalid, s.sample.Type), 400, api.ErrorCodeInvalidDescriptor)
+	if err != nil {
+		return err
+	}
+	if e.Problems == nil || len(*e.Problems) == 0 {
+		return errors.New("invalid descriptor: no problems listed")
+	}
+	for _, p := range *e.Problems {
+		if p.Path == "" || p.Reason == "" {
+			return fmt.Errorf("invalid descriptor: problem %+v lacks a path or a reason", p)
+		}
+	}
+	return nil
+}
+
+func (s *suite) cidMismatch(ctx context.Context) error {
+	req := s.request(s.sample.Valid, s.sample.Type)
+	other, _ := descriptor.CID(s.sample.Other)
+	req.DescriptorCid = other.String()
+	_, err := s.rejected(ctx, "deploy with the CID of other content", req, 400, api.ErrorCodeCidMismatch)
+	return err
+}
+
+func (s *suite) unknownID(ctx context.Context) error {
+	id := "conformance-absent-" + randomSuffix()
+	g, err := s.c.GetDeploymentWithResponse(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := statusOf("GET unknown id", g.HTTPResponse, g.Body, 404); err != nil {
+		return err
+	}
+	d, err := s.c.TeardownWithResponse(ctx, id)
+	if err != nil {
+		return err
+	}
+	return statusOf("DELETE unknown id", d.HTTPResponse, d.Body, 204)
+}
+
+func (s *suite) deploy(ctx context.Context) error {
+	req := s.request(s.sample.Valid, s.sample.Type)
+	first, err := s.c.DeployWithResponse(ctx, s.id, req)
+	if err != nil {
+		return err
+	}
+	if err := statusOf("first deploy", first.HTTPResponse, first.Body, 202); err != nil {
+		return err
+	}
+	if err := sameDeployment(first.JSON202, s.id, req); err != nil {
+		return fmt.Errorf("first deploy: %w", err)
+	}
+	again, err := s.c.DeployWithResponse(ctx, s.id, req)
+	if err != nil {
+		return err
+	}
+	if err := statusOf("repeated deploy", again.HTTPResponse, again.Body, 200); err != nil {
+		return err
+	}
+	return sameDeployment(again.JSON200, s.id, req)
+}
+
+func sameDeployment(d *api.Deployment, id string, req api.DeployRequest) error {
+	switch {
+	case d == nil:
+		return errors.New("no deployment in the response")
+	case d.Id != id || d.DescriptorCid != req.DescriptorCid || d.Type != req.Type || d.Units != req.Subscription.Units:
+		return fmt.Errorf("deployment %+v does not echo id %s, type %s, CID %s, units %d", *d, id, req.Type, req.DescriptorCid, req.Subscription.Units)
+	}
+	return nil
+}
+
+func (s *suite) conflict(ctx context.Context) error {
+	r, err := s.c.DeployWithResponse(ctx, s.id, s.request(s.sample.Other, s.sample.Type))
+	if err != nil {
+		return err
+	}
+	return statusOf("deploy of another descriptor under the same id", r.HTTPResponse, r.Body, 409)
+}
+
+func (s *suite) listConsistent(ctx context.Context) error {
+	l, err := s.c.ListDeploymentsWithResponse(ctx)
+	if err != nil {
+		return err
+	}
+	if err := statusOf("list", l.HTTPResponse, l.Body, 200); err != nil {
+		return err
+	}
+	g, err := s.c.GetDeploymentWithResponse(ctx, s.id)
+	if err != nil {
+		return err
+	}
+	if err := statusOf("get", g.HTTPResponse, g.Body, 200); err != nil {
+		return err
+	}
+	found := false
+	for i, d := range l.JSON200.Items {
+		if i > 0 && l.JSON200.Items[i-1].Id >= d.Id {
+			return fmt.Errorf("list is not sorted by id: %s before %s", l.JSON200.Items[i-1].Id, d.Id)
+		}
+		if d.Id == s.id {
+			found = true
+			if d.DescriptorCid != g.JSON200.DescriptorCid || d.Type != g.JSON200.Type {
+				return fmt.Errorf("list shows %+v, get shows %+v", d, *g.JSON200)
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("list does not contain %s", s.id)
+	}
+	c, err := s.c.GetCapabilitiesWithResponse(ctx)
+	if err != nil {
+		return err
+	}
+	if want := s.caps.Capacity.Free - s.units; c.JSON200 == nil || c.JSON200.Capacity.Free > want {
+		return fmt.Errorf("free capacity %s after deploying %d unit(s), want at most %d", c.Body, s.units, want)
+	}
+	return nil
+}
+
+// poll calls check until it reports done, an error, or the deploy timeout passes.
+func (s *suite) poll(ctx context.Context, what string, check func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DeployTimeout)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		done, err := check()
+		if err != nil || done {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: not within %s", what, s.cfg.DeployTimeout)
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *suite) running(ctx context.Context) error {
+	return s.poll(ctx, "deployment reaches Running", func() (bool, error) {
+		g, err := s.c.GetDeploymentWithResponse(ctx, s.id)
+		if err != nil {
+			return false, err
+		}
+		if err := statusOf("get", g.HTTPResponse, g.Body, 200); err != nil {
+			return false, err
+		}
+		switch g.JSON200.Phase {
+		case api.Running:
+			return true, nil
+		case api.Failed:
+			msg := ""
+			if g.JSON200.Message != nil {
+				msg = *g.JSON200.Message
+			}
+			return false, fmt.Errorf("deployment failed: %s", msg)
+		}
+		return false, nil
+	})
+}
+
+func (s *suite) teardown(ctx context.Context) error {
+	for i := range 2 {
+		d, err := s.c.TeardownWithResponse(ctx, s.id)
+		if err != nil {
+			return err
+		}
+		want := []int{202}
+		if i > 0 {
+			want = []int{202, 204} // the first teardown may already be done
+		}
+		if err := statusOf(fmt.Sprintf("teardown #%d", i+1), d.HTTPResponse, d.Body, want...); err != nil {
+			return err
+		}
+	}
+	err := s.poll(ctx, "deployment disappears after teardown", func() (bool, error) {
+		g, err := s.c.GetDeploymentWithResponse(ctx, s.id)
+		if err != nil {
+			return false, err
+		}
+		return g.StatusCode() == 404, nil
+	})
+	if err != nil {
+		return err
+	}
+	l, err := s.c.ListDeploymentsWithResponse(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range l.JSON200.Items {
+		if d.Id == s.id {
+			return fmt.Errorf("list still contains %s after teardown", s.id)
+		}
+	}
+	d, err := s.c.TeardownWithResponse(ctx, s.id)
+	if err != nil {
+		return err
+	}
+	return statusOf("teardown after it completed", d.HTTPResponse, d.Body, 204)
+}

@@ -1,0 +1,362 @@
+package reactor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/internal/descriptor"
+)
+
+// maxRequestBytes bounds a request body: a base64 descriptor of descriptor.MaxSize plus the
+// rest of the request.
+const maxRequestBytes = descriptor.MaxSize*4/3 + 64<<10
+
+var deploymentID = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
+
+// Config configures a Server.
+type Config struct {
+	Driver   Driver
+	Registry *descriptor.Registry
+	Auth     Auth
+	// StateDir persists the book of deployments; empty keeps it in memory.
+	StateDir string
+	Logger   *slog.Logger
+	// RetryMin and RetryMax bound the backoff between failed teardown attempts.
+	RetryMin, RetryMax time.Duration
+}
+
+// Server implements the Chain Reactor API over a Driver.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	book   book
+	types  []*descriptor.Type
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	records map[string]*record
+}
+
+var _ api.StrictServerInterface = (*Server)(nil)
+
+// New returns a server for cfg. Deployments persisted in cfg.StateDir are resumed: the
+// driver is asked again to deploy (or tear down) each of them, which converges on what runs.
+func New(cfg Config) (*Server, error) {
+	if cfg.Driver == nil || cfg.Registry == nil {
+		return nil, errors.New("reactor: Driver and Registry are required")
+	}
+	if !cfg.Auth.enabled() {
+		return nil, errors.New("reactor: authentication is required (a bearer token or client CAs)")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = 500 * time.Millisecond
+	}
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = 30 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("reactor", cfg.Driver.Name()), book: book{cfg.StateDir}, records: map[string]*record{}}
+	for _, name := range cfg.Driver.Types() {
+		t, ok := cfg.Registry.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("reactor: driver %s serves %w %q", cfg.Driver.Name(), descriptor.ErrUnknownType, name)
+		}
+		s.types = append(s.types, t)
+	}
+	sort.Slice(s.types, func(i, j int) bool { return s.types[i].Name < s.types[j].Name })
+	recs, err := s.book.load()
+	if err != nil {
+		return nil, err
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range recs {
+		s.records[r.Deployment.ID] = r
+		switch r.Phase {
+		case api.Pending, api.Running:
+			s.startDeploy(r)
+		case api.Terminating:
+			s.startTeardown(r)
+		}
+	}
+	return s, nil
+}
+
+// Handler is the HTTP API, authentication included.
+func (s *Server) Handler() http.Handler {
+	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) {
+			writeError(w, http.StatusBadRequest, api.ErrorCodeBadRequest, "malformed request: "+err.Error(), nil)
+		},
+		ResponseErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) {
+			s.log.Error("request failed", "err", err)
+			writeError(w, http.StatusInternalServerError, api.ErrorCodeInternal, "internal error", nil)
+		},
+	})
+	h := api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
+		ErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) {
+			writeError(w, http.StatusBadRequest, api.ErrorCodeBadRequest, err.Error(), nil)
+		},
+	})
+	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+		h.ServeHTTP(w, r)
+	})
+	return s.cfg.Auth.middleware(limited)
+}
+
+// Close stops background operations (deployments keep running) and waits for them.
+func (s *Server) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// GetHealth answers liveness checks.
+func (s *Server) GetHealth(context.Context, api.GetHealthRequestObject) (api.GetHealthResponseObject, error) {
+	return api.GetHealth200JSONResponse{Status: api.Ok}, nil
+}
+
+// GetCapabilities lists the served types and the capacity.
+func (s *Server) GetCapabilities(context.Context, api.GetCapabilitiesRequestObject) (api.GetCapabilitiesResponseObject, error) {
+	caps := api.Capabilities{Reactor: s.cfg.Driver.Name(), Types: []api.ServedType{}}
+	for _, t := range s.types {
+		caps.Types = append(caps.Types, api.ServedType{Name: t.Name, SchemaCid: t.SchemaCID.String()})
+	}
+	s.mu.Lock()
+	caps.Capacity = api.Capacity{Total: s.cfg.Driver.Capacity(), Free: s.freeLocked()}
+	s.mu.Unlock()
+	return api.GetCapabilities200JSONResponse(caps), nil
+}
+
+// ListDeployments lists every known deployment, sorted by id.
+func (s *Server) ListDeployments(context.Context, api.ListDeploymentsRequestObject) (api.ListDeploymentsResponseObject, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := api.DeploymentList{Items: []api.Deployment{}}
+	for _, r := range s.records {
+		list.Items = append(list.Items, r.status())
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Id < list.Items[j].Id })
+	return api.ListDeployments200JSONResponse(list), nil
+}
+
+// GetDeployment reports one deployment.
+func (s *Server) GetDeployment(_ context.Context, req api.GetDeploymentRequestObject) (api.GetDeploymentResponseObject, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[req.Id]
+	if !ok {
+		return api.GetDeployment404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: api.ErrorCodeNotFound, Message: fmt.Sprintf("no deployment %q", req.Id)}}, nil
+	}
+	return api.GetDeployment200JSONResponse(r.status()), nil
+}
+
+// Deploy checks a deploy request and starts it, or reports the existing deployment.
+func (s *Server) Deploy(_ context.Context, req api.DeployRequestObject) (api.DeployResponseObject, error) {
+	d, rejection := s.check(req)
+	if rejection != nil {
+		return rejection, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.records[d.ID]; ok {
+		switch {
+		case r.Deployment.Type != d.Type || !r.Deployment.CID.Equals(d.CID):
+			return api.Deploy409JSONResponse{Code: api.ErrorCodeConflict, Message: fmt.Sprintf("deployment %s exists with %s descriptor %s", d.ID, r.Deployment.Type, r.Deployment.CID)}, nil
+		case r.Phase == api.Terminating:
+			return api.Deploy409JSONResponse{Code: api.ErrorCodeConflict, Message: fmt.Sprintf("deployment %s is being torn down", d.ID)}, nil
+		}
+		return api.Deploy200JSONResponse(r.status()), nil
+	}
+	if free := s.freeLocked(); d.Units > free {
+		return api.Deploy507JSONResponse{Code: api.ErrorCodeInsufficientCapacity, Message: fmt.Sprintf("%d units requested, %d free", d.Units, free)}, nil
+	}
+	r := &record{Deployment: d, Phase: api.Pending}
+	if err := s.book.save(r); err != nil {
+		return nil, err
+	}
+	s.records[d.ID] = r
+	s.log.Info("deployment accepted", "id", d.ID, "type", d.Type, "cid", d.CID.String(), "units", d.Units)
+	s.startDeploy(r)
+	return api.Deploy202JSONResponse(r.status()), nil
+}
+
+// check turns a request into a Deployment, or into the response that rejects it.
+func (s *Server) check(req api.DeployRequestObject) (Deployment, api.DeployResponseObject) {
+	bad := func(code api.ErrorCode, format string, args ...any) api.DeployResponseObject {
+		return api.Deploy400JSONResponse{Code: code, Message: fmt.Sprintf(format, args...)}
+	}
+	if !deploymentID.MatchString(req.Id) {
+		return Deployment{}, bad(api.ErrorCodeBadRequest, "id %q: want lower-case letters, digits and dashes, at most 40 characters", req.Id)
+	}
+	b := req.Body
+	if b == nil {
+		return Deployment{}, bad(api.ErrorCodeBadRequest, "missing request body")
+	}
+	t := s.served(b.Type)
+	if t == nil {
+		return Deployment{}, api.Deploy422JSONResponse{Code: api.ErrorCodeUnknownType, Message: fmt.Sprintf("type %q is not served by this reactor", b.Type)}
+	}
+	if b.Subscription.Units < 1 {
+		return Deployment{}, bad(api.ErrorCodeBadRequest, "subscription.units: must be >= 1")
+	}
+	if b.Consumer.Address == "" {
+		return Deployment{}, bad(api.ErrorCodeBadRequest, "consumer.address: required")
+	}
+	c, err := descriptor.ParseCID(b.DescriptorCid)
+	if err != nil {
+		return Deployment{}, bad(api.ErrorCodeBadRequest, "descriptorCid: %v", err)
+	}
+	if err := descriptor.Verify(c, b.Descriptor); err != nil {
+		return Deployment{}, bad(api.ErrorCodeCidMismatch, "descriptor: %v", err)
+	}
+	if err := t.Validate(b.Descriptor); err != nil {
+		resp := api.Deploy400JSONResponse{Code: api.ErrorCodeInvalidDescriptor, Message: err.Error()}
+		if ps := descriptor.Problems(err); ps != nil {
+			out := make([]api.Problem, len(ps))
+			for i, p := range ps {
+				out[i] = api.Problem{Path: p.Path, Reason: p.Reason}
+			}
+			resp.Problems = &out
+		}
+		return Deployment{}, resp
+	}
+	return Deployment{
+		ID: req.Id, Type: b.Type, CID: c, Descriptor: b.Descriptor, Units: b.Subscription.Units,
+		Consumer: b.Consumer, Subscription: b.Subscription,
+	}, nil
+}
+
+func (s *Server) served(name string) *descriptor.Type {
+	for _, t := range s.types {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Teardown starts tearing a deployment down; nothing to tear down is success too.
+func (s *Server) Teardown(_ context.Context, req api.TeardownRequestObject) (api.TeardownResponseObject, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[req.Id]
+	if !ok {
+		return api.Teardown204Response{}, nil
+	}
+	if r.Phase != api.Terminating {
+		r.Phase = api.Terminating
+		r.Message = ""
+		if err := s.book.save(r); err != nil {
+			return nil, err
+		}
+		s.log.Info("teardown requested", "id", r.Deployment.ID)
+		s.startTeardown(r)
+	}
+	return api.Teardown202JSONResponse(r.status()), nil
+}
+
+// freeLocked is the capacity not reserved by any known deployment.
+func (s *Server) freeLocked() int64 {
+	free := s.cfg.Driver.Capacity()
+	for _, r := range s.records {
+		free -= r.Deployment.Units
+	}
+	return max(free, 0)
+}
+
+// startDeploy runs the driver's Deploy in the background; s.mu is held.
+func (s *Server) startDeploy(r *record) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	op := &operation{cancel: cancel, done: make(chan struct{})}
+	r.op = op
+	d := r.Deployment
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(op.done)
+		eps, err := s.cfg.Driver.Deploy(ctx, d)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ctx.Err() != nil || r.op != op {
+			return // torn down or shutting down meanwhile
+		}
+		if err != nil {
+			r.Phase, r.Message, r.Endpoints = api.Failed, err.Error(), nil
+			s.log.Warn("deployment failed", "id", d.ID, "err", err)
+		} else {
+			r.Phase, r.Message, r.Endpoints = api.Running, "", eps
+			s.log.Info("deployment running", "id", d.ID, "endpoints", len(eps))
+		}
+		if err := s.book.save(r); err != nil {
+			s.log.Error("persist deployment", "id", d.ID, "err", err)
+		}
+	}()
+}
+
+// startTeardown cancels any deploy in progress and tears down with backoff until the
+// driver succeeds; then the deployment is forgotten. s.mu is held.
+func (s *Server) startTeardown(r *record) {
+	prev := r.op
+	ctx, cancel := context.WithCancel(s.ctx)
+	op := &operation{cancel: cancel, done: make(chan struct{})}
+	r.op = op
+	id := r.Deployment.ID
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(op.done)
+		if prev != nil {
+			prev.cancel()
+			<-prev.done
+		}
+		wait := s.cfg.RetryMin
+		for {
+			err := s.cfg.Driver.Teardown(ctx, id)
+			if err == nil {
+				break
+			}
+			s.log.Warn("teardown failed, retrying", "id", id, "err", err, "in", wait)
+			s.mu.Lock()
+			r.Message = "teardown failed, retrying: " + err.Error()
+			s.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, s.cfg.RetryMax)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err := s.book.remove(id); err != nil {
+			s.log.Error("forget deployment", "id", id, "err", err)
+		}
+		delete(s.records, id)
+		s.log.Info("deployment torn down", "id", id)
+	}()
+}
+
+func writeError(w http.ResponseWriter, status int, code api.ErrorCode, msg string, problems []api.Problem) {
+	e := api.Error{Code: code, Message: msg}
+	if problems != nil {
+		e.Problems = &problems
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(e)
+}

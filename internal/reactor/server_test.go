@@ -1,0 +1,308 @@
+package reactor_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/conformance"
+)
+
+// memDriver records what it runs; its Deploy blocks while gate is closed and Teardown
+// fails while failTeardowns > 0. It is the test double for the framework's own behaviour;
+// the reference drivers are checked by the same conformance suite in their packages.
+type memDriver struct {
+	mu            sync.Mutex
+	running       map[string]string // id -> CID
+	deploys       int
+	gate          chan struct{}
+	failTeardowns int
+}
+
+func newMemDriver() *memDriver {
+	g := make(chan struct{})
+	close(g)
+	return &memDriver{running: map[string]string{}, gate: g}
+}
+
+func (m *memDriver) Name() string    { return "memory" }
+func (m *memDriver) Types() []string { return []string{descriptor.TypeCloudInit, descriptor.TypeSubstrateNetwork} }
+func (m *memDriver) Capacity() int64 { return 3 }
+
+func (m *memDriver) Deploy(ctx context.Context, d reactor.Deployment) ([]api.Endpoint, error) {
+	m.mu.Lock()
+	m.deploys++
+	gate := m.gate
+	m.mu.Unlock()
+	select {
+	case <-gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.running[d.ID] = d.CID.String()
+	return []api.Endpoint{{Name: "main", Url: "ssh://" + d.ID + ".example"}}, nil
+}
+
+func (m *memDriver) Teardown(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failTeardowns > 0 {
+		m.failTeardowns--
+		return errors.New("infrastructure unavailable")
+	}
+	delete(m.running, id)
+	return nil
+}
+
+func (m *memDriver) snapshot() (map[string]string, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range m.running {
+		out[k] = v
+	}
+	return out, m.deploys
+}
+
+const token = "s3cret-token"
+
+func start(t *testing.T, d reactor.Driver, stateDir string) (*reactor.Server, *api.ClientWithResponses, string) {
+	t.Helper()
+	reg, err := descriptor.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := reactor.New(reactor.Config{Driver: d, Registry: reg, Auth: reactor.Auth{Token: token}, StateDir: stateDir, RetryMin: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	c, err := reactor.NewClient(reactor.ClientConfig{URL: hs.URL, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c, hs.URL
+}
+
+func TestConformanceOfTheFramework(t *testing.T) {
+	_, _, url := start(t, newMemDriver(), t.TempDir())
+	report, err := conformance.Run(context.Background(), conformance.Config{URL: url, Token: token, DeployTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range report {
+		if r.Err != nil {
+			t.Errorf("%s: %v", r.Name, r.Err)
+		}
+	}
+	if len(report) < 10 {
+		t.Fatalf("only %d checks ran", len(report))
+	}
+}
+
+// TestConformanceCatchesBrokenReactors proves the suite can fail: a reactor without the
+// right token check, and one whose deployments never run.
+func TestConformanceCatchesBrokenReactors(t *testing.T) {
+	_, _, url := start(t, newMemDriver(), "")
+	report, err := conformance.Run(context.Background(), conformance.Config{URL: url, Token: "not-the-token", DeployTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.Failed() == 0 {
+		t.Fatal("a client with the wrong token passed every check")
+	}
+
+	stuck := newMemDriver()
+	stuck.gate = make(chan struct{})
+	_, _, url = start(t, stuck, "")
+	report, err = conformance.Run(context.Background(), conformance.Config{URL: url, Token: token, DeployTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]bool{}
+	for _, r := range report {
+		failed[r.Name] = r.Err != nil
+	}
+	if !failed["deployment reaches Running"] {
+		t.Fatalf("a deployment that never runs passed: %+v", report)
+	}
+}
+
+func deployReq(t *testing.T, doc string, units int64) api.DeployRequest {
+	t.Helper()
+	c, err := descriptor.CID([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.DeployRequest{Type: descriptor.TypeCloudInit, DescriptorCid: c.String(), Descriptor: []byte(doc),
+		Consumer: api.Consumer{Address: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"}, Subscription: api.Subscription{Units: units}}
+}
+
+const vm = `{"name":"vm","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5}`
+
+// eventually polls check until it returns true, failing the test after 10 s with the last
+// observation.
+func eventually(t *testing.T, what string, check func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, seen := check()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s; last seen %s", what, seen)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func waitPhase(t *testing.T, c *api.ClientWithResponses, id string, want api.Phase) api.Deployment {
+	t.Helper()
+	var got api.Deployment
+	eventually(t, id+" reaches "+string(want), func() (bool, string) {
+		g, err := c.GetDeploymentWithResponse(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.JSON200 != nil && g.JSON200.Phase == want {
+			got = *g.JSON200
+			return true, ""
+		}
+		return false, string(g.Body)
+	})
+	return got
+}
+
+func waitGone(t *testing.T, c *api.ClientWithResponses, id string) {
+	t.Helper()
+	eventually(t, id+" disappears", func() (bool, string) {
+		g, err := c.GetDeploymentWithResponse(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.StatusCode() == 404, string(g.Body)
+	})
+}
+
+func TestDeployRejections(t *testing.T) {
+	_, c, _ := start(t, newMemDriver(), "")
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		id     string
+		req    func() api.DeployRequest
+		status int
+		code   api.ErrorCode
+	}{
+		{"bad id", "Bad_ID", func() api.DeployRequest { return deployReq(t, vm, 1) }, 400, api.ErrorCodeBadRequest},
+		{"zero units", "a", func() api.DeployRequest { return deployReq(t, vm, 0) }, 400, api.ErrorCodeBadRequest},
+		{"no consumer", "a", func() api.DeployRequest { r := deployReq(t, vm, 1); r.Consumer.Address = ""; return r }, 400, api.ErrorCodeBadRequest},
+		{"dag-pb CID", "a", func() api.DeployRequest {
+			r := deployReq(t, vm, 1)
+			r.DescriptorCid = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+			return r
+		}, 400, api.ErrorCodeBadRequest},
+		{"more units than capacity", "a", func() api.DeployRequest { return deployReq(t, vm, 4) }, 507, api.ErrorCodeInsufficientCapacity},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := c.DeployWithResponse(ctx, tt.id, tt.req())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.StatusCode() != tt.status {
+				t.Fatalf("HTTP %d, want %d: %s", r.StatusCode(), tt.status, r.Body)
+			}
+			for _, e := range []*api.Error{r.JSON400, r.JSON507} {
+				if e != nil && e.Code != tt.code {
+					t.Fatalf("code %s, want %s", e.Code, tt.code)
+				}
+			}
+		})
+	}
+}
+
+func TestCapacityIsReserved(t *testing.T) {
+	_, c, _ := start(t, newMemDriver(), "")
+	ctx := context.Background()
+	if r, _ := c.DeployWithResponse(ctx, "big", deployReq(t, vm, 3)); r.StatusCode() != 202 {
+		t.Fatalf("deploy: %s", r.Body)
+	}
+	other := `{"name":"vm2","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5}`
+	if r, _ := c.DeployWithResponse(ctx, "more", deployReq(t, other, 1)); r.StatusCode() != 507 {
+		t.Fatalf("deploy over capacity: HTTP %d %s", r.StatusCode(), r.Body)
+	}
+	if r, _ := c.TeardownWithResponse(ctx, "big"); r.StatusCode() != 202 {
+		t.Fatalf("teardown: %s", r.Body)
+	}
+	waitGone(t, c, "big")
+	if r, _ := c.DeployWithResponse(ctx, "more", deployReq(t, other, 1)); r.StatusCode() != 202 {
+		t.Fatalf("deploy after capacity freed: HTTP %d %s", r.StatusCode(), r.Body)
+	}
+}
+
+func TestTeardownRetriesUntilDriverSucceeds(t *testing.T) {
+	d := newMemDriver()
+	d.failTeardowns = 3
+	_, c, _ := start(t, d, "")
+	ctx := context.Background()
+	c.DeployWithResponse(ctx, "x", deployReq(t, vm, 1))
+	waitPhase(t, c, "x", api.Running)
+	c.TeardownWithResponse(ctx, "x")
+	waitGone(t, c, "x")
+	if running, _ := d.snapshot(); len(running) != 0 {
+		t.Fatalf("still running: %v", running)
+	}
+}
+
+func TestTeardownCancelsDeployInProgress(t *testing.T) {
+	d := newMemDriver()
+	d.gate = make(chan struct{}) // deploys never finish on their own
+	_, c, _ := start(t, d, "")
+	ctx := context.Background()
+	c.DeployWithResponse(ctx, "slow", deployReq(t, vm, 1))
+	waitPhase(t, c, "slow", api.Pending)
+	if r, _ := c.TeardownWithResponse(ctx, "slow"); r.StatusCode() != 202 {
+		t.Fatalf("teardown: %s", r.Body)
+	}
+	waitGone(t, c, "slow")
+}
+
+func TestRestartResumesWithoutTearingDown(t *testing.T) {
+	state := t.TempDir()
+	d := newMemDriver()
+	srv, c, _ := start(t, d, state)
+	ctx := context.Background()
+	c.DeployWithResponse(ctx, "keep", deployReq(t, vm, 1))
+	waitPhase(t, c, "keep", api.Running)
+	srv.Close()
+
+	// A new server over the same state and infrastructure knows the deployment, asks the
+	// driver to converge on it (idempotent deploy) and never tears it down.
+	_, c2, _ := start(t, d, state)
+	got := waitPhase(t, c2, "keep", api.Running)
+	if got.Endpoints == nil || len(*got.Endpoints) != 1 {
+		t.Fatalf("endpoints after restart: %+v", got)
+	}
+	running, deploys := d.snapshot()
+	if _, ok := running["keep"]; !ok || deploys != 2 {
+		t.Fatalf("running %v after %d deploy calls; want keep running, 2 calls", running, deploys)
+	}
+}
+
+func TestNewRequiresAuthAndKnownTypes(t *testing.T) {
+	reg, _ := descriptor.NewRegistry()
+	if _, err := reactor.New(reactor.Config{Driver: newMemDriver(), Registry: reg}); err == nil {
+		t.Fatal("a server without authentication was created")
+	}
+}
