@@ -142,7 +142,8 @@ type NodeGroup struct {
 	// +optional
 	Node *NodeSoftware `json:"node,omitempty"`
 
-	// Parachain names the parachain a collator group serves; collator groups only.
+	// Parachain names the parachain whose chain this group runs (required for collators; full,
+	// archive, rpc and boot nodes of a parachain set it too). Empty: the network's chain.
 	// +optional
 	Parachain string `json:"parachain,omitempty"`
 

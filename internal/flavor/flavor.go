@@ -4,6 +4,7 @@ package flavor
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -39,7 +40,7 @@ type Node struct {
 	Ports       Ports
 	Bootnodes   []string // multiaddrs with /p2p/ peer IDs
 	NodeKeyFile string   // the node key file as this dialect reads it
-	PublicAddr  string   // multiaddr others should dial, if not the listen address
+	PublicHost  string   // IP or DNS name others should dial, if not the listen address
 	External    bool     // listen on all interfaces (clusters) rather than loopback
 	RPCMethods  v1alpha1.RPCMethods
 	CORS        []string
@@ -104,3 +105,19 @@ func MustFor(f v1alpha1.Flavor) Dialect {
 
 // nodeKeyIn is the conventional node key path inside a base path.
 func nodeKeyIn(basePath, name string) string { return filepath.Join(basePath, name) }
+
+// Multiaddr is a libp2p TCP address: /ip4|/ip6|/dns/<host>/tcp/<port>[/p2p/<peer id>].
+func Multiaddr(host string, port int, peerID string) string {
+	proto := "dns"
+	if ip, err := netip.ParseAddr(host); err == nil {
+		proto = "ip4"
+		if ip.Is6() {
+			proto = "ip6"
+		}
+	}
+	a := fmt.Sprintf("/%s/%s/tcp/%d", proto, host, port)
+	if peerID != "" {
+		a += "/p2p/" + peerID
+	}
+	return a
+}

@@ -1,6 +1,7 @@
 package flavor
 
 import (
+	"net/netip"
 	"strings"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -40,8 +41,12 @@ func (gossamer) Args(n Node) []string {
 	if n.Pruning == "archive" {
 		a = append(a, "--state-pruning", "archive")
 	}
-	if n.PublicAddr != "" {
-		a = append(a, "--public-dns", n.PublicAddr)
+	if n.PublicHost != "" {
+		if _, err := netip.ParseAddr(n.PublicHost); err == nil {
+			a = append(a, "--public-ip", n.PublicHost)
+		} else {
+			a = append(a, "--public-dns", n.PublicHost)
+		}
 	}
 	if len(n.Bootnodes) > 0 {
 		a = append(a, "--bootnodes", strings.Join(n.Bootnodes, ","))

@@ -42,8 +42,8 @@ func (substrate) Args(n Node) []string {
 	if n.MaxConns > 0 {
 		a = append(a, "--rpc-max-connections", itoa(int(n.MaxConns)))
 	}
-	if n.PublicAddr != "" {
-		a = append(a, "--public-addr", n.PublicAddr)
+	if n.PublicHost != "" {
+		a = append(a, "--public-addr", Multiaddr(n.PublicHost, n.Ports.P2P, ""))
 	}
 	switch n.Pruning {
 	case "":

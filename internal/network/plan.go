@@ -1,0 +1,264 @@
+package network
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/flavor"
+)
+
+// NodeRef identifies one node of a spec before it is planned.
+type NodeRef struct {
+	Name      string          `json:"name"` // <group>-<index>
+	Group     string          `json:"group"`
+	Index     int             `json:"index"`
+	Role      v1alpha1.Role   `json:"role"`
+	Flavor    v1alpha1.Flavor `json:"flavor"`
+	Parachain string          `json:"parachain,omitempty"`
+}
+
+// Target is where plans run: it supplies the facts that differ between backends (a local
+// machine allocates ports on loopback; a cluster uses fixed ports and DNS names).
+type Target interface {
+	// Ports are the ports of a node; the dialect decides which of them it uses.
+	Ports(n NodeRef) flavor.Ports
+	// Host is the address other nodes dial: an IP or a DNS name.
+	Host(n NodeRef) string
+	// BasePath is the node's data directory.
+	BasePath(n NodeRef) string
+	// PeerID is the libp2p peer ID of the node's persistent node key.
+	PeerID(n NodeRef) (string, error)
+	// ChainSpec is the --chain value for a chain source: a builtin name or a file path.
+	ChainSpec(c v1alpha1.Chain, f v1alpha1.Flavor) (string, error)
+	// SURIFile is the path at which the node finds its secret URI file.
+	SURIFile(n NodeRef) string
+	// External reports whether nodes listen on all interfaces (clusters) or loopback only.
+	External() bool
+}
+
+// NodePlan is everything a backend needs to run one node.
+type NodePlan struct {
+	NodeRef
+	Tier        int                 `json:"tier"` // start order: 0 relay seeds (boot, validators), 1 other relay nodes, 2 parachain nodes
+	Binary      string              `json:"binary,omitempty"`
+	Image       string              `json:"image,omitempty"`
+	Ports       flavor.Ports        `json:"ports"`
+	BasePath    string              `json:"basePath"`
+	NodeKeyFile string              `json:"nodeKeyFile"`
+	PeerID      string              `json:"peerId"`
+	Multiaddr   string              `json:"multiaddr"`
+	Bootnodes   []string            `json:"bootnodes,omitempty"`
+	RPCMethods  v1alpha1.RPCMethods `json:"rpcMethods"`
+	Keys        *KeyPlan            `json:"keys,omitempty"`
+	Init        [][]string          `json:"init,omitempty"`
+	Args        []string            `json:"args"`
+	GroupSpec   *v1alpha1.NodeGroup `json:"-"` // the group, for backends that need cluster-only fields
+}
+
+// KeyPlan says which session keys a node holds and where the secret comes from. It never holds
+// a secret itself: Dev is a well-known public dev URI, File and Secret are references.
+type KeyPlan struct {
+	Types     []flavor.SessionKey `json:"types"`
+	Dev       string              `json:"dev,omitempty"`
+	File      string              `json:"file,omitempty"`
+	Secret    string              `json:"secret,omitempty"`
+	SecretKey string              `json:"secretKey,omitempty"`
+	// OverRPC: insert with author_insertKey after start (gossamer) rather than an init command.
+	OverRPC bool `json:"overRpc,omitempty"`
+}
+
+// Plan is a whole network's node plans in start order.
+type Plan struct {
+	Network string     `json:"network"`
+	Nodes   []NodePlan `json:"nodes"`
+}
+
+// Node returns the plan of the named node, or nil.
+func (p *Plan) Node(name string) *NodePlan {
+	for i := range p.Nodes {
+		if p.Nodes[i].Name == name {
+			return &p.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// Nodes lists the nodes of a defaulted spec in start order, before any planning.
+func Nodes(n *v1alpha1.SubstrateNetwork) []NodeRef {
+	var refs []NodeRef
+	for tier := 0; tier <= 2; tier++ {
+		for i := range n.Spec.Groups {
+			g := &n.Spec.Groups[i]
+			if tierOf(g.Role, g.Parachain) != tier {
+				continue
+			}
+			sw := Software(&n.Spec, g)
+			for r := 0; r < Replicas(g); r++ {
+				refs = append(refs, NodeRef{
+					Name: fmt.Sprintf("%s-%d", g.Name, r), Group: g.Name, Index: r,
+					Role: g.Role, Flavor: sw.Flavor, Parachain: g.Parachain,
+				})
+			}
+		}
+	}
+	return refs
+}
+
+// tierOf orders starts: relay chain seeds first, then the relay chain's other nodes, then
+// parachain nodes, which need a relay chain to follow.
+func tierOf(r v1alpha1.Role, parachain string) int {
+	if parachain != "" {
+		return 2
+	}
+	switch r {
+	case v1alpha1.RoleValidator, v1alpha1.RoleBootnode:
+		return 0
+	default:
+		return 1
+	}
+}
+
+// Build plans a defaulted, validated spec for a target. It is pure: the same spec and target
+// facts always give the same plan.
+func Build(n *v1alpha1.SubstrateNetwork, t Target) (*Plan, error) {
+	refs := Nodes(n)
+	plan := &Plan{Network: n.Name, Nodes: make([]NodePlan, 0, len(refs))}
+	for _, ref := range refs {
+		np, err := planNode(n, t, ref)
+		if err != nil {
+			return nil, fmt.Errorf("plan node %s: %w", ref.Name, err)
+		}
+		plan.Nodes = append(plan.Nodes, np)
+	}
+	relaySeeds := seeds(plan.Nodes, func(p *NodePlan) bool { return p.Tier == 0 })
+	for i := range plan.Nodes {
+		np := &plan.Nodes[i]
+		if np.Parachain != "" {
+			np.Bootnodes = others(seeds(plan.Nodes, func(p *NodePlan) bool {
+				return p.Parachain == np.Parachain && (p.Role == v1alpha1.RoleCollator || p.Role == v1alpha1.RoleBootnode)
+			}), np.Multiaddr)
+		} else {
+			np.Bootnodes = others(relaySeeds, np.Multiaddr)
+		}
+		if err := render(n, t, np, others(relaySeeds, "")); err != nil {
+			return nil, fmt.Errorf("plan node %s: %w", np.Name, err)
+		}
+	}
+	return plan, nil
+}
+
+func planNode(n *v1alpha1.SubstrateNetwork, t Target, ref NodeRef) (NodePlan, error) {
+	g := FindGroup(&n.Spec, ref.Group)
+	sw := Software(&n.Spec, g)
+	d, err := flavor.For(sw.Flavor)
+	if err != nil {
+		return NodePlan{}, err
+	}
+	peerID, err := t.PeerID(ref)
+	if err != nil {
+		return NodePlan{}, err
+	}
+	ports := t.Ports(ref)
+	if !d.SeparateWS() {
+		ports.WS = 0
+	}
+	if ref.Parachain == "" {
+		ports.RelayP2P, ports.RelayRPC = 0, 0
+	}
+	base := t.BasePath(ref)
+	np := NodePlan{
+		NodeRef: ref, Tier: tierOf(ref.Role, ref.Parachain), Binary: sw.Binary, Image: sw.Image,
+		Ports: ports, BasePath: base, NodeKeyFile: d.NodeKeyFile(base), PeerID: peerID,
+		Multiaddr:  flavor.Multiaddr(t.Host(ref), ports.P2P, peerID),
+		RPCMethods: g.RPC.Methods, GroupSpec: g,
+	}
+	if g.Keys != nil {
+		np.Keys = planKeys(g.Keys, ref, t, d.InsertsKeysOverRPC())
+	}
+	return np, nil
+}
+
+func planKeys(k *v1alpha1.Keys, ref NodeRef, t Target, overRPC bool) *KeyPlan {
+	kp := &KeyPlan{OverRPC: overRPC}
+	for _, typ := range k.Types {
+		name, scheme, _ := strings.Cut(string(typ), ":")
+		kp.Types = append(kp.Types, flavor.SessionKey{Type: name, Scheme: scheme, SURIFile: t.SURIFile(ref)})
+	}
+	switch {
+	case len(k.Dev) > ref.Index:
+		kp.Dev = k.Dev[ref.Index]
+	case len(k.Files) > ref.Index:
+		kp.File = k.Files[ref.Index]
+	case k.Secret != "":
+		kp.Secret, kp.SecretKey = k.Secret, fmt.Sprint(ref.Index)
+	}
+	return kp
+}
+
+// render fills in a node's init commands and command line through its flavor's dialect.
+func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []string) error {
+	g := np.GroupSpec
+	sw := Software(&n.Spec, g)
+	d := flavor.MustFor(sw.Flavor)
+	chainSrc := n.Spec.Chain
+	var para *flavor.Parachain
+	if np.Parachain != "" {
+		p := FindParachain(&n.Spec, np.Parachain)
+		chainSrc = p.Chain
+		relayChain, err := t.ChainSpec(n.Spec.Chain, v1alpha1.FlavorSubstrate)
+		if err != nil {
+			return fmt.Errorf("relay chain spec: %w", err)
+		}
+		para = &flavor.Parachain{ID: p.ID, RelayChain: relayChain, RelayRPCURLs: p.Relay.RPCURLs, RelayArgs: p.Relay.Args}
+		if len(p.Relay.RPCURLs) == 0 {
+			para.RelayBootnodes = relaySeeds
+		}
+	}
+	chain, err := t.ChainSpec(chainSrc, sw.Flavor)
+	if err != nil {
+		return fmt.Errorf("chain spec: %w", err)
+	}
+	fn := flavor.Node{
+		Name: n.Name + "-" + np.Name, Role: np.Role, Chain: chain, BasePath: np.BasePath,
+		Ports: np.Ports, Bootnodes: np.Bootnodes, NodeKeyFile: np.NodeKeyFile,
+		External: t.External(), RPCMethods: np.RPCMethods, CORS: g.RPC.CORS,
+		Pruning: g.Pruning, Parachain: para, Extra: g.Args,
+	}
+	if g.RPC.MaxConnections != nil {
+		fn.MaxConns = *g.RPC.MaxConnections
+	}
+	if g.P2P != nil && g.P2P.PublicHost != "" {
+		fn.PublicHost = g.P2P.PublicHost
+	}
+	if k := np.Keys; k != nil {
+		fn.DevKey = k.Dev
+		if !k.OverRPC {
+			fn.SessionKeys = k.Types
+		}
+	}
+	np.Init = d.Init(fn)
+	np.Args = d.Args(fn)
+	return nil
+}
+
+func seeds(nodes []NodePlan, keep func(*NodePlan) bool) []string {
+	var out []string
+	for i := range nodes {
+		if keep(&nodes[i]) {
+			out = append(out, nodes[i].Multiaddr)
+		}
+	}
+	return out
+}
+
+// others is addrs without self.
+func others(addrs []string, self string) []string {
+	var out []string
+	for _, a := range addrs {
+		if a != self {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,201 @@
+package network
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/flavor"
+)
+
+var dnsLabel = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,40}[a-z0-9])?$`)
+
+// reservedFlags are set by the planner; a group's args must not fight over them. Secret-bearing
+// flags are refused too: secrets never go on a command line.
+var reservedFlags = map[string]string{
+	"--chain": "set from spec.chain", "--base-path": "set by onf", "--port": "ports are allocated by onf",
+	"--rpc-port": "ports are allocated by onf", "--ws-port": "ports are allocated by onf",
+	"--prometheus-port": "ports are allocated by onf", "--name": "set from the node name",
+	"--node-key": "would put a secret key on the command line", "--node-key-file": "node keys are managed by onf",
+	"--validator": "set from the group role", "--collator": "set from the group role",
+	"--key": "set from spec keys", "--suri": "would put a secret on the command line",
+	"--password": "would put a secret on the command line", "--bootnodes": "boot nodes are wired by onf",
+}
+
+// Validate runs the semantic checks the JSON Schema cannot express, on a defaulted spec.
+// It returns Problems listing every reason, or nil.
+func Validate(n *v1alpha1.SubstrateNetwork) error {
+	var ps Problems
+	if n.APIVersion != v1alpha1.GroupVersion.String() {
+		ps.add("apiVersion", "must be %s", v1alpha1.GroupVersion)
+	}
+	if n.Kind != v1alpha1.Kind {
+		ps.add("kind", "must be %s", v1alpha1.Kind)
+	}
+	if !dnsLabel.MatchString(n.Name) {
+		ps.add("metadata.name", "must be a lowercase DNS label (letters, digits, '-'), got %q", n.Name)
+	}
+	s := &n.Spec
+	spec := path("spec")
+	validateChain(&ps, spec.key("chain"), s.Chain)
+	if _, err := flavor.For(s.Node.Flavor); err != nil {
+		ps.add(spec.key("node.flavor").String(), "%v", err)
+	}
+	validateParachains(&ps, s)
+	validateGroups(&ps, s)
+	return ps.err()
+}
+
+func validateChain(ps *Problems, at path, c v1alpha1.Chain) {
+	set := 0
+	for _, v := range []bool{c.Builtin != "", c.File != "", c.URL != "", c.ConfigMap != nil} {
+		if v {
+			set++
+		}
+	}
+	if set != 1 {
+		ps.add(at.String(), "set exactly one of builtin, file, url, configMap (%d set)", set)
+	}
+}
+
+func validateParachains(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
+	names, ids := map[string]bool{}, map[int32]string{}
+	hasRelay := slices.ContainsFunc(s.Groups, func(g v1alpha1.NodeGroup) bool { return g.Parachain == "" })
+	for i, p := range s.Parachains {
+		at := path("spec").key("parachains").index(i)
+		if names[p.Name] {
+			ps.add(at.key("name").String(), "duplicate parachain name %q", p.Name)
+		}
+		names[p.Name] = true
+		if other, dup := ids[p.ID]; dup {
+			ps.add(at.key("id").String(), "para id %d is already used by parachain %q", p.ID, other)
+		}
+		ids[p.ID] = p.Name
+		validateChain(ps, at.key("chain"), p.Chain)
+		if p.Node != nil && p.Node.Flavor == v1alpha1.FlavorGossamer {
+			ps.add(at.key("node.flavor").String(), "gossamer cannot run collators: use substrate")
+		}
+		if len(p.Relay.RPCURLs) == 0 && !hasRelay {
+			ps.add(at.key("relay").String(), "parachain %q has no relay chain: add relay chain groups to the network or set relay.rpcUrls", p.Name)
+		}
+		for j, u := range p.Relay.RPCURLs {
+			if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
+				ps.add(at.key("relay.rpcUrls").index(j).String(), "must be a ws:// or wss:// URL, got %q", u)
+			}
+		}
+		if !slices.ContainsFunc(s.Groups, func(g v1alpha1.NodeGroup) bool { return g.Parachain == p.Name && g.Role == v1alpha1.RoleCollator }) {
+			ps.add(at.String(), "parachain %q has no collator group", p.Name)
+		}
+	}
+}
+
+func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
+	names := map[string]bool{}
+	gossamerValidators := 0
+	for i := range s.Groups {
+		g := &s.Groups[i]
+		at := path("spec").key("groups").index(i)
+		if names[g.Name] {
+			ps.add(at.key("name").String(), "duplicate group name %q", g.Name)
+		}
+		names[g.Name] = true
+		replicas := Replicas(g)
+		if replicas < 0 {
+			ps.add(at.key("replicas").String(), "must be >= 0")
+		}
+		sw := Software(s, g)
+		if g.Node != nil && g.Node.Flavor != "" {
+			if _, err := flavor.For(g.Node.Flavor); err != nil {
+				ps.add(at.key("node.flavor").String(), "%v", err)
+			}
+		}
+		gossamer := sw.Flavor == v1alpha1.FlavorGossamer
+
+		switch {
+		case g.Role == v1alpha1.RoleCollator && g.Parachain == "":
+			ps.add(at.key("parachain").String(), "collator groups must name their parachain")
+		case g.Role == v1alpha1.RoleValidator && g.Parachain != "":
+			ps.add(at.key("parachain").String(), "validators belong to the relay chain, not to parachain %q", g.Parachain)
+		case g.Parachain != "" && FindParachain(s, g.Parachain) == nil:
+			ps.add(at.key("parachain").String(), "no parachain named %q in spec.parachains", g.Parachain)
+		}
+		if gossamer && g.Parachain != "" {
+			ps.add(at.key("parachain").String(), "gossamer cannot run parachain nodes: use flavor substrate")
+		}
+		if g.Role == v1alpha1.RoleValidator && gossamer {
+			gossamerValidators += max(replicas, 0)
+		}
+		validateKeys(ps, at.key("keys"), g, replicas, gossamer)
+		if g.Autoscaling != nil {
+			a := at.key("autoscaling")
+			if g.Role != v1alpha1.RoleRPC {
+				ps.add(a.String(), "only rpc groups autoscale (role is %s)", g.Role)
+			}
+			if g.Autoscaling.MinReplicas > g.Autoscaling.MaxReplicas {
+				ps.add(a.key("minReplicas").String(), "must be <= maxReplicas (%d)", g.Autoscaling.MaxReplicas)
+			}
+		}
+		if g.P2P != nil && g.P2P.Expose == v1alpha1.ExposeNodePort && g.P2P.PublicHost == "" {
+			ps.add(at.key("p2p.publicHost").String(), "required with expose NodePort: peers must know the node's public address")
+		}
+		if g.RPC != nil && g.RPC.MaxConnections != nil && gossamer {
+			ps.add(at.key("rpc.maxConnections").String(), "not supported by gossamer")
+		}
+		for j, arg := range g.Args {
+			flag, _, _ := strings.Cut(arg, "=")
+			if why, reserved := reservedFlags[flag]; reserved {
+				ps.add(at.key("args").index(j).String(), "%s is not allowed: %s", flag, why)
+			}
+		}
+	}
+	if gossamerValidators > 1 {
+		ps.add("spec.groups", "a gossamer network supports exactly one validator (two gossamer validators fork and never finalise), got %d", gossamerValidators)
+	}
+}
+
+func validateKeys(ps *Problems, at path, g *v1alpha1.NodeGroup, replicas int, gossamer bool) {
+	signs := g.Role == v1alpha1.RoleValidator || g.Role == v1alpha1.RoleCollator
+	k := g.Keys
+	if !signs {
+		if k != nil {
+			ps.add(at.String(), "only validator and collator groups have session keys (role is %s)", g.Role)
+		}
+		return
+	}
+	if k == nil {
+		if replicas > 0 {
+			ps.add(at.String(), "required for %s groups: set dev, files or secret", g.Role)
+		}
+		return
+	}
+	sources := 0
+	count := 0
+	for _, n := range []int{len(k.Dev), len(k.Files)} {
+		if n > 0 {
+			sources++
+			count = n
+		}
+	}
+	if k.Secret != "" {
+		sources++
+		count = replicas // a Secret holds one key per replica; checked by the cluster backend
+	}
+	if sources != 1 {
+		ps.add(at.String(), "set exactly one of dev, files, secret (%d set)", sources)
+		return
+	}
+	if count < replicas {
+		ps.add(at.String(), "%d keys for %d replicas: every replica needs its own key", count, replicas)
+	}
+	for i, uri := range k.Dev {
+		if !strings.HasPrefix(uri, "//") {
+			ps.add(at.key("dev").index(i).String(), "must be a dev URI such as //Alice, got %q", uri)
+		} else if gossamer && !slices.Contains(flavor.GossamerDevKeys, flavor.DevKeyName(uri)) {
+			ps.add(at.key("dev").index(i).String(), "gossamer knows the dev keys %s, not %q", strings.Join(flavor.GossamerDevKeys, ", "), uri)
+		}
+	}
+	if gossamer && len(k.Dev) == 0 {
+		ps.add(at.String(), "gossamer validators take dev keys only (keys.dev), since gossamer loads its authority key at start")
+	}
+}
