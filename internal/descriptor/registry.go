@@ -65,17 +65,17 @@ type Registry struct {
 // NewRegistry returns a registry holding the built-in types.
 func NewRegistry() (*Registry, error) {
 	r := &Registry{types: map[string]*Type{}}
-	names := make([]string, 0, len(schemas.Files))
-	for name := range schemas.Files {
+	builtin, err := schemas.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(builtin))
+	for name := range builtin {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		data, err := schemas.FS.ReadFile(schemas.Files[name])
-		if err != nil {
-			return nil, fmt.Errorf("built-in type %s: %w", name, err)
-		}
-		if _, err := r.Add(name, data); err != nil {
+		if _, err := r.Add(name, builtin[name]); err != nil {
 			return nil, fmt.Errorf("built-in type %s: %w", name, err)
 		}
 	}

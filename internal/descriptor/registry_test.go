@@ -79,10 +79,12 @@ func TestValidationProblems(t *testing.T) {
         "keys"`, `"replicas": -1,
         "keys"`),
 			[]Problem{{"spec.groups[0].replicas", "minimum: got -1, want 0"}}},
-		{"missing chain and unknown field", TypeSubstrateNetwork, edit(t, network, `"chain": {
+		{"missing chain", TypeSubstrateNetwork, edit(t, network, `"chain": {
       "builtin": "westend-dev"
-    },`, `"chian": {},`),
-			[]Problem{{"spec.chain", "required field is missing"}, {"spec.chian", "unknown field"}}},
+    },`, ``),
+			[]Problem{{"spec.chain", "required field is missing"}}},
+		{"vm: unknown field", TypeCloudInit, edit(t, vm, `"cpus"`, `"cpu": 1, "cpus"`),
+			[]Problem{{"cpu", "unknown field"}}},
 		{"wrong kind", TypeSubstrateNetwork, edit(t, network, `"SubstrateNetwork"`, `"Deployment"`),
 			[]Problem{{"kind", "value must be 'SubstrateNetwork'"}}},
 		{"not JSON", TypeSubstrateNetwork, []byte("{\n  \"spec\": ,\n}"),

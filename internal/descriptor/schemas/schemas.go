@@ -1,20 +1,28 @@
-// Package schemas embeds the JSON Schemas of the built-in descriptor types.
+// Package schemas holds the JSON Schemas of the built-in descriptor types.
 //
-// substrate-network-v1alpha1.schema.json is a copy of docs/schema/substratenetwork.schema.json,
-// which is generated from the Go type in api/v1alpha1; a test in this package fails when the
-// two differ (refresh the copy with `go test ./internal/descriptor/schemas -update`).
-// cloud-init-v1.schema.json is written by hand and owned here.
+// substrate-network/v1alpha1 uses the schema generated from the Go type in api/v1alpha1 (the
+// one published as docs/schema/substratenetwork.schema.json), so the descriptor type and the
+// Open Node Framework spec can never drift apart. cloud-init-v1.schema.json is owned here.
 package schemas
 
-import "embed"
+import (
+	"embed"
+	"fmt"
 
-// FS holds the schema files.
-//
+	"github.com/dinfra/stack/api/v1alpha1"
+)
+
 //go:embed *.schema.json
-var FS embed.FS
+var files embed.FS
 
-// Built-in schema files, by descriptor type name.
-var Files = map[string]string{
-	"substrate-network/v1alpha1": "substrate-network-v1alpha1.schema.json",
-	"cloud-init/v1":              "cloud-init-v1.schema.json",
+// Builtin returns the schema document of every built-in type, by type name.
+func Builtin() (map[string][]byte, error) {
+	cloudInit, err := files.ReadFile("cloud-init-v1.schema.json")
+	if err != nil {
+		return nil, fmt.Errorf("embedded cloud-init schema: %w", err)
+	}
+	return map[string][]byte{
+		"substrate-network/v1alpha1": v1alpha1.JSONSchema,
+		"cloud-init/v1":              cloudInit,
+	}, nil
 }
