@@ -12,12 +12,18 @@ CACHE="${DINFRA_TOOLS_CACHE:-$HOME/.cache/dinfra-stack/tools}"
 
 # build NAME VERSION PACKAGE [ldflags]: builds PACKAGE from tools/NAME into CACHE/NAME-VERSION/NAME.
 build() {
-  local name=$1 version=$2 pkg=$3 ldflags=${4:-}
+  build_in "$1" "$@"
+}
+
+# build_in MODULE NAME VERSION PACKAGE [ldflags]: builds PACKAGE from the wrapper module
+# tools/MODULE into CACHE/NAME-VERSION/NAME (one module may hold several binaries).
+build_in() {
+  local module=$1 name=$2 version=$3 pkg=$4 ldflags=${5:-}
   local out="$CACHE/$name-$version/$name"
   if [[ ! -x "$out" ]]; then
     echo "building $name $version (cached in $CACHE)" >&2
     mkdir -p "$(dirname "$out")"
-    (cd "$ROOT/tools/$name" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg")
+    (cd "$ROOT/tools/$module" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg")
     mv "$out.tmp" "$out"
   fi
   echo "$out"
@@ -39,6 +45,78 @@ gossamer() {
   echo "$bin"
 }
 
+# --- Kubernetes control plane for the operator's tests and benchmark -----------------------
+KUBE_VERSION=v1.36.3
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+HELM_VERSION=v3.22.0
+CONTROLLER_GEN_VERSION=v0.21.0
+
+# kube_ldflags: the version stamp upstream's release build puts into kube binaries, so the
+# API server reports v1.36.3 (clients and envtest check it).
+kube_ldflags() {
+  local v=k8s.io/component-base/version
+  echo "-s -w -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=36 -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z"
+}
+
+kube_apiserver() {
+  build_in kube kube-apiserver "$KUBE_VERSION" ./kube-apiserver "$(kube_ldflags)"
+}
+
+kube_controller_manager() {
+  build_in kube kube-controller-manager "$KUBE_VERSION" ./kube-controller-manager "$(kube_ldflags)"
+}
+
+kube_scheduler() {
+  build_in kube kube-scheduler "$KUBE_VERSION" ./kube-scheduler "$(kube_ldflags)"
+}
+
+etcd() {
+  build etcd "$ETCD_VERSION" . "-s -w"
+}
+
+# kubebuilder_assets: the directory envtest expects (KUBEBUILDER_ASSETS), holding
+# kube-apiserver and etcd side by side.
+kubebuilder_assets() {
+  local apiserver etcdbin dir="$CACHE/kubebuilder-assets-$KUBE_VERSION-$ETCD_VERSION"
+  apiserver=$(kube_apiserver)
+  etcdbin=$(etcd)
+  mkdir -p "$dir"
+  ln -sf "$apiserver" "$dir/kube-apiserver"
+  ln -sf "$etcdbin" "$dir/etcd"
+  echo "$dir"
+}
+
+kwok() {
+  local bin
+  bin=$(build kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-s -w")
+  # The "fast" stages (nodes ready at once, pods Ready as soon as they are scheduled) ship
+  # inside the kwok module; keep them beside the binary.
+  local stages="$(dirname "$bin")/stages"
+  if [[ ! -d "$stages" ]]; then
+    local dir
+    dir=$(cd "$ROOT/tools/kwok" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+    mkdir -p "$stages.tmp"
+    cp "$dir"/kustomize/stage/node/fast/*.yaml "$dir"/kustomize/stage/pod/fast/*.yaml "$stages.tmp/"
+    chmod -R u+w "$stages.tmp"
+    mv "$stages.tmp" "$stages"
+  fi
+  echo "$bin"
+}
+
+kwok_stages() {
+  echo "$(dirname "$(kwok)")/stages"
+}
+
+helm() {
+  build helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+}
+
+controller_gen() {
+  build controller-gen "$CONTROLLER_GEN_VERSION" sigs.k8s.io/controller-tools/cmd/controller-gen \
+    "-s -w -X sigs.k8s.io/controller-tools/pkg/version.version=$CONTROLLER_GEN_VERSION"
+}
+
 # --- DINFRA reactor: IPFS node for the descriptor store, OpenAPI code generator ---------------
 KUBO_VERSION=v0.43.0
 OAPI_CODEGEN_VERSION=v2.5.1
@@ -55,9 +133,25 @@ case "${1:-}" in
   gossamer) gossamer ;;
   kubo) kubo ;;
   oapi-codegen) oapi_codegen ;;
+  kube-apiserver) kube_apiserver ;;
+  kube-controller-manager) kube_controller_manager ;;
+  kube-scheduler) kube_scheduler ;;
+  etcd) etcd ;;
+  kubebuilder-assets) kubebuilder_assets ;;
+  kwok) kwok ;;
+  kwok-stages) kwok_stages ;;
+  helm) helm ;;
+  controller-gen) controller_gen ;;
   env)
     echo "export GOSSAMER_BIN=$(gossamer)"
     echo "export KUBO_BIN=$(kubo)"
+    echo "export KUBEBUILDER_ASSETS=$(kubebuilder_assets)"
+    echo "export KCM_BIN=$(kube_controller_manager)"
+    echo "export KUBE_SCHEDULER_BIN=$(kube_scheduler)"
+    echo "export KWOK_BIN=$(kwok)"
+    echo "export KWOK_STAGES=$(kwok_stages)"
+    echo "export HELM_BIN=$(helm)"
+    echo "export CONTROLLER_GEN_BIN=$(controller_gen)"
     ;;
-  *) echo "usage: $0 gossamer|kubo|oapi-codegen|env" >&2; exit 2 ;;
+  *) echo "usage: $0 gossamer|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
 esac

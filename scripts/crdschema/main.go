@@ -1,0 +1,103 @@
+// Command crdschema turns the openAPIV3Schema of a generated CustomResourceDefinition into a
+// standalone JSON Schema document (draft 2020-12) for the same object, so specs can be checked
+// outside a cluster (`onf validate`) against exactly what the API server enforces.
+//
+//	go run ./scripts/crdschema config/crd/bases/onf.dinfra.dev_substratenetworks.yaml docs/schema/substratenetwork.schema.json
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"sigs.k8s.io/yaml"
+)
+
+const draft = "https://json-schema.org/draft/2020-12/schema"
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: crdschema CRD.yaml OUT.schema.json")
+		os.Exit(2)
+	}
+	if err := run(os.Args[1], os.Args[2]); err != nil {
+		fmt.Fprintln(os.Stderr, "crdschema:", err)
+		os.Exit(1)
+	}
+}
+
+// crd holds the parts of a CustomResourceDefinition the schema is made from.
+type crd struct {
+	Spec struct {
+		Group string `json:"group"`
+		Names struct {
+			Kind string `json:"kind"`
+		} `json:"names"`
+		Versions []struct {
+			Name    string `json:"name"`
+			Storage bool   `json:"storage"`
+			Schema  struct {
+				OpenAPIV3Schema map[string]any `json:"openAPIV3Schema"`
+			} `json:"schema"`
+		} `json:"versions"`
+	} `json:"spec"`
+}
+
+func run(in, out string) error {
+	raw, err := os.ReadFile(in)
+	if err != nil {
+		return fmt.Errorf("read CRD: %w", err)
+	}
+	var c crd
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		return fmt.Errorf("parse CRD %s: %w", in, err)
+	}
+	for _, v := range c.Spec.Versions {
+		if !v.Storage {
+			continue
+		}
+		schema := v.Schema.OpenAPIV3Schema
+		if schema == nil {
+			return fmt.Errorf("%s: version %s has no openAPIV3Schema", in, v.Name)
+		}
+		apiVersion := c.Spec.Group + "/" + v.Name
+		pinProperty(schema, "apiVersion", apiVersion)
+		pinProperty(schema, "kind", c.Spec.Names.Kind)
+		schema["$schema"] = draft
+		schema["$id"] = "https://" + c.Spec.Group + "/schemas/" + v.Name + "/" + c.Spec.Names.Kind + ".json"
+		schema["title"] = c.Spec.Names.Kind + " " + apiVersion
+		doc, err := json.MarshalIndent(schema, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode schema: %w", err)
+		}
+		if err := os.WriteFile(out, append(doc, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write schema: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: no storage version", in)
+}
+
+// pinProperty makes a top-level string property required and fixes its value: a CRD leaves
+// apiVersion and kind open because the API server routes on them, a standalone document must
+// name them.
+func pinProperty(schema map[string]any, name, value string) {
+	props, _ := schema["properties"].(map[string]any)
+	if props == nil {
+		props = map[string]any{}
+		schema["properties"] = props
+	}
+	prop, _ := props[name].(map[string]any)
+	if prop == nil {
+		prop = map[string]any{"type": "string"}
+		props[name] = prop
+	}
+	prop["const"] = value
+	required, _ := schema["required"].([]any)
+	for _, r := range required {
+		if r == name {
+			return
+		}
+	}
+	schema["required"] = append([]any{name}, required...)
+}
