@@ -76,7 +76,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if s.c, err = reactor.NewClient(reactor.ClientConfig{URL: cfg.URL, Token: cfg.Token, HTTP: cfg.HTTP}); err != nil {
 		return nil, err
 	}
-	if s.anon, err = reactor.NewClient(reactor.ClientConfig{URL: cfg.URL, HTTP: cfg.HTTP}); err != nil {
+	if s.anon, err = reactor.NewClient(reactor.ClientConfig{URL: cfg.URL, HTTP: withoutClientCertificates(cfg.HTTP)}); err != nil {
 		return nil, err
 	}
 	s.id = "conformance-" + randomSuffix()
@@ -163,10 +163,7 @@ func (s *suite) auth(ctx context.Context) error {
 		},
 		func(server string) (*http.Request, error) { return api.NewTeardownRequest(server, s.id) },
 	}
-	hc := s.cfg.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
+	hc := withoutClientCertificates(s.cfg.HTTP)
 	for _, authorization := range []string{"", "Bearer " + s.cfg.Token + "-wrong", "Basic " + s.cfg.Token} {
 		for _, build := range requests {
 			req, err := build(strings.TrimSuffix(s.cfg.URL, "/"))
@@ -461,4 +458,19 @@ func (s *suite) teardown(ctx context.Context) error {
 		return err
 	}
 	return statusOf("teardown after it completed", d.HTTPResponse, d.Body, 204)
+}
+
+// withoutClientCertificates returns hc without its TLS client certificates, so that
+// "no credentials" also means no mutual TLS.
+func withoutClientCertificates(hc *http.Client) *http.Client {
+	if hc == nil {
+		return http.DefaultClient
+	}
+	t, ok := hc.Transport.(*http.Transport)
+	if !ok || t.TLSClientConfig == nil || len(t.TLSClientConfig.Certificates) == 0 {
+		return hc
+	}
+	t = t.Clone()
+	t.TLSClientConfig.Certificates = nil
+	return &http.Client{Timeout: hc.Timeout, Transport: t}
 }

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+
+	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/conformance"
+	"github.com/dinfra/stack/internal/reactor/kubernetes"
+)
+
+func newReactorCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "reactor",
+		Short: "Run a Chain Reactor (the provider side of DINFRA) or check one for conformance",
+	}
+	cmd.AddCommand(newReactorServeCmd(), newReactorConformanceCmd())
+	return cmd
+}
+
+type serveFlags struct {
+	driver     string
+	listen     string
+	tokenFile  string
+	stateDir   string
+	capacity   int64
+	kubeconfig string
+	tlsCert    string
+	tlsKey     string
+	clientCA   string
+}
+
+func newReactorServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the Chain Reactor API over a driver",
+		Long: `Serves the Chain Reactor API (api/reactor/openapi.yaml) and runs what it accepts with a
+driver. The kubernetes driver creates a namespace per deployment holding a SubstrateNetwork
+object, a NetworkPolicy and a ResourceQuota of --capacity units in the cluster of --kubeconfig
+(or the in-cluster / $KUBECONFIG configuration).
+
+Clients authenticate with the bearer token in --token-file, or with a client certificate
+signed by --client-ca when TLS is on.`,
+		Example: `  head -c 32 /dev/urandom | base64 > reactor.token
+  dinfra reactor serve --driver kubernetes --listen 127.0.0.1:8080 --token-file reactor.token --capacity 16`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return serve(cmd.Context(), f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.driver, "driver", "kubernetes", "infrastructure driver: kubernetes")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the bearer token clients must present")
+	fl.StringVar(&f.stateDir, "state-dir", "", "directory persisting the deployments (default: <data dir>/dinfra/reactor)")
+	fl.Int64Var(&f.capacity, "capacity", 8, "units of capacity offered")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (kubernetes driver)")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "private key of --tls-cert (PEM)")
+	fl.StringVar(&f.clientCA, "client-ca", "", "accept client certificates signed by these CAs (PEM; needs --tls-cert)")
+	return cmd
+}
+
+func serve(ctx context.Context, f serveFlags) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	auth := reactor.Auth{}
+	if f.tokenFile != "" {
+		tok, err := reactor.ReadToken(f.tokenFile)
+		if err != nil {
+			return err
+		}
+		auth.Token = tok
+	}
+	if f.clientCA != "" {
+		if f.tlsCert == "" {
+			return errors.New("--client-ca needs --tls-cert and --tls-key")
+		}
+		pool, err := reactor.LoadClientCAs(f.clientCA)
+		if err != nil {
+			return err
+		}
+		auth.ClientCAs = pool
+	}
+	driver, err := newDriver(f)
+	if err != nil {
+		return err
+	}
+	reg, err := descriptor.NewRegistry()
+	if err != nil {
+		return err
+	}
+	if f.stateDir == "" {
+		f.stateDir = defaultReactorStateDir()
+	}
+	srv, err := reactor.New(reactor.Config{Driver: driver, Registry: reg, Auth: auth, StateDir: f.stateDir, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if f.tlsCert != "" {
+		if hs.TLSConfig, err = auth.TLSConfig(f.tlsCert, f.tlsKey); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(shutdown)
+	}()
+	log.Info("chain reactor serving", "driver", driver.Name(), "addr", ln.Addr().String(), "tls", hs.TLSConfig != nil)
+	if hs.TLSConfig != nil {
+		err = hs.ServeTLS(ln, "", "")
+	} else {
+		err = hs.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func defaultReactorStateDir() string {
+	return filepath.Join(filepath.Dir(descriptor.DefaultDir()), "reactor")
+}
+
+func newDriver(f serveFlags) (reactor.Driver, error) {
+	switch f.driver {
+	case "kubernetes":
+		cfg, err := ctrlconfig.GetConfig()
+		if f.kubeconfig != "" {
+			cfg, err = clientcmd.BuildConfigFromFlags("", f.kubeconfig)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes configuration: %w", err)
+		}
+		c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes client: %w", err)
+		}
+		return kubernetes.New(c, f.capacity, kubernetes.DefaultUnitSize()), nil
+	}
+	return nil, fmt.Errorf("--driver %q: want kubernetes", f.driver)
+}
+
+func newReactorConformanceCmd() *cobra.Command {
+	var (
+		url, tokenFile, caFile, certFile, keyFile string
+		timeout                                   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "conformance",
+		Short: "Check a Chain Reactor API implementation against the specification",
+		Long: `Runs the conformance checks against the reactor at --url: health without credentials,
+authentication on every other endpoint, capabilities, unknown type (422), invalid descriptor
+(400 with field paths and reasons), CID mismatch (400), unknown id (404 / 204), idempotent
+deploy, id reuse (409), list and capacity consistency, the deployment reaching Running, and
+idempotent teardown. It deploys one sample descriptor of a built-in type the reactor serves
+and tears it down again. Exits non-zero when a check fails.`,
+		Example: `  dinfra reactor conformance --url http://127.0.0.1:8080 --token-file reactor.token
+  dinfra reactor conformance --url https://reactor.example.net --ca-file ca.pem --cert client.pem --key client-key.pem`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := conformance.Config{URL: url, DeployTimeout: timeout}
+			if tokenFile != "" {
+				tok, err := reactor.ReadToken(tokenFile)
+				if err != nil {
+					return err
+				}
+				cfg.Token = tok
+			}
+			if caFile != "" || certFile != "" {
+				tlsCfg, err := clientTLS(caFile, certFile, keyFile)
+				if err != nil {
+					return err
+				}
+				cfg.HTTP = &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+			}
+			report, err := conformance.Run(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, r := range report {
+				if r.Err != nil {
+					fmt.Fprintf(out, "FAIL  %s\n      %v\n", r.Name, r.Err)
+				} else {
+					fmt.Fprintf(out, "ok    %s\n", r.Name)
+				}
+			}
+			if n := report.Failed(); n > 0 {
+				return fmt.Errorf("%d of %d conformance checks failed", n, len(report))
+			}
+			fmt.Fprintf(out, "all %d checks passed\n", len(report))
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&url, "url", "", "base URL of the reactor (required)")
+	fl.StringVar(&tokenFile, "token-file", "", "file holding the bearer token")
+	fl.StringVar(&caFile, "ca-file", "", "CA certificates (PEM) that sign the reactor's certificate")
+	fl.StringVar(&certFile, "cert", "", "client certificate (PEM) for mutual TLS")
+	fl.StringVar(&keyFile, "key", "", "private key of --cert (PEM)")
+	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long a deployment may take to run and to disappear")
+	_ = cmd.MarkFlagRequired("url")
+	return cmd
+}
+
+func clientTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --ca-file: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s: no PEM certificate", caFile)
+		}
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+func init() { rootCmd.AddCommand(newReactorCmd()) }
