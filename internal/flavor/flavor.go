@@ -75,9 +75,6 @@ type Dialect interface {
 	NodeKeyFileContent(seedHex, privateKeyHex string) string
 	// SeparateWS reports whether WebSocket RPC needs its own port.
 	SeparateWS() bool
-	// InsertsKeysOverRPC reports whether session keys are inserted with author_insertKey after
-	// start rather than by an init command.
-	InsertsKeysOverRPC() bool
 }
 
 var table = map[v1alpha1.Flavor]Dialect{

@@ -69,8 +69,6 @@ func (gossamer) NodeKeyFileContent(_, privateKeyHex string) string { return priv
 
 func (gossamer) SeparateWS() bool { return true }
 
-func (gossamer) InsertsKeysOverRPC() bool { return true }
-
 // GossamerDevKeys are the dev accounts gossamer accepts with --key.
 var GossamerDevKeys = []string{"alice", "bob", "charlie", "dave", "eve", "ferdie", "george", "heather", "ian"}
 

@@ -89,6 +89,4 @@ func (substrate) NodeKeyFileContent(seedHex, _ string) string { return seedHex }
 
 func (substrate) SeparateWS() bool { return false }
 
-func (substrate) InsertsKeysOverRPC() bool { return false }
-
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -9,12 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -34,7 +37,10 @@ func Load(file string) (*v1alpha1.SubstrateNetwork, error) {
 }
 
 // Parse checks a YAML or JSON document against the generated JSON Schema, decodes it, applies
-// defaults and runs the semantic checks. Any rejection is a Problems listing every reason.
+// defaults and runs the semantic checks. Any rejection is a Problems listing every reason: all
+// structural problems (unknown fields, types, enums, patterns, bounds) at once, or, for a
+// structurally valid spec, all semantic problems at once. Semantic rules assume the structure
+// is right, so they do not run on a document the schema rejects.
 func Parse(data []byte) (*v1alpha1.SubstrateNetwork, error) {
 	doc, err := yaml.YAMLToJSON(data)
 	if err != nil {
@@ -43,29 +49,71 @@ func Parse(data []byte) (*v1alpha1.SubstrateNetwork, error) {
 	if ps := checkSchema(doc); len(ps) > 0 {
 		return nil, ps.err()
 	}
-	var n v1alpha1.SubstrateNetwork
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&n); err != nil {
-		return nil, Problems{{Field: "(document)", Reason: err.Error()}}
+	n, ps := decode(doc)
+	if len(ps) > 0 {
+		return nil, ps.err()
 	}
-	Default(&n)
-	if err := Validate(&n); err != nil {
+	Default(n)
+	if err := Validate(n); err != nil {
 		return nil, err
+	}
+	return n, nil
+}
+
+// decode turns a schema-valid document into the Go type. The compiled schema is closed, so an
+// unknown field anywhere else has been reported with its path already; metadata is Kubernetes
+// ObjectMeta, left open by the schema, so it is decoded strictly on its own to name the place.
+func decode(doc []byte) (*v1alpha1.SubstrateNetwork, Problems) {
+	var top struct {
+		Metadata json.RawMessage `json:"metadata"`
+	}
+	if err := json.Unmarshal(doc, &top); err != nil {
+		return nil, Problems{decodeProblem("", err)}
+	}
+	if len(top.Metadata) > 0 {
+		if err := decodeStrict(top.Metadata, new(metav1.ObjectMeta)); err != nil {
+			return nil, Problems{decodeProblem("metadata", err)}
+		}
+	}
+	var n v1alpha1.SubstrateNetwork
+	if err := decodeStrict(doc, &n); err != nil {
+		return nil, Problems{decodeProblem("", err)}
 	}
 	return &n, nil
 }
 
-var (
-	compiledSchema = mustCompileSchema()
-	printer        = message.NewPrinter(language.English)
-)
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// decodeProblem names the field of a decoding error where encoding/json knows it.
+func decodeProblem(at string, err error) Problem {
+	join := func(field string) string {
+		switch {
+		case at == "" && field == "":
+			return "(document)"
+		case at == "" || field == "":
+			return at + field
+		}
+		return at + "." + field
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return Problem{Field: join(te.Field), Reason: fmt.Sprintf("must be %s, got a JSON %s", te.Type, te.Value)}
+	}
+	return Problem{Field: join(""), Reason: strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+var compiledSchema = mustCompileSchema()
 
 func mustCompileSchema() *jsonschema.Schema {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(v1alpha1.JSONSchema))
 	if err != nil {
 		panic(fmt.Sprintf("embedded SubstrateNetwork schema: %v", err))
 	}
+	closeObjects(doc)
 	c := jsonschema.NewCompiler()
 	const url = "substratenetwork.schema.json"
 	if err := c.AddResource(url, doc); err != nil {
@@ -74,7 +122,35 @@ func mustCompileSchema() *jsonschema.Schema {
 	return c.MustCompile(url)
 }
 
-// checkSchema validates a JSON document against the schema, one Problem per failing leaf.
+// closeObjects makes every object schema that lists its properties refuse others, in place.
+// The published schema is open like the CRD it is generated from (the API server prunes unknown
+// fields); onf is stricter, because a misspelt field that is silently dropped is a node
+// misconfigured, and the schema can name its path where a decoder cannot.
+func closeObjects(schema any) {
+	s, ok := schema.(map[string]any)
+	if !ok {
+		return
+	}
+	if props, ok := s["properties"].(map[string]any); ok {
+		if _, set := s["additionalProperties"]; !set {
+			s["additionalProperties"] = false
+		}
+		for _, p := range props {
+			closeObjects(p)
+		}
+	}
+	closeObjects(s["items"])
+	closeObjects(s["additionalProperties"])
+	for _, kw := range []string{"allOf", "anyOf", "oneOf"} {
+		subs, _ := s[kw].([]any)
+		for _, sub := range subs {
+			closeObjects(sub)
+		}
+	}
+}
+
+// checkSchema validates a JSON document against the schema: one Problem per failing leaf, and
+// per missing or unknown property.
 func checkSchema(doc []byte) Problems {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
@@ -86,21 +162,119 @@ func checkSchema(doc []byte) Problems {
 		return nil
 	}
 	var ps Problems
-	for _, leaf := range leaves(verr) {
-		ps = append(ps, Problem{Field: fieldPath(leaf.InstanceLocation), Reason: leaf.ErrorKind.LocalizedString(printer)})
+	seen := map[Problem]bool{}
+	for _, p := range schemaProblems(verr) {
+		if !seen[p] {
+			seen[p] = true
+			ps = append(ps, p)
+		}
 	}
 	return ps
 }
 
-func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+// schemaProblems flattens a validation error tree into problems at field paths.
+func schemaProblems(e *jsonschema.ValidationError) Problems {
+	at := e.InstanceLocation
+	switch k := e.ErrorKind.(type) {
+	case *kind.Required:
+		var ps Problems
+		for _, name := range k.Missing {
+			ps = append(ps, Problem{Field: fieldPath(append(slices.Clip(at), name)), Reason: "required"})
+		}
+		return ps
+	case *kind.AdditionalProperties:
+		var ps Problems
+		for _, name := range k.Properties {
+			ps = append(ps, Problem{Field: fieldPath(append(slices.Clip(at), name)), Reason: "unknown field"})
+		}
+		return ps
+	case *kind.AnyOf:
+		if want := typeAlternatives(e); want != nil {
+			return Problems{{Field: fieldPath(at), Reason: want.LocalizedString(printer)}}
+		}
+	}
 	if len(e.Causes) == 0 {
-		return []*jsonschema.ValidationError{e}
+		return Problems{{Field: fieldPath(at), Reason: schemaReason(e.ErrorKind)}}
 	}
-	var out []*jsonschema.ValidationError
+	var ps Problems
 	for _, c := range e.Causes {
-		out = append(out, leaves(c)...)
+		ps = append(ps, schemaProblems(c)...)
 	}
-	return out
+	return ps
+}
+
+// typeAlternatives merges an anyOf whose branches all failed on type alone (int-or-string
+// fields) into one type problem; nil if any branch failed for another reason.
+func typeAlternatives(e *jsonschema.ValidationError) *kind.Type {
+	merged := &kind.Type{}
+	for _, c := range e.Causes {
+		t, ok := c.ErrorKind.(*kind.Type)
+		if !ok || len(c.Causes) > 0 {
+			return nil
+		}
+		merged.Got = t.Got
+		merged.Want = append(merged.Want, t.Want...)
+	}
+	return merged
+}
+
+var printer = message.NewPrinter(language.English)
+
+// schemaReason words a failed keyword for someone editing the spec: what the value must be,
+// then what it is.
+func schemaReason(k jsonschema.ErrorKind) string {
+	switch k := k.(type) {
+	case *kind.Type:
+		return fmt.Sprintf("must be %s, got %s", strings.Join(k.Want, " or "), k.Got)
+	case *kind.Const:
+		return fmt.Sprintf("must be %s, got %s", show(k.Want), show(k.Got))
+	case *kind.Enum:
+		want := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			want[i] = show(w)
+		}
+		return fmt.Sprintf("must be one of %s, got %s", strings.Join(want, ", "), show(k.Got))
+	case *kind.Pattern:
+		if help, ok := patternHelp[k.Want]; ok {
+			return fmt.Sprintf("must be %s, got %q", help, k.Got)
+		}
+		return fmt.Sprintf("must match %s, got %q", k.Want, k.Got)
+	case *kind.Minimum:
+		return fmt.Sprintf("must be >= %s, got %s", k.Want.RatString(), k.Got.RatString())
+	case *kind.Maximum:
+		return fmt.Sprintf("must be <= %s, got %s", k.Want.RatString(), k.Got.RatString())
+	case *kind.MinItems:
+		if k.Want == 1 {
+			return "must not be empty"
+		}
+		return fmt.Sprintf("must have at least %d items, got %d", k.Want, k.Got)
+	case *kind.MinLength:
+		if k.Want == 1 {
+			return "must not be empty"
+		}
+		return fmt.Sprintf("must be at least %d characters long, got %d", k.Want, k.Got)
+	}
+	return k.LocalizedString(printer)
+}
+
+// patternHelp says in words what the schema's patterns accept. A pattern missing here is shown
+// as it is; TestPatternHelp keeps this table complete.
+var patternHelp = map[string]string{
+	`^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$`:  "a name of 1 to 32 lowercase letters, digits and '-' that starts with a letter and does not end with '-'",
+	`^[a-z0-9][a-z0-9_.-]*$`:             "a chain name of lowercase letters, digits, '.', '_' and '-'",
+	`^https?://`:                         "an http:// or https:// URL",
+	`^(archive|[0-9]+)$`:                 "archive or a number of blocks",
+	`^[a-z]{4}:(sr25519|ed25519|ecdsa)$`: "a key type and scheme such as babe:sr25519 (scheme sr25519, ed25519 or ecdsa)",
+	`^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`: "a Kubernetes quantity such as 500m, 2 or 4Gi",
+}
+
+// show renders a JSON value as it would appear in a JSON document.
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // fieldPath turns a JSON pointer's tokens into spec.groups[1].replicas form.

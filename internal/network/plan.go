@@ -174,13 +174,13 @@ func planNode(n *v1alpha1.SubstrateNetwork, t Target, ref NodeRef) (NodePlan, er
 		RPCMethods: g.RPC.Methods, GroupSpec: g,
 	}
 	if g.Keys != nil {
-		np.Keys = planKeys(g.Keys, ref, t, d.InsertsKeysOverRPC())
+		np.Keys = planKeys(g.Keys, ref, t)
 	}
 	return np, nil
 }
 
-func planKeys(k *v1alpha1.Keys, ref NodeRef, t Target, overRPC bool) *KeyPlan {
-	kp := &KeyPlan{OverRPC: overRPC}
+func planKeys(k *v1alpha1.Keys, ref NodeRef, t Target) *KeyPlan {
+	kp := &KeyPlan{}
 	for _, typ := range k.Types {
 		name, scheme, _ := strings.Cut(string(typ), ":")
 		kp.Types = append(kp.Types, flavor.SessionKey{Type: name, Scheme: scheme, SURIFile: t.SURIFile(ref)})
@@ -233,9 +233,7 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 	}
 	if k := np.Keys; k != nil {
 		fn.DevKey = k.Dev
-		if !k.OverRPC {
-			fn.SessionKeys = k.Types
-		}
+		fn.SessionKeys = k.Types
 	}
 	np.Init = d.Init(fn)
 	np.Args = d.Args(fn)

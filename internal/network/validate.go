@@ -11,16 +11,34 @@ import (
 
 var dnsLabel = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,40}[a-z0-9])?$`)
 
-// reservedFlags are set by the planner; a group's args must not fight over them. Secret-bearing
-// flags are refused too: secrets never go on a command line.
+// reservedFlags are set by the planner from the spec; extra args must not fight over them
+// (polkadot-sdk nodes refuse a flag given twice). Secret-bearing flags are refused too: secrets
+// never go on a command line. The same list guards a parachain's embedded relay chain args.
 var reservedFlags = map[string]string{
-	"--chain": "set from spec.chain", "--base-path": "set by onf", "--port": "ports are allocated by onf",
-	"--rpc-port": "ports are allocated by onf", "--ws-port": "ports are allocated by onf",
-	"--prometheus-port": "ports are allocated by onf", "--name": "set from the node name",
-	"--node-key": "would put a secret key on the command line", "--node-key-file": "node keys are managed by onf",
-	"--validator": "set from the group role", "--collator": "set from the group role",
-	"--key": "set from spec keys", "--suri": "would put a secret on the command line",
-	"--password": "would put a secret on the command line", "--bootnodes": "boot nodes are wired by onf",
+	"--chain":                "set from spec.chain",
+	"--base-path":            "the data directory is set by onf",
+	"--tmp":                  "the data directory is set by onf",
+	"--name":                 "set from the node name",
+	"--port":                 "ports are allocated by onf",
+	"--rpc-port":             "ports are allocated by onf",
+	"--ws-port":              "ports are allocated by onf",
+	"--prometheus-port":      "ports are allocated by onf",
+	"--validator":            "set from the group role",
+	"--collator":             "set from the group role",
+	"--role":                 "set from the group role",
+	"--rpc-methods":          "set from rpc.methods",
+	"--rpc-cors":             "set from rpc.cors",
+	"--rpc-max-connections":  "set from rpc.maxConnections",
+	"--public-addr":          "set from p2p.publicHost",
+	"--state-pruning":        "set from pruning",
+	"--bootnodes":            "boot nodes are wired by onf",
+	"--relay-chain-rpc-urls": "set from the parachain's relay.rpcUrls",
+	"--":                     "onf puts the embedded relay chain node's arguments (spec.parachains[].relay.args) after --",
+	"--key":                  "set from spec keys",
+	"--node-key-file":        "node keys are managed by onf",
+	"--node-key":             "would put a secret key on the command line",
+	"--suri":                 "would put a secret on the command line",
+	"--password":             "would put a secret on the command line",
 }
 
 // Validate runs the semantic checks the JSON Schema cannot express, on a defaulted spec.
@@ -34,7 +52,7 @@ func Validate(n *v1alpha1.SubstrateNetwork) error {
 		ps.add("kind", "must be %s", v1alpha1.Kind)
 	}
 	if !dnsLabel.MatchString(n.Name) {
-		ps.add("metadata.name", "must be a lowercase DNS label (letters, digits, '-'), got %q", n.Name)
+		ps.add("metadata.name", "must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got %q", n.Name)
 	}
 	s := &n.Spec
 	spec := path("spec")
@@ -79,6 +97,7 @@ func validateParachains(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 		if len(p.Relay.RPCURLs) == 0 && !hasRelay {
 			ps.add(at.key("relay").String(), "parachain %q has no relay chain: add relay chain groups to the network or set relay.rpcUrls", p.Name)
 		}
+		checkArgs(ps, at.key("relay.args"), p.Relay.Args)
 		for j, u := range p.Relay.RPCURLs {
 			if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 				ps.add(at.key("relay.rpcUrls").index(j).String(), "must be a ws:// or wss:// URL, got %q", u)
@@ -92,6 +111,7 @@ func validateParachains(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 
 func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 	names := map[string]bool{}
+	keys := keyUse{}
 	gossamerValidators := 0
 	for i := range s.Groups {
 		g := &s.Groups[i]
@@ -126,7 +146,7 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 		if g.Role == v1alpha1.RoleValidator && gossamer {
 			gossamerValidators += max(replicas, 0)
 		}
-		validateKeys(ps, at.key("keys"), g, replicas, gossamer)
+		validateKeys(ps, at.key("keys"), g, replicas, gossamer, keys)
 		if g.Autoscaling != nil {
 			a := at.key("autoscaling")
 			if g.Role != v1alpha1.RoleRPC {
@@ -142,19 +162,37 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 		if g.RPC != nil && g.RPC.MaxConnections != nil && gossamer {
 			ps.add(at.key("rpc.maxConnections").String(), "not supported by gossamer")
 		}
-		for j, arg := range g.Args {
-			flag, _, _ := strings.Cut(arg, "=")
-			if why, reserved := reservedFlags[flag]; reserved {
-				ps.add(at.key("args").index(j).String(), "%s is not allowed: %s", flag, why)
-			}
-		}
+		checkArgs(ps, at.key("args"), g.Args)
 	}
 	if gossamerValidators > 1 {
-		ps.add("spec.groups", "a gossamer network supports exactly one validator (two gossamer validators fork and never finalise), got %d", gossamerValidators)
+		ps.add("spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got %d", gossamerValidators)
 	}
 }
 
-func validateKeys(ps *Problems, at path, g *v1alpha1.NodeGroup, replicas int, gossamer bool) {
+// checkArgs refuses extra arguments that collide with what the planner sets.
+func checkArgs(ps *Problems, at path, args []string) {
+	for j, arg := range args {
+		flag, _, _ := strings.Cut(arg, "=")
+		if why, reserved := reservedFlags[flag]; reserved {
+			ps.add(at.index(j).String(), "%s is not allowed: %s", flag, why)
+		}
+	}
+}
+
+// keyUse remembers, per chain, where each session key source is first used: two nodes of one
+// chain signing with the same key equivocate.
+type keyUse map[[2]string]string
+
+func (u keyUse) claim(ps *Problems, at path, chain, source string) {
+	k := [2]string{chain, source}
+	if first, used := u[k]; used {
+		ps.add(at.String(), "same key as %s: two nodes signing with one key equivocate", first)
+		return
+	}
+	u[k] = at.String()
+}
+
+func validateKeys(ps *Problems, at path, g *v1alpha1.NodeGroup, replicas int, gossamer bool, used keyUse) {
 	signs := g.Role == v1alpha1.RoleValidator || g.Role == v1alpha1.RoleCollator
 	k := g.Keys
 	if !signs {
@@ -186,16 +224,24 @@ func validateKeys(ps *Problems, at path, g *v1alpha1.NodeGroup, replicas int, go
 		return
 	}
 	if count < replicas {
-		ps.add(at.String(), "%d keys for %d replicas: every replica needs its own key", count, replicas)
+		ps.add(at.String(), "keys for %d of %d replicas: every replica needs its own key", count, replicas)
 	}
 	for i, uri := range k.Dev {
 		if !strings.HasPrefix(uri, "//") {
 			ps.add(at.key("dev").index(i).String(), "must be a dev URI such as //Alice, got %q", uri)
 		} else if gossamer && !slices.Contains(flavor.GossamerDevKeys, flavor.DevKeyName(uri)) {
 			ps.add(at.key("dev").index(i).String(), "gossamer knows the dev keys %s, not %q", strings.Join(flavor.GossamerDevKeys, ", "), uri)
+		} else if i < replicas {
+			used.claim(ps, at.key("dev").index(i), g.Parachain, "dev:"+uri)
 		}
 	}
+	for i, file := range k.Files[:min(len(k.Files), replicas)] {
+		used.claim(ps, at.key("files").index(i), g.Parachain, "file:"+file)
+	}
+	if k.Secret != "" {
+		used.claim(ps, at.key("secret"), g.Parachain, "secret:"+k.Secret)
+	}
 	if gossamer && len(k.Dev) == 0 {
-		ps.add(at.String(), "gossamer validators take dev keys only (keys.dev), since gossamer loads its authority key at start")
+		ps.add(at.String(), "gossamer %s groups take dev keys only (keys.dev): gossamer loads its authority key by name at start", g.Role)
 	}
 }

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dinfra/stack/internal/local"
+)
+
+func init() {
+	var (
+		file    string
+		timeout time.Duration
+	)
+	scale := &cobra.Command{
+		Use:   "scale [NAME] GROUP=REPLICAS",
+		Short: "Change the number of nodes in a group of a running local network",
+		Long: `scale sets a group's replica count in the network's applied spec and waits until the
+supervisor has converged: new nodes run and answer RPC, removed nodes are stopped (their
+data is kept, so scaling back up restores the same peer IDs).`,
+		Example: `  onf scale dev rpc=3
+  onf scale -f examples/dev-network.yaml rpc=1`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(c *cobra.Command, args []string) error {
+			rt, err := localRuntime()
+			if err != nil {
+				return err
+			}
+			group, count, ok := strings.Cut(args[len(args)-1], "=")
+			replicas, err := strconv.Atoi(count)
+			if !ok || err != nil || replicas < 0 {
+				return fmt.Errorf("want GROUP=REPLICAS with REPLICAS >= 0, got %q", args[len(args)-1])
+			}
+			name, err := networkName(rt, args[:len(args)-1], file)
+			if err != nil {
+				return err
+			}
+			if err := rt.Scale(c.Context(), name, group, replicas, local.UpOptions{Timeout: timeout}); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "network %s: group %s has %d nodes\n", name, group, replicas)
+			return nil
+		},
+	}
+	addSpecFlag(scale, &file, false)
+	scale.Flags().DurationVar(&timeout, "timeout", 3*time.Minute, "give up waiting after this long")
+	rootCmd.AddCommand(scale)
+}

@@ -1,0 +1,123 @@
+// Package local runs a SubstrateNetwork on one machine as supervised processes: the embedded
+// default backend of `onf up`. Each network has a state directory holding its spec, allocated
+// ports, node keys, data, logs and the supervisor's status, so every command works from any
+// shell and a restarted supervisor picks up where the last one stopped.
+package local
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dinfra/stack/internal/flavor"
+)
+
+// Home is the root of all local networks: $ONF_HOME, or ~/.local/state/onf.
+func Home() string {
+	if h := os.Getenv("ONF_HOME"); h != "" {
+		return h
+	}
+	if d, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(d, ".local", "state", "onf")
+	}
+	return filepath.Join(os.TempDir(), "onf")
+}
+
+// Dir is the layout of one network's state directory.
+type Dir string
+
+// NetworkDir is the state directory of a network under a home.
+func NetworkDir(home, network string) Dir { return Dir(filepath.Join(home, "networks", network)) }
+
+func (d Dir) path(parts ...string) string {
+	return filepath.Join(append([]string{string(d)}, parts...)...)
+}
+
+// Spec is the applied spec: the supervisor's desired state.
+func (d Dir) Spec() string { return d.path("spec.json") }
+
+// Facts holds what the runtime allocated: ports per node.
+func (d Dir) Facts() string { return d.path("facts.json") }
+
+// Status is the supervisor's view of its processes.
+func (d Dir) Status() string { return d.path("status.json") }
+
+// SupervisorPID names the file holding the running supervisor's pid.
+func (d Dir) SupervisorPID() string { return d.path("supervisor.pid") }
+
+// SupervisorLog is the supervisor's own log.
+func (d Dir) SupervisorLog() string { return d.path("supervisor.log") }
+
+// NodeDir is a node's base path (its database and keystore).
+func (d Dir) NodeDir(node string) string { return d.path("nodes", node) }
+
+// NodeKey holds a node's p2p key seed (hex, 0600); the dialect's own key file is written from it.
+func (d Dir) NodeKey(node string) string { return d.path("keys", node+".nodekey") }
+
+// SURI holds a node's session key secret URI (0600).
+func (d Dir) SURI(node string) string { return d.path("keys", node+".suri") }
+
+// ChainDir holds chain specs fetched from URLs.
+func (d Dir) ChainDir() string { return d.path("chains") }
+
+// Log is a node's log file.
+func (d Dir) Log(node string) string { return d.path("logs", node+".log") }
+
+// Facts are the allocations that must stay stable for a node's lifetime.
+type Facts struct {
+	Ports map[string]flavor.Ports `json:"ports"`
+}
+
+// NodeState is what the supervisor knows about one node's process.
+type NodeState struct {
+	PID      int    `json:"pid,omitempty"`
+	Running  bool   `json:"running"`
+	Started  string `json:"started,omitempty"` // RFC 3339
+	Restarts int    `json:"restarts"`
+	LastExit string `json:"lastExit,omitempty"`
+}
+
+// Status is the supervisor's status file.
+type Status struct {
+	Supervisor int                  `json:"supervisor"`
+	Generation int64                `json:"generation"` // spec generation last reconciled
+	Nodes      map[string]NodeState `json:"nodes"`
+	Error      string               `json:"error,omitempty"`
+}
+
+// readJSON reads a JSON file into v; a missing file leaves v as is and returns false.
+func readJSON(file string, v any) (bool, error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("%s: %w", file, err)
+	}
+	return true, nil
+}
+
+// writeJSON replaces a file atomically, so readers never see half a file.
+func writeJSON(file string, v any, mode os.FileMode) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFile(file, append(data, '\n'), mode)
+}
+
+func writeFile(file string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}

@@ -1,0 +1,393 @@
+package local
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/flavor"
+	"github.com/dinfra/stack/internal/network"
+)
+
+// Restart backoff: doubles from minBackoff to maxBackoff, and resets once a node has stayed up
+// for stableAfter.
+const (
+	minBackoff  = time.Second
+	maxBackoff  = 30 * time.Second
+	stableAfter = time.Minute
+	stopTimeout = 15 * time.Second
+	// seedWait bounds how long later tiers wait for the seeds' P2P ports on a first start.
+	seedWait = 30 * time.Second
+)
+
+// proc is one supervised node process. Only the supervisor's loop goroutine touches it.
+type proc struct {
+	plan     network.NodePlan
+	hash     string // of the command line: a change restarts the node
+	cmd      *exec.Cmd
+	started  time.Time
+	restarts int
+	backoff  time.Duration
+	lastExit string
+	exited   chan struct{}
+	pending  bool // a restart is scheduled
+}
+
+type exitEvent struct {
+	node string
+	cmd  *exec.Cmd
+	err  error
+}
+
+// Supervisor keeps a network's processes converged on the applied spec: it starts missing
+// nodes in tier order, restarts crashed ones with backoff, restarts nodes whose command line
+// changed and stops nodes that left the spec.
+type Supervisor struct {
+	home  string
+	dir   Dir
+	log   *slog.Logger
+	procs map[string]*proc
+	exits chan exitEvent
+	retry chan string
+	gen   int64
+	err   string
+}
+
+// Supervise runs the supervisor of the network in dir until ctx ends or it receives SIGTERM or
+// SIGINT; SIGHUP makes it reconcile with the spec file. On the way out it stops every node.
+func Supervise(ctx context.Context, home string, dir Dir, log *slog.Logger) error {
+	// Children get SIGKILL if the thread that started them dies: pin this goroutine to one
+	// thread for its whole life so that only the supervisor's own death takes nodes down.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	unlock, err := lockSupervisor(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := writeFile(dir.SupervisorPID(), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(dir.SupervisorPID())
+
+	s := &Supervisor{home: home, dir: dir, log: log, procs: map[string]*proc{},
+		exits: make(chan exitEvent, 16), retry: make(chan string, 16)}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
+	s.reconcile(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			s.stopAll()
+			return nil
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				s.reconcile(ctx)
+				continue
+			}
+			log.Info("stopping network", "signal", sig.String())
+			s.stopAll()
+			return nil
+		case ev := <-s.exits:
+			s.onExit(ev)
+		case node := <-s.retry:
+			if p, ok := s.procs[node]; ok && p.pending {
+				p.pending = false
+				s.start(p)
+				s.writeStatus()
+			}
+		}
+	}
+}
+
+// lockSupervisor makes sure only one supervisor runs per network.
+func lockSupervisor(dir Dir) (func(), error) {
+	if err := os.MkdirAll(string(dir), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(string(dir), "supervisor.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another supervisor runs this network: %w", err)
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+// reconcile converges the processes on the spec file.
+func (s *Supervisor) reconcile(ctx context.Context) {
+	defer s.writeStatus()
+	n, gen, err := readApplied(s.dir)
+	if err == nil {
+		err = resolveBinaries(n)
+	}
+	var p *network.Plan
+	if err == nil {
+		p, err = plan(ctx, s.home, s.dir, n)
+	}
+	if err != nil {
+		// Keep what runs: a bad spec never tears down a working network.
+		s.err = err.Error()
+		s.log.Error("reconcile", "err", err)
+		return
+	}
+	s.err, s.gen = "", gen
+
+	want := map[string]bool{}
+	for _, np := range p.Nodes {
+		want[np.Name] = true
+	}
+	for name, pr := range s.procs {
+		if !want[name] {
+			s.log.Info("stopping node removed from spec", "node", name)
+			s.stop(pr)
+			delete(s.procs, name)
+		}
+	}
+	tier := -1
+	var seeds []int
+	for _, np := range p.Nodes {
+		if np.Tier != tier {
+			waitForPorts(ctx, seeds, seedWait)
+			tier, seeds = np.Tier, nil
+		}
+		h := commandHash(np)
+		pr, ok := s.procs[np.Name]
+		switch {
+		case !ok:
+			pr = &proc{plan: np, hash: h, backoff: minBackoff}
+			s.procs[np.Name] = pr
+			seeds = append(seeds, np.Ports.P2P)
+			s.start(pr)
+		case pr.hash != h:
+			s.log.Info("restarting node with a new command line", "node", np.Name)
+			s.stop(pr)
+			pr.plan, pr.hash = np, h
+			s.start(pr)
+		}
+	}
+}
+
+// readApplied reads the applied spec and its generation.
+func readApplied(dir Dir) (*v1alpha1.SubstrateNetwork, int64, error) {
+	var n v1alpha1.SubstrateNetwork
+	ok, err := readJSON(dir.Spec(), &n)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		return nil, 0, fmt.Errorf("no applied spec in %s", dir)
+	}
+	return &n, n.Generation, nil
+}
+
+func commandHash(np network.NodePlan) string {
+	data, _ := json.Marshal([]any{np.Binary, np.Init, np.Args})
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// start prepares a node's data directory if it is new and starts its process.
+func (s *Supervisor) start(pr *proc) {
+	np := pr.plan
+	logFile, err := os.OpenFile(s.dir.Log(np.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		_ = os.MkdirAll(filepath.Dir(s.dir.Log(np.Name)), 0o700)
+		logFile, err = os.OpenFile(s.dir.Log(np.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	}
+	if err == nil {
+		defer logFile.Close()
+		err = s.prepareNode(np, logFile)
+	}
+	if err == nil {
+		cmd := exec.Command(np.Binary, np.Args...)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if err = cmd.Start(); err == nil {
+			pr.cmd, pr.started, pr.exited = cmd, time.Now(), make(chan struct{})
+			s.log.Info("started node", "node", np.Name, "pid", cmd.Process.Pid)
+			go func(exited chan struct{}) {
+				err := cmd.Wait()
+				close(exited)
+				s.exits <- exitEvent{node: np.Name, cmd: cmd, err: err}
+			}(pr.exited)
+			return
+		}
+	}
+	pr.lastExit = "start failed: " + err.Error()
+	s.log.Error("start node", "node", np.Name, "err", err)
+	s.scheduleRestart(pr)
+}
+
+// prepareNode runs the dialect's init commands once per data directory and (re)writes the
+// node key file and session key secret from the state directory, all 0600.
+func (s *Supervisor) prepareNode(np network.NodePlan, logFile *os.File) error {
+	d := flavor.MustFor(np.Flavor)
+	marker := filepath.Join(np.BasePath, ".onf-initialized")
+	if np.Keys != nil {
+		secret, err := sessionSecret(np.Keys)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(s.dir.SURI(np.Name), []byte(secret), 0o600); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(marker); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(np.BasePath, 0o700); err != nil {
+			return err
+		}
+		for _, args := range np.Init {
+			cmd := exec.Command(np.Binary, args...)
+			cmd.Stdout, cmd.Stderr = logFile, logFile
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("init %s %v: %w (see %s)", np.Binary, args[0], err, s.dir.Log(np.Name))
+			}
+		}
+		if err := writeFile(marker, nil, 0o600); err != nil {
+			return err
+		}
+	}
+	seed, err := os.ReadFile(s.dir.NodeKey(np.Name))
+	if err != nil {
+		return err
+	}
+	k, err := parseNodeKey(seed)
+	if err != nil {
+		return err
+	}
+	return writeFile(np.NodeKeyFile, []byte(d.NodeKeyFileContent(k.SeedHex(), k.PrivateKeyHex())), 0o600)
+}
+
+// sessionSecret reads a node's secret URI from where its plan says it comes from.
+func sessionSecret(k *network.KeyPlan) (string, error) {
+	switch {
+	case k.Dev != "":
+		return k.Dev, nil
+	case k.File != "":
+		data, err := os.ReadFile(k.File)
+		if err != nil {
+			return "", fmt.Errorf("session key file: %w", err)
+		}
+		return string(data), nil
+	default:
+		return "", fmt.Errorf("keys.secret names a Kubernetes Secret: use keys.files or keys.dev locally")
+	}
+}
+
+func (s *Supervisor) onExit(ev exitEvent) {
+	pr, ok := s.procs[ev.node]
+	if !ok || pr.cmd != ev.cmd {
+		return // a process we stopped on purpose
+	}
+	pr.cmd = nil
+	pr.lastExit = exitReason(ev.err)
+	if time.Since(pr.started) > stableAfter {
+		pr.backoff = minBackoff
+	}
+	s.log.Warn("node exited", "node", ev.node, "reason", pr.lastExit, "restart_in", pr.backoff)
+	s.scheduleRestart(pr)
+	s.writeStatus()
+}
+
+func (s *Supervisor) scheduleRestart(pr *proc) {
+	pr.restarts++
+	pr.pending = true
+	delay := pr.backoff
+	pr.backoff = min(pr.backoff*2, maxBackoff)
+	name := pr.plan.Name
+	time.AfterFunc(delay, func() { s.retry <- name })
+}
+
+func exitReason(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return "killed by " + ws.Signal().String()
+		}
+		return fmt.Sprintf("exit code %d", ee.ExitCode())
+	}
+	if err == nil {
+		return "exit code 0"
+	}
+	return err.Error()
+}
+
+// stop ends a node's process group: SIGTERM, then SIGKILL after stopTimeout.
+func (s *Supervisor) stop(pr *proc) {
+	pr.pending = false
+	cmd := pr.cmd
+	if cmd == nil {
+		return
+	}
+	pr.cmd = nil
+	pgid := cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-pr.exited:
+	case <-time.After(stopTimeout):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-pr.exited
+	}
+	// Its exit event is ignored by onExit: pr.cmd no longer matches.
+}
+
+func (s *Supervisor) stopAll() {
+	// Reverse start order: parachain nodes, then relay nodes, then seeds.
+	for tier := 2; tier >= 0; tier-- {
+		for _, pr := range s.procs {
+			if pr.plan.Tier == tier {
+				s.stop(pr)
+			}
+		}
+	}
+	s.writeStatus()
+}
+
+func (s *Supervisor) writeStatus() {
+	st := Status{Supervisor: os.Getpid(), Generation: s.gen, Error: s.err, Nodes: map[string]NodeState{}}
+	for name, pr := range s.procs {
+		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit}
+		if pr.cmd != nil {
+			ns.PID, ns.Running, ns.Started = pr.cmd.Process.Pid, true, pr.started.UTC().Format(time.RFC3339)
+		}
+		st.Nodes[name] = ns
+	}
+	if err := writeJSON(s.dir.Status(), st, 0o600); err != nil {
+		s.log.Error("write status", "err", err)
+	}
+}
+
+// waitForPorts waits until every port accepts TCP connections on loopback, or the deadline.
+func waitForPorts(ctx context.Context, ports []int, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for _, p := range ports {
+		for time.Now().Before(deadline) && ctx.Err() == nil {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}

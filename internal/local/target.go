@@ -1,0 +1,68 @@
+package local
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/flavor"
+	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/nodekey"
+)
+
+// target is the local machine as a network.Target: loopback addresses, allocated ports, data
+// under the state directory. Everything it reads was prepared before planning.
+type target struct {
+	dir   Dir
+	facts *Facts
+	keys  map[string]nodekey.Key
+	// gossamerChains is where gossamer's shipped chain specs live (beside its binary).
+	gossamerChains string
+}
+
+var _ network.Target = (*target)(nil)
+
+func (t *target) Ports(n network.NodeRef) flavor.Ports { return t.facts.Ports[n.Name] }
+func (t *target) Host(network.NodeRef) string          { return "127.0.0.1" }
+func (t *target) BasePath(n network.NodeRef) string    { return t.dir.NodeDir(n.Name) }
+func (t *target) SURIFile(n network.NodeRef) string    { return t.dir.SURI(n.Name) }
+func (t *target) External() bool                       { return false }
+
+func (t *target) PeerID(n network.NodeRef) (string, error) {
+	k, ok := t.keys[n.Name]
+	if !ok {
+		return "", fmt.Errorf("no node key for %s", n.Name)
+	}
+	return k.PeerID(), nil
+}
+
+func (t *target) ChainSpec(c v1alpha1.Chain, f v1alpha1.Flavor) (string, error) {
+	switch {
+	case c.File != "":
+		return filepath.Abs(c.File)
+	case c.URL != "":
+		return t.urlChainFile(c.URL), nil
+	case c.ConfigMap != nil:
+		return "", fmt.Errorf("chain.configMap works in clusters only: use file or url locally")
+	case f == v1alpha1.FlavorGossamer:
+		// Gossamer has no chains compiled in; its module ships the westend specs.
+		file := filepath.Join(t.gossamerChains, c.Builtin, c.Builtin+"-spec-raw.json")
+		if _, err := os.Stat(file); err != nil {
+			return "", fmt.Errorf("gossamer chain %q: %w (gossamer's chain/ folder must sit beside its binary)", c.Builtin, err)
+		}
+		return file, nil
+	default:
+		return c.Builtin, nil
+	}
+}
+
+// urlChainFile is where a chain spec fetched from a URL is kept.
+func (t *target) urlChainFile(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return filepath.Join(t.dir.ChainDir(), hex.EncodeToString(sum[:8])+".json")
+}
+
+func parseNodeKey(seedHex []byte) (nodekey.Key, error) { return nodekey.ParseHex(string(seedHex)) }
