@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/mr-tron/base58"
 )
 
 // ErrNotSupported marks a method the node answers without doing anything (gossamer's
@@ -93,7 +95,24 @@ func (c *Client) SystemChain(ctx context.Context) (string, error) {
 
 // LocalPeerID returns the node's libp2p peer id (system_localPeerId).
 func (c *Client) LocalPeerID(ctx context.Context) (string, error) {
-	return c.callString(ctx, "system_localPeerId")
+	id, err := c.callString(ctx, "system_localPeerId")
+	return normalizePeerID(id), err
+}
+
+// normalizePeerID undoes gossamer's double encoding: it answers base58(peer ID text) where
+// polkadot-sdk answers the peer ID text (12D3KooW... or Qm...) itself.
+func normalizePeerID(id string) string {
+	if strings.HasPrefix(id, "12D3KooW") || strings.HasPrefix(id, "Qm") {
+		return id
+	}
+	inner, err := base58.Decode(id)
+	if err != nil {
+		return id
+	}
+	if s := string(inner); strings.HasPrefix(s, "12D3KooW") || strings.HasPrefix(s, "Qm") {
+		return s
+	}
+	return id
 }
 
 // SystemHealth returns peers and sync state (system_health).
