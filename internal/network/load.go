@@ -190,7 +190,7 @@ func schemaProblems(e *jsonschema.ValidationError) Problems {
 		return ps
 	case *kind.AnyOf:
 		if want := typeAlternatives(e); want != nil {
-			return Problems{{Field: fieldPath(at), Reason: want.LocalizedString(printer)}}
+			return Problems{{Field: fieldPath(at), Reason: schemaReason(want)}}
 		}
 	}
 	if len(e.Causes) == 0 {

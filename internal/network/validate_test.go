@@ -1,0 +1,474 @@
+package network
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+)
+
+// head is the document header every case shares unless it tests the header itself.
+const head = "apiVersion: onf.dinfra.dev/v1alpha1\nkind: SubstrateNetwork\nmetadata: {name: dev}\n"
+
+// gossamerDev is a valid one-validator gossamer network; relay is a valid polkadot-sdk relay
+// chain with a parachain. Cases that need a valid rest of the spec start from them.
+const (
+	gossamerDev = head + `spec:
+  chain: {builtin: westend-dev}
+  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+`
+	relayHead = head + `spec:
+  chain: {builtin: rococo-local}
+  node: {flavor: substrate, binary: polkadot}
+`
+)
+
+// rejectCases are bad specs, each with every problem Parse must report, in report order.
+var rejectCases = []struct {
+	name string
+	doc  string
+	want Problems
+}{
+	// Structure: the JSON Schema, closed against unknown fields.
+	{"not YAML", "spec: [", Problems{
+		{"(document)", "not valid YAML or JSON: yaml: line 1: did not find expected node content"},
+	}},
+	{"wrong apiVersion and kind", strings.Replace(strings.Replace(gossamerDev, "v1alpha1", "v1beta1", 1), "kind: SubstrateNetwork", "kind: Network", 1), Problems{
+		{"apiVersion", `must be "onf.dinfra.dev/v1alpha1", got "onf.dinfra.dev/v1beta1"`},
+		{"kind", `must be "SubstrateNetwork", got "Network"`},
+	}},
+	{"no spec", head, Problems{
+		{"spec", "required"},
+	}},
+	{"misspelt spec field", head + `spec:
+  chain: {builtin: westend-dev}
+  grups: []
+`, Problems{
+		{"spec.groups", "required"},
+		{"spec.grups", "unknown field"},
+	}},
+	{"unknown group field", head + `spec:
+  chain: {builtin: westend-dev}
+  groups:
+  - {name: rpc, role: rpc, replica: 2}
+`, Problems{
+		{"spec.groups[0].replica", "unknown field"},
+	}},
+	{"unknown metadata field", strings.Replace(gossamerDev, "{name: dev}", "{name: dev, lables: {a: b}}", 1), Problems{
+		{"metadata", `unknown field "lables"`},
+	}},
+	{"no groups", head + `spec:
+  chain: {builtin: westend-dev}
+  groups: []
+`, Problems{
+		{"spec.groups", "must not be empty"},
+	}},
+	{"bad role, flavor and replicas", head + `spec:
+  chain: {builtin: westend-dev}
+  node: {flavor: parity}
+  groups:
+  - {name: boot, role: king}
+  - {name: rpc, role: rpc, replicas: -1}
+  - {name: full, role: full, replicas: two}
+`, Problems{
+		{"spec.groups[0].role", `must be one of "validator", "collator", "full", "archive", "rpc", "bootnode", got "king"`},
+		{"spec.groups[1].replicas", "must be >= 0, got -1"},
+		{"spec.groups[2].replicas", "must be integer, got string"},
+		{"spec.node.flavor", `must be one of "substrate", "gossamer", got "parity"`},
+	}},
+	{"bad names and pruning", head + `spec:
+  chain: {builtin: Westend_Dev}
+  groups:
+  - {name: Full_Nodes, role: full, pruning: some}
+  - {name: rpc-, role: rpc, pruning: "-1"}
+`, Problems{
+		{"spec.chain.builtin", `must be a chain name of lowercase letters, digits, '.', '_' and '-', got "Westend_Dev"`},
+		{"spec.groups[0].name", `must be a name of 1 to 32 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "Full_Nodes"`},
+		{"spec.groups[0].pruning", `must be archive or a number of blocks, got "some"`},
+		{"spec.groups[1].name", `must be a name of 1 to 32 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "rpc-"`},
+		{"spec.groups[1].pruning", `must be archive or a number of blocks, got "-1"`},
+	}},
+	{"bad chain url, key type, rpc and autoscaling", head + `spec:
+  chain: {url: "ftp://example.org/spec.json"}
+  groups:
+  - name: rpc
+    role: rpc
+    rpc: {methods: all, maxConnections: 0}
+    autoscaling: {minReplicas: 0}
+  - {name: validator, role: validator, keys: {dev: ["//Alice"], types: [babe]}}
+`, Problems{
+		{"spec.chain.url", `must be an http:// or https:// URL, got "ftp://example.org/spec.json"`},
+		{"spec.groups[0].autoscaling.maxReplicas", "required"},
+		{"spec.groups[0].autoscaling.minReplicas", "must be >= 1, got 0"},
+		{"spec.groups[0].rpc.maxConnections", "must be >= 1, got 0"},
+		{"spec.groups[0].rpc.methods", `must be one of "safe", "unsafe", "auto", got "all"`},
+		{"spec.groups[1].keys.types[0]", `must be a key type and scheme such as babe:sr25519 (scheme sr25519, ed25519 or ecdsa), got "babe"`},
+	}},
+	{"bad resources", head + `spec:
+  chain: {builtin: westend-dev}
+  groups:
+  - {name: rpc, role: rpc, resources: {limits: {cpu: lots, memory: true}}}
+`, Problems{
+		{"spec.groups[0].resources.limits.cpu", `must be a Kubernetes quantity such as 500m, 2 or 4Gi, got "lots"`},
+		{"spec.groups[0].resources.limits.memory", "must be integer or string, got boolean"},
+	}},
+	{"bad parachain fields", relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  parachains:
+  - {name: asset-hub, id: 0, chain: {configMap: {name: ""}}}
+`, Problems{
+		{"spec.parachains[0].chain.configMap.key", "required"},
+		{"spec.parachains[0].chain.configMap.name", "must not be empty"},
+		{"spec.parachains[0].id", "must be >= 1, got 0"},
+	}},
+
+	// Semantics: validate.go, on a structurally valid spec.
+	{"bad metadata.name", strings.Replace(gossamerDev, "{name: dev}", "{name: Dev_Net}", 1), Problems{
+		{"metadata.name", `must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "Dev_Net"`},
+	}},
+	{"no metadata.name", strings.Replace(gossamerDev, "metadata: {name: dev}", "metadata: {}", 1), Problems{
+		{"metadata.name", `must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got ""`},
+	}},
+	{"chain with no source", head + `spec:
+  chain: {}
+  groups:
+  - {name: full, role: full}
+`, Problems{
+		{"spec.chain", "set exactly one of builtin, file, url, configMap (0 set)"},
+	}},
+	{"chain with two sources", head + `spec:
+  chain: {builtin: westend-dev, file: ./westend.json}
+  groups:
+  - {name: full, role: full}
+`, Problems{
+		{"spec.chain", "set exactly one of builtin, file, url, configMap (2 set)"},
+	}},
+	{"duplicate group name", gossamerDev + `  - {name: rpc, role: rpc}
+  - {name: rpc, role: full}
+`, Problems{
+		{"spec.groups[2].name", `duplicate group name "rpc"`},
+	}},
+	{"two gossamer validators", gossamerDev + `  - {name: second, role: validator, keys: {dev: ["//Bob"]}}
+`, Problems{
+		{"spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got 2"},
+	}},
+	{"gossamer validator group of two", head + `spec:
+  chain: {builtin: westend-local}
+  groups:
+  - {name: validator, role: validator, replicas: 2, keys: {dev: ["//Alice", "//Bob"]}}
+`, Problems{
+		{"spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got 2"},
+	}},
+	{"keys missing", head + `spec:
+  chain: {builtin: westend-dev}
+  groups:
+  - {name: validator, role: validator}
+`, Problems{
+		{"spec.groups[0].keys", "required for validator groups: set dev, files or secret"},
+	}},
+	{"keys on a full node", gossamerDev + `  - {name: full, role: full, keys: {dev: ["//Bob"]}}
+`, Problems{
+		{"spec.groups[1].keys", "only validator and collator groups have session keys (role is full)"},
+	}},
+	{"too few keys", relayHead + `  groups:
+  - {name: validator, role: validator, replicas: 3, keys: {dev: ["//Alice", "//Bob"]}}
+`, Problems{
+		{"spec.groups[0].keys", "keys for 2 of 3 replicas: every replica needs its own key"},
+	}},
+	{"two key sources", relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"], files: [alice.suri]}}
+`, Problems{
+		{"spec.groups[0].keys", "set exactly one of dev, files, secret (2 set)"},
+	}},
+	{"key types but no source", relayHead + `  groups:
+  - {name: validator, role: validator, keys: {types: ["babe:sr25519"]}}
+`, Problems{
+		{"spec.groups[0].keys", "set exactly one of dev, files, secret (0 set)"},
+	}},
+	{"bad dev URI", relayHead + `  groups:
+  - {name: validator, role: validator, replicas: 2, keys: {dev: ["//Alice", "Bob"]}}
+`, Problems{
+		{"spec.groups[0].keys.dev[1]", `must be a dev URI such as //Alice, got "Bob"`},
+	}},
+	{"one key for two nodes of a chain", relayHead + `  groups:
+  - {name: validator, role: validator, replicas: 2, keys: {dev: ["//Alice", "//Bob"]}}
+  - {name: backup, role: validator, keys: {dev: ["//Bob"]}}
+  - {name: signer, role: validator, replicas: 2, keys: {files: [a.suri, a.suri]}}
+  - {name: vault, role: validator, keys: {secret: keys}}
+  - {name: vault-2, role: validator, keys: {secret: keys}}
+`, Problems{
+		{"spec.groups[1].keys.dev[0]", "same key as spec.groups[0].keys.dev[1]: two nodes signing with one key equivocate"},
+		{"spec.groups[2].keys.files[1]", "same key as spec.groups[2].keys.files[0]: two nodes signing with one key equivocate"},
+		{"spec.groups[4].keys.secret", "same key as spec.groups[3].keys.secret: two nodes signing with one key equivocate"},
+	}},
+	{"gossamer dev key it does not know", head + `spec:
+  chain: {builtin: westend-dev}
+  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Zed"]}}
+`, Problems{
+		{"spec.groups[0].keys.dev[0]", `gossamer knows the dev keys alice, bob, charlie, dave, eve, ferdie, george, heather, ian, not "//Zed"`},
+	}},
+	{"gossamer key files", head + `spec:
+  chain: {builtin: westend-dev}
+  groups:
+  - {name: validator, role: validator, keys: {files: [alice.suri]}}
+`, Problems{
+		{"spec.groups[0].keys", "gossamer validator groups take dev keys only (keys.dev): gossamer loads its authority key by name at start"},
+	}},
+	{"reserved args", gossamerDev + `  - name: rpc
+    role: rpc
+    args: ["--node-key=0123", "--base-path", /tmp/x, "--rpc-methods=unsafe", "--", "--log=sync=debug"]
+`, Problems{
+		{"spec.groups[1].args[0]", "--node-key is not allowed: would put a secret key on the command line"},
+		{"spec.groups[1].args[1]", "--base-path is not allowed: the data directory is set by onf"},
+		{"spec.groups[1].args[3]", "--rpc-methods is not allowed: set from rpc.methods"},
+		{"spec.groups[1].args[4]", "-- is not allowed: onf puts the embedded relay chain node's arguments (spec.parachains[].relay.args) after --"},
+	}},
+	{"autoscaling a validator, min above max", relayHead + `  groups:
+  - name: validator
+    role: validator
+    keys: {dev: ["//Alice"]}
+    autoscaling: {minReplicas: 3, maxReplicas: 2}
+`, Problems{
+		{"spec.groups[0].autoscaling", "only rpc groups autoscale (role is validator)"},
+		{"spec.groups[0].autoscaling.minReplicas", "must be <= maxReplicas (2)"},
+	}},
+	{"NodePort without publicHost", gossamerDev + `  - {name: boot, role: bootnode, p2p: {expose: NodePort}}
+`, Problems{
+		{"spec.groups[1].p2p.publicHost", "required with expose NodePort: peers must know the node's public address"},
+	}},
+	{"maxConnections on gossamer", gossamerDev + `  - {name: rpc, role: rpc, rpc: {maxConnections: 100}}
+`, Problems{
+		{"spec.groups[1].rpc.maxConnections", "not supported by gossamer"},
+	}},
+
+	// Parachains.
+	{"collator without parachain", relayHead + `  groups:
+  - {name: collator, role: collator, keys: {dev: ["//Alice"]}}
+`, Problems{
+		{"spec.groups[0].parachain", "collator groups must name their parachain"},
+	}},
+	{"unknown parachain", relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
+`, Problems{
+		{"spec.groups[1].parachain", `no parachain named "asset-hub" in spec.parachains`},
+	}},
+	{"validator of a parachain", relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  - {name: para-validator, role: validator, parachain: asset-hub, keys: {dev: ["//Bob"]}}
+  - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
+  parachains:
+  - {name: asset-hub, id: 1000, chain: {builtin: asset-hub-rococo-local}}
+`, Problems{
+		{"spec.groups[1].parachain", `validators belong to the relay chain, not to parachain "asset-hub"`},
+	}},
+	{"parachain without relay chain or collators", relayHead + `  groups:
+  - {name: asset-rpc, role: rpc, parachain: asset-hub}
+  parachains:
+  - {name: asset-hub, id: 1000, chain: {builtin: asset-hub-rococo-local}}
+`, Problems{
+		{"spec.parachains[0]", `parachain "asset-hub" has no collator group`},
+		{"spec.parachains[0].relay", `parachain "asset-hub" has no relay chain: add relay chain groups to the network or set relay.rpcUrls`},
+	}},
+	{"duplicate parachain name and para id, chain with no source", relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
+  parachains:
+  - {name: asset-hub, id: 1000, chain: {builtin: asset-hub-rococo-local}}
+  - {name: asset-hub, id: 1000, chain: {}}
+`, Problems{
+		{"spec.parachains[1].chain", "set exactly one of builtin, file, url, configMap (0 set)"},
+		{"spec.parachains[1].id", `para id 1000 is already used by parachain "asset-hub"`},
+		{"spec.parachains[1].name", `duplicate parachain name "asset-hub"`},
+	}},
+	{"bad relay rpc URL and relay args", relayHead + `  groups:
+  - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
+  parachains:
+  - name: asset-hub
+    id: 1000
+    chain: {builtin: asset-hub-rococo-local}
+    relay:
+      rpcUrls: ["wss://rpc.example.org", "http://127.0.0.1:9944"]
+      args: ["--chain=westend", "--sync=warp"]
+`, Problems{
+		{"spec.parachains[0].relay.args[0]", "--chain is not allowed: set from spec.chain"},
+		{"spec.parachains[0].relay.rpcUrls[1]", `must be a ws:// or wss:// URL, got "http://127.0.0.1:9944"`},
+	}},
+	{"gossamer collator and parachain node", head + `spec:
+  chain: {builtin: westend-dev}
+  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  - {name: collator, role: collator, parachain: para, node: {flavor: gossamer}, keys: {dev: ["//Bob"]}}
+  - {name: para-rpc, role: rpc, parachain: other}
+  parachains:
+  - {name: para, id: 2000, chain: {file: para.json}}
+  - {name: other, id: 2001, chain: {file: other.json}, node: {flavor: gossamer}}
+  - {name: third, id: 2002, chain: {file: third.json}}
+`, Problems{
+		{"spec.groups[1].parachain", "gossamer cannot run parachain nodes: use flavor substrate"},
+		{"spec.groups[2].parachain", "gossamer cannot run parachain nodes: use flavor substrate"},
+		{"spec.parachains[1]", `parachain "other" has no collator group`},
+		{"spec.parachains[1].node.flavor", "gossamer cannot run collators: use substrate"},
+		{"spec.parachains[2]", `parachain "third" has no collator group`},
+	}},
+
+	// Everything at once: one report, not one problem per run.
+	{"several semantic problems", `apiVersion: onf.dinfra.dev/v1alpha1
+kind: SubstrateNetwork
+metadata: {name: Dev}
+spec:
+  chain: {builtin: westend-dev, url: "https://example.org/spec.json"}
+  groups:
+  - {name: validator, role: validator, replicas: 2, keys: {dev: ["//Alice"]}}
+  - {name: rpc, role: rpc, keys: {dev: ["//Bob"]}, args: ["--rpc-port=9944"]}
+  - {name: rpc, role: full}
+`, Problems{
+		{"metadata.name", `must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "Dev"`},
+		{"spec.chain", "set exactly one of builtin, file, url, configMap (2 set)"},
+		{"spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got 2"},
+		{"spec.groups[0].keys", "keys for 1 of 2 replicas: every replica needs its own key"},
+		{"spec.groups[1].args[0]", "--rpc-port is not allowed: ports are allocated by onf"},
+		{"spec.groups[1].keys", "only validator and collator groups have session keys (role is rpc)"},
+		{"spec.groups[2].name", `duplicate group name "rpc"`},
+	}},
+}
+
+func TestParseRejects(t *testing.T) {
+	for _, tc := range rejectCases {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := Parse([]byte(tc.doc))
+			var got Problems
+			if !errors.As(err, &got) {
+				t.Fatalf("Parse = %v, %v; want Problems", n, err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(tc.want))
+			}
+		})
+	}
+}
+
+func lines(ps Problems) string {
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString("  " + p.String() + "\n")
+	}
+	return b.String()
+}
+
+// Specs that look close to a rule but are fine.
+func TestParseAccepts(t *testing.T) {
+	cases := map[string]string{
+		"validator scaled to zero needs no keys": head + `spec:
+  chain: {builtin: westend-dev}
+  groups:
+  - {name: validator, role: validator, replicas: 0}
+  - {name: full, role: full}
+`,
+		"one dev key on the relay chain and on a parachain": relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
+  parachains:
+  - {name: asset-hub, id: 1000, chain: {builtin: asset-hub-rococo-local}}
+`,
+		"spare keys for scaling up, args that are not reserved": relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice", "//Bob"]}, args: ["--log=babe=debug", "--blocks-pruning", "1000"]}
+`,
+		"parachain following an external relay chain": relayHead + `  groups:
+  - {name: collator, role: collator, parachain: asset-hub, keys: {secret: collator-keys}}
+  parachains:
+  - {name: asset-hub, id: 1000, chain: {url: "https://example.org/asset-hub.json"}, relay: {rpcUrls: ["wss://rococo-rpc.example.org"]}}
+`,
+	}
+	for name, doc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Parse([]byte(doc)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestExamplesAreValid(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if _, err := Load(f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Validate also guards specs that reach it as Go values without the schema (the operator
+// receives objects the API server admitted, tests build them in code).
+func TestValidateGoValue(t *testing.T) {
+	minus := int32(-1)
+	n := &v1alpha1.SubstrateNetwork{Spec: v1alpha1.SubstrateNetworkSpec{
+		Chain: v1alpha1.Chain{Builtin: "westend-dev"},
+		Groups: []v1alpha1.NodeGroup{
+			{Name: "full", Role: v1alpha1.RoleFull, Replicas: &minus, Node: &v1alpha1.NodeSoftware{Flavor: "parity"}},
+		},
+	}}
+	n.Name = "dev"
+	n.APIVersion = "onf.dinfra.dev/v1"
+	Default(n)
+	var got Problems
+	if !errors.As(Validate(n), &got) {
+		t.Fatal("Validate accepted a bad spec")
+	}
+	want := Problems{
+		{"apiVersion", "must be onf.dinfra.dev/v1alpha1"},
+		{"spec.groups[0].node.flavor", `unknown node flavor "parity" (want substrate or gossamer)`},
+		{"spec.groups[0].replicas", "must be >= 0"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(want))
+	}
+}
+
+// Every pattern of the spec's schema is explained in words; a new pattern without help fails
+// here. (Status patterns are left out: users do not write status.)
+func TestPatternHelp(t *testing.T) {
+	var schema struct {
+		Properties struct {
+			Spec any `json:"spec"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(v1alpha1.JSONSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v any)
+	found := 0
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if p, ok := v["pattern"].(string); ok {
+				found++
+				if _, ok := patternHelp[p]; !ok {
+					t.Errorf("pattern %s has no entry in patternHelp", p)
+				}
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(schema.Properties.Spec)
+	if found == 0 {
+		t.Fatal("no patterns found in the schema")
+	}
+}
