@@ -21,10 +21,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
+	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/descriptor"
+	onflocal "github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/conformance"
 	"github.com/dinfra/stack/internal/reactor/kubernetes"
+	reactorlocal "github.com/dinfra/stack/internal/reactor/local"
 )
 
 func newReactorCmd() *cobra.Command {
@@ -32,7 +35,7 @@ func newReactorCmd() *cobra.Command {
 		Use:   "reactor",
 		Short: "Run a Chain Reactor (the provider side of DINFRA) or check one for conformance",
 	}
-	cmd.AddCommand(newReactorServeCmd(), newReactorConformanceCmd())
+	cmd.AddCommand(newReactorServeCmd(), newReactorConformanceCmd(), newReactorSuperviseCmd())
 	return cmd
 }
 
@@ -46,6 +49,8 @@ type serveFlags struct {
 	tlsCert    string
 	tlsKey     string
 	clientCA   string
+	gossamer   string
+	readyWait  time.Duration
 }
 
 func newReactorServeCmd() *cobra.Command {
@@ -54,19 +59,22 @@ func newReactorServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the Chain Reactor API over a driver",
 		Long: `Serves the Chain Reactor API (api/reactor/openapi.yaml) and runs what it accepts with a
-driver. The kubernetes driver creates a namespace per deployment holding a SubstrateNetwork
+driver. The local driver runs each substrate-network deployment as its own network of
+local processes (the Open Node Framework local runtime, state under --state-dir) with the
+provider's node binaries and reports every node's RPC endpoints. The kubernetes driver creates a namespace per deployment holding a SubstrateNetwork
 object, a NetworkPolicy and a ResourceQuota of --capacity units in the cluster of --kubeconfig
 (or the in-cluster / $KUBECONFIG configuration).
 
 Clients authenticate with the bearer token in --token-file, or with a client certificate
 signed by --client-ca when TLS is on.`,
 		Example: `  head -c 32 /dev/urandom | base64 > reactor.token
+  dinfra reactor serve --driver local --gossamer-bin "$GOSSAMER_BIN" --token-file reactor.token --capacity 2
   dinfra reactor serve --driver kubernetes --listen 127.0.0.1:8080 --token-file reactor.token --capacity 16`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return serve(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.driver, "driver", "kubernetes", "infrastructure driver: kubernetes")
+	fl.StringVar(&f.driver, "driver", "local", "infrastructure driver: local or kubernetes")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the bearer token clients must present")
 	fl.StringVar(&f.stateDir, "state-dir", "", "directory persisting the deployments (default: <data dir>/dinfra/reactor)")
@@ -75,6 +83,8 @@ signed by --client-ca when TLS is on.`,
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	fl.StringVar(&f.clientCA, "client-ca", "", "accept client certificates signed by these CAs (PEM; needs --tls-cert)")
+	fl.StringVar(&f.gossamer, "gossamer-bin", "gossamer", "gossamer binary the local driver runs")
+	fl.DurationVar(&f.readyWait, "ready-timeout", 2*time.Minute, "how long the local driver waits for a network's nodes to answer RPC")
 	return cmd
 }
 
@@ -98,6 +108,9 @@ func serve(ctx context.Context, f serveFlags) error {
 		}
 		auth.ClientCAs = pool
 	}
+	if f.stateDir == "" {
+		f.stateDir = defaultReactorStateDir()
+	}
 	driver, err := newDriver(f)
 	if err != nil {
 		return err
@@ -106,10 +119,7 @@ func serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.stateDir == "" {
-		f.stateDir = defaultReactorStateDir()
-	}
-	srv, err := reactor.New(reactor.Config{Driver: driver, Registry: reg, Auth: auth, StateDir: f.stateDir, Logger: log})
+	srv, err := reactor.New(reactor.Config{Driver: driver, Registry: reg, Auth: auth, StateDir: filepath.Join(f.stateDir, "deployments"), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -150,6 +160,13 @@ func defaultReactorStateDir() string {
 
 func newDriver(f serveFlags) (reactor.Driver, error) {
 	switch f.driver {
+	case "local":
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		rt := &onflocal.Runtime{Home: filepath.Join(f.stateDir, "onf"), Supervisor: []string{self, "reactor", "supervise"}}
+		return reactorlocal.New(rt, reactorlocal.Binaries{v1alpha1.FlavorGossamer: f.gossamer}, f.capacity, f.readyWait), nil
 	case "kubernetes":
 		cfg, err := ctrlconfig.GetConfig()
 		if f.kubeconfig != "" {
@@ -164,7 +181,27 @@ func newDriver(f serveFlags) (reactor.Driver, error) {
 		}
 		return kubernetes.New(c, f.capacity, kubernetes.DefaultUnitSize()), nil
 	}
-	return nil, fmt.Errorf("--driver %q: want kubernetes", f.driver)
+	return nil, fmt.Errorf("--driver %q: want local or kubernetes", f.driver)
+}
+
+// newReactorSuperviseCmd is the process the local driver starts for each network: the Open
+// Node Framework supervisor, run from the dinfra binary so providers need no second tool.
+func newReactorSuperviseCmd() *cobra.Command {
+	var home string
+	cmd := &cobra.Command{
+		Use:     "supervise --home DIR NETWORK",
+		Short:   "Supervise one local network's node processes (started by the local driver)",
+		Example: `  dinfra reactor supervise --home ~/.local/share/dinfra/reactor/onf dinfra-42`,
+		Hidden:  true,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("network", args[0])
+			return onflocal.Supervise(cmd.Context(), home, onflocal.NetworkDir(home, args[0]), log)
+		},
+	}
+	cmd.Flags().StringVar(&home, "home", "", "the local runtime's home directory")
+	_ = cmd.MarkFlagRequired("home")
+	return cmd
 }
 
 func newReactorConformanceCmd() *cobra.Command {

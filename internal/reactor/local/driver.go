@@ -1,0 +1,68 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/internal/descriptor"
+	onflocal "github.com/dinfra/stack/internal/local"
+	"github.com/dinfra/stack/internal/reactor"
+)
+
+// Driver runs substrate-network deployments as local networks.
+type Driver struct {
+	rt       *onflocal.Runtime
+	bins     Binaries
+	capacity int64
+	timeout  time.Duration
+}
+
+// New returns a driver over rt offering capacity units (one network per unit at least),
+// waiting up to readyTimeout for a network's nodes to answer RPC.
+func New(rt *onflocal.Runtime, bins Binaries, capacity int64, readyTimeout time.Duration) *Driver {
+	return &Driver{rt: rt, bins: bins, capacity: capacity, timeout: readyTimeout}
+}
+
+var _ reactor.Driver = (*Driver)(nil)
+
+func (*Driver) Name() string      { return "local" }
+func (*Driver) Types() []string   { return []string{descriptor.TypeSubstrateNetwork} }
+func (d *Driver) Capacity() int64 { return d.capacity }
+
+// Deploy brings the deployment's network up (converging on a network already running under
+// its name) and returns each node's RPC endpoints once every node answers.
+func (d *Driver) Deploy(ctx context.Context, dep reactor.Deployment) ([]api.Endpoint, error) {
+	n, err := network(dep.ID, dep.Descriptor, d.bins)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.rt.Up(ctx, n, onflocal.UpOptions{Timeout: d.timeout}); err != nil {
+		return nil, fmt.Errorf("bring up network %s: %w", n.Name, err)
+	}
+	st, err := d.rt.Status(ctx, n.Name)
+	if err != nil {
+		return nil, fmt.Errorf("status of network %s: %w", n.Name, err)
+	}
+	var eps []api.Endpoint
+	for _, node := range st.Nodes {
+		eps = append(eps, api.Endpoint{Name: node.Name + "-rpc", Url: node.RPC}, api.Endpoint{Name: node.Name + "-ws", Url: node.WS})
+	}
+	return eps, nil
+}
+
+// Teardown stops the network and deletes its state; a network that does not exist is
+// already torn down.
+func (d *Driver) Teardown(ctx context.Context, id string) error {
+	name := NetworkName(id)
+	if _, err := os.Stat(string(d.rt.Dir(name))); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err := d.rt.Down(ctx, name, true); err != nil {
+		return fmt.Errorf("tear down network %s: %w", name, err)
+	}
+	return nil
+}
