@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/flavor"
 )
@@ -158,6 +160,11 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 		}
 		if g.P2P != nil && g.P2P.Expose == v1alpha1.ExposeNodePort && g.P2P.PublicHost == "" {
 			ps.add(at.key("p2p.publicHost").String(), "required with expose NodePort: peers must know the node's public address")
+		}
+		if g.Storage != "" {
+			if _, err := resource.ParseQuantity(g.Storage); err != nil {
+				ps.add(at.key("storage").String(), "must be a Kubernetes quantity such as 10Gi, got %q", g.Storage)
+			}
 		}
 		if g.RPC != nil && g.RPC.MaxConnections != nil && gossamer {
 			ps.add(at.key("rpc.maxConnections").String(), "not supported by gossamer")

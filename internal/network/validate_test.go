@@ -246,6 +246,10 @@ var rejectCases = []struct {
 `, Problems{
 		{"spec.groups[1].rpc.maxConnections", "not supported by gossamer"},
 	}},
+	{"bad storage size", gossamerDev + `  - {name: archive, role: archive, storage: 2TB}
+`, Problems{
+		{"spec.groups[1].storage", `must be a Kubernetes quantity such as 10Gi, got "2TB"`},
+	}},
 
 	// Parachains.
 	{"collator without parachain", relayHead + `  groups:
