@@ -1,0 +1,205 @@
+package kube
+
+import (
+	"fmt"
+	"strconv"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/flavor"
+	"github.com/dinfra/stack/internal/network"
+)
+
+// Options are the cluster facts the builders cannot read from the network itself.
+type Options struct {
+	// ClusterDomain is the cluster's DNS domain (default cluster.local).
+	ClusterDomain string
+	// ReadFile reads local chain spec files into ConfigMaps (`onf render`); the operator
+	// leaves it nil and rejects spec.chain.file.
+	ReadFile func(path string) ([]byte, error)
+	// ServiceMonitor adds a Prometheus Operator ServiceMonitor (when its CRD is installed).
+	ServiceMonitor bool
+	// RPCClients are the only pods allowed to reach validator and collator RPC ports: the
+	// operator and the RPC gateway. Default: pods labelled app.kubernetes.io/name
+	// onf-operator or onf-gateway in any namespace.
+	RPCClients []metav1.LabelSelector
+}
+
+func (o Options) withDefaults() Options {
+	if o.ClusterDomain == "" {
+		o.ClusterDomain = "cluster.local"
+	}
+	if o.RPCClients == nil {
+		o.RPCClients = []metav1.LabelSelector{{MatchExpressions: []metav1.LabelSelectorRequirement{{
+			Key: LabelName, Operator: metav1.LabelSelectorOpIn, Values: []string{"onf-operator", "onf-gateway"},
+		}}}}
+	}
+	return o
+}
+
+// KeyedReplicas is how many node keys a group keeps: enough for every replica it may run
+// (the autoscaler's maximum included), and at least one so that a group scaled to zero
+// still has a template node.
+func KeyedReplicas(g *v1alpha1.NodeGroup) int {
+	return max(network.Replicas(g), replicasOrMax(g), 1)
+}
+
+// Desired returns every object that runs a defaulted, validated network, in the order they
+// are best created. keys must hold a node key for replicas 0..KeyedReplicas-1 of every group.
+// Objects carry a controller owner reference when the network has a UID (it came from the
+// API server).
+func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]client.Object, error) {
+	opts = opts.withDefaults()
+	if err := checkNames(n); err != nil {
+		return nil, err
+	}
+	byKey, mounts, err := chainMounts(n, opts.ReadFile)
+	if err != nil {
+		return nil, err
+	}
+	t := &target{net: n, clusterDomain: opts.ClusterDomain, keys: keys, chains: byKey}
+	templates, err := groupTemplates(n, t)
+	if err != nil {
+		return nil, err
+	}
+	var objs []client.Object
+	for _, cm := range chainConfigMaps(n, mounts) {
+		objs = append(objs, cm)
+	}
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		gb := groupBuilder{net: n, group: g, index: i, plan: templates[g.Name], keys: keys, mounts: mounts, opts: opts}
+		groupObjs, err := gb.objects()
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, groupObjs...)
+	}
+	if opts.ServiceMonitor {
+		objs = append(objs, serviceMonitor(n))
+	}
+	for _, o := range objs {
+		setOwner(n, o)
+	}
+	return objs, nil
+}
+
+// groupTemplates plans the network and returns, per group, the plan of its first replica: the
+// template of the group's pods. A group scaled to zero is planned with one replica on its
+// own, so its StatefulSet keeps a complete template without changing the other groups' plans.
+func groupTemplates(n *v1alpha1.SubstrateNetwork, t *target) (map[string]*network.NodePlan, error) {
+	plan, err := network.Build(n, t)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*network.NodePlan{}
+	var empty []string
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		if network.Replicas(g) == 0 {
+			empty = append(empty, g.Name)
+			continue
+		}
+		out[g.Name] = plan.Node(g.Name + "-0")
+	}
+	if len(empty) == 0 {
+		return out, nil
+	}
+	scaled := n.DeepCopy()
+	one := int32(1)
+	for _, name := range empty {
+		network.FindGroup(&scaled.Spec, name).Replicas = &one
+	}
+	st := *t
+	st.net = scaled
+	splan, err := network.Build(scaled, &st)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range empty {
+		np := splan.Node(name + "-0")
+		// The plan refers to the group in the copy; point it back at the real group.
+		np.GroupSpec = network.FindGroup(&n.Spec, name)
+		out[name] = np
+	}
+	return out, nil
+}
+
+// groupBuilder builds one group's objects.
+type groupBuilder struct {
+	net    *v1alpha1.SubstrateNetwork
+	group  *v1alpha1.NodeGroup
+	index  int
+	plan   *network.NodePlan
+	keys   NodeKeys
+	mounts []chainMount
+	opts   Options
+}
+
+func (b *groupBuilder) name() string { return GroupName(b.net.Name, b.group.Name) }
+
+func (b *groupBuilder) labels() map[string]string { return Labels(b.net.Name, b.group) }
+
+func (b *groupBuilder) field(sub string) string {
+	return fmt.Sprintf("spec.groups[%d].%s", b.index, sub)
+}
+
+func (b *groupBuilder) objects() ([]client.Object, error) {
+	nodeKeys, err := b.nodeKeySecret()
+	if err != nil {
+		return nil, err
+	}
+	objs := []client.Object{nodeKeys}
+	if s := b.devKeySecret(); s != nil {
+		objs = append(objs, s)
+	}
+	objs = append(objs, b.headlessService())
+	if s := b.rpcService(); s != nil {
+		objs = append(objs, s)
+	}
+	for _, s := range b.p2pServices() {
+		objs = append(objs, s)
+	}
+	sts, err := b.statefulSet()
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, sts, b.podDisruptionBudget(), b.networkPolicy())
+	if h := b.autoscaler(); h != nil {
+		objs = append(objs, h)
+	}
+	return objs, nil
+}
+
+func (b *groupBuilder) dialect() flavor.Dialect { return flavor.MustFor(b.plan.Flavor) }
+
+func objectMeta(n *v1alpha1.SubstrateNetwork, name string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: n.Namespace, Labels: labels}
+}
+
+func setOwner(n *v1alpha1.SubstrateNetwork, o client.Object) {
+	if n.UID == "" {
+		return
+	}
+	yes := true
+	o.SetOwnerReferences([]metav1.OwnerReference{{
+		APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.Kind, Name: n.Name, UID: n.UID,
+		Controller: &yes, BlockOwnerDeletion: &yes,
+	}})
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// KeyNames lists the nodes (<group>-<index>) Desired needs a node key for.
+func KeyNames(n *v1alpha1.SubstrateNetwork) []string {
+	var names []string
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		for r := range KeyedReplicas(g) {
+			names = append(names, fmt.Sprintf("%s-%d", g.Name, r))
+		}
+	}
+	return names
+}

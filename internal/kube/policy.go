@@ -1,0 +1,123 @@
+package kube
+
+import (
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+)
+
+// podDisruptionBudget lets voluntary disruptions (node drains) take one pod of a group at a
+// time, so a validator set or an RPC pool never loses more than one member at once.
+func (b *groupBuilder) podDisruptionBudget() *policyv1.PodDisruptionBudget {
+	return &policyv1.PodDisruptionBudget{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		ObjectMeta: objectMeta(b.net, b.name(), b.labels()),
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable: ptr(intstr.FromInt32(1)),
+			Selector:       &metav1.LabelSelector{MatchLabels: Selector(b.net.Name, b.group.Name)},
+		},
+	}
+}
+
+// networkPolicy keeps P2P and metrics open and RPC private for the roles that hold keys or
+// seed the network: only the operator and the RPC gateway may call validators, collators and
+// boot nodes.
+func (b *groupBuilder) networkPolicy() *networkingv1.NetworkPolicy {
+	tcp := corev1.ProtocolTCP
+	port := func(name string) networkingv1.NetworkPolicyPort {
+		p := intstr.FromString(name)
+		return networkingv1.NetworkPolicyPort{Protocol: &tcp, Port: &p}
+	}
+	open := []networkingv1.NetworkPolicyPort{port(portP2P), port(portMetrics)}
+	if b.plan.Ports.RelayP2P != 0 {
+		open = append(open, port(portRelayP2P))
+	}
+	rpc := []networkingv1.NetworkPolicyPort{port(portRPC)}
+	if b.plan.Ports.WS != 0 {
+		rpc = append(rpc, port(portWS))
+	}
+	rules := []networkingv1.NetworkPolicyIngressRule{{Ports: open}}
+	if servesRPC(b.group.Role) {
+		rules = append(rules, networkingv1.NetworkPolicyIngressRule{Ports: rpc})
+	} else {
+		var from []networkingv1.NetworkPolicyPeer
+		for i := range b.opts.RPCClients {
+			from = append(from, networkingv1.NetworkPolicyPeer{
+				NamespaceSelector: &metav1.LabelSelector{}, // in any namespace
+				PodSelector:       &b.opts.RPCClients[i],
+			})
+		}
+		rules = append(rules, networkingv1.NetworkPolicyIngressRule{Ports: rpc, From: from})
+	}
+	return &networkingv1.NetworkPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: objectMeta(b.net, b.name(), b.labels()),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: Selector(b.net.Name, b.group.Name)},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress:     rules,
+		},
+	}
+}
+
+// defaultTargetCPU is the CPU utilization an autoscaled group aims at.
+const defaultTargetCPU = 70
+
+// autoscaler scales an rpc group on CPU load when the group asks for it.
+func (b *groupBuilder) autoscaler() *autoscalingv2.HorizontalPodAutoscaler {
+	if !autoscaled(b.group) {
+		return nil
+	}
+	a := b.group.Autoscaling
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
+		ObjectMeta: objectMeta(b.net, b.name(), b.labels()),
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: b.name()},
+			MinReplicas:    ptr(a.MinReplicas),
+			MaxReplicas:    a.MaxReplicas,
+			Metrics: []autoscalingv2.MetricSpec{{
+				Type: autoscalingv2.ResourceMetricSourceType,
+				Resource: &autoscalingv2.ResourceMetricSource{
+					Name: corev1.ResourceCPU,
+					Target: autoscalingv2.MetricTarget{
+						Type:               autoscalingv2.UtilizationMetricType,
+						AverageUtilization: ptr(ptrOr(a.TargetCPUUtilization, defaultTargetCPU)),
+					},
+				},
+			}},
+		},
+	}
+}
+
+// ServiceMonitorGVK is the Prometheus Operator's ServiceMonitor kind.
+var ServiceMonitorGVK = metav1.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"}
+
+// serviceMonitor asks a Prometheus Operator to scrape every node of the network through the
+// groups' headless Services. It is unstructured: the operator does not link the Prometheus
+// Operator's types for one object.
+func serviceMonitor(n *v1alpha1.SubstrateNetwork) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": ServiceMonitorGVK.Group + "/" + ServiceMonitorGVK.Version,
+		"kind":       ServiceMonitorGVK.Kind,
+		"metadata": map[string]any{
+			"name":      n.Name,
+			"namespace": n.Namespace,
+		},
+		"spec": map[string]any{
+			"selector": map[string]any{"matchLabels": map[string]any{
+				LabelNetwork: n.Name,
+				LabelService: "headless",
+			}},
+			"endpoints": []any{map[string]any{"port": portMetrics, "path": "/metrics", "interval": "30s"}},
+		},
+	}}
+	u.SetLabels(NetworkLabels(n.Name))
+	return u
+}

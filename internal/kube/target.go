@@ -1,0 +1,68 @@
+package kube
+
+import (
+	"fmt"
+	"path"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/flavor"
+	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/nodekey"
+)
+
+// Fixed container ports: every pod has its own IP, so every node uses the same numbers.
+var clusterPorts = flavor.Ports{P2P: 30333, RPC: 9944, WS: 9945, Prometheus: 9615, RelayP2P: 30334, RelayRPC: 9955}
+
+// Paths inside a node container.
+const (
+	dataDir   = "/data"
+	chainsDir = "/onf/chains"
+	// suriFile is the pod's own secret URI: the replica's key of the keys Secret, mounted
+	// alone (subPathExpr) so a pod never sees another replica's secret.
+	suriFile = "/onf/keys/suri"
+)
+
+// target gives the planner the cluster's facts about each node.
+type target struct {
+	net           *v1alpha1.SubstrateNetwork
+	clusterDomain string
+	keys          NodeKeys
+	chains        map[string]chainMount // by chainKey
+}
+
+// NodeKeys are the nodes' persistent libp2p keys by node name (<group>-<index>).
+type NodeKeys map[string]nodekey.Key
+
+var _ network.Target = (*target)(nil)
+
+func (t *target) Ports(network.NodeRef) flavor.Ports { return clusterPorts }
+
+// Host is the pod's stable DNS name under its group's headless Service.
+func (t *target) Host(n network.NodeRef) string {
+	return fmt.Sprintf("%s.%s.%s.svc.%s", PodName(t.net.Name, n.Group, n.Index), GroupName(t.net.Name, n.Group), t.net.Namespace, t.clusterDomain)
+}
+
+func (t *target) BasePath(network.NodeRef) string { return dataDir }
+
+func (t *target) PeerID(n network.NodeRef) (string, error) {
+	k, ok := t.keys[n.Name]
+	if !ok {
+		return "", fmt.Errorf("no node key for %s", n.Name)
+	}
+	return k.PeerID(), nil
+}
+
+func (t *target) ChainSpec(c v1alpha1.Chain, _ v1alpha1.Flavor) (string, error) {
+	if c.Builtin != "" {
+		return c.Builtin, nil
+	}
+	m, ok := t.chains[chainKey(c)]
+	if !ok {
+		return "", fmt.Errorf("chain spec source %+v has no mount", c)
+	}
+	return path.Join(chainsDir, m.volume, m.key), nil
+}
+
+func (t *target) SURIFile(network.NodeRef) string { return suriFile }
+
+func (t *target) External() bool { return true }
