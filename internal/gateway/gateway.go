@@ -1,0 +1,212 @@
+// Package gateway is the authenticated JSON-RPC gateway (`onf gateway`): it sits in front of a
+// group of Substrate RPC nodes, proxies HTTP and WebSocket JSON-RPC (batches and subscriptions
+// included) to healthy nodes, authenticates every caller (API keys, JWTs), applies per-role
+// method policies and per-key and per-IP limits to every single call, and exports Prometheus
+// metrics. See docs/gateway.md.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dinfra/stack/internal/gateway/auth"
+	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/gateway/limit"
+	"github.com/dinfra/stack/internal/gateway/policy"
+	"github.com/dinfra/stack/internal/gateway/upstream"
+)
+
+// Gateway is one configured gateway. Create it with New, then Run it (or mount Handler and
+// call Start yourself).
+type Gateway struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	auth     *auth.Authenticator
+	roles    map[string]*policy.Role
+	limits   *limit.Registry
+	pool     *upstream.Pool
+	metrics  *metrics
+	registry *prometheus.Registry
+	client   *http.Client // to upstream nodes
+	now      func() time.Time
+}
+
+// Option adjusts New.
+type Option func(*Gateway)
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }
+
+// New checks cfg (it must have been defaulted: config.Load and config.Parse do that), loads
+// the API keys and JWT keys, and prepares the upstream pool. Nothing is started.
+func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: slog.Default(), roles: map[string]*policy.Role{}, now: time.Now,
+		registry: prometheus.NewRegistry()}
+	for _, o := range opts {
+		o(g)
+	}
+	for name, r := range cfg.Roles {
+		compiled, err := policy.Compile(r.Allow, r.Deny)
+		if err != nil {
+			return nil, fmt.Errorf("roles.%s: %w", name, err)
+		}
+		g.roles[name] = compiled
+	}
+	roleExists := func(r string) bool { return g.roles[r] != nil }
+	g.auth = &auth.Authenticator{AllowQueryKey: cfg.Auth.AllowQueryKey}
+	if k := cfg.Auth.APIKeys; k != nil {
+		ks, err := auth.NewKeyStore(k.File, config.DefaultRole, roleExists)
+		if err != nil {
+			return nil, fmt.Errorf("auth.apiKeys: %w", err)
+		}
+		g.auth.Keys = ks
+	}
+	if j := cfg.Auth.JWT; j != nil {
+		v, err := auth.NewJWTVerifier(j, roleExists)
+		if err != nil {
+			return nil, err
+		}
+		g.auth.JWT = v
+	}
+	g.metrics = newMetrics(g.registry)
+	g.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	pool, err := upstream.New(cfg.Upstreams, cfg.HealthCheck, g.log, g.metrics.upstream)
+	if err != nil {
+		return nil, err
+	}
+	g.pool = pool
+	g.limits = limit.NewRegistry(cfg.Limits.PerKey, cfg.Limits.PerIP)
+	g.client = &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 512,
+		IdleConnTimeout:     90 * time.Second,
+	}, Timeout: 60 * time.Second}
+	return g, nil
+}
+
+// Handler serves JSON-RPC (HTTP POST and WebSocket) at "/", the public routes, and /healthz.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", g.route(nil))
+	for _, p := range g.cfg.Public {
+		mux.Handle(p.Path, g.route(&p))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if _, ok := g.pool.PickHTTP(); !ok {
+			http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// MetricsHandler serves the Prometheus metrics.
+func (g *Gateway) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(g.registry, promhttp.HandlerOpts{})
+}
+
+// Start probes every upstream once, then keeps probing and reloading API keys in the
+// background until ctx ends.
+func (g *Gateway) Start(ctx context.Context) {
+	g.pool.CheckAll(ctx)
+	go g.pool.Run(ctx)
+	if k := g.cfg.Auth.APIKeys; k != nil {
+		go g.auth.Keys.Watch(ctx, k.ReloadInterval.D(), g.log)
+	}
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				g.limits.Sweep(now.Add(-10 * time.Minute))
+			}
+		}
+	}()
+}
+
+// ReloadKeys re-reads the API key file now (for SIGHUP).
+func (g *Gateway) ReloadKeys() error {
+	if g.auth.Keys == nil {
+		return errors.New("no API key file configured")
+	}
+	_, err := g.auth.Keys.Reload()
+	return err
+}
+
+// Run listens on cfg.Listen (and cfg.MetricsListen), starts the background work and serves
+// until ctx ends, then shuts down gracefully.
+func (g *Gateway) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", g.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return g.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened (for example on port 0).
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g.Start(ctx)
+	defer g.pool.Close()
+	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	if g.cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", g.cfg.MetricsListen)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		msrv := &http.Server{Handler: g.metricsMux(), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, msrv)
+		go func() { errc <- msrv.Serve(mln) }()
+		g.log.Info("gateway metrics listening", "addr", mln.Addr().String())
+	}
+	go func() {
+		if t := g.cfg.TLS; t != nil {
+			errc <- srv.ServeTLS(ln, t.CertFile, t.KeyFile)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	g.log.Info("gateway listening", "addr", ln.Addr().String(), "tls", g.cfg.TLS != nil, "upstreams", len(g.cfg.Upstreams))
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutdownCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	for _, s := range servers {
+		_ = s.Shutdown(shutdownCtx)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+func (g *Gateway) metricsMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", g.MetricsHandler())
+	return mux
+}

@@ -1,0 +1,256 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/dinfra/stack/internal/gateway/auth"
+	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/rpc/rpctest"
+)
+
+// Test keys: role "default" (everything safe) and role "admin" (also author_insertKey).
+const (
+	readerKey = "onf_test-reader-key-0123456789abcdefghijklmnopq"
+	adminKey  = "onf_test-admin-key-0123456789abcdefghijklmnopqr"
+)
+
+// env is a gateway in front of a fake node, served by an httptest server.
+type env struct {
+	t       *testing.T
+	g       *Gateway
+	srv     *httptest.Server
+	node    *rpctest.FakeNode
+	keyFile string
+	logs    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func writeKeyFile(t *testing.T, file string, entries ...auth.KeyEntry) {
+	t.Helper()
+	b, err := json.Marshal(auth.KeyFile{Keys: entries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newEnv starts a gateway; edit adjusts the config before it is defaulted.
+func newEnv(t *testing.T, edit func(*config.Config)) *env {
+	t.Helper()
+	node := rpctest.NewFakeNode(t, "gossamer")
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "keys.yaml")
+	writeKeyFile(t, keyFile,
+		auth.KeyEntry{ID: "reader", SHA256: auth.HashKey(readerKey)},
+		auth.KeyEntry{ID: "admin", SHA256: auth.HashKey(adminKey), Role: "admin"})
+	cfg := &config.Config{
+		Upstreams: []config.Upstream{{Name: "fake", HTTP: node.HTTPURL(), WS: node.WSURL()}},
+		Auth:      config.Auth{APIKeys: &config.APIKeys{File: keyFile}},
+		Roles: map[string]config.Role{
+			config.DefaultRole: {Allow: []string{"*"}},
+			"admin":            {Allow: []string{"*", "author_insertKey"}},
+		},
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	cfg.Default()
+	logs := &syncBuffer{}
+	g, err := New(cfg, WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	g.Start(ctx)
+	t.Cleanup(g.pool.Close)
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+	e := &env{t: t, g: g, srv: srv, node: node, keyFile: keyFile, logs: logs}
+	t.Cleanup(func() {
+		for _, secret := range []string{readerKey, adminKey} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("a key appears in the logs")
+			}
+		}
+	})
+	return e
+}
+
+func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + path }
+
+// post sends body with the key (none if empty) and returns status and answer.
+func (e *env) post(path, key, body string) (int, string) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// dialWS opens a raw WebSocket through the gateway; the status is that of a refused handshake.
+func (e *env) dialWS(path, key string) (*wsConn, int) {
+	e.t.Helper()
+	h := http.Header{}
+	if key != "" {
+		h.Set("X-Api-Key", key)
+	}
+	c, resp, err := websocket.DefaultDialer.Dial(e.wsURL(path), h)
+	if err != nil {
+		if resp == nil {
+			e.t.Fatalf("dial: %v", err)
+		}
+		return nil, resp.StatusCode
+	}
+	e.t.Cleanup(func() { _ = c.Close() })
+	return &wsConn{t: e.t, c: c}, http.StatusSwitchingProtocols
+}
+
+type wsConn struct {
+	t *testing.T
+	c *websocket.Conn
+}
+
+func (w *wsConn) send(msg string) {
+	w.t.Helper()
+	if err := w.c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *wsConn) read() string {
+	w.t.Helper()
+	_ = w.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := w.c.ReadMessage()
+	if err != nil {
+		w.t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+// roundTrip sends msg and returns the next message.
+func (w *wsConn) roundTrip(msg string) string {
+	w.t.Helper()
+	w.send(msg)
+	return w.read()
+}
+
+// answer is a decoded single answer.
+type answer struct {
+	ID     json.RawMessage `json:"id"`
+	Result json.RawMessage `json:"result"`
+	Error  *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func decode(t *testing.T, s string) answer {
+	t.Helper()
+	var a answer
+	if err := json.Unmarshal([]byte(s), &a); err != nil {
+		t.Fatalf("answer %q: %v", s, err)
+	}
+	return a
+}
+
+func decodeBatch(t *testing.T, s string) []answer {
+	t.Helper()
+	var as []answer
+	if err := json.Unmarshal([]byte(s), &as); err != nil {
+		t.Fatalf("batch answer %q: %v", s, err)
+	}
+	return as
+}
+
+func (a answer) code() int {
+	if a.Error == nil {
+		return 0
+	}
+	return a.Error.Code
+}
+
+func req(id any, method string, params ...any) string {
+	if params == nil {
+		params = []any{}
+	}
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	return string(b)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// forwarded returns the methods of the calls that reached the node, leaving out the
+// gateway's own system_health probes (tests never call system_health themselves).
+func (e *env) forwarded() []string {
+	var out []string
+	for _, c := range e.node.Calls() {
+		if !(c.Method == "system_health" && !c.IsNotification()) {
+			out = append(out, c.Method)
+		}
+	}
+	return out
+}
+
+func count(methods []string, m string) int {
+	n := 0
+	for _, x := range methods {
+		if x == m {
+			n++
+		}
+	}
+	return n
+}
+

@@ -1,0 +1,156 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/gateway/upstream"
+)
+
+// route serves one path: the main (authenticated) one when public is nil.
+func (g *Gateway) route(public *config.PublicRoute) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if websocket.IsWebSocketUpgrade(r) {
+			g.serveWS(w, r, public)
+			return
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			writeHTTPError(w, http.StatusMethodNotAllowed, invalid("use POST, or a WebSocket upgrade"))
+			return
+		}
+		g.serveHTTP(w, r, public)
+	})
+}
+
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) {
+	c := g.authenticate(w, r, public)
+	if c == nil {
+		return
+	}
+	// An HTTP request holds a connection slot while it is served.
+	if !c.limits.AcquireConn() {
+		g.metrics.rejected.WithLabelValues("connection_limit").Inc()
+		writeHTTPError(w, http.StatusTooManyRequests, errConnLimit)
+		return
+	}
+	defer c.limits.ReleaseConn()
+
+	max := g.cfg.Limits.MaxRequestBytes
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			g.metrics.rejected.WithLabelValues("too_large").Inc()
+			writeHTTPError(w, http.StatusRequestEntityTooLarge, errTooLarge(max))
+			return
+		}
+		writeHTTPError(w, http.StatusBadRequest, invalid("reading the body failed"))
+		return
+	}
+	calls, batch, msgErr := parseMessage(body, g.cfg.Limits.MaxBatch)
+	if msgErr != nil {
+		g.metrics.rejected.WithLabelValues("malformed").Inc()
+		writeHTTPError(w, http.StatusBadRequest, msgErr)
+		return
+	}
+	answers := make([][]byte, len(calls))
+	var wg sync.WaitGroup
+	for i := range calls {
+		cl := &calls[i]
+		if outcome, e := g.admit(c, cl); e != nil {
+			answers[i] = g.reject(c, cl, outcome, e)
+			continue
+		}
+		if !batch {
+			answers[i] = g.forwardHTTP(r.Context(), c, cl)
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = g.forwardHTTP(r.Context(), c, cl)
+		}()
+	}
+	wg.Wait()
+	var out []byte
+	if batch {
+		out = joinBatch(answers)
+	} else {
+		out = answers[0]
+	}
+	if out == nil { // only notifications
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeHTTP(w, http.StatusOK, out)
+}
+
+// forwardHTTP sends one call to a healthy node and returns the client's answer (nil for a
+// notification).
+func (g *Gateway) forwardHTTP(ctx context.Context, c *caller, cl *call) []byte {
+	node, ok := g.pool.PickHTTP()
+	if !ok {
+		return g.reject(c, cl, outcomeUnavailable, errNoUpstream)
+	}
+	start := time.Now()
+	m, err := g.postUpstream(ctx, node, cl)
+	if err != nil {
+		if ctx.Err() == nil {
+			g.pool.MarkDown(node, err)
+		}
+		g.log.Warn("upstream call failed", "upstream", node.Name, "method", cl.method, "err", err)
+		return g.reject(c, cl, outcomeUnavailable, errUpstream)
+	}
+	g.metrics.observe(cl.method, start)
+	outcome := outcomeOK
+	if m.failed() {
+		outcome = outcomeError
+	}
+	g.metrics.call(cl.method, c.ident.ID, outcome)
+	if cl.notification() {
+		return nil
+	}
+	return appendReply(nil, cl.id, m)
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (g *Gateway) postUpstream(ctx context.Context, node *upstream.Node, cl *call) (*upstreamMessage, error) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	buf.Reset()
+	buf.Write(appendUpstreamRequest(buf.AvailableBuffer(), 1, cl.method, cl.params))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, node.HTTP, bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamMessage))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	var m upstreamMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("answer (HTTP %d) is not a JSON-RPC response: %w", resp.StatusCode, err)
+	}
+	return &m, nil
+}
+
+// maxUpstreamMessage bounds what is read from a node (runtime metadata is a few MiB).
+const maxUpstreamMessage = 64 << 20

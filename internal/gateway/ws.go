@@ -1,0 +1,333 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/gateway/upstream"
+	"github.com/dinfra/stack/internal/rpc"
+)
+
+const wsWriteTimeout = 10 * time.Second
+
+var wsUpgrader = websocket.Upgrader{
+	ReadBufferSize:  4096,
+	WriteBufferSize: 4096,
+	// Browsers (polkadot.js apps) connect from any origin; access is controlled by credentials.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// wsSession proxies one client WebSocket to one upstream WebSocket. Every call the client
+// sends is parsed, checked and forwarded on its own with a gateway-assigned numeric id; the
+// node's answers are mapped back to the client's ids (and batches reassembled), and
+// subscription notifications pass through unchanged.
+type wsSession struct {
+	g      *Gateway
+	c      *caller
+	client *websocket.Conn
+	up     *websocket.Conn
+	node   *upstream.Node
+
+	clientMu sync.Mutex // serialises writes to client
+	upMu     sync.Mutex // serialises writes to up
+
+	mu      sync.Mutex
+	nextID  uint64
+	pending map[uint64]*pendingCall
+	subs    map[string]bool // subscription ids this client holds (each holds a slot)
+}
+
+type pendingCall struct {
+	clientID json.RawMessage
+	method   string
+	start    time.Time
+	// subscribe: a slot is held and becomes the subscription's on success.
+	subscribe bool
+	// unsubscribe: the subscription id key being ended.
+	unsubscribe string
+	batch       *batchReply
+	index       int
+}
+
+type batchReply struct {
+	parts     [][]byte
+	remaining int
+}
+
+func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) {
+	c := g.authenticate(w, r, public)
+	if c == nil {
+		return
+	}
+	if !c.limits.AcquireConn() {
+		g.metrics.rejected.WithLabelValues("connection_limit").Inc()
+		writeHTTPError(w, http.StatusTooManyRequests, errConnLimit)
+		return
+	}
+	node, ok := g.pool.PickWS()
+	if !ok {
+		c.limits.ReleaseConn()
+		writeHTTPError(w, http.StatusServiceUnavailable, errNoUpstream)
+		return
+	}
+	dialCtx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	up, _, err := websocket.DefaultDialer.DialContext(dialCtx, node.WS, nil)
+	cancel()
+	if err != nil {
+		g.pool.MarkDown(node, err)
+		node.Release()
+		c.limits.ReleaseConn()
+		g.log.Warn("upstream websocket dial failed", "upstream", node.Name, "err", err)
+		writeHTTPError(w, http.StatusBadGateway, errUpstream)
+		return
+	}
+	client, err := wsUpgrader.Upgrade(w, r, nil)
+	if err != nil {
+		_ = up.Close()
+		node.Release()
+		c.limits.ReleaseConn()
+		return // the upgrader answered the client
+	}
+	s := &wsSession{g: g, c: c, client: client, up: up, node: node,
+		pending: map[uint64]*pendingCall{}, subs: map[string]bool{}}
+	g.metrics.wsConns.Inc()
+	g.log.Debug("websocket opened", "key", c.ident.ID, "upstream", node.Name)
+	if !c.ident.Expires.IsZero() {
+		t := time.AfterFunc(time.Until(c.ident.Expires), func() {
+			s.closeClient(websocket.ClosePolicyViolation, "credential expired")
+		})
+		defer t.Stop()
+	}
+	up.SetReadLimit(maxUpstreamMessage)
+	// A client message larger than the limit is discarded with an error answer and the
+	// connection survives; a far larger one closes it.
+	client.SetReadLimit(max(16*g.cfg.Limits.MaxRequestBytes, 16<<20))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.readUpstream()
+	}()
+	s.readClient()
+	_ = up.Close()
+	<-done
+	s.finish()
+}
+
+// readClient handles client messages until the client goes away.
+func (s *wsSession) readClient() {
+	limit := s.g.cfg.Limits.MaxRequestBytes
+	for {
+		_, r, err := s.client.NextReader()
+		if err != nil {
+			return
+		}
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return
+		}
+		if int64(len(data)) > limit {
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return
+			}
+			s.g.metrics.rejected.WithLabelValues("too_large").Inc()
+			s.writeClient(appendError(nil, nullID, errTooLarge(limit)))
+			continue
+		}
+		if !s.handle(data) {
+			return
+		}
+	}
+}
+
+// handle checks and forwards one client message; false means the upstream is gone.
+func (s *wsSession) handle(data []byte) bool {
+	calls, batch, msgErr := parseMessage(data, s.g.cfg.Limits.MaxBatch)
+	if msgErr != nil {
+		s.g.metrics.rejected.WithLabelValues("malformed").Inc()
+		s.writeClient(appendError(nil, nullID, msgErr))
+		return true
+	}
+	var br *batchReply
+	if batch {
+		br = &batchReply{parts: make([][]byte, len(calls))}
+	}
+	var frames [][]byte
+	s.mu.Lock()
+	for i := range calls {
+		cl := &calls[i]
+		answer, frame := s.admitLocked(cl, br, i)
+		switch {
+		case frame != nil:
+			frames = append(frames, frame)
+		case answer != nil && br != nil:
+			br.parts[i] = answer
+		case answer != nil:
+			s.writeClient(answer)
+		}
+	}
+	if br != nil && br.remaining == 0 {
+		if out := joinBatch(br.parts); out != nil {
+			s.writeClient(out)
+		}
+	}
+	s.mu.Unlock()
+	for _, f := range frames {
+		if err := s.writeUpstream(f); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// admitLocked decides one call: it returns either the client's answer (refused) or the frame
+// to send upstream (forwarded, registered as pending).
+func (s *wsSession) admitLocked(cl *call, br *batchReply, index int) (answer, frame []byte) {
+	g := s.g
+	if outcome, e := g.admit(s.c, cl); e != nil {
+		return g.reject(s.c, cl, outcome, e), nil
+	}
+	p := &pendingCall{clientID: cl.id, method: cl.method, start: time.Now(), batch: br, index: index}
+	switch {
+	case isSubscribe(cl.method):
+		if !s.c.limits.AcquireSub() {
+			return g.reject(s.c, cl, outcomeSubLimited, errTooManySubs), nil
+		}
+		p.subscribe = true
+	case isUnsubscribe(cl.method):
+		p.unsubscribe, _ = firstParamKey(cl.params)
+	}
+	s.nextID++
+	id := s.nextID
+	if cl.notification() {
+		// Forwarded, but nothing will answer it; keep no pending entry.
+		if p.subscribe {
+			s.c.limits.ReleaseSub()
+		}
+		g.metrics.call(cl.method, s.c.ident.ID, outcomeOK)
+		return nil, appendUpstreamRequest(nil, id, cl.method, cl.params)
+	}
+	s.pending[id] = p
+	if br != nil {
+		br.remaining++
+	}
+	return nil, appendUpstreamRequest(nil, id, cl.method, cl.params)
+}
+
+// readUpstream relays the node's messages until the node or the client goes away.
+func (s *wsSession) readUpstream() {
+	for {
+		_, data, err := s.up.ReadMessage()
+		if err != nil {
+			s.closeClient(websocket.CloseTryAgainLater, "upstream node went away")
+			return
+		}
+		var m upstreamMessage
+		if json.Unmarshal(data, &m) != nil {
+			continue
+		}
+		if m.Method != "" { // a subscription notification
+			s.writeClient(data)
+			continue
+		}
+		s.answer(&m)
+	}
+}
+
+func (s *wsSession) answer(m *upstreamMessage) {
+	id, err := strconv.ParseUint(string(m.ID), 10, 64)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pending[id]
+	if !ok {
+		return
+	}
+	delete(s.pending, id)
+	s.g.metrics.observe(p.method, p.start)
+	outcome := outcomeOK
+	if m.failed() {
+		outcome = outcomeError
+	}
+	s.g.metrics.call(p.method, s.c.ident.ID, outcome)
+	switch {
+	case p.subscribe:
+		key, err := rpc.IDKey(m.Result)
+		if m.failed() || err != nil || s.subs[key] {
+			s.c.limits.ReleaseSub()
+		} else {
+			s.subs[key] = true
+		}
+	case p.unsubscribe != "" && !m.failed() && s.subs[p.unsubscribe]:
+		delete(s.subs, p.unsubscribe)
+		s.c.limits.ReleaseSub()
+	}
+	reply := appendReply(nil, p.clientID, m)
+	if p.batch == nil {
+		s.writeClient(reply)
+		return
+	}
+	p.batch.parts[p.index] = reply
+	p.batch.remaining--
+	if p.batch.remaining == 0 {
+		s.writeClient(joinBatch(p.batch.parts))
+	}
+}
+
+// finish returns every slot the session held.
+func (s *wsSession) finish() {
+	s.mu.Lock()
+	for range s.subs {
+		s.c.limits.ReleaseSub()
+	}
+	for _, p := range s.pending {
+		if p.subscribe {
+			s.c.limits.ReleaseSub()
+		}
+	}
+	s.subs, s.pending = nil, nil
+	s.mu.Unlock()
+	_ = s.client.Close()
+	s.node.Release()
+	s.c.limits.ReleaseConn()
+	s.g.metrics.wsConns.Dec()
+	s.g.log.Debug("websocket closed", "key", s.c.ident.ID, "upstream", s.node.Name)
+}
+
+// writeClient sends msg to the client. It may be called with s.mu held (lock order: mu,
+// then clientMu).
+func (s *wsSession) writeClient(msg []byte) {
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	_ = s.client.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	if err := s.client.WriteMessage(websocket.TextMessage, msg); err != nil {
+		_ = s.client.Close() // a client that cannot keep up is dropped; readClient then ends
+	}
+}
+
+func (s *wsSession) writeUpstream(msg []byte) error {
+	s.upMu.Lock()
+	defer s.upMu.Unlock()
+	_ = s.up.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	if err := s.up.WriteMessage(websocket.TextMessage, msg); err != nil {
+		return errors.Join(errors.New("upstream write"), err)
+	}
+	return nil
+}
+
+func (s *wsSession) closeClient(code int, reason string) {
+	s.clientMu.Lock()
+	_ = s.client.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	s.clientMu.Unlock()
+	_ = s.client.Close()
+}
