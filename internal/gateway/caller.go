@@ -42,6 +42,21 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, public *c
 		limits: limit.Pair{Key: g.limits.Key(id.ID, id.Limits), IP: g.limits.IP(ip)}}
 }
 
+// connect authenticates the caller and takes a connection slot (release it with
+// c.limits.ReleaseConn). It answers a refusal itself and then returns nil.
+func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) *caller {
+	c := g.authenticate(w, r, public)
+	if c == nil {
+		return nil
+	}
+	if !c.limits.AcquireConn() {
+		g.metrics.rejected.WithLabelValues("connection_limit").Inc()
+		writeHTTPError(w, http.StatusTooManyRequests, errConnLimit)
+		return nil
+	}
+	return c
+}
+
 // admit applies the rate limit and the method policy to one call. A nil error means forward.
 func (g *Gateway) admit(c *caller, cl *call) (string, *rpc.Error) {
 	if cl.invalid != nil {

@@ -123,22 +123,25 @@ func (g *Gateway) MetricsHandler() http.Handler {
 // background until ctx ends.
 func (g *Gateway) Start(ctx context.Context) {
 	g.pool.CheckAll(ctx)
-	go g.pool.Run(ctx)
+	go every(ctx, g.cfg.HealthCheck.Interval.D(), func(context.Context) { g.pool.CheckAll(ctx) })
 	if k := g.cfg.Auth.APIKeys; k != nil {
-		go g.auth.Keys.Watch(ctx, k.ReloadInterval.D(), g.log)
+		go every(ctx, k.ReloadInterval.D(), func(context.Context) { g.auth.Keys.ReloadAndLog(g.log) })
 	}
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case now := <-t.C:
-				g.limits.Sweep(now.Add(-10 * time.Minute))
-			}
+	go every(ctx, time.Minute, func(context.Context) { g.limits.Sweep(time.Now().Add(-10 * time.Minute)) })
+}
+
+// every runs f every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f(ctx)
 		}
-	}()
+	}
 }
 
 // ReloadKeys re-reads the API key file now (for SIGHUP).

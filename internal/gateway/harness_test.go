@@ -253,4 +253,3 @@ func count(methods []string, m string) int {
 	}
 	return n
 }
-

@@ -34,14 +34,9 @@ func (g *Gateway) route(public *config.PublicRoute) http.Handler {
 }
 
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) {
-	c := g.authenticate(w, r, public)
-	if c == nil {
-		return
-	}
 	// An HTTP request holds a connection slot while it is served.
-	if !c.limits.AcquireConn() {
-		g.metrics.rejected.WithLabelValues("connection_limit").Inc()
-		writeHTTPError(w, http.StatusTooManyRequests, errConnLimit)
+	c := g.connect(w, r, public)
+	if c == nil {
 		return
 	}
 	defer c.limits.ReleaseConn()

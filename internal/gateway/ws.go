@@ -64,13 +64,8 @@ type batchReply struct {
 }
 
 func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) {
-	c := g.authenticate(w, r, public)
+	c := g.connect(w, r, public)
 	if c == nil {
-		return
-	}
-	if !c.limits.AcquireConn() {
-		g.metrics.rejected.WithLabelValues("connection_limit").Inc()
-		writeHTTPError(w, http.StatusTooManyRequests, errConnLimit)
 		return
 	}
 	node, ok := g.pool.PickWS()

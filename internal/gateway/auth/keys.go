@@ -5,7 +5,6 @@ package auth
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -171,22 +170,9 @@ func (s *KeyStore) Reload() (changed bool, err error) {
 	return true, nil
 }
 
-// Watch reloads the file every interval until ctx ends (a mounted Kubernetes Secret is
-// updated in place by the kubelet, so polling picks up rotated keys).
-func (s *KeyStore) Watch(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.reloadAndLog(log)
-		}
-	}
-}
-
-func (s *KeyStore) reloadAndLog(log *slog.Logger) {
+// ReloadAndLog reloads and logs the outcome. Call it periodically: a mounted Kubernetes
+// Secret is updated in place by the kubelet, so polling picks up rotated keys.
+func (s *KeyStore) ReloadAndLog(log *slog.Logger) {
 	changed, err := s.Reload()
 	switch {
 	case err != nil:

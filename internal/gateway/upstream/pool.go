@@ -34,7 +34,6 @@ func (n *Node) Release() { n.conns.Add(-1) }
 // Pool is the set of upstream nodes.
 type Pool struct {
 	nodes    []*Node
-	interval time.Duration
 	timeout  time.Duration
 	log      *slog.Logger
 	onChange func(name string, healthy bool)
@@ -45,7 +44,7 @@ type Pool struct {
 // New builds the pool; every node starts down until its first probe. onChange (may be nil)
 // is told every probe result, for metrics.
 func New(ups []config.Upstream, hc config.HealthCheck, log *slog.Logger, onChange func(string, bool)) (*Pool, error) {
-	p := &Pool{interval: hc.Interval.D(), timeout: hc.Timeout.D(), log: log, onChange: onChange}
+	p := &Pool{timeout: hc.Timeout.D(), log: log, onChange: onChange}
 	probeHTTP := &http.Client{Timeout: hc.Timeout.D()}
 	for _, u := range ups {
 		c, err := rpc.Dial(context.Background(), u.HTTP, rpc.WithHTTPClient(probeHTTP))
@@ -93,20 +92,6 @@ func (p *Pool) check(ctx context.Context, n *Node) {
 	}
 	if p.onChange != nil {
 		p.onChange(n.Name, healthy)
-	}
-}
-
-// Run probes every interval until ctx ends.
-func (p *Pool) Run(ctx context.Context) {
-	t := time.NewTicker(p.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			p.CheckAll(ctx)
-		}
 	}
 }
 
