@@ -60,6 +60,7 @@ func runValidate(c *cobra.Command, file, output string) error {
 	if output == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // reasons such as "must be >= 0" stay readable
 		if err := enc.Encode(append(network.Problems{}, problems...)); err != nil {
 			return err
 		}

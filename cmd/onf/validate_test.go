@@ -127,6 +127,11 @@ func TestValidateJSON(t *testing.T) {
 		t.Errorf("problems %q, want %q", lines, badSpecProblems)
 	}
 
+	out, _ = execute(t, "", "-f", writeSpec(t, strings.Replace(badSpec, "role: rpc", "role: rpc, replicas: -1", 1)), "-o", "json")
+	if !strings.Contains(out, `"reason": "must be >= 0, got -1"`) {
+		t.Errorf("want the reason unescaped in:\n%s", out)
+	}
+
 	out, err = execute(t, "", "-f", goodSpec, "-o", "json")
 	if err != nil || strings.TrimSpace(out) != "[]" {
 		t.Errorf("valid spec: output %q, error %v; want [] and no error", out, err)
