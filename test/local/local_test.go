@@ -1,0 +1,234 @@
+// Package local_test runs the onf CLI as a user would, against real gossamer nodes: up, status,
+// rpc, kill and restart, scale, converge, down and purge.
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dinfra/stack/internal/local"
+	"github.com/dinfra/stack/internal/rpc"
+	"github.com/dinfra/stack/internal/testenv"
+)
+
+// cli runs onf with a private state home.
+type cli struct {
+	t        *testing.T
+	bin      string
+	home     string
+	gossamer string
+}
+
+func newCLI(t *testing.T) *cli {
+	t.Helper()
+	testenv.Short(t)
+	gossamer := testenv.Binary(t, "GOSSAMER_BIN")
+	bin := filepath.Join(t.TempDir(), "onf")
+	build := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/cmd/onf")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build onf: %v\n%s", err, out)
+	}
+	return &cli{t: t, bin: bin, home: t.TempDir(), gossamer: gossamer}
+}
+
+func (c *cli) run(args ...string) (string, error) {
+	cmd := exec.Command(c.bin, append([]string{"--home", c.home}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func (c *cli) must(args ...string) string {
+	c.t.Helper()
+	out, err := c.run(args...)
+	if err != nil {
+		c.t.Fatalf("onf %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (c *cli) status(name string) local.NetworkStatus {
+	c.t.Helper()
+	var st local.NetworkStatus
+	if err := json.Unmarshal([]byte(c.must("status", name, "-o", "json")), &st); err != nil {
+		c.t.Fatal(err)
+	}
+	return st
+}
+
+func node(t *testing.T, st local.NetworkStatus, name string) local.NodeInfo {
+	t.Helper()
+	for _, n := range st.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	t.Fatalf("no node %s in %+v", name, st.Nodes)
+	return local.NodeInfo{}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
+
+func TestLocalNetworkLifecycle(t *testing.T) {
+	c := newCLI(t)
+	spec := filepath.Join("..", "..", "examples", "dev-network.yaml")
+	t.Cleanup(func() { c.run("down", "dev", "--purge") })
+
+	out := c.must("up", "-f", spec, "--binary", c.gossamer, "--until-block", "2", "--timeout", "4m")
+	if !strings.Contains(out, "network dev is up") {
+		t.Fatalf("unexpected up output:\n%s", out)
+	}
+	st := c.status("dev")
+	if len(st.Nodes) != 3 {
+		t.Fatalf("want 3 nodes, got %+v", st.Nodes)
+	}
+	ctx := context.Background()
+	var hash2 string
+	for _, n := range st.Nodes {
+		if !n.Running || n.Best < 2 {
+			t.Fatalf("node %s not up at block >= 2: %+v", n.Name, n)
+		}
+		// Every node reports the peer ID the planner derived from its persisted node key.
+		client, err := rpc.Dial(ctx, n.RPC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peerID, err := client.LocalPeerID(ctx)
+		if err != nil || peerID != n.PeerID {
+			t.Errorf("node %s reports peer ID %q (%v), planned %q", n.Name, peerID, err, n.PeerID)
+		}
+		// The full nodes imported the validator's blocks: one hash at height 2.
+		h, err := client.BlockHash(ctx, 2)
+		client.Close()
+		if err != nil {
+			t.Fatalf("node %s block 2: %v", n.Name, err)
+		}
+		if hash2 == "" {
+			hash2 = h
+		} else if h != hash2 {
+			t.Errorf("node %s has block 2 = %s, validator has %s", n.Name, h, hash2)
+		}
+	}
+
+	// Direct access to a node through the CLI.
+	if out := c.must("rpc", "dev", "rpc-0", "chain_getBlockHash", "[2]"); !strings.Contains(out, hash2) {
+		t.Errorf("onf rpc chain_getBlockHash [2] = %s, want %s", out, hash2)
+	}
+	if out := c.must("logs", "dev", "validator-0"); !strings.Contains(out, "gossamer") && len(out) == 0 {
+		t.Errorf("validator log is empty")
+	}
+
+	// up again converges: nothing restarts.
+	before := map[string]int{}
+	for _, n := range st.Nodes {
+		before[n.Name] = n.PID
+	}
+	c.must("up", "-f", spec, "--binary", c.gossamer, "--until-block", "0")
+	for _, n := range c.status("dev").Nodes {
+		if n.PID != before[n.Name] {
+			t.Errorf("second up restarted %s (pid %d -> %d)", n.Name, before[n.Name], n.PID)
+		}
+	}
+
+	// A crashed node is restarted by the supervisor.
+	victim := node(t, st, "rpc-0")
+	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "rpc-0 to be restarted and answer RPC", func() bool {
+		n := node(t, c.status("dev"), "rpc-0")
+		return n.Running && n.PID != victim.PID && n.Restarts == 1 && n.RPCError == ""
+	})
+
+	// Scale the rpc group 1 -> 3 -> 1.
+	c.must("scale", "dev", "rpc=3", "--timeout", "3m")
+	st = c.status("dev")
+	var rpcPIDs []int
+	for _, name := range []string{"rpc-0", "rpc-1", "rpc-2"} {
+		n := node(t, st, name)
+		if !n.Running || n.RPCError != "" {
+			t.Fatalf("after scale up, %s is not serving: %+v", name, n)
+		}
+		rpcPIDs = append(rpcPIDs, n.PID)
+	}
+	c.must("scale", "dev", "rpc=1")
+	st = c.status("dev")
+	if len(st.Nodes) != 3 {
+		t.Fatalf("after scale down want 3 nodes, got %d", len(st.Nodes))
+	}
+	for _, pid := range rpcPIDs[1:] {
+		if alive(pid) {
+			t.Errorf("scaled-down node pid %d still runs", pid)
+		}
+	}
+
+	// down leaves no process behind; --purge leaves no data.
+	var pids []int
+	for _, n := range c.status("dev").Nodes {
+		pids = append(pids, n.PID)
+	}
+	pids = append(pids, st.Supervisor)
+	c.must("down", "dev")
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("pid %d still runs after onf down", pid)
+		}
+	}
+	if out, _ := exec.Command("pgrep", "-f", c.home).Output(); len(out) > 0 {
+		t.Errorf("processes of the network still run after down: %s", out)
+	}
+	c.must("down", "dev", "--purge")
+	if _, err := os.Stat(filepath.Join(c.home, "networks", "dev")); !os.IsNotExist(err) {
+		t.Errorf("state left after --purge: %v", err)
+	}
+}
+
+func TestBadSpecStartsNothing(t *testing.T) {
+	c := newCLI(t)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	spec := `apiVersion: onf.dinfra.dev/v1alpha1
+kind: SubstrateNetwork
+metadata: {name: broken}
+spec:
+  chain: {builtin: westend-dev}
+  groups:
+    - {name: validator, role: validator, replicas: 2, keys: {dev: ["//Alice", "//Bob"]}}
+    - {name: rpc, role: rpc, replicas: -1}
+`
+	if err := os.WriteFile(bad, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.run("up", "-f", bad, "--binary", c.gossamer)
+	if err == nil {
+		t.Fatalf("up accepted a bad spec:\n%s", out)
+	}
+	for _, want := range []string{"spec.groups[1].replicas", "spec.groups"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("error does not name %s:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.home, "networks", "broken")); !os.IsNotExist(err) {
+		t.Errorf("a rejected spec left state behind: %v", err)
+	}
+}
