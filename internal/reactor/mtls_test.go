@@ -21,6 +21,7 @@ import (
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/conformance"
+	"github.com/dinfra/stack/internal/reactor/reactortest"
 )
 
 type testCA struct {
@@ -84,7 +85,7 @@ func TestMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg, _ := descriptor.NewRegistry()
-	srv, err := reactor.New(reactor.Config{Driver: newMemDriver(), Registry: reg, Auth: auth})
+	srv, err := reactor.New(reactor.Config{Driver: reactortest.NewDriver(3), Registry: reg, Auth: auth})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,7 @@ package reactor_test
 
 import (
 	"context"
-	"errors"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,65 +10,8 @@ import (
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/conformance"
+	"github.com/dinfra/stack/internal/reactor/reactortest"
 )
-
-// memDriver records what it runs; its Deploy blocks while gate is closed and Teardown
-// fails while failTeardowns > 0. It is the test double for the framework's own behaviour;
-// the reference drivers are checked by the same conformance suite in their packages.
-type memDriver struct {
-	mu            sync.Mutex
-	running       map[string]string // id -> CID
-	deploys       int
-	gate          chan struct{}
-	failTeardowns int
-}
-
-func newMemDriver() *memDriver {
-	g := make(chan struct{})
-	close(g)
-	return &memDriver{running: map[string]string{}, gate: g}
-}
-
-func (m *memDriver) Name() string    { return "memory" }
-func (m *memDriver) Types() []string { return []string{descriptor.TypeCloudInit, descriptor.TypeSubstrateNetwork} }
-func (m *memDriver) Capacity() int64 { return 3 }
-
-func (m *memDriver) Deploy(ctx context.Context, d reactor.Deployment) ([]api.Endpoint, error) {
-	m.mu.Lock()
-	m.deploys++
-	gate := m.gate
-	m.mu.Unlock()
-	select {
-	case <-gate:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.running[d.ID] = d.CID.String()
-	return []api.Endpoint{{Name: "main", Url: "ssh://" + d.ID + ".example"}}, nil
-}
-
-func (m *memDriver) Teardown(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.failTeardowns > 0 {
-		m.failTeardowns--
-		return errors.New("infrastructure unavailable")
-	}
-	delete(m.running, id)
-	return nil
-}
-
-func (m *memDriver) snapshot() (map[string]string, int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]string{}
-	for k, v := range m.running {
-		out[k] = v
-	}
-	return out, m.deploys
-}
 
 const token = "s3cret-token"
 
@@ -94,7 +35,7 @@ func start(t *testing.T, d reactor.Driver, stateDir string) (*reactor.Server, *a
 }
 
 func TestConformanceOfTheFramework(t *testing.T) {
-	_, _, url := start(t, newMemDriver(), t.TempDir())
+	_, _, url := start(t, reactortest.NewDriver(3), t.TempDir())
 	report, err := conformance.Run(context.Background(), conformance.Config{URL: url, Token: token, DeployTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +53,7 @@ func TestConformanceOfTheFramework(t *testing.T) {
 // TestConformanceCatchesBrokenReactors proves the suite can fail: a reactor without the
 // right token check, and one whose deployments never run.
 func TestConformanceCatchesBrokenReactors(t *testing.T) {
-	_, _, url := start(t, newMemDriver(), "")
+	_, _, url := start(t, reactortest.NewDriver(3), "")
 	report, err := conformance.Run(context.Background(), conformance.Config{URL: url, Token: "not-the-token", DeployTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -121,8 +62,8 @@ func TestConformanceCatchesBrokenReactors(t *testing.T) {
 		t.Fatal("a client with the wrong token passed every check")
 	}
 
-	stuck := newMemDriver()
-	stuck.gate = make(chan struct{})
+	stuck := reactortest.NewDriver(3)
+	stuck.Hold()
 	_, _, url = start(t, stuck, "")
 	report, err = conformance.Run(context.Background(), conformance.Config{URL: url, Token: token, DeployTimeout: 300 * time.Millisecond})
 	if err != nil {
@@ -195,7 +136,7 @@ func waitGone(t *testing.T, c *api.ClientWithResponses, id string) {
 }
 
 func TestDeployRejections(t *testing.T) {
-	_, c, _ := start(t, newMemDriver(), "")
+	_, c, _ := start(t, reactortest.NewDriver(3), "")
 	ctx := context.Background()
 	tests := []struct {
 		name   string
@@ -233,7 +174,7 @@ func TestDeployRejections(t *testing.T) {
 }
 
 func TestCapacityIsReserved(t *testing.T) {
-	_, c, _ := start(t, newMemDriver(), "")
+	_, c, _ := start(t, reactortest.NewDriver(3), "")
 	ctx := context.Background()
 	if r, _ := c.DeployWithResponse(ctx, "big", deployReq(t, vm, 3)); r.StatusCode() != 202 {
 		t.Fatalf("deploy: %s", r.Body)
@@ -252,22 +193,22 @@ func TestCapacityIsReserved(t *testing.T) {
 }
 
 func TestTeardownRetriesUntilDriverSucceeds(t *testing.T) {
-	d := newMemDriver()
-	d.failTeardowns = 3
+	d := reactortest.NewDriver(3)
+	d.FailTeardowns(3)
 	_, c, _ := start(t, d, "")
 	ctx := context.Background()
 	c.DeployWithResponse(ctx, "x", deployReq(t, vm, 1))
 	waitPhase(t, c, "x", api.Running)
 	c.TeardownWithResponse(ctx, "x")
 	waitGone(t, c, "x")
-	if running, _ := d.snapshot(); len(running) != 0 {
+	if running := d.Running(); len(running) != 0 {
 		t.Fatalf("still running: %v", running)
 	}
 }
 
 func TestTeardownCancelsDeployInProgress(t *testing.T) {
-	d := newMemDriver()
-	d.gate = make(chan struct{}) // deploys never finish on their own
+	d := reactortest.NewDriver(3)
+	d.Hold() // deploys never finish on their own
 	_, c, _ := start(t, d, "")
 	ctx := context.Background()
 	c.DeployWithResponse(ctx, "slow", deployReq(t, vm, 1))
@@ -280,7 +221,7 @@ func TestTeardownCancelsDeployInProgress(t *testing.T) {
 
 func TestRestartResumesWithoutTearingDown(t *testing.T) {
 	state := t.TempDir()
-	d := newMemDriver()
+	d := reactortest.NewDriver(3)
 	srv, c, _ := start(t, d, state)
 	ctx := context.Background()
 	c.DeployWithResponse(ctx, "keep", deployReq(t, vm, 1))
@@ -294,7 +235,8 @@ func TestRestartResumesWithoutTearingDown(t *testing.T) {
 	if got.Endpoints == nil || len(*got.Endpoints) != 1 {
 		t.Fatalf("endpoints after restart: %+v", got)
 	}
-	running, deploys := d.snapshot()
+	running := d.Running()
+	deploys, _ := d.Calls()
 	if _, ok := running["keep"]; !ok || deploys != 2 {
 		t.Fatalf("running %v after %d deploy calls; want keep running, 2 calls", running, deploys)
 	}
@@ -302,7 +244,7 @@ func TestRestartResumesWithoutTearingDown(t *testing.T) {
 
 func TestNewRequiresAuthAndKnownTypes(t *testing.T) {
 	reg, _ := descriptor.NewRegistry()
-	if _, err := reactor.New(reactor.Config{Driver: newMemDriver(), Registry: reg}); err == nil {
+	if _, err := reactor.New(reactor.Config{Driver: reactortest.NewDriver(3), Registry: reg}); err == nil {
 		t.Fatal("a server without authentication was created")
 	}
 }

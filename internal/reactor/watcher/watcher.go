@@ -1,0 +1,363 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/internal/descriptor"
+)
+
+// Config configures a Watcher.
+type Config struct {
+	// Provider is this provider's account address.
+	Provider string
+	Chain    Chain
+	Reactor  api.ClientWithResponsesInterface
+	Store    descriptor.Store
+	Registry *descriptor.Registry
+	// StateFile persists the last height whose events were applied.
+	StateFile string
+	// ReconcileEvery is the period of the full comparison (default 30 s).
+	ReconcileEvery time.Duration
+	// StatusEvery is how often deployments awaiting a report are polled (default 250 ms).
+	StatusEvery time.Duration
+	// RetryMin and RetryMax bound the backoff after the chain or the reactor fails.
+	RetryMin, RetryMax time.Duration
+	Logger             *slog.Logger
+}
+
+// Watcher follows the chain for one provider.
+type Watcher struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	height   int64            // last applied height
+	awaiting map[string]Order // deployed on the reactor, status not yet reported
+}
+
+// New returns a watcher, reading the last applied height from cfg.StateFile.
+func New(cfg Config) (*Watcher, error) {
+	if cfg.Provider == "" || cfg.Chain == nil || cfg.Reactor == nil || cfg.Store == nil || cfg.Registry == nil || cfg.StateFile == "" {
+		return nil, errors.New("watcher: Provider, Chain, Reactor, Store, Registry and StateFile are required")
+	}
+	if cfg.ReconcileEvery <= 0 {
+		cfg.ReconcileEvery = 30 * time.Second
+	}
+	if cfg.StatusEvery <= 0 {
+		cfg.StatusEvery = 250 * time.Millisecond
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = 500 * time.Millisecond
+	}
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	w := &Watcher{cfg: cfg, log: cfg.Logger.With("provider", cfg.Provider), awaiting: map[string]Order{}}
+	raw, err := os.ReadFile(cfg.StateFile)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("watcher state: %w", err)
+	default:
+		if w.height, err = strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64); err != nil {
+			return nil, fmt.Errorf("watcher state %s: %w", cfg.StateFile, err)
+		}
+	}
+	return w, nil
+}
+
+// Height is the last height whose events were applied.
+func (w *Watcher) Height() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.height
+}
+
+// Run follows the chain until ctx ends. Losing the chain or the reactor never tears
+// anything down: the watcher retries with backoff and reconciles when it is back.
+func (w *Watcher) Run(ctx context.Context) error {
+	wait := w.cfg.RetryMin
+	for {
+		start := time.Now()
+		err := w.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(start) > w.cfg.RetryMax {
+			wait = w.cfg.RetryMin // it had been working: start the backoff over
+		}
+		w.log.Warn("chain session ended, retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, w.cfg.RetryMax)
+	}
+}
+
+// session subscribes to new blocks, reconciles, catches up from the persisted height and
+// then applies each new block as it commits.
+func (w *Watcher) session(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	heights, err := w.cfg.Chain.NewHeights(ctx) // first, so that no block is missed
+	if err != nil {
+		return fmt.Errorf("subscribe to new blocks: %w", err)
+	}
+	if err := w.Reconcile(ctx); err != nil {
+		return err
+	}
+	latest, err := w.cfg.Chain.LatestHeight(ctx)
+	if err != nil {
+		return fmt.Errorf("latest height: %w", err)
+	}
+	if err := w.advance(ctx, latest); err != nil {
+		return err
+	}
+	reconcile := time.NewTicker(w.cfg.ReconcileEvery)
+	defer reconcile.Stop()
+	status := time.NewTicker(w.cfg.StatusEvery)
+	defer status.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case h, ok := <-heights:
+			if !ok {
+				return errors.New("block subscription closed")
+			}
+			if err := w.advance(ctx, h); err != nil {
+				return err
+			}
+		case <-reconcile.C:
+			if err := w.Reconcile(ctx); err != nil {
+				return err
+			}
+		case <-status.C:
+			w.reportAwaiting(ctx)
+		}
+	}
+}
+
+// advance applies the provider's events of every block after the persisted height up to
+// `to`, reduced to the last event per order, then persists `to`.
+func (w *Watcher) advance(ctx context.Context, to int64) error {
+	from := w.Height() + 1
+	if to < from {
+		return nil
+	}
+	var events []Event
+	for h := from; h <= to; h++ {
+		evs, err := w.cfg.Chain.Events(ctx, h, w.cfg.Provider)
+		if err != nil {
+			return fmt.Errorf("events of block %d: %w", h, err)
+		}
+		events = append(events, evs...)
+	}
+	for _, e := range Net(events) {
+		var err error
+		switch e.Kind {
+		case Awarded:
+			err = w.deploy(ctx, e.Order)
+		case Ended:
+			err = w.teardown(ctx, DeploymentID(e.Order.ID))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if to-from > 0 {
+		w.log.Info("caught up", "from", from, "to", to, "events", len(events))
+	}
+	return w.setHeight(to)
+}
+
+func (w *Watcher) setHeight(h int64) error {
+	w.mu.Lock()
+	w.height = h
+	w.mu.Unlock()
+	tmp := w.cfg.StateFile + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(w.cfg.StateFile), 0o700); err != nil {
+		return fmt.Errorf("watcher state: %w", err)
+	}
+	if err := os.WriteFile(tmp, []byte(strconv.FormatInt(h, 10)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("watcher state: %w", err)
+	}
+	if err := os.Rename(tmp, w.cfg.StateFile); err != nil {
+		return fmt.Errorf("watcher state: %w", err)
+	}
+	return nil
+}
+
+// Reconcile compares the chain's live orders with the reactor's deployments and converges.
+func (w *Watcher) Reconcile(ctx context.Context) error {
+	live, _, err := w.cfg.Chain.LiveOrders(ctx, w.cfg.Provider)
+	if err != nil {
+		return fmt.Errorf("live orders: %w", err)
+	}
+	list, err := w.cfg.Reactor.ListDeploymentsWithResponse(ctx)
+	if err != nil {
+		return fmt.Errorf("reactor list: %w", err)
+	}
+	if list.JSON200 == nil {
+		return fmt.Errorf("reactor list: HTTP %d: %s", list.StatusCode(), list.Body)
+	}
+	for _, a := range Plan(live, list.JSON200.Items) {
+		var err error
+		switch a.Kind {
+		case Deploy:
+			w.log.Info("reconcile: deploying missing order", "id", a.ID)
+			err = w.deploy(ctx, a.Order)
+		case Teardown:
+			w.log.Info("reconcile: tearing down orphan", "id", a.ID)
+			err = w.teardown(ctx, a.ID)
+		case ReportDeployed:
+			w.report(ctx, a.Order, api.Running, a.Endpoints, "")
+		case ReportFailed:
+			w.report(ctx, a.Order, api.Failed, nil, a.Reason)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deploy fetches and checks the order's descriptor and asks the reactor to deploy it. A
+// descriptor or request the reactor can never accept is reported failed on chain; transport
+// errors are returned, to be retried.
+func (w *Watcher) deploy(ctx context.Context, o Order) error {
+	id := DeploymentID(o.ID)
+	doc, reason, err := w.fetch(ctx, o)
+	if err != nil {
+		return err
+	}
+	if reason != "" {
+		w.report(ctx, o, api.Failed, nil, reason)
+		return nil
+	}
+	c, _ := descriptor.ParseCID(o.DescriptorCID)
+	req := api.DeployRequest{
+		Type: o.DescriptorType, DescriptorCid: c.String(), Descriptor: doc,
+		Consumer:     api.Consumer{Address: o.Consumer, PublicKey: opt(o.ConsumerPublicKey), SshPublicKey: opt(o.ConsumerSSHKey)},
+		Subscription: api.Subscription{Units: int64(o.Units), ChainId: opt(w.cfg.Chain.ChainID()), Height: &o.AwardedAt, PricePerBlock: opt(o.PricePerBlock)},
+	}
+	resp, err := w.cfg.Reactor.DeployWithResponse(ctx, id, req)
+	if err != nil {
+		return fmt.Errorf("deploy %s: %w", id, err)
+	}
+	switch resp.StatusCode() {
+	case http.StatusOK, http.StatusAccepted:
+		w.log.Info("deploy requested", "id", id, "type", o.DescriptorType, "cid", o.DescriptorCID)
+		if !o.Reported {
+			w.mu.Lock()
+			w.awaiting[id] = o
+			w.mu.Unlock()
+		}
+		return nil
+	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusConflict, http.StatusInsufficientStorage:
+		w.report(ctx, o, api.Failed, nil, fmt.Sprintf("reactor refused the deployment (HTTP %d): %s", resp.StatusCode(), strings.TrimSpace(string(resp.Body))))
+		return nil
+	}
+	return fmt.Errorf("deploy %s: HTTP %d: %s", id, resp.StatusCode(), resp.Body)
+}
+
+// fetch returns the order's descriptor, or the reason it can never be deployed.
+func (w *Watcher) fetch(ctx context.Context, o Order) (doc []byte, reason string, err error) {
+	c, err := descriptor.ParseCID(o.DescriptorCID)
+	if err != nil {
+		return nil, err.Error(), nil
+	}
+	doc, err = w.cfg.Store.Get(ctx, c)
+	switch {
+	case errors.Is(err, descriptor.ErrNotFound):
+		return nil, "descriptor " + o.DescriptorCID + " not found in the provider's descriptor store", nil
+	case errors.Is(err, descriptor.ErrCIDMismatch):
+		return nil, err.Error(), nil
+	case err != nil:
+		return nil, "", fmt.Errorf("fetch descriptor of %d: %w", o.ID, err)
+	}
+	if err := w.cfg.Registry.Validate(o.DescriptorType, doc); err != nil && !errors.Is(err, descriptor.ErrUnknownType) {
+		return nil, err.Error(), nil
+	}
+	return doc, "", nil
+}
+
+func (w *Watcher) teardown(ctx context.Context, id string) error {
+	w.mu.Lock()
+	delete(w.awaiting, id)
+	w.mu.Unlock()
+	resp, err := w.cfg.Reactor.TeardownWithResponse(ctx, id)
+	if err != nil {
+		return fmt.Errorf("teardown %s: %w", id, err)
+	}
+	if c := resp.StatusCode(); c != http.StatusAccepted && c != http.StatusNoContent {
+		return fmt.Errorf("teardown %s: HTTP %d: %s", id, c, resp.Body)
+	}
+	w.log.Info("teardown requested", "id", id)
+	return nil
+}
+
+// reportAwaiting polls the deployments whose status the chain does not know yet.
+func (w *Watcher) reportAwaiting(ctx context.Context) {
+	w.mu.Lock()
+	pending := make([]Order, 0, len(w.awaiting))
+	for _, o := range w.awaiting {
+		pending = append(pending, o)
+	}
+	w.mu.Unlock()
+	for _, o := range pending {
+		g, err := w.cfg.Reactor.GetDeploymentWithResponse(ctx, DeploymentID(o.ID))
+		if err != nil || g.JSON200 == nil {
+			continue // the next poll or reconcile tries again
+		}
+		switch g.JSON200.Phase {
+		case api.Running:
+			w.report(ctx, o, api.Running, urls(g.JSON200.Endpoints), "")
+		case api.Failed:
+			w.report(ctx, o, api.Failed, nil, message(*g.JSON200))
+		}
+	}
+}
+
+// report sends a status transaction; a rejected report (the chain already knows, or the
+// order ended) is logged, and the next reconcile sees the chain's truth.
+func (w *Watcher) report(ctx context.Context, o Order, phase api.Phase, endpoints []string, reason string) {
+	id := DeploymentID(o.ID)
+	w.mu.Lock()
+	delete(w.awaiting, id)
+	w.mu.Unlock()
+	var err error
+	if phase == api.Running {
+		err = w.cfg.Chain.ReportDeployed(ctx, o.ID, endpoints)
+	} else {
+		err = w.cfg.Chain.ReportFailed(ctx, o.ID, reason)
+	}
+	if err != nil {
+		w.log.Warn("status report failed", "id", id, "phase", phase, "err", err)
+		return
+	}
+	w.log.Info("status reported", "id", id, "phase", phase)
+}
+
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,190 @@
+package watcher
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/reactortest"
+)
+
+const provider = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+
+type harness struct {
+	chain    *fakeChain
+	driver   *reactortest.Driver
+	store    *descriptor.DirStore
+	reg      *descriptor.Registry
+	cfg      Config
+	stateDir string
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{chain: newFakeChain(), driver: reactortest.NewDriver(10), stateDir: t.TempDir()}
+	var err error
+	if h.reg, err = descriptor.NewRegistry(); err != nil {
+		t.Fatal(err)
+	}
+	if h.store, err = descriptor.NewDirStore(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := reactor.New(reactor.Config{Driver: h.driver, Registry: h.reg, Auth: reactor.Auth{Token: "t"}, StateDir: filepath.Join(h.stateDir, "reactor")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	client, err := reactor.NewClient(reactor.ClientConfig{URL: hs.URL, Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cfg = Config{Provider: provider, Chain: h.chain, Reactor: client, Store: h.store, Registry: h.reg,
+		StateFile: filepath.Join(h.stateDir, "height"), StatusEvery: 10 * time.Millisecond, ReconcileEvery: 50 * time.Millisecond,
+		RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond}
+	return h
+}
+
+// start runs a watcher until the returned stop is called (or the test ends).
+func (h *harness) start(t *testing.T) (*Watcher, func()) {
+	t.Helper()
+	w, err := New(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return w, stop
+}
+
+func (h *harness) order(t *testing.T, id uint64, name string) Order {
+	t.Helper()
+	doc := `{"name":"` + name + `","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5}`
+	c, err := h.store.Put(context.Background(), []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Order{ID: id, Consumer: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", DescriptorCID: c.String(), DescriptorType: descriptor.TypeCloudInit, Units: 1}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (h *harness) running(id string) bool { _, ok := h.driver.Running()[id]; return ok }
+
+func TestAwardDeploysAndReportsThenEndTearsDown(t *testing.T) {
+	h := newHarness(t)
+	h.start(t)
+	o := h.order(t, 1, "vm")
+	h.chain.commit(Event{Kind: Awarded, Order: o})
+	eventually(t, "deployment 1 runs", func() bool { return h.running("1") })
+	eventually(t, "deployed status reported", func() bool { eps, _ := h.chain.report(1); return len(eps) == 1 })
+	h.chain.commit(Event{Kind: Ended, Order: o})
+	eventually(t, "deployment 1 torn down", func() bool { return !h.running("1") })
+}
+
+func TestUndeployableOrderIsReportedFailed(t *testing.T) {
+	h := newHarness(t)
+	h.start(t)
+	missing := h.order(t, 2, "vm")
+	missing.DescriptorCID = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4" // never stored
+	invalid := h.order(t, 3, "Not A Hostname")
+	h.chain.commit(Event{Kind: Awarded, Order: missing}, Event{Kind: Awarded, Order: invalid})
+	eventually(t, "both reported failed", func() bool {
+		_, f2 := h.chain.report(2)
+		_, f3 := h.chain.report(3)
+		return f2 != "" && f3 != ""
+	})
+	if _, reason := h.chain.report(2); !strings.Contains(reason, "not found") {
+		t.Errorf("reason for a missing descriptor: %q", reason)
+	}
+	if _, reason := h.chain.report(3); !strings.Contains(reason, "name:") {
+		t.Errorf("reason for an invalid descriptor: %q", reason)
+	}
+	if deploys, _ := h.driver.Calls(); deploys != 0 {
+		t.Fatalf("%d deploy calls for undeployable orders", deploys)
+	}
+}
+
+// TestRestartCatchesUpWithoutTearingDown stops the watcher, lets the chain move on (a new
+// award, an end, 1,000 empty blocks), and starts a new watcher over the same state.
+func TestRestartCatchesUpWithoutTearingDown(t *testing.T) {
+	h := newHarness(t)
+	_, stop := h.start(t)
+	keep, gone := h.order(t, 10, "keep"), h.order(t, 11, "gone")
+	h.chain.commit(Event{Kind: Awarded, Order: keep}, Event{Kind: Awarded, Order: gone})
+	eventually(t, "both run", func() bool { return h.running("10") && h.running("11") })
+	eventually(t, "both reported", func() bool { a, _ := h.chain.report(10); b, _ := h.chain.report(11); return a != nil && b != nil })
+	stop()
+
+	fresh := h.order(t, 12, "fresh")
+	h.chain.commit(Event{Kind: Ended, Order: gone})
+	h.chain.commit(Event{Kind: Awarded, Order: fresh})
+	for range 1000 {
+		h.chain.commit()
+	}
+	_, teardownsBefore := h.driver.Calls()
+	w, _ := h.start(t)
+	eventually(t, "caught up", func() bool { return w.Height() == h.chain.height && h.running("12") && !h.running("11") })
+	if !h.running("10") {
+		t.Fatal("a running deployment was torn down by the restart")
+	}
+	if _, teardowns := h.driver.Calls(); teardowns-teardownsBefore != 1 {
+		t.Fatalf("%d teardowns during catch-up, want 1 (order 11)", teardowns-teardownsBefore)
+	}
+}
+
+func TestReconcileRemovesOrphansAndRedeploysMissing(t *testing.T) {
+	h := newHarness(t)
+	// The reactor runs 20, which the chain does not know (an orphan).
+	orphan := h.order(t, 20, "orphan")
+	w, _ := h.start(t)
+	h.chain.commit(Event{Kind: Awarded, Order: orphan})
+	eventually(t, "orphan runs", func() bool { return h.running("20") })
+	h.chain.mu.Lock()
+	delete(h.chain.live, 20) // the chain forgets it without an event (e.g. state the watcher missed)
+	h.chain.mu.Unlock()
+	eventually(t, "orphan torn down by reconcile", func() bool { return !h.running("20") })
+
+	// The chain has 21 live but the reactor lost it: reconcile deploys it.
+	lost := h.order(t, 21, "lost")
+	lost.Reported = true
+	h.chain.mu.Lock()
+	h.chain.live[21] = lost
+	h.chain.mu.Unlock()
+	eventually(t, "missing deployment redeployed", func() bool { return h.running("21") })
+	_ = w
+}
+
+func TestChainOutageTearsNothingDown(t *testing.T) {
+	h := newHarness(t)
+	h.start(t)
+	o := h.order(t, 30, "vm")
+	h.chain.commit(Event{Kind: Awarded, Order: o})
+	eventually(t, "runs", func() bool { return h.running("30") })
+	h.chain.setDown(true)
+	// Several reconcile periods and retries pass with the chain unreachable.
+	time.Sleep(300 * time.Millisecond) // a fixed outage window, not a wait for a condition
+	if !h.running("30") {
+		t.Fatal("deployment torn down while the chain was unreachable")
+	}
+	h.chain.setDown(false)
+	h.chain.commit(Event{Kind: Ended, Order: o})
+	eventually(t, "torn down after the chain is back", func() bool { return !h.running("30") })
+}
