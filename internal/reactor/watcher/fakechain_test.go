@@ -113,12 +113,9 @@ func (c *fakeChain) LiveOrders(context.Context, string) ([]Order, int64, error) 
 func (c *fakeChain) ReportDeployed(_ context.Context, id uint64, endpoints []string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	o, ok := c.live[id]
-	switch {
-	case c.down:
-		return errDown
-	case !ok || o.Reported:
-		return errors.New("subscription is not pending")
+	o, err := c.pendingLocked(id)
+	if err != nil {
+		return err
 	}
 	o.Reported = true
 	c.live[id] = o
@@ -130,16 +127,26 @@ func (c *fakeChain) ReportDeployed(_ context.Context, id uint64, endpoints []str
 func (c *fakeChain) ReportFailed(_ context.Context, id uint64, reason string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	o, ok := c.live[id]
-	switch {
-	case c.down:
-		return errDown
-	case !ok || o.Reported:
-		return errors.New("subscription is not pending")
+	o, err := c.pendingLocked(id)
+	if err != nil {
+		return err
 	}
 	c.failed[id] = reason
 	c.commitLocked(Event{Kind: Ended, Order: o})
 	return nil
+}
+
+// pendingLocked is the live, not yet reported order id: the only state a status report
+// is accepted in.
+func (c *fakeChain) pendingLocked(id uint64) (Order, error) {
+	o, ok := c.live[id]
+	switch {
+	case c.down:
+		return Order{}, errDown
+	case !ok || o.Reported:
+		return Order{}, errors.New("subscription is not pending")
+	}
+	return o, nil
 }
 
 func (c *fakeChain) report(id uint64) (endpoints []string, failed string) {
