@@ -358,6 +358,20 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+func TestProblemsSortByField(t *testing.T) {
+	ps := Problems{
+		{"spec.parachains[0]", "c"}, {"spec.groups[10].name", "b"}, {"spec.groups[2].name", "a"},
+		{"spec.groups", "g"}, {"spec.groups[2]", "f"}, {"metadata.name", "e"}, {"spec.groups[2].name", "d"},
+	}
+	var got []string
+	for _, p := range ps.err().(Problems) {
+		got = append(got, p.Reason)
+	}
+	if want := []string{"e", "g", "f", "a", "d", "b", "c"}; !slices.Equal(got, want) {
+		t.Errorf("order %q, want %q", got, want)
+	}
+}
+
 func lines(ps Problems) string {
 	var b strings.Builder
 	for _, p := range ps {
