@@ -1,0 +1,558 @@
+package ledger
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/dinfra/stack/internal/keyring"
+)
+
+// Limits on message fields.
+const (
+	maxEndpointLen      = 256
+	maxEndpoints        = 8
+	maxTypesPerProvider = 16
+	maxReasonLen        = 256
+)
+
+// execCtx executes messages against a store at a height.
+type execCtx struct {
+	st         store
+	height     int64
+	blockHash  []byte
+	params     Params
+	signer     keyring.PublicKey
+	signerAddr string
+	events     []Event
+}
+
+func (x *execCtx) addr(pub []byte) string { return keyring.EncodeSS58(pub, x.params.SS58Prefix) }
+
+func (x *execCtx) emit(typ string, attrs ...Attribute) {
+	x.events = append(x.events, Event{Type: typ, Attributes: attrs})
+}
+
+func attr(k, v string) Attribute         { return Attribute{Key: k, Value: v} }
+func indexed(k, v string) Attribute      { return Attribute{Key: k, Value: v, Index: true} }
+func uattr(k string, v uint64) Attribute { return attr(k, fmt.Sprint(v)) }
+
+func (x *execCtx) exec(name string, m *Msg) error {
+	switch name {
+	case "transfer":
+		return x.transfer(m.Transfer)
+	case "set_ssh_key":
+		return x.setSSHKey(m.SetSSHKey)
+	case "register_type":
+		return x.registerType(m.RegisterType)
+	case "register_provider":
+		return x.registerProvider(m.RegisterProvider)
+	case "update_provider":
+		return x.updateProvider(m.UpdateProvider)
+	case "pause_provider":
+		return x.setPaused(true)
+	case "resume_provider":
+		return x.setPaused(false)
+	case "deregister_provider":
+		return x.deregisterProvider()
+	case "claim_earnings":
+		return x.claimEarnings()
+	case "subscribe":
+		return x.subscribe(m.Subscribe)
+	case "top_up":
+		return x.topUp(m.TopUp)
+	case "cancel":
+		return x.cancel(m.Cancel)
+	case "report_status":
+		return x.reportStatus(m.ReportStatus)
+	}
+	return reject(CodeDecode, "body.msg", "unknown message %q", name)
+}
+
+// debit takes amount from the signer's free balance.
+func (x *execCtx) debit(pub []byte, amount Amount, field string) error {
+	a := x.st.account(pub)
+	if a.Balance < amount {
+		return reject(CodeInsufficientFunds, field, "%s needed, %s has %s free", amount, x.addr(pub), a.Balance)
+	}
+	a.Balance -= amount
+	x.st.setAccount(pub, a)
+	return nil
+}
+
+// credit adds to an account. Total issuance bounds every balance, so it cannot overflow.
+func (x *execCtx) credit(pub []byte, amount Amount) {
+	if amount == 0 {
+		return
+	}
+	a := x.st.account(pub)
+	a.Balance += amount
+	x.st.setAccount(pub, a)
+}
+
+func parseAddress(field, s string) ([]byte, error) {
+	pub, _, err := keyring.DecodeSS58(s)
+	if err != nil {
+		return nil, reject(CodeInvalid, field, "%v", err)
+	}
+	return pub, nil
+}
+
+func (x *execCtx) transfer(m *MsgTransfer) error {
+	to, err := parseAddress("msg.transfer.to", m.To)
+	if err != nil {
+		return err
+	}
+	if m.Amount == 0 {
+		return reject(CodeInvalid, "msg.transfer.amount", "must be > 0")
+	}
+	if err := x.debit(x.signer.Bytes[:], m.Amount, "msg.transfer.amount"); err != nil {
+		return err
+	}
+	x.credit(to, m.Amount)
+	x.emit(EventTransfer, indexed("from", x.signerAddr), indexed("to", x.addr(to)), attr("amount", m.Amount.String()))
+	return nil
+}
+
+func (x *execCtx) setSSHKey(m *MsgSetSSHKey) error {
+	key := ""
+	if m.SSHKey != "" {
+		var err error
+		if key, err = keyring.ParseSSHEd25519Key(m.SSHKey); err != nil {
+			return reject(CodeInvalid, "msg.set_ssh_key.ssh_key", "%v", err)
+		}
+	}
+	a := x.st.account(x.signer.Bytes[:])
+	a.SSHKey = key
+	x.st.setAccount(x.signer.Bytes[:], a)
+	x.emit(EventSSHKeySet, indexed("account", x.signerAddr), attr("ssh_key", key))
+	return nil
+}
+
+func (x *execCtx) registerType(m *MsgRegisterType) error {
+	if err := validateTypeFields(m.Name, m.Version, m.SchemaCID); err != nil {
+		err.Field = "msg.register_type." + err.Field
+		return err
+	}
+	t := DescriptorType{Name: m.Name, Version: m.Version, SchemaCID: m.SchemaCID, Owner: x.signerAddr, Deposit: x.params.TypeDeposit, RegisteredAt: x.height}
+	if _, ok := x.st.descriptorType(t.ID()); ok {
+		return reject(CodeAlreadyExists, "msg.register_type", "type %s is already registered", t.ID())
+	}
+	if err := x.debit(x.signer.Bytes[:], t.Deposit, "msg.register_type"); err != nil {
+		return err
+	}
+	x.st.setJSON(typeKey(t.ID()), t)
+	x.emit(EventTypeRegistered, indexed("type", t.ID()), attr("name", t.Name), attr("version", t.Version),
+		attr("schema_cid", t.SchemaCID), indexed("owner", t.Owner), attr("deposit", t.Deposit.String()))
+	return nil
+}
+
+func validateEndpoint(field, s string) error {
+	if len(s) > maxEndpointLen {
+		return reject(CodeInvalid, field, "longer than %d characters", maxEndpointLen)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return reject(CodeInvalid, field, "%q is not an http(s) URL", s)
+	}
+	return nil
+}
+
+// checkTypes validates a provider's type list and returns it sorted.
+func (x *execCtx) checkTypes(field string, types []string) ([]string, error) {
+	if len(types) == 0 || len(types) > maxTypesPerProvider {
+		return nil, reject(CodeInvalid, field, "want 1 to %d descriptor types, got %d", maxTypesPerProvider, len(types))
+	}
+	out := append([]string(nil), types...)
+	sort.Strings(out)
+	for i, t := range out {
+		if i > 0 && out[i-1] == t {
+			return nil, reject(CodeInvalid, field, "%s is listed twice", t)
+		}
+		if _, ok := x.st.descriptorType(t); !ok {
+			return nil, reject(CodeUnknownType, field, "descriptor type %q is not registered", t)
+		}
+	}
+	return out, nil
+}
+
+func (x *execCtx) registerProvider(m *MsgRegisterProvider) error {
+	pub := x.signer.Bytes[:]
+	if _, ok := x.st.provider(pub); ok {
+		return reject(CodeAlreadyExists, "msg.register_provider", "%s is already a provider (use update_provider)", x.signerAddr)
+	}
+	if err := validateEndpoint("msg.register_provider.endpoint", m.Endpoint); err != nil {
+		return err
+	}
+	types, err := x.checkTypes("msg.register_provider.types", m.Types)
+	if err != nil {
+		return err
+	}
+	if m.Capacity == 0 {
+		return reject(CodeInvalid, "msg.register_provider.capacity", "must be > 0")
+	}
+	if m.PricePerUnit == 0 {
+		return reject(CodeInvalid, "msg.register_provider.price_per_unit", "must be > 0")
+	}
+	p := &Provider{Address: x.signerAddr, Endpoint: m.Endpoint, Types: types, Capacity: m.Capacity,
+		PricePerUnit: m.PricePerUnit, EarnedAt: x.height, RegisteredAt: x.height}
+	for _, t := range types {
+		x.st.kv.Set(provByTypeKey(t, pub), nil)
+	}
+	x.st.setProvider(pub, p)
+	x.emitProvider(EventProviderRegistered, p)
+	return nil
+}
+
+func (x *execCtx) emitProvider(typ string, p *Provider) {
+	x.emit(typ, indexed("provider", p.Address), attr("endpoint", p.Endpoint), attr("types", strings.Join(p.Types, ",")),
+		uattr("capacity", p.Capacity), attr("price_per_unit", p.PricePerUnit.String()), attr("paused", fmt.Sprint(p.Paused)))
+}
+
+// signerProvider loads the signer's provider record.
+func (x *execCtx) signerProvider(field string) (*Provider, error) {
+	p, ok := x.st.provider(x.signer.Bytes[:])
+	if !ok {
+		return nil, reject(CodeNotFound, field, "%s is not a registered provider", x.signerAddr)
+	}
+	return p, nil
+}
+
+func (x *execCtx) updateProvider(m *MsgUpdateProvider) error {
+	p, err := x.signerProvider("msg.update_provider")
+	if err != nil {
+		return err
+	}
+	pub := x.signer.Bytes[:]
+	if m.Endpoint != nil {
+		if err := validateEndpoint("msg.update_provider.endpoint", *m.Endpoint); err != nil {
+			return err
+		}
+		p.Endpoint = *m.Endpoint
+	}
+	if m.Capacity != nil {
+		if *m.Capacity == 0 {
+			return reject(CodeInvalid, "msg.update_provider.capacity", "must be > 0 (pause or deregister instead)")
+		}
+		if *m.Capacity < p.Reserved {
+			return reject(CodeInvalid, "msg.update_provider.capacity", "%d is below the %d units in use", *m.Capacity, p.Reserved)
+		}
+		p.Capacity = *m.Capacity
+	}
+	if m.PricePerUnit != nil {
+		if *m.PricePerUnit == 0 {
+			return reject(CodeInvalid, "msg.update_provider.price_per_unit", "must be > 0")
+		}
+		p.PricePerUnit = *m.PricePerUnit
+	}
+	if m.Types != nil {
+		types, err := x.checkTypes("msg.update_provider.types", m.Types)
+		if err != nil {
+			return err
+		}
+		for _, t := range p.Types {
+			x.st.kv.Delete(provByTypeKey(t, pub))
+		}
+		for _, t := range types {
+			x.st.kv.Set(provByTypeKey(t, pub), nil)
+		}
+		p.Types = types
+	}
+	x.st.setProvider(pub, p)
+	x.emitProvider(EventProviderUpdated, p)
+	return nil
+}
+
+func (x *execCtx) setPaused(paused bool) error {
+	field := "msg.resume_provider"
+	if paused {
+		field = "msg.pause_provider"
+	}
+	p, err := x.signerProvider(field)
+	if err != nil {
+		return err
+	}
+	p.Paused = paused
+	x.st.setProvider(x.signer.Bytes[:], p)
+	if paused {
+		x.emit(EventProviderPaused, indexed("provider", p.Address))
+	} else {
+		x.emit(EventProviderResumed, indexed("provider", p.Address))
+	}
+	return nil
+}
+
+func (x *execCtx) deregisterProvider() error {
+	p, err := x.signerProvider("msg.deregister_provider")
+	if err != nil {
+		return err
+	}
+	if p.Reserved > 0 {
+		return reject(CodeProviderBusy, "msg.deregister_provider", "%d units are still held by pending or active subscriptions", p.Reserved)
+	}
+	pub := x.signer.Bytes[:]
+	x.settleProvider(pub, p) // nothing accrues without active subscriptions, but keep it exact
+	for _, t := range p.Types {
+		x.st.kv.Delete(provByTypeKey(t, pub))
+	}
+	x.st.kv.Delete(providerKey(pub))
+	x.emit(EventProviderDeregistered, indexed("provider", p.Address))
+	return nil
+}
+
+func (x *execCtx) claimEarnings() error {
+	p, err := x.signerProvider("msg.claim_earnings")
+	if err != nil {
+		return err
+	}
+	x.settleProvider(x.signer.Bytes[:], p)
+	x.st.setProvider(x.signer.Bytes[:], p)
+	return nil
+}
+
+// settleProvider credits the provider's earnings accrued since EarnedAt to its balance.
+// The caller stores p.
+func (x *execCtx) settleProvider(pub []byte, p *Provider) {
+	if x.height <= p.EarnedAt {
+		return
+	}
+	due, _ := mul(uint64(p.Rate), uint64(x.height-p.EarnedAt))
+	p.EarnedAt = x.height
+	if due > 0 {
+		x.credit(pub, Amount(due))
+		x.emit(EventProviderPaid, indexed("provider", p.Address), attr("amount", Amount(due).String()))
+	}
+}
+
+func (x *execCtx) subscribe(m *MsgSubscribe) error {
+	const f = "msg.subscribe."
+	if err := validateCID(m.DescriptorCID); err != nil {
+		return reject(CodeInvalid, f+"descriptor_cid", "%v", err)
+	}
+	if _, ok := x.st.descriptorType(m.DescriptorType); !ok {
+		return reject(CodeUnknownType, f+"descriptor_type", "descriptor type %q is not registered", m.DescriptorType)
+	}
+	if m.Units == 0 {
+		return reject(CodeInvalid, f+"units", "must be > 0")
+	}
+	if m.MaxPricePerUnit == 0 {
+		return reject(CodeInvalid, f+"max_price_per_unit", "must be > 0")
+	}
+	strategy := m.Strategy
+	if strategy == "" {
+		strategy = x.params.DefaultStrategy
+	}
+	if !validStrategy(strategy) {
+		return reject(CodeInvalid, f+"strategy", "%q is not round_robin, random or capacity", m.Strategy)
+	}
+	minDeposit, ok := mul(m.Units, uint64(m.MaxPricePerUnit))
+	if !ok {
+		return reject(CodeInvalid, f+"max_price_per_unit", "units * max_price_per_unit overflows")
+	}
+	if uint64(m.Deposit) < minDeposit {
+		return reject(CodeInvalid, f+"deposit", "%s does not cover one block at the maximum price (units * max_price_per_unit = %d)", m.Deposit, minDeposit)
+	}
+	consumer := x.signer.Bytes[:]
+	if a := x.st.account(consumer); a.Balance < m.Deposit {
+		return reject(CodeInsufficientFunds, f+"deposit", "%s needed, %s has %s free", m.Deposit, x.signerAddr, a.Balance)
+	}
+	id := x.st.metaUint(metaNextSub)
+	provPub, p, err := x.award(m, strategy, id)
+	if err != nil {
+		return err
+	}
+	if err := x.debit(consumer, m.Deposit, f+"deposit"); err != nil {
+		return err
+	}
+	price, _ := mul(m.Units, uint64(p.PricePerUnit)) // <= minDeposit, cannot overflow
+	sshKey := x.st.account(consumer).SSHKey
+	if sshKey == "" && x.signer.Scheme == keyring.Ed25519 {
+		sshKey, _ = x.signer.SSHAuthorizedKey()
+	}
+	sub := &Subscription{
+		ID: id, Consumer: x.signerAddr, ConsumerScheme: string(x.signer.Scheme),
+		ConsumerPublicKey: "0x" + hex.EncodeToString(consumer), ConsumerSSHKey: sshKey,
+		Provider: p.Address, DescriptorCID: m.DescriptorCID, DescriptorType: m.DescriptorType,
+		Units: m.Units, PricePerBlock: Amount(price), MaxPricePerUnit: m.MaxPricePerUnit,
+		Strategy: strategy, State: StatePending, Deposit: m.Deposit,
+		SettledAt: x.height, CreatedAt: x.height, ExpiresAt: x.height + x.params.DeployTimeout,
+	}
+	p.Reserved += m.Units
+	x.st.setProvider(provPub, p)
+	x.st.setSubscription(sub)
+	x.st.setMetaUint(metaNextSub, id+1)
+	x.st.setMetaUint(metaLiveCount, x.st.metaUint(metaLiveCount)+1)
+	x.st.kv.Set(subConsumerKey(consumer, id), nil)
+	x.st.kv.Set(subProviderKey(provPub, id), nil)
+	x.st.kv.Set(liveKey(id), nil)
+	x.st.kv.Set(liveByProviderKey(provPub, id), nil)
+	x.st.kv.Set(expiryKey(sub.ExpiresAt, id), nil)
+	x.emitSub(EventSubscriptionAwarded, sub,
+		attr("provider_endpoint", p.Endpoint), attr("price_per_block", sub.PricePerBlock.String()),
+		attr("deposit", sub.Deposit.String()), attr("strategy", strategy), uattr("deploy_deadline", uint64(sub.ExpiresAt)))
+	return nil
+}
+
+// emitSub emits a subscription event: the fields a provider's watcher needs, then extras.
+func (x *execCtx) emitSub(typ string, s *Subscription, extra ...Attribute) {
+	attrs := []Attribute{
+		indexed("id", fmt.Sprint(s.ID)), indexed("provider", s.Provider), indexed("consumer", s.Consumer),
+		attr("consumer_public_key", s.ConsumerPublicKey), attr("consumer_scheme", s.ConsumerScheme),
+		attr("consumer_ssh_key", s.ConsumerSSHKey), indexed("descriptor_cid", s.DescriptorCID),
+		indexed("descriptor_type", s.DescriptorType), uattr("units", s.Units), attr("state", s.State),
+	}
+	x.emit(typ, append(attrs, extra...)...)
+}
+
+// consumerSub loads a subscription the signer consumes, live.
+func (x *execCtx) consumerSub(field string, id uint64) (*Subscription, error) {
+	sub, ok := x.st.subscription(id)
+	if !ok {
+		return nil, reject(CodeNotFound, field, "subscription %d does not exist", id)
+	}
+	if sub.Consumer != x.signerAddr {
+		return nil, reject(CodeUnauthorized, field, "subscription %d belongs to %s", id, sub.Consumer)
+	}
+	if !sub.Live() {
+		return nil, reject(CodeWrongState, field, "subscription %d has ended (%s)", id, sub.EndReason)
+	}
+	return sub, nil
+}
+
+// settleSub moves what an active subscription owes from its deposit to its charged total
+// (the provider receives it through its rate).
+func (x *execCtx) settleSub(s *Subscription) {
+	owed := s.owed(x.height)
+	s.Deposit -= owed
+	s.Charged += owed
+	if s.State == StateActive {
+		s.SettledAt = x.height
+	}
+}
+
+// setExpiry moves a live subscription's expiry index entry.
+func (x *execCtx) setExpiry(s *Subscription, h int64) {
+	x.st.kv.Delete(expiryKey(s.ExpiresAt, s.ID))
+	s.ExpiresAt = h
+	x.st.kv.Set(expiryKey(h, s.ID), nil)
+}
+
+// paidUntil is the block in which an active subscription's deposit runs out.
+func (x *execCtx) paidUntil(s *Subscription) int64 {
+	return s.SettledAt + int64(uint64(s.Deposit)/uint64(s.PricePerBlock))
+}
+
+func (x *execCtx) topUp(m *MsgTopUp) error {
+	sub, err := x.consumerSub("msg.top_up.subscription_id", m.SubscriptionID)
+	if err != nil {
+		return err
+	}
+	if m.Amount == 0 {
+		return reject(CodeInvalid, "msg.top_up.amount", "must be > 0")
+	}
+	if err := x.debit(x.signer.Bytes[:], m.Amount, "msg.top_up.amount"); err != nil {
+		return err
+	}
+	x.settleSub(sub)
+	sub.Deposit += m.Amount
+	if sub.State == StateActive {
+		x.setExpiry(sub, x.paidUntil(sub))
+	}
+	x.st.setSubscription(sub)
+	x.emitSub(EventSubscriptionToppedUp, sub, attr("amount", m.Amount.String()),
+		attr("deposit", sub.Deposit.String()), uattr("expires_at", uint64(sub.ExpiresAt)))
+	return nil
+}
+
+func (x *execCtx) cancel(m *MsgCancel) error {
+	sub, err := x.consumerSub("msg.cancel.subscription_id", m.SubscriptionID)
+	if err != nil {
+		return err
+	}
+	x.endSubscription(sub, ReasonCancelled, "")
+	return nil
+}
+
+func (x *execCtx) reportStatus(m *MsgReportStatus) error {
+	const f = "msg.report_status."
+	sub, ok := x.st.subscription(m.SubscriptionID)
+	if !ok {
+		return reject(CodeNotFound, f+"subscription_id", "subscription %d does not exist", m.SubscriptionID)
+	}
+	if sub.Provider != x.signerAddr {
+		return reject(CodeUnauthorized, f+"subscription_id", "subscription %d was awarded to %s", sub.ID, sub.Provider)
+	}
+	if !sub.Live() {
+		return reject(CodeWrongState, f+"subscription_id", "subscription %d has ended (%s)", sub.ID, sub.EndReason)
+	}
+	switch m.Status {
+	case StatusDeployed:
+		if len(m.Endpoints) == 0 || len(m.Endpoints) > maxEndpoints {
+			return reject(CodeInvalid, f+"endpoints", "want 1 to %d endpoints, got %d", maxEndpoints, len(m.Endpoints))
+		}
+		for i, e := range m.Endpoints {
+			if e == "" || len(e) > maxEndpointLen || strings.ContainsAny(e, " \t\r\n,") {
+				return reject(CodeInvalid, fmt.Sprintf("%sendpoints[%d]", f, i), "want a non-empty address of at most %d characters without spaces or commas", maxEndpointLen)
+			}
+		}
+		if m.Reason != "" {
+			return reject(CodeInvalid, f+"reason", "only a failed report has a reason")
+		}
+		sub.Endpoints = append([]string(nil), m.Endpoints...)
+		if sub.State == StatePending {
+			provPub, _, _ := keyring.DecodeSS58(sub.Provider)
+			p, _ := x.st.provider(provPub)
+			x.settleProvider(provPub, p)
+			p.Rate += sub.PricePerBlock
+			x.st.setProvider(provPub, p)
+			sub.State, sub.DeployedAt, sub.SettledAt = StateActive, x.height, x.height
+			x.setExpiry(sub, x.paidUntil(sub))
+		}
+		x.st.setSubscription(sub)
+		x.emitSub(EventSubscriptionDeployed, sub, attr("endpoints", strings.Join(sub.Endpoints, ",")),
+			attr("price_per_block", sub.PricePerBlock.String()), uattr("expires_at", uint64(sub.ExpiresAt)))
+		return nil
+	case StatusFailed:
+		if m.Reason == "" || len(m.Reason) > maxReasonLen {
+			return reject(CodeInvalid, f+"reason", "a failed report needs a reason of 1 to %d characters", maxReasonLen)
+		}
+		if len(m.Endpoints) != 0 {
+			return reject(CodeInvalid, f+"endpoints", "a failed report has no endpoints")
+		}
+		x.endSubscription(sub, ReasonFailed, m.Reason)
+		return nil
+	}
+	return reject(CodeInvalid, f+"status", "%q is not deployed or failed", m.Status)
+}
+
+// endSubscription ends a live subscription: the provider is paid up to now, the rest of
+// the deposit goes back to the consumer, the capacity is freed and the indexes dropped.
+func (x *execCtx) endSubscription(sub *Subscription, reason, detail string) {
+	provPub, _, _ := keyring.DecodeSS58(sub.Provider)
+	consumerPub, _, _ := keyring.DecodeSS58(sub.Consumer)
+	p, ok := x.st.provider(provPub)
+	if !ok {
+		panic(fmt.Sprintf("ledger: subscription %d names missing provider %s", sub.ID, sub.Provider))
+	}
+	wasActive := sub.State == StateActive
+	x.settleSub(sub)
+	if wasActive {
+		x.settleProvider(provPub, p)
+		p.Rate -= sub.PricePerBlock
+	}
+	p.Reserved -= sub.Units
+	x.st.setProvider(provPub, p)
+	refund := sub.Deposit
+	x.credit(consumerPub, refund)
+	x.st.kv.Delete(expiryKey(sub.ExpiresAt, sub.ID))
+	x.st.kv.Delete(liveKey(sub.ID))
+	x.st.kv.Delete(liveByProviderKey(provPub, sub.ID))
+	x.st.setMetaUint(metaLiveCount, x.st.metaUint(metaLiveCount)-1)
+	sub.State, sub.EndedAt, sub.EndReason, sub.EndDetail = StateEnded, x.height, reason, detail
+	sub.Deposit, sub.Refunded = 0, refund
+	x.st.setSubscription(sub)
+	x.emitSub(EventSubscriptionEnded, sub, indexed("reason", reason), attr("detail", detail),
+		attr("refund", refund.String()), attr("charged", sub.Charged.String()))
+}
