@@ -38,7 +38,7 @@ func (b *groupBuilder) networkPolicy() *networkingv1.NetworkPolicy {
 	if b.plan.Ports.RelayP2P != 0 {
 		open = append(open, port(portRelayP2P))
 	}
-	rpc := []networkingv1.NetworkPolicyPort{port(portRPC)}
+	rpc := []networkingv1.NetworkPolicyPort{port(PortRPC)}
 	if b.plan.Ports.WS != 0 {
 		rpc = append(rpc, port(portWS))
 	}

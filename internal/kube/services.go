@@ -11,7 +11,7 @@ import (
 // Port names shared by containers, Services, probes and the ServiceMonitor.
 const (
 	portP2P      = "p2p"
-	portRPC      = "rpc"
+	PortRPC      = "rpc" // the RPC port; the operator polls nodes on it
 	portWS       = "ws"
 	portMetrics  = "metrics"
 	portRelayP2P = "relay-p2p"
@@ -25,7 +25,7 @@ func (b *groupBuilder) containerPorts() []corev1.ContainerPort {
 	p := b.plan.Ports
 	ports := []corev1.ContainerPort{
 		{Name: portP2P, ContainerPort: int32(p.P2P), Protocol: corev1.ProtocolTCP},
-		{Name: portRPC, ContainerPort: int32(p.RPC), Protocol: corev1.ProtocolTCP},
+		{Name: PortRPC, ContainerPort: int32(p.RPC), Protocol: corev1.ProtocolTCP},
 	}
 	if p.WS != 0 {
 		ports = append(ports, corev1.ContainerPort{Name: portWS, ContainerPort: int32(p.WS), Protocol: corev1.ProtocolTCP})
@@ -69,7 +69,7 @@ func (b *groupBuilder) headlessService() *corev1.Service {
 		ClusterIP:                corev1.ClusterIPNone,
 		PublishNotReadyAddresses: true,
 		Selector:                 Selector(b.net.Name, b.group.Name),
-		Ports:                    servicePorts(b.containerPorts(), portP2P, portRPC, portWS, portMetrics, portRelayP2P),
+		Ports:                    servicePorts(b.containerPorts(), portP2P, PortRPC, portWS, portMetrics, portRelayP2P),
 	})
 }
 
@@ -87,7 +87,7 @@ func (b *groupBuilder) rpcService() *corev1.Service {
 	return b.service(RPCServiceName(b.net.Name, b.group.Name), "rpc", corev1.ServiceSpec{
 		Type:     corev1.ServiceTypeClusterIP,
 		Selector: Selector(b.net.Name, b.group.Name),
-		Ports:    servicePorts(b.containerPorts(), portRPC, portWS),
+		Ports:    servicePorts(b.containerPorts(), PortRPC, portWS),
 	})
 }
 

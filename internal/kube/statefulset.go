@@ -210,9 +210,9 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func probes(f v1alpha1.Flavor) (liveness, readiness, startup *corev1.Probe) {
 	handler := func(path string) corev1.ProbeHandler {
 		if f == v1alpha1.FlavorGossamer {
-			return corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(portRPC)}}
+			return corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(PortRPC)}}
 		}
-		return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(portRPC)}}
+		return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(PortRPC)}}
 	}
 	liveness = &corev1.Probe{ProbeHandler: handler("/health"), PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 3}
 	readiness = &corev1.Probe{ProbeHandler: handler("/health/readiness"), PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3}

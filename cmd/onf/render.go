@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dinfra/stack/internal/kube"
+	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/nodekey"
+)
+
+func init() { rootCmd.AddCommand(newRenderCmd()) }
+
+func newRenderCmd() *cobra.Command {
+	var file, namespace, keysDir string
+	var opts kube.Options
+	c := &cobra.Command{
+		Use:   "render -f SPEC",
+		Short: "Print the Kubernetes manifests of a network (for GitOps)",
+		Long: `render prints, as a multi-document YAML stream, the Kubernetes objects the operator would
+create for a SubstrateNetwork: per group a StatefulSet, a headless Service, Secrets with the
+node keys, a PodDisruptionBudget and a NetworkPolicy; RPC Services for rpc, full and archive
+groups; per-pod P2P Services for exposed groups; a HorizontalPodAutoscaler for autoscaled rpc
+groups; ConfigMaps for chain specs read from local files; optionally a ServiceMonitor.
+
+Node keys give the nodes their peer IDs, which boot node addresses name, so they must stay the
+same from one render to the next: they are kept as files (0600) in --node-keys and generated
+there once. The output holds them in Secrets: encrypt it (SOPS, Sealed Secrets) before it goes
+into a repository. Objects carry no owner reference; deleting them is up to you.`,
+		Example: `  onf render -f examples/polkadot-parachain.yaml -n chains > rococo.yaml
+  onf render -f spec.yaml --node-keys ./keys --service-monitor | kubectl apply -f -`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			data, err := readSpec(c.InOrStdin(), file)
+			if err != nil {
+				return err
+			}
+			n, err := network.Parse(data)
+			if err != nil {
+				return err
+			}
+			if namespace != "" {
+				n.Namespace = namespace
+			}
+			if n.Namespace == "" {
+				n.Namespace = "default"
+			}
+			if keysDir == "" {
+				keysDir = filepath.Join(".onf", "node-keys", n.Namespace, n.Name)
+			}
+			keys := kube.NodeKeys{}
+			for _, name := range kube.KeyNames(n) {
+				if keys[name], err = nodekey.LoadOrCreate(filepath.Join(keysDir, name)); err != nil {
+					return err
+				}
+			}
+			opts.ReadFile = os.ReadFile
+			objs, err := kube.Desired(n, keys, opts)
+			if err != nil {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+			return kube.WriteYAML(c.OutOrStdout(), objs)
+		},
+	}
+	addSpecFlag(c, &file, true)
+	c.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the objects (default: the spec's, else default)")
+	c.Flags().StringVar(&keysDir, "node-keys", "", "directory of the node key files (default .onf/node-keys/NAMESPACE/NAME)")
+	c.Flags().StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
+	c.Flags().BoolVar(&opts.ServiceMonitor, "service-monitor", false, "add a Prometheus Operator ServiceMonitor")
+	return c
+}

@@ -1,0 +1,75 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dinfra/stack/internal/kube"
+)
+
+// AnnotationHash records the hash of the desired object an object was last applied from.
+const AnnotationHash = "onf.dinfra.dev/applied-hash"
+
+// FieldOwner is the operator's server-side apply field manager.
+const FieldOwner = "onf-operator"
+
+// apply makes the live object match desired with a server-side apply, unless the live object
+// was applied from the same desired object already: a reconcile that finds nothing to change
+// writes nothing. It reports whether it wrote.
+func (r *Reconciler) apply(ctx context.Context, desired client.Object) (bool, error) {
+	m, err := kube.Clean(desired)
+	if err != nil {
+		return false, err
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return false, err
+	}
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:16])
+
+	u := &unstructured.Unstructured{Object: m}
+	live, err := r.newObject(u)
+	if err != nil {
+		return false, err
+	}
+	err = r.Client.Get(ctx, client.ObjectKeyFromObject(desired), live)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return false, fmt.Errorf("read %s %s: %w", u.GetKind(), u.GetName(), err)
+	case live.GetAnnotations()[AnnotationHash] == hash:
+		return false, nil
+	}
+	annotations := u.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationHash] = hash
+	u.SetAnnotations(annotations)
+	if err := r.Client.Patch(ctx, u, client.Apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return false, fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	return true, nil
+}
+
+// newObject returns an empty typed object of u's kind (read through the cache), or an
+// unstructured one for kinds the scheme does not know (ServiceMonitor).
+func (r *Reconciler) newObject(u *unstructured.Unstructured) (client.Object, error) {
+	gvk := u.GroupVersionKind()
+	if o, err := r.Scheme.New(gvk); err == nil {
+		if co, ok := o.(client.Object); ok {
+			return co, nil
+		}
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(gvk)
+	return live, nil
+}

@@ -1,0 +1,237 @@
+// Package controller is the thin shell of the SubstrateNetwork operator: it reads a network
+// and what exists, asks the pure builders (package kube) what should exist, applies the
+// difference and reports status. Node chain facts come from a background cache (package
+// kube/nodestatus), so a reconcile never waits on a node.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync/atomic"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/kube"
+	"github.com/dinfra/stack/internal/kube/nodestatus"
+	"github.com/dinfra/stack/internal/network"
+)
+
+// +kubebuilder:rbac:groups=onf.dinfra.dev,resources=substratenetworks,verbs=get;list;watch
+// +kubebuilder:rbac:groups=onf.dinfra.dev,resources=substratenetworks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;secrets;configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// Reconciler reconciles SubstrateNetworks.
+type Reconciler struct {
+	Client  client.Client
+	Scheme  *runtime.Scheme
+	Options kube.Options
+	// Nodes holds the nodes' chain facts; nil leaves per-node chain facts empty.
+	Nodes *nodestatus.Cache
+	Log   *slog.Logger
+
+	reconciles atomic.Int64
+}
+
+// Reconciles is how many reconciles ran (tests compare it with the writes they caused).
+func (r *Reconciler) Reconciles() int64 { return r.reconciles.Load() }
+
+// owned lists the kinds the operator creates, for pruning what is no longer desired.
+func owned() []client.ObjectList {
+	return []client.ObjectList{
+		&appsv1.StatefulSetList{}, &corev1.ServiceList{}, &corev1.SecretList{}, &corev1.ConfigMapList{},
+		&policyv1.PodDisruptionBudgetList{}, &networkingv1.NetworkPolicyList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
+	}
+}
+
+// Reconcile converges one network.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	r.reconciles.Add(1)
+	var n v1alpha1.SubstrateNetwork
+	if err := r.Client.Get(ctx, req.NamespacedName, &n); err != nil {
+		// Deleted: owner references let the garbage collector remove everything.
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if n.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	net := n.DeepCopy()
+	network.Default(net)
+	reason, problem := "", ""
+	objs, err := r.desired(ctx, net)
+	var invalid *invalidError
+	switch {
+	case errors.As(err, &invalid):
+		// Nothing is applied from a spec that cannot be planned; what runs keeps running.
+		reason, problem = kube.ReasonInvalidSpec, invalid.Error()
+	case err != nil:
+		return ctrl.Result{}, err
+	default:
+		if err := r.applyAll(ctx, net, objs); err != nil {
+			reason, problem = kube.ReasonApplyFailed, err.Error()
+			defer r.log().Warn("apply network", "network", req.NamespacedName, "err", err)
+		}
+	}
+	if err := r.updateStatus(ctx, &n, net, reason, problem); err != nil {
+		return ctrl.Result{}, err
+	}
+	if reason == kube.ReasonApplyFailed {
+		return ctrl.Result{}, errors.New(problem) // retried with backoff
+	}
+	return ctrl.Result{}, nil
+}
+
+// invalidError is a spec the builders reject: the user must change it, retrying won't help.
+type invalidError struct{ err error }
+
+func (e *invalidError) Error() string { return e.err.Error() }
+func (e *invalidError) Unwrap() error { return e.err }
+
+func (r *Reconciler) desired(ctx context.Context, n *v1alpha1.SubstrateNetwork) ([]client.Object, error) {
+	if err := network.Validate(n); err != nil {
+		return nil, &invalidError{err}
+	}
+	keys, err := r.nodeKeys(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := kube.Desired(n, keys, r.Options)
+	if err != nil {
+		return nil, &invalidError{err}
+	}
+	return objs, nil
+}
+
+// applyAll applies every desired object, then deletes the network's objects that are no
+// longer desired (a removed group, an exposure turned off, autoscaling dropped).
+func (r *Reconciler) applyAll(ctx context.Context, n *v1alpha1.SubstrateNetwork, objs []client.Object) error {
+	want := map[string]bool{}
+	var errs []error
+	for _, o := range objs {
+		want[objectID(o)] = true
+		if _, err := r.apply(ctx, o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for _, list := range owned() {
+		if err := r.Client.List(ctx, list, client.InNamespace(n.Namespace), client.MatchingLabels{kube.LabelNetwork: n.Name, kube.LabelManagedBy: kube.ManagedBy}); err != nil {
+			return fmt.Errorf("list owned objects: %w", err)
+		}
+		items, err := metaItems(list)
+		if err != nil {
+			return err
+		}
+		for _, o := range items {
+			if want[objectID(o)] || !metav1.IsControlledBy(o, n) {
+				continue
+			}
+			if err := r.Client.Delete(ctx, o, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("delete %s %s: %w", reflect.TypeOf(o).Elem().Name(), o.GetName(), err)
+			}
+		}
+	}
+	return nil
+}
+
+func metaItems(list client.ObjectList) ([]client.Object, error) {
+	v := reflect.ValueOf(list).Elem().FieldByName("Items")
+	if !v.IsValid() {
+		return nil, fmt.Errorf("%T has no items", list)
+	}
+	out := make([]client.Object, v.Len())
+	for i := range v.Len() {
+		out[i] = v.Index(i).Addr().Interface().(client.Object)
+	}
+	return out, nil
+}
+
+// objectID names an object by kind and name (namespaces are the network's).
+func objectID(o client.Object) string {
+	kind := o.GetObjectKind().GroupVersionKind().Kind
+	if kind == "" {
+		kind = reflect.TypeOf(o).Elem().Name()
+	}
+	return kind + "/" + o.GetName()
+}
+
+// updateStatus writes the status if it changed.
+func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.SubstrateNetwork, reason, problem string) error {
+	obs := kube.Observed{StatefulSets: map[string]*appsv1.StatefulSet{}}
+	for _, g := range n.Spec.Groups {
+		var sts appsv1.StatefulSet
+		err := r.Client.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: kube.GroupName(n.Name, g.Name)}, &sts)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("read statefulset of group %s: %w", g.Name, err)
+		default:
+			obs.StatefulSets[g.Name] = &sts
+		}
+	}
+	var pods corev1.PodList
+	if err := r.Client.List(ctx, &pods, client.InNamespace(n.Namespace), client.MatchingLabels{kube.LabelNetwork: n.Name, kube.LabelManagedBy: kube.ManagedBy}); err != nil {
+		return fmt.Errorf("list pods: %w", err)
+	}
+	obs.Pods = pods.Items
+	if r.Nodes != nil {
+		obs.Nodes = r.Nodes.Nodes(client.ObjectKeyFromObject(n))
+	}
+	st := kube.ComputeStatus(n, obs, reason, problem, metav1.Now())
+	if equalStatus(live.Status, st) {
+		return nil
+	}
+	live.Status = st
+	if err := r.Client.Status().Update(ctx, live); err != nil {
+		if apierrors.IsConflict(err) {
+			return nil // a newer version is queued and will be reconciled
+		}
+		return fmt.Errorf("update status: %w", err)
+	}
+	return nil
+}
+
+// equalStatus compares statuses as the API server stores them (times to the second).
+func equalStatus(a, b v1alpha1.SubstrateNetworkStatus) bool {
+	norm := func(s v1alpha1.SubstrateNetworkStatus) v1alpha1.SubstrateNetworkStatus {
+		s = *s.DeepCopy()
+		for i := range s.Conditions {
+			s.Conditions[i].LastTransitionTime = metav1.NewTime(s.Conditions[i].LastTransitionTime.Rfc3339Copy().Time)
+		}
+		if len(s.Conditions) == 0 {
+			s.Conditions = nil
+		}
+		return s
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+func (r *Reconciler) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
+}

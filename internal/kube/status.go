@@ -1,0 +1,186 @@
+package kube
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/network"
+)
+
+// Condition types of a SubstrateNetwork.
+const (
+	ConditionReady       = "Ready"
+	ConditionProgressing = "Progressing"
+	ConditionDegraded    = "Degraded"
+)
+
+// Condition reasons.
+const (
+	ReasonAllReady      = "AllNodesReady"
+	ReasonNotReady      = "NodesNotReady"
+	ReasonRollingOut    = "RollingOut"
+	ReasonStable        = "Stable"
+	ReasonPodFailing    = "PodFailing"
+	ReasonInvalidSpec   = "InvalidSpec"
+	ReasonAsExpected    = "AsExpected"
+	ReasonApplyFailed   = "ApplyFailed"
+	maxConditionMessage = 512
+)
+
+// failingReasons are container waiting reasons that will not resolve without a change.
+var failingReasons = map[string]bool{
+	"CrashLoopBackOff": true, "ImagePullBackOff": true, "ErrImagePull": true, "InvalidImageName": true,
+	"CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
+}
+
+// Observed is what the operator sees of a network's workloads.
+type Observed struct {
+	// StatefulSets by group name; a missing group has not been created yet.
+	StatefulSets map[string]*appsv1.StatefulSet
+	// Pods of the network.
+	Pods []corev1.Pod
+	// Nodes is chain information gathered over RPC, by pod name.
+	Nodes map[string]v1alpha1.NodeStatus
+}
+
+// ComputeStatus derives a network's status from what is observed. Conditions keep their
+// transition times unless their status changes, so the same observation gives the same
+// status and writes nothing. problem, if not empty, is a reason the network cannot be
+// applied (reason InvalidSpec or ApplyFailed) and makes it Degraded.
+func ComputeStatus(n *v1alpha1.SubstrateNetwork, obs Observed, problemReason, problem string, now metav1.Time) v1alpha1.SubstrateNetworkStatus {
+	st := v1alpha1.SubstrateNetworkStatus{
+		ObservedGeneration: n.Generation,
+		Conditions:         append([]metav1.Condition(nil), n.Status.Conditions...),
+	}
+	var desiredAll, readyAll int32
+	var rolling []string
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		desired := int32(network.Replicas(g))
+		var ready int32
+		sts := obs.StatefulSets[g.Name]
+		switch {
+		case sts == nil:
+			rolling = append(rolling, fmt.Sprintf("group %s: not created", g.Name))
+		default:
+			if autoscaled(g) && sts.Spec.Replicas != nil {
+				desired = *sts.Spec.Replicas
+			}
+			ready = sts.Status.ReadyReplicas
+			if msg := rollout(sts, desired); msg != "" {
+				rolling = append(rolling, fmt.Sprintf("group %s: %s", g.Name, msg))
+			}
+		}
+		st.Groups = append(st.Groups, v1alpha1.GroupStatus{Name: g.Name, Desired: desired, Ready: min(ready, desired)})
+		desiredAll += desired
+		readyAll += min(ready, desired)
+	}
+	st.ReadyNodes = fmt.Sprintf("%d/%d", readyAll, desiredAll)
+	st.Nodes, st.BestBlock, st.FinalizedBlock = nodeStatuses(n, obs)
+
+	failing := failingPods(obs.Pods)
+	set := func(typ string, ok bool, reason, msg string) {
+		s := metav1.ConditionFalse
+		if ok {
+			s = metav1.ConditionTrue
+		}
+		if len(msg) > maxConditionMessage {
+			msg = msg[:maxConditionMessage-3] + "..."
+		}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: n.Generation, LastTransitionTime: now,
+		})
+	}
+	switch {
+	case problem != "":
+		set(ConditionDegraded, true, problemReason, problem)
+	case len(failing) > 0:
+		set(ConditionDegraded, true, ReasonPodFailing, strings.Join(failing, "; "))
+	default:
+		set(ConditionDegraded, false, ReasonAsExpected, "")
+	}
+	if len(rolling) > 0 {
+		set(ConditionProgressing, true, ReasonRollingOut, strings.Join(rolling, "; "))
+	} else {
+		set(ConditionProgressing, false, ReasonStable, "every group runs its current spec")
+	}
+	if len(rolling) == 0 && problem == "" && readyAll == desiredAll {
+		set(ConditionReady, true, ReasonAllReady, fmt.Sprintf("%d/%d nodes ready", readyAll, desiredAll))
+	} else {
+		set(ConditionReady, false, ReasonNotReady, fmt.Sprintf("%d/%d nodes ready", readyAll, desiredAll))
+	}
+	return st
+}
+
+// rollout says what a StatefulSet still has to do to run desired up-to-date, ready replicas.
+func rollout(sts *appsv1.StatefulSet, desired int32) string {
+	s := sts.Status
+	switch {
+	case s.ObservedGeneration < sts.Generation:
+		return "update not yet observed"
+	case s.UpdateRevision != "" && s.CurrentRevision != s.UpdateRevision, s.UpdatedReplicas < desired:
+		return fmt.Sprintf("%d/%d replicas updated", s.UpdatedReplicas, desired)
+	case s.Replicas > desired:
+		return fmt.Sprintf("scaling down to %d", desired)
+	case s.ReadyReplicas < desired:
+		return fmt.Sprintf("%d/%d replicas ready", s.ReadyReplicas, desired)
+	}
+	return ""
+}
+
+// failingPods describes pods that failed or are stuck in a state that needs a change.
+func failingPods(pods []corev1.Pod) []string {
+	var out []string
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		if p.Status.Phase == corev1.PodFailed {
+			out = append(out, fmt.Sprintf("pod %s failed: %s", p.Name, p.Status.Reason))
+			continue
+		}
+		for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			switch {
+			case cs.State.Waiting != nil && failingReasons[cs.State.Waiting.Reason]:
+				out = append(out, fmt.Sprintf("pod %s container %s: %s", p.Name, cs.Name, cs.State.Waiting.Reason))
+			case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
+				out = append(out, fmt.Sprintf("pod %s container %s exited with code %d", p.Name, cs.Name, cs.State.Terminated.ExitCode))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nodeStatuses lists every pod of the network with its chain facts, by name.
+func nodeStatuses(n *v1alpha1.SubstrateNetwork, obs Observed) (nodes []v1alpha1.NodeStatus, best, finalized int64) {
+	for i := range obs.Pods {
+		p := &obs.Pods[i]
+		info := obs.Nodes[p.Name]
+		info.Name = p.Name
+		info.Group = p.Labels[LabelGroup]
+		info.Role = v1alpha1.Role(p.Labels[LabelRole])
+		info.Ready = podReady(p)
+		nodes = append(nodes, info)
+		best, finalized = max(best, info.Best), max(finalized, info.Finalized)
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	return nodes, best, finalized
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
