@@ -11,17 +11,17 @@ build:
 tools:
 	@scripts/tools.sh env
 
-# Brings up the example dev network (one validator, a boot/full node, an RPC node) and shows
-# it producing blocks.
+# Brings up the example dev network (one validator, a boot node, an RPC node), waits until
+# every node has imported block #3 and prints the status table.
 up: build
-	eval "$$(scripts/tools.sh env)" && $(BIN)/onf up -f examples/dev-network.yaml --binary "$$GOSSAMER_BIN" && $(BIN)/onf status -f examples/dev-network.yaml --watch-blocks 3
+	$(BIN)/onf up -f examples/dev-network.yaml --binary "$$(scripts/tools.sh gossamer)" --until-block 3
 
 down: build
 	$(BIN)/onf down -f examples/dev-network.yaml
 
 # Runs every test, unit and integration, against real components built by scripts/tools.sh.
 test:
-	eval "$$(scripts/tools.sh env)" && $(GO) test -count=1 -timeout 45m ./...
+	eval "$$(scripts/tools.sh env)" && $(GO) test -count=1 -timeout 60m ./...
 
 test-short:
 	$(GO) test -short ./...

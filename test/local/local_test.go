@@ -21,13 +21,13 @@ import (
 
 // cli runs onf with a private state home.
 type cli struct {
-	t        *testing.T
+	t        testing.TB
 	bin      string
 	home     string
 	gossamer string
 }
 
-func newCLI(t *testing.T) *cli {
+func newCLI(t testing.TB) *cli {
 	t.Helper()
 	testenv.Short(t)
 	gossamer := testenv.Binary(t, "GOSSAMER_BIN")
