@@ -166,8 +166,17 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 				ps.add(at.key("storage").String(), "must be a Kubernetes quantity such as 10Gi, got %q", g.Storage)
 			}
 		}
-		if g.RPC != nil && g.RPC.MaxConnections != nil && gossamer {
-			ps.add(at.key("rpc.maxConnections").String(), "not supported by gossamer")
+		if gossamer {
+			// Gossamer ignores these settings; refusing them beats silently dropping them.
+			if g.RPC != nil && g.RPC.MaxConnections != nil {
+				ps.add(at.key("rpc.maxConnections").String(), "not supported by gossamer")
+			}
+			if g.RPC != nil && len(g.RPC.CORS) > 0 {
+				ps.add(at.key("rpc.cors").String(), "not supported by gossamer (its --rpc-cors is a no-op)")
+			}
+			if g.Pruning != "" && g.Pruning != "archive" {
+				ps.add(at.key("pruning").String(), "gossamer supports archive only, got %q", g.Pruning)
+			}
 		}
 		checkArgs(ps, at.key("args"), g.Args)
 	}

@@ -246,6 +246,11 @@ var rejectCases = []struct {
 `, Problems{
 		{"spec.groups[1].rpc.maxConnections", "not supported by gossamer"},
 	}},
+	{"settings gossamer ignores", gossamerDev + `  - {name: rpc, role: rpc, pruning: "256", rpc: {cors: [all]}}
+`, Problems{
+		{"spec.groups[1].pruning", `gossamer supports archive only, got "256"`},
+		{"spec.groups[1].rpc.cors", "not supported by gossamer (its --rpc-cors is a no-op)"},
+	}},
 	{"bad storage size", gossamerDev + `  - {name: archive, role: archive, storage: 2TB}
 `, Problems{
 		{"spec.groups[1].storage", `must be a Kubernetes quantity such as 10Gi, got "2TB"`},
