@@ -1,0 +1,170 @@
+package chain
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dinfra/stack/internal/chain/client"
+	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/testenv"
+)
+
+// FreePorts returns n distinct loopback ports that were free a moment ago.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+const schemaCID = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
+
+func startDevNode(t testing.TB) (*Node, *client.Client) {
+	t.Helper()
+	home := t.TempDir()
+	ports := freePorts(t, 2)
+	g := ledger.DevGenesis([]ledger.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: schemaCID}})
+	if err := Init(InitOptions{Home: home, Genesis: g,
+		P2PAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]), RPCAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[1])}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(home, StartOptions{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Stop() })
+	c, err := client.New(n.RPCAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		if h, err := c.LatestHeight(ctx); err == nil && h >= 1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("node produced no block")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return n, c
+}
+
+func TestInProcessNode(t *testing.T) {
+	testenv.Short(t)
+	_, c := startDevNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	alice, _ := keyring.Dev(keyring.Sr25519, "alice")
+	bob, _ := keyring.Dev(keyring.Sr25519, "bob")
+	// A raw subscription to the provider's award events, over CometBFT's websocket.
+	awards, err := c.Subscribe(ctx, fmt.Sprintf("subscription_awarded.provider='%s'", bob.Address(42)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := c.LatestHeight(ctx)
+
+	bobSigner, aliceSigner := c.Signer(bob), c.Signer(alice)
+	t0 := time.Now()
+	if _, err := bobSigner.Send(ctx, ledger.Msg{RegisterProvider: &ledger.MsgRegisterProvider{
+		Endpoint: "https://bob.example/reactor", Types: []string{"substrate-network/v1alpha1"}, Capacity: 8, PricePerUnit: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first tx committed in %v", time.Since(t0))
+	res, err := aliceSigner.Send(ctx, ledger.Msg{Subscribe: &ledger.MsgSubscribe{DescriptorCID: schemaCID,
+		DescriptorType: "substrate-network/v1alpha1", Units: 2, Deposit: 600, MaxPricePerUnit: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var award *ledger.SubscriptionEvent
+	for _, e := range res.Events {
+		if e.Type == ledger.EventSubscriptionAwarded {
+			award, _ = e.Subscription()
+		}
+	}
+	if award == nil || award.Provider != bob.Address(42) || award.ConsumerPublicKey != alice.Public().Hex() || award.Units != 2 {
+		t.Fatalf("award %+v in %+v", award, res.Events)
+	}
+	select {
+	case e := <-awards:
+		s, err := e.Subscription()
+		if err != nil || s.ID != award.ID || s.DescriptorCID != schemaCID {
+			t.Fatalf("subscribed event %+v %v", e, err)
+		}
+	case <-ctx.Done():
+		t.Fatal("no award event on the websocket")
+	}
+	// Rejections come back typed, with the field.
+	_, err = aliceSigner.Send(ctx, ledger.Msg{Subscribe: &ledger.MsgSubscribe{DescriptorCID: schemaCID,
+		DescriptorType: "substrate-network/v1alpha1", Units: 100, Deposit: 600, MaxPricePerUnit: 5}})
+	if ledger.CodeOf(err) != ledger.CodeNoCapacity {
+		t.Fatalf("want no_capacity, got %v", err)
+	}
+
+	// The provider deploys; the deposit pays 100 blocks at 6 per block... then cancels.
+	if _, err := bobSigner.Send(ctx, ledger.Msg{ReportStatus: &ledger.MsgReportStatus{SubscriptionID: award.ID,
+		Status: ledger.StatusDeployed, Endpoints: []string{"wss://bob.example/rpc"}}}); err != nil {
+		t.Fatal(err)
+	}
+	live, h, err := c.SubscriptionsByProvider(ctx, bob.Address(42), true)
+	if err != nil || len(live) != 1 || live[0].State != ledger.StateActive || h < 1 {
+		t.Fatalf("live %+v at %d: %v", live, h, err)
+	}
+	if _, err := aliceSigner.Send(ctx, ledger.Msg{Cancel: &ledger.MsgCancel{SubscriptionID: award.ID}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Follow replays every block from the start, in order: the awarded, deployed and ended
+	// events all arrive, the ended one with its reason.
+	seen := map[string]bool{}
+	fctx, fcancel := context.WithCancel(ctx)
+	last := int64(0)
+	err = c.Follow(fctx, start, func(height int64, evs []client.Event) error {
+		if height != last+1 && last != 0 {
+			t.Errorf("gap: %d after %d", height, last)
+		}
+		last = height
+		for _, e := range evs {
+			if s, err := e.Subscription(); err == nil && s.ID == award.ID {
+				seen[e.Type] = true
+				if e.Type == ledger.EventSubscriptionEnded && s.Reason != ledger.ReasonCancelled {
+					t.Errorf("end reason %q", s.Reason)
+				}
+			}
+		}
+		if seen[ledger.EventSubscriptionEnded] {
+			fcancel()
+		}
+		return nil
+	})
+	if !seen[ledger.EventSubscriptionAwarded] || !seen[ledger.EventSubscriptionDeployed] || !seen[ledger.EventSubscriptionEnded] {
+		t.Fatalf("follow saw %v (err %v)", seen, err)
+	}
+	acct, err := c.Account(ctx, alice.Address(42))
+	if err != nil || acct.Nonce != 2 { // subscribe, cancel (the rejected subscribe used no nonce)
+		t.Fatalf("alice %+v %v", acct, err)
+	}
+	if _, err := c.Provider(ctx, alice.Address(42)); !client.IsNotFound(err) || !strings.Contains(err.Error(), "not a registered provider") {
+		t.Fatalf("missing provider: %v", err)
+	}
+}
