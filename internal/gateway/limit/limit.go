@@ -45,6 +45,20 @@ func (b *Bucket) AllowCall(now time.Time) bool {
 	return b.calls.AllowN(now, 1)
 }
 
+// reserve takes one call now, or returns nil (taking nothing) if none is available now.
+func (b *Bucket) reserve(now time.Time) *rate.Reservation {
+	b.lastUsed.Store(now.UnixNano())
+	r := b.calls.ReserveN(now, 1)
+	if !r.OK() {
+		return nil
+	}
+	if r.DelayFrom(now) > 0 {
+		r.CancelAt(now)
+		return nil
+	}
+	return r
+}
+
 // AcquireConn takes a connection slot; ReleaseConn returns it.
 func (b *Bucket) AcquireConn() bool { return acquire(&b.conns, &b.maxConns) }
 
@@ -138,12 +152,21 @@ func (r *Registry) Sweep(idleSince time.Time) int {
 // check applies to both.
 type Pair struct{ Key, IP *Bucket }
 
-// AllowCall takes one call from both buckets.
+// AllowCall takes one call from both buckets, or from neither: a call the key's budget
+// refuses gives its token back to the IP's, so a busy key does not drain its address's budget.
 func (p Pair) AllowCall(now time.Time) bool {
-	if !p.IP.AllowCall(now) {
+	if p.Key == nil {
+		return p.IP.AllowCall(now)
+	}
+	r := p.IP.reserve(now)
+	if r == nil {
 		return false
 	}
-	return p.Key == nil || p.Key.AllowCall(now)
+	if !p.Key.AllowCall(now) {
+		r.CancelAt(now)
+		return false
+	}
+	return true
 }
 
 // AcquireConn takes a connection slot from both buckets, or from neither.

@@ -91,3 +91,28 @@ func TestSweep(t *testing.T) {
 		t.Fatal("bucket with a connection was swept")
 	}
 }
+
+func TestKeyRefusalsDoNotDrainTheIP(t *testing.T) {
+	r := NewRegistry(config.LimitSet{CallsPerSecond: 10, Burst: 10}, config.LimitSet{CallsPerSecond: 100, Burst: 100})
+	p := Pair{Key: r.Key("k", nil), IP: r.IP("ip")}
+	now := time.Unix(1000, 0)
+	allowed := 0
+	for range 1000 {
+		if p.AllowCall(now) {
+			allowed++
+		}
+	}
+	if allowed != 10 {
+		t.Fatalf("key allowed %d, want its burst of 10", allowed)
+	}
+	other := Pair{Key: r.Key("other", &config.LimitSet{CallsPerSecond: 1000, Burst: 1000}), IP: p.IP}
+	n := 0
+	for range 1000 {
+		if other.AllowCall(now) {
+			n++
+		}
+	}
+	if n != 90 {
+		t.Fatalf("the IP had %d calls left after 10, want 90", n)
+	}
+}
