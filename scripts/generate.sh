@@ -2,7 +2,9 @@
 # Regenerates the code and manifests derived from the SubstrateNetwork Go type (api/v1alpha1):
 #   api/v1alpha1/zz_generated.deepcopy.go         deepcopy functions (controller-gen object)
 #   config/crd/bases/onf.dinfra.dev_substratenetworks.yaml   the CRD (controller-gen crd)
-#   charts/onf-operator/crds/                     the same CRD, shipped with the Helm chart
+#   config/rbac/role.yaml                         the operator's ClusterRole, from the
+#                                                 +kubebuilder:rbac markers of internal/kube/controller
+#   charts/onf-operator/crds/, files/rules.yaml   the same CRD and rules, shipped with the Helm chart
 #   api/v1alpha1/substratenetwork.schema.json     the JSON Schema `onf validate` checks specs against (embedded; docs/schema links to it)
 # Run it after changing the types and commit the result; tests fail when the files are stale.
 #
@@ -15,13 +17,13 @@ cd "$ROOT"
 CONTROLLER_GEN="${CONTROLLER_GEN_BIN:-$(scripts/tools.sh controller-gen)}"
 
 "$CONTROLLER_GEN" \
-  object paths=./api/... \
-  crd:crdVersions=v1 output:crd:artifacts:config=config/crd/bases paths=./api/...
+  object crd:crdVersions=v1 rbac:roleName=onf-operator \
+  output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac \
+  paths=./api/... paths=./internal/kube/controller/...
 
 crd=config/crd/bases/onf.dinfra.dev_substratenetworks.yaml
-if [[ -d charts/onf-operator ]]; then
-  mkdir -p charts/onf-operator/crds
-  cp "$crd" charts/onf-operator/crds/
-fi
+mkdir -p charts/onf-operator/crds charts/onf-operator/files
+cp "$crd" charts/onf-operator/crds/
+sed -n '/^rules:/,$p' config/rbac/role.yaml > charts/onf-operator/files/rules.yaml
 # docs/schema/substratenetwork.schema.json is a symlink to this file: the docs publish what the code embeds.
 go run ./scripts/crdschema "$crd" api/v1alpha1/substratenetwork.schema.json

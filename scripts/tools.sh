@@ -97,7 +97,8 @@ kwok() {
     local dir
     dir=$(cd "$ROOT/tools/kwok" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
     mkdir -p "$stages.tmp"
-    cp "$dir"/kustomize/stage/node/fast/*.yaml "$dir"/kustomize/stage/pod/fast/*.yaml "$stages.tmp/"
+    cp "$dir"/kustomize/stage/node/fast/node-initialize.yaml \
+      "$dir"/kustomize/stage/pod/fast/{pod-ready,pod-complete,pod-delete}.yaml "$stages.tmp/"
     chmod -R u+w "$stages.tmp"
     mv "$stages.tmp" "$stages"
   fi
