@@ -422,12 +422,12 @@ func (c *Client) ActiveSubscriptions(ctx context.Context) ([]ledger.Subscription
 
 // Event is a ledger event as a client sees it.
 type Event struct {
-	Height int64
+	Height int64 `json:"height"`
 	// TxIndex is the position in the block of the transaction that emitted the event, or
 	// -1 for events of the block itself (expiries, which run before the transactions).
-	TxIndex    int
-	Type       string
-	Attributes map[string]string
+	TxIndex    int               `json:"tx_index"`
+	Type       string            `json:"type"`
+	Attributes map[string]string `json:"attributes"`
 }
 
 // Subscription decodes a subscription_* event.
