@@ -150,7 +150,7 @@ func (r *Runtime) WaitReady(ctx context.Context, name string, gen int64, opts Up
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("network %s not ready: %s: %w", name, last, ctx.Err())
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }

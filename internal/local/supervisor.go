@@ -163,12 +163,28 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 			delete(s.procs, name)
 		}
 	}
+	// Prepare every new node at once (init commands are independent and slow: gossamer's takes
+	// about a second) and start each as soon as it is prepared and its seeds listen.
+	prepared := map[string]chan struct{}{}
+	for _, np := range p.Nodes {
+		if _, ok := s.procs[np.Name]; !ok {
+			done := make(chan struct{})
+			prepared[np.Name] = done
+			go func() {
+				defer close(done)
+				_ = s.prepareNode(np) // start reports any error
+			}()
+		}
+	}
 	tier := -1
 	var seeds []int
 	for _, np := range p.Nodes {
 		if np.Tier != tier {
-			waitForPorts(ctx, seeds, seedWait)
+			waitForAnyPort(ctx, seeds, seedWait)
 			tier, seeds = np.Tier, nil
+		}
+		if done, ok := prepared[np.Name]; ok {
+			<-done
 		}
 		h := commandHash(np)
 		pr, ok := s.procs[np.Name]
@@ -209,16 +225,13 @@ func commandHash(np network.NodePlan) string {
 // start prepares a node's data directory if it is new and starts its process.
 func (s *Supervisor) start(pr *proc) {
 	np := pr.plan
-	logFile, err := os.OpenFile(s.dir.Log(np.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if errors.Is(err, os.ErrNotExist) {
-		_ = os.MkdirAll(filepath.Dir(s.dir.Log(np.Name)), 0o700)
-		logFile, err = os.OpenFile(s.dir.Log(np.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	err := s.prepareNode(np)
+	var logFile *os.File
+	if err == nil {
+		logFile, err = s.openLog(np.Name)
 	}
 	if err == nil {
 		defer logFile.Close()
-		err = s.prepareNode(np, logFile)
-	}
-	if err == nil {
 		cmd := exec.Command(np.Binary, np.Args...)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -238,9 +251,17 @@ func (s *Supervisor) start(pr *proc) {
 	s.scheduleRestart(pr)
 }
 
+func (s *Supervisor) openLog(node string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(s.dir.Log(node)), 0o700); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(s.dir.Log(node), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+}
+
 // prepareNode runs the dialect's init commands once per data directory and (re)writes the
-// node key file and session key secret from the state directory, all 0600.
-func (s *Supervisor) prepareNode(np network.NodePlan, logFile *os.File) error {
+// node key file and session key secret from the state directory, all 0600. It is idempotent
+// and touches only the node's own files, so nodes can be prepared concurrently.
+func (s *Supervisor) prepareNode(np network.NodePlan) error {
 	d := flavor.MustFor(np.Flavor)
 	marker := filepath.Join(np.BasePath, ".onf-initialized")
 	if np.Keys != nil {
@@ -256,6 +277,11 @@ func (s *Supervisor) prepareNode(np network.NodePlan, logFile *os.File) error {
 		if err := os.MkdirAll(np.BasePath, 0o700); err != nil {
 			return err
 		}
+		logFile, err := s.openLog(np.Name)
+		if err != nil {
+			return err
+		}
+		defer logFile.Close()
 		for _, args := range np.Init {
 			cmd := exec.Command(np.Binary, args...)
 			cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -377,17 +403,21 @@ func (s *Supervisor) writeStatus() {
 	}
 }
 
-// waitForPorts waits until every port accepts TCP connections on loopback, or the deadline.
-func waitForPorts(ctx context.Context, ports []int, timeout time.Duration) {
+// waitForAnyPort waits until one of the ports accepts TCP connections on loopback (a node
+// needs one reachable seed to join; the rest it finds through it), or the deadline.
+func waitForAnyPort(ctx context.Context, ports []int, timeout time.Duration) {
+	if len(ports) == 0 {
+		return
+	}
 	deadline := time.Now().Add(timeout)
-	for _, p := range ports {
-		for time.Now().Before(deadline) && ctx.Err() == nil {
-			c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		for _, p := range ports {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), 200*time.Millisecond)
 			if err == nil {
 				c.Close()
-				break
+				return
 			}
-			time.Sleep(200 * time.Millisecond)
 		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
