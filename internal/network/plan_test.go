@@ -84,6 +84,7 @@ func TestPlanGolden(t *testing.T) {
 		{"gossamer-dev", false},
 		{"substrate-relay-parachain", true},
 		{"substrate-external-relay", false},
+		{"substrate-solochain", false},
 	}
 	for _, c := range cases {
 		t.Run(c.spec, func(t *testing.T) {
@@ -131,7 +132,7 @@ var polkadotSDKFlags = []string{
 }
 
 func TestSubstrateFlagsAreReal(t *testing.T) {
-	for _, spec := range []string{"substrate-relay-parachain", "substrate-external-relay"} {
+	for _, spec := range []string{"substrate-relay-parachain", "substrate-external-relay", "substrate-solochain"} {
 		n, err := Load(filepath.Join("testdata/plan", spec+".yaml"))
 		if err != nil {
 			t.Fatal(err)
