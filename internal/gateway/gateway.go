@@ -35,7 +35,6 @@ type Gateway struct {
 	pool     *upstream.Pool
 	metrics  *metrics
 	registry *prometheus.Registry
-	client   *http.Client // to upstream nodes
 	now      func() time.Time
 }
 
@@ -87,13 +86,6 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 	}
 	g.pool = pool
 	g.limits = limit.NewRegistry(cfg.Limits.PerKey, cfg.Limits.PerIP)
-	g.client = &http.Client{Transport: &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 512,
-		IdleConnTimeout:     90 * time.Second,
-	}, Timeout: 60 * time.Second}
 	return g, nil
 }
 

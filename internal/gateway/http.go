@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -101,9 +100,10 @@ func (g *Gateway) forwardHTTP(ctx context.Context, c *caller, cl *call) []byte {
 	start := time.Now()
 	m, err := g.postUpstream(ctx, node, cl)
 	if err != nil {
-		if ctx.Err() == nil {
-			g.pool.MarkDown(node, err)
+		if ctx.Err() != nil { // the client went away
+			return g.reject(c, cl, outcomeUnavailable, errUpstream)
 		}
+		g.pool.MarkDown(node, err)
 		g.log.Warn("upstream call failed", "upstream", node.Name, "method", cl.method, "err", err)
 		return g.reject(c, cl, outcomeUnavailable, errUpstream)
 	}
@@ -119,33 +119,14 @@ func (g *Gateway) forwardHTTP(ctx context.Context, c *caller, cl *call) []byte {
 	return appendReply(nil, cl.id, m)
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 func (g *Gateway) postUpstream(ctx context.Context, node *upstream.Node, cl *call) (*upstreamMessage, error) {
-	buf := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(buf)
-	buf.Reset()
-	buf.Write(appendUpstreamRequest(buf.AvailableBuffer(), 1, cl.method, cl.params))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, node.HTTP, bytes.NewReader(buf.Bytes()))
+	data, status, err := node.Post(ctx, appendUpstreamRequest(nil, 1, cl.method, cl.params))
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := g.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamMessage))
-	if err != nil {
-		return nil, fmt.Errorf("read answer: %w", err)
 	}
 	var m upstreamMessage
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("answer (HTTP %d) is not a JSON-RPC response: %w", resp.StatusCode, err)
+		return nil, fmt.Errorf("answer (HTTP %d) is not a JSON-RPC response: %w", status, err)
 	}
 	return &m, nil
 }
-
-// maxUpstreamMessage bounds what is read from a node (runtime metadata is a few MiB).
-const maxUpstreamMessage = 64 << 20

@@ -66,6 +66,14 @@ func (c *call) notification() bool { return c.id == nil }
 // JSON, empty or oversized batch) gets one answer with a null id; a bad element of a batch
 // gets its own error in place.
 func parseMessage(body []byte, maxBatch int) (calls []call, batch bool, msgErr *rpc.Error) {
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+		// One call: decoding it validates it, so skip the separate validation pass.
+		c := parseCall(trimmed)
+		if c.invalid != nil && !json.Valid(trimmed) {
+			return nil, false, errMalformed
+		}
+		return []call{c}, false, nil
+	}
 	elems, batch, err := rpc.SplitBatch(body)
 	if err != nil {
 		return nil, batch, errMalformed

@@ -102,7 +102,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 		})
 		defer t.Stop()
 	}
-	up.SetReadLimit(maxUpstreamMessage)
+	up.SetReadLimit(upstream.MaxAnswerBytes)
 	// A client message larger than the limit is discarded with an error answer and the
 	// connection survives; a far larger one closes it.
 	client.SetReadLimit(max(16*g.cfg.Limits.MaxRequestBytes, 16<<20))

@@ -23,6 +23,12 @@ type Node struct {
 	healthy atomic.Bool
 	conns   atomic.Int64 // open proxied WebSocket connections
 	checker *rpc.Client
+	poster  *HTTPPoster
+}
+
+// Post sends one JSON-RPC body to the node over HTTP.
+func (n *Node) Post(ctx context.Context, body []byte) ([]byte, int, error) {
+	return n.poster.Post(ctx, body)
 }
 
 // Healthy reports the last probe's verdict.
@@ -30,6 +36,12 @@ func (n *Node) Healthy() bool { return n.healthy.Load() }
 
 // Release returns a WebSocket connection slot taken by PickWS.
 func (n *Node) Release() { n.conns.Add(-1) }
+
+// MaxAnswerBytes bounds what is read from a node in one answer (runtime metadata is a few MiB).
+const MaxAnswerBytes = 64 << 20
+
+// maxIdlePerNode bounds the idle HTTP connections kept to each node.
+const maxIdlePerNode = 256
 
 // Pool is the set of upstream nodes.
 type Pool struct {
@@ -51,7 +63,11 @@ func New(ups []config.Upstream, hc config.HealthCheck, log *slog.Logger, onChang
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", u.Name, err)
 		}
-		p.nodes = append(p.nodes, &Node{Name: u.Name, HTTP: u.HTTP, WS: u.WS, checker: c})
+		poster, err := NewHTTPPoster(u.HTTP, maxIdlePerNode, MaxAnswerBytes)
+		if err != nil {
+			return nil, fmt.Errorf("upstream %s: %w", u.Name, err)
+		}
+		p.nodes = append(p.nodes, &Node{Name: u.Name, HTTP: u.HTTP, WS: u.WS, checker: c, poster: poster})
 	}
 	return p, nil
 }
@@ -138,5 +154,6 @@ func (p *Pool) PickWS() (*Node, bool) {
 func (p *Pool) Close() {
 	for _, n := range p.nodes {
 		_ = n.checker.Close()
+		n.poster.Close()
 	}
 }
