@@ -136,7 +136,9 @@ func (p *HTTPPoster) roundTrip(ctx context.Context, pc *httpConn, body []byte) (
 	return out, resp.StatusCode, nil
 }
 
-func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) }
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
 
 func (p *HTTPPoster) get(ctx context.Context) (*httpConn, bool, error) {
 	p.mu.Lock()

@@ -122,16 +122,27 @@ func (p *Pool) MarkDown(n *Node, err error) {
 	}
 }
 
-// PickHTTP returns a healthy node, round robin.
+// PickHTTP returns a healthy node, round robin over the healthy ones.
 func (p *Pool) PickHTTP() (*Node, bool) {
-	start := p.next.Add(1)
-	for i := range uint64(len(p.nodes)) {
-		n := p.nodes[(start+i)%uint64(len(p.nodes))]
+	healthy := 0
+	for _, n := range p.nodes {
 		if n.Healthy() {
-			return n, true
+			healthy++
 		}
 	}
-	return nil, false
+	if healthy == 0 {
+		return nil, false
+	}
+	k := int(p.next.Add(1) % uint64(healthy))
+	for _, n := range p.nodes {
+		if n.Healthy() {
+			if k == 0 {
+				return n, true
+			}
+			k--
+		}
+	}
+	return nil, false // health changed under us; the caller reports no upstream
 }
 
 // PickWS returns the healthy node with the fewest proxied connections and counts the new
