@@ -158,6 +158,30 @@ func Parse(data []byte) (*Config, error) {
 	return &c, nil
 }
 
+// LoadFor reads a gateway config that leaves the upstreams out (for example the gateway
+// section of a network spec) and puts it in front of the given nodes: `onf up` calls it with
+// the RPC group's endpoints. Upstreams listed in the file are an error, so a config cannot
+// silently point somewhere else.
+func LoadFor(file string, upstreams []Upstream) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read gateway config: %w", err)
+	}
+	var c Config
+	if err := DecodeStrict(data, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(c.Upstreams) > 0 {
+		return nil, fmt.Errorf("%s: upstreams: must be left out, they come from the network's RPC group", file)
+	}
+	c.Upstreams = upstreams
+	c.Default()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &c, nil
+}
+
 // DecodeStrict decodes YAML or JSON into v, rejecting unknown fields.
 func DecodeStrict(data []byte, v any) error {
 	doc, err := yaml.YAMLToJSON(data)

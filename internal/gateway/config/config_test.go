@@ -79,3 +79,24 @@ func TestDerivedURLs(t *testing.T) {
 		t.Fatalf("derived %+v", c.Upstreams)
 	}
 }
+
+func TestLoadFor(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gw.yaml")
+	if err := os.WriteFile(file, []byte("auth: {apiKeys: {file: keys.yaml}}\nlisten: 127.0.0.1:9000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadFor(file, []Upstream{{Name: "rpc-0", HTTP: "http://127.0.0.1:9933", WS: "ws://127.0.0.1:9944"}})
+	if err != nil || c.Listen != "127.0.0.1:9000" || len(c.Upstreams) != 1 || c.Upstreams[0].Name != "rpc-0" {
+		t.Fatalf("%+v, %v", c, err)
+	}
+	if _, err := LoadFor(file, nil); err == nil || !strings.Contains(err.Error(), "upstreams") {
+		t.Fatalf("no upstreams: %v", err)
+	}
+	if err := os.WriteFile(file, []byte("upstreams: [{ws: 'ws://elsewhere:1'}]\nauth: {apiKeys: {file: k}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFor(file, []Upstream{{HTTP: "http://127.0.0.1:1"}}); err == nil {
+		t.Fatal("a config naming its own upstreams was accepted")
+	}
+}
