@@ -242,7 +242,6 @@ func (w *Watcher) Reconcile(ctx context.Context) error {
 // descriptor or request the reactor can never accept is reported failed on chain; transport
 // errors are returned, to be retried.
 func (w *Watcher) deploy(ctx context.Context, o Order) error {
-	id := DeploymentID(o.ID)
 	doc, reason, err := w.fetch(ctx, o)
 	if err != nil {
 		return err
@@ -251,6 +250,12 @@ func (w *Watcher) deploy(ctx context.Context, o Order) error {
 		w.report(ctx, o, api.Failed, nil, reason)
 		return nil
 	}
+	return w.deployRequest(ctx, o, doc)
+}
+
+// deployRequest sends a checked descriptor to the reactor.
+func (w *Watcher) deployRequest(ctx context.Context, o Order, doc []byte) error {
+	id := DeploymentID(o.ID)
 	c, _ := descriptor.ParseCID(o.DescriptorCID)
 	req := api.DeployRequest{
 		Type: o.DescriptorType, DescriptorCid: c.String(), Descriptor: doc,

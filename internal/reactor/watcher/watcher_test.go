@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -24,9 +25,9 @@ type harness struct {
 	stateDir string
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
-	h := &harness{chain: newFakeChain(), driver: reactortest.NewDriver(10), stateDir: t.TempDir()}
+	h := &harness{chain: newFakeChain(), driver: reactortest.NewDriver(1 << 20), stateDir: t.TempDir()}
 	var err error
 	if h.reg, err = descriptor.NewRegistry(); err != nil {
 		t.Fatal(err)
@@ -34,7 +35,7 @@ func newHarness(t *testing.T) *harness {
 	if h.store, err = descriptor.NewDirStore(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := reactor.New(reactor.Config{Driver: h.driver, Registry: h.reg, Auth: reactor.Auth{Token: "t"}, StateDir: filepath.Join(h.stateDir, "reactor")})
+	srv, err := reactor.New(reactor.Config{Driver: h.driver, Registry: h.reg, Auth: reactor.Auth{Token: "t"}, StateDir: filepath.Join(h.stateDir, "reactor"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +47,12 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.cfg = Config{Provider: provider, Chain: h.chain, Reactor: client, Store: h.store, Registry: h.reg,
 		StateFile: filepath.Join(h.stateDir, "height"), StatusEvery: 10 * time.Millisecond, ReconcileEvery: 50 * time.Millisecond,
-		RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond}
+		RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	return h
 }
 
 // start runs a watcher until the returned stop is called (or the test ends).
-func (h *harness) start(t *testing.T) (*Watcher, func()) {
+func (h *harness) start(t testing.TB) (*Watcher, func()) {
 	t.Helper()
 	w, err := New(h.cfg)
 	if err != nil {
@@ -65,7 +66,7 @@ func (h *harness) start(t *testing.T) (*Watcher, func()) {
 	return w, stop
 }
 
-func (h *harness) order(t *testing.T, id uint64, name string) Order {
+func (h *harness) order(t testing.TB, id uint64, name string) Order {
 	t.Helper()
 	doc := `{"name":"` + name + `","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5}`
 	c, err := h.store.Put(context.Background(), []byte(doc))
