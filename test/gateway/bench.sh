@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark of the RPC gateway (docs/BENCHMARKS.md, "## RPC gateway"): the same fast upstream
-# on loopback is called directly, through nginx as a plain reverse proxy (upstream keepalive),
-# and through `onf gateway run` with API-key auth, method policy and rate limits on (set high
-# enough never to refuse). wrk drives HTTP JSON-RPC POSTs; each target is measured ROUNDS
-# times, interleaved, and the median round is reported with ratios against direct and nginx.
+# on loopback is called directly, through nginx as a plain reverse proxy (upstream keepalive,
+# WebSocket upgrade), and through `onf gateway run` with API-key auth, method policy and rate
+# limits on (set high enough never to refuse). wrk drives HTTP JSON-RPC POSTs and wsload drives
+# WebSocket calls (one outstanding call per connection); each target is measured ROUNDS times,
+# interleaved, and the median round is reported with ratios against direct and nginx.
 #
 #   test/gateway/bench.sh                 # needs: go, nginx, wrk (Debian packages nginx, wrk)
 #   ROUNDS=3 DURATION=10s CONNS=64 test/gateway/bench.sh
@@ -29,7 +30,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$ROOT" && go build -o "$WORK/fastnode" ./test/gateway/fastnode && go build -o "$WORK/onf" ./cmd/onf)
+(cd "$ROOT" && go build -o "$WORK/fastnode" ./test/gateway/fastnode && go build -o "$WORK/wsload" ./test/gateway/wsload &&
+  go build -o "$WORK/onf" ./cmd/onf)
 
 "$WORK/fastnode" -listen "127.0.0.1:$P_NODE" & PIDS+=($!)
 
@@ -48,12 +50,15 @@ http {
   uwsgi_temp_path $WORK/nginx/uwsgi;
   scgi_temp_path $WORK/nginx/scgi;
   upstream node { server 127.0.0.1:$P_NODE; keepalive 256; }
+  map \$http_upgrade \$connection_upgrade { default upgrade; '' ''; }
   server {
     listen 127.0.0.1:$P_NGINX;
     location / {
       proxy_pass http://node;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$connection_upgrade;
+      proxy_read_timeout 3600s;
     }
   }
 }
@@ -63,12 +68,14 @@ nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" & PIDS+=($!)
 # A key for the benchmark only, stored hashed like any other.
 "$WORK/onf" gateway key new --id bench >"$WORK/keys.entry" 2>"$WORK/key.txt"
 KEY=$(sed -n 's/.*(shown once): //p' "$WORK/key.txt")
+printf %s "$KEY" >"$WORK/key"; chmod 600 "$WORK/key"
 { echo "keys:"; grep -v '^#' "$WORK/keys.entry"; } >"$WORK/keys.yaml"
 cat >"$WORK/gateway.yaml" <<CONF
 listen: 127.0.0.1:$P_GW
 upstreams:
   - name: fast
     http: http://127.0.0.1:$P_NODE
+    ws: ws://127.0.0.1:$P_NODE
 auth:
   apiKeys: {file: $WORK/keys.yaml}
 roles:
@@ -77,7 +84,7 @@ limits:
   perKey: {callsPerSecond: 10000000, burst: 10000000, maxConnections: 100000}
   perIP: {callsPerSecond: 10000000, burst: 10000000, maxConnections: 100000}
 CONF
-"$WORK/onf" gateway run -c "$WORK/gateway.yaml" --log-level warn & PIDS+=($!)
+GOGC=${GATEWAY_GOGC:-100} GOMAXPROCS=${GATEWAY_GOMAXPROCS:-$(nproc)} "$WORK/onf" gateway run -c "$WORK/gateway.yaml" --log-level warn & PIDS+=($!)
 
 body='{"jsonrpc":"2.0","id":1,"method":"system_health","params":[]}'
 wait_ready() { # url [auth header]
@@ -110,31 +117,43 @@ lua "$WORK/auth.lua" "$KEY"
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 
 declare -A RPS P50 P99
-run() { # name url script
+record() { # name rps p50 p99
+  RPS[$1]+="$2 " P50[$1]+="$3 " P99[$1]+="$4 "
+  printf '  round %s %-11s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms\n' "$round" "$1" "$2" "$3" "$4" >&2
+}
+http_run() { # name url script
   local out
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2")
-  local rps p50 p99
-  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
   if grep -q 'Non-2xx' <<<"$out"; then echo "bench: $1 returned errors:" >&2; echo "$out" >&2; exit 1; fi
-  RPS[$1]+="$rps " P50[$1]+="$p50 " P99[$1]+="$p99 "
-  printf '  round %s %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$round" "$1" "$rps" "$p50" "$p99" >&2
+  record "$1" "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")" \
+    "$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")" "$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
+}
+ws_run() { # name url [key file]
+  local rps p50 p99 errs
+  read -r rps p50 p99 errs < <("$WORK/wsload" -url "$2" -conns "$CONNS" -duration "$DURATION" ${3:+-key-file "$3"})
+  if [[ $errs != 0 ]]; then echo "bench: $1: $errs errors" >&2; exit 1; fi
+  record "$1" "$rps" "$p50" "$p99"
 }
 for round in $(seq "$ROUNDS"); do
-  run direct "http://127.0.0.1:$P_NODE/" "$WORK/plain.lua"
-  run nginx "http://127.0.0.1:$P_NGINX/" "$WORK/plain.lua"
-  run gateway "http://127.0.0.1:$P_GW/" "$WORK/auth.lua"
+  http_run http-direct "http://127.0.0.1:$P_NODE/" "$WORK/plain.lua"
+  http_run http-nginx "http://127.0.0.1:$P_NGINX/" "$WORK/plain.lua"
+  http_run http-gateway "http://127.0.0.1:$P_GW/" "$WORK/auth.lua"
+  ws_run ws-direct "ws://127.0.0.1:$P_NODE/"
+  ws_run ws-nginx "ws://127.0.0.1:$P_NGINX/"
+  ws_run ws-gateway "ws://127.0.0.1:$P_GW/" "$WORK/key"
 done
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-d=$(median "${RPS[direct]}") n=$(median "${RPS[nginx]}") g=$(median "${RPS[gateway]}")
-echo "| target | throughput (req/s) | p50 (ms) | p99 (ms) | vs direct | vs nginx |"
+echo "| target | calls/s | p50 (ms) | p99 (ms) | vs direct | vs nginx |"
 echo "|---|---:|---:|---:|---:|---:|"
-for t in direct nginx gateway; do
-  r=$(median "${RPS[$t]}")
-  awk -v t="$t" -v r="$r" -v p50="$(median "${P50[$t]}")" -v p99="$(median "${P99[$t]}")" -v d="$d" -v n="$n" \
-    'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.2fx | %.2fx |\n", t, r, p50, p99, r / d, r / n }'
+for proto in http ws; do
+  d=$(median "${RPS[$proto-direct]}") n=$(median "${RPS[$proto-nginx]}")
+  for t in direct nginx gateway; do
+    awk -v t="$proto $t" -v r="$(median "${RPS[$proto-$t]}")" -v p50="$(median "${P50[$proto-$t]}")" \
+      -v p99="$(median "${P99[$proto-$t]}")" -v d="$d" -v n="$n" \
+      'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.2fx | %.2fx |\n", t, r, p50, p99, r / d, r / n }'
+  done
 done
 echo
-echo "wrk -t$THREADS -c$CONNS -d$DURATION, median of $ROUNDS interleaved rounds, $(nproc) CPUs, $(date -u +%Y-%m-%d)"
+echo "HTTP: wrk -t$THREADS -c$CONNS -d$DURATION; WebSocket: wsload -conns $CONNS -duration $DURATION;" \
+  "median of $ROUNDS interleaved rounds; $(nproc) CPUs; $(date -u +%Y-%m-%d)"
