@@ -53,7 +53,7 @@ func TestTypedHelpers(t *testing.T) {
 			{c.SystemName, "Gossamer"},
 			{c.SystemVersion, "0.9.0-unstable"},
 			{c.SystemChain, "Development"},
-			{c.LocalPeerID, "CovLVG4fQcqQajcH2ZgLu4BsRVTgf8WMsn3Zwjha7Ae54ikWMWquoxscRT5GfUQkvMj57kZ"},
+			{c.LocalPeerID, "12D3KooWDzL82E2c1JCZ55b7epaAMaxueHxHGvk89eVd9W7tuVj6"}, // gossamer answers it base58-encoded once more
 			{c.FinalizedHead, "0x276bfa91f70859348285599321ea96afd3ae681f0be47d36196bac8075ea32e8"},
 		}
 		for _, s := range strs {
