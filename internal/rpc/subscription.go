@@ -46,6 +46,7 @@ func (c *Client) Subscribe(ctx context.Context, method, unsubscribe string, para
 	}
 	resps, err := c.ws.send(ctx, msg, 1, sub)
 	if err != nil {
+		c.ws.forget(sub) // registered if the answer raced the context's end
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
 	if resps[0].Error != nil {

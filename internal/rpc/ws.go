@@ -174,8 +174,9 @@ func (t *wsTransport) dispatch(m *Message) {
 	defer t.mu.Unlock()
 	c, ok := t.pending[key]
 	if !ok {
-		return // the caller gave up (context ended)
+		return // the caller gave up (context ended), or the node answered twice
 	}
+	delete(t.pending, key)
 	if c.sub != nil && m.Error == nil {
 		if subKey, err := IDKey(m.Result); err == nil {
 			c.sub.id = m.Result
@@ -233,9 +234,9 @@ func (t *wsTransport) close() error {
 }
 
 func (t *wsTransport) forget(sub *Subscription) {
-	if key, err := IDKey(sub.id); err == nil {
-		t.mu.Lock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if key, err := IDKey(sub.id); err == nil && t.subs[key] == sub {
 		delete(t.subs, key)
-		t.mu.Unlock()
 	}
 }
