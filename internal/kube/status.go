@@ -44,6 +44,8 @@ var failingReasons = map[string]bool{
 type Observed struct {
 	// StatefulSets by group name; a missing group has not been created yet.
 	StatefulSets map[string]*appsv1.StatefulSet
+	// Pending groups have a StatefulSet change that the cache does not show yet.
+	Pending map[string]bool
 	// Pods of the network.
 	Pods []corev1.Pod
 	// Nodes is chain information gathered over RPC, by pod name.
@@ -74,7 +76,11 @@ func ComputeStatus(n *v1alpha1.SubstrateNetwork, obs Observed, problemReason, pr
 				desired = *sts.Spec.Replicas
 			}
 			ready = sts.Status.ReadyReplicas
-			if msg := rollout(sts, desired); msg != "" {
+			msg := rollout(sts, desired)
+			if obs.Pending[g.Name] {
+				msg = "update not yet observed"
+			}
+			if msg != "" {
 				rolling = append(rolling, fmt.Sprintf("group %s: %s", g.Name, msg))
 			}
 		}

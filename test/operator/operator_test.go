@@ -230,17 +230,27 @@ func TestOperator(t *testing.T) {
 	})
 
 	t.Run("scale", func(t *testing.T) {
+		secretKey := types.NamespacedName{Namespace: "chains", Name: kube.NodeKeySecretName("relay", "rpc")}
+		var before corev1.Secret
+		if err := cl.Get(ctx, secretKey, &before); err != nil {
+			t.Fatal(err)
+		}
 		patchSpec(t, cl, key, func(n *v1alpha1.SubstrateNetwork) { n.Spec.Groups[2].Replicas = ptr(int32(3)) })
 		got := waitCondition(t, cl, key, kube.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
 		if got.Status.ReadyNodes != "6/6" {
 			t.Errorf("readyNodes = %q after scaling rpc to 3", got.Status.ReadyNodes)
 		}
 		var secret corev1.Secret
-		if err := cl.Get(ctx, types.NamespacedName{Namespace: "chains", Name: kube.NodeKeySecretName("relay", "rpc")}, &secret); err != nil {
+		if err := cl.Get(ctx, secretKey, &secret); err != nil {
 			t.Fatal(err)
 		}
 		if len(secret.Data) != 3 {
 			t.Errorf("rpc node key secret has %d keys, want 3", len(secret.Data))
+		}
+		for idx, key := range before.Data {
+			if string(secret.Data[idx]) != string(key) {
+				t.Errorf("node key %s of the rpc group changed when the group scaled", idx)
+			}
 		}
 	})
 

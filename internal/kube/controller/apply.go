@@ -22,15 +22,15 @@ const FieldOwner = "onf-operator"
 
 // apply makes the live object match desired with a server-side apply, unless the live object
 // was applied from the same desired object already: a reconcile that finds nothing to change
-// writes nothing. It reports whether it wrote.
-func (r *Reconciler) apply(ctx context.Context, desired client.Object) (bool, error) {
+// writes nothing. It returns the desired object's hash.
+func (r *Reconciler) apply(ctx context.Context, desired client.Object) (string, error) {
 	m, err := kube.Clean(desired)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	sum := sha256.Sum256(raw)
 	hash := hex.EncodeToString(sum[:16])
@@ -38,15 +38,15 @@ func (r *Reconciler) apply(ctx context.Context, desired client.Object) (bool, er
 	u := &unstructured.Unstructured{Object: m}
 	live, err := r.newObject(u)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	err = r.Client.Get(ctx, client.ObjectKeyFromObject(desired), live)
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return false, fmt.Errorf("read %s %s: %w", u.GetKind(), u.GetName(), err)
+		return "", fmt.Errorf("read %s %s: %w", u.GetKind(), u.GetName(), err)
 	case live.GetAnnotations()[AnnotationHash] == hash:
-		return false, nil
+		return hash, nil
 	}
 	annotations := u.GetAnnotations()
 	if annotations == nil {
@@ -55,9 +55,9 @@ func (r *Reconciler) apply(ctx context.Context, desired client.Object) (bool, er
 	annotations[AnnotationHash] = hash
 	u.SetAnnotations(annotations)
 	if err := r.Client.Patch(ctx, u, client.Apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return false, fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
+		return "", fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
-	return true, nil
+	return hash, nil
 }
 
 // newObject returns an empty typed object of u's kind (read through the cache), or an

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/kube"
@@ -20,33 +21,25 @@ import (
 // nodeKeys reads the node keys kept in the groups' Secrets and generates the missing ones.
 // Keys are generated once: the Secrets written from them keep them, so peer IDs (and every
 // boot node address naming them) never change, across reconciles and operator restarts.
+// Before generating, the Secret is read from the API server itself: the cache may not show a
+// Secret written by the previous reconcile yet.
 func (r *Reconciler) nodeKeys(ctx context.Context, n *v1alpha1.SubstrateNetwork) (kube.NodeKeys, error) {
 	keys := kube.NodeKeys{}
 	for _, g := range n.Spec.Groups {
-		var s corev1.Secret
-		err := r.Client.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: kube.NodeKeySecretName(n.Name, g.Name)}, &s)
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return nil, fmt.Errorf("read node keys of group %s: %w", g.Name, err)
-		default:
-			for idx, content := range s.Data {
-				i, err := strconv.Atoi(idx)
-				if err != nil {
-					continue
-				}
-				k, err := parseNodeKey(content)
-				if err != nil {
-					return nil, fmt.Errorf("secret %s key %s: %w", s.Name, idx, err)
-				}
-				keys[fmt.Sprintf("%s-%d", g.Name, i)] = k
-			}
+		if err := r.readNodeKeys(ctx, r.Client, n, g.Name, keys); err != nil {
+			return nil, err
 		}
 	}
-	for _, name := range kube.KeyNames(n) {
-		if _, ok := keys[name]; ok {
-			continue
+	missing := missingKeys(n, keys)
+	if len(missing) > 0 && r.APIReader != nil {
+		for _, g := range n.Spec.Groups {
+			if err := r.readNodeKeys(ctx, r.APIReader, n, g.Name, keys); err != nil {
+				return nil, err
+			}
 		}
+		missing = missingKeys(n, keys)
+	}
+	for _, name := range missing {
 		k, err := nodekey.Generate()
 		if err != nil {
 			return nil, err
@@ -54,6 +47,40 @@ func (r *Reconciler) nodeKeys(ctx context.Context, n *v1alpha1.SubstrateNetwork)
 		keys[name] = k
 	}
 	return keys, nil
+}
+
+func missingKeys(n *v1alpha1.SubstrateNetwork, keys kube.NodeKeys) []string {
+	var out []string
+	for _, name := range kube.KeyNames(n) {
+		if _, ok := keys[name]; !ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// readNodeKeys adds the keys of a group's node key Secret to keys.
+func (r *Reconciler) readNodeKeys(ctx context.Context, reader client.Reader, n *v1alpha1.SubstrateNetwork, group string, keys kube.NodeKeys) error {
+	var s corev1.Secret
+	err := reader.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: kube.NodeKeySecretName(n.Name, group)}, &s)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read node keys of group %s: %w", group, err)
+	}
+	for idx, content := range s.Data {
+		i, err := strconv.Atoi(idx)
+		if err != nil {
+			continue
+		}
+		k, err := parseNodeKey(content)
+		if err != nil {
+			return fmt.Errorf("secret %s key %s: %w", s.Name, idx, err)
+		}
+		keys[fmt.Sprintf("%s-%d", group, i)] = k
+	}
+	return nil
 }
 
 // parseNodeKey reads a node key file in any flavor's format: a hex ed25519 seed

@@ -42,9 +42,12 @@ import (
 
 // Reconciler reconciles SubstrateNetworks.
 type Reconciler struct {
-	Client  client.Client
-	Scheme  *runtime.Scheme
-	Options kube.Options
+	// Client reads through the manager's cache and writes to the API server.
+	Client client.Client
+	// APIReader reads from the API server directly (node keys, before generating any).
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Options   kube.Options
 	// Nodes holds the nodes' chain facts; nil leaves per-node chain facts empty.
 	Nodes *nodestatus.Cache
 	Log   *slog.Logger
@@ -77,6 +80,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	net := n.DeepCopy()
 	network.Default(net)
 	reason, problem := "", ""
+	var applied map[string]string
 	objs, err := r.desired(ctx, net)
 	var invalid *invalidError
 	switch {
@@ -86,12 +90,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case err != nil:
 		return ctrl.Result{}, err
 	default:
-		if err := r.applyAll(ctx, net, objs); err != nil {
+		if applied, err = r.applyAll(ctx, net, objs); err != nil {
 			reason, problem = kube.ReasonApplyFailed, err.Error()
 			defer r.log().Warn("apply network", "network", req.NamespacedName, "err", err)
 		}
 	}
-	if err := r.updateStatus(ctx, &n, net, reason, problem); err != nil {
+	if err := r.updateStatus(ctx, &n, net, applied, reason, problem); err != nil {
 		return ctrl.Result{}, err
 	}
 	if reason == kube.ReasonApplyFailed {
@@ -122,37 +126,39 @@ func (r *Reconciler) desired(ctx context.Context, n *v1alpha1.SubstrateNetwork) 
 }
 
 // applyAll applies every desired object, then deletes the network's objects that are no
-// longer desired (a removed group, an exposure turned off, autoscaling dropped).
-func (r *Reconciler) applyAll(ctx context.Context, n *v1alpha1.SubstrateNetwork, objs []client.Object) error {
-	want := map[string]bool{}
+// longer desired (a removed group, an exposure turned off, autoscaling dropped). It returns
+// the applied hash of each object by objectID.
+func (r *Reconciler) applyAll(ctx context.Context, n *v1alpha1.SubstrateNetwork, objs []client.Object) (map[string]string, error) {
+	applied := map[string]string{}
 	var errs []error
 	for _, o := range objs {
-		want[objectID(o)] = true
-		if _, err := r.apply(ctx, o); err != nil {
+		hash, err := r.apply(ctx, o)
+		if err != nil {
 			errs = append(errs, err)
 		}
+		applied[objectID(o)] = hash
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
 	for _, list := range owned() {
 		if err := r.Client.List(ctx, list, client.InNamespace(n.Namespace), client.MatchingLabels{kube.LabelNetwork: n.Name, kube.LabelManagedBy: kube.ManagedBy}); err != nil {
-			return fmt.Errorf("list owned objects: %w", err)
+			return nil, fmt.Errorf("list owned objects: %w", err)
 		}
 		items, err := metaItems(list)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, o := range items {
-			if want[objectID(o)] || !metav1.IsControlledBy(o, n) {
+			if _, want := applied[objectID(o)]; want || !metav1.IsControlledBy(o, n) {
 				continue
 			}
 			if err := r.Client.Delete(ctx, o, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("delete %s %s: %w", reflect.TypeOf(o).Elem().Name(), o.GetName(), err)
+				return nil, fmt.Errorf("delete %s %s: %w", reflect.TypeOf(o).Elem().Name(), o.GetName(), err)
 			}
 		}
 	}
-	return nil
+	return applied, nil
 }
 
 func metaItems(list client.ObjectList) ([]client.Object, error) {
@@ -176,9 +182,10 @@ func objectID(o client.Object) string {
 	return kind + "/" + o.GetName()
 }
 
-// updateStatus writes the status if it changed.
-func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.SubstrateNetwork, reason, problem string) error {
-	obs := kube.Observed{StatefulSets: map[string]*appsv1.StatefulSet{}}
+// updateStatus writes the status if it changed. applied holds the hashes just applied: a
+// StatefulSet whose cached copy does not carry its hash yet is an update still on its way.
+func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.SubstrateNetwork, applied map[string]string, reason, problem string) error {
+	obs := kube.Observed{StatefulSets: map[string]*appsv1.StatefulSet{}, Pending: map[string]bool{}}
 	for _, g := range n.Spec.Groups {
 		var sts appsv1.StatefulSet
 		err := r.Client.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: kube.GroupName(n.Name, g.Name)}, &sts)
@@ -188,6 +195,9 @@ func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.Substra
 			return fmt.Errorf("read statefulset of group %s: %w", g.Name, err)
 		default:
 			obs.StatefulSets[g.Name] = &sts
+			if h, ok := applied["StatefulSet/"+sts.Name]; ok && sts.Annotations[AnnotationHash] != h {
+				obs.Pending[g.Name] = true
+			}
 		}
 	}
 	var pods corev1.PodList

@@ -87,6 +87,8 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	// controller-runtime's packages log through its global logger too.
+	ctrl.SetLogger(logrFrom(c.Log))
 	writes := &WriteCounter{}
 	managed := labels.SelectorFromSet(labels.Set{kube.LabelManagedBy: kube.ManagedBy})
 	byObject := map[client.Object]cache.ByObject{}
@@ -140,7 +142,7 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	}
 	opts := c.Builders
 	opts.ServiceMonitor = opts.ServiceMonitor || hasKind(mgr.GetRESTMapper(), kube.ServiceMonitorGVK.Group, kube.ServiceMonitorGVK.Kind)
-	r := &Reconciler{Client: mgr.GetClient(), Scheme: scheme, Options: opts, Log: c.Log}
+	r := &Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: scheme, Options: opts, Log: c.Log}
 	var nodeEvents source.Source
 	if c.NodeStatusInterval > 0 {
 		r.Nodes = &nodestatus.Cache{Reader: mgr.GetClient(), Interval: c.NodeStatusInterval, Endpoint: c.Endpoint, Log: c.Log}
@@ -162,7 +164,8 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		// Pods belong to StatefulSets; their failures still change the network's status.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToNetwork)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(c.Workers, 1)})
+		// One operator per process in production; tests restart one in the same process.
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(c.Workers, 1), SkipNameValidation: ptr(true)})
 	if nodeEvents != nil {
 		b = b.WatchesRawSource(nodeEvents)
 	}
@@ -185,3 +188,5 @@ func hasKind(m meta.RESTMapper, group, kind string) bool {
 	_, err := m.RESTMapping(schema.GroupKind{Group: group, Kind: kind})
 	return err == nil
 }
+
+func ptr[T any](v T) *T { return &v }

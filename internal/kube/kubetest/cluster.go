@@ -118,7 +118,7 @@ func (c *Cluster) startWorkloads(t testing.TB, nodes int) {
 		"--leader-elect=false",
 		"--secure-port=0",
 		// Only what turns owned objects into pods and cleans them up.
-		"--controllers=statefulset,garbage-collector,disruption,replicaset,deployment,endpointslice",
+		"--controllers=statefulset-controller,garbage-collector-controller,disruption-controller,endpointslice-controller",
 		"--concurrent-statefulset-syncs=10",
 		"--kube-api-qps=500", "--kube-api-burst=1000",
 	)
@@ -190,6 +190,12 @@ func (c *Cluster) addNode(t testing.TB, ctx context.Context, name string) {
 	node.Status.Capacity, node.Status.Allocatable = capacity, capacity
 	if err := c.Client.Status().Update(ctx, node); err != nil {
 		t.Fatalf("set node %s capacity: %v", name, err)
+	}
+	// The API server taints new nodes not-ready; without a node lifecycle controller nothing
+	// lifts the taint once kwok reports the node Ready, so lift it here.
+	node.Spec.Taints = nil
+	if err := c.Client.Update(ctx, node); err != nil {
+		t.Fatalf("untaint node %s: %v", name, err)
 	}
 }
 
