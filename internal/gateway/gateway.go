@@ -194,6 +194,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	for _, s := range servers {
 		_ = s.Shutdown(shutdownCtx)
 	}
+	g.log.Info("gateway stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
