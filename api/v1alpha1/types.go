@@ -47,6 +47,10 @@ type SubstrateNetworkSpec struct {
 	// +listMapKey=name
 	Groups []NodeGroup `json:"groups"`
 
+	// Gateway puts the authenticated, rate-limited RPC gateway in front of one group's nodes.
+	// +optional
+	Gateway *Gateway `json:"gateway,omitempty"`
+
 	// Parachains whose collator groups run in this network.
 	// +optional
 	// +listType=map
@@ -55,6 +59,7 @@ type SubstrateNetworkSpec struct {
 }
 
 // Chain says where a chain spec comes from. Exactly one field is set.
+// +kubebuilder:validation:XValidation:rule="(has(self.builtin) ? 1 : 0) + (has(self.file) ? 1 : 0) + (has(self.url) ? 1 : 0) + (has(self.configMap) ? 1 : 0) == 1",message="set exactly one of builtin, file, url, configMap"
 type Chain struct {
 	// Builtin is a chain the node software knows by name: for gossamer `westend-dev` or
 	// `westend-local` (the specs shipped with gossamer), for polkadot-sdk binaries any name they
@@ -75,6 +80,19 @@ type Chain struct {
 	// ConfigMap names a ConfigMap key holding the chain spec (clusters only).
 	// +optional
 	ConfigMap *KeyReference `json:"configMap,omitempty"`
+}
+
+// Gateway is an RPC gateway (docs/gateway.md) in front of one group's nodes.
+type Gateway struct {
+	// Group names the group whose nodes are the gateway's upstreams, usually an rpc group.
+	// Scaling the group updates the upstreams.
+	// +kubebuilder:validation:MinLength=1
+	Group string `json:"group"`
+
+	// Config is the path of a gateway config file without upstreams: listen address, auth,
+	// roles and limits (local runs).
+	// +kubebuilder:validation:MinLength=1
+	Config string `json:"config"`
 }
 
 // KeyReference names one key of a Kubernetes ConfigMap or Secret in the network's namespace.
@@ -125,6 +143,7 @@ const (
 )
 
 // NodeGroup is a set of identical nodes.
+// +kubebuilder:validation:XValidation:rule="!has(self.keys) || self.role == 'validator' || self.role == 'collator'",message="only validator and collator groups have session keys",fieldPath=".keys"
 type NodeGroup struct {
 	// Name is unique in the network and names the nodes: <name>-0, <name>-1, ...
 	// +kubebuilder:validation:Pattern=`^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$`
@@ -184,6 +203,7 @@ type NodeGroup struct {
 
 // Keys are validator or collator session keys, one source per replica (index i for node i).
 // Exactly one field is set.
+// +kubebuilder:validation:XValidation:rule="(has(self.dev) ? 1 : 0) + (has(self.files) ? 1 : 0) + (has(self.secret) ? 1 : 0) == 1",message="set exactly one of dev, files, secret"
 type Keys struct {
 	// Dev are well-known development secret URIs such as //Alice, //Bob: dev chains only.
 	// +optional
@@ -257,6 +277,7 @@ type P2P struct {
 }
 
 // Autoscaling scales a group between MinReplicas and MaxReplicas.
+// +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="minReplicas must not exceed maxReplicas"
 type Autoscaling struct {
 	// +kubebuilder:validation:Minimum=1
 	MinReplicas int32 `json:"minReplicas"`

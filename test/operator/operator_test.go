@@ -424,6 +424,10 @@ func TestInvalidNetworkRejected(t *testing.T) {
 		{"negative replicas", strings.Replace(spec, "replicas: 2\n      keys", "replicas: -1\n      keys", 1), "spec.groups[0].replicas"},
 		{"unknown role", strings.Replace(spec, "role: bootnode", "role: king", 1), "spec.groups[1].role"},
 		{"bad group name", strings.Replace(spec, "name: rpc", "name: RPC_nodes", 1), "spec.groups[2].name"},
+		// CEL rules of the CRD
+		{"two chain sources", strings.Replace(spec, "builtin: rococo-local", "builtin: rococo-local\n    url: https://example.org/spec.json", 1), "spec.chain: Invalid value: set exactly one of builtin, file, url, configMap"},
+		{"autoscaling bounds", strings.Replace(spec, "replicas: 2\n", "replicas: 2\n      autoscaling: {minReplicas: 5, maxReplicas: 2}\n", 1), "minReplicas must not exceed maxReplicas"},
+		{"keys on an rpc group", spec + "      keys: {dev: [\"//Eve\"]}\n", "spec.groups[2].keys: Invalid value: only validator and collator groups have session keys"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

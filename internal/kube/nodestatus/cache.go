@@ -69,7 +69,6 @@ func (c *Cache) init() {
 	defer c.mu.Unlock()
 	if c.events == nil {
 		c.events = make(chan event.GenericEvent, 1024)
-		c.networks = map[types.NamespacedName]map[string]v1alpha1.NodeStatus{}
 	}
 }
 
@@ -83,7 +82,6 @@ func (c *Cache) Nodes(network types.NamespacedName) map[string]v1alpha1.NodeStat
 
 // Start polls until ctx ends (a manager Runnable).
 func (c *Cache) Start(ctx context.Context) error {
-	c.init()
 	interval := orDefault(c.Interval, 15*time.Second)
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -107,6 +105,7 @@ type result struct {
 }
 
 func (c *Cache) pollAll(ctx context.Context) {
+	c.init()
 	var pods corev1.PodList
 	if err := c.Reader.List(ctx, &pods, client.HasLabels{kube.LabelNetwork}, client.MatchingLabels{kube.LabelManagedBy: kube.ManagedBy}); err != nil {
 		c.log().Warn("list node pods", "err", err)
