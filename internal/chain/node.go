@@ -200,7 +200,7 @@ func Start(home string, o StartOptions) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log level %q: %w", conf.LogLevel, err)
 	}
-	db, err := dbm.NewGoLevelDB(appDBName, conf.DBDir())
+	db, err := ledger.OpenLevelDB(appDBName, conf.DBDir())
 	if err != nil {
 		return nil, fmt.Errorf("open ledger store: %w", err)
 	}

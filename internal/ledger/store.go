@@ -6,7 +6,19 @@ import (
 
 	dbm "github.com/cometbft/cometbft-db"
 	"github.com/google/btree"
+	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 )
+
+// OpenLevelDB opens (or creates) the ledger's goleveldb store NAME.db in dir, with a block
+// cache large enough that reads of a big state (100,000s of subscriptions) stay in memory.
+func OpenLevelDB(name, dir string) (dbm.DB, error) {
+	return dbm.NewGoLevelDBWithOpts(name, dir, &opt.Options{
+		BlockCacheCapacity: 64 << 20,
+		WriteBuffer:        16 << 20,
+		Filter:             filter.NewBloomFilter(10), // most Gets at commit are for new keys
+	})
+}
 
 // KV is the ordered key-value view the state machine reads and writes. Storage failures
 // are not recoverable inside a block (the node must stop rather than diverge), so they
