@@ -77,6 +77,9 @@ func printStatus(c *cobra.Command, rt *local.Runtime, name, output string) error
 	if st.Error != "" {
 		fmt.Fprintf(out, "error: %s\n", st.Error)
 	}
+	if st.Gateway != "" {
+		fmt.Fprintf(out, "gateway: %s\n", st.Gateway)
+	}
 	w := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tROLE\tSTATE\tRESTARTS\tVERSION\tPEERS\tBEST\tFINALIZED\tSYNCING\tRPC\tMETRICS")
 	for _, n := range st.Nodes {

@@ -82,8 +82,17 @@ func (r *Runtime) Prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (in
 		return 0, err
 	}
 	dir := r.Dir(n.Name)
-	if _, err := plan(ctx, r.Home, dir, n); err != nil {
+	p, err := plan(ctx, r.Home, dir, n)
+	if err != nil {
 		return 0, err
+	}
+	if gw := n.Spec.Gateway; gw != nil {
+		if err := absGatewayConfig(gw); err != nil {
+			return 0, err
+		}
+		if _, err := loadGatewayConfig(gw, gatewayUpstreams(p, gw.Group)); err != nil {
+			return 0, err
+		}
 	}
 	prev, gen, err := readApplied(dir)
 	switch {
@@ -279,6 +288,7 @@ type NetworkStatus struct {
 	Supervisor int        `json:"supervisor"` // pid, 0 when stopped
 	Generation int64      `json:"generation"`
 	Error      string     `json:"error,omitempty"`
+	Gateway    string     `json:"gateway,omitempty"` // the RPC gateway's URL, when one runs
 	Nodes      []NodeInfo `json:"nodes"`
 }
 
@@ -313,6 +323,9 @@ func (r *Runtime) Status(ctx context.Context, name string) (*NetworkStatus, erro
 		return nil, err
 	}
 	out := &NetworkStatus{Network: name, Supervisor: r.supervisorPID(name), Generation: st.Generation, Error: st.Error}
+	if st.Gateway != "" && out.Supervisor != 0 {
+		out.Gateway = "http://" + st.Gateway
+	}
 	out.Nodes = make([]NodeInfo, len(p.Nodes))
 	var wg sync.WaitGroup
 	for i, np := range p.Nodes {

@@ -84,6 +84,7 @@ type Status struct {
 	Supervisor int                  `json:"supervisor"`
 	Generation int64                `json:"generation"` // spec generation last reconciled
 	Nodes      map[string]NodeState `json:"nodes"`
+	Gateway    string               `json:"gateway,omitempty"` // listen address of the running gateway
 	Error      string               `json:"error,omitempty"`
 }
 

@@ -65,6 +65,8 @@ type Supervisor struct {
 	retry chan string
 	gen   int64
 	err   string
+	// gateway is the network's RPC gateway, when the spec asks for one.
+	gateway *gatewayRun
 }
 
 // Supervise runs the supervisor of the network in dir until ctx ends or it receives SIGTERM or
@@ -200,6 +202,10 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 			pr.plan, pr.hash = np, h
 			s.start(pr)
 		}
+	}
+	if err := s.reconcileGateway(ctx, n.Spec.Gateway, p); err != nil {
+		s.err = err.Error()
+		s.log.Error("gateway", "err", err)
 	}
 }
 
@@ -378,6 +384,7 @@ func (s *Supervisor) stop(pr *proc) {
 }
 
 func (s *Supervisor) stopAll() {
+	s.stopGateway()
 	// Reverse start order: parachain nodes, then relay nodes, then seeds.
 	for tier := 2; tier >= 0; tier-- {
 		for _, pr := range s.procs {
@@ -391,6 +398,9 @@ func (s *Supervisor) stopAll() {
 
 func (s *Supervisor) writeStatus() {
 	st := Status{Supervisor: os.Getpid(), Generation: s.gen, Error: s.err, Nodes: map[string]NodeState{}}
+	if s.gateway != nil {
+		st.Gateway = s.gateway.listen
+	}
 	for name, pr := range s.procs {
 		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit}
 		if pr.cmd != nil {

@@ -246,6 +246,10 @@ var rejectCases = []struct {
 `, Problems{
 		{"spec.groups[1].rpc.maxConnections", "not supported by gossamer"},
 	}},
+	{"gateway in front of an unknown group", gossamerDev + `  gateway: {group: api, config: gw.yaml}
+`, Problems{
+		{"spec.gateway.group", `no group named "api" in spec.groups`},
+	}},
 	{"settings gossamer ignores", gossamerDev + `  - {name: rpc, role: rpc, pruning: "256", rpc: {cors: [all]}}
 `, Problems{
 		{"spec.groups[1].pruning", `gossamer supports archive only, got "256"`},

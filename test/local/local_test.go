@@ -5,7 +5,12 @@ package local_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,9 +95,56 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 
 func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
 
+// withGateway writes the example dev network plus an RPC gateway in front of its rpc group,
+// with one API key, and returns the spec path, the gateway URL and the key.
+func withGateway(t *testing.T) (spec, url, key string) {
+	t.Helper()
+	dir := t.TempDir()
+	example, err := os.ReadFile(filepath.Join("..", "..", "examples", "dev-network.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	key = "onf_local-test-key-0123456789abcdefghijklmnopqrstu"
+	sum := sha256.Sum256([]byte(key))
+	files := map[string]string{
+		"keys.yaml":    fmt.Sprintf("keys:\n  - id: test\n    sha256: %x\n", sum),
+		"gateway.yaml": fmt.Sprintf("listen: %s\nauth:\n  apiKeys:\n    file: %s\n", addr, filepath.Join(dir, "keys.yaml")),
+		"spec.yaml":    string(example) + fmt.Sprintf("  gateway:\n    group: rpc\n    config: %s\n", filepath.Join(dir, "gateway.yaml")),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "spec.yaml"), "http://" + addr, key
+}
+
+// gatewayCall posts one JSON-RPC call through the gateway and returns the HTTP status and body.
+func gatewayCall(t *testing.T, url, key, method string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"`+method+`","params":[]}`))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
 func TestLocalNetworkLifecycle(t *testing.T) {
 	c := newCLI(t)
-	spec := filepath.Join("..", "..", "examples", "dev-network.yaml")
+	spec, gwURL, key := withGateway(t)
 	t.Cleanup(func() { c.run("down", "dev", "--purge") })
 
 	out := c.must("up", "-f", spec, "--binary", c.gossamer, "--until-block", "2", "--timeout", "4m")
@@ -129,6 +181,20 @@ func TestLocalNetworkLifecycle(t *testing.T) {
 		} else if h != hash2 {
 			t.Errorf("node %s has block 2 = %s, validator has %s", n.Name, h, hash2)
 		}
+	}
+
+	// The gateway serves the rpc group to callers with a key, and nobody else.
+	if st.Gateway != gwURL {
+		t.Errorf("status gateway = %q, want %q", st.Gateway, gwURL)
+	}
+	if code, body := gatewayCall(t, gwURL, key, "chain_getBlockHash"); code != http.StatusOK || !strings.Contains(body, `"result"`) {
+		t.Errorf("gateway with key: %d %s", code, body)
+	}
+	if code, _ := gatewayCall(t, gwURL, "", "chain_getBlockHash"); code != http.StatusUnauthorized {
+		t.Errorf("gateway without key: status %d, want 401", code)
+	}
+	if code, body := gatewayCall(t, gwURL, key, "author_insertKey"); !strings.Contains(body, "-32003") {
+		t.Errorf("gateway let an unsafe method through: %d %s", code, body)
 	}
 
 	// Direct access to a node through the CLI.
@@ -171,6 +237,9 @@ func TestLocalNetworkLifecycle(t *testing.T) {
 			t.Fatalf("after scale up, %s is not serving: %+v", name, n)
 		}
 		rpcPIDs = append(rpcPIDs, n.PID)
+	}
+	if code, body := gatewayCall(t, gwURL, key, "system_health"); code != http.StatusOK || !strings.Contains(body, `"result"`) {
+		t.Errorf("gateway after scale up: %d %s", code, body)
 	}
 	c.must("scale", "dev", "rpc=1")
 	st = c.status("dev")
