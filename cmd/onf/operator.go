@@ -21,6 +21,8 @@ func init() { rootCmd.AddCommand(newOperatorCmd()) }
 
 func newOperatorCmd() *cobra.Command {
 	var kubeconfig, logLevel string
+	var qps float32
+	var burst int
 	var cfg controller.Config
 	c := &cobra.Command{
 		Use:   "operator",
@@ -50,6 +52,7 @@ the kustomize base (config/default); see docs/operator.md.`,
 			if err != nil {
 				return err
 			}
+			rc.QPS, rc.Burst = qps, burst
 			op, err := controller.New(rc, cfg)
 			if err != nil {
 				return err
@@ -68,6 +71,8 @@ the kustomize base (config/default); see docs/operator.md.`,
 	f.StringVar(&cfg.MetricsAddr, "metrics-bind-address", ":8080", `address of the Prometheus metrics endpoint ("0" disables it)`)
 	f.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables them)`)
 	f.IntVar(&cfg.Workers, "workers", 4, "networks reconciled in parallel")
+	f.Float32Var(&qps, "kube-api-qps", 50, "sustained requests per second to the API server")
+	f.IntVar(&burst, "kube-api-burst", 100, "burst of requests to the API server")
 	f.DurationVar(&cfg.NodeStatusInterval, "node-status-interval", 15*time.Second, "how often nodes are polled over RPC for chain facts (0 disables)")
 	f.DurationVar(&cfg.SyncPeriod, "sync-period", 10*time.Minute, "re-reconcile every network this often even when nothing changed")
 	f.StringVar(&cfg.Builders.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")

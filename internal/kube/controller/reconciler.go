@@ -92,7 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	default:
 		if applied, err = r.applyAll(ctx, net, objs); err != nil {
 			reason, problem = kube.ReasonApplyFailed, err.Error()
-			defer r.log().Warn("apply network", "network", req.NamespacedName, "err", err)
+			r.log().Warn("apply network", "network", req.NamespacedName, "err", err)
 		}
 	}
 	if err := r.updateStatus(ctx, &n, net, applied, reason, problem); err != nil {
