@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -114,4 +115,48 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestKustomizeBase checks the kustomize base without a kustomize binary: every listed
+// resource exists and holds Kubernetes objects, and the generated role is the one used.
+func TestKustomizeBase(t *testing.T) {
+	var walk func(dir string)
+	seen := map[string]bool{}
+	walk = func(dir string) {
+		raw, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k struct {
+			Resources []string `json:"resources"`
+		}
+		if err := yaml.Unmarshal(raw, &k); err != nil {
+			t.Fatalf("%s/kustomization.yaml: %v", dir, err)
+		}
+		for _, r := range k.Resources {
+			p := filepath.Join(dir, r)
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Errorf("%s lists %s: %v", dir, r, err)
+				continue
+			}
+			if fi.IsDir() {
+				walk(p)
+				continue
+			}
+			b, _ := os.ReadFile(p)
+			for name := range documents(t, string(b)) {
+				seen[name] = true
+			}
+		}
+	}
+	walk(repoPath("config/default"))
+	for _, want := range []string{
+		"CustomResourceDefinition/substratenetworks.onf.dinfra.dev", "ClusterRole/onf-operator", "ClusterRoleBinding/onf-operator",
+		"ServiceAccount/onf-operator", "Role/onf-operator-leader-election", "Namespace/onf-system", "Deployment/onf-operator",
+	} {
+		if !seen[want] {
+			t.Errorf("config/default does not install %s", want)
+		}
+	}
 }
