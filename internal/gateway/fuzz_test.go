@@ -62,7 +62,14 @@ func FuzzParseAndAuthorize(f *testing.F) {
 		if err == nil && cred != readerKey && cred != valid {
 			t.Fatalf("credential %q authenticated as %+v", cred, id)
 		}
-		calls, batch, msgErr := parseMessage(body, 10)
+		if m, ok := parseUpstream(body); ok != (json.Valid(body) && bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{"))) ||
+			(ok && !json.Valid(appendReply(nil, nullID, &m))) {
+			t.Fatalf("node answer %q: accepted %v", body, ok)
+		}
+		calls, batch, msgErr := parseMessage(body, 10, nil)
+		if (msgErr == errMalformed) == json.Valid(body) {
+			t.Fatalf("malformed %v, json.Valid %v for %q", msgErr == errMalformed, json.Valid(body), body)
+		}
 		if msgErr != nil {
 			if !json.Valid(appendError(nil, nullID, msgErr)) {
 				t.Fatal("message error answer is not JSON")
@@ -72,7 +79,16 @@ func FuzzParseAndAuthorize(f *testing.F) {
 		if len(calls) == 0 || len(calls) > 10 || (!batch && len(calls) != 1) {
 			t.Fatalf("%d calls (batch %v)", len(calls), batch)
 		}
-		for _, c := range calls {
+		var elems []json.RawMessage
+		if !batch {
+			elems = []json.RawMessage{body}
+		} else if json.Unmarshal(body, &elems) != nil {
+			t.Fatal("batch does not decode")
+		}
+		for i, c := range calls {
+			if want := stdMethod(elems[i]); c.invalid == nil && c.method != want {
+				t.Fatalf("method %q, encoding/json reads %q", c.method, want)
+			}
 			if c.invalid != nil {
 				if c.id == nil || !json.Valid(appendError(nil, c.id, c.invalid)) {
 					t.Fatalf("invalid call answer for %q is not JSON", body)
@@ -105,4 +121,15 @@ func FuzzParseAndAuthorize(f *testing.F) {
 			}
 		}
 	})
+}
+
+// stdMethod is the "method" member of a request as encoding/json reads it (exact name, last
+// one wins), to check the gateway's own scanner against.
+func stdMethod(elem []byte) string {
+	var members map[string]json.RawMessage
+	var m string
+	if json.Unmarshal(elem, &members) == nil {
+		_ = json.Unmarshal(members["method"], &m)
+	}
+	return m
 }

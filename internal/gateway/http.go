@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,7 +51,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, public *conf
 		writeHTTPError(w, http.StatusBadRequest, invalid("reading the body failed"))
 		return
 	}
-	calls, batch, msgErr := parseMessage(body, g.cfg.Limits.MaxBatch)
+	calls, batch, msgErr := parseMessage(body, g.cfg.Limits.MaxBatch, nil)
 	if msgErr != nil {
 		g.metrics.rejected.WithLabelValues("malformed").Inc()
 		writeHTTPError(w, http.StatusBadRequest, msgErr)
@@ -124,9 +123,9 @@ func (g *Gateway) postUpstream(ctx context.Context, node *upstream.Node, cl *cal
 	if err != nil {
 		return nil, err
 	}
-	var m upstreamMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("answer (HTTP %d) is not a JSON-RPC response: %w", status, err)
+	m, ok := parseUpstream(data)
+	if !ok {
+		return nil, fmt.Errorf("answer (HTTP %d) is not a JSON-RPC response", status)
 	}
 	return &m, nil
 }

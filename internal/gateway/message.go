@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -46,93 +45,12 @@ func errTooLarge(limit int64) *rpc.Error {
 	return &rpc.Error{Code: rpc.CodeInvalidRequest, Message: "invalid request: larger than " + strconv.FormatInt(limit, 10) + " bytes"}
 }
 
-func errBatchTooLarge(limit int) *rpc.Error {
-	return &rpc.Error{Code: rpc.CodeInvalidRequest, Message: "invalid request: batch has more than " + strconv.Itoa(limit) + " calls"}
-}
-
-var nullID = json.RawMessage("null")
-
-// call is one element of a client message.
-type call struct {
-	id      json.RawMessage // nil: a notification (no answer); "null" is a valid id
-	method  string
-	params  json.RawMessage
-	invalid *rpc.Error // set when the element is not a valid JSON-RPC request
-}
-
-func (c *call) notification() bool { return c.id == nil }
-
-// parseMessage splits a client message into its calls. A message-level error (malformed
-// JSON, empty or oversized batch) gets one answer with a null id; a bad element of a batch
-// gets its own error in place.
-func parseMessage(body []byte, maxBatch int) (calls []call, batch bool, msgErr *rpc.Error) {
-	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
-		// One call: decoding it validates it, so skip the separate validation pass.
-		c := parseCall(trimmed)
-		if c.invalid != nil && !json.Valid(trimmed) {
-			return nil, false, errMalformed
-		}
-		return []call{c}, false, nil
-	}
-	elems, batch, err := rpc.SplitBatch(body)
-	if err != nil {
-		return nil, batch, errMalformed
-	}
-	if batch && len(elems) == 0 {
-		return nil, true, errEmptyBatch
-	}
-	if len(elems) > maxBatch {
-		return nil, batch, errBatchTooLarge(maxBatch)
-	}
-	calls = make([]call, len(elems))
-	for i, e := range elems {
-		calls[i] = parseCall(e)
-	}
-	return calls, batch, nil
-}
-
-func parseCall(e json.RawMessage) call {
-	var r struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Method  *string         `json:"method"`
-		Params  json.RawMessage `json:"params"`
-	}
-	if err := json.Unmarshal(e, &r); err != nil {
-		return call{id: nullID, invalid: invalid("not a JSON-RPC request object")}
-	}
-	c := call{id: r.ID, params: r.Params}
-	if c.id != nil && !validID(c.id) {
-		return call{id: nullID, invalid: invalid("id must be a string, a number or null")}
-	}
-	switch {
-	case r.JSONRPC != rpc.Version:
-		c.invalid = invalid(`"jsonrpc" must be "2.0"`)
-	case r.Method == nil || *r.Method == "":
-		c.invalid = invalid(`"method" must be a non-empty string`)
-	case len(r.Params) > 0 && r.Params[0] != '[' && r.Params[0] != '{' && !bytes.Equal(r.Params, nullID):
-		c.invalid = invalid(`"params" must be an array or an object`)
-	default:
-		c.method = *r.Method
-	}
-	if c.invalid != nil && c.id == nil {
-		c.id = nullID // an invalid request is answered even without an id
-	}
-	return c
-}
-
 func invalid(why string) *rpc.Error {
 	return &rpc.Error{Code: rpc.CodeInvalidRequest, Message: "invalid request: " + why}
 }
 
-func validID(id json.RawMessage) bool {
-	switch id[0] {
-	case '"', 'n':
-		return true
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return true
-	}
-	return false
+func errBatchTooLarge(limit int) *rpc.Error {
+	return &rpc.Error{Code: rpc.CodeInvalidRequest, Message: "invalid request: batch has more than " + strconv.Itoa(limit) + " calls"}
 }
 
 // appendUpstreamRequest encodes a call for a node with the gateway's own numeric id
@@ -159,18 +77,6 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	b, _ := json.Marshal(s)
 	return append(dst, b...)
-}
-
-// upstreamMessage is a message from a node: a response, or a subscription notification.
-type upstreamMessage struct {
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Result json.RawMessage `json:"result"`
-	Error  json.RawMessage `json:"error"`
-}
-
-func (m *upstreamMessage) failed() bool {
-	return len(m.Error) > 0 && !bytes.Equal(m.Error, nullID)
 }
 
 // appendReply encodes the answer to a client call from a node's response, with the client's id.

@@ -145,7 +145,7 @@ func (s *wsSession) readClient() {
 
 // handle checks and forwards one client message; false means the upstream is gone.
 func (s *wsSession) handle(data []byte) bool {
-	calls, batch, msgErr := parseMessage(data, s.g.cfg.Limits.MaxBatch)
+	calls, batch, msgErr := parseMessage(data, s.g.cfg.Limits.MaxBatch, nil)
 	if msgErr != nil {
 		s.g.metrics.rejected.WithLabelValues("malformed").Inc()
 		s.writeClient(appendError(nil, nullID, msgErr))
@@ -225,11 +225,11 @@ func (s *wsSession) readUpstream() {
 			s.closeClient(websocket.CloseTryAgainLater, "upstream node went away")
 			return
 		}
-		var m upstreamMessage
-		if json.Unmarshal(data, &m) != nil {
+		m, ok := parseUpstream(data)
+		if !ok {
 			continue
 		}
-		if m.Method != "" { // a subscription notification
+		if m.notification() {
 			s.writeClient(data)
 			continue
 		}

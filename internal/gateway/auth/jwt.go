@@ -53,7 +53,9 @@ func NewJWTVerifier(c *config.JWT, roleExists func(string) bool) (*JWTVerifier, 
 		v.edKey = key
 		methods = append(methods, jwt.SigningMethodEdDSA.Alg())
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(5 * time.Second)}
+	// Strict decoding: a token is accepted in exactly one spelling (no alternative trailing base64 bits).
+	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(5 * time.Second),
+		jwt.WithStrictDecoding()}
 	if c.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(c.Issuer))
 	}

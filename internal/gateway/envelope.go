@@ -1,0 +1,216 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"sync"
+
+	"github.com/dinfra/stack/internal/rpc"
+)
+
+var nullID = json.RawMessage("null")
+
+// call is one element of a client message. Its byte fields point into the message.
+type call struct {
+	id      json.RawMessage // nil: a notification (no answer); "null" is a valid id
+	method  string
+	params  json.RawMessage
+	invalid *rpc.Error // set when the element is not a valid JSON-RPC request
+}
+
+func (c *call) notification() bool { return c.id == nil }
+
+// parseMessage splits a client message into its calls, appended to dst. A message-level
+// error (malformed JSON, empty or oversized batch) gets one answer with a null id; a bad
+// element of a batch gets its own error in place.
+func parseMessage(body []byte, maxBatch int, dst []call) (calls []call, batch bool, msgErr *rpc.Error) {
+	i := skipSpace(body, 0)
+	if i < len(body) && body[i] == '[' {
+		var it arrayIter
+		it.start(body, i, 1)
+		n := 0
+		for it.next() {
+			n++
+		}
+		if end := it.end(); end < 0 || skipSpace(body, end) != len(body) {
+			return nil, true, errMalformed
+		}
+		if n == 0 {
+			return nil, true, errEmptyBatch
+		}
+		if n > maxBatch {
+			return nil, true, errBatchTooLarge(maxBatch)
+		}
+		it.start(body, i, 1)
+		for it.next() {
+			dst = append(dst, parseCall(it.elem))
+		}
+		return dst, true, nil
+	}
+	end := scanValue(body, i, 0)
+	if end < 0 || skipSpace(body, end) != len(body) {
+		return nil, false, errMalformed
+	}
+	return append(dst, parseCall(body[i:end])), false, nil
+}
+
+// parseCall checks one well-formed JSON value as a JSON-RPC request. Member names match
+// exactly (JSON-RPC is case-sensitive); a repeated member counts with its last value, as in
+// encoding/json.
+func parseCall(e []byte) call {
+	if e[0] != '{' {
+		return call{id: nullID, invalid: invalid("not a JSON-RPC request object")}
+	}
+	var version, id, method, params []byte
+	var it objectIter
+	for it.start(e, 0, 1); it.next(); {
+		switch string(memberName(it.key, it.keyEscaped)) {
+		case "jsonrpc":
+			version = it.val
+		case "id":
+			id = it.val
+		case "method":
+			method = it.val
+		case "params":
+			params = it.val
+		}
+	}
+	c := call{id: id, params: params}
+	if id != nil && !validID(id) {
+		return call{id: nullID, invalid: invalid("id must be a string, a number or null")}
+	}
+	name, isString := stringValue(method)
+	switch {
+	case !isVersion(version):
+		c.invalid = invalid(`"jsonrpc" must be "2.0"`)
+	case !isString || name == "":
+		c.invalid = invalid(`"method" must be a non-empty string`)
+	case params != nil && params[0] != '[' && params[0] != '{' && !bytes.Equal(params, nullID):
+		c.invalid = invalid(`"params" must be an array or an object`)
+	default:
+		c.method = name
+	}
+	if c.invalid != nil && c.id == nil {
+		c.id = nullID // an invalid request is answered even without an id
+	}
+	return c
+}
+
+func validID(id []byte) bool {
+	switch id[0] {
+	case '"', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return true
+	}
+	return false
+}
+
+func isVersion(v []byte) bool {
+	if string(v) == `"2.0"` {
+		return true
+	}
+	s, ok := stringValue(v)
+	return ok && s == rpc.Version
+}
+
+// memberName returns an object key without its quotes. Only escaped keys allocate.
+func memberName(key []byte, escaped bool) []byte {
+	if !escaped {
+		return key[1 : len(key)-1]
+	}
+	var s string
+	_ = json.Unmarshal(key, &s)
+	return []byte(s)
+}
+
+// stringValue decodes a JSON string value; false if v is not a string. Method names are
+// interned, so a known name costs no allocation.
+func stringValue(v []byte) (string, bool) {
+	if len(v) == 0 || v[0] != '"' {
+		return "", false
+	}
+	if plainASCII(v) {
+		return names.intern(v[1 : len(v)-1]), true
+	}
+	// Escapes or other bytes: decode like encoding/json would, so the policy sees the real name.
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+func plainASCII(v []byte) bool {
+	for _, c := range v {
+		if c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// internTable keeps the first maxInterned distinct method names.
+type internTable struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+const maxInterned = 1024
+
+var names = internTable{m: map[string]string{}}
+
+func (t *internTable) intern(b []byte) string {
+	t.mu.RLock()
+	s, ok := t.m[string(b)]
+	t.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	t.mu.Lock()
+	if len(t.m) < maxInterned {
+		t.m[s] = s
+	}
+	t.mu.Unlock()
+	return s
+}
+
+// upstreamMessage is a message from a node: a response, or a subscription notification.
+// Its fields point into the message.
+type upstreamMessage struct {
+	ID     json.RawMessage
+	Method []byte // raw JSON string; set on notifications
+	Result json.RawMessage
+	Error  json.RawMessage
+}
+
+// parseUpstream reads a node's message; false if it is not a well-formed JSON object.
+func parseUpstream(data []byte) (upstreamMessage, bool) {
+	var m upstreamMessage
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return m, false
+	}
+	var it objectIter
+	for it.start(data, i, 1); it.next(); {
+		switch string(memberName(it.key, it.keyEscaped)) {
+		case "id":
+			m.ID = it.val
+		case "method":
+			m.Method = it.val
+		case "result":
+			m.Result = it.val
+		case "error":
+			m.Error = it.val
+		}
+	}
+	end := it.end()
+	return m, end >= 0 && skipSpace(data, end) == len(data)
+}
+
+func (m *upstreamMessage) notification() bool {
+	return len(m.Method) > 0 && string(m.Method) != `""` && string(m.Method) != "null"
+}
+
+func (m *upstreamMessage) failed() bool {
+	return len(m.Error) > 0 && !bytes.Equal(m.Error, nullID)
+}
