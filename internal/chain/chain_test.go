@@ -168,3 +168,30 @@ func TestInProcessNode(t *testing.T) {
 		t.Fatalf("missing provider: %v", err)
 	}
 }
+
+// Several listeners share the client's one websocket subscription to new blocks.
+func TestNewHeightsShared(t *testing.T) {
+	testenv.Short(t)
+	_, c := startDevNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := c.NewHeights(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctx, bcancel := context.WithCancel(ctx)
+	b, err := c.NewHeights(bctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha, hb := <-a, <-b
+	if ha < 1 || hb < 1 {
+		t.Fatalf("heights %d %d", ha, hb)
+	}
+	bcancel()
+	for range b { // closed once its context ends
+	}
+	if h := <-a; h <= ha {
+		t.Fatalf("a got %d after %d", h, ha)
+	}
+}

@@ -69,11 +69,10 @@ func Init(o InitOptions) error {
 		return fmt.Errorf("chain init: genesis: %w", err)
 	}
 	conf := nodeConfig(o.Home, o.Moniker, o.BlockTime, o.P2PAddr, o.RPCAddr)
-	pv, nodeKey, err := writeKeys(conf)
+	pv, _, err := writeKeys(conf)
 	if err != nil {
 		return err
 	}
-	_ = nodeKey
 	pub, err := pv.GetPubKey()
 	if err != nil {
 		return err
@@ -111,6 +110,7 @@ func nodeConfig(home, moniker string, blockTime time.Duration, p2pAddr, rpcAddr 
 	conf.Mempool.Size = 50000
 	conf.Mempool.CacheSize = 100000
 	conf.RPC.MaxSubscriptionsPerClient = 20
+	conf.P2P.PexReactor = false // peers are explicit (persistent_peers); no address book to gossip
 	conf.Instrumentation.Prometheus = false
 	conf.LogLevel = "error"
 	return conf

@@ -72,7 +72,6 @@ func Testnet(o TestnetOptions) ([]TestnetNode, error) {
 			fmt.Sprintf("tcp://%s:%d", o.Host, p2pPort), fmt.Sprintf("tcp://%s:%d", o.Host, rpcPort))
 		conf.P2P.AddrBookStrict = false // peers on one host or a private network
 		conf.P2P.AllowDuplicateIP = true
-		conf.P2P.PexReactor = false
 		pv, nodeKey, err := writeKeys(conf)
 		if err != nil {
 			return nil, err

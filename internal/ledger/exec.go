@@ -307,8 +307,12 @@ func (x *execCtx) claimEarnings() error {
 	if err != nil {
 		return err
 	}
+	n := len(x.events)
 	x.settleProvider(x.signer.Bytes[:], p)
 	x.st.setProvider(x.signer.Bytes[:], p)
+	if len(x.events) == n { // nothing accrued: still say the claim happened
+		x.emit(EventProviderPaid, indexed("provider", p.Address), attr("amount", "0"))
+	}
 	return nil
 }
 

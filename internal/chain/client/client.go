@@ -40,6 +40,7 @@ type Client struct {
 	mu      sync.Mutex
 	chainID string
 	wsOn    bool
+	heights map[chan int64]struct{} // NewHeights listeners
 }
 
 // New returns a client for a node's RPC address: http://HOST:PORT, tcp://HOST:PORT or
@@ -485,45 +486,70 @@ func (c *Client) startWS() error {
 }
 
 // NewHeights delivers the height of each new block as the node commits it, until ctx ends
-// or the connection fails (the channel is then closed).
+// or the connection fails (the channel is then closed). Any number of callers can listen:
+// they share one websocket subscription.
 func (c *Client) NewHeights(ctx context.Context) (<-chan int64, error) {
 	if err := c.startWS(); err != nil {
 		return nil, err
 	}
-	query := types.QueryForEvent(types.EventNewBlockHeader).String()
-	in, err := c.rpc.Subscribe(ctx, "dinfra-client", query, 100)
-	if err != nil {
-		return nil, fmt.Errorf("subscribe %s: %w", query, err)
-	}
 	out := make(chan int64, 100)
+	c.mu.Lock()
+	if c.heights == nil {
+		query := types.QueryForEvent(types.EventNewBlockHeader).String()
+		in, err := c.rpc.Subscribe(context.Background(), "dinfra-client", query, 100)
+		if err != nil {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("subscribe %s: %w", query, err)
+		}
+		c.heights = map[chan int64]struct{}{}
+		go c.fanOutHeights(in, query)
+	}
+	c.heights[out] = struct{}{}
+	c.mu.Unlock()
 	go func() {
-		defer close(out)
-		defer c.rpc.Unsubscribe(context.Background(), "dinfra-client", query) //nolint:errcheck
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-in:
-				if !ok {
-					return
-				}
-				if h, ok := ev.Data.(types.EventDataNewBlockHeader); ok {
-					select {
-					case out <- h.Header.Height:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}
+		<-ctx.Done()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if _, ok := c.heights[out]; ok {
+			delete(c.heights, out)
+			close(out)
 		}
 	}()
 	return out, nil
 }
 
+// fanOutHeights copies new block heights to every listener; a listener that does not keep
+// up loses heights (Follow catches up from the next one it sees). When the subscription
+// ends, every listener's channel is closed and the next NewHeights subscribes again.
+func (c *Client) fanOutHeights(in <-chan coretypes.ResultEvent, query string) {
+	for ev := range in {
+		h, ok := ev.Data.(types.EventDataNewBlockHeader)
+		if !ok {
+			continue
+		}
+		c.mu.Lock()
+		for ch := range c.heights {
+			select {
+			case ch <- h.Header.Height:
+			default:
+			}
+		}
+		c.mu.Unlock()
+	}
+	c.mu.Lock()
+	for ch := range c.heights {
+		close(ch)
+	}
+	c.heights = nil
+	c.mu.Unlock()
+	_ = c.rpc.Unsubscribe(context.Background(), "dinfra-client", query)
+}
+
 // Subscribe streams the events of committed transactions that match a CometBFT query on
 // indexed attributes, e.g. "subscription_awarded.provider='5F...'" (the "tm.event='Tx'"
 // part is added). Each matching transaction delivers all its events. Block-level events
-// (expiries) are not transactions: use Follow or BlockEvents for a complete picture.
+// (expiries) are not transactions: use Follow or BlockEvents for a complete picture. One
+// client holds one stream per distinct query at a time.
 func (c *Client) Subscribe(ctx context.Context, query string) (<-chan Event, error) {
 	if err := c.startWS(); err != nil {
 		return nil, err
