@@ -68,6 +68,14 @@ func TestBenchmarkOperator(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = op.Process.Kill(); _ = op.Wait() })
 
+	kubetest.Eventually(t, time.Minute, "operator metrics", func() (bool, error) {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return true, nil
+	})
 	start := time.Now()
 	createNetworks(t, cl, networks, perNetwork)
 	kubetest.Eventually(t, 10*time.Minute, "every network Ready", func() (bool, error) {
@@ -87,6 +95,7 @@ func TestBenchmarkOperator(t *testing.T) {
 
 	// No-op resync: the operator re-reconciles everything every 20s; nothing has changed.
 	writes0, reconciles0 := scrape(t, metricsAddr)
+	t.Logf("operator: rollout took %.0f API writes in %.0f reconciles", writes0, reconciles0)
 	time.Sleep(45 * time.Second) // two sync periods: a fixed observation window, nothing to poll for
 	writes1, reconciles1 := scrape(t, metricsAddr)
 	peak := peakRSS(t, op.Process.Pid)

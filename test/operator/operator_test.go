@@ -18,6 +18,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -445,10 +447,11 @@ func TestInvalidNetworkRejected(t *testing.T) {
 }
 
 // TestNodeChainFacts reports a real gossamer node's blocks in the network status: every pod's
-// RPC endpoint is pointed at one node running on this machine.
+// RPC endpoint is pointed at one node running on this machine. The cluster also serves the
+// ServiceMonitor kind, so the network gets one.
 func TestNodeChainFacts(t *testing.T) {
 	node := rpctest.StartGossamer(t)
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
+	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: append(crds(), repoPath("test/operator/testdata/crds")), Workloads: true})
 	cl := newClient(t, cluster)
 	ctx := context.Background()
 	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
@@ -474,4 +477,14 @@ func TestNodeChainFacts(t *testing.T) {
 		}
 		return len(got.Status.Nodes) == 5 && got.Status.BestBlock >= 1, errorf("%d nodes, best %d", len(got.Status.Nodes), got.Status.BestBlock)
 	})
+
+	sm := &unstructured.Unstructured{}
+	sm.SetGroupVersionKind(schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"})
+	if err := cl.Get(ctx, types.NamespacedName{Namespace: "chains", Name: "relay"}, sm); err != nil {
+		t.Fatalf("ServiceMonitor: %v", err)
+	}
+	port, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	if len(port) != 1 || !metav1.IsControlledBy(sm, n) {
+		t.Errorf("ServiceMonitor endpoints %v, controlled by the network: %v", port, metav1.IsControlledBy(sm, n))
+	}
 }

@@ -22,31 +22,36 @@ const FieldOwner = "onf-operator"
 
 // apply makes the live object match desired with a server-side apply, unless the live object
 // was applied from the same desired object already: a reconcile that finds nothing to change
-// writes nothing. It returns the desired object's hash.
-func (r *Reconciler) apply(ctx context.Context, desired client.Object) (string, error) {
+// writes nothing. It returns the desired object's hash, and whether it skipped an apply only
+// because the cache does not show this process's last apply yet (the caller checks again
+// later).
+func (r *Reconciler) apply(ctx context.Context, desired client.Object) (hash string, waiting bool, err error) {
 	m, err := kube.Clean(desired)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	sum := sha256.Sum256(raw)
-	hash := hex.EncodeToString(sum[:16])
+	hash = hex.EncodeToString(sum[:16])
 
 	u := &unstructured.Unstructured{Object: m}
 	live, err := r.newObject(u)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
+	key := u.GetNamespace() + "/" + objectID(desired)
 	err = r.Client.Get(ctx, client.ObjectKeyFromObject(desired), live)
 	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return "", fmt.Errorf("read %s %s: %w", u.GetKind(), u.GetName(), err)
-	case live.GetAnnotations()[AnnotationHash] == hash:
-		return hash, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return "", false, fmt.Errorf("read %s %s: %w", u.GetKind(), u.GetName(), err)
+	case err == nil && live.GetAnnotations()[AnnotationHash] == hash:
+		r.expect.observed(key)
+		return hash, false, nil
+	case r.expect.pending(key, hash):
+		return hash, true, nil
 	}
 	annotations := u.GetAnnotations()
 	if annotations == nil {
@@ -55,9 +60,10 @@ func (r *Reconciler) apply(ctx context.Context, desired client.Object) (string, 
 	annotations[AnnotationHash] = hash
 	u.SetAnnotations(annotations)
 	if err := r.Client.Patch(ctx, u, client.Apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return "", fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
+		return "", false, fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
-	return hash, nil
+	r.expect.applied(key, hash)
+	return hash, false, nil
 }
 
 // newObject returns an empty typed object of u's kind (read through the cache), or an

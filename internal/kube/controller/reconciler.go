@@ -53,6 +53,7 @@ type Reconciler struct {
 	Log   *slog.Logger
 
 	reconciles atomic.Int64
+	expect     expectations
 }
 
 // Reconciles is how many reconciles ran (tests compare it with the writes they caused).
@@ -81,6 +82,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	network.Default(net)
 	reason, problem := "", ""
 	var applied map[string]string
+	var waiting bool
 	objs, err := r.desired(ctx, net)
 	var invalid *invalidError
 	switch {
@@ -90,7 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case err != nil:
 		return ctrl.Result{}, err
 	default:
-		if applied, err = r.applyAll(ctx, net, objs); err != nil {
+		if applied, waiting, err = r.applyAll(ctx, net, objs); err != nil {
 			reason, problem = kube.ReasonApplyFailed, err.Error()
 			r.log().Warn("apply network", "network", req.NamespacedName, "err", err)
 		}
@@ -100,6 +102,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if reason == kube.ReasonApplyFailed {
 		return ctrl.Result{}, errors.New(problem) // retried with backoff
+	}
+	if waiting {
+		// Normally the cache's events come first; this catches an object deleted meanwhile.
+		return ctrl.Result{RequeueAfter: expectationTTL}, nil
 	}
 	return ctrl.Result{}, nil
 }
@@ -127,38 +133,40 @@ func (r *Reconciler) desired(ctx context.Context, n *v1alpha1.SubstrateNetwork) 
 
 // applyAll applies every desired object, then deletes the network's objects that are no
 // longer desired (a removed group, an exposure turned off, autoscaling dropped). It returns
-// the applied hash of each object by objectID.
-func (r *Reconciler) applyAll(ctx context.Context, n *v1alpha1.SubstrateNetwork, objs []client.Object) (map[string]string, error) {
+// the applied hash of each object by objectID, and whether an apply waits for the cache.
+func (r *Reconciler) applyAll(ctx context.Context, n *v1alpha1.SubstrateNetwork, objs []client.Object) (map[string]string, bool, error) {
 	applied := map[string]string{}
 	var errs []error
+	waitingAny := false
 	for _, o := range objs {
-		hash, err := r.apply(ctx, o)
+		hash, waiting, err := r.apply(ctx, o)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		applied[objectID(o)] = hash
+		waitingAny = waitingAny || waiting
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, false, errors.Join(errs...)
 	}
 	for _, list := range owned() {
 		if err := r.Client.List(ctx, list, client.InNamespace(n.Namespace), client.MatchingLabels{kube.LabelNetwork: n.Name, kube.LabelManagedBy: kube.ManagedBy}); err != nil {
-			return nil, fmt.Errorf("list owned objects: %w", err)
+			return nil, false, fmt.Errorf("list owned objects: %w", err)
 		}
 		items, err := metaItems(list)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		for _, o := range items {
 			if _, want := applied[objectID(o)]; want || !metav1.IsControlledBy(o, n) {
 				continue
 			}
 			if err := r.Client.Delete(ctx, o, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-				return nil, fmt.Errorf("delete %s %s: %w", reflect.TypeOf(o).Elem().Name(), o.GetName(), err)
+				return nil, false, fmt.Errorf("delete %s %s: %w", reflect.TypeOf(o).Elem().Name(), o.GetName(), err)
 			}
 		}
 	}
-	return applied, nil
+	return applied, waitingAny, nil
 }
 
 func metaItems(list client.ObjectList) ([]client.Object, error) {
