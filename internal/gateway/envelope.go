@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 
+	"github.com/dinfra/stack/internal/gateway/jsonscan"
 	"github.com/dinfra/stack/internal/rpc"
 )
 
@@ -24,15 +25,15 @@ func (c *call) notification() bool { return c.id == nil }
 // error (malformed JSON, empty or oversized batch) gets one answer with a null id; a bad
 // element of a batch gets its own error in place.
 func parseMessage(body []byte, maxBatch int, dst []call) (calls []call, batch bool, msgErr *rpc.Error) {
-	i := skipSpace(body, 0)
+	i := jsonscan.SkipSpace(body, 0)
 	if i < len(body) && body[i] == '[' {
-		var it arrayIter
-		it.start(body, i, 1)
+		var it jsonscan.ArrayIter
+		it.Start(body, i, 1)
 		n := 0
-		for it.next() {
+		for it.Next() {
 			n++
 		}
-		if end := it.end(); end < 0 || skipSpace(body, end) != len(body) {
+		if end := it.End(); end < 0 || jsonscan.SkipSpace(body, end) != len(body) {
 			return nil, true, errMalformed
 		}
 		if n == 0 {
@@ -41,14 +42,14 @@ func parseMessage(body []byte, maxBatch int, dst []call) (calls []call, batch bo
 		if n > maxBatch {
 			return nil, true, errBatchTooLarge(maxBatch)
 		}
-		it.start(body, i, 1)
-		for it.next() {
-			dst = append(dst, parseCall(it.elem))
+		it.Start(body, i, 1)
+		for it.Next() {
+			dst = append(dst, parseCall(it.Elem))
 		}
 		return dst, true, nil
 	}
-	end := scanValue(body, i, 0)
-	if end < 0 || skipSpace(body, end) != len(body) {
+	end := jsonscan.Value(body, i, 0)
+	if end < 0 || jsonscan.SkipSpace(body, end) != len(body) {
 		return nil, false, errMalformed
 	}
 	return append(dst, parseCall(body[i:end])), false, nil
@@ -62,17 +63,17 @@ func parseCall(e []byte) call {
 		return call{id: nullID, invalid: invalid("not a JSON-RPC request object")}
 	}
 	var version, id, method, params []byte
-	var it objectIter
-	for it.start(e, 0, 1); it.next(); {
-		switch string(memberName(it.key, it.keyEscaped)) {
+	var it jsonscan.ObjectIter
+	for it.Start(e, 0, 1); it.Next(); {
+		switch string(memberName(it.Key, it.KeyEscaped)) {
 		case "jsonrpc":
-			version = it.val
+			version = it.Val
 		case "id":
-			id = it.val
+			id = it.Val
 		case "method":
-			method = it.val
+			method = it.Val
 		case "params":
-			params = it.val
+			params = it.Val
 		}
 	}
 	c := call{id: id, params: params}
@@ -186,25 +187,25 @@ type upstreamMessage struct {
 // parseUpstream reads a node's message; false if it is not a well-formed JSON object.
 func parseUpstream(data []byte) (upstreamMessage, bool) {
 	var m upstreamMessage
-	i := skipSpace(data, 0)
+	i := jsonscan.SkipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return m, false
 	}
-	var it objectIter
-	for it.start(data, i, 1); it.next(); {
-		switch string(memberName(it.key, it.keyEscaped)) {
+	var it jsonscan.ObjectIter
+	for it.Start(data, i, 1); it.Next(); {
+		switch string(memberName(it.Key, it.KeyEscaped)) {
 		case "id":
-			m.ID = it.val
+			m.ID = it.Val
 		case "method":
-			m.Method = it.val
+			m.Method = it.Val
 		case "result":
-			m.Result = it.val
+			m.Result = it.Val
 		case "error":
-			m.Error = it.val
+			m.Error = it.Val
 		}
 	}
-	end := it.end()
-	return m, end >= 0 && skipSpace(data, end) == len(data)
+	end := it.End()
+	return m, end >= 0 && jsonscan.SkipSpace(data, end) == len(data)
 }
 
 func (m *upstreamMessage) notification() bool {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -97,13 +96,19 @@ func (g *Gateway) forwardHTTP(ctx context.Context, c *caller, cl *call) []byte {
 		return g.reject(c, cl, outcomeUnavailable, errNoUpstream)
 	}
 	start := time.Now()
-	m, err := g.postUpstream(ctx, node, cl)
+	w := waiters.Get().(*answerWaiter)
+	defer w.release()
+	err := w.call(ctx, node, cl)
 	if err != nil {
-		if ctx.Err() != nil { // the client went away
-			return g.reject(c, cl, outcomeUnavailable, errUpstream)
+		if ctx.Err() == nil { // not just the client going away
+			g.pool.MarkDown(node, err)
+			g.log.Warn("upstream call failed", "upstream", node.Name, "method", cl.method, "err", err)
 		}
-		g.pool.MarkDown(node, err)
-		g.log.Warn("upstream call failed", "upstream", node.Name, "method", cl.method, "err", err)
+		return g.reject(c, cl, outcomeUnavailable, errUpstream)
+	}
+	m, ok := parseUpstream(w.msg)
+	if !ok {
+		g.log.Warn("upstream answer is not a JSON-RPC response", "upstream", node.Name, "method", cl.method)
 		return g.reject(c, cl, outcomeUnavailable, errUpstream)
 	}
 	g.metrics.observe(cl.method, start)
@@ -115,17 +120,47 @@ func (g *Gateway) forwardHTTP(ctx context.Context, c *caller, cl *call) []byte {
 	if cl.notification() {
 		return nil
 	}
-	return appendReply(nil, cl.id, m)
+	return appendReply(nil, cl.id, &m)
 }
 
-func (g *Gateway) postUpstream(ctx context.Context, node *upstream.Node, cl *call) (*upstreamMessage, error) {
-	data, status, err := node.Post(ctx, appendUpstreamRequest(nil, 1, cl.method, cl.params))
+// answerWaiter waits for one node answer on behalf of an HTTP request. Waiters are pooled:
+// a call costs no channel or buffer allocation.
+type answerWaiter struct {
+	done chan struct{}
+	msg  []byte
+	err  error
+}
+
+var waiters = sync.Pool{New: func() any { return &answerWaiter{done: make(chan struct{}, 1)} }}
+
+// Answer implements upstream.Answerer.
+func (w *answerWaiter) Answer(msg []byte, err error) {
+	w.msg, w.err = append(w.msg[:0], msg...), err
+	w.done <- struct{}{}
+}
+
+// call sends cl to node and waits for the answer (in w.msg) or for ctx to end.
+func (w *answerWaiter) call(ctx context.Context, node *upstream.Node, cl *call) error {
+	t, err := node.Send(ctx, func(dst []byte, id uint64) []byte {
+		return appendUpstreamRequest(dst, id, cl.method, cl.params)
+	}, w)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m, ok := parseUpstream(data)
-	if !ok {
-		return nil, fmt.Errorf("answer (HTTP %d) is not a JSON-RPC response", status)
+	select {
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+		if !t.Cancel() { // the answer is on its way: wait for it so w can be reused
+			<-w.done
+		}
+		return ctx.Err()
 	}
-	return &m, nil
+}
+
+func (w *answerWaiter) release() {
+	if cap(w.msg) > 1<<20 { // do not keep a large answer's buffer around
+		w.msg = nil
+	}
+	waiters.Put(w)
 }

@@ -1,23 +1,23 @@
-package gateway
-
-// A strict JSON scanner for the few fields the gateway reads (the call envelope and the
-// node's answer). It validates everything it passes over, as json.Valid does (invalid UTF-8
-// inside strings is accepted, as there), and returns spans of the input instead of decoding,
-// so the hot path allocates nothing. Values the gateway forwards (ids, params, results) are
-// passed on byte for byte.
+// Package jsonscan is a strict JSON scanner for the few fields the gateway reads (the call
+// envelope and the node's answer). It validates everything it passes over, as json.Valid
+// does (invalid UTF-8 inside strings is accepted, as there), and returns spans of the input
+// instead of decoding, so the hot path allocates nothing. Values the gateway forwards (ids,
+// params, results) are passed on byte for byte.
+package jsonscan
 
 // maxDepth bounds nesting like encoding/json does, so a deep message cannot exhaust the stack.
 const maxDepth = 10000
 
-func skipSpace(b []byte, i int) int {
+// SkipSpace returns the index of the first non-space byte at or after i.
+func SkipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
 		i++
 	}
 	return i
 }
 
-// scanValue returns the end of the JSON value starting at b[i] (no leading space), or -1.
-func scanValue(b []byte, i, depth int) int {
+// Value returns the end of the JSON value starting at b[i] (no leading space), or -1.
+func Value(b []byte, i, depth int) int {
 	if i >= len(b) {
 		return -1
 	}
@@ -28,15 +28,15 @@ func scanValue(b []byte, i, depth int) int {
 	case (c == '{' || c == '[') && depth >= maxDepth:
 		return -1
 	case c == '{':
-		var it objectIter
-		for it.start(b, i, depth+1); it.next(); {
+		var it ObjectIter
+		for it.Start(b, i, depth+1); it.Next(); {
 		}
-		return it.end()
+		return it.End()
 	case c == '[':
-		var it arrayIter
-		for it.start(b, i, depth+1); it.next(); {
+		var it ArrayIter
+		for it.Start(b, i, depth+1); it.Next(); {
 		}
-		return it.end()
+		return it.End()
 	case c == 't':
 		return scanLiteral(b, i, "true")
 	case c == 'f':
@@ -139,8 +139,9 @@ type list struct {
 	done  bool
 }
 
-func (l *list) start(b []byte, i, depth int) {
-	*l = list{b: b, i: skipSpace(b, i+1), depth: depth, first: true}
+// Start begins at the opening byte b[i]; depth counts the enclosing lists.
+func (l *list) Start(b []byte, i, depth int) {
+	*l = list{b: b, i: SkipSpace(b, i+1), depth: depth, first: true}
 }
 
 // advance moves to the next item and returns where it starts; false at the closing byte or
@@ -161,52 +162,52 @@ func (l *list) advance(closing byte) (int, bool) {
 		l.i = -1
 		return 0, false
 	case !l.first:
-		i = skipSpace(b, i+1)
+		i = SkipSpace(b, i+1)
 	}
 	l.first = false
 	return i, true
 }
 
-// end is just past the closing byte, or -1 if the list is malformed.
-func (l *list) end() int {
+// End is just past the closing byte, or -1 if the list is malformed.
+func (l *list) End() int {
 	if !l.done {
 		return -1
 	}
 	return l.i
 }
 
-// arrayIter walks the elements of the array starting at b[i]:
+// ArrayIter walks the elements of the array starting at b[i]:
 //
-//	it.start(b, i, depth); for it.next() { use it.elem }; if it.end() < 0 { malformed }
-type arrayIter struct {
+//	for it.Start(b, i, depth); it.Next(); { use it.Elem }; if it.End() < 0 { malformed }
+type ArrayIter struct {
 	list
-	elem []byte
+	Elem []byte
 }
 
-func (it *arrayIter) next() bool {
+func (it *ArrayIter) Next() bool {
 	i, ok := it.advance(']')
 	if !ok {
 		return false
 	}
-	end := scanValue(it.b, i, it.depth)
+	end := Value(it.b, i, it.depth)
 	if end < 0 {
 		it.i = -1
 		return false
 	}
-	it.elem = it.b[i:end]
-	it.i = skipSpace(it.b, end)
+	it.Elem = it.b[i:end]
+	it.i = SkipSpace(it.b, end)
 	return true
 }
 
-// objectIter walks the members of the object starting at b[i]; key is the raw key with its
-// quotes (keyEscaped says whether it holds escapes), val the raw value.
-type objectIter struct {
+// ObjectIter walks the members of the object starting at b[i]; Key is the raw key with its
+// quotes (KeyEscaped says whether it holds escapes), Val the raw value.
+type ObjectIter struct {
 	list
-	key, val   []byte
-	keyEscaped bool
+	Key, Val   []byte
+	KeyEscaped bool
 }
 
-func (it *objectIter) next() bool {
+func (it *ObjectIter) Next() bool {
 	i, ok := it.advance('}')
 	if !ok {
 		return false
@@ -221,19 +222,19 @@ func (it *objectIter) next() bool {
 		it.i = -1
 		return false
 	}
-	it.key, it.keyEscaped = b[i:kend], esc
-	i = skipSpace(b, kend)
+	it.Key, it.KeyEscaped = b[i:kend], esc
+	i = SkipSpace(b, kend)
 	if i >= len(b) || b[i] != ':' {
 		it.i = -1
 		return false
 	}
-	i = skipSpace(b, i+1)
-	vend := scanValue(b, i, it.depth)
+	i = SkipSpace(b, i+1)
+	vend := Value(b, i, it.depth)
 	if vend < 0 {
 		it.i = -1
 		return false
 	}
-	it.val = b[i:vend]
-	it.i = skipSpace(b, vend)
+	it.Val = b[i:vend]
+	it.i = SkipSpace(b, vend)
 	return true
 }

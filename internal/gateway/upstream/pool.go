@@ -1,6 +1,7 @@
 // Package upstream keeps the gateway's pool of RPC nodes: a system_health probe per node marks
 // it up or down (a node that is unreachable or still syncing gets no traffic), and picks a
 // healthy node per request (round robin) or per WebSocket connection (fewest connections).
+// Stateless calls travel over a few WebSocket connections per node shared by all callers.
 package upstream
 
 import (
@@ -23,12 +24,12 @@ type Node struct {
 	healthy atomic.Bool
 	conns   atomic.Int64 // open proxied WebSocket connections
 	checker *rpc.Client
-	poster  *HTTPPoster
+	mux     *Mux
 }
 
-// Post sends one JSON-RPC body to the node over HTTP.
-func (n *Node) Post(ctx context.Context, body []byte) ([]byte, int, error) {
-	return n.poster.Post(ctx, body)
+// Send sends one stateless call over the node's shared WebSocket connections (see Mux).
+func (n *Node) Send(ctx context.Context, build func(dst []byte, id uint64) []byte, a Answerer) (Ticket, error) {
+	return n.mux.Send(ctx, build, a)
 }
 
 // Healthy reports the last probe's verdict.
@@ -39,9 +40,6 @@ func (n *Node) Release() { n.conns.Add(-1) }
 
 // MaxAnswerBytes bounds what is read from a node in one answer (runtime metadata is a few MiB).
 const MaxAnswerBytes = 64 << 20
-
-// maxIdlePerNode bounds the idle HTTP connections kept to each node.
-const maxIdlePerNode = 256
 
 // Pool is the set of upstream nodes.
 type Pool struct {
@@ -63,11 +61,7 @@ func New(ups []config.Upstream, hc config.HealthCheck, log *slog.Logger, onChang
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", u.Name, err)
 		}
-		poster, err := NewHTTPPoster(u.HTTP, maxIdlePerNode, MaxAnswerBytes)
-		if err != nil {
-			return nil, fmt.Errorf("upstream %s: %w", u.Name, err)
-		}
-		p.nodes = append(p.nodes, &Node{Name: u.Name, HTTP: u.HTTP, WS: u.WS, checker: c, poster: poster})
+		p.nodes = append(p.nodes, &Node{Name: u.Name, HTTP: u.HTTP, WS: u.WS, checker: c, mux: NewMux(u.WS, MaxAnswerBytes)})
 	}
 	return p, nil
 }
@@ -161,10 +155,10 @@ func (p *Pool) PickWS() (*Node, bool) {
 	return best, true
 }
 
-// Close releases the probes' connections.
+// Close releases the probes' and the shared connections.
 func (p *Pool) Close() {
 	for _, n := range p.nodes {
 		_ = n.checker.Close()
-		n.poster.Close()
+		n.mux.Close()
 	}
 }

@@ -3,73 +3,156 @@ package upstream
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/rpc/rpctest"
 )
 
-func TestPosterReusesAndRecoversConnections(t *testing.T) {
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		_, _ = w.Write(append([]byte("echo:"), b...))
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	defer srv.Close()
-	p, err := NewHTTPPoster(srv.URL+"/rpc", 4, 1024)
+// chanAnswerer collects the answers of a Mux in a channel.
+type chanAnswerer chan string
+
+func (c chanAnswerer) Answer(msg []byte, err error) {
 	if err != nil {
-		t.Fatal(err)
+		c <- "error: " + err.Error()
+		return
 	}
-	defer p.Close()
-	ctx := context.Background()
-	for i := range 5 {
-		out, status, err := p.Post(ctx, []byte(`{"n":1}`))
-		if err != nil || status != 200 || string(out) != `echo:{"n":1}` {
-			t.Fatalf("post %d: %q %d %v", i, out, status, err)
-		}
-	}
-	if conns.Load() != 1 {
-		t.Fatalf("%d connections for 5 sequential posts, want 1", conns.Load())
-	}
-	// The node closes idle connections: the next post notices and retries on a new one.
-	srv.CloseClientConnections()
-	if out, _, err := p.Post(ctx, []byte("x")); err != nil || string(out) != "echo:x" {
-		t.Fatalf("post after the node closed the connection: %q %v", out, err)
-	}
-	// Answers over the size limit are refused.
-	if _, _, err := p.Post(ctx, make([]byte, 2000)); err == nil {
-		t.Fatal("an answer over the limit was accepted")
-	}
-	if _, err := NewHTTPPoster("ftp://x", 1, 1); err == nil {
-		t.Fatal("ftp accepted")
+	c <- string(msg)
+}
+
+func request(method string) func([]byte, uint64) []byte {
+	return func(dst []byte, id uint64) []byte {
+		return fmt.Appendf(dst, `{"jsonrpc":"2.0","id":%d,"method":%q,"params":[]}`, id, method)
 	}
 }
 
-func TestPosterHonoursDeadline(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
-	defer srv.Close()
-	defer close(release)
-	p, _ := NewHTTPPoster(srv.URL, 1, 1024)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	if _, _, err := p.Post(ctx, []byte("x")); err == nil || time.Since(start) > 5*time.Second {
-		t.Fatalf("post to a stuck node: %v after %s", err, time.Since(start))
+func TestMuxSharesConnectionsAndRecovers(t *testing.T) {
+	node := rpctest.NewFakeNode(t, "gossamer")
+	m := NewMux(node.WSURL(), 1<<20)
+	defer m.Close()
+	ctx := context.Background()
+	const n = 200
+	answers := make(chanAnswerer, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := m.Send(ctx, request("system_name"), answers); err != nil {
+				answers <- "error: " + err.Error()
+			}
+		}()
 	}
+	wg.Wait()
+	for range n {
+		if a := <-answers; !strings.Contains(a, `"result":"Gossamer"`) {
+			t.Fatalf("answer %s", a)
+		}
+	}
+	// A call the node never answers: the caller gives up and cancels it.
+	tk, err := m.Send(ctx, request("test_neverAnswers"), answers)
+	if err != nil || !tk.Cancel() {
+		t.Fatalf("cancel of an unanswered call: %v", err)
+	}
+	// The node drops its connections: waiting calls fail, the next ones redial.
+	for range muxConns {
+		if _, err := m.Send(ctx, request("test_neverAnswers"), answers); err != nil {
+			t.Fatal(err)
+		}
+	}
+	node.DropConnections()
+	for range muxConns {
+		if a := <-answers; !strings.HasPrefix(a, "error: ") {
+			t.Fatalf("pending call after the node dropped the connection: %s", a)
+		}
+	}
+	for range 2 * muxConns {
+		if _, err := m.Send(ctx, request("system_chain"), answers); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-answers; !strings.Contains(a, `"Development"`) {
+			t.Fatalf("after redial: %s", a)
+		}
+	}
+}
+
+// TestMuxFraming covers what the fake node does not: pings, fragmented and oversized answers.
+func TestMuxFraming(t *testing.T) {
+	pongs := make(chan string, 1)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetPongHandler(func(s string) error {
+			select {
+			case pongs <- s:
+			default:
+			}
+			return nil
+		})
+		_ = c.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second))
+		for {
+			_, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			var req struct{ ID uint64 }
+			_ = json.Unmarshal(msg, &req)
+			// The answer in two fragments, with a ping between them.
+			ans := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":"%s"}`, req.ID, strings.Repeat("x", 100*int(req.ID)))
+			wr, _ := c.NextWriter(websocket.TextMessage)
+			_, _ = wr.Write([]byte(ans[:10]))
+			_ = c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
+			_, _ = wr.Write([]byte(ans[10:]))
+			_ = wr.Close()
+		}
+	}))
+	defer srv.Close()
+	m := NewMux("ws"+strings.TrimPrefix(srv.URL, "http"), 1000)
+	defer m.Close()
+	answers := make(chanAnswerer, 1)
+	if _, err := m.Send(context.Background(), request("a"), answers); err != nil {
+		t.Fatal(err)
+	}
+	if a := <-answers; a != `{"jsonrpc":"2.0","id":1,"result":"`+strings.Repeat("x", 100)+`"}` {
+		t.Fatalf("fragmented answer: %s", a)
+	}
+	select {
+	case p := <-pongs:
+		if p != "hi" {
+			t.Fatalf("pong %q", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pong")
+	}
+	// Each connection's ids grow, and with them the answers, until one exceeds the 1000-byte
+	// limit and ends its connection.
+	for range 12 * muxConns {
+		if _, err := m.Send(context.Background(), request("a"), answers); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-answers; strings.HasPrefix(a, "error: ") {
+			if !strings.Contains(a, "larger than the limit") {
+				t.Fatalf("oversized answer: %s", a)
+			}
+			return
+		}
+	}
+	t.Fatal("an answer over the limit was accepted")
 }
 
 func TestPoolHealthAndSelection(t *testing.T) {
