@@ -44,6 +44,7 @@ type Watcher struct {
 	mu       sync.Mutex
 	height   int64            // last applied height
 	awaiting map[string]Order // deployed on the reactor, status not yet reported
+	reports  chan statusReport
 }
 
 // New returns a watcher, reading the last applied height from cfg.StateFile.
@@ -66,7 +67,7 @@ func New(cfg Config) (*Watcher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	w := &Watcher{cfg: cfg, log: cfg.Logger.With("provider", cfg.Provider), awaiting: map[string]Order{}}
+	w := &Watcher{cfg: cfg, log: cfg.Logger.With("provider", cfg.Provider), awaiting: map[string]Order{}, reports: make(chan statusReport, 1024)}
 	raw, err := os.ReadFile(cfg.StateFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -90,6 +91,10 @@ func (w *Watcher) Height() int64 {
 // Run follows the chain until ctx ends. Losing the chain or the reactor never tears
 // anything down: the watcher retries with backoff and reconciles when it is back.
 func (w *Watcher) Run(ctx context.Context) error {
+	reporting := make(chan struct{})
+	rctx, stopReports := context.WithCancel(ctx)
+	go func() { defer close(reporting); w.sendReports(rctx) }()
+	defer func() { stopReports(); <-reporting }()
 	wait := w.cfg.RetryMin
 	for {
 		start := time.Now()
@@ -119,6 +124,20 @@ func (w *Watcher) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("subscribe to new blocks: %w", err)
 	}
+	// Drain the subscription at once, keeping only the newest height: a long catch-up must
+	// never leave announcements unread (the node drops subscribers that lag).
+	newest := make(chan int64, 1)
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		for h := range heights {
+			select {
+			case <-newest:
+			default:
+			}
+			newest <- h
+		}
+	}()
 	if err := w.Reconcile(ctx); err != nil {
 		return err
 	}
@@ -137,10 +156,9 @@ func (w *Watcher) session(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case h, ok := <-heights:
-			if !ok {
-				return errors.New("block subscription closed")
-			}
+		case <-closed:
+			return errors.New("block subscription closed")
+		case h := <-newest:
 			if err := w.advance(ctx, h); err != nil {
 				return err
 			}
@@ -154,37 +172,43 @@ func (w *Watcher) session(ctx context.Context) error {
 	}
 }
 
+// catchUpChunk is how many blocks advance applies (and persists) at a time.
+const catchUpChunk = 100
+
 // advance applies the provider's events of every block after the persisted height up to
-// `to`, reduced to the last event per order, then persists `to`.
+// `to`, in chunks reduced to the last event per order, persisting the height after each.
 func (w *Watcher) advance(ctx context.Context, to int64) error {
-	from := w.Height() + 1
-	if to < from {
-		return nil
-	}
-	var events []Event
-	for h := from; h <= to; h++ {
-		evs, err := w.cfg.Chain.Events(ctx, h, w.cfg.Provider)
-		if err != nil {
-			return fmt.Errorf("events of block %d: %w", h, err)
+	first := w.Height() + 1
+	for from := first; from <= to; from += catchUpChunk {
+		end := min(from+catchUpChunk-1, to)
+		var events []Event
+		for h := from; h <= end; h++ {
+			evs, err := w.cfg.Chain.Events(ctx, h, w.cfg.Provider)
+			if err != nil {
+				return fmt.Errorf("events of block %d: %w", h, err)
+			}
+			events = append(events, evs...)
 		}
-		events = append(events, evs...)
-	}
-	for _, e := range Net(events) {
-		var err error
-		switch e.Kind {
-		case Awarded:
-			err = w.deploy(ctx, e.Order)
-		case Ended:
-			err = w.teardown(ctx, DeploymentID(e.Order.ID))
+		for _, e := range Net(events) {
+			var err error
+			switch e.Kind {
+			case Awarded:
+				err = w.deploy(ctx, e.Order)
+			case Ended:
+				err = w.teardown(ctx, DeploymentID(e.Order.ID))
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
+		if err := w.setHeight(end); err != nil {
 			return err
 		}
 	}
-	if to-from > 0 {
-		w.log.Info("caught up", "from", from, "to", to, "events", len(events))
+	if to-first > 0 {
+		w.log.Info("caught up", "from", first, "to", to)
 	}
-	return w.setHeight(to)
+	return nil
 }
 
 func (w *Watcher) setHeight(h int64) error {
@@ -340,24 +364,51 @@ func (w *Watcher) reportAwaiting(ctx context.Context) {
 	}
 }
 
-// report sends a status transaction; a rejected report (the chain already knows, or the
-// order ended) is logged, and the next reconcile sees the chain's truth.
-func (w *Watcher) report(ctx context.Context, o Order, phase api.Phase, endpoints []string, reason string) {
-	id := DeploymentID(o.ID)
+// statusReport is a status transaction waiting to be sent.
+type statusReport struct {
+	order     Order
+	phase     api.Phase
+	endpoints []string
+	reason    string
+}
+
+// report queues a status transaction. Reports are sent by their own goroutine (sendReports)
+// because sending waits for the transaction's block: the block loop must not wait with it.
+func (w *Watcher) report(_ context.Context, o Order, phase api.Phase, endpoints []string, reason string) {
 	w.mu.Lock()
-	delete(w.awaiting, id)
+	delete(w.awaiting, DeploymentID(o.ID))
 	w.mu.Unlock()
-	var err error
-	if phase == api.Running {
-		err = w.cfg.Chain.ReportDeployed(ctx, o.ID, endpoints)
-	} else {
-		err = w.cfg.Chain.ReportFailed(ctx, o.ID, reason)
+	select {
+	case w.reports <- statusReport{o, phase, endpoints, reason}:
+	default:
+		// The queue is full (the chain is not taking transactions): the next reconcile
+		// sees the order still pending and reports again.
+		w.log.Warn("status report queue full, deferring", "id", o.ID)
 	}
-	if err != nil {
-		w.log.Warn("status report failed", "id", id, "phase", phase, "err", err)
-		return
+}
+
+// sendReports sends queued status transactions until ctx ends. A rejected report (the chain
+// already knows, or the order ended) is logged; the next reconcile sees the chain's truth.
+func (w *Watcher) sendReports(ctx context.Context) {
+	for {
+		var r statusReport
+		select {
+		case <-ctx.Done():
+			return
+		case r = <-w.reports:
+		}
+		var err error
+		if r.phase == api.Running {
+			err = w.cfg.Chain.ReportDeployed(ctx, r.order.ID, r.endpoints)
+		} else {
+			err = w.cfg.Chain.ReportFailed(ctx, r.order.ID, r.reason)
+		}
+		if err != nil {
+			w.log.Warn("status report failed", "id", r.order.ID, "phase", r.phase, "err", err)
+			continue
+		}
+		w.log.Info("status reported", "id", r.order.ID, "phase", r.phase)
 	}
-	w.log.Info("status reported", "id", id, "phase", phase)
 }
 
 func opt(s string) *string {
