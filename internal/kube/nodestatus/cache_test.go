@@ -20,7 +20,7 @@ func pod(name, ip string, phase corev1.PodPhase) *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "chains", Labels: map[string]string{
 			kube.LabelNetwork: "relay", kube.LabelManagedBy: kube.ManagedBy, kube.LabelGroup: "rpc",
 		}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "node", Ports: []corev1.ContainerPort{{Name: kube.PortRPC, ContainerPort: 9944}}}}},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "node", Ports: []corev1.ContainerPort{{Name: kube.PortRPC, ContainerPort: 9944}}}}},
 		Status: corev1.PodStatus{Phase: phase, PodIP: ip},
 	}
 }
