@@ -3,29 +3,25 @@ package gateway
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/rpc/rpctest"
 )
 
 // BenchmarkHTTPCall measures one authenticated, limited, checked call through the gateway's
-// handler to an upstream on loopback (for profiling: go test -bench HTTPCall -cpuprofile).
+// front end to a fake node on loopback (for profiling: go test -bench HTTPCall -cpuprofile).
 func BenchmarkHTTPCall(b *testing.B) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_, _ = w.Write([]byte(`{"jsonrpc":"2.0","id":1,"result":{"peers":0,"isSyncing":false,"shouldHavePeers":false}}`))
-	}))
-	defer up.Close()
-	e := newBenchEnv(b, up.URL)
-	body := req(1, "system_health")
+	node := rpctest.NewFakeNode(b, "gossamer")
+	url := serve(b, newBenchGateway(b, node.HTTPURL()))
+	body := req(1, "system_name")
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		client := &http.Client{}
 		for pb.Next() {
-			r, _ := http.NewRequest(http.MethodPost, e.URL, strings.NewReader(body))
+			r, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 			r.Header.Set("Authorization", "Bearer "+readerKey)
 			resp, err := client.Do(r)
 			if err != nil {
@@ -40,16 +36,12 @@ func BenchmarkHTTPCall(b *testing.B) {
 	})
 }
 
-func newBenchEnv(b *testing.B, upstream string) *httptest.Server {
-	cfg := benchConfig(b, upstream)
-	g, err := New(cfg)
+func newBenchGateway(b *testing.B, upstream string) *Gateway {
+	g, err := New(benchConfig(b, upstream))
 	if err != nil {
 		b.Fatal(err)
 	}
-	g.Start(b.Context())
-	srv := httptest.NewServer(g.Handler())
-	b.Cleanup(srv.Close)
-	return srv
+	return g
 }
 
 func benchConfig(b *testing.B, upstream string) *config.Config { return benchConfigT(b, upstream) }

@@ -19,40 +19,40 @@ type caller struct {
 	limits limit.Pair
 }
 
-// authenticate resolves the caller of r on a route (public is nil for the main route). It
-// writes the refusal itself and returns nil when the caller may not proceed.
-func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) *caller {
-	ip := clientIP(r)
+// connect authenticates the credential (unless public names the route's role), and takes a
+// connection slot (release it with c.limits.ReleaseConn). A refused caller gets nil, the
+// HTTP status and the error to answer with.
+func (g *Gateway) connect(cred, ip string, public *config.PublicRoute) (*caller, int, *rpc.Error) {
+	var c *caller
 	if public != nil {
-		return &caller{ident: auth.Identity{ID: "public"}, role: g.roles[public.Role], limits: limit.Pair{IP: g.limits.IP(ip)}}
-	}
-	id, err := g.auth.Authenticate(r)
-	if err != nil {
-		reason := "invalid"
-		if errors.Is(err, auth.ErrNoCredentials) {
-			reason = "missing"
+		c = &caller{ident: auth.Identity{ID: "public"}, role: g.roles[public.Role], limits: limit.Pair{IP: g.limits.IP(ip)}}
+	} else {
+		id, err := g.auth.Check(cred)
+		if err != nil {
+			reason := "invalid"
+			if errors.Is(err, auth.ErrNoCredentials) {
+				reason = "missing"
+			}
+			g.metrics.authFailure(reason)
+			// The error names no credential; the remote address helps find a misconfigured client.
+			g.log.Debug("authentication failed", "remote", ip, "reason", err.Error())
+			return nil, http.StatusUnauthorized, errUnauth
 		}
-		g.metrics.authFailures.WithLabelValues(reason).Inc()
-		// The error names no credential; the remote address helps find a misconfigured client.
-		g.log.Debug("authentication failed", "remote", ip, "reason", err.Error())
-		writeHTTPError(w, http.StatusUnauthorized, errUnauth)
-		return nil
-	}
-	return &caller{ident: id, role: g.roles[id.Role],
-		limits: limit.Pair{Key: g.limits.Key(id.ID, id.Limits), IP: g.limits.IP(ip)}}
-}
-
-// connect authenticates the caller and takes a connection slot (release it with
-// c.limits.ReleaseConn). It answers a refusal itself and then returns nil.
-func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) *caller {
-	c := g.authenticate(w, r, public)
-	if c == nil {
-		return nil
+		c = &caller{ident: id, role: g.roles[id.Role],
+			limits: limit.Pair{Key: g.limits.Key(id.ID, id.Limits), IP: g.limits.IP(ip)}}
 	}
 	if !c.limits.AcquireConn() {
-		g.metrics.rejected.WithLabelValues("connection_limit").Inc()
-		writeHTTPError(w, http.StatusTooManyRequests, errConnLimit)
-		return nil
+		g.metrics.reject("connection_limit")
+		return nil, http.StatusTooManyRequests, errConnLimit
+	}
+	return c, 0, nil
+}
+
+// connectHTTP is connect for a net/http request; it answers a refusal itself.
+func (g *Gateway) connectHTTP(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) *caller {
+	c, status, e := g.connect(auth.Credential(r, g.auth.AllowQueryKey), clientIP(r), public)
+	if c == nil {
+		writeHTTPError(w, status, e)
 	}
 	return c
 }
@@ -87,10 +87,12 @@ func metricMethod(cl *call) string {
 	return cl.method
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+func clientIP(r *http.Request) string { return hostOf(r.RemoteAddr) }
+
+func hostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return r.RemoteAddr
+		return addr
 	}
 	return host
 }

@@ -7,8 +7,10 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -157,42 +159,45 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened (for example on port 0).
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	var tlsConf *tls.Config
+	if t := g.cfg.TLS; t != nil {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g.Start(ctx)
 	defer g.pool.Close()
-	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
-	servers := []*http.Server{srv}
+	front := newFrontEnd(g, tlsConf, ln.Addr())
 	errc := make(chan error, 2)
+	var msrv *http.Server
 	if g.cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", g.cfg.MetricsListen)
 		if err != nil {
 			_ = ln.Close()
 			return fmt.Errorf("metrics listen: %w", err)
 		}
-		msrv := &http.Server{Handler: g.metricsMux(), ReadHeaderTimeout: 10 * time.Second}
-		servers = append(servers, msrv)
+		msrv = &http.Server{Handler: g.metricsMux(), ReadHeaderTimeout: readHeaderTimeout}
 		go func() { errc <- msrv.Serve(mln) }()
 		g.log.Info("gateway metrics listening", "addr", mln.Addr().String())
 	}
-	go func() {
-		if t := g.cfg.TLS; t != nil {
-			errc <- srv.ServeTLS(ln, t.CertFile, t.KeyFile)
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
-	g.log.Info("gateway listening", "addr", ln.Addr().String(), "tls", g.cfg.TLS != nil, "upstreams", len(g.cfg.Upstreams))
+	go func() { errc <- front.serve(ctx, ln) }()
+	g.log.Info("gateway listening", "addr", ln.Addr().String(), "tls", tlsConf != nil, "upstreams", len(g.cfg.Upstreams))
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	_ = ln.Close()
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
-	for _, s := range servers {
-		_ = s.Shutdown(shutdownCtx)
+	front.shutdown(shutdownCtx)
+	if msrv != nil {
+		_ = msrv.Shutdown(shutdownCtx)
 	}
 	g.log.Info("gateway stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
@@ -200,6 +205,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+func (g *Gateway) errorLog() *log.Logger { return slog.NewLogLogger(g.log.Handler(), slog.LevelWarn) }
 
 func (g *Gateway) metricsMux() http.Handler {
 	mux := http.NewServeMux()

@@ -298,7 +298,7 @@ func TestUpstreamHealth(t *testing.T) {
 	if len(e.forwarded()) != before {
 		t.Fatal("a syncing node got traffic")
 	}
-	resp, err := http.Get(e.srv.URL + "/healthz")
+	resp, err := http.Get(e.url + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}

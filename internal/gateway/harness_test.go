@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,11 +28,11 @@ const (
 	adminKey  = "onf_test-admin-key-0123456789abcdefghijklmnopqr"
 )
 
-// env is a gateway in front of a fake node, served by an httptest server.
+// env is a gateway in front of a fake node, served by Serve (its own front end) on loopback.
 type env struct {
 	t       *testing.T
 	g       *Gateway
-	srv     *httptest.Server
+	url     string // http://127.0.0.1:port
 	node    *rpctest.FakeNode
 	keyFile string
 	logs    *syncBuffer
@@ -92,13 +92,7 @@ func newEnv(t *testing.T, edit func(*config.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	g.Start(ctx)
-	t.Cleanup(g.pool.Close)
-	srv := httptest.NewServer(g.Handler())
-	t.Cleanup(srv.Close)
-	e := &env{t: t, g: g, srv: srv, node: node, keyFile: keyFile, logs: logs}
+	e := &env{t: t, g: g, url: serve(t, g), node: node, keyFile: keyFile, logs: logs}
 	t.Cleanup(func() {
 		for _, secret := range []string{readerKey, adminKey} {
 			if strings.Contains(logs.String(), secret) {
@@ -109,12 +103,31 @@ func newEnv(t *testing.T, edit func(*config.Config)) *env {
 	return e
 }
 
-func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + path }
+// serve runs g.Serve on a loopback port until the test ends, and returns its URL.
+func serve(t testing.TB, g *Gateway) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.url, "http") + path }
 
 // post sends body with the key (none if empty) and returns status and answer.
 func (e *env) post(path, key, body string) (int, string) {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func (g *Gateway) route(public *config.PublicRoute) http.Handler {
 
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) {
 	// An HTTP request holds a connection slot while it is served.
-	c := g.connect(w, r, public)
+	c := g.connectHTTP(w, r, public)
 	if c == nil {
 		return
 	}
@@ -43,18 +43,42 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, public *conf
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			g.metrics.rejected.WithLabelValues("too_large").Inc()
+			g.metrics.reject("too_large")
 			writeHTTPError(w, http.StatusRequestEntityTooLarge, errTooLarge(max))
 			return
 		}
 		writeHTTPError(w, http.StatusBadRequest, invalid("reading the body failed"))
 		return
 	}
-	calls, batch, msgErr := parseMessage(body, g.cfg.Limits.MaxBatch, nil)
-	if msgErr != nil {
-		g.metrics.rejected.WithLabelValues("malformed").Inc()
-		writeHTTPError(w, http.StatusBadRequest, msgErr)
+	status, out := g.answerHTTP(r.Context(), c, body)
+	if out == nil {
+		w.WriteHeader(status)
 		return
+	}
+	writeHTTP(w, status, out)
+}
+
+// answerHTTP answers the JSON-RPC message in an HTTP request's body: the status and the
+// response body (nil for 204, when the message held only notifications).
+func (g *Gateway) answerHTTP(ctx context.Context, c *caller, body []byte) (int, []byte) {
+	var one [1]call
+	calls, batch, msgErr := parseMessage(body, g.cfg.Limits.MaxBatch, one[:0])
+	if msgErr != nil {
+		g.metrics.reject("malformed")
+		return http.StatusBadRequest, appendError(nil, nullID, msgErr)
+	}
+	if !batch {
+		cl := &calls[0]
+		var out []byte
+		if outcome, e := g.admit(c, cl); e != nil {
+			out = g.reject(c, cl, outcome, e)
+		} else {
+			out = g.forwardHTTP(ctx, c, cl)
+		}
+		if out == nil {
+			return http.StatusNoContent, nil
+		}
+		return http.StatusOK, out
 	}
 	answers := make([][]byte, len(calls))
 	var wg sync.WaitGroup
@@ -64,28 +88,17 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, public *conf
 			answers[i] = g.reject(c, cl, outcome, e)
 			continue
 		}
-		if !batch {
-			answers[i] = g.forwardHTTP(r.Context(), c, cl)
-			break
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i] = g.forwardHTTP(r.Context(), c, cl)
+			answers[i] = g.forwardHTTP(ctx, c, cl)
 		}()
 	}
 	wg.Wait()
-	var out []byte
-	if batch {
-		out = joinBatch(answers)
-	} else {
-		out = answers[0]
+	if out := joinBatch(answers); out != nil {
+		return http.StatusOK, out
 	}
-	if out == nil { // only notifications
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	writeHTTP(w, http.StatusOK, out)
+	return http.StatusNoContent, nil
 }
 
 // forwardHTTP sends one call to a healthy node and returns the client's answer (nil for a

@@ -59,6 +59,10 @@ func (m *metrics) call(method, key, outcome string) {
 	m.calls.WithLabelValues(m.methods.get(method), m.keys.get(key), outcome).Inc()
 }
 
+func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc() }
+
+func (m *metrics) authFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
+
 func (m *metrics) observe(method string, since time.Time) {
 	m.latency.WithLabelValues(m.methods.get(method)).Observe(time.Since(since).Seconds())
 }

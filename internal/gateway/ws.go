@@ -64,7 +64,7 @@ type batchReply struct {
 }
 
 func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) {
-	c := g.connect(w, r, public)
+	c := g.connectHTTP(w, r, public)
 	if c == nil {
 		return
 	}
@@ -133,7 +133,7 @@ func (s *wsSession) readClient() {
 			if _, err := io.Copy(io.Discard, r); err != nil {
 				return
 			}
-			s.g.metrics.rejected.WithLabelValues("too_large").Inc()
+			s.g.metrics.reject("too_large")
 			s.writeClient(appendError(nil, nullID, errTooLarge(limit)))
 			continue
 		}
@@ -147,7 +147,7 @@ func (s *wsSession) readClient() {
 func (s *wsSession) handle(data []byte) bool {
 	calls, batch, msgErr := parseMessage(data, s.g.cfg.Limits.MaxBatch, nil)
 	if msgErr != nil {
-		s.g.metrics.rejected.WithLabelValues("malformed").Inc()
+		s.g.metrics.reject("malformed")
 		s.writeClient(appendError(nil, nullID, msgErr))
 		return true
 	}
