@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,8 +60,12 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 	if err != nil {
 		return nil, err
 	}
-	t := &target{net: n, clusterDomain: opts.ClusterDomain, keys: keys, chains: byKey}
-	templates, err := groupTemplates(n, t)
+	planned, err := perPodPublicHosts(n)
+	if err != nil {
+		return nil, err
+	}
+	t := &target{net: planned, clusterDomain: opts.ClusterDomain, keys: keys, chains: byKey}
+	templates, err := groupTemplates(planned, t)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +89,38 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 		setOwner(n, o)
 	}
 	return objs, nil
+}
+
+// perPodPublicHosts gives each pod of a group exposed through per-pod LoadBalancers its own
+// public name, <pod>.<publicHost>: the group's pods share one template, and one name cannot
+// reach several load balancers. The P2P Services ask external-dns for those names.
+func perPodPublicHosts(n *v1alpha1.SubstrateNetwork) (*v1alpha1.SubstrateNetwork, error) {
+	out := n
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		if publicHostPerPod(g) == "" {
+			continue
+		}
+		if _, err := netip.ParseAddr(g.P2P.PublicHost); err == nil {
+			return nil, fmt.Errorf("spec.groups[%d].p2p.publicHost: %s is one address for %d load-balanced nodes; give a DNS name and each pod is announced as <pod>.<name>",
+				i, g.P2P.PublicHost, replicasOrMax(g))
+		}
+		if out == n {
+			out = n.DeepCopy()
+		}
+		out.Spec.Groups[i].P2P.PublicHost = "$(" + envPodName + ")." + g.P2P.PublicHost
+	}
+	return out, nil
+}
+
+// publicHostPerPod is the DNS suffix under which each pod of the group is announced, or ""
+// when the group's public host names its single node.
+func publicHostPerPod(g *v1alpha1.NodeGroup) string {
+	p := g.P2P
+	if p == nil || p.Expose != v1alpha1.ExposeLoadBalancer || p.PublicHost == "" || replicasOrMax(g) < 2 {
+		return ""
+	}
+	return p.PublicHost
 }
 
 // groupTemplates plans the network and returns, per group, the plan of its first replica: the

@@ -93,3 +93,33 @@ func firstDiff(want, got string) string {
 	}
 	return ""
 }
+
+func TestDesiredRejects(t *testing.T) {
+	base := func() *v1alpha1.SubstrateNetwork { return loadSpec(t, "testdata/rococo.yaml") }
+	tests := []struct {
+		name   string
+		change func(*v1alpha1.SubstrateNetwork)
+		want   string
+	}{
+		{"no image", func(n *v1alpha1.SubstrateNetwork) { n.Spec.Node.Image = "" },
+			"spec.groups[0].node.image: a container image is required on Kubernetes"},
+		{"one IP for many load balancers", func(n *v1alpha1.SubstrateNetwork) { n.Spec.Groups[1].P2P.PublicHost = "203.0.113.7" },
+			"spec.groups[1].p2p.publicHost: 203.0.113.7 is one address for 2 load-balanced nodes"},
+		{"local chain file", func(n *v1alpha1.SubstrateNetwork) { n.Spec.Chain = v1alpha1.Chain{File: "/specs/relay.json"} },
+			"spec.chain.file: a local file cannot be read in the cluster"},
+		{"chain URL", func(n *v1alpha1.SubstrateNetwork) { n.Spec.Parachains[0].Chain = v1alpha1.Chain{URL: "https://example.org/spec.json"} },
+			"spec.parachains[0].chain.url: the operator does not download chain specs"},
+		{"names too long", func(n *v1alpha1.SubstrateNetwork) { n.Name = strings.Repeat("r", 40); n.Spec.Groups[0].Name = "validators-of-the-relay" },
+			"spec.groups[0].name: \"validators-of-the-relay\" with network name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := base()
+			tc.change(n)
+			_, err := Desired(n, testKeys(t, n), Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Desired: %v\nwant an error containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -17,6 +17,9 @@ const (
 	portRelayP2P = "relay-p2p"
 )
 
+// externalDNSHostname asks external-dns to publish a load balancer under a name.
+const externalDNSHostname = "external-dns.alpha.kubernetes.io/hostname"
+
 // LabelService tells a group's Services apart; the ServiceMonitor scrapes the headless ones.
 const LabelService = "onf.dinfra.dev/service"
 
@@ -107,12 +110,18 @@ func (b *groupBuilder) p2pServices() []*corev1.Service {
 		pod := PodName(b.net.Name, b.group.Name, i)
 		sel := Selector(b.net.Name, b.group.Name)
 		sel[LabelPodName] = pod
-		out = append(out, b.service(P2PServiceName(b.net.Name, b.group.Name, i), "p2p", corev1.ServiceSpec{
+		svc := b.service(P2PServiceName(b.net.Name, b.group.Name, i), "p2p", corev1.ServiceSpec{
 			Type:                  typ,
 			Selector:              sel,
 			ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal,
 			Ports:                 servicePorts(b.containerPorts(), portP2P),
-		}))
+		})
+		if suffix := publicHostPerPod(b.group); suffix != "" {
+			svc.Annotations = map[string]string{externalDNSHostname: pod + "." + suffix}
+		} else if typ == corev1.ServiceTypeLoadBalancer && p.PublicHost != "" {
+			svc.Annotations = map[string]string{externalDNSHostname: p.PublicHost}
+		}
+		out = append(out, svc)
 	}
 	return out
 }
