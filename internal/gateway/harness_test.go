@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,20 +106,27 @@ func newEnv(t *testing.T, edit func(*config.Config)) *env {
 // serve runs g.Serve on a loopback port until the test ends, and returns its URL.
 func serve(t testing.TB, g *Gateway) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Serve(ctx, ln) }()
+	addr, cancel, done := startServe(t, g)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return "http://" + addr
+}
+
+// startServe runs g.Serve on a loopback port; cancel ends it and done gets its result.
+func startServe(t testing.TB, g *Gateway) (addr string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() { result <- g.Serve(ctx, ln) }()
+	return ln.Addr().String(), cancel, result
 }
 
 func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.url, "http") + path }

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -65,15 +64,10 @@ func TestTLSAndRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Serve(ctx, ln) }()
+	addr, cancel, done := startServe(t, g)
+	ctx := t.Context()
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	c, err := rpc.Dial(ctx, "https://"+ln.Addr().String()+"/", rpc.WithHTTPClient(hc), rpc.WithHeader("Authorization", "Bearer "+readerKey))
+	c, err := rpc.Dial(ctx, "https://"+addr+"/", rpc.WithHTTPClient(hc), rpc.WithHeader("Authorization", "Bearer "+readerKey))
 	if err != nil {
 		t.Fatal(err)
 	}
