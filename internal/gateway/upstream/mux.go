@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,6 +159,11 @@ func (c *muxConn) flushLocked() {
 		return
 	}
 	c.writing = true
+	// Let callers that are ready to run queue their frames first: under load they leave in
+	// this one write; when nothing else is runnable this returns at once.
+	c.mu.Unlock()
+	runtime.Gosched()
+	c.mu.Lock()
 	var err error
 	for len(c.out) > 0 && err == nil {
 		buf := c.out
