@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,6 +156,9 @@ func TestOperator(t *testing.T) {
 	cfg := controller.Config{Workers: 4, SyncPeriod: time.Second}
 	op := startOperator(t, cluster, cfg)
 
+	// Every version of the network's status, in order: kwok makes pods Ready faster than a
+	// poll would notice the Progressing phase.
+	history := watchConditions(t, cluster, "chains")
 	n := parseNetwork(t, spec)
 	if err := cl.Create(ctx, n); err != nil {
 		t.Fatal(err)
@@ -162,21 +166,20 @@ func TestOperator(t *testing.T) {
 	key := client.ObjectKeyFromObject(n)
 
 	t.Run("progressing then ready", func(t *testing.T) {
-		sawProgressing := false
-		kubetest.Eventually(t, 60*time.Second, "Ready", func() (bool, error) {
-			var got v1alpha1.SubstrateNetwork
-			if err := cl.Get(ctx, key, &got); err != nil {
-				return false, err
+		var seen []string
+		kubetest.Eventually(t, 60*time.Second, "Ready after Progressing", func() (bool, error) {
+			seen = history()
+			sawProgressing := false
+			for _, s := range seen {
+				if s == "Progressing=True" {
+					sawProgressing = true
+				}
+				if s == "Ready=True" {
+					return sawProgressing, errorf("Ready before Progressing: %v", seen)
+				}
 			}
-			if c := condition(&got, kube.ConditionProgressing); c != nil && c.Status == metav1.ConditionTrue {
-				sawProgressing = true
-			}
-			c := condition(&got, kube.ConditionReady)
-			return c != nil && c.Status == metav1.ConditionTrue, nil
+			return false, errorf("conditions so far: %v", seen)
 		})
-		if !sawProgressing {
-			t.Error("never saw Progressing=True before Ready")
-		}
 		got := waitCondition(t, cl, key, kube.ConditionReady, metav1.ConditionTrue, kube.ReasonAllReady, 10*time.Second)
 		if got.Status.ReadyNodes != "5/5" {
 			t.Errorf("readyNodes = %q, want 5/5", got.Status.ReadyNodes)
@@ -310,6 +313,47 @@ func TestOperator(t *testing.T) {
 			return left == 0, errorf("%d statefulsets, %d secrets, %d pods left", len(sts.Items), len(secrets.Items), len(pods.Items))
 		})
 	})
+}
+
+// watchConditions records, for every status the API server stores for networks in ns, which
+// of Progressing and Ready are True, and returns a function that reads the record.
+func watchConditions(t *testing.T, c *kubetest.Cluster, ns string) func() []string {
+	t.Helper()
+	scheme, err := controller.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, err := client.NewWithWatch(c.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := wc.Watch(context.Background(), &v1alpha1.SubstrateNetworkList{}, client.InNamespace(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	var mu sync.Mutex
+	var seen []string
+	go func() {
+		for ev := range w.ResultChan() {
+			n, ok := ev.Object.(*v1alpha1.SubstrateNetwork)
+			if !ok {
+				continue
+			}
+			mu.Lock()
+			for _, typ := range []string{kube.ConditionProgressing, kube.ConditionReady} {
+				if c := condition(n, typ); c != nil && c.Status == metav1.ConditionTrue {
+					seen = append(seen, typ+"=True")
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
 }
 
 // checkObjects verifies every object a network needs exists with its key fields.
