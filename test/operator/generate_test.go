@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,6 +37,20 @@ func TestGeneratedUpToDate(t *testing.T) {
 		if strings.TrimSpace(strings.TrimPrefix(string(got), "---\n")) != strings.TrimSpace(strings.TrimPrefix(string(want), "---\n")) {
 			t.Errorf("%s is stale: run scripts/generate.sh", tc.committed)
 		}
+	}
+	schema := filepath.Join(t.TempDir(), "schema.json")
+	cmd := exec.Command("go", "run", "./scripts/crdschema", "config/crd/bases/onf.dinfra.dev_substratenetworks.yaml", schema)
+	cmd.Dir = repoPath("")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("crdschema: %v\n%s", err, b)
+	}
+	want, _ := os.ReadFile(schema)
+	got, err := os.ReadFile(repoPath("api/v1alpha1/substratenetwork.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Error("api/v1alpha1/substratenetwork.schema.json is stale: run scripts/generate.sh")
 	}
 	chartCRD, err := os.ReadFile(repoPath("charts/onf-operator/crds/onf.dinfra.dev_substratenetworks.yaml"))
 	if err != nil {
