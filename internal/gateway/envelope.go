@@ -178,10 +178,11 @@ func (t *internTable) intern(b []byte) string {
 // upstreamMessage is a message from a node: a response, or a subscription notification.
 // Its fields point into the message.
 type upstreamMessage struct {
-	ID     json.RawMessage
-	Method []byte // raw JSON string; set on notifications
-	Result json.RawMessage
-	Error  json.RawMessage
+	ID      json.RawMessage
+	Method  []byte // raw JSON string; set on notifications
+	Result  json.RawMessage
+	Error   json.RawMessage
+	failure bool // no usable answer came (the connection failed)
 }
 
 // parseUpstream reads a node's message; false if it is not a well-formed JSON object.

@@ -22,3 +22,16 @@ func TestParseAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per call", allocs)
 	}
 }
+
+func TestStatelessMethods(t *testing.T) {
+	for method, want := range map[string]bool{
+		"system_health": true, "chain_getBlockHash": true, "author_submitExtrinsic": true, "foo_verify": true,
+		"chain_subscribeNewHeads": false, "chain_unsubscribeNewHeads": false, "author_submitAndWatchExtrinsic": false,
+		"author_unwatchExtrinsic": false, "chainHead_v1_header": false, "transaction_v1_broadcast": false,
+		"archive_unstable_body": false,
+	} {
+		if got := stateless(method); got != want {
+			t.Errorf("stateless(%s) = %v", method, got)
+		}
+	}
+}

@@ -142,6 +142,20 @@ func isSubscribe(method string) bool {
 	return ok && strings.HasPrefix(after, "subscribe")
 }
 
+// stateless reports whether a call may go over a connection shared with other clients: not
+// one that starts, ends or refers to state kept per connection (subscriptions, and the new
+// JSON-RPC spec's chainHead, transaction and archive operations, named group_vN_ or
+// group_unstable_).
+func stateless(method string) bool {
+	return !isSubscribe(method) && !isUnsubscribe(method) &&
+		!strings.Contains(method, "_unstable_") && !versioned(method)
+}
+
+func versioned(method string) bool {
+	_, after, ok := strings.Cut(method, "_v")
+	return ok && after != "" && after[0] >= '0' && after[0] <= '9'
+}
+
 func isUnsubscribe(method string) bool {
 	switch method {
 	case "author_unwatchExtrinsic", "chainHead_v1_unfollow", "transactionWatch_v1_unwatch":

@@ -26,10 +26,12 @@ var wsUpgrader = websocket.Upgrader{
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
-// wsSession proxies one client WebSocket to one upstream WebSocket. Every call the client
-// sends is parsed, checked and forwarded on its own with a gateway-assigned numeric id; the
-// node's answers are mapped back to the client's ids (and batches reassembled), and
-// subscription notifications pass through unchanged.
+// wsSession proxies one client WebSocket to one node. Every call the client sends is parsed,
+// checked and forwarded on its own with a gateway-assigned numeric id; the node's answers are
+// mapped back to the client's ids (and batches reassembled). Subscriptions and other calls
+// whose state lives in a connection go over the session's own upstream WebSocket, and their
+// notifications pass through unchanged; stateless calls share the node's few multiplexed
+// connections, which costs the node and the gateway far fewer system calls per call.
 type wsSession struct {
 	g      *Gateway
 	c      *caller
@@ -40,13 +42,23 @@ type wsSession struct {
 	clientMu sync.Mutex // serialises writes to client
 	upMu     sync.Mutex // serialises writes to up
 
+	// Answers from the shared connections are queued for writeLoop: their reader must never
+	// wait on one slow client.
+	queue chan []byte
+	done  chan struct{} // closed when the session ends
+
 	mu      sync.Mutex
 	nextID  uint64
-	pending map[uint64]*pendingCall
-	subs    map[string]bool // subscription ids this client holds (each holds a slot)
+	pending map[uint64]*pendingCall // calls on the session's own connection
+	subs    map[string]bool         // subscription ids this client holds (each holds a slot)
+	ended   bool
 }
 
+// wsQueue bounds the answers waiting for a client; one that lets it fill up is dropped.
+const wsQueue = 1024
+
 type pendingCall struct {
+	s        *wsSession
 	clientID json.RawMessage
 	method   string
 	start    time.Time
@@ -93,7 +105,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 		return // the upgrader answered the client
 	}
 	s := &wsSession{g: g, c: c, client: client, up: up, node: node,
-		pending: map[uint64]*pendingCall{}, subs: map[string]bool{}}
+		pending: map[uint64]*pendingCall{}, subs: map[string]bool{}, queue: make(chan []byte, wsQueue), done: make(chan struct{})}
 	g.metrics.wsConns.Inc()
 	g.log.Debug("websocket opened", "key", c.ident.ID, "upstream", node.Name)
 	if !c.ident.Expires.IsZero() {
@@ -106,14 +118,15 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 	// A client message larger than the limit is discarded with an error answer and the
 	// connection survives; a far larger one closes it.
 	client.SetReadLimit(max(16*g.cfg.Limits.MaxRequestBytes, 16<<20))
-	done := make(chan struct{})
+	upDone := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(upDone)
 		s.readUpstream()
 	}()
+	go s.writeLoop()
 	s.readClient()
 	_ = up.Close()
-	<-done
+	<-upDone
 	s.finish()
 }
 
@@ -156,11 +169,14 @@ func (s *wsSession) handle(data []byte) bool {
 		br = &batchReply{parts: make([][]byte, len(calls))}
 	}
 	var frames [][]byte
+	var shared []*pendingCall
 	s.mu.Lock()
 	for i := range calls {
 		cl := &calls[i]
-		answer, frame := s.admitLocked(cl, br, i)
+		answer, frame, p := s.admitLocked(cl, br, i)
 		switch {
+		case p != nil:
+			shared = append(shared, p)
 		case frame != nil:
 			frames = append(frames, frame)
 		case answer != nil && br != nil:
@@ -175,6 +191,9 @@ func (s *wsSession) handle(data []byte) bool {
 		}
 	}
 	s.mu.Unlock()
+	for _, p := range shared {
+		s.sendShared(p, calls[p.index].params)
+	}
 	for _, f := range frames {
 		if err := s.writeUpstream(f); err != nil {
 			return false
@@ -183,22 +202,57 @@ func (s *wsSession) handle(data []byte) bool {
 	return true
 }
 
-// admitLocked decides one call: it returns either the client's answer (refused) or the frame
-// to send upstream (forwarded, registered as pending).
-func (s *wsSession) admitLocked(cl *call, br *batchReply, index int) (answer, frame []byte) {
+// sendShared sends a stateless call over the node's shared connections.
+func (s *wsSession) sendShared(p *pendingCall, params json.RawMessage) {
+	_, err := s.node.Send(context.Background(), func(dst []byte, id uint64) []byte {
+		return appendUpstreamRequest(dst, id, p.method, params)
+	}, p)
+	if err != nil {
+		p.Answer(nil, err)
+	}
+}
+
+// Answer implements upstream.Answerer for calls sent over the shared connections.
+func (p *pendingCall) Answer(msg []byte, err error) {
+	s := p.s
+	m, ok := parseUpstream(msg)
+	if err != nil || !ok {
+		if err == nil {
+			err = errors.New("answer is not a JSON-RPC response")
+		}
+		s.g.pool.MarkDown(s.node, err)
+		s.g.log.Warn("upstream call failed", "upstream", s.node.Name, "method", p.method, "err", err)
+		m = upstreamMessage{failure: true}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ended {
+		s.completeLocked(p, &m, s.enqueue)
+	}
+}
+
+// admitLocked decides one call: it returns the client's answer (refused), the frame to send
+// on the session's connection (forwarded, registered as pending), or a call for the shared
+// connections.
+func (s *wsSession) admitLocked(cl *call, br *batchReply, index int) (answer, frame []byte, shared *pendingCall) {
 	g := s.g
 	if outcome, e := g.admit(s.c, cl); e != nil {
-		return g.reject(s.c, cl, outcome, e), nil
+		return g.reject(s.c, cl, outcome, e), nil, nil
 	}
-	p := &pendingCall{clientID: cl.id, method: cl.method, start: time.Now(), batch: br, index: index}
+	p := &pendingCall{s: s, clientID: cl.id, method: cl.method, start: time.Now(), batch: br, index: index}
 	switch {
 	case isSubscribe(cl.method):
 		if !s.c.limits.AcquireSub() {
-			return g.reject(s.c, cl, outcomeSubLimited, errTooManySubs), nil
+			return g.reject(s.c, cl, outcomeSubLimited, errTooManySubs), nil, nil
 		}
 		p.subscribe = true
 	case isUnsubscribe(cl.method):
 		p.unsubscribe, _ = firstParamKey(cl.params)
+	case !cl.notification() && stateless(cl.method):
+		if br != nil {
+			br.remaining++
+		}
+		return nil, nil, p
 	}
 	s.nextID++
 	id := s.nextID
@@ -208,13 +262,13 @@ func (s *wsSession) admitLocked(cl *call, br *batchReply, index int) (answer, fr
 			s.c.limits.ReleaseSub()
 		}
 		g.metrics.call(cl.method, s.c.ident.ID, outcomeOK)
-		return nil, appendUpstreamRequest(nil, id, cl.method, cl.params)
+		return nil, appendUpstreamRequest(nil, id, cl.method, cl.params), nil
 	}
 	s.pending[id] = p
 	if br != nil {
 		br.remaining++
 	}
-	return nil, appendUpstreamRequest(nil, id, cl.method, cl.params)
+	return nil, appendUpstreamRequest(nil, id, cl.method, cl.params), nil
 }
 
 // readUpstream relays the node's messages until the node or the client goes away.
@@ -249,12 +303,40 @@ func (s *wsSession) answer(m *upstreamMessage) {
 		return
 	}
 	delete(s.pending, id)
-	s.g.metrics.observe(p.method, p.start)
-	outcome := outcomeOK
-	if m.failed() {
-		outcome = outcomeError
+	s.completeLocked(p, m, s.writeClient)
+}
+
+// completeLocked records a call's answer, turns it into the client's, and sends it (or the
+// whole batch, once complete) with send.
+func (s *wsSession) completeLocked(p *pendingCall, m *upstreamMessage, send func([]byte)) {
+	var reply []byte
+	if m.failure {
+		s.g.metrics.call(p.method, s.c.ident.ID, outcomeUnavailable)
+		reply = appendError(nil, p.clientID, errUpstream)
+	} else {
+		s.g.metrics.observe(p.method, p.start)
+		outcome := outcomeOK
+		if m.failed() {
+			outcome = outcomeError
+		}
+		s.g.metrics.call(p.method, s.c.ident.ID, outcome)
+		s.trackSubLocked(p, m)
+		reply = appendReply(nil, p.clientID, m)
 	}
-	s.g.metrics.call(p.method, s.c.ident.ID, outcome)
+	if p.batch == nil {
+		send(reply)
+		return
+	}
+	p.batch.parts[p.index] = reply
+	p.batch.remaining--
+	if p.batch.remaining == 0 {
+		send(joinBatch(p.batch.parts))
+	}
+}
+
+// trackSubLocked turns a subscribe call's slot into the subscription's, or frees the slot an
+// unsubscribe ended.
+func (s *wsSession) trackSubLocked(p *pendingCall, m *upstreamMessage) {
 	switch {
 	case p.subscribe:
 		key, err := rpc.IDKey(m.Result)
@@ -267,15 +349,25 @@ func (s *wsSession) answer(m *upstreamMessage) {
 		delete(s.subs, p.unsubscribe)
 		s.c.limits.ReleaseSub()
 	}
-	reply := appendReply(nil, p.clientID, m)
-	if p.batch == nil {
-		s.writeClient(reply)
-		return
+}
+
+// enqueue hands msg to writeLoop; a client whose queue is full is not reading and is dropped.
+func (s *wsSession) enqueue(msg []byte) {
+	select {
+	case s.queue <- msg:
+	default:
+		_ = s.client.Close()
 	}
-	p.batch.parts[p.index] = reply
-	p.batch.remaining--
-	if p.batch.remaining == 0 {
-		s.writeClient(joinBatch(p.batch.parts))
+}
+
+func (s *wsSession) writeLoop() {
+	for {
+		select {
+		case msg := <-s.queue:
+			s.writeClient(msg)
+		case <-s.done:
+			return
+		}
 	}
 }
 
@@ -290,8 +382,9 @@ func (s *wsSession) finish() {
 			s.c.limits.ReleaseSub()
 		}
 	}
-	s.subs, s.pending = nil, nil
+	s.subs, s.pending, s.ended = nil, nil, true
 	s.mu.Unlock()
+	close(s.done)
 	_ = s.client.Close()
 	s.node.Release()
 	s.c.limits.ReleaseConn()
