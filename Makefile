@@ -3,13 +3,17 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: build up down test test-short bench tools
+.PHONY: build up down test test-short generate tools
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 tools:
 	@scripts/tools.sh env
+
+# Regenerates deepcopy code, the CRD, RBAC and the JSON Schema from api/v1alpha1.
+generate:
+	scripts/generate.sh
 
 # Brings up the example dev network (one validator, a boot node, an RPC node), waits until
 # every node has imported block #3 and prints the status table.

@@ -92,7 +92,7 @@ func plan(ctx context.Context, home string, dir Dir, n *v1alpha1.SubstrateNetwor
 	}
 	t := &target{dir: dir, facts: facts, keys: map[string]nodekey.Key{}, gossamerChains: gossamerChainDir(n)}
 	for _, r := range refs {
-		k, err := loadOrCreateNodeKey(dir.NodeKey(r.Name))
+		k, err := nodekey.LoadOrCreate(dir.NodeKey(r.Name))
 		if err != nil {
 			return nil, fmt.Errorf("node key of %s: %w", r.Name, err)
 		}
@@ -114,21 +114,6 @@ func chainSources(n *v1alpha1.SubstrateNetwork) []v1alpha1.Chain {
 		cs = append(cs, p.Chain)
 	}
 	return cs
-}
-
-func loadOrCreateNodeKey(file string) (nodekey.Key, error) {
-	data, err := os.ReadFile(file)
-	if err == nil {
-		return nodekey.ParseHex(string(data))
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nodekey.Key{}, err
-	}
-	k, err := nodekey.Generate()
-	if err != nil {
-		return nodekey.Key{}, err
-	}
-	return k, writeFile(file, []byte(k.SeedHex()), 0o600)
 }
 
 // fetchChainSpec downloads a chain spec once; later plans reuse the file.

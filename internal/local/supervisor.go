@@ -21,6 +21,7 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/flavor"
 	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/nodekey"
 )
 
 // Restart backoff: doubles from minBackoff to maxBackoff, and resets once a node has stayed up
@@ -299,11 +300,7 @@ func (s *Supervisor) prepareNode(np network.NodePlan) error {
 			return err
 		}
 	}
-	seed, err := os.ReadFile(s.dir.NodeKey(np.Name))
-	if err != nil {
-		return err
-	}
-	k, err := parseNodeKey(seed)
+	k, err := nodekey.LoadOrCreate(s.dir.NodeKey(np.Name))
 	if err != nil {
 		return err
 	}

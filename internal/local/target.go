@@ -64,5 +64,3 @@ func (t *target) urlChainFile(url string) string {
 	sum := sha256.Sum256([]byte(url))
 	return filepath.Join(t.dir.ChainDir(), hex.EncodeToString(sum[:8])+".json")
 }
-
-func parseNodeKey(seedHex []byte) (nodekey.Key, error) { return nodekey.ParseHex(string(seedHex)) }
