@@ -23,11 +23,13 @@ import (
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/keyring"
 	onflocal "github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/conformance"
 	"github.com/dinfra/stack/internal/reactor/kubernetes"
 	reactorlocal "github.com/dinfra/stack/internal/reactor/local"
+	"github.com/dinfra/stack/internal/reactor/watcher"
 )
 
 func newReactorCmd() *cobra.Command {
@@ -35,7 +37,7 @@ func newReactorCmd() *cobra.Command {
 		Use:   "reactor",
 		Short: "Run a Chain Reactor (the provider side of DINFRA) or check one for conformance",
 	}
-	cmd.AddCommand(newReactorServeCmd(), newReactorConformanceCmd(), newReactorSuperviseCmd())
+	cmd.AddCommand(newReactorServeCmd(), newReactorWatchCmd(), newReactorConformanceCmd(), newReactorSuperviseCmd())
 	return cmd
 }
 
@@ -182,6 +184,80 @@ func newDriver(f serveFlags) (reactor.Driver, error) {
 		return kubernetes.New(c, f.capacity, kubernetes.DefaultUnitSize()), nil
 	}
 	return nil, fmt.Errorf("--driver %q: want local or kubernetes", f.driver)
+}
+
+func newReactorWatchCmd() *cobra.Command {
+	var (
+		nf                            nodeFlags
+		kf                            keyFlags
+		store                         storeFlags
+		reactorURL, tokenFile, height string
+		reconcile                     time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "Follow the chain for a provider account and drive its Chain Reactor",
+		Long: `Follows the chain at --node for the provider account --from: deploys every subscription
+awarded to it through the Chain Reactor at --reactor-url, tears down what ends, reports
+deployed (with endpoints) or failed status with signed transactions, and reconciles the
+chain's live set with the reactor's list on start and every --reconcile. The last applied
+height is kept in --height-file, so a restart catches up and never tears down what runs.
+Descriptors are read from the descriptor store (see dinfra descriptor).`,
+		Example: `  dinfra reactor watch --node http://127.0.0.1:26657 --from provider.secret \
+    --reactor-url http://127.0.0.1:8080 --token-file reactor.token --ipfs-api http://127.0.0.1:5001`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			pair, err := kf.pair(cmd)
+			if err != nil {
+				return err
+			}
+			token, err := reactor.ReadToken(tokenFile)
+			if err != nil {
+				return err
+			}
+			rc, err := reactor.NewClient(reactor.ClientConfig{URL: reactorURL, Token: token})
+			if err != nil {
+				return err
+			}
+			st, err := store.open()
+			if err != nil {
+				return err
+			}
+			reg, err := descriptor.NewRegistry()
+			if err != nil {
+				return err
+			}
+			cc, err := nf.client()
+			if err != nil {
+				return err
+			}
+			defer cc.Close()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			view, err := watcher.NewCometChain(ctx, cc, cc.Signer(pair))
+			if err != nil {
+				return err
+			}
+			w, err := watcher.New(watcher.Config{Provider: pair.Address(keyring.SubstratePrefix), Chain: view, Reactor: rc,
+				Store: st, Registry: reg, StateFile: height, ReconcileEvery: reconcile, Logger: log})
+			if err != nil {
+				return err
+			}
+			log.Info("watching", "chain", view.ChainID(), "provider", pair.Address(keyring.SubstratePrefix), "reactor", reactorURL, "from_height", w.Height()+1)
+			return w.Run(ctx)
+		},
+	}
+	nf.register(cmd)
+	kf.register(cmd, fromHelp)
+	store.register(cmd.Flags())
+	fl := cmd.Flags()
+	fl.StringVar(&reactorURL, "reactor-url", "http://127.0.0.1:8080", "base URL of the Chain Reactor")
+	fl.StringVar(&tokenFile, "token-file", "", "file holding the reactor's bearer token")
+	fl.StringVar(&height, "height-file", filepath.Join(defaultReactorStateDir(), "watcher-height"), "file keeping the last applied height")
+	fl.DurationVar(&reconcile, "reconcile", 30*time.Second, "period of the full comparison of chain and reactor")
+	_ = cmd.MarkFlagRequired("token-file")
+	return cmd
 }
 
 // newReactorSuperviseCmd is the process the local driver starts for each network: the Open
