@@ -2,7 +2,6 @@ package kubernetes_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,8 +15,8 @@ import (
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/reactor"
-	"github.com/dinfra/stack/internal/reactor/conformance"
 	"github.com/dinfra/stack/internal/reactor/kubernetes"
+	"github.com/dinfra/stack/internal/reactor/reactortest"
 )
 
 func startCluster(t *testing.T) *kubetest.Cluster {
@@ -26,28 +25,7 @@ func startCluster(t *testing.T) *kubetest.Cluster {
 
 func TestKubernetesReactorConformance(t *testing.T) {
 	cluster := startCluster(t)
-	reg, err := descriptor.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := reactor.New(reactor.Config{
-		Driver: kubernetes.New(cluster.Client, 4, kubernetes.DefaultUnitSize()), Registry: reg,
-		Auth: reactor.Auth{Token: "k8s-token"}, StateDir: t.TempDir(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); srv.Close() })
-	report, err := conformance.Run(context.Background(), conformance.Config{URL: hs.URL, Token: "k8s-token", DeployTimeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range report {
-		if r.Err != nil {
-			t.Errorf("%s: %v", r.Name, r.Err)
-		}
-	}
+	reactortest.Conformance(t, kubernetes.New(cluster.Client, 4, kubernetes.DefaultUnitSize()), 30*time.Second)
 }
 
 func TestKubernetesDriverObjects(t *testing.T) {
