@@ -110,6 +110,7 @@ func nodeConfig(home, moniker string, blockTime time.Duration, p2pAddr, rpcAddr 
 	conf.Mempool.Size = 50000
 	conf.Mempool.CacheSize = 100000
 	conf.RPC.MaxSubscriptionsPerClient = 20
+	conf.RPC.MaxRequestBatchSize = 100 // client.BroadcastBatch sends up to this many txs per request
 	conf.P2P.PexReactor = false // peers are explicit (persistent_peers); no address book to gossip
 	conf.Instrumentation.Prometheus = false
 	conf.LogLevel = "error"
@@ -169,6 +170,9 @@ type Node struct {
 	app  *abciapp.App
 	db   dbm.DB
 	conf *cfg.Config
+	// CometBFT's own stores. The node closes the block and state stores when it stops but
+	// not the indexers'; Stop closes whatever is left so no goleveldb goroutine outlives it.
+	cometDBs []dbm.DB
 }
 
 // StartOptions tune Start.
@@ -216,8 +220,16 @@ func Start(home string, o StartOptions) (*Node, error) {
 		db.Close()
 		return nil, fmt.Errorf("node key: %w", err)
 	}
+	node := &Node{app: app, db: db, conf: conf}
+	dbProvider := func(ctx *cfg.DBContext) (dbm.DB, error) {
+		d, err := cfg.DefaultDBProvider(ctx)
+		if err == nil {
+			node.cometDBs = append(node.cometDBs, d)
+		}
+		return d, err
+	}
 	n, err := nm.NewNode(conf, pv, nodeKey, proxy.NewLocalClientCreator(app),
-		nm.DefaultGenesisDocProviderFunc(conf), cfg.DefaultDBProvider,
+		nm.DefaultGenesisDocProviderFunc(conf), dbProvider,
 		nm.DefaultMetricsProvider(conf.Instrumentation), logger)
 	if err != nil {
 		db.Close()
@@ -227,7 +239,8 @@ func Start(home string, o StartOptions) (*Node, error) {
 		db.Close()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	return &Node{node: n, app: app, db: db, conf: conf}, nil
+	node.node = n
+	return node, nil
 }
 
 // RPCAddress is the node's CometBFT RPC as an http:// URL (what the client dials).
@@ -239,6 +252,9 @@ func (n *Node) RPCAddress() string {
 func (n *Node) Stop() error {
 	err := n.node.Stop()
 	n.node.Wait()
+	for _, d := range n.cometDBs {
+		_ = d.Close() // the ones CometBFT closed already answer "closed"
+	}
 	return errors.Join(err, n.db.Close())
 }
 

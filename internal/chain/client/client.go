@@ -149,6 +149,36 @@ func (c *Client) Broadcast(ctx context.Context, tx []byte) (string, error) {
 	return res.Hash.String(), nil
 }
 
+// BroadcastBatch submits several signed transactions in one RPC round trip (a JSON-RPC
+// batch of broadcast_tx_sync calls) and returns, per transaction, its hash or its
+// rejection (a *ledger.TxError). Transactions of one account must be in nonce order. DINFRA
+// nodes accept batches of up to 100 (CometBFT's rpc.max_request_batch_size).
+func (c *Client) BroadcastBatch(ctx context.Context, txs [][]byte) ([]string, []error, error) {
+	batch := c.rpc.NewBatch()
+	for _, tx := range txs {
+		if _, err := batch.BroadcastTxSync(ctx, tx); err != nil {
+			return nil, nil, fmt.Errorf("broadcast batch: %w", err)
+		}
+	}
+	results, err := batch.Send(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("broadcast batch: %w", err)
+	}
+	hashes, errs := make([]string, len(txs)), make([]error, len(txs))
+	for i, r := range results {
+		res, ok := r.(*coretypes.ResultBroadcastTx)
+		switch {
+		case !ok:
+			errs[i] = fmt.Errorf("broadcast: %v", r)
+		case res.Code != abci.CodeTypeOK:
+			errs[i] = txError(res.Code, res.Log)
+		default:
+			hashes[i] = res.Hash.String()
+		}
+	}
+	return hashes, errs, nil
+}
+
 // WaitTx waits until the transaction is in a committed block and returns its result
 // (which may be a rejection: see TxResult.Err).
 func (c *Client) WaitTx(ctx context.Context, hash string) (*TxResult, error) {
