@@ -111,7 +111,7 @@ func nodeConfig(home, moniker string, blockTime time.Duration, p2pAddr, rpcAddr 
 	conf.Mempool.CacheSize = 100000
 	conf.RPC.MaxSubscriptionsPerClient = 20
 	conf.RPC.MaxRequestBatchSize = 100 // client.BroadcastBatch sends up to this many txs per request
-	conf.P2P.PexReactor = false // peers are explicit (persistent_peers); no address book to gossip
+	conf.P2P.PexReactor = false        // peers are explicit (persistent_peers); no address book to gossip
 	conf.Instrumentation.Prometheus = false
 	conf.LogLevel = "error"
 	return conf
