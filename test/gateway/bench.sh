@@ -8,6 +8,7 @@
 #
 #   test/gateway/bench.sh                 # needs: go, nginx, wrk (Debian packages nginx, wrk)
 #   ROUNDS=3 DURATION=10s CONNS=64 test/gateway/bench.sh
+#   PROTOS=ws test/gateway/bench.sh      # only the WebSocket rounds (or PROTOS=http)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -15,6 +16,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
+PROTOS=${PROTOS:-http ws}
 P_NODE=${P_NODE:-18600} P_NGINX=${P_NGINX:-18601} P_GW=${P_GW:-18602}
 
 for tool in nginx wrk go; do
@@ -135,18 +137,22 @@ ws_run() { # name url [key file]
   record "$1" "$rps" "$p50" "$p99"
 }
 for round in $(seq "$ROUNDS"); do
-  http_run http-direct "http://127.0.0.1:$P_NODE/" "$WORK/plain.lua"
-  http_run http-nginx "http://127.0.0.1:$P_NGINX/" "$WORK/plain.lua"
-  http_run http-gateway "http://127.0.0.1:$P_GW/" "$WORK/auth.lua"
-  ws_run ws-direct "ws://127.0.0.1:$P_NODE/"
-  ws_run ws-nginx "ws://127.0.0.1:$P_NGINX/"
-  ws_run ws-gateway "ws://127.0.0.1:$P_GW/" "$WORK/key"
+  if [[ " $PROTOS " == *" http "* ]]; then
+    http_run http-direct "http://127.0.0.1:$P_NODE/" "$WORK/plain.lua"
+    http_run http-nginx "http://127.0.0.1:$P_NGINX/" "$WORK/plain.lua"
+    http_run http-gateway "http://127.0.0.1:$P_GW/" "$WORK/auth.lua"
+  fi
+  if [[ " $PROTOS " == *" ws "* ]]; then
+    ws_run ws-direct "ws://127.0.0.1:$P_NODE/"
+    ws_run ws-nginx "ws://127.0.0.1:$P_NGINX/"
+    ws_run ws-gateway "ws://127.0.0.1:$P_GW/" "$WORK/key"
+  fi
 done
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo "| target | calls/s | p50 (ms) | p99 (ms) | vs direct | vs nginx |"
 echo "|---|---:|---:|---:|---:|---:|"
-for proto in http ws; do
+for proto in $PROTOS; do
   d=$(median "${RPS[$proto-direct]}") n=$(median "${RPS[$proto-nginx]}")
   for t in direct nginx gateway; do
     awk -v t="$proto $t" -v r="$(median "${RPS[$proto-$t]}")" -v p50="$(median "${P50[$proto-$t]}")" \
