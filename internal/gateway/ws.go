@@ -1,10 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -14,17 +14,11 @@ import (
 
 	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/gateway/upstream"
+	"github.com/dinfra/stack/internal/gateway/wsframe"
 	"github.com/dinfra/stack/internal/rpc"
 )
 
 const wsWriteTimeout = 10 * time.Second
-
-var wsUpgrader = websocket.Upgrader{
-	ReadBufferSize:  4096,
-	WriteBufferSize: 4096,
-	// Browsers (polkadot.js apps) connect from any origin; access is controlled by credentials.
-	CheckOrigin: func(*http.Request) bool { return true },
-}
 
 // wsSession proxies one client WebSocket to one node. Every call the client sends is parsed,
 // checked and forwarded on its own with a gateway-assigned numeric id; the node's answers are
@@ -33,19 +27,16 @@ var wsUpgrader = websocket.Upgrader{
 // notifications pass through unchanged; stateless calls share the node's few multiplexed
 // connections, which costs the node and the gateway far fewer system calls per call.
 type wsSession struct {
-	g      *Gateway
-	c      *caller
-	client *websocket.Conn
-	up     *websocket.Conn
-	node   *upstream.Node
+	g    *Gateway
+	c    *caller
+	in   wsframe.Reader // the client's messages
+	up   *websocket.Conn
+	node *upstream.Node
 
-	clientMu sync.Mutex // serialises writes to client
-	upMu     sync.Mutex // serialises writes to up
-
-	// Answers from the shared connections are queued for writeLoop: their reader must never
+	// out writes to the client without blocking: the shared connections' reader must never
 	// wait on one slow client.
-	queue chan []byte
-	done  chan struct{} // closed when the session ends
+	out  *wsOut
+	upMu sync.Mutex // serialises writes to up
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -53,9 +44,6 @@ type wsSession struct {
 	subs    map[string]bool         // subscription ids this client holds (each holds a slot)
 	ended   bool
 }
-
-// wsQueue bounds the answers waiting for a client; one that lets it fill up is dropped.
-const wsQueue = 1024
 
 type pendingCall struct {
 	s        *wsSession
@@ -97,15 +85,20 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 		writeHTTPError(w, http.StatusBadGateway, errUpstream)
 		return
 	}
-	client, err := wsUpgrader.Upgrade(w, r, nil)
+	conn, br, err := upgradeWS(w, r)
 	if err != nil {
 		_ = up.Close()
 		node.Release()
 		c.limits.ReleaseConn()
-		return // the upgrader answered the client
+		g.log.Debug("websocket handshake refused", "err", err)
+		return // upgradeWS answered the client
 	}
-	s := &wsSession{g: g, c: c, client: client, up: up, node: node,
-		pending: map[uint64]*pendingCall{}, subs: map[string]bool{}, queue: make(chan []byte, wsQueue), done: make(chan struct{})}
+	// A client message larger than the limit is discarded with an error answer and the
+	// connection survives; a far larger one closes it.
+	limit := g.cfg.Limits.MaxRequestBytes
+	s := &wsSession{g: g, c: c, up: up, node: node, out: newWSOut(conn),
+		in:      wsframe.Reader{R: br, Masked: true, Skip: limit, Max: max(16*limit, 16<<20)},
+		pending: map[uint64]*pendingCall{}, subs: map[string]bool{}}
 	g.metrics.wsConns.Inc()
 	g.log.Debug("websocket opened", "key", c.ident.ID, "upstream", node.Name)
 	if !c.ident.Expires.IsZero() {
@@ -115,45 +108,60 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 		defer t.Stop()
 	}
 	up.SetReadLimit(upstream.MaxAnswerBytes)
-	// A client message larger than the limit is discarded with an error answer and the
-	// connection survives; a far larger one closes it.
-	client.SetReadLimit(max(16*g.cfg.Limits.MaxRequestBytes, 16<<20))
 	upDone := make(chan struct{})
 	go func() {
 		defer close(upDone)
 		s.readUpstream()
 	}()
-	go s.writeLoop()
+	go s.out.flushLoop()
 	s.readClient()
 	_ = up.Close()
 	<-upDone
 	s.finish()
 }
 
-// readClient handles client messages until the client goes away.
+// readClient handles client messages until the client goes away; messages already in the read
+// buffer cost no system call.
 func (s *wsSession) readClient() {
-	limit := s.g.cfg.Limits.MaxRequestBytes
 	for {
-		_, r, err := s.client.NextReader()
-		if err != nil {
+		op, msg, err := s.in.Next()
+		switch {
+		case errors.Is(err, wsframe.ErrSkipped):
+			s.g.metrics.reject("too_large")
+			s.writeClient(appendError(nil, nullID, errTooLarge(s.in.Skip)))
+			continue
+		case errors.Is(err, wsframe.ErrTooLarge):
+			s.closeClient(websocket.CloseMessageTooBig, "message too large")
+			return
+		case errors.Is(err, wsframe.ErrProtocol):
+			s.closeClient(websocket.CloseProtocolError, "")
+			return
+		case err != nil:
 			return
 		}
-		data, err := io.ReadAll(io.LimitReader(r, limit+1))
-		if err != nil {
-			return
-		}
-		if int64(len(data)) > limit {
-			if _, err := io.Copy(io.Discard, r); err != nil {
+		switch op {
+		case wsframe.OpText, wsframe.OpBinary:
+			// Pending calls keep the client's ids, which point into the message.
+			if !s.handle(bytes.Clone(msg)) {
 				return
 			}
-			s.g.metrics.reject("too_large")
-			s.writeClient(appendError(nil, nullID, errTooLarge(limit)))
-			continue
-		}
-		if !s.handle(data) {
+		case wsframe.OpPing:
+			s.out.send(wsframe.OpPong, msg)
+		case wsframe.OpClose:
+			s.echoClose(msg)
 			return
 		}
 	}
+}
+
+// echoClose answers the client's close frame with its status code, as RFC 6455 asks.
+func (s *wsSession) echoClose(msg []byte) {
+	if len(msg) < 2 {
+		msg = nil // no status: answer with none
+	} else {
+		msg = msg[:2]
+	}
+	s.out.send(wsframe.OpClose, msg)
 }
 
 // handle checks and forwards one client message; false means the upstream is gone.
@@ -227,7 +235,7 @@ func (p *pendingCall) Answer(msg []byte, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ended {
-		s.completeLocked(p, &m, s.enqueue)
+		s.completeLocked(p, &m, s.writeClient)
 	}
 }
 
@@ -351,26 +359,6 @@ func (s *wsSession) trackSubLocked(p *pendingCall, m *upstreamMessage) {
 	}
 }
 
-// enqueue hands msg to writeLoop; a client whose queue is full is not reading and is dropped.
-func (s *wsSession) enqueue(msg []byte) {
-	select {
-	case s.queue <- msg:
-	default:
-		_ = s.client.Close()
-	}
-}
-
-func (s *wsSession) writeLoop() {
-	for {
-		select {
-		case msg := <-s.queue:
-			s.writeClient(msg)
-		case <-s.done:
-			return
-		}
-	}
-}
-
 // finish returns every slot the session held.
 func (s *wsSession) finish() {
 	s.mu.Lock()
@@ -384,23 +372,16 @@ func (s *wsSession) finish() {
 	}
 	s.subs, s.pending, s.ended = nil, nil, true
 	s.mu.Unlock()
-	close(s.done)
-	_ = s.client.Close()
+	s.out.stop()
 	s.node.Release()
 	s.c.limits.ReleaseConn()
 	s.g.metrics.wsConns.Dec()
 	s.g.log.Debug("websocket closed", "key", s.c.ident.ID, "upstream", s.node.Name)
 }
 
-// writeClient sends msg to the client. It may be called with s.mu held (lock order: mu,
-// then clientMu).
+// writeClient sends msg to the client; it never blocks, so it may be called with s.mu held.
 func (s *wsSession) writeClient(msg []byte) {
-	s.clientMu.Lock()
-	defer s.clientMu.Unlock()
-	_ = s.client.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-	if err := s.client.WriteMessage(websocket.TextMessage, msg); err != nil {
-		_ = s.client.Close() // a client that cannot keep up is dropped; readClient then ends
-	}
+	s.out.send(wsframe.OpText, msg)
 }
 
 func (s *wsSession) writeUpstream(msg []byte) error {
@@ -413,9 +394,7 @@ func (s *wsSession) writeUpstream(msg []byte) error {
 	return nil
 }
 
+// closeClient sends a close frame; the socket is closed once it is written.
 func (s *wsSession) closeClient(code int, reason string) {
-	s.clientMu.Lock()
-	_ = s.client.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-	s.clientMu.Unlock()
-	_ = s.client.Close()
+	s.out.send(wsframe.OpClose, websocket.FormatCloseMessage(code, reason))
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/internal/gateway/jsonscan"
+	"github.com/dinfra/stack/internal/gateway/wsframe"
 )
 
 // Answerer receives the node's answer to one call sent through a Mux, or the error that ended
@@ -97,7 +98,7 @@ func (m *Mux) conn(ctx context.Context) (*muxConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &muxConn{conn: conn, rd: frameReader{br: br, max: m.max}, pending: map[uint64]Answerer{},
+	c := &muxConn{conn: conn, rd: wsframe.Reader{R: br, Max: m.max}, pending: map[uint64]Answerer{},
 		rng: rand.NewChaCha8(seed())}
 	s.c.Store(c)
 	go c.readLoop()
@@ -120,7 +121,7 @@ func (m *Mux) Close() {
 
 type muxConn struct {
 	conn net.Conn
-	rd   frameReader
+	rd   wsframe.Reader
 	dead atomic.Bool
 
 	mu       sync.Mutex
@@ -146,7 +147,7 @@ func (c *muxConn) send(build func([]byte, uint64) []byte, a Answerer) (Ticket, e
 	id := c.nextID
 	c.pending[id] = a
 	c.scratch = build(c.scratch[:0], id)
-	c.out = appendFrame(c.out, opText, c.scratch, uint32(c.rng.Uint64()))
+	c.out = wsframe.AppendMasked(c.out, wsframe.OpText, c.scratch, uint32(c.rng.Uint64()))
 	c.flushLocked()
 	return Ticket{c: c, id: id}, nil
 }
@@ -207,19 +208,19 @@ func (c *muxConn) readLoop() {
 			c.fail(err)
 			return
 		}
-		op, msg, err := c.rd.next()
+		op, msg, err := c.rd.Next()
 		if err != nil {
 			c.fail(fmt.Errorf("read from node: %w", err))
 			return
 		}
 		switch op {
-		case opText, opBinary:
+		case wsframe.OpText, wsframe.OpBinary:
 			c.deliver(msg)
-		case opPing:
+		case wsframe.OpPing:
 			c.mu.Lock()
-			c.out = appendFrame(c.out, opPong, msg, uint32(c.rng.Uint64()))
+			c.out = wsframe.AppendMasked(c.out, wsframe.OpPong, msg, uint32(c.rng.Uint64()))
 			c.flushLocked()
-		case opClose:
+		case wsframe.OpClose:
 			c.fail(errors.New("the node closed the connection"))
 			return
 		}
@@ -230,9 +231,9 @@ func (c *muxConn) readLoop() {
 // callTimeout after the last call was sent is ended; an idle one is closed (the next call
 // redials).
 func (c *muxConn) waitForFrame() error {
-	for c.rd.br.Buffered() == 0 {
+	for c.rd.R.Buffered() == 0 {
 		_ = c.conn.SetReadDeadline(time.Now().Add(callTimeout))
-		_, err := c.rd.br.Peek(1)
+		_, err := c.rd.R.Peek(1)
 		if err == nil {
 			return nil
 		}

@@ -1,0 +1,170 @@
+package gateway
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dinfra/stack/internal/gateway/wsframe"
+)
+
+// wsOut writes a WebSocket session's frames to its client without ever blocking the sender:
+// frames are appended to a buffer and written at once with a non-blocking system call when
+// the socket has room (the usual case), so an answer arriving on a shared upstream connection
+// costs no goroutine wake-up; what does not fit is left to flushLoop, which owns the socket
+// until the buffer is empty. Frames queued while it writes leave together in its next write.
+type wsOut struct {
+	conn net.Conn
+	raw  syscall.RawConn // nil when the socket cannot be written directly (TLS)
+
+	mu      sync.Mutex
+	buf     []byte // frames not yet written
+	spare   []byte
+	writing bool // flushLoop owns the socket
+	closing bool // a close frame is queued: close the socket once it is written
+	dead    bool
+	wake    chan struct{}
+}
+
+// wsMaxBacklog bounds the bytes waiting for a client; one that lets more pile up is not
+// reading and is dropped.
+const wsMaxBacklog = 64 << 20
+
+func newWSOut(conn net.Conn) *wsOut {
+	o := &wsOut{conn: conn, wake: make(chan struct{}, 1)}
+	direct := conn
+	if bc, ok := conn.(*bufferedConn); ok { // handed to net/http by the front end
+		direct = bc.Conn
+	}
+	if sc, ok := direct.(syscall.Conn); ok { // not under TLS
+		o.raw, _ = sc.SyscallConn()
+	}
+	return o
+}
+
+// send queues one frame and writes what the socket takes now.
+func (o *wsOut) send(op byte, payload []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.dead || o.closing {
+		return
+	}
+	o.buf = wsframe.Append(o.buf, op, payload)
+	if op == wsframe.OpClose {
+		o.closing = true
+	}
+	if len(o.buf) > wsMaxBacklog {
+		o.killLocked()
+		return
+	}
+	if o.writing {
+		return // flushLoop takes it along
+	}
+	if o.raw != nil && !o.closing {
+		n := o.tryWrite(o.buf)
+		if o.dead {
+			return
+		}
+		o.buf = o.buf[:copy(o.buf, o.buf[n:])]
+		if len(o.buf) == 0 {
+			return
+		}
+	}
+	o.writing = true
+	o.wakeLocked()
+}
+
+func (o *wsOut) wakeLocked() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// tryWrite makes one non-blocking write and returns how many bytes the socket took.
+func (o *wsOut) tryWrite(b []byte) int {
+	n := 0
+	err := o.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if m <= 0 || err != nil {
+				break
+			}
+			n += m
+		}
+		return true // never wait for room: flushLoop does
+	})
+	if err != nil && !errors.Is(err, syscall.EAGAIN) {
+		o.killLocked()
+	}
+	return n
+}
+
+// flushLoop writes what send could not, until the socket is closed.
+func (o *wsOut) flushLoop() {
+	for range o.wake {
+		o.mu.Lock()
+		if o.dead {
+			o.mu.Unlock()
+			return
+		}
+		for len(o.buf) > 0 && !o.dead {
+			b := o.buf
+			o.buf, o.spare = o.spare[:0], nil
+			closing := o.closing
+			o.mu.Unlock()
+			timeout := wsWriteTimeout
+			if closing {
+				timeout = time.Second // a close frame is a courtesy; do not hold the socket for it
+			}
+			_ = o.conn.SetWriteDeadline(time.Now().Add(timeout))
+			_, err := o.conn.Write(b)
+			o.mu.Lock()
+			if cap(b) <= 256<<10 { // keep a modest buffer, not the largest answer ever sent
+				o.spare = b[:0]
+			}
+			if err != nil {
+				o.killLocked() // a client that cannot keep up is dropped; the reader then ends
+			}
+		}
+		o.writing = false
+		if o.closing || o.dead {
+			o.killLocked()
+			o.mu.Unlock()
+			return
+		}
+		o.mu.Unlock()
+	}
+}
+
+// killLocked closes the socket: the session's reader sees it and ends the session.
+func (o *wsOut) killLocked() {
+	if !o.dead {
+		o.dead = true
+		o.buf = nil
+		_ = o.conn.Close()
+	}
+}
+
+// stop closes the socket once the session is over, without waiting: if flushLoop is writing,
+// it closes the socket when its backlog (such as a close frame) is out; otherwise what is
+// queued gets one short try.
+func (o *wsOut) stop() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closing = true
+	if o.writing {
+		return
+	}
+	if !o.dead && len(o.buf) > 0 {
+		_ = o.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = o.conn.Write(o.buf)
+	}
+	o.killLocked()
+	o.wakeLocked() // flushLoop sees the socket closed and returns
+}

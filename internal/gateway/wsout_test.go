@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dinfra/stack/internal/gateway/wsframe"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
+	return server, client
+}
+
+// readFrame reads one unmasked frame with a 16-bit or shorter length.
+func readFrame(t *testing.T, r *bufio.Reader) (byte, []byte) {
+	t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(h[1] & 0x7F)
+	if n == 126 {
+		var ext [2]byte
+		if _, err := io.ReadFull(r, ext[:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(binary.BigEndian.Uint16(ext[:]))
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		t.Fatal(err)
+	}
+	return h[0] & 0x0F, payload
+}
+
+// A client that does not read for a while gets every frame, whole and in order, once it does:
+// what the socket does not take at once is written by flushLoop.
+func TestWSOutBacklogWrittenInOrder(t *testing.T) {
+	server, client := tcpPair(t)
+	o := newWSOut(&bufferedConn{Conn: server})
+	if o.raw == nil {
+		t.Fatal("a plain TCP connection handed off by the front end should be written directly")
+	}
+	go o.flushLoop()
+	defer o.stop()
+	const frames = 2000 // about 8 MB: far more than loopback socket buffers hold
+	payload := bytes.Repeat([]byte{'a'}, 4000)
+	for i := range frames {
+		o.send(wsframe.OpText, strconv.AppendInt(payload[:0:0], int64(i), 10))
+		o.send(wsframe.OpText, payload)
+	}
+	o.mu.Lock()
+	queued := o.writing
+	o.mu.Unlock()
+	if !queued {
+		t.Fatal("expected a backlog for flushLoop while the client does not read")
+	}
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(client)
+	for i := range frames {
+		if op, got := readFrame(t, r); op != wsframe.OpText || string(got) != strconv.Itoa(i) {
+			t.Fatalf("frame %d: op %d payload %.20q", 2*i, op, got)
+		}
+		if _, got := readFrame(t, r); !bytes.Equal(got, payload) {
+			t.Fatalf("frame %d: wrong payload", 2*i+1)
+		}
+	}
+}
+
+// A close frame is written, then the socket is closed; nothing is sent after it.
+func TestWSOutCloseFrameEndsConnection(t *testing.T) {
+	server, client := tcpPair(t)
+	o := newWSOut(server)
+	go o.flushLoop()
+	defer o.stop()
+	o.send(wsframe.OpText, []byte("last"))
+	o.send(wsframe.OpClose, []byte{0x03, 0xE8})
+	o.send(wsframe.OpText, []byte("too late"))
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(client)
+	if op, got := readFrame(t, r); op != wsframe.OpText || string(got) != "last" {
+		t.Fatalf("first frame op %d %q", op, got)
+	}
+	if op, _ := readFrame(t, r); op != wsframe.OpClose {
+		t.Fatalf("second frame op %d, want close", op)
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("after the close frame: %v, want EOF", err)
+	}
+}
