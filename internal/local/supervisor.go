@@ -166,19 +166,24 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 			delete(s.procs, name)
 		}
 	}
-	// Prepare every new node at once (init commands are independent and slow: gossamer's takes
-	// about a second) and start each as soon as it is prepared and its seeds listen.
+	// Prepare new nodes one after another in start order, in the background: a node starts as
+	// soon as it is prepared and a seed listens, and the next node's init (gossamer's takes
+	// about a second of CPU) overlaps with the previous node's boot instead of delaying the
+	// first validator.
 	prepared := map[string]chan struct{}{}
+	var queue []network.NodePlan
 	for _, np := range p.Nodes {
 		if _, ok := s.procs[np.Name]; !ok {
-			done := make(chan struct{})
-			prepared[np.Name] = done
-			go func() {
-				defer close(done)
-				_ = s.prepareNode(np) // start reports any error
-			}()
+			prepared[np.Name] = make(chan struct{})
+			queue = append(queue, np)
 		}
 	}
+	go func() {
+		for _, np := range queue {
+			_ = s.prepareNode(np) // start reports any error
+			close(prepared[np.Name])
+		}
+	}()
 	tier := -1
 	var seeds []int
 	for _, np := range p.Nodes {
