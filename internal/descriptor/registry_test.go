@@ -83,6 +83,8 @@ func TestValidationProblems(t *testing.T) {
       "builtin": "westend-dev"
     },`, ``),
 			[]Problem{{"spec.chain", "required field is missing"}}},
+		{"network: misspelt field", TypeSubstrateNetwork, edit(t, network, `"chain"`, `"chian"`),
+			[]Problem{{"spec.chain", "required field is missing"}, {"spec.chian", "unknown field"}}},
 		{"vm: unknown field", TypeCloudInit, edit(t, vm, `"cpus"`, `"cpu": 1, "cpus"`),
 			[]Problem{{"cpu", "unknown field"}}},
 		{"wrong kind", TypeSubstrateNetwork, edit(t, network, `"SubstrateNetwork"`, `"Deployment"`),

@@ -60,7 +60,7 @@ func Parse(data []byte) (*v1alpha1.SubstrateNetwork, error) {
 	return n, nil
 }
 
-// decode turns a schema-valid document into the Go type. The compiled schema is closed, so an
+// decode turns a schema-valid document into the Go type. The schema is closed, so an
 // unknown field anywhere else has been reported with its path already; metadata is Kubernetes
 // ObjectMeta, left open by the schema, so it is decoded strictly on its own to name the place.
 func decode(doc []byte) (*v1alpha1.SubstrateNetwork, Problems) {
@@ -113,40 +113,12 @@ func mustCompileSchema() *jsonschema.Schema {
 	if err != nil {
 		panic(fmt.Sprintf("embedded SubstrateNetwork schema: %v", err))
 	}
-	closeObjects(doc)
 	c := jsonschema.NewCompiler()
 	const url = "substratenetwork.schema.json"
 	if err := c.AddResource(url, doc); err != nil {
 		panic(err)
 	}
 	return c.MustCompile(url)
-}
-
-// closeObjects makes every object schema that lists its properties refuse others, in place.
-// The published schema is open like the CRD it is generated from (the API server prunes unknown
-// fields); onf is stricter, because a misspelt field that is silently dropped is a node
-// misconfigured, and the schema can name its path where a decoder cannot.
-func closeObjects(schema any) {
-	s, ok := schema.(map[string]any)
-	if !ok {
-		return
-	}
-	if props, ok := s["properties"].(map[string]any); ok {
-		if _, set := s["additionalProperties"]; !set {
-			s["additionalProperties"] = false
-		}
-		for _, p := range props {
-			closeObjects(p)
-		}
-	}
-	closeObjects(s["items"])
-	closeObjects(s["additionalProperties"])
-	for _, kw := range []string{"allOf", "anyOf", "oneOf"} {
-		subs, _ := s[kw].([]any)
-		for _, sub := range subs {
-			closeObjects(sub)
-		}
-	}
 }
 
 // checkSchema validates a JSON document against the schema: one Problem per failing leaf, and

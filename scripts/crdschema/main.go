@@ -63,6 +63,7 @@ func run(in, out string) error {
 		apiVersion := c.Spec.Group + "/" + v.Name
 		pinProperty(schema, "apiVersion", apiVersion)
 		pinProperty(schema, "kind", c.Spec.Names.Kind)
+		closeObjects(schema)
 		schema["$schema"] = draft
 		schema["$id"] = "https://" + c.Spec.Group + "/schemas/" + v.Name + "/" + c.Spec.Names.Kind + ".json"
 		schema["title"] = c.Spec.Names.Kind + " " + apiVersion
@@ -100,4 +101,32 @@ func pinProperty(schema map[string]any, name, value string) {
 		}
 	}
 	schema["required"] = append([]any{name}, required...)
+}
+
+// closeObjects makes every object schema that lists its properties refuse others, in place.
+// The CRD is open (the API server prunes unknown fields); a standalone spec is checked more
+// strictly, because a misspelt field that is silently dropped is a node misconfigured, and the
+// schema names its path where a decoder cannot. Objects that list no properties (metadata)
+// stay open.
+func closeObjects(schema any) {
+	s, ok := schema.(map[string]any)
+	if !ok {
+		return
+	}
+	if props, ok := s["properties"].(map[string]any); ok {
+		if _, set := s["additionalProperties"]; !set {
+			s["additionalProperties"] = false
+		}
+		for _, p := range props {
+			closeObjects(p)
+		}
+	}
+	closeObjects(s["items"])
+	closeObjects(s["additionalProperties"])
+	for _, kw := range []string{"allOf", "anyOf", "oneOf"} {
+		subs, _ := s[kw].([]any)
+		for _, sub := range subs {
+			closeObjects(sub)
+		}
+	}
 }
