@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,6 +20,10 @@ import (
 )
 
 const wsWriteTimeout = 10 * time.Second
+
+// wsReadBuffer is the client reader's buffer: pipelined calls come in with one read system
+// call and are handled in one pass.
+const wsReadBuffer = 64 << 10
 
 // wsSession proxies one client WebSocket to one node. Every call the client sends is parsed,
 // checked and forwarded on its own with a gateway-assigned numeric id; the node's answers are
@@ -85,7 +90,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 		writeHTTPError(w, http.StatusBadGateway, errUpstream)
 		return
 	}
-	conn, br, err := upgradeWS(w, r)
+	conn, in, err := upgradeWS(w, r)
 	if err != nil {
 		_ = up.Close()
 		node.Release()
@@ -97,7 +102,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 	// connection survives; a far larger one closes it.
 	limit := g.cfg.Limits.MaxRequestBytes
 	s := &wsSession{g: g, c: c, up: up, node: node, out: newWSOut(conn),
-		in:      wsframe.Reader{R: br, Masked: true, Skip: limit, Max: max(16*limit, 16<<20)},
+		in:      wsframe.Reader{R: bufio.NewReaderSize(in, wsReadBuffer), Masked: true, Skip: limit, Max: max(16*limit, 16<<20)},
 		pending: map[uint64]*pendingCall{}, subs: map[string]bool{}}
 	g.metrics.wsConns.Inc()
 	g.log.Debug("websocket opened", "key", c.ident.ID, "upstream", node.Name)

@@ -34,11 +34,7 @@ const wsMaxBacklog = 64 << 20
 
 func newWSOut(conn net.Conn) *wsOut {
 	o := &wsOut{conn: conn, wake: make(chan struct{}, 1)}
-	direct := conn
-	if bc, ok := conn.(*bufferedConn); ok { // handed to net/http by the front end
-		direct = bc.Conn
-	}
-	if sc, ok := direct.(syscall.Conn); ok { // not under TLS
+	if sc, ok := conn.(syscall.Conn); ok { // not under TLS
 		o.raw, _ = sc.SyscallConn()
 	}
 	return o

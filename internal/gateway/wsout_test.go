@@ -59,9 +59,9 @@ func readFrame(t *testing.T, r *bufio.Reader) (byte, []byte) {
 // what the socket does not take at once is written by flushLoop.
 func TestWSOutBacklogWrittenInOrder(t *testing.T) {
 	server, client := tcpPair(t)
-	o := newWSOut(&bufferedConn{Conn: server})
+	o := newWSOut(server)
 	if o.raw == nil {
-		t.Fatal("a plain TCP connection handed off by the front end should be written directly")
+		t.Fatal("a plain TCP connection should be written directly")
 	}
 	go o.flushLoop()
 	defer o.stop()
@@ -108,5 +108,32 @@ func TestWSOutCloseFrameEndsConnection(t *testing.T) {
 	}
 	if _, err := r.ReadByte(); err != io.EOF {
 		t.Fatalf("after the close frame: %v, want EOF", err)
+	}
+}
+
+// Bytes already read by net/http and by the front end come first, in that order, then the
+// socket's.
+func TestTakeOverKeepsBufferedBytes(t *testing.T) {
+	server, client := tcpPair(t)
+	const early = "HEAD|0123456789abcdefghij"
+	if _, err := client.Write([]byte(early)); err != nil {
+		t.Fatal(err)
+	}
+	frontEnd := bufio.NewReader(server)
+	if _, err := frontEnd.Peek(len(early)); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = frontEnd.Discard(len("HEAD|")) // the request head, consumed
+	wrapped := &bufferedConn{Conn: server, r: frontEnd}
+	hijacked := bufio.NewReaderSize(wrapped, 16)
+	if _, err := hijacked.Peek(1); err != nil { // net/http fills its buffer: 16 bytes
+		t.Fatal(err)
+	}
+	direct, pending := takeOver(wrapped, hijacked)
+	if direct != server {
+		t.Fatal("takeOver did not unwrap the front end's connection")
+	}
+	if string(pending) != "0123456789abcdefghij" {
+		t.Fatalf("pending %q", pending)
 	}
 }

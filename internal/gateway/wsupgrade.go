@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 
@@ -13,15 +15,11 @@ import (
 	"github.com/dinfra/stack/internal/gateway/wsframe"
 )
 
-// wsReadBuffer is the client reader's buffer: a client's pipelined calls come in with one
-// read system call and are handled in one pass.
-const wsReadBuffer = 64 << 10
-
 // upgradeWS completes a client's WebSocket opening handshake (RFC 6455, section 4.2) and
-// takes over the connection. A bad handshake is answered (400, or 426 for another protocol
+// takes over the connection, returning its socket and a reader of the client's frames. A bad handshake is answered (400, or 426 for another protocol
 // version) and reported as an error. No extension or subprotocol is agreed; browsers connect
 // from any origin, since access is controlled by credentials.
-func upgradeWS(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, error) {
+func upgradeWS(w http.ResponseWriter, r *http.Request) (net.Conn, io.Reader, error) {
 	key := r.Header.Get("Sec-WebSocket-Key")
 	if nonce, err := base64.StdEncoding.DecodeString(key); err != nil || len(nonce) != 16 {
 		http.Error(w, "websocket: Sec-WebSocket-Key must be 16 bytes in base64", http.StatusBadRequest)
@@ -47,7 +45,27 @@ func upgradeWS(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader,
 		_ = conn.Close()
 		return nil, nil, fmt.Errorf("handshake answer: %w", err)
 	}
-	// The hijacked reader may already hold the client's first frames; reads of a whole
-	// buffer pass through it straight to the socket once it is empty.
-	return conn, bufio.NewReaderSize(brw.Reader, wsReadBuffer), nil
+	direct, pending := takeOver(conn, brw.Reader)
+	var in io.Reader = direct
+	if len(pending) > 0 {
+		in = io.MultiReader(bytes.NewReader(pending), direct)
+	}
+	return direct, in, nil
+}
+
+// takeOver returns the socket under a hijacked connection (past the front end's wrapper, so
+// reads and writes skip its layers) and the bytes already read from it: those net/http holds,
+// then those the front end holds. Under TLS the socket is the TLS connection.
+func takeOver(conn net.Conn, hijacked *bufio.Reader) (net.Conn, []byte) {
+	var pending []byte
+	buffered := func(r *bufio.Reader) {
+		b, _ := r.Peek(r.Buffered())
+		pending = append(pending, b...)
+	}
+	buffered(hijacked)
+	if bc, ok := conn.(*bufferedConn); ok {
+		buffered(bc.r)
+		conn = bc.Conn
+	}
+	return conn, pending
 }
