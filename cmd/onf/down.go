@@ -21,11 +21,7 @@ brings the same nodes back with the same peer IDs; --purge deletes them too.`,
   onf down -f examples/dev-network.yaml --purge`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			rt, err := localRuntime()
-			if err != nil {
-				return err
-			}
-			name, err := networkName(rt, args, file)
+			rt, name, err := localNetwork(args, file)
 			if err != nil {
 				return err
 			}

@@ -29,6 +29,16 @@ func localRuntime() (*local.Runtime, error) {
 	return &local.Runtime{Home: home, Supervisor: []string{self, "supervise"}}, nil
 }
 
+// localNetwork is the runtime and the network a command is about.
+func localNetwork(args []string, specFile string) (*local.Runtime, string, error) {
+	rt, err := localRuntime()
+	if err != nil {
+		return nil, "", err
+	}
+	name, err := networkName(rt, args, specFile)
+	return rt, name, err
+}
+
 // networkName is the network a command is about: the NAME argument, the name in the -f spec,
 // or the only local network there is.
 func networkName(rt *local.Runtime, args []string, specFile string) (string, error) {

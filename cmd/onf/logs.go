@@ -21,11 +21,7 @@ func init() {
   onf logs rpc-0 -f`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
-			rt, err := localRuntime()
-			if err != nil {
-				return err
-			}
-			name, err := networkName(rt, args[:len(args)-1], file)
+			rt, name, err := localNetwork(args[:len(args)-1], file)
 			if err != nil {
 				return err
 			}

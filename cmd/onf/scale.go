@@ -26,16 +26,12 @@ data is kept, so scaling back up restores the same peer IDs).`,
   onf scale -f examples/dev-network.yaml rpc=1`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
-			rt, err := localRuntime()
-			if err != nil {
-				return err
-			}
 			group, count, ok := strings.Cut(args[len(args)-1], "=")
 			replicas, err := strconv.Atoi(count)
 			if !ok || err != nil || replicas < 0 {
 				return fmt.Errorf("want GROUP=REPLICAS with REPLICAS >= 0, got %q", args[len(args)-1])
 			}
-			name, err := networkName(rt, args[:len(args)-1], file)
+			rt, name, err := localNetwork(args[:len(args)-1], file)
 			if err != nil {
 				return err
 			}

@@ -27,11 +27,7 @@ version, peers, best and finalized block and sync state.`,
   onf status dev --watch 2s`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			rt, err := localRuntime()
-			if err != nil {
-				return err
-			}
-			name, err := networkName(rt, args, file)
+			rt, name, err := localNetwork(args, file)
 			if err != nil {
 				return err
 			}

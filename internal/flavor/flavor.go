@@ -100,6 +100,19 @@ func MustFor(f v1alpha1.Flavor) Dialect {
 	return d
 }
 
+// commonArgs are the flags both dialects spell the same way.
+func commonArgs(n Node) []string {
+	return []string{
+		"--name", n.Name,
+		"--chain", n.Chain,
+		"--base-path", n.BasePath,
+		"--port", itoa(n.Ports.P2P),
+		"--rpc-port", itoa(n.Ports.RPC),
+		"--prometheus-port", itoa(n.Ports.Prometheus),
+		"--no-telemetry",
+	}
+}
+
 // nodeKeyIn is the conventional node key path inside a base path.
 func nodeKeyIn(basePath, name string) string { return filepath.Join(basePath, name) }
 

@@ -12,18 +12,9 @@ import (
 type gossamer struct{}
 
 func (gossamer) Args(n Node) []string {
-	a := []string{
-		"--name", n.Name,
-		"--chain", n.Chain,
-		"--base-path", n.BasePath,
-		"--port", itoa(n.Ports.P2P),
-		"--rpc-port", itoa(n.Ports.RPC),
-		"--ws-port", itoa(n.Ports.WS),
-		"--prometheus-port", itoa(n.Ports.Prometheus),
+	a := append(commonArgs(n), "--ws-port", itoa(n.Ports.WS),
 		// Without --prometheus-external gossamer starts no metrics server at all.
-		"--prometheus-external",
-		"--no-telemetry", "--no-mdns",
-	}
+		"--prometheus-external", "--no-mdns")
 	// Gossamer starts no RPC server without one of these flags.
 	if n.RPCMethods == v1alpha1.RPCUnsafe {
 		a = append(a, "--unsafe-rpc", "--unsafe-ws-external")

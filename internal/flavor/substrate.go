@@ -11,16 +11,7 @@ import (
 type substrate struct{}
 
 func (substrate) Args(n Node) []string {
-	a := []string{
-		"--name", n.Name,
-		"--chain", n.Chain,
-		"--base-path", n.BasePath,
-		"--port", itoa(n.Ports.P2P),
-		"--rpc-port", itoa(n.Ports.RPC),
-		"--prometheus-port", itoa(n.Ports.Prometheus),
-		"--node-key-file", n.NodeKeyFile,
-		"--no-telemetry",
-	}
+	a := append(commonArgs(n), "--node-key-file", n.NodeKeyFile)
 	switch n.Role {
 	case v1alpha1.RoleValidator:
 		a = append(a, "--validator")
