@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,8 +135,11 @@ func printText(w io.Writer, v any) error {
 	if err != nil {
 		return err
 	}
+	// UseNumber keeps amounts and heights as written: float64 would print 1000067 as 1.000067e+06.
 	var generic any
-	if err := json.Unmarshal(b, &generic); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&generic); err != nil {
 		return err
 	}
 	switch g := generic.(type) {
