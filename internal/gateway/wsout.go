@@ -82,21 +82,23 @@ func (o *wsOut) wakeLocked() {
 // tryWrite makes one non-blocking write and returns how many bytes the socket took.
 func (o *wsOut) tryWrite(b []byte) int {
 	n := 0
+	var werr error
 	err := o.raw.Write(func(fd uintptr) bool {
 		for n < len(b) {
 			m, err := syscall.Write(int(fd), b[n:])
 			if err == syscall.EINTR {
 				continue
 			}
-			if m <= 0 || err != nil {
+			if err != nil || m <= 0 {
+				werr = err
 				break
 			}
 			n += m
 		}
 		return true // never wait for room: flushLoop does
 	})
-	if err != nil && !errors.Is(err, syscall.EAGAIN) {
-		o.killLocked()
+	if err = errors.Join(err, werr); err != nil && !errors.Is(err, syscall.EAGAIN) {
+		o.killLocked() // the client is gone; its reader sees the closed socket
 	}
 	return n
 }

@@ -137,3 +137,31 @@ func TestTakeOverKeepsBufferedBytes(t *testing.T) {
 		t.Fatalf("pending %q", pending)
 	}
 }
+
+// A client that went away is noticed by the inline write: the socket is closed, so the
+// session's reader ends.
+func TestWSOutDropsAClientThatLeft(t *testing.T) {
+	server, client := tcpPair(t)
+	o := newWSOut(server)
+	go o.flushLoop()
+	defer o.stop()
+	_ = client.(*net.TCPConn).SetLinger(0) // reset, so the next writes fail
+	_ = client.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		o.send(wsframe.OpText, []byte("answer"))
+		o.mu.Lock()
+		dead := o.dead
+		o.mu.Unlock()
+		if dead {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the socket of a departed client is still open")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := server.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the socket still reads after the client was dropped")
+	}
+}
