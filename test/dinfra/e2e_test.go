@@ -16,8 +16,10 @@ import (
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/chain"
+	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/ledger"
+	onflocal "github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/reactor/local"
 	"github.com/dinfra/stack/internal/reactor/local/localtest"
 	"github.com/dinfra/stack/internal/testenv"
@@ -54,13 +56,25 @@ func rpcAnswers(url string) bool {
 	return resp.StatusCode == 200 && bytes.Contains(body, []byte(`"result"`))
 }
 
-func TestSubscribeDeploysGossamerNetworkAndCancelTearsItDown(t *testing.T) {
+// gossamerEnv is a chain and a provider (Bob) whose reactor runs substrate-network
+// deployments as local gossamer networks, with the dev network descriptor in its store.
+type gossamerEnv struct {
+	cc       *client.Client
+	provider *provider
+	rt       *onflocal.Runtime
+	gossamer string // the node binary the reactor runs
+	docCID   string // examples/descriptors/dev-network.json
+}
+
+// startGossamerProvider starts a chain with the default block time and a provider over the
+// local driver (its watcher is left to the test), and returns a context that ends after
+// timeout or with the test. It skips in -short mode and without a gossamer binary.
+func startGossamerProvider(t *testing.T, timeout time.Duration) (context.Context, *gossamerEnv) {
+	t.Helper()
 	testenv.Short(t)
 	gossamer := testenv.Binary(t, "GOSSAMER_BIN", "gossamer")
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-
-	// The provider's descriptor store and type registry.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
 	reg, err := descriptor.NewRegistry()
 	if err != nil {
 		t.Fatal(err)
@@ -78,23 +92,18 @@ func TestSubscribeDeploysGossamerNetworkAndCancelTearsItDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc := startChain(t, reg, chain.DefaultBlockTime)
-
-	// The provider (Bob): a local reactor and its watcher.
 	rt := localtest.Runtime(t)
 	p := startProvider(t, cc, reg, store, local.New(rt, local.Binaries{v1alpha1.FlavorGossamer: gossamer}, 4, 2*time.Minute))
-	_, stopWatcher := p.startWatcher(t)
+	return ctx, &gossamerEnv{cc: cc, provider: p, rt: rt, gossamer: gossamer, docCID: docCID.String()}
+}
 
-	// The consumer (Alice) subscribes with the dev network descriptor.
-	subID, _ := subscribe(t, cc, descriptor.TypeSubstrateNetwork, docCID.String())
-
-	// Kill the watcher right after the award, before it could have reported; a new one
-	// picks up from the persisted height and finishes the job.
-	stopWatcher()
-	_, stopWatcher = p.startWatcher(t)
-
+// waitDeployed waits until the subscription is active with endpoints on chain, its network
+// is the only one running and its RPC answers, and returns that RPC URL.
+func waitDeployed(ctx context.Context, t *testing.T, env *gossamerEnv, subID uint64) string {
+	t.Helper()
 	var endpoints []string
 	eventually(t, 3*time.Minute, "subscription active with endpoints", func() (bool, string) {
-		s, err := cc.Subscription(ctx, subID)
+		s, err := env.cc.Subscription(ctx, subID)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -109,10 +118,26 @@ func TestSubscribeDeploysGossamerNetworkAndCancelTearsItDown(t *testing.T) {
 		}
 	}
 	eventually(t, time.Minute, "the network's RPC answers at "+rpcURL, func() (bool, string) { return rpcAnswers(rpcURL), rpcURL })
-	networks, _ := rt.Networks()
-	if len(networks) != 1 {
+	if networks, _ := env.rt.Networks(); len(networks) != 1 {
 		t.Fatalf("networks %v, want one", networks)
 	}
+	return rpcURL
+}
+
+func TestSubscribeDeploysGossamerNetworkAndCancelTearsItDown(t *testing.T) {
+	ctx, env := startGossamerProvider(t, 4*time.Minute)
+	cc, p := env.cc, env.provider
+	_, stopWatcher := p.startWatcher(t)
+
+	// The consumer (Alice) subscribes with the dev network descriptor.
+	subID, _ := subscribe(t, cc, descriptor.TypeSubstrateNetwork, env.docCID)
+
+	// Kill the watcher right after the award, before it could have reported; a new one
+	// picks up from the persisted height and finishes the job.
+	stopWatcher()
+	_, stopWatcher = p.startWatcher(t)
+
+	rpcURL := waitDeployed(ctx, t, env, subID)
 
 	// A restart of the watcher while the network runs never tears it down. A session
 	// reconciles before it applies blocks: once the new watcher has applied the current
@@ -129,9 +154,7 @@ func TestSubscribeDeploysGossamerNetworkAndCancelTearsItDown(t *testing.T) {
 	}
 
 	// Cancel: the chain ends the subscription, the watcher tears the network down.
+	requireRunning(ctx, t, env, subID)
 	cancelSubscription(t, cc, subID)
-	eventually(t, time.Minute, "network torn down", func() (bool, string) {
-		names, _ := rt.Networks()
-		return len(names) == 0 && !rpcAnswers(rpcURL), fmt.Sprint(names)
-	})
+	waitTornDown(ctx, t, env, subID, rpcURL)
 }

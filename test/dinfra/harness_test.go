@@ -82,17 +82,24 @@ func cut(typeName string) (name, version string, ok bool) {
 	return typeName, "", false
 }
 
+// providerPricePerUnit is what the test provider asks per unit per block; not 1, so that
+// billing arithmetic (blocks x price, the deposit's remainder) is visible in the figures.
+const providerPricePerUnit = 3
+
 // provider is Bob running a reactor over driver and registered on the chain.
 type provider struct {
 	cc      *client.Client
 	address string
 	cfg     watcher.Config
+	// stateDir is the reactor's book of deployments (one file per deployment).
+	stateDir string
 }
 
 func startProvider(t testing.TB, cc *client.Client, reg *descriptor.Registry, store descriptor.Store, driver reactor.Driver) *provider {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := reactor.New(reactor.Config{Driver: driver, Registry: reg, Auth: reactor.Auth{Token: "e2e-token"}, StateDir: t.TempDir(), Logger: quiet})
+	stateDir := t.TempDir()
+	srv, err := reactor.New(reactor.Config{Driver: driver, Registry: reg, Auth: reactor.Auth{Token: "e2e-token"}, StateDir: stateDir, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +114,7 @@ func startProvider(t testing.TB, cc *client.Client, reg *descriptor.Registry, st
 		t.Fatal(err)
 	}
 	if _, err := cc.Signer(bob).Send(ctx, ledger.Msg{RegisterProvider: &ledger.MsgRegisterProvider{
-		Endpoint: hs.URL, Types: []string{descriptor.TypeSubstrateNetwork, descriptor.TypeCloudInit}, Capacity: uint64(driver.Capacity()), PricePerUnit: 1}}); err != nil {
+		Endpoint: hs.URL, Types: []string{descriptor.TypeSubstrateNetwork, descriptor.TypeCloudInit}, Capacity: uint64(driver.Capacity()), PricePerUnit: providerPricePerUnit}}); err != nil {
 		t.Fatal(err)
 	}
 	view, err := watcher.NewCometChain(ctx, cc, cc.Signer(bob))
@@ -115,7 +122,7 @@ func startProvider(t testing.TB, cc *client.Client, reg *descriptor.Registry, st
 		t.Fatal(err)
 	}
 	address := bob.Address(keyring.SubstratePrefix)
-	return &provider{cc: cc, address: address, cfg: watcher.Config{Provider: address, Chain: view, Reactor: rc, Store: store, Registry: reg,
+	return &provider{cc: cc, address: address, stateDir: stateDir, cfg: watcher.Config{Provider: address, Chain: view, Reactor: rc, Store: store, Registry: reg,
 		StateFile: filepath.Join(t.TempDir(), "watcher-height"), ReconcileEvery: 2 * time.Second, Logger: quiet}}
 }
 
@@ -141,16 +148,28 @@ func (p *provider) startWatcher(t testing.TB) (*watcher.Watcher, func()) {
 	return w, stop
 }
 
-// subscribe makes Alice subscribe to doc and returns the subscription id and the height of
-// the block that included it.
-func subscribe(t testing.TB, cc *client.Client, typ string, c string) (uint64, int64) {
+// consumer is Alice, who subscribes in these tests.
+func consumer(t testing.TB) *keyring.Pair {
 	t.Helper()
 	alice, err := keyring.Dev(keyring.Sr25519, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := cc.Signer(alice).Send(context.Background(), ledger.Msg{Subscribe: &ledger.MsgSubscribe{
-		DescriptorCID: c, DescriptorType: typ, Units: 1, Deposit: 1_000_000, MaxPricePerUnit: 5}})
+	return alice
+}
+
+// subscribe makes Alice subscribe to doc with a deposit that outlasts any test and returns
+// the subscription id and the height of the block that included it.
+func subscribe(t testing.TB, cc *client.Client, typ string, c string) (uint64, int64) {
+	t.Helper()
+	return subscribeWithDeposit(t, cc, typ, c, 1_000_000)
+}
+
+// subscribeWithDeposit is subscribe with a deposit of the caller's choice, for one unit.
+func subscribeWithDeposit(t testing.TB, cc *client.Client, typ string, c string, deposit ledger.Amount) (uint64, int64) {
+	t.Helper()
+	res, err := cc.Signer(consumer(t)).Send(context.Background(), ledger.Msg{Subscribe: &ledger.MsgSubscribe{
+		DescriptorCID: c, DescriptorType: typ, Units: 1, Deposit: deposit, MaxPricePerUnit: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +188,7 @@ func subscribe(t testing.TB, cc *client.Client, typ string, c string) (uint64, i
 
 func cancelSubscription(t testing.TB, cc *client.Client, id uint64) {
 	t.Helper()
-	alice, _ := keyring.Dev(keyring.Sr25519, "alice")
-	if _, err := cc.Signer(alice).Send(context.Background(), ledger.Msg{Cancel: &ledger.MsgCancel{SubscriptionID: id}}); err != nil {
+	if _, err := cc.Signer(consumer(t)).Send(context.Background(), ledger.Msg{Cancel: &ledger.MsgCancel{SubscriptionID: id}}); err != nil {
 		t.Fatal(err)
 	}
 }
