@@ -18,12 +18,18 @@ type fakeChain struct {
 	down     bool
 	deployed map[uint64][]string
 	failed   map[uint64]string
+	// reportCalls counts ReportDeployed calls per order, liveCalls LiveOrders calls (one
+	// per reconcile); while hold is open, ReportDeployed waits for it to close, as a real
+	// report waits for its block.
+	reportCalls map[uint64]int
+	liveCalls   int
+	hold        chan struct{}
 }
 
 var errDown = errors.New("chain unreachable")
 
 func newFakeChain() *fakeChain {
-	return &fakeChain{events: map[int64][]Event{}, live: map[uint64]Order{}, deployed: map[uint64][]string{}, failed: map[uint64]string{}}
+	return &fakeChain{events: map[int64][]Event{}, live: map[uint64]Order{}, deployed: map[uint64][]string{}, failed: map[uint64]string{}, reportCalls: map[uint64]int{}}
 }
 
 // commit adds a block holding evs and returns its height.
@@ -103,6 +109,7 @@ func (c *fakeChain) LiveOrders(context.Context, string) ([]Order, int64, error) 
 	if c.down {
 		return nil, 0, errDown
 	}
+	c.liveCalls++
 	var out []Order
 	for _, o := range c.live {
 		out = append(out, o)
@@ -111,6 +118,13 @@ func (c *fakeChain) LiveOrders(context.Context, string) ([]Order, int64, error) 
 }
 
 func (c *fakeChain) ReportDeployed(_ context.Context, id uint64, endpoints []string) error {
+	c.mu.Lock()
+	c.reportCalls[id]++
+	hold := c.hold
+	c.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o, err := c.pendingLocked(id)
@@ -147,6 +161,14 @@ func (c *fakeChain) pendingLocked(id uint64) (Order, error) {
 		return Order{}, errors.New("subscription is not pending")
 	}
 	return o, nil
+}
+
+// counts returns how many times order id was reported deployed and how many reconciles
+// have read the live set.
+func (c *fakeChain) counts(id uint64) (reports, reconciles int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reportCalls[id], c.liveCalls
 }
 
 func (c *fakeChain) report(id uint64) (endpoints []string, failed string) {

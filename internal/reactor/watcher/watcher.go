@@ -44,6 +44,9 @@ type Watcher struct {
 	mu       sync.Mutex
 	height   int64            // last applied height
 	awaiting map[string]Order // deployed on the reactor, status not yet reported
+	// reported holds the orders whose status report is queued, in flight or accepted, so
+	// that a reconcile racing with a report in flight does not send a second one.
+	reported map[string]bool
 	reports  chan statusReport
 }
 
@@ -67,7 +70,7 @@ func New(cfg Config) (*Watcher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	w := &Watcher{cfg: cfg, log: cfg.Logger.With("provider", cfg.Provider), awaiting: map[string]Order{}, reports: make(chan statusReport, 1024)}
+	w := &Watcher{cfg: cfg, log: cfg.Logger.With("provider", cfg.Provider), awaiting: map[string]Order{}, reported: map[string]bool{}, reports: make(chan statusReport, 1024)}
 	raw, err := os.ReadFile(cfg.StateFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -330,6 +333,7 @@ func (w *Watcher) fetch(ctx context.Context, o Order) (doc []byte, reason string
 func (w *Watcher) teardown(ctx context.Context, id string) error {
 	w.mu.Lock()
 	delete(w.awaiting, id)
+	delete(w.reported, id)
 	w.mu.Unlock()
 	resp, err := w.cfg.Reactor.TeardownWithResponse(ctx, id)
 	if err != nil {
@@ -372,11 +376,19 @@ type statusReport struct {
 	reason    string
 }
 
-// report queues a status transaction. Reports are sent by their own goroutine (sendReports)
-// because sending waits for the transaction's block: the block loop must not wait with it.
+// report queues a status transaction, once per order: until the report fails, the order
+// counts as reported even while the chain has not included it yet. Reports are sent by their
+// own goroutine (sendReports) because sending waits for the transaction's block: the block
+// loop must not wait with it.
 func (w *Watcher) report(_ context.Context, o Order, phase api.Phase, endpoints []string, reason string) {
+	id := DeploymentID(o.ID)
 	w.mu.Lock()
-	delete(w.awaiting, DeploymentID(o.ID))
+	delete(w.awaiting, id)
+	if w.reported[id] {
+		w.mu.Unlock()
+		return
+	}
+	w.reported[id] = true
 	w.mu.Unlock()
 	select {
 	case w.reports <- statusReport{o, phase, endpoints, reason}:
@@ -384,7 +396,15 @@ func (w *Watcher) report(_ context.Context, o Order, phase api.Phase, endpoints 
 		// The queue is full (the chain is not taking transactions): the next reconcile
 		// sees the order still pending and reports again.
 		w.log.Warn("status report queue full, deferring", "id", o.ID)
+		w.forgetReport(id)
 	}
+}
+
+// forgetReport lets the next reconcile report order id again.
+func (w *Watcher) forgetReport(id string) {
+	w.mu.Lock()
+	delete(w.reported, id)
+	w.mu.Unlock()
 }
 
 // sendReports sends queued status transactions until ctx ends. A rejected report (the chain
@@ -405,6 +425,7 @@ func (w *Watcher) sendReports(ctx context.Context) {
 		}
 		if err != nil {
 			w.log.Warn("status report failed", "id", r.order.ID, "phase", r.phase, "err", err)
+			w.forgetReport(DeploymentID(r.order.ID))
 			continue
 		}
 		w.log.Info("status reported", "id", r.order.ID, "phase", r.phase)

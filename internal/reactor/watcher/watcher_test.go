@@ -100,6 +100,26 @@ func TestAwardDeploysAndReportsThenEndTearsDown(t *testing.T) {
 	eventually(t, "deployment 1 torn down", func() bool { return !h.running("1") })
 }
 
+// A reconcile that runs while the deployed report waits for its block sees the order still
+// pending on chain; it must not send a second report (a second transaction and event).
+func TestReportInFlightIsNotSentAgainByReconcile(t *testing.T) {
+	h := newHarness(t)
+	hold := make(chan struct{})
+	h.chain.hold = hold
+	h.start(t)
+	h.chain.commit(Event{Kind: Awarded, Order: h.order(t, 1, "vm")})
+	eventually(t, "deployed report sent", func() bool { n, _ := h.chain.counts(1); return n == 1 })
+	_, before := h.chain.counts(1)
+	eventually(t, "three reconciles while the report is in flight", func() bool { _, r := h.chain.counts(1); return r >= before+3 })
+	close(hold)
+	eventually(t, "deployed status reported", func() bool { eps, _ := h.chain.report(1); return len(eps) == 1 })
+	_, after := h.chain.counts(1)
+	eventually(t, "two reconciles after the report", func() bool { _, r := h.chain.counts(1); return r >= after+2 })
+	if n, _ := h.chain.counts(1); n != 1 {
+		t.Fatalf("order 1 reported deployed %d times, want once", n)
+	}
+}
+
 func TestUndeployableOrderIsReportedFailed(t *testing.T) {
 	h := newHarness(t)
 	h.start(t)
