@@ -81,20 +81,10 @@ func (o *wsOut) wakeLocked() {
 
 // tryWrite makes one non-blocking write and returns how many bytes the socket took.
 func (o *wsOut) tryWrite(b []byte) int {
-	n := 0
+	var n int
 	var werr error
 	err := o.raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			if err == syscall.EINTR {
-				continue
-			}
-			if err != nil || m <= 0 {
-				werr = err
-				break
-			}
-			n += m
-		}
+		n, werr = writeNonblocking(fd, b)
 		return true // never wait for room: flushLoop does
 	})
 	if err = errors.Join(err, werr); err != nil && !errors.Is(err, syscall.EAGAIN) {
