@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/rpc"
 )
@@ -74,6 +76,25 @@ func TestTLSAndRun(t *testing.T) {
 	if name, err := c.SystemName(ctx); err != nil || name != "Gossamer" {
 		t.Fatalf("over TLS: %q, %v", name, err)
 	}
+	// WebSocket over TLS: answers go through the session's flusher (no direct socket writes).
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	ws, _, err := d.DialContext(ctx, "wss://"+addr+"/", http.Header{"X-Api-Key": {readerKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(req(i, "system_name"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for range 3 {
+		_, b, err := ws.ReadMessage()
+		if err != nil || string(decode(t, string(b)).Result) != `"Gossamer"` {
+			t.Fatalf("wss answer %s: %v", b, err)
+		}
+	}
+	_ = ws.Close()
 	cancel()
 	select {
 	case err := <-done:
