@@ -24,8 +24,10 @@ down: build
 	$(BIN)/onf down -f examples/dev-network.yaml
 
 # Runs every test, unit and integration, against real components built by scripts/tools.sh.
+# One package at a time (-p 1): the integration tests run real nodes, control planes and load
+# tests whose timing should not depend on which other package shares the 2 cores.
 test:
-	eval "$$(scripts/tools.sh env)" && $(GO) test -count=1 -timeout 60m ./...
+	eval "$$(scripts/tools.sh env)" && $(GO) test -p 1 -count=1 -timeout 60m ./...
 
 test-short:
 	$(GO) test -short ./...
