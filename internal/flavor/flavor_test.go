@@ -1,0 +1,39 @@
+package flavor
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+)
+
+func TestMultiaddr(t *testing.T) {
+	for _, c := range []struct {
+		host, peer, want string
+	}{
+		{"127.0.0.1", "12D3KooW", "/ip4/127.0.0.1/tcp/30333/p2p/12D3KooW"},
+		{"::1", "", "/ip6/::1/tcp/30333"},
+		{"boot.example.org", "", "/dns/boot.example.org/tcp/30333"},
+	} {
+		if got := Multiaddr(c.host, 30333, c.peer); got != c.want {
+			t.Errorf("Multiaddr(%q) = %q, want %q", c.host, got, c.want)
+		}
+	}
+}
+
+// Gossamer takes its public address as an IP or a DNS name, not as a multiaddr.
+func TestGossamerPublicAddress(t *testing.T) {
+	d := MustFor(v1alpha1.FlavorGossamer)
+	for host, flag := range map[string]string{"203.0.113.7": "--public-ip", "boot.example.org": "--public-dns"} {
+		args := d.Args(Node{Role: v1alpha1.RoleBootnode, PublicHost: host})
+		if i := slices.Index(args, flag); i < 0 || args[i+1] != host {
+			t.Errorf("public host %s: want %s %s in %v", host, flag, host, args)
+		}
+	}
+}
+
+func TestUnknownFlavor(t *testing.T) {
+	if _, err := For("parity"); err == nil {
+		t.Fatal("an unknown flavor must be an error")
+	}
+}
