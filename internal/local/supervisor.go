@@ -90,24 +90,23 @@ func Supervise(ctx context.Context, home string, dir Dir, log *slog.Logger) erro
 
 	s := &Supervisor{home: home, dir: dir, log: log, procs: map[string]*proc{},
 		exits: make(chan exitEvent, 16), retry: make(chan string, 16)}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
+	// SIGTERM and SIGINT cancel ctx, so a stop interrupts even a reconcile that is waiting
+	// for seeds; SIGHUP asks for a reconcile.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	s.reconcile(ctx)
 	for {
 		select {
 		case <-ctx.Done():
+			log.Info("stopping network")
 			s.stopAll()
 			return nil
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				s.reconcile(ctx)
-				continue
-			}
-			log.Info("stopping network", "signal", sig.String())
-			s.stopAll()
-			return nil
+		case <-hup:
+			s.reconcile(ctx)
 		case ev := <-s.exits:
 			s.onExit(ev)
 		case node := <-s.retry:
@@ -193,6 +192,9 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 		}
 		if done, ok := prepared[np.Name]; ok {
 			<-done
+		}
+		if ctx.Err() != nil {
+			return // stopping: start nothing more
 		}
 		h := commandHash(np)
 		pr, ok := s.procs[np.Name]
