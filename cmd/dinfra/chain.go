@@ -32,6 +32,9 @@ func newChainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "chain",
 		Short: "Run the DINFRA chain (CometBFT with the marketplace ledger)",
+		Example: `  dinfra chain init --home ~/.dinfra/node
+  dinfra chain start --home ~/.dinfra/node
+  dinfra chain testnet --validators 4 --output ./testnet`,
 	}
 	cmd.AddCommand(newChainInitCmd(), newChainStartCmd(), newChainTestnetCmd())
 	return cmd

@@ -91,6 +91,8 @@ func newKeysCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
 		Short: "Show and generate Substrate account keys (sr25519, ed25519) and their SSH form",
+		Example: `  dinfra keys inspect //Alice --scheme ed25519
+  dinfra keys generate --out my.mnemonic`,
 	}
 	cmd.AddCommand(newKeysInspectCmd(), newKeysGenerateCmd())
 	return cmd

@@ -23,6 +23,8 @@ func newQueryCmd() *cobra.Command {
 		Aliases: []string{"q"},
 		Short:   "Read the DINFRA ledger: accounts, providers, types, subscriptions",
 		Long:    "Query the ledger's last committed state through a node (--node). Add -o json for machine-readable output.",
+		Example: `  dinfra query subscription 1
+  dinfra query providers -o json`,
 	}
 	nf.register(cmd)
 

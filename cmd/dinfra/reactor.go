@@ -36,6 +36,8 @@ func newReactorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reactor",
 		Short: "Run a Chain Reactor (the provider side of DINFRA) or check one for conformance",
+		Example: `  dinfra reactor serve --driver local --token-file token
+  dinfra reactor conformance --url http://127.0.0.1:8181 --token-file token`,
 	}
 	cmd.AddCommand(newReactorServeCmd(), newReactorWatchCmd(), newReactorConformanceCmd(), newReactorSuperviseCmd())
 	return cmd
