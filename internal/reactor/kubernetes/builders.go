@@ -1,7 +1,8 @@
 // Package kubernetes is the reference reactor for clusters: each deployment gets its own
 // namespace holding a SubstrateNetwork object (reconciled by the onf operator), a
 // NetworkPolicy that isolates it from other tenants and a ResourceQuota sized by the
-// subscription's units. Builders here are pure; driver.go applies them.
+// subscription's units. Builders here are pure; driver.go applies them and waits for the
+// operator to report the network Ready.
 package kubernetes
 
 import (
@@ -14,7 +15,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/kube"
+	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/reactor"
 )
 
@@ -128,4 +132,36 @@ func SubstrateNetwork(d reactor.Deployment) (*unstructured.Unstructured, error) 
 	u.SetAnnotations(meta.Annotations)
 	delete(u.Object, "status")
 	return u, nil
+}
+
+// Endpoints are the RPC URLs of the deployment's rpc, full and archive groups: the
+// load-balanced RPC Services the operator creates for them (names and ports from
+// kube.RPCServices, the operator's own builder), as http:// and ws:// URLs on their
+// in-cluster DNS names <service>.<namespace>.svc. They resolve inside the cluster only (the
+// provider's gateway or ingress reaches them); a network without such groups has none.
+func Endpoints(d reactor.Deployment) ([]api.Endpoint, error) {
+	obj, err := SubstrateNetwork(d)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := json.Marshal(obj.Object)
+	if err != nil {
+		return nil, fmt.Errorf("descriptor of %s: %w", d.ID, err)
+	}
+	n, err := network.Parse(doc) // the object the operator gets: its name and namespace set
+	if err != nil {
+		return nil, fmt.Errorf("descriptor of %s: %w", d.ID, err)
+	}
+	services, err := kube.RPCServices(n)
+	if err != nil {
+		return nil, fmt.Errorf("descriptor of %s: %w", d.ID, err)
+	}
+	eps := []api.Endpoint{}
+	for _, s := range services {
+		host := s.Name + "." + n.Namespace + ".svc"
+		eps = append(eps,
+			api.Endpoint{Name: s.Group + "-rpc", Url: fmt.Sprintf("http://%s:%d", host, s.HTTPPort)},
+			api.Endpoint{Name: s.Group + "-ws", Url: fmt.Sprintf("ws://%s:%d", host, s.WSPort)})
+	}
+	return eps, nil
 }

@@ -3,6 +3,8 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/reactor"
 )
@@ -23,11 +26,19 @@ type Driver struct {
 	client   client.Client
 	units    int64
 	unitSize UnitSize
+	wait     Wait
 }
 
-// New returns a driver offering capacity units of unitSize through c.
+// New returns a driver offering capacity units of unitSize through c, waiting for networks
+// as DefaultWait says.
 func New(c client.Client, capacity int64, unitSize UnitSize) *Driver {
-	return &Driver{client: c, units: capacity, unitSize: unitSize}
+	return &Driver{client: c, units: capacity, unitSize: unitSize, wait: DefaultWait()}
+}
+
+// WithWait sets how Deploy follows the operator's status; call it before the driver is used.
+func (k *Driver) WithWait(w Wait) *Driver {
+	k.wait = w
+	return k
 }
 
 var _ reactor.Driver = (*Driver)(nil)
@@ -37,10 +48,17 @@ func (*Driver) Types() []string   { return []string{descriptor.TypeSubstrateNetw
 func (k *Driver) Capacity() int64 { return k.units }
 
 // Deploy applies the namespace, quota, network policy and SubstrateNetwork (server-side
-// apply, so running it again converges). The network itself is the operator's job; the
-// endpoint names the object it reconciles.
+// apply, so running it again converges), then waits until the onf operator reports the
+// network Ready and returns its RPC endpoints (see Endpoints). Until then the deployment is
+// Pending; it fails when the operator reports it Degraded for Wait.DegradedFor, or at once
+// for an invalid spec, with the operator's message. A descriptor the operator could not
+// plan fails before anything is applied.
 func (k *Driver) Deploy(ctx context.Context, d reactor.Deployment) ([]api.Endpoint, error) {
 	network, err := SubstrateNetwork(d)
+	if err != nil {
+		return nil, err
+	}
+	eps, err := Endpoints(d)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +75,47 @@ func (k *Driver) Deploy(ctx context.Context, d reactor.Deployment) ([]api.Endpoi
 	if err := k.applyUnstructured(ctx, network); err != nil {
 		return nil, err
 	}
-	return []api.Endpoint{{
-		Name: "substratenetwork",
-		Url:  fmt.Sprintf("kubernetes:///apis/onf.dinfra.dev/v1alpha1/namespaces/%s/substratenetworks/%s", network.GetNamespace(), network.GetName()),
-	}}, nil
+	if err := k.awaitReady(ctx, client.ObjectKeyFromObject(network)); err != nil {
+		return nil, err
+	}
+	return eps, nil
+}
+
+// awaitReady reads the network's status every Wait.Interval until readiness decides. Errors
+// reading it are retried: the API server may be briefly unavailable.
+func (k *Driver) awaitReady(ctx context.Context, key client.ObjectKey) error {
+	tick := time.NewTicker(k.wait.Interval)
+	defer tick.Stop()
+	for {
+		n, err := k.getNetwork(ctx, key)
+		if err == nil {
+			ready, failed := readiness(n, time.Now(), k.wait.DegradedFor)
+			if ready || failed != nil {
+				return failed
+			}
+		} else if ctx.Err() == nil {
+			slog.Warn("read SubstrateNetwork status, retrying", "network", key.String(), "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for SubstrateNetwork %s to become ready: %w", key, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func (k *Driver) getNetwork(ctx context.Context, key client.ObjectKey) (*v1alpha1.SubstrateNetwork, error) {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(v1alpha1.GroupVersion.String())
+	u.SetKind(v1alpha1.Kind)
+	if err := k.client.Get(ctx, key, u); err != nil {
+		return nil, fmt.Errorf("get SubstrateNetwork %s: %w", key, err)
+	}
+	n := &v1alpha1.SubstrateNetwork{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, n); err != nil {
+		return nil, fmt.Errorf("decode SubstrateNetwork %s: %w", key, err)
+	}
+	return n, nil
 }
 
 // Teardown deletes the namespace; Kubernetes removes everything in it.
