@@ -107,9 +107,14 @@ func TestDesiredRejects(t *testing.T) {
 			"spec.groups[1].p2p.publicHost: 203.0.113.7 is one address for 2 load-balanced nodes"},
 		{"local chain file", func(n *v1alpha1.SubstrateNetwork) { n.Spec.Chain = v1alpha1.Chain{File: "/specs/relay.json"} },
 			"spec.chain.file: a local file cannot be read in the cluster"},
-		{"chain URL", func(n *v1alpha1.SubstrateNetwork) { n.Spec.Parachains[0].Chain = v1alpha1.Chain{URL: "https://example.org/spec.json"} },
+		{"chain URL", func(n *v1alpha1.SubstrateNetwork) {
+			n.Spec.Parachains[0].Chain = v1alpha1.Chain{URL: "https://example.org/spec.json"}
+		},
 			"spec.parachains[0].chain.url: the operator does not download chain specs"},
-		{"names too long", func(n *v1alpha1.SubstrateNetwork) { n.Name = strings.Repeat("r", 40); n.Spec.Groups[0].Name = "validators-of-the-relay" },
+		{"names too long", func(n *v1alpha1.SubstrateNetwork) {
+			n.Name = strings.Repeat("r", 40)
+			n.Spec.Groups[0].Name = "validators-of-the-relay"
+		},
 			"spec.groups[0].name: \"validators-of-the-relay\" with network name"},
 	}
 	for _, tc := range tests {

@@ -80,15 +80,21 @@ func plan(ctx context.Context, home string, dir Dir, n *v1alpha1.SubstrateNetwor
 		facts.Ports = map[string]flavor.Ports{}
 	}
 	refs := network.Nodes(n)
-	var names []string
+	// Only new nodes need ports: status polls plan too, and must not take the registry lock or
+	// rewrite files when nothing changed.
+	var unallocated []string
 	for _, r := range refs {
-		names = append(names, r.Name)
+		if _, ok := facts.Ports[r.Name]; !ok {
+			unallocated = append(unallocated, r.Name)
+		}
 	}
-	if err := allocatePorts(home, n.Name, facts, names); err != nil {
-		return nil, err
-	}
-	if err := writeJSON(dir.Facts(), facts, 0o600); err != nil {
-		return nil, err
+	if len(unallocated) > 0 {
+		if err := allocatePorts(home, n.Name, facts, unallocated); err != nil {
+			return nil, err
+		}
+		if err := writeJSON(dir.Facts(), facts, 0o600); err != nil {
+			return nil, err
+		}
 	}
 	t := &target{dir: dir, facts: facts, keys: map[string]nodekey.Key{}, gossamerChains: gossamerChainDir(n)}
 	for _, r := range refs {

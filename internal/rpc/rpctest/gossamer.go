@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,7 +22,11 @@ type Gossamer struct {
 	HTTPURL string
 	WSURL   string
 	Log     string // path of the node's combined output
+	stop    func()
 }
+
+// Stop ends the node now rather than when the test ends; calling it again does nothing.
+func (g *Gossamer) Stop() { g.stop() }
 
 // StartGossamer initialises and starts a gossamer westend-dev validator (key alice) with
 // RPC on free loopback ports, waits until it answers RPC, and stops it when the test ends.
@@ -60,7 +65,7 @@ func StartGossamer(t testing.TB) *Gossamer {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); _ = logf.Close() }()
-	t.Cleanup(func() {
+	g.stop = sync.OnceFunc(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -69,6 +74,7 @@ func StartGossamer(t testing.TB) *Gossamer {
 			<-exited
 		}
 	})
+	t.Cleanup(g.Stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	for {
