@@ -38,6 +38,7 @@ type Gateway struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	now      func() time.Time
+	wsLoops  wsLoops
 }
 
 // Option adjusts New.

@@ -154,7 +154,7 @@ func (w *answerWaiter) Answer(msg []byte, err error) {
 
 // call sends cl to node and waits for the answer (in w.msg) or for ctx to end.
 func (w *answerWaiter) call(ctx context.Context, node *upstream.Node, cl *call) error {
-	t, err := node.Send(ctx, func(dst []byte, id uint64) []byte {
+	t, err := node.Send(ctx, nil, func(dst []byte, id uint64) []byte {
 		return appendUpstreamRequest(dst, id, cl.method, cl.params)
 	}, w)
 	if err != nil {

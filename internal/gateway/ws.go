@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -34,14 +36,20 @@ const wsReadBuffer = 64 << 10
 type wsSession struct {
 	g    *Gateway
 	c    *caller
-	in   wsframe.Reader // the client's messages
 	up   *websocket.Conn
 	node *upstream.Node
 
 	// out writes to the client without blocking: the shared connections' reader must never
 	// wait on one slow client.
-	out  *wsOut
-	upMu sync.Mutex // serialises writes to up
+	out *wsOut
+	// upq feeds the writer of the session's own upstream connection, so that handling a
+	// client's message never waits on the node.
+	upq     chan []byte
+	upDone  chan struct{} // the upstream reader and writer are done
+	expires *time.Timer   // ends the session when its credential expires
+	// batch, when the session is read by an event loop, holds its shared calls until the
+	// loop has served every ready client (see wsloop.go).
+	batch *upstream.Batch
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -49,6 +57,10 @@ type wsSession struct {
 	subs    map[string]bool         // subscription ids this client holds (each holds a slot)
 	ended   bool
 }
+
+// wsUpstreamBacklog bounds the messages waiting for the session's own upstream connection;
+// a node that lets more pile up is not reading, and the session ends.
+const wsUpstreamBacklog = 1024
 
 type pendingCall struct {
 	s        *wsSession
@@ -90,7 +102,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 		writeHTTPError(w, http.StatusBadGateway, errUpstream)
 		return
 	}
-	conn, in, err := upgradeWS(w, r)
+	conn, pending, err := upgradeWS(w, r)
 	if err != nil {
 		_ = up.Close()
 		node.Release()
@@ -98,65 +110,100 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 		g.log.Debug("websocket handshake refused", "err", err)
 		return // upgradeWS answered the client
 	}
-	// A client message larger than the limit is discarded with an error answer and the
-	// connection survives; a far larger one closes it.
-	limit := g.cfg.Limits.MaxRequestBytes
 	s := &wsSession{g: g, c: c, up: up, node: node, out: newWSOut(conn),
-		in:      wsframe.Reader{R: bufio.NewReaderSize(in, wsReadBuffer), Masked: true, Skip: limit, Max: max(16*limit, 16<<20)},
+		upq: make(chan []byte, wsUpstreamBacklog), upDone: make(chan struct{}),
 		pending: map[uint64]*pendingCall{}, subs: map[string]bool{}}
 	g.metrics.wsConns.Inc()
 	g.log.Debug("websocket opened", "key", c.ident.ID, "upstream", node.Name)
 	if !c.ident.Expires.IsZero() {
-		t := time.AfterFunc(time.Until(c.ident.Expires), func() {
+		s.expires = time.AfterFunc(time.Until(c.ident.Expires), func() {
 			s.closeClient(websocket.ClosePolicyViolation, "credential expired")
 		})
-		defer t.Stop()
 	}
 	up.SetReadLimit(upstream.MaxAnswerBytes)
-	upDone := make(chan struct{})
 	go func() {
-		defer close(upDone)
+		defer close(s.upDone)
+		var writer sync.WaitGroup
+		writer.Go(s.writeUpstreamLoop)
 		s.readUpstream()
+		writer.Wait()
 	}()
 	go s.out.flushLoop()
-	s.readClient()
-	_ = up.Close()
-	<-upDone
-	s.finish()
+	if g.watchWS(s, conn, pending) {
+		return // an event loop reads the client from now on
+	}
+	s.readClient(s.clientReader(conn, pending))
+	s.end()
+}
+
+// clientReader reads the client's frames from its socket, starting with the bytes already
+// read from it.
+func (s *wsSession) clientReader(conn net.Conn, pending []byte) *wsframe.Reader {
+	var in io.Reader = conn
+	if len(pending) > 0 {
+		in = io.MultiReader(bytes.NewReader(pending), conn)
+	}
+	// A client message larger than the limit is discarded with an error answer and the
+	// connection survives; a far larger one closes it.
+	limit := s.g.cfg.Limits.MaxRequestBytes
+	return &wsframe.Reader{R: bufio.NewReaderSize(in, wsReadBuffer), Masked: true, Skip: limit, Max: max(16*limit, 16<<20)}
 }
 
 // readClient handles client messages until the client goes away; messages already in the read
 // buffer cost no system call.
-func (s *wsSession) readClient() {
+func (s *wsSession) readClient(in *wsframe.Reader) {
 	for {
-		op, msg, err := s.in.Next()
+		op, msg, err := in.Next()
 		switch {
 		case errors.Is(err, wsframe.ErrSkipped):
 			s.g.metrics.reject("too_large")
-			s.writeClient(appendError(nil, nullID, errTooLarge(s.in.Skip)))
+			s.writeClient(appendError(nil, nullID, errTooLarge(in.Skip)))
 			continue
-		case errors.Is(err, wsframe.ErrTooLarge):
-			s.closeClient(websocket.CloseMessageTooBig, "message too large")
-			return
-		case errors.Is(err, wsframe.ErrProtocol):
-			s.closeClient(websocket.CloseProtocolError, "")
-			return
 		case err != nil:
+			s.readFailed(err)
 			return
 		}
-		switch op {
-		case wsframe.OpText, wsframe.OpBinary:
-			// Pending calls keep the client's ids, which point into the message.
-			if !s.handle(bytes.Clone(msg)) {
-				return
-			}
-		case wsframe.OpPing:
-			s.out.send(wsframe.OpPong, msg)
-		case wsframe.OpClose:
-			s.echoClose(msg)
+		if !s.onMessage(op, msg) {
 			return
 		}
 	}
+}
+
+// readFailed ends reading after err: a client that broke the protocol or sent too much is
+// told why.
+func (s *wsSession) readFailed(err error) {
+	switch {
+	case errors.Is(err, wsframe.ErrTooLarge):
+		s.closeClient(websocket.CloseMessageTooBig, "message too large")
+	case errors.Is(err, wsframe.ErrProtocol):
+		s.closeClient(websocket.CloseProtocolError, "")
+	}
+}
+
+// onMessage handles one message or control frame from the client; false ends the session.
+func (s *wsSession) onMessage(op byte, msg []byte) bool {
+	switch op {
+	case wsframe.OpText, wsframe.OpBinary:
+		// Pending calls keep the client's ids, which point into the message.
+		s.handle(bytes.Clone(msg))
+	case wsframe.OpPing:
+		s.out.send(wsframe.OpPong, msg)
+	case wsframe.OpClose:
+		s.echoClose(msg)
+		return false
+	}
+	return true
+}
+
+// end finishes the session once its client is no longer read.
+func (s *wsSession) end() {
+	if s.expires != nil {
+		s.expires.Stop()
+	}
+	close(s.upq)
+	_ = s.up.Close()
+	<-s.upDone
+	s.finish()
 }
 
 // echoClose answers the client's close frame with its status code, as RFC 6455 asks.
@@ -169,13 +216,13 @@ func (s *wsSession) echoClose(msg []byte) {
 	s.out.send(wsframe.OpClose, msg)
 }
 
-// handle checks and forwards one client message; false means the upstream is gone.
-func (s *wsSession) handle(data []byte) bool {
+// handle checks and forwards one client message.
+func (s *wsSession) handle(data []byte) {
 	calls, batch, msgErr := parseMessage(data, s.g.cfg.Limits.MaxBatch, nil)
 	if msgErr != nil {
 		s.g.metrics.reject("malformed")
 		s.writeClient(appendError(nil, nullID, msgErr))
-		return true
+		return
 	}
 	var br *batchReply
 	if batch {
@@ -208,16 +255,13 @@ func (s *wsSession) handle(data []byte) bool {
 		s.sendShared(p, calls[p.index].params)
 	}
 	for _, f := range frames {
-		if err := s.writeUpstream(f); err != nil {
-			return false
-		}
+		s.writeUpstream(f)
 	}
-	return true
 }
 
 // sendShared sends a stateless call over the node's shared connections.
 func (s *wsSession) sendShared(p *pendingCall, params json.RawMessage) {
-	_, err := s.node.Send(context.Background(), func(dst []byte, id uint64) []byte {
+	_, err := s.node.Send(context.Background(), s.batch, func(dst []byte, id uint64) []byte {
 		return appendUpstreamRequest(dst, id, p.method, params)
 	}, p)
 	if err != nil {
@@ -389,14 +433,27 @@ func (s *wsSession) writeClient(msg []byte) {
 	s.out.send(wsframe.OpText, msg)
 }
 
-func (s *wsSession) writeUpstream(msg []byte) error {
-	s.upMu.Lock()
-	defer s.upMu.Unlock()
-	_ = s.up.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-	if err := s.up.WriteMessage(websocket.TextMessage, msg); err != nil {
-		return errors.Join(errors.New("upstream write"), err)
+// writeUpstream queues msg for the session's own upstream connection; a node that stopped
+// reading ends the session.
+func (s *wsSession) writeUpstream(msg []byte) {
+	select {
+	case s.upq <- msg:
+	default:
+		_ = s.up.Close() // the upstream reader then closes the client
 	}
-	return nil
+}
+
+// writeUpstreamLoop writes the queued messages to the node until the session ends.
+func (s *wsSession) writeUpstreamLoop() {
+	for msg := range s.upq {
+		_ = s.up.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+		if err := s.up.WriteMessage(websocket.TextMessage, msg); err != nil {
+			_ = s.up.Close() // the upstream reader then closes the client
+			for range s.upq {
+			}
+			return
+		}
+	}
 }
 
 // closeClient sends a close frame; the socket is closed once it is written.

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/gateway/wsframe"
 )
 
 // TestWebSocketFraming covers the gateway's own WebSocket server side: the handshake, control
@@ -67,6 +68,49 @@ func TestWebSocketFraming(t *testing.T) {
 		}
 		if len(seen) != 20 {
 			t.Fatalf("%d distinct answers", len(seen))
+		}
+	})
+
+	// Frames written in pieces: the gateway's event loop must wait for the rest of a frame
+	// (header or payload) without losing what it already read.
+	t.Run("a frame split anywhere is read whole", func(t *testing.T) {
+		ws, _ := e.dialWS("/", readerKey)
+		raw := ws.c.UnderlyingConn()
+		f := wsframe.AppendMasked(nil, wsframe.OpText, []byte(req(7, "system_name")), 0x1234ABCD)
+		for _, split := range []int{1, 2, 5, len(f) - 1} {
+			if _, err := raw.Write(f[:split]); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if _, err := raw.Write(f[split:]); err != nil {
+				t.Fatal(err)
+			}
+			if a := decode(t, ws.read()); string(a.ID) != "7" || string(a.Result) != `"Gossamer"` {
+				t.Fatalf("split at %d: answer %+v", split, a)
+			}
+		}
+	})
+
+	// A fragmented message is read by a goroutine of the session's own, with the bytes the
+	// event loop had already read; calls after it go on as before.
+	t.Run("fragmented message, then plain ones", func(t *testing.T) {
+		ws, _ := e.dialWS("/", readerKey)
+		msg := []byte(req(8, "system_name"))
+		var b []byte
+		b = wsframe.AppendMasked(b, wsframe.OpText, msg[:10], 0x01020304)
+		b[0] &^= 0x80 // not final
+		b = wsframe.AppendMasked(b, wsframe.OpContinuation, msg[10:], 0x05060708)
+		b = wsframe.AppendMasked(b, wsframe.OpText, []byte(req(9, "system_name")), 0x090A0B0C)
+		if _, err := ws.c.UnderlyingConn().Write(b); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"8", "9"} {
+			if a := decode(t, ws.read()); string(a.ID) != id || string(a.Result) != `"Gossamer"` {
+				t.Fatalf("answer %+v, want id %s", a, id)
+			}
+		}
+		if a := decode(t, ws.roundTrip(req(10, "system_name"))); string(a.ID) != "10" {
+			t.Fatalf("after the fragmented message: %+v", a)
 		}
 	})
 

@@ -23,8 +23,10 @@ type wsOut struct {
 	buf     []byte // frames not yet written
 	spare   []byte
 	writing bool // flushLoop owns the socket
-	closing bool // a close frame is queued: close the socket once it is written
-	dead    bool
+	closing bool // a close frame is queued, or the session is over: nothing more is sent
+	stopped bool // the session is over: close the socket once the backlog is out
+	dead    bool // the socket is shut down (or closed): nothing more is written
+	closed  bool
 	wake    chan struct{}
 }
 
@@ -88,7 +90,7 @@ func (o *wsOut) tryWrite(b []byte) int {
 		return true // never wait for room: flushLoop does
 	})
 	if err = errors.Join(err, werr); err != nil && !errors.Is(err, syscall.EAGAIN) {
-		o.killLocked() // the client is gone; its reader sees the closed socket
+		o.killLocked() // the client is gone
 	}
 	return n
 }
@@ -121,20 +123,39 @@ func (o *wsOut) flushLoop() {
 			}
 		}
 		o.writing = false
-		if o.closing || o.dead {
+		switch {
+		case o.stopped:
+			o.closeLocked()
+		case o.closing || o.dead:
 			o.killLocked()
+		default:
 			o.mu.Unlock()
-			return
+			continue
 		}
 		o.mu.Unlock()
+		return
 	}
 }
 
-// killLocked closes the socket: the session's reader sees it and ends the session.
+// killLocked shuts the socket down: the session's reader (a goroutine or an event loop) sees
+// the end and finishes the session, which closes the socket.
 func (o *wsOut) killLocked() {
 	if !o.dead {
 		o.dead = true
 		o.buf = nil
+		if tc, ok := o.conn.(*net.TCPConn); ok {
+			_ = tc.CloseRead()
+			_ = tc.CloseWrite()
+		} else {
+			_ = o.conn.Close() // a reader of a TLS connection sees the close
+		}
+	}
+}
+
+func (o *wsOut) closeLocked() {
+	o.dead, o.buf = true, nil
+	if !o.closed {
+		o.closed = true
 		_ = o.conn.Close()
 	}
 }
@@ -145,7 +166,7 @@ func (o *wsOut) killLocked() {
 func (o *wsOut) stop() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.closing = true
+	o.closing, o.stopped = true, true
 	if o.writing {
 		return
 	}
@@ -153,6 +174,6 @@ func (o *wsOut) stop() {
 		_ = o.conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = o.conn.Write(o.buf)
 	}
-	o.killLocked()
+	o.closeLocked()
 	o.wakeLocked() // flushLoop sees the socket closed and returns
 }

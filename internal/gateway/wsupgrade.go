@@ -2,11 +2,9 @@ package gateway
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 
@@ -16,10 +14,11 @@ import (
 )
 
 // upgradeWS completes a client's WebSocket opening handshake (RFC 6455, section 4.2) and
-// takes over the connection, returning its socket and a reader of the client's frames. A bad handshake is answered (400, or 426 for another protocol
-// version) and reported as an error. No extension or subprotocol is agreed; browsers connect
+// takes over the connection, returning its socket and the bytes already read from it (the
+// start of the client's frames). A bad handshake is answered (400, or 426 for another
+// protocol version) and reported as an error. No extension or subprotocol is agreed; browsers connect
 // from any origin, since access is controlled by credentials.
-func upgradeWS(w http.ResponseWriter, r *http.Request) (net.Conn, io.Reader, error) {
+func upgradeWS(w http.ResponseWriter, r *http.Request) (net.Conn, []byte, error) {
 	key := r.Header.Get("Sec-WebSocket-Key")
 	if nonce, err := base64.StdEncoding.DecodeString(key); err != nil || len(nonce) != 16 {
 		http.Error(w, "websocket: Sec-WebSocket-Key must be 16 bytes in base64", http.StatusBadRequest)
@@ -46,11 +45,7 @@ func upgradeWS(w http.ResponseWriter, r *http.Request) (net.Conn, io.Reader, err
 		return nil, nil, fmt.Errorf("handshake answer: %w", err)
 	}
 	direct, pending := takeOver(conn, brw.Reader)
-	var in io.Reader = direct
-	if len(pending) > 0 {
-		in = io.MultiReader(bytes.NewReader(pending), direct)
-	}
-	return direct, in, nil
+	return direct, pending, nil
 }
 
 // takeOver returns the socket under a hijacked connection (past the front end's wrapper, so

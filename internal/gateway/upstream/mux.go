@@ -62,13 +62,55 @@ type Ticket struct {
 	id uint64
 }
 
-// Send registers a and sends the call that build appends (with the id it is given).
-func (m *Mux) Send(ctx context.Context, build func(dst []byte, id uint64) []byte, a Answerer) (Ticket, error) {
-	c, err := m.conn(ctx)
-	if err != nil {
-		return Ticket{}, err
+// Send registers a and sends the call that build appends (with the id it is given). With a
+// Batch, the call is only queued: it leaves when the batch is flushed (or with another
+// caller's write, whichever comes first).
+func (m *Mux) Send(ctx context.Context, b *Batch, build func(dst []byte, id uint64) []byte, a Answerer) (Ticket, error) {
+	c := b.conn(m)
+	if c == nil {
+		var err error
+		if c, err = m.conn(ctx); err != nil {
+			return Ticket{}, err
+		}
 	}
-	return c.send(build, a)
+	return c.send(b, build, a)
+}
+
+// Batch holds back the writes of calls sent with it until Flush, so that a caller sending
+// many calls in a row (an event loop serving many clients) puts them on one connection per
+// node, written once. A Batch belongs to one goroutine.
+type Batch struct{ conns []*muxConn }
+
+// conn returns the connection to m that the batch already writes to, if any.
+func (b *Batch) conn(m *Mux) *muxConn {
+	if b == nil {
+		return nil
+	}
+	for _, c := range b.conns {
+		if c.mux == m && !c.dead.Load() {
+			return c
+		}
+	}
+	return nil
+}
+
+func (b *Batch) add(c *muxConn) {
+	for _, have := range b.conns {
+		if have == c {
+			return
+		}
+	}
+	b.conns = append(b.conns, c)
+}
+
+// Flush writes the calls queued since the last Flush.
+func (b *Batch) Flush() {
+	for i, c := range b.conns {
+		c.mu.Lock()
+		c.flushLocked(false)
+		b.conns[i] = nil
+	}
+	b.conns = b.conns[:0]
 }
 
 // Cancel forgets a call whose caller stopped waiting. It reports whether the call was still
@@ -98,7 +140,7 @@ func (m *Mux) conn(ctx context.Context) (*muxConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &muxConn{conn: conn, rd: wsframe.Reader{R: br, Max: m.max}, pending: map[uint64]Answerer{},
+	c := &muxConn{mux: m, conn: conn, rd: wsframe.Reader{R: br, Max: m.max}, pending: map[uint64]Answerer{},
 		rng: rand.NewChaCha8(seed())}
 	s.c.Store(c)
 	go c.readLoop()
@@ -120,6 +162,7 @@ func (m *Mux) Close() {
 }
 
 type muxConn struct {
+	mux  *Mux
 	conn net.Conn
 	rd   wsframe.Reader
 	dead atomic.Bool
@@ -136,7 +179,7 @@ type muxConn struct {
 	err      error
 }
 
-func (c *muxConn) send(build func([]byte, uint64) []byte, a Answerer) (Ticket, error) {
+func (c *muxConn) send(b *Batch, build func([]byte, uint64) []byte, a Answerer) (Ticket, error) {
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -148,23 +191,30 @@ func (c *muxConn) send(build func([]byte, uint64) []byte, a Answerer) (Ticket, e
 	c.pending[id] = a
 	c.scratch = build(c.scratch[:0], id)
 	c.out = wsframe.AppendMasked(c.out, wsframe.OpText, c.scratch, uint32(c.rng.Uint64()))
-	c.flushLocked()
+	if b != nil {
+		c.mu.Unlock()
+		b.add(c)
+	} else {
+		c.flushLocked(true)
+	}
 	return Ticket{c: c, id: id}, nil
 }
 
 // flushLocked writes the queued frames unless another caller is already doing so (that one
-// takes ours along). It is called with c.mu held and releases it.
-func (c *muxConn) flushLocked() {
-	if c.writing {
+// takes ours along). With yield, it first lets callers that are ready to run queue their
+// frames: under load they leave in this one write; when nothing else is runnable it costs
+// nothing. It is called with c.mu held and releases it.
+func (c *muxConn) flushLocked(yield bool) {
+	if c.writing || len(c.out) == 0 {
 		c.mu.Unlock()
 		return
 	}
 	c.writing = true
-	// Let callers that are ready to run queue their frames first: under load they leave in
-	// this one write; when nothing else is runnable this returns at once.
-	c.mu.Unlock()
-	runtime.Gosched()
-	c.mu.Lock()
+	if yield {
+		c.mu.Unlock()
+		runtime.Gosched()
+		c.mu.Lock()
+	}
 	var err error
 	for len(c.out) > 0 && err == nil {
 		buf := c.out
@@ -219,7 +269,7 @@ func (c *muxConn) readLoop() {
 		case wsframe.OpPing:
 			c.mu.Lock()
 			c.out = wsframe.AppendMasked(c.out, wsframe.OpPong, msg, uint32(c.rng.Uint64()))
-			c.flushLocked()
+			c.flushLocked(true)
 		case wsframe.OpClose:
 			c.fail(errors.New("the node closed the connection"))
 			return

@@ -27,9 +27,10 @@ type Node struct {
 	mux     *Mux
 }
 
-// Send sends one stateless call over the node's shared WebSocket connections (see Mux).
-func (n *Node) Send(ctx context.Context, build func(dst []byte, id uint64) []byte, a Answerer) (Ticket, error) {
-	return n.mux.Send(ctx, build, a)
+// Send sends one stateless call over the node's shared WebSocket connections (see Mux), or
+// queues it in b.
+func (n *Node) Send(ctx context.Context, b *Batch, build func(dst []byte, id uint64) []byte, a Answerer) (Ticket, error) {
+	return n.mux.Send(ctx, b, build, a)
 }
 
 // Healthy reports the last probe's verdict.

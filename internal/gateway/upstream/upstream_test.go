@@ -49,7 +49,7 @@ func TestMuxSharesConnectionsAndRecovers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := m.Send(ctx, request("system_name"), answers); err != nil {
+			if _, err := m.Send(ctx, nil, request("system_name"), answers); err != nil {
 				answers <- "error: " + err.Error()
 			}
 		}()
@@ -61,13 +61,13 @@ func TestMuxSharesConnectionsAndRecovers(t *testing.T) {
 		}
 	}
 	// A call the node never answers: the caller gives up and cancels it.
-	tk, err := m.Send(ctx, request("test_neverAnswers"), answers)
+	tk, err := m.Send(ctx, nil, request("test_neverAnswers"), answers)
 	if err != nil || !tk.Cancel() {
 		t.Fatalf("cancel of an unanswered call: %v", err)
 	}
 	// The node drops its connections: waiting calls fail, the next ones redial.
 	for range muxConns {
-		if _, err := m.Send(ctx, request("test_neverAnswers"), answers); err != nil {
+		if _, err := m.Send(ctx, nil, request("test_neverAnswers"), answers); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +78,7 @@ func TestMuxSharesConnectionsAndRecovers(t *testing.T) {
 		}
 	}
 	for range 2 * muxConns {
-		if _, err := m.Send(ctx, request("system_chain"), answers); err != nil {
+		if _, err := m.Send(ctx, nil, request("system_chain"), answers); err != nil {
 			t.Fatal(err)
 		}
 		if a := <-answers; !strings.Contains(a, `"Development"`) {
@@ -125,7 +125,7 @@ func TestMuxFraming(t *testing.T) {
 	m := NewMux("ws"+strings.TrimPrefix(srv.URL, "http"), 1000)
 	defer m.Close()
 	answers := make(chanAnswerer, 1)
-	if _, err := m.Send(context.Background(), request("a"), answers); err != nil {
+	if _, err := m.Send(context.Background(), nil, request("a"), answers); err != nil {
 		t.Fatal(err)
 	}
 	if a := <-answers; a != `{"jsonrpc":"2.0","id":1,"result":"`+strings.Repeat("x", 100)+`"}` {
@@ -142,7 +142,7 @@ func TestMuxFraming(t *testing.T) {
 	// Each connection's ids grow, and with them the answers, until one exceeds the 1000-byte
 	// limit and ends its connection.
 	for range 12 * muxConns {
-		if _, err := m.Send(context.Background(), request("a"), answers); err != nil {
+		if _, err := m.Send(context.Background(), nil, request("a"), answers); err != nil {
 			t.Fatal(err)
 		}
 		if a := <-answers; strings.HasPrefix(a, "error: ") {
@@ -209,5 +209,41 @@ func TestPoolHealthAndSelection(t *testing.T) {
 	}
 	if changes.Load() < 6 {
 		t.Fatalf("health changes reported %d times", changes.Load())
+	}
+}
+
+// Calls sent with a Batch wait for its Flush, and share one connection.
+func TestMuxBatchHoldsCallsUntilFlush(t *testing.T) {
+	node := rpctest.NewFakeNode(t, "gossamer")
+	m := NewMux(node.WSURL(), 1<<20)
+	defer m.Close()
+	answers := make(chanAnswerer, 10)
+	var b Batch
+	for range 10 {
+		if _, err := m.Send(context.Background(), &b, request("system_name"), answers); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(b.conns) != 1 {
+		t.Fatalf("a batch of 10 calls to one node used %d connections", len(b.conns))
+	}
+	select {
+	case a := <-answers:
+		t.Fatalf("answer before the batch was flushed: %s", a)
+	case <-time.After(100 * time.Millisecond):
+	}
+	b.Flush()
+	for range 10 {
+		select {
+		case a := <-answers:
+			if !strings.Contains(a, `"result":"Gossamer"`) {
+				t.Fatalf("answer %s", a)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("flushed calls not answered")
+		}
+	}
+	if len(b.conns) != 0 {
+		t.Fatalf("batch keeps %d connections after Flush", len(b.conns))
 	}
 }

@@ -2,7 +2,6 @@ package wsframe
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"io"
 )
@@ -48,14 +47,12 @@ func (r *Reader) Next() (op byte, payload []byte, err error) {
 		r.buf, r.size, r.skipping = r.buf[:0], 0, false
 	}
 	for {
-		fin, op, n, mask, err := r.header()
+		h, err := r.header()
 		if err != nil {
 			return 0, nil, err
 		}
+		fin, op, n, mask := h.Fin, h.Op, h.Len, h.Mask
 		if op >= OpClose {
-			if n > 125 || !fin {
-				return 0, nil, errors.Join(ErrProtocol, errors.New("malformed control frame"))
-			}
 			ctl := make([]byte, n)
 			if _, err := io.ReadFull(r.R, ctl); err != nil {
 				return 0, nil, err
@@ -97,41 +94,25 @@ func (r *Reader) Next() (op byte, payload []byte, err error) {
 	}
 }
 
-// header reads a frame header; mask is 0 for an unmasked frame (masking with 0 is a no-op).
-func (r *Reader) header() (fin bool, op byte, n int64, mask uint32, err error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r.R, h[:]); err != nil {
-		return false, 0, 0, 0, err
-	}
-	fin, op = h[0]&0x80 != 0, h[0]&0x0F
-	switch {
-	case h[0]&0x70 != 0:
-		return false, 0, 0, 0, errors.Join(ErrProtocol, errors.New("reserved bits set (no extension was agreed)"))
-	case (h[1]&0x80 != 0) != r.Masked:
-		return false, 0, 0, 0, errors.Join(ErrProtocol, errors.New("frame masking does not match the side it came from"))
-	case op > OpBinary && op < OpClose, op > OpPong:
-		return false, 0, 0, 0, errors.Join(ErrProtocol, errors.New("unknown opcode"))
-	}
-	switch b := h[1] & 0x7F; b {
-	case 126:
-		var ext [2]byte
-		_, err = io.ReadFull(r.R, ext[:])
-		n = int64(binary.BigEndian.Uint16(ext[:]))
-	case 127:
-		var ext [8]byte
-		_, err = io.ReadFull(r.R, ext[:])
-		u := binary.BigEndian.Uint64(ext[:])
-		if err == nil && u > 1<<62 {
-			err = ErrTooLarge
+// header reads a frame header.
+func (r *Reader) header() (Header, error) {
+	need := 2
+	for {
+		b, peekErr := r.R.Peek(need)
+		h, size, err := ParseHeader(b, r.Masked)
+		switch {
+		case errors.Is(err, ErrShort) && peekErr != nil:
+			if len(b) > 0 && peekErr == io.EOF {
+				peekErr = io.ErrUnexpectedEOF
+			}
+			return Header{}, peekErr
+		case errors.Is(err, ErrShort):
+			need = size
+		case err != nil:
+			return Header{}, err
+		default:
+			_, err = r.R.Discard(size)
+			return h, err
 		}
-		n = int64(u)
-	default:
-		n = int64(b)
 	}
-	if err == nil && r.Masked {
-		var key [4]byte
-		_, err = io.ReadFull(r.R, key[:])
-		mask = binary.BigEndian.Uint32(key[:])
-	}
-	return fin, op, n, mask, err
 }
