@@ -64,9 +64,21 @@ type Ticket struct {
 
 // Send registers a and sends the call that build appends (with the id it is given). With a
 // Batch, the call is only queued: it leaves when the batch is flushed (or with another
-// caller's write, whichever comes first).
+// caller's write, whichever comes first); and a batch's caller never waits for a dial: a call
+// that needs a new connection is sent from a goroutine of its own (its Ticket cannot cancel).
 func (m *Mux) Send(ctx context.Context, b *Batch, build func(dst []byte, id uint64) []byte, a Answerer) (Ticket, error) {
 	c := b.conn(m)
+	if c == nil && b != nil {
+		c = m.liveConn()
+	}
+	if c == nil && b != nil {
+		go func() {
+			if _, err := m.Send(context.WithoutCancel(ctx), nil, build, a); err != nil {
+				a.Answer(nil, err)
+			}
+		}()
+		return Ticket{}, nil
+	}
 	if c == nil {
 		var err error
 		if c, err = m.conn(ctx); err != nil {
@@ -117,6 +129,9 @@ func (b *Batch) Flush() {
 // pending; if not, its Answerer has been or is being called.
 func (t Ticket) Cancel() bool {
 	c := t.c
+	if c == nil {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.pending[t.id]; !ok {
@@ -124,6 +139,17 @@ func (t Ticket) Cancel() bool {
 	}
 	delete(c.pending, t.id)
 	return true
+}
+
+// liveConn returns an open connection (the next in turn that is open), or nil if there is none.
+func (m *Mux) liveConn() *muxConn {
+	start := m.next.Add(1)
+	for i := range uint64(len(m.slots)) {
+		if c := m.slots[(start+i)%uint64(len(m.slots))].c.Load(); c != nil && !c.dead.Load() {
+			return c
+		}
+	}
+	return nil
 }
 
 func (m *Mux) conn(ctx context.Context) (*muxConn, error) {

@@ -212,13 +212,24 @@ func TestPoolHealthAndSelection(t *testing.T) {
 	}
 }
 
-// Calls sent with a Batch wait for its Flush, and share one connection.
+// Calls sent with a Batch wait for its Flush, and share one connection; a batched call that
+// needs a dial does not wait for the batch (nor make its caller wait for the dial).
 func TestMuxBatchHoldsCallsUntilFlush(t *testing.T) {
 	node := rpctest.NewFakeNode(t, "gossamer")
 	m := NewMux(node.WSURL(), 1<<20)
 	defer m.Close()
 	answers := make(chanAnswerer, 10)
 	var b Batch
+	// No connection is open yet: the call is sent at once, from a goroutine that dials.
+	if _, err := m.Send(context.Background(), &b, request("system_name"), answers); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.conns) != 0 {
+		t.Fatal("a call that needs a dial was held in the batch")
+	}
+	if a := <-answers; !strings.Contains(a, `"result":"Gossamer"`) {
+		t.Fatalf("answer %s", a)
+	}
 	for range 10 {
 		if _, err := m.Send(context.Background(), &b, request("system_name"), answers); err != nil {
 			t.Fatal(err)
