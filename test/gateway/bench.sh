@@ -9,6 +9,7 @@
 #   test/gateway/bench.sh                 # needs: go, nginx, wrk (Debian packages nginx, wrk)
 #   ROUNDS=3 DURATION=10s CONNS=64 test/gateway/bench.sh
 #   PROTOS=ws test/gateway/bench.sh      # only the WebSocket rounds (or PROTOS=http)
+#   BASELINE_REV=4c6525b test/gateway/bench.sh   # also the gateway built at that git revision
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -17,7 +18,8 @@ DURATION=${DURATION:-8s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 PROTOS=${PROTOS:-http ws}
-P_NODE=${P_NODE:-18600} P_NGINX=${P_NGINX:-18601} P_GW=${P_GW:-18602}
+P_NODE=${P_NODE:-18600} P_NGINX=${P_NGINX:-18601} P_GW=${P_GW:-18602} P_BASE=${P_BASE:-18603}
+BASELINE_REV=${BASELINE_REV:-}
 
 for tool in nginx wrk go; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 2; }
@@ -34,6 +36,13 @@ trap cleanup EXIT
 
 (cd "$ROOT" && go build -o "$WORK/fastnode" ./test/gateway/fastnode && go build -o "$WORK/wsload" ./test/gateway/wsload &&
   go build -o "$WORK/onf" ./cmd/onf)
+TARGETS="direct nginx gateway"
+if [[ -n $BASELINE_REV ]]; then # the same gateway settings, built from another revision
+  mkdir "$WORK/base"
+  git -C "$ROOT" archive "$BASELINE_REV" | tar -x -C "$WORK/base"
+  (cd "$WORK/base" && go build -o "$WORK/onf-base" ./cmd/onf)
+  TARGETS+=" base"
+fi
 
 "$WORK/fastnode" -listen "127.0.0.1:$P_NODE" & PIDS+=($!)
 
@@ -87,6 +96,10 @@ limits:
   perIP: {callsPerSecond: 10000000, burst: 10000000, maxConnections: 100000}
 CONF
 GOGC=${GATEWAY_GOGC:-100} GOMAXPROCS=${GATEWAY_GOMAXPROCS:-$(nproc)} "$WORK/onf" gateway run -c "$WORK/gateway.yaml" --log-level warn & PIDS+=($!)
+if [[ -n $BASELINE_REV ]]; then
+  sed "s/^listen: .*/listen: 127.0.0.1:$P_BASE/" "$WORK/gateway.yaml" >"$WORK/gateway-base.yaml"
+  "$WORK/onf-base" gateway run -c "$WORK/gateway-base.yaml" --log-level warn & PIDS+=($!)
+fi
 
 body='{"jsonrpc":"2.0","id":1,"method":"system_health","params":[]}'
 wait_ready() { # url [auth header]
@@ -99,6 +112,7 @@ wait_ready() { # url [auth header]
 wait_ready "http://127.0.0.1:$P_NODE/"
 wait_ready "http://127.0.0.1:$P_NGINX/"
 wait_ready "http://127.0.0.1:$P_GW/" "Authorization: Bearer $KEY"
+[[ -z $BASELINE_REV ]] || wait_ready "http://127.0.0.1:$P_BASE/" "Authorization: Bearer $KEY"
 # The gateway answers 401 without the key (sanity check that auth is on).
 [[ $(curl -s -o /dev/null -w '%{http_code}' -d "$body" "http://127.0.0.1:$P_GW/") == 401 ]]
 
@@ -141,11 +155,13 @@ for round in $(seq "$ROUNDS"); do
     http_run http-direct "http://127.0.0.1:$P_NODE/" "$WORK/plain.lua"
     http_run http-nginx "http://127.0.0.1:$P_NGINX/" "$WORK/plain.lua"
     http_run http-gateway "http://127.0.0.1:$P_GW/" "$WORK/auth.lua"
+    [[ -z $BASELINE_REV ]] || http_run http-base "http://127.0.0.1:$P_BASE/" "$WORK/auth.lua"
   fi
   if [[ " $PROTOS " == *" ws "* ]]; then
     ws_run ws-direct "ws://127.0.0.1:$P_NODE/"
     ws_run ws-nginx "ws://127.0.0.1:$P_NGINX/"
     ws_run ws-gateway "ws://127.0.0.1:$P_GW/" "$WORK/key"
+    [[ -z $BASELINE_REV ]] || ws_run ws-base "ws://127.0.0.1:$P_BASE/" "$WORK/key"
   fi
 done
 
@@ -154,8 +170,10 @@ echo "| target | calls/s | p50 (ms) | p99 (ms) | vs direct | vs nginx |"
 echo "|---|---:|---:|---:|---:|---:|"
 for proto in $PROTOS; do
   d=$(median "${RPS[$proto-direct]}") n=$(median "${RPS[$proto-nginx]}")
-  for t in direct nginx gateway; do
-    awk -v t="$proto $t" -v r="$(median "${RPS[$proto-$t]}")" -v p50="$(median "${P50[$proto-$t]}")" \
+  for t in $TARGETS; do
+    label=$t
+    [[ $t != base ]] || label="gateway@$BASELINE_REV"
+    awk -v t="$proto $label" -v r="$(median "${RPS[$proto-$t]}")" -v p50="$(median "${P50[$proto-$t]}")" \
       -v p99="$(median "${P99[$proto-$t]}")" -v d="$d" -v n="$n" \
       'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.2fx | %.2fx |\n", t, r, p50, p99, r / d, r / n }'
   done
