@@ -4,7 +4,8 @@
 # WebSocket upgrade), and through `onf gateway run` with API-key auth, method policy and rate
 # limits on (set high enough never to refuse). wrk drives HTTP JSON-RPC POSTs and wsload drives
 # WebSocket calls (one outstanding call per connection); each target is measured ROUNDS times,
-# interleaved, and the median round is reported with ratios against direct and nginx.
+# interleaved, and the median round is reported with ratios against direct and nginx, and with
+# the CPU time per call of the load generator, the node and the proxy.
 #
 #   test/gateway/bench.sh                 # needs: go, nginx, wrk (Debian packages nginx, wrk)
 #   ROUNDS=3 DURATION=10s CONNS=64 test/gateway/bench.sh
@@ -45,6 +46,7 @@ if [[ -n $BASELINE_REV ]]; then # the same gateway settings, built from another 
 fi
 
 "$WORK/fastnode" -listen "127.0.0.1:$P_NODE" & PIDS+=($!)
+NODE_PID=$!
 
 mkdir -p "$WORK/nginx"
 cat > "$WORK/nginx/nginx.conf" <<CONF
@@ -75,6 +77,7 @@ http {
 }
 CONF
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" & PIDS+=($!)
+NGINX_PID=$!
 
 # A key for the benchmark only, stored hashed like any other.
 "$WORK/onf" gateway key new --id bench >"$WORK/keys.entry" 2>"$WORK/key.txt"
@@ -96,9 +99,12 @@ limits:
   perIP: {callsPerSecond: 10000000, burst: 10000000, maxConnections: 100000}
 CONF
 GOGC=${GATEWAY_GOGC:-100} GOMAXPROCS=${GATEWAY_GOMAXPROCS:-$(nproc)} "$WORK/onf" gateway run -c "$WORK/gateway.yaml" --log-level warn & PIDS+=($!)
+GW_PID=$!
+BASE_PID=
 if [[ -n $BASELINE_REV ]]; then
   sed "s/^listen: .*/listen: 127.0.0.1:$P_BASE/" "$WORK/gateway.yaml" >"$WORK/gateway-base.yaml"
   "$WORK/onf-base" gateway run -c "$WORK/gateway-base.yaml" --log-level warn & PIDS+=($!)
+  BASE_PID=$!
 fi
 
 body='{"jsonrpc":"2.0","id":1,"method":"system_health","params":[]}'
@@ -132,50 +138,83 @@ lua "$WORK/auth.lua" "$KEY"
 # to_ms VALUE: wrk prints 512.00us, 1.23ms or 1.02s.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 
-declare -A RPS P50 P99
-record() { # name rps p50 p99
+# CPU time per call of each process, from /proc: the load generator (its shell's reaped
+# children), the node, and the proxy (nginx's workers; the gateway).
+HZ=$(getconf CLK_TCK)
+SECS=$(awk -v d="$DURATION" 'BEGIN { n = d + 0; if (d ~ /ms$/) n /= 1000; else if (d ~ /m$/) n *= 60; print n }')
+ticks() { # pid...: user+system clock ticks
+  local t=0 p
+  for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+  echo "$t"
+}
+proxy_pids() { # target
+  case $1 in
+    nginx) pgrep -P "$NGINX_PID" | tr '\n' ' ' ;;
+    gateway) echo "$GW_PID" ;;
+    base) echo "$BASE_PID" ;;
+  esac
+}
+declare -A RPS P50 P99 CCPU NCPU PCPU
+record() { # name rps p50 p99 client-ticks node-ticks proxy-ticks
+  local per="1000000 / $HZ / ($2 * $SECS)"
   RPS[$1]+="$2 " P50[$1]+="$3 " P99[$1]+="$4 "
+  CCPU[$1]+="$(awk "BEGIN { print $5 * $per }") " NCPU[$1]+="$(awk "BEGIN { print $6 * $per }") "
+  PCPU[$1]+="$(awk "BEGIN { print $7 * $per }") "
   printf '  round %s %-11s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms\n' "$round" "$1" "$2" "$3" "$4" >&2
 }
-http_run() { # name url script
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2")
-  if grep -q 'Non-2xx' <<<"$out"; then echo "bench: $1 returned errors:" >&2; echo "$out" >&2; exit 1; fi
-  record "$1" "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")" \
-    "$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")" "$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
+measure() { # name target command...: runs the load generator; sets OUT and the tick deltas
+  local target=$2 pids n0 p0
+  shift 2
+  pids=$(proxy_pids "$target")
+  n0=$(ticks "$NODE_PID") p0=$(ticks $pids)
+  # The subshell's reaped children's ticks (awk must read them as its direct child).
+  OUT=$("$@"; printf 'CHILD_TICKS '; awk '{ print $16 + $17 }' "/proc/$BASHPID/stat")
+  NODE_T=$(($(ticks "$NODE_PID") - n0)) PROXY_T=$(($(ticks $pids) - p0))
+  CLIENT_T=$(awk '$1 == "CHILD_TICKS" { print $2 }' <<<"$OUT")
 }
-ws_run() { # name url [key file]
+# to_ms VALUE: wrk prints 512.00us, 1.23ms or 1.02s.
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
+http_run() { # name target url script
+  measure "$1" "$2" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$4" "$3"
+  if grep -q 'Non-2xx' <<<"$OUT"; then echo "bench: $1 returned errors:" >&2; echo "$OUT" >&2; exit 1; fi
+  record "$1" "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$OUT")" \
+    "$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$OUT")")" "$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$OUT")")" \
+    "$CLIENT_T" "$NODE_T" "$PROXY_T"
+}
+ws_run() { # name target url [key file]
   local rps p50 p99 errs
-  read -r rps p50 p99 errs < <("$WORK/wsload" -url "$2" -conns "$CONNS" -duration "$DURATION" ${3:+-key-file "$3"})
+  measure "$1" "$2" "$WORK/wsload" -url "$3" -conns "$CONNS" -duration "$DURATION" ${4:+-key-file "$4"}
+  read -r rps p50 p99 errs <<<"$(head -1 <<<"$OUT")"
   if [[ $errs != 0 ]]; then echo "bench: $1: $errs errors" >&2; exit 1; fi
-  record "$1" "$rps" "$p50" "$p99"
+  record "$1" "$rps" "$p50" "$p99" "$CLIENT_T" "$NODE_T" "$PROXY_T"
 }
 for round in $(seq "$ROUNDS"); do
   if [[ " $PROTOS " == *" http "* ]]; then
-    http_run http-direct "http://127.0.0.1:$P_NODE/" "$WORK/plain.lua"
-    http_run http-nginx "http://127.0.0.1:$P_NGINX/" "$WORK/plain.lua"
-    http_run http-gateway "http://127.0.0.1:$P_GW/" "$WORK/auth.lua"
-    [[ -z $BASELINE_REV ]] || http_run http-base "http://127.0.0.1:$P_BASE/" "$WORK/auth.lua"
+    http_run http-direct direct "http://127.0.0.1:$P_NODE/" "$WORK/plain.lua"
+    http_run http-nginx nginx "http://127.0.0.1:$P_NGINX/" "$WORK/plain.lua"
+    http_run http-gateway gateway "http://127.0.0.1:$P_GW/" "$WORK/auth.lua"
+    [[ -z $BASELINE_REV ]] || http_run http-base base "http://127.0.0.1:$P_BASE/" "$WORK/auth.lua"
   fi
   if [[ " $PROTOS " == *" ws "* ]]; then
-    ws_run ws-direct "ws://127.0.0.1:$P_NODE/"
-    ws_run ws-nginx "ws://127.0.0.1:$P_NGINX/"
-    ws_run ws-gateway "ws://127.0.0.1:$P_GW/" "$WORK/key"
-    [[ -z $BASELINE_REV ]] || ws_run ws-base "ws://127.0.0.1:$P_BASE/" "$WORK/key"
+    ws_run ws-direct direct "ws://127.0.0.1:$P_NODE/"
+    ws_run ws-nginx nginx "ws://127.0.0.1:$P_NGINX/"
+    ws_run ws-gateway gateway "ws://127.0.0.1:$P_GW/" "$WORK/key"
+    [[ -z $BASELINE_REV ]] || ws_run ws-base base "ws://127.0.0.1:$P_BASE/" "$WORK/key"
   fi
 done
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-echo "| target | calls/s | p50 (ms) | p99 (ms) | vs direct | vs nginx |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| target | calls/s | p50 (ms) | p99 (ms) | vs direct | vs nginx | CPU per call (us): client / node / proxy |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for proto in $PROTOS; do
   d=$(median "${RPS[$proto-direct]}") n=$(median "${RPS[$proto-nginx]}")
   for t in $TARGETS; do
     label=$t
     [[ $t != base ]] || label="gateway@$BASELINE_REV"
     awk -v t="$proto $label" -v r="$(median "${RPS[$proto-$t]}")" -v p50="$(median "${P50[$proto-$t]}")" \
-      -v p99="$(median "${P99[$proto-$t]}")" -v d="$d" -v n="$n" \
-      'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.2fx | %.2fx |\n", t, r, p50, p99, r / d, r / n }'
+      -v p99="$(median "${P99[$proto-$t]}")" -v d="$d" -v n="$n" -v c="$(median "${CCPU[$proto-$t]}")" \
+      -v nc="$(median "${NCPU[$proto-$t]}")" -v pc="$(median "${PCPU[$proto-$t]}")" \
+      'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.2fx | %.2fx | %.1f / %.1f / %.1f |\n", t, r, p50, p99, r / d, r / n, c, nc, pc }'
   done
 done
 echo
