@@ -449,8 +449,6 @@ func (s *wsSession) writeUpstreamLoop() {
 		_ = s.up.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 		if err := s.up.WriteMessage(websocket.TextMessage, msg); err != nil {
 			_ = s.up.Close() // the upstream reader then closes the client
-			for range s.upq {
-			}
 			return
 		}
 	}

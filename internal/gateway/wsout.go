@@ -26,7 +26,6 @@ type wsOut struct {
 	closing bool // a close frame is queued, or the session is over: nothing more is sent
 	stopped bool // the session is over: close the socket once the backlog is out
 	dead    bool // the socket is shut down (or closed): nothing more is written
-	closed  bool
 	wake    chan struct{}
 }
 
@@ -154,10 +153,7 @@ func (o *wsOut) killLocked() {
 
 func (o *wsOut) closeLocked() {
 	o.dead, o.buf = true, nil
-	if !o.closed {
-		o.closed = true
-		_ = o.conn.Close()
-	}
+	_ = o.conn.Close() // a second close only returns an error
 }
 
 // stop closes the socket once the session is over, without waiting: if flushLoop is writing,

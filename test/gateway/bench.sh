@@ -162,9 +162,9 @@ record() { # name rps p50 p99 client-ticks node-ticks proxy-ticks
   PCPU[$1]+="$(awk "BEGIN { print $7 * $per }") "
   printf '  round %s %-11s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms\n' "$round" "$1" "$2" "$3" "$4" >&2
 }
-measure() { # name target command...: runs the load generator; sets OUT and the tick deltas
-  local target=$2 pids n0 p0
-  shift 2
+measure() { # target command...: runs the load generator; sets OUT and the tick deltas
+  local target=$1 pids n0 p0
+  shift
   pids=$(proxy_pids "$target")
   n0=$(ticks "$NODE_PID") p0=$(ticks $pids)
   # The subshell's reaped children's ticks (awk must read them as its direct child).
@@ -175,7 +175,7 @@ measure() { # name target command...: runs the load generator; sets OUT and the 
 # to_ms VALUE: wrk prints 512.00us, 1.23ms or 1.02s.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 http_run() { # name target url script
-  measure "$1" "$2" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$4" "$3"
+  measure "$2" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$4" "$3"
   if grep -q 'Non-2xx' <<<"$OUT"; then echo "bench: $1 returned errors:" >&2; echo "$OUT" >&2; exit 1; fi
   record "$1" "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$OUT")" \
     "$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$OUT")")" "$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$OUT")")" \
@@ -183,7 +183,7 @@ http_run() { # name target url script
 }
 ws_run() { # name target url [key file]
   local rps p50 p99 errs
-  measure "$1" "$2" "$WORK/wsload" -url "$3" -conns "$CONNS" -duration "$DURATION" ${4:+-key-file "$4"}
+  measure "$2" "$WORK/wsload" -url "$3" -conns "$CONNS" -duration "$DURATION" ${4:+-key-file "$4"}
   read -r rps p50 p99 errs <<<"$(head -1 <<<"$OUT")"
   if [[ $errs != 0 ]]; then echo "bench: $1: $errs errors" >&2; exit 1; fi
   record "$1" "$rps" "$p50" "$p99" "$CLIENT_T" "$NODE_T" "$PROXY_T"

@@ -13,7 +13,8 @@ import (
 
 // Loop is one epoll set and the goroutine that serves it.
 type Loop struct {
-	file       *os.File // the epoll set, registered in Go's network poller
+	file       *os.File        // the epoll set, registered in Go's network poller
+	set        syscall.RawConn // file's descriptor
 	afterBatch func()
 	done       chan struct{}
 
@@ -36,12 +37,11 @@ func New(afterBatch func()) (*Loop, error) {
 	}
 	l := &Loop{file: os.NewFile(uintptr(epfd), "epoll"), afterBatch: afterBatch,
 		done: make(chan struct{}), handlers: map[Token]Handler{}}
-	raw, err := l.file.SyscallConn()
-	if err != nil {
+	if l.set, err = l.file.SyscallConn(); err != nil {
 		_ = l.file.Close()
 		return nil, err
 	}
-	go l.run(raw)
+	go l.run()
 	return l, nil
 }
 
@@ -77,28 +77,15 @@ func (l *Loop) forget(t Token) {
 // descriptor number cannot have been reused by another socket.
 func (l *Loop) ctl(rc syscall.RawConn, op int, ev *unix.EpollEvent) error {
 	var err error
-	cerr := rc.Control(func(sock uintptr) {
-		err = l.withSet(func(epfd int) error { return unix.EpollCtl(epfd, op, int(sock), ev) })
+	sockErr := rc.Control(func(sock uintptr) {
+		setErr := l.set.Control(func(epfd uintptr) {
+			if e := unix.EpollCtl(int(epfd), op, int(sock), ev); e != nil {
+				err = os.NewSyscallError("epoll_ctl", e)
+			}
+		})
+		err = errors.Join(err, setErr)
 	})
-	if cerr != nil {
-		return cerr
-	}
-	if err != nil {
-		return os.NewSyscallError("epoll_ctl", err)
-	}
-	return nil
-}
-
-func (l *Loop) withSet(f func(epfd int) error) error {
-	rc, err := l.file.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(epfd uintptr) { ferr = f(int(epfd)) }); err != nil {
-		return err
-	}
-	return ferr
+	return errors.Join(sockErr, err)
 }
 
 // Close stops the loop and waits for its goroutine; sockets still watched are not closed.
@@ -111,10 +98,10 @@ func (l *Loop) Close() error {
 // run serves ready sockets until the loop is closed. It asks the set for ready sockets
 // without blocking; when there are none it waits in Go's network poller for the set to
 // become readable, so an idle loop holds no thread.
-func (l *Loop) run(raw syscall.RawConn) {
+func (l *Loop) run() {
 	defer close(l.done)
 	events := make([]unix.EpollEvent, 256)
-	_ = raw.Read(func(epfd uintptr) bool {
+	_ = l.set.Read(func(epfd uintptr) bool {
 		for {
 			n, err := unix.EpollWait(int(epfd), events, 0)
 			switch {
