@@ -230,6 +230,18 @@ func TestMuxBatchHoldsCallsUntilFlush(t *testing.T) {
 	if a := <-answers; !strings.Contains(a, `"result":"Gossamer"`) {
 		t.Fatalf("answer %s", a)
 	}
+	// The answer can arrive before the dialing goroutine has left its write, and a write in
+	// progress takes later frames along; wait for it to end so only Flush can send.
+	c := m.liveConn()
+	for {
+		c.mu.Lock()
+		writing := c.writing
+		c.mu.Unlock()
+		if !writing {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	for range 10 {
 		if _, err := m.Send(context.Background(), &b, request("system_name"), answers); err != nil {
 			t.Fatal(err)
