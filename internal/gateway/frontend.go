@@ -11,46 +11,61 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dinfra/stack/internal/gateway/config"
 )
 
 // frontEnd serves the gateway's port. A connection's plain JSON-RPC POSTs (the bulk of HTTP
-// traffic) are answered by a lean HTTP/1.1 loop: no per-request goroutine, header map or
-// background read, and pipelined requests share one write. The first request it does not
-// take on (a WebSocket upgrade, GET /healthz, chunked bodies, Expect, a query string, bad
-// syntax) hands the connection, unread bytes included, to net/http for good.
+// traffic) are answered by a lean HTTP/1.1 path: on plain TCP an event loop reads them (see
+// httpClient); otherwise, and for pipelined requests, a goroutine per connection does, with no
+// header map or background read, and pipelined requests share one write. The first request
+// the lean path does not take on (a WebSocket upgrade, GET /healthz, chunked bodies, Expect,
+// a query string, bad syntax) hands the connection, unread bytes included, to net/http for
+// good.
 type frontEnd struct {
 	g        *Gateway
 	tls      *tls.Config // nil: plain TCP
 	fallback *http.Server
 	handoff  *connListener
+	ctx      context.Context // requests outlive a shutdown's cancel, as with net/http
+	clock    atomic.Int64    // unix nanoseconds, updated by sweep: a cheap "now" for deadlines
+	stop     chan struct{}
 
-	mu     sync.Mutex
-	conns  map[net.Conn]bool // true while a request is being served
-	closed bool
-	wg     sync.WaitGroup
+	mu          sync.Mutex
+	conns       map[net.Conn]bool // true while a request is being served
+	loopClients map[*httpClient]bool
+	closed      bool
+	wg          sync.WaitGroup
 }
 
+// clientTimeouts bound how long a client's connection may sit idle between requests, and
+// how long a client may take to send a request's head.
+type clientTimeouts struct{ idle, header time.Duration }
+
+var defaultClientTimeouts = clientTimeouts{idle: 120 * time.Second, header: 10 * time.Second}
+
 const (
-	idleTimeout       = 120 * time.Second
-	readHeaderTimeout = 10 * time.Second
-	maxHeadBytes      = 8 << 10
+	maxHeadBytes = 8 << 10
 	// maxDiscard is the most of an oversized body read and dropped to keep the connection.
 	maxDiscard = 256 << 10
 )
 
 func newFrontEnd(g *Gateway, tlsConf *tls.Config, addr net.Addr) *frontEnd {
-	return &frontEnd{g: g, tls: tlsConf, conns: map[net.Conn]bool{},
+	return &frontEnd{g: g, tls: tlsConf, conns: map[net.Conn]bool{}, loopClients: map[*httpClient]bool{},
+		stop:    make(chan struct{}),
 		handoff: &connListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})},
-		fallback: &http.Server{Handler: g.Handler(), ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout,
+		fallback: &http.Server{Handler: g.Handler(), ReadHeaderTimeout: g.timeouts.header, IdleTimeout: g.timeouts.idle,
 			ErrorLog: g.errorLog()}}
 }
 
 // serve accepts connections until ln is closed.
 func (f *frontEnd) serve(ctx context.Context, ln net.Listener) error {
+	f.ctx = context.WithoutCancel(ctx)
+	f.clock.Store(time.Now().UnixNano())
 	go func() { _ = f.fallback.Serve(f.handoff) }()
+	go f.sweep()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -66,7 +81,31 @@ func (f *frontEnd) serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		f.wg.Add(1)
-		go f.serveConn(ctx, c)
+		if !f.watch(c) {
+			go f.serveConn(c, nil)
+		}
+	}
+}
+
+// sweep ends the event loops' connections whose deadline has passed (idle, or slow to send a
+// request), checking once a second (more often with short timeouts), until shutdown.
+func (f *frontEnd) sweep() {
+	tick := time.NewTicker(min(time.Second, f.g.timeouts.header/4))
+	defer tick.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case now := <-tick.C:
+			f.clock.Store(now.UnixNano())
+			f.mu.Lock()
+			for c := range f.loopClients {
+				if d := c.deadline.Load(); d != 0 && d < now.UnixNano() {
+					c.expire()
+				}
+			}
+			f.mu.Unlock()
+		}
 	}
 }
 
@@ -78,6 +117,14 @@ func (f *frontEnd) track(c net.Conn) bool {
 	}
 	f.conns[c] = false
 	return true
+}
+
+// untrack forgets a connection that is closed, or served by net/http from now on.
+func (f *frontEnd) untrack(c net.Conn) {
+	f.mu.Lock()
+	delete(f.conns, c)
+	f.mu.Unlock()
+	f.wg.Done()
 }
 
 // setBusy marks a connection as serving a request; false means the server is shutting down.
@@ -94,11 +141,15 @@ func (f *frontEnd) shutdown(ctx context.Context) {
 	f.mu.Lock()
 	f.closed = true
 	for c, busy := range f.conns {
-		if !busy {
-			_ = c.SetReadDeadline(time.Now()) // wakes the loop, which then sees closed
+		if !busy { // wake the connection's reader, which then sees closed
+			_ = c.SetReadDeadline(time.Now())
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.CloseRead() // an event loop's reader
+			}
 		}
 	}
 	f.mu.Unlock()
+	close(f.stop)
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
 	select {
@@ -114,35 +165,36 @@ func (f *frontEnd) shutdown(ctx context.Context) {
 	_ = f.fallback.Shutdown(ctx)
 }
 
-func (f *frontEnd) serveConn(ctx context.Context, raw net.Conn) {
-	defer f.wg.Done()
+// serveConn serves a connection from a goroutine of its own; pending holds bytes an event
+// loop already read from it.
+func (f *frontEnd) serveConn(raw net.Conn, pending []byte) {
 	handedOff := false
 	defer func() {
-		f.mu.Lock()
-		delete(f.conns, raw)
-		f.mu.Unlock()
 		if !handedOff {
 			_ = raw.Close()
 		}
+		f.untrack(raw)
 	}()
 	c := raw
 	if f.tls != nil {
 		tc := tls.Server(c, f.tls)
-		_ = raw.SetDeadline(time.Now().Add(readHeaderTimeout))
-		if err := tc.HandshakeContext(ctx); err != nil {
+		_ = raw.SetDeadline(time.Now().Add(f.g.timeouts.header))
+		if err := tc.HandshakeContext(f.ctx); err != nil {
 			return
 		}
 		_ = raw.SetDeadline(time.Time{})
 		c = tc
 	}
-	br := bufio.NewReaderSize(c, maxHeadBytes)
+	var src io.Reader = c
+	if len(pending) > 0 {
+		src = io.MultiReader(bytes.NewReader(pending), c)
+	}
+	br := bufio.NewReaderSize(src, maxHeadBytes)
 	bw := bufio.NewWriterSize(c, 4<<10)
 	ip := hostOf(c.RemoteAddr().String())
-	// Requests outlive a shutdown's cancel, as with net/http; calls have their own timeout.
-	ctx = context.WithoutCancel(ctx)
 	var body []byte
 	for {
-		head, n, err := readHead(c, br)
+		head, n, err := f.readHead(c, br)
 		if err != nil {
 			return
 		}
@@ -166,7 +218,7 @@ func (f *frontEnd) serveConn(ctx context.Context, raw net.Conn) {
 			return
 		}
 		var keep bool
-		body, keep = f.serveRequest(ctx, c, h, public, ip, br, bw, body)
+		body, keep = f.serveRequest(c, h, public, ip, br, bw, body)
 		if !keep || !f.setBusy(raw, false) {
 			if bw.Flush() == nil && !keep {
 				lingerClose(c)
@@ -189,9 +241,9 @@ func lingerClose(c net.Conn) {
 }
 
 // readHead waits for a whole request head in br and returns it (not consumed) and its length.
-func readHead(c net.Conn, br *bufio.Reader) ([]byte, int, error) {
+func (f *frontEnd) readHead(c net.Conn, br *bufio.Reader) ([]byte, int, error) {
 	if br.Buffered() == 0 {
-		_ = c.SetReadDeadline(time.Now().Add(idleTimeout))
+		_ = c.SetReadDeadline(time.Now().Add(f.g.timeouts.idle))
 		if _, err := br.Peek(1); err != nil {
 			return nil, 0, err
 		}
@@ -205,7 +257,7 @@ func readHead(c net.Conn, br *bufio.Reader) ([]byte, int, error) {
 			return buf, 0, nil
 		}
 		if !deadline {
-			_ = c.SetReadDeadline(time.Now().Add(readHeaderTimeout))
+			_ = c.SetReadDeadline(time.Now().Add(f.g.timeouts.header))
 		}
 		if _, err := br.Peek(br.Buffered() + 1); err != nil {
 			return nil, 0, err
@@ -228,7 +280,7 @@ func (f *frontEnd) route(path []byte) (*config.PublicRoute, bool) {
 
 // serveRequest answers one POST whose head has been read, and reports whether the connection
 // may serve another. body is a buffer to reuse, returned for the next request.
-func (f *frontEnd) serveRequest(ctx context.Context, conn net.Conn, h reqHead, public *config.PublicRoute, ip string,
+func (f *frontEnd) serveRequest(conn net.Conn, h reqHead, public *config.PublicRoute, ip string,
 	br *bufio.Reader, bw *bufio.Writer, body []byte) ([]byte, bool) {
 	g := f.g
 	c, status, e := g.connect(h.credential(), ip, public)
@@ -244,12 +296,12 @@ func (f *frontEnd) serveRequest(ctx context.Context, conn net.Conn, h reqHead, p
 	}
 	body = slicesGrow(body[:0], int(h.contentLength))
 	if int64(br.Buffered()) < h.contentLength {
-		_ = conn.SetReadDeadline(time.Now().Add(idleTimeout))
+		_ = conn.SetReadDeadline(time.Now().Add(f.g.timeouts.idle))
 	}
 	if _, err := io.ReadFull(br, body); err != nil {
 		return body, false
 	}
-	status, out := g.answerHTTP(ctx, c, body)
+	status, out := g.answerHTTP(f.ctx, c, body)
 	return body, writeResponse(bw, status, out, h.close) && !h.close
 }
 
@@ -270,23 +322,27 @@ func slicesGrow(b []byte, n int) []byte {
 	return b[:n]
 }
 
-// writeResponse buffers a response; the caller flushes. A nil body is answered with no
-// content.
+// writeResponse buffers a response; the caller flushes.
 func writeResponse(bw *bufio.Writer, status int, body []byte, close bool) bool {
-	_, _ = bw.WriteString("HTTP/1.1 ")
-	_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(status), 10))
-	_ = bw.WriteByte(' ')
-	_, _ = bw.WriteString(http.StatusText(status))
+	_, err := bw.Write(appendResponse(bw.AvailableBuffer(), status, body, close))
+	return err == nil
+}
+
+// appendResponse appends an HTTP/1.1 response. A nil body is answered with no content.
+func appendResponse(dst []byte, status int, body []byte, close bool) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, http.StatusText(status)...)
 	if body != nil {
-		_, _ = bw.WriteString("\r\nContent-Type: application/json\r\nContent-Length: ")
-		_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(body)), 10))
+		dst = append(dst, "\r\nContent-Type: application/json\r\nContent-Length: "...)
+		dst = strconv.AppendInt(dst, int64(len(body)), 10)
 	}
 	if close {
-		_, _ = bw.WriteString("\r\nConnection: close")
+		dst = append(dst, "\r\nConnection: close"...)
 	}
-	_, _ = bw.WriteString("\r\n\r\n")
-	_, err := bw.Write(body)
-	return err == nil
+	dst = append(dst, "\r\n\r\n"...)
+	return append(dst, body...)
 }
 
 // bufferedConn is a connection handed to net/http with the bytes already read in front.

@@ -82,3 +82,165 @@ func TestFrontEndRawHTTP(t *testing.T) {
 		})
 	}
 }
+
+// rawPost is a plain JSON-RPC POST with the reader's key.
+func rawPost(body string) string {
+	return "POST / HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer " + readerKey + "\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body
+}
+
+// dialRaw opens a TCP connection to the gateway.
+func dialRaw(t *testing.T, e *env) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+// readAnswer reads one response and returns its status and body.
+func readAnswer(t *testing.T, br *bufio.Reader) (int, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// A request that arrives in pieces (as a slow client sends it) is answered once whole, and the
+// connection then serves the next one.
+func TestFrontEndRequestInPieces(t *testing.T) {
+	e := newEnv(t, nil)
+	c, br := dialRaw(t, e)
+	for round := range 2 {
+		msg := rawPost(req(round, "system_name"))
+		prev := 0
+		for _, cut := range []int{7, len(msg) - 20, len(msg) - 1, len(msg)} { // head, head end, body
+			time.Sleep(30 * time.Millisecond)
+			sendRaw(t, c, br, msg[prev:cut])
+			prev = cut
+		}
+		if status, body := readAnswer(t, br); status != 200 || decode(t, body).code() != 0 {
+			t.Fatalf("round %d: %d %s", round, status, body)
+		}
+	}
+}
+
+// A request sent while the one before it is still being answered gets its answer after it,
+// in order, on the same connection.
+func TestFrontEndRequestWhileBusy(t *testing.T) {
+	e := newEnv(t, nil)
+	c, br := dialRaw(t, e)
+	if _, err := c.Write([]byte(rawPost(req(1, "test_answersLater")))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the first is with the node
+	if _, err := c.Write([]byte(rawPost(req(2, "system_name")) + rawPost(req(3, "system_name")))); err != nil {
+		t.Fatal(err)
+	}
+	for id := 1; id <= 3; id++ {
+		status, body := readAnswer(t, br)
+		if status != 200 || !strings.Contains(body, `"id":`+strconv.Itoa(id)+`,`) {
+			t.Fatalf("answer %d: %d %s", id, status, body)
+		}
+	}
+	if status, _ := readAnswer(t, sendRaw(t, c, br, rawPost(req(4, "system_name")))); status != 200 {
+		t.Fatalf("after: %d", status)
+	}
+}
+
+func sendRaw(t *testing.T, c net.Conn, br *bufio.Reader, msg string) *bufio.Reader {
+	t.Helper()
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	return br
+}
+
+// withClientTimeouts shortens how long a connection may idle and take over a request head.
+func withClientTimeouts(idle, header time.Duration) Option {
+	return func(g *Gateway) { g.timeouts = clientTimeouts{idle: idle, header: header} }
+}
+
+// Connections that sit idle, or take too long to send a request, are closed; a busy one is
+// not.
+func TestFrontEndTimeouts(t *testing.T) {
+	e := newEnv(t, nil, withClientTimeouts(600*time.Millisecond, 400*time.Millisecond))
+	closedWithin := func(c net.Conn, br *bufio.Reader, min, max time.Duration) {
+		t.Helper()
+		start := time.Now()
+		_ = c.SetReadDeadline(start.Add(max))
+		n, err := io.Copy(io.Discard, br)
+		if took := time.Since(start); err != nil || n > 0 || took < min {
+			t.Fatalf("after %s: %d bytes, %v; want the connection closed after %s to %s", took, n, err, min, max)
+		}
+	}
+	t.Run("idle", func(t *testing.T) {
+		c, br := dialRaw(t, e)
+		if status, _ := readAnswer(t, sendRaw(t, c, br, rawPost(req(1, "system_name")))); status != 200 {
+			t.Fatalf("status %d", status)
+		}
+		closedWithin(c, br, 400*time.Millisecond, 3*time.Second)
+	})
+	t.Run("slow head", func(t *testing.T) {
+		c, br := dialRaw(t, e)
+		sendRaw(t, c, br, "POST / HTTP/1.1\r\nHost: gw\r\n")
+		closedWithin(c, br, 200*time.Millisecond, 3*time.Second)
+	})
+	t.Run("busy", func(t *testing.T) {
+		c, br := dialRaw(t, e)
+		for range 3 { // each call keeps the connection busy past the timeouts' check
+			if status, body := readAnswer(t, sendRaw(t, c, br, rawPost(req(1, "test_answersLater")))); status != 200 {
+				t.Fatalf("status %d %s", status, body)
+			}
+		}
+	})
+}
+
+// On shutdown, idle connections are closed at once and a request being answered gets its
+// answer (with the connection closed after it), whichever reader serves the connection.
+func TestFrontEndShutdown(t *testing.T) {
+	e := newEnv(t, nil) // for its fake node and key file
+	g, err := New(e.g.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, cancel, done := startServe(t, g)
+	dial := func() (net.Conn, *bufio.Reader) { return dialRaw(t, &env{url: "http://" + addr}) }
+	idle, idleBR := dial()
+	if status, _ := readAnswer(t, sendRaw(t, idle, idleBR, rawPost(req(1, "system_name")))); status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	busy, busyBR := dial() // answered by its event loop
+	sendRaw(t, busy, busyBR, rawPost(req(2, "test_answersLater")))
+	piped, pipedBR := dial() // pipelined: answered by a goroutine
+	sendRaw(t, piped, pipedBR, rawPost(req(3, "test_answersLater"))+rawPost(req(4, "test_answersLater")))
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	for name, br := range map[string]*bufio.Reader{"busy": busyBR, "pipelined": pipedBR} {
+		if status, body := readAnswer(t, br); status != 200 || decode(t, body).code() != 0 {
+			t.Fatalf("%s: %d %s", name, status, body)
+		}
+	}
+	for name, br := range map[string]*bufio.Reader{"idle": idleBR, "busy": busyBR} {
+		if n, err := io.Copy(io.Discard, br); n != 0 || err != nil {
+			t.Fatalf("%s connection: %d more bytes, %v; want it closed", name, n, err)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+}

@@ -38,7 +38,8 @@ type Gateway struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	now      func() time.Time
-	wsLoops  wsLoops
+	loops    eventLoops
+	timeouts clientTimeouts
 }
 
 // Option adjusts New.
@@ -53,7 +54,7 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: slog.Default(), roles: map[string]*policy.Role{}, now: time.Now,
+	g := &Gateway{cfg: cfg, log: slog.Default(), roles: map[string]*policy.Role{}, now: time.Now, timeouts: defaultClientTimeouts,
 		registry: prometheus.NewRegistry()}
 	for _, o := range opts {
 		o(g)
@@ -182,7 +183,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 			_ = ln.Close()
 			return fmt.Errorf("metrics listen: %w", err)
 		}
-		msrv = &http.Server{Handler: g.metricsMux(), ReadHeaderTimeout: readHeaderTimeout}
+		msrv = &http.Server{Handler: g.metricsMux(), ReadHeaderTimeout: g.timeouts.header}
 		go func() { errc <- msrv.Serve(mln) }()
 		g.log.Info("gateway metrics listening", "addr", mln.Addr().String())
 	}

@@ -67,7 +67,7 @@ func writeKeyFile(t *testing.T, file string, entries ...auth.KeyEntry) {
 }
 
 // newEnv starts a gateway; edit adjusts the config before it is defaulted.
-func newEnv(t *testing.T, edit func(*config.Config)) *env {
+func newEnv(t *testing.T, edit func(*config.Config), opts ...Option) *env {
 	t.Helper()
 	node := rpctest.NewFakeNode(t, "gossamer")
 	dir := t.TempDir()
@@ -88,7 +88,8 @@ func newEnv(t *testing.T, edit func(*config.Config)) *env {
 	}
 	cfg.Default()
 	logs := &syncBuffer{}
-	g, err := New(cfg, WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	opts = append([]Option{WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...)
+	g, err := New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/gateway/upstream"
+	"github.com/dinfra/stack/internal/rpc"
 )
 
 // route serves one path: the main (authenticated) one when public is nil.
@@ -63,23 +64,27 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, public *conf
 func (g *Gateway) answerHTTP(ctx context.Context, c *caller, body []byte) (int, []byte) {
 	var one [1]call
 	calls, batch, msgErr := parseMessage(body, g.cfg.Limits.MaxBatch, one[:0])
-	if msgErr != nil {
-		g.metrics.reject("malformed")
-		return http.StatusBadRequest, appendError(nil, nullID, msgErr)
+	switch {
+	case msgErr != nil:
+		return g.malformed(msgErr)
+	case batch:
+		return g.answerBatch(ctx, c, calls)
 	}
-	if !batch {
-		cl := &calls[0]
-		var out []byte
-		if outcome, e := g.admit(c, cl); e != nil {
-			out = g.reject(c, cl, outcome, e)
-		} else {
-			out = g.forwardHTTP(ctx, c, cl)
-		}
-		if out == nil {
-			return http.StatusNoContent, nil
-		}
-		return http.StatusOK, out
+	cl := &calls[0]
+	if outcome, e := g.admit(c, cl); e != nil {
+		return answered(g.reject(c, cl, outcome, e))
 	}
+	return answered(g.forwardHTTP(ctx, c, cl))
+}
+
+// malformed answers a message that is not JSON-RPC.
+func (g *Gateway) malformed(e *rpc.Error) (int, []byte) {
+	g.metrics.reject("malformed")
+	return http.StatusBadRequest, appendError(nil, nullID, e)
+}
+
+// answerBatch answers a batch: its calls are forwarded concurrently.
+func (g *Gateway) answerBatch(ctx context.Context, c *caller, calls []call) (int, []byte) {
 	answers := make([][]byte, len(calls))
 	var wg sync.WaitGroup
 	for i := range calls {
@@ -95,10 +100,16 @@ func (g *Gateway) answerHTTP(ctx context.Context, c *caller, body []byte) (int, 
 		}()
 	}
 	wg.Wait()
-	if out := joinBatch(answers); out != nil {
-		return http.StatusOK, out
+	return answered(joinBatch(answers))
+}
+
+// answered is the status and body of an HTTP answer: no content when there is no reply (the
+// message held only notifications).
+func answered(reply []byte) (int, []byte) {
+	if reply == nil {
+		return http.StatusNoContent, nil
 	}
-	return http.StatusNoContent, nil
+	return http.StatusOK, reply
 }
 
 // forwardHTTP sends one call to a healthy node and returns the client's answer (nil for a
@@ -112,14 +123,21 @@ func (g *Gateway) forwardHTTP(ctx context.Context, c *caller, cl *call) []byte {
 	w := waiters.Get().(*answerWaiter)
 	defer w.release()
 	err := w.call(ctx, node, cl)
-	if err != nil {
-		if ctx.Err() == nil { // not just the client going away
-			g.pool.MarkDown(node, err)
-			g.log.Warn("upstream call failed", "upstream", node.Name, "method", cl.method, "err", err)
-		}
+	if err != nil && ctx.Err() != nil { // the client went away: not the node's fault
 		return g.reject(c, cl, outcomeUnavailable, errUpstream)
 	}
-	m, ok := parseUpstream(w.msg)
+	return g.upstreamReply(c, cl, node, start, w.msg, err)
+}
+
+// upstreamReply records a node's answer to a forwarded call (or the error in its place, which
+// takes the node out of the pool) and returns the client's answer (nil for a notification).
+func (g *Gateway) upstreamReply(c *caller, cl *call, node *upstream.Node, start time.Time, msg []byte, err error) []byte {
+	if err != nil {
+		g.pool.MarkDown(node, err)
+		g.log.Warn("upstream call failed", "upstream", node.Name, "method", cl.method, "err", err)
+		return g.reject(c, cl, outcomeUnavailable, errUpstream)
+	}
+	m, ok := parseUpstream(msg)
 	if !ok {
 		g.log.Warn("upstream answer is not a JSON-RPC response", "upstream", node.Name, "method", cl.method)
 		return g.reject(c, cl, outcomeUnavailable, errUpstream)

@@ -21,7 +21,8 @@ import (
 	"github.com/dinfra/stack/internal/rpc"
 )
 
-const wsWriteTimeout = 10 * time.Second
+// clientWriteTimeout bounds a write to a client; one that takes no answer for that long is dropped.
+const clientWriteTimeout = 10 * time.Second
 
 // wsReadBuffer is the client reader's buffer: pipelined calls come in with one read system
 // call and are handled in one pass.
@@ -446,7 +447,7 @@ func (s *wsSession) writeUpstream(msg []byte) {
 // writeUpstreamLoop writes the queued messages to the node until the session ends.
 func (s *wsSession) writeUpstreamLoop() {
 	for msg := range s.upq {
-		_ = s.up.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+		_ = s.up.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
 		if err := s.up.WriteMessage(websocket.TextMessage, msg); err != nil {
 			_ = s.up.Close() // the upstream reader then closes the client
 			return

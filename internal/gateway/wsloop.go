@@ -3,59 +3,16 @@ package gateway
 import (
 	"errors"
 	"net"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/dinfra/stack/internal/gateway/netloop"
-	"github.com/dinfra/stack/internal/gateway/upstream"
 	"github.com/dinfra/stack/internal/gateway/wsframe"
 )
-
-// wsLoops read the gateway's WebSocket clients: one event loop per core, each serving many
-// client sockets from one goroutine (see netloop). A client's message costs one read system
-// call and no goroutine wake-up, and the stateless calls of every client served in one pass
-// leave for the node together. Clients whose socket is not a plain TCP one (TLS) and
-// messages the loop does not take (fragmented, or larger than its buffer) are read by a
-// goroutine of their own, as on systems without event loops.
-type wsLoops struct {
-	once  sync.Once
-	loops []*wsLoop
-	next  atomic.Uint64
-}
-
-type wsLoop struct {
-	loop  *netloop.Loop
-	batch upstream.Batch // the shared calls of the clients served in the current pass
-}
-
-// pick returns the loop for a new client, or nil where there are none.
-func (ls *wsLoops) pick(g *Gateway) *wsLoop {
-	ls.once.Do(func() {
-		for range runtime.GOMAXPROCS(0) {
-			lp := &wsLoop{}
-			l, err := netloop.New(lp.batch.Flush)
-			if err != nil {
-				if !errors.Is(err, netloop.ErrUnsupported) {
-					g.log.Warn("websocket event loop unavailable; a goroutine reads each client", "err", err)
-				}
-				return
-			}
-			lp.loop = l
-			ls.loops = append(ls.loops, lp)
-		}
-	})
-	if len(ls.loops) == 0 {
-		return nil
-	}
-	return ls.loops[ls.next.Add(1)%uint64(len(ls.loops))]
-}
 
 // loopClient is a session's client socket as an event loop reads it.
 type loopClient struct {
 	s    *wsSession
-	lp   *wsLoop
+	lp   *eventLoop
 	conn net.Conn
 	raw  syscall.RawConn
 	buf  []byte // wsReadBuffer bytes; buf[:n] is read and not yet handled
@@ -69,7 +26,7 @@ func (g *Gateway) watchWS(s *wsSession, conn net.Conn, pending []byte) bool {
 	if !ok || len(pending) > wsReadBuffer {
 		return false
 	}
-	lp := g.wsLoops.pick(g)
+	lp := g.loops.pick(g)
 	if lp == nil {
 		return false
 	}

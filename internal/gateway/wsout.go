@@ -107,7 +107,7 @@ func (o *wsOut) flushLoop() {
 			o.buf, o.spare = o.spare[:0], nil
 			closing := o.closing
 			o.mu.Unlock()
-			timeout := wsWriteTimeout
+			timeout := clientWriteTimeout
 			if closing {
 				timeout = time.Second // a close frame is a courtesy; do not hold the socket for it
 			}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/gorilla/websocket"
@@ -153,7 +154,10 @@ func (n *FakeNode) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
-	out, _ := n.answer(body)
+	out, _, later := n.answer(body)
+	if later {
+		time.Sleep(answerLaterDelay)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
 }
@@ -177,8 +181,11 @@ func (n *FakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		out, subscribed := n.answer(msg)
-		if out != nil {
+		out, subscribed, later := n.answer(msg)
+		switch {
+		case out != nil && later:
+			time.AfterFunc(answerLaterDelay, func() { n.write(conn, out) })
+		case out != nil:
 			n.write(conn, out)
 		}
 		if subscribed != "" {
@@ -210,16 +217,19 @@ func notification(method, subID string, result json.RawMessage) []byte {
 	return b
 }
 
+// answerLaterDelay is how long the fake node takes to answer test_answersLater.
+const answerLaterDelay = 300 * time.Millisecond
+
 // answer returns the reply to msg and, for a subscribe call, the subscription id it gave.
-// The method test_neverAnswers is recorded but never answered.
-func (n *FakeNode) answer(msg []byte) ([]byte, string) {
+// The method test_neverAnswers is recorded but never answered; test_answersLater is answered
+// (with true) after answerLaterDelay (later), while other calls go on.
+func (n *FakeNode) answer(msg []byte) (out []byte, subscribed string, later bool) {
 	elems, batch, err := rpc.SplitBatch(msg)
 	if err != nil {
 		n.t.Errorf("fake node got malformed message %q", msg)
-		return nil, ""
+		return nil, "", false
 	}
 	var resps []rpc.Response
-	subscribed := ""
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, e := range elems {
@@ -240,6 +250,8 @@ func (n *FakeNode) answer(msg []byte) ([]byte, string) {
 			resp.Result = json.RawMessage(subscribed)
 		case strings.Contains(req.Method, "_unsubscribe"):
 			resp.Result = json.RawMessage("true")
+		case req.Method == "test_answersLater":
+			resp.Result, later = json.RawMessage("true"), true
 		case ok:
 			resp.Result = res
 		default:
@@ -248,13 +260,12 @@ func (n *FakeNode) answer(msg []byte) ([]byte, string) {
 		resps = append(resps, resp)
 	}
 	if len(resps) == 0 {
-		return nil, ""
+		return nil, "", false
 	}
-	var out []byte
 	if batch {
 		out, _ = json.Marshal(resps)
 	} else {
 		out, _ = json.Marshal(resps[0])
 	}
-	return out, subscribed
+	return out, subscribed, later
 }
