@@ -49,7 +49,7 @@ func (c *loopClient) Readable(t netloop.Token) {
 	var n int
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
-		n, rerr = readNonblocking(fd, c.buf[c.n:])
+		n, rerr = syscall.Read(int(fd), c.buf[c.n:])
 		return true
 	})
 	switch {
