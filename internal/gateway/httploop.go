@@ -248,6 +248,9 @@ func (c *httpClient) respond(status int, body []byte) {
 // moves to a goroutine (it sent more meanwhile), or ends. It is called with mu held and
 // releases it.
 func (c *httpClient) finishLocked(keep bool) {
+	if cap(c.out) > 4<<10 { // an idle connection keeps a small answer buffer, not the largest
+		c.out = nil
+	}
 	parked := c.parked
 	if keep && !parked {
 		c.deadline.Store(c.f.clock.Load() + int64(c.f.g.timeouts.idle))
