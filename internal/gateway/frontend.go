@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dinfra/stack/internal/gateway/config"
@@ -30,12 +29,11 @@ type frontEnd struct {
 	fallback *http.Server
 	handoff  *connListener
 	ctx      context.Context // requests outlive a shutdown's cancel, as with net/http
-	clock    atomic.Int64    // unix nanoseconds, updated by sweep: a cheap "now" for deadlines
 	stop     chan struct{}
 
 	mu          sync.Mutex
 	conns       map[net.Conn]bool // true while a request is being served
-	loopClients map[*httpClient]bool
+	loopClients map[*httpClient]struct{}
 	closed      bool
 	wg          sync.WaitGroup
 }
@@ -53,7 +51,7 @@ const (
 )
 
 func newFrontEnd(g *Gateway, tlsConf *tls.Config, addr net.Addr) *frontEnd {
-	return &frontEnd{g: g, tls: tlsConf, conns: map[net.Conn]bool{}, loopClients: map[*httpClient]bool{},
+	return &frontEnd{g: g, tls: tlsConf, conns: map[net.Conn]bool{}, loopClients: map[*httpClient]struct{}{},
 		stop:    make(chan struct{}),
 		handoff: &connListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})},
 		fallback: &http.Server{Handler: g.Handler(), ReadHeaderTimeout: g.timeouts.header, IdleTimeout: g.timeouts.idle,
@@ -63,7 +61,6 @@ func newFrontEnd(g *Gateway, tlsConf *tls.Config, addr net.Addr) *frontEnd {
 // serve accepts connections until ln is closed.
 func (f *frontEnd) serve(ctx context.Context, ln net.Listener) error {
 	f.ctx = context.WithoutCancel(ctx)
-	f.clock.Store(time.Now().UnixNano())
 	go func() { _ = f.fallback.Serve(f.handoff) }()
 	go f.sweep()
 	for {
@@ -97,7 +94,6 @@ func (f *frontEnd) sweep() {
 		case <-f.stop:
 			return
 		case now := <-tick.C:
-			f.clock.Store(now.UnixNano())
 			f.mu.Lock()
 			for c := range f.loopClients {
 				if d := c.deadline.Load(); d != 0 && d < now.UnixNano() {

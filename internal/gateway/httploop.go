@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -72,9 +71,9 @@ func (f *frontEnd) watch(conn net.Conn) bool {
 	}
 	c := &httpClient{f: f, lp: lp, conn: tc, raw: raw, ip: hostOf(tc.RemoteAddr().String())}
 	c.build = c.buildRequest
-	c.deadline.Store(f.clock.Load() + int64(f.g.timeouts.idle))
+	c.deadline.Store(time.Now().Add(f.g.timeouts.idle).UnixNano())
 	f.mu.Lock()
-	f.loopClients[c] = true
+	f.loopClients[c] = struct{}{}
 	f.mu.Unlock()
 	c.mu.Lock() // the loop may call Readable before Add returns the token
 	c.token, err = lp.loop.Add(raw, c)
@@ -107,21 +106,16 @@ func (c *httpClient) Readable(netloop.Token) {
 	if c.buf == nil {
 		c.buf = loopBuffers.Get().(*[]byte)
 	}
-	var n int
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), (*c.buf)[c.n:])
-		return true
-	})
+	n, err := readNow(c.raw, (*c.buf)[c.n:])
 	switch {
-	case err == nil && (errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR)):
-		return // nothing after all; the loop asks again
-	case err != nil || rerr != nil || n == 0:
+	case err != nil:
 		c.end() // the client left, or the connection is being shut down
 		return
+	case n == 0:
+		return // nothing after all; the loop asks again
 	}
 	if c.n == 0 {
-		c.deadline.Store(c.f.clock.Load() + int64(c.f.g.timeouts.header))
+		c.deadline.Store(time.Now().Add(c.f.g.timeouts.header).UnixNano())
 	}
 	c.n += n
 	c.serve()
@@ -218,17 +212,9 @@ func (c *httpClient) respond(status int, body []byte) {
 	// The write is made holding mu: a client that sends its next request as soon as it has
 	// the answer finds the connection ready for it, not still busy.
 	c.mu.Lock()
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = writeNonblocking(fd, c.out)
-		return true
-	})
-	if err == nil && errors.Is(werr, syscall.EAGAIN) {
-		werr = nil
-	}
+	n, err := writeNow(c.raw, c.out)
 	switch {
-	case err != nil || werr != nil:
+	case err != nil:
 		c.mu.Unlock()
 		c.end()
 	case n < len(c.out):
@@ -253,7 +239,7 @@ func (c *httpClient) finishLocked(keep bool) {
 	}
 	parked := c.parked
 	if keep && !parked {
-		c.deadline.Store(c.f.clock.Load() + int64(c.f.g.timeouts.idle))
+		c.deadline.Store(time.Now().Add(c.f.g.timeouts.idle).UnixNano())
 		c.busy = false
 	}
 	c.mu.Unlock()

@@ -46,18 +46,13 @@ func (g *Gateway) watchWS(s *wsSession, conn net.Conn, pending []byte) bool {
 
 // Readable reads what the client sent and handles every whole message in it.
 func (c *loopClient) Readable(t netloop.Token) {
-	var n int
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), c.buf[c.n:])
-		return true
-	})
+	n, err := readNow(c.raw, c.buf[c.n:])
 	switch {
-	case err == nil && (errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR)):
-		return // nothing after all; the loop asks again
-	case err != nil || rerr != nil || n == 0:
+	case err != nil:
 		c.stop(t) // the client left, or the session shut its socket down
 		return
+	case n == 0:
+		return // nothing after all; the loop asks again
 	}
 	c.n += n
 	off := 0

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"net"
 	"sync"
 	"syscall"
@@ -82,13 +81,8 @@ func (o *wsOut) wakeLocked() {
 
 // tryWrite makes one non-blocking write and returns how many bytes the socket took.
 func (o *wsOut) tryWrite(b []byte) int {
-	var n int
-	var werr error
-	err := o.raw.Write(func(fd uintptr) bool {
-		n, werr = writeNonblocking(fd, b)
-		return true // never wait for room: flushLoop does
-	})
-	if err = errors.Join(err, werr); err != nil && !errors.Is(err, syscall.EAGAIN) {
+	n, err := writeNow(o.raw, b) // what does not fit is flushLoop's
+	if err != nil {
 		o.killLocked() // the client is gone
 	}
 	return n

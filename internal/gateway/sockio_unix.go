@@ -19,3 +19,6 @@ func writeNonblocking(fd uintptr, b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// readNonblocking makes one read of a non-blocking socket.
+func readNonblocking(fd uintptr, b []byte) (int, error) { return syscall.Read(int(fd), b) }
