@@ -10,6 +10,7 @@ import (
 
 	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/gateway/netloop"
+	"github.com/dinfra/stack/internal/gateway/sockio"
 	"github.com/dinfra/stack/internal/gateway/upstream"
 	"github.com/dinfra/stack/internal/rpc"
 )
@@ -106,7 +107,7 @@ func (c *httpClient) Readable(netloop.Token) {
 	if c.buf == nil {
 		c.buf = loopBuffers.Get().(*[]byte)
 	}
-	n, err := readNow(c.raw, (*c.buf)[c.n:])
+	n, err := sockio.ReadNow(c.raw, (*c.buf)[c.n:])
 	switch {
 	case err != nil:
 		c.end() // the client left, or the connection is being shut down
@@ -212,7 +213,7 @@ func (c *httpClient) respond(status int, body []byte) {
 	// The write is made holding mu: a client that sends its next request as soon as it has
 	// the answer finds the connection ready for it, not still busy.
 	c.mu.Lock()
-	n, err := writeNow(c.raw, c.out)
+	n, err := sockio.WriteNow(c.raw, c.out)
 	switch {
 	case err != nil:
 		c.mu.Unlock()

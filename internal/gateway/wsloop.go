@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/dinfra/stack/internal/gateway/netloop"
+	"github.com/dinfra/stack/internal/gateway/sockio"
 	"github.com/dinfra/stack/internal/gateway/wsframe"
 )
 
@@ -46,7 +47,7 @@ func (g *Gateway) watchWS(s *wsSession, conn net.Conn, pending []byte) bool {
 
 // Readable reads what the client sent and handles every whole message in it.
 func (c *loopClient) Readable(t netloop.Token) {
-	n, err := readNow(c.raw, c.buf[c.n:])
+	n, err := sockio.ReadNow(c.raw, c.buf[c.n:])
 	switch {
 	case err != nil:
 		c.stop(t) // the client left, or the session shut its socket down

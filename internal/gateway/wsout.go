@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dinfra/stack/internal/gateway/sockio"
 	"github.com/dinfra/stack/internal/gateway/wsframe"
 )
 
@@ -81,7 +82,7 @@ func (o *wsOut) wakeLocked() {
 
 // tryWrite makes one non-blocking write and returns how many bytes the socket took.
 func (o *wsOut) tryWrite(b []byte) int {
-	n, err := writeNow(o.raw, b) // what does not fit is flushLoop's
+	n, err := sockio.WriteNow(o.raw, b) // what does not fit is flushLoop's
 	if err != nil {
 		o.killLocked() // the client is gone
 	}

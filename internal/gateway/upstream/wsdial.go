@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dinfra/stack/internal/gateway/sockio"
 	"github.com/dinfra/stack/internal/gateway/wsframe"
 )
 
@@ -45,6 +46,7 @@ func dialWS(ctx context.Context, d *net.Dialer, rawURL string) (net.Conn, *bufio
 	if err != nil {
 		return nil, nil, err
 	}
+	c = sockio.Wrap(c) // a shared connection's reads and writes are the hot path (see sockio)
 	if secure {
 		tc := tls.Client(c, &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
 		if err := tc.HandshakeContext(ctx); err != nil {
