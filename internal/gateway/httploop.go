@@ -5,7 +5,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/dinfra/stack/internal/gateway/config"
@@ -26,7 +25,7 @@ type httpClient struct {
 	f     *frontEnd
 	lp    *eventLoop
 	conn  *net.TCPConn
-	raw   syscall.RawConn
+	sock  *sockio.Socket
 	ip    string
 	build func(dst []byte, id uint64) []byte // the upstream request of cl (kept: no allocation per call)
 	// deadline (unix nanoseconds) is when sweep ends the connection: idle, or slow to send a
@@ -66,18 +65,18 @@ func (f *frontEnd) watch(conn net.Conn) bool {
 	if lp == nil {
 		return false
 	}
-	raw, err := tc.SyscallConn()
+	sock, err := sockio.NewSocket(tc)
 	if err != nil {
 		return false
 	}
-	c := &httpClient{f: f, lp: lp, conn: tc, raw: raw, ip: hostOf(tc.RemoteAddr().String())}
+	c := &httpClient{f: f, lp: lp, conn: tc, sock: sock, ip: hostOf(tc.RemoteAddr().String())}
 	c.build = c.buildRequest
 	c.deadline.Store(time.Now().Add(f.g.timeouts.idle).UnixNano())
 	f.mu.Lock()
 	f.loopClients[c] = struct{}{}
 	f.mu.Unlock()
 	c.mu.Lock() // the loop may call Readable before Add returns the token
-	c.token, err = lp.loop.Add(raw, c)
+	c.token, err = lp.loop.Add(sock.Raw(), c)
 	c.mu.Unlock()
 	if err != nil {
 		f.forget(c)
@@ -98,7 +97,7 @@ func (c *httpClient) Readable(netloop.Token) {
 	if c.busy { // more before the answer: after it, a goroutine serves the connection
 		if !c.parked {
 			c.parked = true
-			c.lp.loop.Remove(c.raw, c.token)
+			c.lp.loop.Remove(c.sock.Raw(), c.token)
 		}
 		c.mu.Unlock()
 		return
@@ -107,7 +106,7 @@ func (c *httpClient) Readable(netloop.Token) {
 	if c.buf == nil {
 		c.buf = loopBuffers.Get().(*[]byte)
 	}
-	n, err := sockio.ReadNow(c.raw, (*c.buf)[c.n:])
+	n, err := c.sock.ReadNow((*c.buf)[c.n:])
 	switch {
 	case err != nil:
 		c.end() // the client left, or the connection is being shut down
@@ -213,7 +212,7 @@ func (c *httpClient) respond(status int, body []byte) {
 	// The write is made holding mu: a client that sends its next request as soon as it has
 	// the answer finds the connection ready for it, not still busy.
 	c.mu.Lock()
-	n, err := sockio.WriteNow(c.raw, c.out)
+	n, err := c.sock.WriteNow(c.out)
 	switch {
 	case err != nil:
 		c.mu.Unlock()
@@ -275,7 +274,7 @@ func (c *httpClient) end() {
 func (c *httpClient) leave() {
 	c.mu.Lock()
 	c.busy = true // nothing more is read here
-	c.lp.loop.Remove(c.raw, c.token)
+	c.lp.loop.Remove(c.sock.Raw(), c.token)
 	c.mu.Unlock()
 	c.deadline.Store(0)
 	c.f.forget(c)

@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"net"
-	"syscall"
 
 	"github.com/dinfra/stack/internal/gateway/netloop"
 	"github.com/dinfra/stack/internal/gateway/sockio"
@@ -15,7 +14,7 @@ type loopClient struct {
 	s    *wsSession
 	lp   *eventLoop
 	conn net.Conn
-	raw  syscall.RawConn
+	sock *sockio.Socket
 	buf  []byte // wsReadBuffer bytes; buf[:n] is read and not yet handled
 	n    int
 }
@@ -31,14 +30,14 @@ func (g *Gateway) watchWS(s *wsSession, conn net.Conn, pending []byte) bool {
 	if lp == nil {
 		return false
 	}
-	raw, err := tc.SyscallConn()
+	sock, err := sockio.NewSocket(tc)
 	if err != nil {
 		return false
 	}
-	c := &loopClient{s: s, lp: lp, conn: conn, raw: raw, buf: make([]byte, wsReadBuffer)}
+	c := &loopClient{s: s, lp: lp, conn: conn, sock: sock, buf: make([]byte, wsReadBuffer)}
 	c.n = copy(c.buf, pending)
 	s.batch = &lp.batch
-	if _, err = lp.loop.Add(raw, c); err != nil {
+	if _, err = lp.loop.Add(sock.Raw(), c); err != nil {
 		s.batch = nil
 		return false
 	}
@@ -47,7 +46,7 @@ func (g *Gateway) watchWS(s *wsSession, conn net.Conn, pending []byte) bool {
 
 // Readable reads what the client sent and handles every whole message in it.
 func (c *loopClient) Readable(t netloop.Token) {
-	n, err := sockio.ReadNow(c.raw, c.buf[c.n:])
+	n, err := c.sock.ReadNow(c.buf[c.n:])
 	switch {
 	case err != nil:
 		c.stop(t) // the client left, or the session shut its socket down
@@ -90,13 +89,13 @@ func (c *loopClient) Readable(t netloop.Token) {
 // stop takes the client off the loop and ends the session (away from the loop: ending waits
 // for the session's upstream connection to close).
 func (c *loopClient) stop(t netloop.Token) {
-	c.lp.loop.Remove(c.raw, t)
+	c.lp.loop.Remove(c.sock.Raw(), t)
 	go c.s.end()
 }
 
 // handOff moves the client to a reader goroutine of its own, from the frame at buf[off:].
 func (c *loopClient) handOff(t netloop.Token, off int) {
-	c.lp.loop.Remove(c.raw, t)
+	c.lp.loop.Remove(c.sock.Raw(), t)
 	c.s.batch = nil // the goroutine sends its calls at once
 	pending := c.buf[off:c.n]
 	go func() {

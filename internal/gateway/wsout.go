@@ -17,7 +17,7 @@ import (
 // until the buffer is empty. Frames queued while it writes leave together in its next write.
 type wsOut struct {
 	conn net.Conn
-	raw  syscall.RawConn // nil when the socket cannot be written directly (TLS)
+	sock *sockio.Socket // nil when the socket cannot be written directly (TLS)
 
 	mu      sync.Mutex
 	buf     []byte // frames not yet written
@@ -36,7 +36,7 @@ const wsMaxBacklog = 64 << 20
 func newWSOut(conn net.Conn) *wsOut {
 	o := &wsOut{conn: conn, wake: make(chan struct{}, 1)}
 	if sc, ok := conn.(syscall.Conn); ok { // not under TLS
-		o.raw, _ = sc.SyscallConn()
+		o.sock, _ = sockio.NewSocket(sc)
 	}
 	return o
 }
@@ -59,7 +59,7 @@ func (o *wsOut) send(op byte, payload []byte) {
 	if o.writing {
 		return // flushLoop takes it along
 	}
-	if o.raw != nil && !o.closing {
+	if o.sock != nil && !o.closing {
 		n := o.tryWrite(o.buf)
 		if o.dead {
 			return
@@ -82,7 +82,7 @@ func (o *wsOut) wakeLocked() {
 
 // tryWrite makes one non-blocking write and returns how many bytes the socket took.
 func (o *wsOut) tryWrite(b []byte) int {
-	n, err := sockio.WriteNow(o.raw, b) // what does not fit is flushLoop's
+	n, err := o.sock.WriteNow(b) // what does not fit is flushLoop's
 	if err != nil {
 		o.killLocked() // the client is gone
 	}

@@ -60,7 +60,7 @@ func readFrame(t *testing.T, r *bufio.Reader) (byte, []byte) {
 func TestWSOutBacklogWrittenInOrder(t *testing.T) {
 	server, client := tcpPair(t)
 	o := newWSOut(server)
-	if o.raw == nil {
+	if o.sock == nil {
 		t.Fatal("a plain TCP connection should be written directly")
 	}
 	go o.flushLoop()

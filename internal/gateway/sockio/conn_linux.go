@@ -15,31 +15,26 @@ func Wrap(c net.Conn) net.Conn {
 	if !ok {
 		return c
 	}
-	raw, err := tc.SyscallConn()
+	s, err := NewSocket(tc)
 	if err != nil {
 		return c
 	}
-	return &conn{TCPConn: tc, raw: raw}
+	return &conn{TCPConn: tc, s: s}
 }
 
 type conn struct {
 	*net.TCPConn
-	raw syscall.RawConn
+	s *Socket
 }
 
 func (c *conn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	var n int
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		n, rerr = readNonblocking(fd, b)
-		return rerr != syscall.EAGAIN // empty: wait in the poller, then try again
-	})
+	n, err := c.s.in.call(c.s.raw.Read, b, true)
 	switch {
-	case err != nil || rerr != nil:
-		return 0, c.opError("read", err, rerr)
+	case err != nil:
+		return 0, c.opError("read", err)
 	case n == 0:
 		return 0, io.EOF
 	}
@@ -47,26 +42,15 @@ func (c *conn) Read(b []byte) (int, error) {
 }
 
 func (c *conn) Write(b []byte) (int, error) {
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		var m int
-		m, werr = writeNonblocking(fd, b[n:])
-		n += m
-		return werr != syscall.EAGAIN // full: wait for room, then write the rest
-	})
-	if err != nil || werr != nil {
-		return n, c.opError("write", err, werr)
+	n, err := c.s.out.call(c.s.raw.Write, b, true)
+	if err != nil {
+		return n, c.opError("write", err)
 	}
 	return n, nil
 }
 
 // opError reports a failure the way net.Conn does; a deadline's error stays a timeout.
-func (c *conn) opError(op string, pollErr, sysErr error) error {
-	err := pollErr
-	if err == nil {
-		err = sysErr
-	}
+func (c *conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 

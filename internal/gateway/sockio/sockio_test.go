@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -34,13 +33,13 @@ func pair(t *testing.T) (a, b *net.TCPConn) {
 	return c.(*net.TCPConn), s.(*net.TCPConn)
 }
 
-func rawOf(t *testing.T, c *net.TCPConn) syscall.RawConn {
+func socketOf(t *testing.T, c *net.TCPConn) *Socket {
 	t.Helper()
-	raw, err := c.SyscallConn()
+	s, err := NewSocket(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw
+	return s
 }
 
 // Both directions carry far more than the socket buffers hold, so writes find the socket
@@ -115,9 +114,9 @@ func TestWrapLeavesOtherConnsAlone(t *testing.T) {
 
 func TestReadNow(t *testing.T) {
 	a, b := pair(t)
-	raw := rawOf(t, a)
+	s := socketOf(t, a)
 	buf := make([]byte, 64)
-	if n, err := ReadNow(raw, buf); n != 0 || err != nil {
+	if n, err := s.ReadNow(buf); n != 0 || err != nil {
 		t.Fatalf("ReadNow of an empty socket = %d, %v; want 0, nil", n, err)
 	}
 	_, _ = b.Write([]byte("hello"))
@@ -125,14 +124,14 @@ func TestReadNow(t *testing.T) {
 	var n int
 	var err error
 	for n == 0 && err == nil && time.Now().Before(deadline) {
-		n, err = ReadNow(raw, buf)
+		n, err = s.ReadNow(buf)
 	}
 	if err != nil || string(buf[:n]) != "hello" {
 		t.Fatalf("ReadNow = %q, %v; want \"hello\"", buf[:n], err)
 	}
 	_ = b.Close()
 	for n, err = 0, nil; n == 0 && err == nil && time.Now().Before(deadline); {
-		n, err = ReadNow(raw, buf)
+		n, err = s.ReadNow(buf)
 	}
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("ReadNow after the peer left = %d, %v; want io.EOF", n, err)
@@ -142,9 +141,9 @@ func TestReadNow(t *testing.T) {
 // WriteNow stops where the socket is full, without an error, and the rest can follow.
 func TestWriteNowStopsWhenFull(t *testing.T) {
 	a, b := pair(t)
-	raw := rawOf(t, a)
+	s := socketOf(t, a)
 	data := bytes.Repeat([]byte("x"), 32<<20)
-	n, err := WriteNow(raw, data)
+	n, err := s.WriteNow(data)
 	if err != nil || n <= 0 || n >= len(data) {
 		t.Fatalf("WriteNow of %d bytes to a peer that does not read = %d, %v; want part of it", len(data), n, err)
 	}
@@ -155,11 +154,40 @@ func TestWriteNowStopsWhenFull(t *testing.T) {
 		t.Fatalf("read %d of %d bytes: %v", len(got), len(data), err)
 	}
 	_ = b.Close()
-	if _, err := WriteNow(raw, []byte("late")); err == nil {
+	if _, err := s.WriteNow([]byte("late")); err == nil {
 		// The first write to a closed peer may still succeed; the next one fails.
 		time.Sleep(50 * time.Millisecond)
-		if _, err = WriteNow(raw, []byte("late")); err == nil {
+		if _, err = s.WriteNow([]byte("late")); err == nil {
 			t.Fatal("WriteNow to a peer that left succeeded twice")
 		}
+	}
+}
+
+// The loops read and write every call's bytes through a Socket: that costs no allocation.
+func TestSocketCallsDoNotAllocate(t *testing.T) {
+	a, b := pair(t)
+	s := socketOf(t, a)
+	wrapped := Wrap(b)
+	buf, ping, pong := make([]byte, 64), []byte("ping"), []byte("pong")
+	allocs := testing.AllocsPerRun(100, func() {
+		if n, err := s.WriteNow(ping); n != 4 || err != nil {
+			t.Fatalf("WriteNow = %d, %v", n, err)
+		}
+		if _, err := io.ReadFull(wrapped, buf[:4]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wrapped.Write(pong); err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < 4; {
+			m, err := s.ReadNow(buf[n:4])
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += m
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per round trip, want 0", allocs)
 	}
 }
