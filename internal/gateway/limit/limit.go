@@ -7,14 +7,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/dinfra/stack/internal/gateway/config"
 )
 
 // Bucket is the budget of one key or one client IP.
 type Bucket struct {
-	calls    *rate.Limiter
+	calls    *tokens
 	maxConns atomic.Int64
 	maxSubs  atomic.Int64
 	conns    atomic.Int64
@@ -23,18 +21,13 @@ type Bucket struct {
 }
 
 func newBucket(l config.LimitSet) *Bucket {
-	b := &Bucket{calls: rate.NewLimiter(rate.Limit(l.CallsPerSecond), l.Burst)}
+	b := &Bucket{calls: newTokens(l.CallsPerSecond, l.Burst)}
 	b.set(l)
 	return b
 }
 
 func (b *Bucket) set(l config.LimitSet) {
-	if b.calls.Limit() != rate.Limit(l.CallsPerSecond) {
-		b.calls.SetLimit(rate.Limit(l.CallsPerSecond))
-	}
-	if b.calls.Burst() != l.Burst {
-		b.calls.SetBurst(l.Burst)
-	}
+	b.calls.setLimits(l.CallsPerSecond, l.Burst)
 	b.maxConns.Store(int64(l.MaxConnections))
 	b.maxSubs.Store(int64(l.MaxSubscriptions))
 }
@@ -42,21 +35,7 @@ func (b *Bucket) set(l config.LimitSet) {
 // AllowCall takes one call from the bucket.
 func (b *Bucket) AllowCall(now time.Time) bool {
 	b.lastUsed.Store(now.UnixNano())
-	return b.calls.AllowN(now, 1)
-}
-
-// reserve takes one call now, or returns nil (taking nothing) if none is available now.
-func (b *Bucket) reserve(now time.Time) *rate.Reservation {
-	b.lastUsed.Store(now.UnixNano())
-	r := b.calls.ReserveN(now, 1)
-	if !r.OK() {
-		return nil
-	}
-	if r.DelayFrom(now) > 0 {
-		r.CancelAt(now)
-		return nil
-	}
-	return r
+	return b.calls.take(now)
 }
 
 // AcquireConn takes a connection slot; ReleaseConn returns it.
@@ -158,12 +137,11 @@ func (p Pair) AllowCall(now time.Time) bool {
 	if p.Key == nil {
 		return p.IP.AllowCall(now)
 	}
-	r := p.IP.reserve(now)
-	if r == nil {
+	if !p.IP.AllowCall(now) {
 		return false
 	}
 	if !p.Key.AllowCall(now) {
-		r.CancelAt(now)
+		p.IP.calls.giveBack()
 		return false
 	}
 	return true

@@ -116,3 +116,36 @@ func TestKeyRefusalsDoNotDrainTheIP(t *testing.T) {
 		t.Fatalf("the IP had %d calls left after 10, want 90", n)
 	}
 }
+
+func TestTokens(t *testing.T) {
+	tk := newTokens(2, 3)
+	now := time.Unix(1000, 0)
+	for i := range 3 {
+		if !tk.take(now) {
+			t.Fatalf("take %d of a full bucket of 3 refused", i+1)
+		}
+	}
+	if tk.take(now) {
+		t.Fatal("took a 4th token from a bucket of 3")
+	}
+	if tk.take(now.Add(-time.Second)) {
+		t.Fatal("a clock read from before gave a token")
+	}
+	if !tk.take(now.Add(500*time.Millisecond)) || tk.take(now.Add(500*time.Millisecond)) {
+		t.Fatal("half a second at 2/s should give exactly one token")
+	}
+	tk.giveBack()
+	tk.giveBack()
+	tk.giveBack()
+	tk.giveBack()
+	if tk.have != 3 {
+		t.Fatalf("giving back 4 tokens to an empty bucket of 3 left %v, want 3", tk.have)
+	}
+	tk.setLimits(2, 1)
+	if tk.have != 1 {
+		t.Fatalf("lowering the burst to 1 left %v tokens, want 1", tk.have)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { tk.take(now); tk.giveBack() }); allocs != 0 {
+		t.Fatalf("%v allocations per take and give back, want 0", allocs)
+	}
+}
