@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/rpc/rpctest"
 )
@@ -31,6 +33,39 @@ func BenchmarkHTTPCall(b *testing.B) {
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
 				b.Fatal(resp.Status)
+			}
+		}
+	})
+}
+
+// BenchmarkWSCall measures one call through the gateway's WebSocket front end, each parallel
+// client keeping one call outstanding on its own connection (the calls share the node's
+// multiplexed connections): go test -bench WSCall -benchmem -memprofile for what a call
+// allocates.
+func BenchmarkWSCall(b *testing.B) {
+	node := rpctest.NewFakeNode(b, "gossamer")
+	cfg := benchConfigT(b, node.HTTPURL())
+	cfg.Upstreams[0].WS = node.WSURL()
+	g, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := "ws" + strings.TrimPrefix(serve(b, g), "http") + "/"
+	msg := []byte(req(1, "system_name"))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c, _, err := websocket.DefaultDialer.Dial(url, http.Header{"X-Api-Key": {readerKey}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		for pb.Next() {
+			if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
+				b.Fatal(err)
+			}
+			if _, answer, err := c.ReadMessage(); err != nil || !strings.Contains(string(answer), `"result"`) {
+				b.Fatalf("answer %s: %v", answer, err)
 			}
 		}
 	})

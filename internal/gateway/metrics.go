@@ -19,7 +19,17 @@ type metrics struct {
 	rejected     *prometheus.CounterVec
 	methods      *labelCap
 	keys         *labelCap
+
+	// Every call counts in a series and most are timed: the series met so far are kept here,
+	// found with one map lookup instead of capping and hashing the label values each time.
+	// Only series whose labels were not capped are kept, so the maps grow no further than
+	// the series themselves.
+	seriesMu  sync.RWMutex
+	callsBy   map[callLabels]prometheus.Counter
+	latencyBy map[string]prometheus.Observer
 }
+
+type callLabels struct{ method, key, outcome string }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -48,15 +58,30 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "onf_gateway_rejected_messages_total",
 			Help: "Client messages refused before any call was read (too_large, malformed, connection_limit).",
 		}, []string{"reason"}),
-		methods: newLabelCap(256),
-		keys:    newLabelCap(1024),
+		methods:   newLabelCap(256),
+		keys:      newLabelCap(1024),
+		callsBy:   map[callLabels]prometheus.Counter{},
+		latencyBy: map[string]prometheus.Observer{},
 	}
 	reg.MustRegister(m.calls, m.latency, m.upstreamUp, m.wsConns, m.authFailures, m.rejected)
 	return m
 }
 
 func (m *metrics) call(method, key, outcome string) {
-	m.calls.WithLabelValues(m.methods.get(method), m.keys.get(key), outcome).Inc()
+	labels := callLabels{method, key, outcome}
+	m.seriesMu.RLock()
+	c, ok := m.callsBy[labels]
+	m.seriesMu.RUnlock()
+	if !ok {
+		cappedMethod, cappedKey := m.methods.get(method), m.keys.get(key)
+		c = m.calls.WithLabelValues(cappedMethod, cappedKey, outcome)
+		if cappedMethod == method && cappedKey == key {
+			m.seriesMu.Lock()
+			m.callsBy[labels] = c
+			m.seriesMu.Unlock()
+		}
+	}
+	c.Inc()
 }
 
 func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc() }
@@ -64,7 +89,19 @@ func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc
 func (m *metrics) authFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
 
 func (m *metrics) observe(method string, since time.Time) {
-	m.latency.WithLabelValues(m.methods.get(method)).Observe(time.Since(since).Seconds())
+	m.seriesMu.RLock()
+	o, ok := m.latencyBy[method]
+	m.seriesMu.RUnlock()
+	if !ok {
+		capped := m.methods.get(method)
+		o = m.latency.WithLabelValues(capped)
+		if capped == method {
+			m.seriesMu.Lock()
+			m.latencyBy[method] = o
+			m.seriesMu.Unlock()
+		}
+	}
+	o.Observe(time.Since(since).Seconds())
 }
 
 func (m *metrics) upstream(name string, up bool) {
