@@ -44,27 +44,29 @@ func parseMessage(body []byte, maxBatch int, dst []call) (calls []call, batch bo
 		}
 		it.Start(body, i, 1)
 		for it.Next() {
-			dst = append(dst, parseCall(it.Elem))
+			c, _ := parseCall(it.Elem, 0)
+			dst = append(dst, c)
 		}
 		return dst, true, nil
 	}
-	end := jsonscan.Value(body, i, 0)
+	c, end := parseCall(body, i) // one pass reads and checks the whole message
 	if end < 0 || jsonscan.SkipSpace(body, end) != len(body) {
 		return nil, false, errMalformed
 	}
-	return append(dst, parseCall(body[i:end])), false, nil
+	return append(dst, c), false, nil
 }
 
-// parseCall checks one well-formed JSON value as a JSON-RPC request. Member names match
-// exactly (JSON-RPC is case-sensitive); a repeated member counts with its last value, as in
-// encoding/json.
-func parseCall(e []byte) call {
-	if e[0] != '{' {
-		return call{id: nullID, invalid: invalid("not a JSON-RPC request object")}
+// parseCall reads the JSON value at b[i] as a JSON-RPC request and returns where the value
+// ends, or -1 if it is not well-formed JSON (the call is then meaningless). Member names
+// match exactly (JSON-RPC is case-sensitive); a repeated member counts with its last value,
+// as in encoding/json.
+func parseCall(b []byte, i int) (call, int) {
+	if i >= len(b) || b[i] != '{' {
+		return call{id: nullID, invalid: invalid("not a JSON-RPC request object")}, jsonscan.Value(b, i, 0)
 	}
 	var version, id, method, params []byte
 	var it jsonscan.ObjectIter
-	for it.Start(e, 0, 1); it.Next(); {
+	for it.Start(b, i, 1); it.Next(); {
 		switch string(memberName(it.Key, it.KeyEscaped)) {
 		case "jsonrpc":
 			version = it.Val
@@ -76,9 +78,13 @@ func parseCall(e []byte) call {
 			params = it.Val
 		}
 	}
+	end := it.End()
+	if end < 0 {
+		return call{}, -1
+	}
 	c := call{id: id, params: params}
 	if id != nil && !validID(id) {
-		return call{id: nullID, invalid: invalid("id must be a string, a number or null")}
+		return call{id: nullID, invalid: invalid("id must be a string, a number or null")}, end
 	}
 	name, isString := stringValue(method)
 	switch {
@@ -94,7 +100,7 @@ func parseCall(e []byte) call {
 	if c.invalid != nil && c.id == nil {
 		c.id = nullID // an invalid request is answered even without an id
 	}
-	return c
+	return c, end
 }
 
 func validID(id []byte) bool {

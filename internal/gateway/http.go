@@ -157,6 +157,7 @@ func (g *Gateway) upstreamReply(c *caller, cl *call, node *upstream.Node, start 
 // answerWaiter waits for one node answer on behalf of an HTTP request. Waiters are pooled:
 // a call costs no channel or buffer allocation.
 type answerWaiter struct {
+	cl   *call
 	done chan struct{}
 	msg  []byte
 	err  error
@@ -164,7 +165,12 @@ type answerWaiter struct {
 
 var waiters = sync.Pool{New: func() any { return &answerWaiter{done: make(chan struct{}, 1)} }}
 
-// Answer implements upstream.Answerer.
+// AppendRequest implements upstream.Call.
+func (w *answerWaiter) AppendRequest(dst []byte, id uint64) []byte {
+	return appendUpstreamRequest(dst, id, w.cl.method, w.cl.params)
+}
+
+// Answer implements upstream.Call.
 func (w *answerWaiter) Answer(msg []byte, err error) {
 	w.msg, w.err = append(w.msg[:0], msg...), err
 	w.done <- struct{}{}
@@ -172,9 +178,8 @@ func (w *answerWaiter) Answer(msg []byte, err error) {
 
 // call sends cl to node and waits for the answer (in w.msg) or for ctx to end.
 func (w *answerWaiter) call(ctx context.Context, node *upstream.Node, cl *call) error {
-	t, err := node.Send(ctx, nil, func(dst []byte, id uint64) []byte {
-		return appendUpstreamRequest(dst, id, cl.method, cl.params)
-	}, w)
+	w.cl = cl
+	t, err := node.Send(ctx, nil, w)
 	if err != nil {
 		return err
 	}
@@ -190,6 +195,7 @@ func (w *answerWaiter) call(ctx context.Context, node *upstream.Node, cl *call) 
 }
 
 func (w *answerWaiter) release() {
+	w.cl = nil
 	if cap(w.msg) > 1<<20 { // do not keep a large answer's buffer around
 		w.msg = nil
 	}

@@ -22,12 +22,11 @@ import (
 // its answer is out (pipelining), or sends a request the lean path does not take on (see
 // frontEnd), moves to a goroutine of its own (serveConn), with the bytes already read.
 type httpClient struct {
-	f     *frontEnd
-	lp    *eventLoop
-	conn  *net.TCPConn
-	sock  *sockio.Socket
-	ip    string
-	build func(dst []byte, id uint64) []byte // the upstream request of cl (kept: no allocation per call)
+	f    *frontEnd
+	lp   *eventLoop
+	conn *net.TCPConn
+	sock *sockio.Socket
+	ip   string
 	// deadline (unix nanoseconds) is when sweep ends the connection: idle, or slow to send a
 	// request; 0 while a request is answered.
 	deadline atomic.Int64
@@ -70,7 +69,6 @@ func (f *frontEnd) watch(conn net.Conn) bool {
 		return false
 	}
 	c := &httpClient{f: f, lp: lp, conn: tc, sock: sock, ip: hostOf(tc.RemoteAddr().String())}
-	c.build = c.buildRequest
 	c.deadline.Store(time.Now().Add(f.g.timeouts.idle).UnixNano())
 	f.mu.Lock()
 	f.loopClients[c] = struct{}{}
@@ -187,16 +185,17 @@ func (c *httpClient) forward(cl *call) {
 		return
 	}
 	c.cl, c.node, c.start = *cl, node, time.Now()
-	if _, err := node.Send(c.f.ctx, &c.lp.batch, c.build, c); err != nil {
+	if _, err := node.Send(c.f.ctx, &c.lp.batch, c); err != nil {
 		c.Answer(nil, err)
 	}
 }
 
-func (c *httpClient) buildRequest(dst []byte, id uint64) []byte {
+// AppendRequest implements upstream.Call: the request being answered, forwarded.
+func (c *httpClient) AppendRequest(dst []byte, id uint64) []byte {
 	return appendUpstreamRequest(dst, id, c.cl.method, c.cl.params)
 }
 
-// Answer implements upstream.Answerer: the node's answer to the forwarded call.
+// Answer implements upstream.Call: the node's answer to the forwarded call.
 func (c *httpClient) Answer(msg []byte, err error) {
 	c.respond(answered(c.f.g.upstreamReply(c.c, &c.cl, c.node, c.start, msg, err)))
 }

@@ -51,12 +51,14 @@ type wsSession struct {
 	// batch, when the session is read by an event loop, holds its shared calls until the
 	// loop has served every ready client (see wsloop.go).
 	batch *upstream.Batch
+	one   [1]call // a message of one call is parsed here (only the reader handles messages)
 
 	mu      sync.Mutex
 	nextID  uint64
 	pending map[uint64]*pendingCall // calls on the session's own connection
 	subs    map[string]bool         // subscription ids this client holds (each holds a slot)
 	ended   bool
+	reply   []byte // an answer being encoded for the client (who gets a copy)
 }
 
 // wsUpstreamBacklog bounds the messages waiting for the session's own upstream connection;
@@ -67,6 +69,7 @@ type pendingCall struct {
 	s        *wsSession
 	clientID json.RawMessage
 	method   string
+	params   json.RawMessage // of a call over the shared connections, until it is sent
 	start    time.Time
 	// subscribe: a slot is held and becomes the subscription's on success.
 	subscribe bool
@@ -219,7 +222,7 @@ func (s *wsSession) echoClose(msg []byte) {
 
 // handle checks and forwards one client message.
 func (s *wsSession) handle(data []byte) {
-	calls, batch, msgErr := parseMessage(data, s.g.cfg.Limits.MaxBatch, nil)
+	calls, batch, msgErr := parseMessage(data, s.g.cfg.Limits.MaxBatch, s.one[:0])
 	if msgErr != nil {
 		s.g.metrics.reject("malformed")
 		s.writeClient(appendError(nil, nullID, msgErr))
@@ -253,7 +256,7 @@ func (s *wsSession) handle(data []byte) {
 	}
 	s.mu.Unlock()
 	for _, p := range shared {
-		s.sendShared(p, calls[p.index].params)
+		s.sendShared(p)
 	}
 	for _, f := range frames {
 		s.writeUpstream(f)
@@ -261,13 +264,15 @@ func (s *wsSession) handle(data []byte) {
 }
 
 // sendShared sends a stateless call over the node's shared connections.
-func (s *wsSession) sendShared(p *pendingCall, params json.RawMessage) {
-	_, err := s.node.Send(context.Background(), s.batch, func(dst []byte, id uint64) []byte {
-		return appendUpstreamRequest(dst, id, p.method, params)
-	}, p)
-	if err != nil {
+func (s *wsSession) sendShared(p *pendingCall) {
+	if _, err := s.node.Send(context.Background(), s.batch, p); err != nil {
 		p.Answer(nil, err)
 	}
+}
+
+// AppendRequest implements upstream.Call for calls sent over the shared connections.
+func (p *pendingCall) AppendRequest(dst []byte, id uint64) []byte {
+	return appendUpstreamRequest(dst, id, p.method, p.params)
 }
 
 // Answer implements upstream.Answerer for calls sent over the shared connections.
@@ -285,7 +290,7 @@ func (p *pendingCall) Answer(msg []byte, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ended {
-		s.completeLocked(p, &m, s.writeClient)
+		s.completeLocked(p, &m)
 	}
 }
 
@@ -310,6 +315,7 @@ func (s *wsSession) admitLocked(cl *call, br *batchReply, index int) (answer, fr
 		if br != nil {
 			br.remaining++
 		}
+		p.params = cl.params
 		return nil, nil, p
 	}
 	s.nextID++
@@ -361,16 +367,20 @@ func (s *wsSession) answer(m *upstreamMessage) {
 		return
 	}
 	delete(s.pending, id)
-	s.completeLocked(p, m, s.writeClient)
+	s.completeLocked(p, m)
 }
 
 // completeLocked records a call's answer, turns it into the client's, and sends it (or the
-// whole batch, once complete) with send.
-func (s *wsSession) completeLocked(p *pendingCall, m *upstreamMessage, send func([]byte)) {
+// whole batch, once complete).
+func (s *wsSession) completeLocked(p *pendingCall, m *upstreamMessage) {
+	var dst []byte
+	if p.batch == nil {
+		dst = s.reply[:0] // sent at once, as a copy: the session's buffer will do
+	}
 	var reply []byte
 	if m.failure {
 		s.g.metrics.call(p.method, s.c.ident.ID, outcomeUnavailable)
-		reply = appendError(nil, p.clientID, errUpstream)
+		reply = appendError(dst, p.clientID, errUpstream)
 	} else {
 		s.g.metrics.observe(p.method, p.start)
 		outcome := outcomeOK
@@ -379,16 +389,19 @@ func (s *wsSession) completeLocked(p *pendingCall, m *upstreamMessage, send func
 		}
 		s.g.metrics.call(p.method, s.c.ident.ID, outcome)
 		s.trackSubLocked(p, m)
-		reply = appendReply(nil, p.clientID, m)
+		reply = appendReply(dst, p.clientID, m)
 	}
 	if p.batch == nil {
-		send(reply)
+		s.writeClient(reply)
+		if cap(reply) <= 64<<10 { // keep a modest buffer, not the largest answer ever sent
+			s.reply = reply[:0]
+		}
 		return
 	}
 	p.batch.parts[p.index] = reply
 	p.batch.remaining--
 	if p.batch.remaining == 0 {
-		send(joinBatch(p.batch.parts))
+		s.writeClient(joinBatch(p.batch.parts))
 	}
 }
 

@@ -16,6 +16,14 @@ import (
 	"github.com/dinfra/stack/internal/gateway/wsframe"
 )
 
+// Call is one stateless call sent through a Mux.
+type Call interface {
+	// AppendRequest appends the call's request, with the id it is given (unique on its
+	// connection), to dst.
+	AppendRequest(dst []byte, id uint64) []byte
+	Answerer
+}
+
 // Answerer receives the node's answer to one call sent through a Mux, or the error that ended
 // the connection first. It runs on the connection's reader: it must not block, and msg is
 // valid only until it returns.
@@ -62,19 +70,19 @@ type Ticket struct {
 	id uint64
 }
 
-// Send registers a and sends the call that build appends (with the id it is given). With a
-// Batch, the call is only queued: it leaves when the batch is flushed (or with another
-// caller's write, whichever comes first); and a batch's caller never waits for a dial: a call
-// that needs a new connection is sent from a goroutine of its own (its Ticket cannot cancel).
-func (m *Mux) Send(ctx context.Context, b *Batch, build func(dst []byte, id uint64) []byte, a Answerer) (Ticket, error) {
+// Send sends call and registers it for its answer. With a Batch, the call is only queued: it
+// leaves when the batch is flushed (or with another caller's write, whichever comes first);
+// and a batch's caller never waits for a dial: a call that needs a new connection is sent
+// from a goroutine of its own (its Ticket cannot cancel).
+func (m *Mux) Send(ctx context.Context, b *Batch, call Call) (Ticket, error) {
 	c := b.conn(m)
 	if c == nil && b != nil {
 		c = m.liveConn()
 	}
 	if c == nil && b != nil {
 		go func() {
-			if _, err := m.Send(context.WithoutCancel(ctx), nil, build, a); err != nil {
-				a.Answer(nil, err)
+			if _, err := m.Send(context.WithoutCancel(ctx), nil, call); err != nil {
+				call.Answer(nil, err)
 			}
 		}()
 		return Ticket{}, nil
@@ -85,7 +93,7 @@ func (m *Mux) Send(ctx context.Context, b *Batch, build func(dst []byte, id uint
 			return Ticket{}, err
 		}
 	}
-	return c.send(b, build, a)
+	return c.send(b, call)
 }
 
 // Batch holds back the writes of calls sent with it until Flush, so that a caller sending
@@ -205,7 +213,7 @@ type muxConn struct {
 	err      error
 }
 
-func (c *muxConn) send(b *Batch, build func([]byte, uint64) []byte, a Answerer) (Ticket, error) {
+func (c *muxConn) send(b *Batch, call Call) (Ticket, error) {
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -214,8 +222,8 @@ func (c *muxConn) send(b *Batch, build func([]byte, uint64) []byte, a Answerer) 
 	}
 	c.nextID++
 	id := c.nextID
-	c.pending[id] = a
-	c.scratch = build(c.scratch[:0], id)
+	c.pending[id] = call
+	c.scratch = call.AppendRequest(c.scratch[:0], id)
 	c.out = wsframe.AppendMasked(c.out, wsframe.OpText, c.scratch, uint32(c.rng.Uint64()))
 	if b != nil {
 		c.mu.Unlock()

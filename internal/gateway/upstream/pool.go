@@ -29,8 +29,8 @@ type Node struct {
 
 // Send sends one stateless call over the node's shared WebSocket connections (see Mux), or
 // queues it in b.
-func (n *Node) Send(ctx context.Context, b *Batch, build func(dst []byte, id uint64) []byte, a Answerer) (Ticket, error) {
-	return n.mux.Send(ctx, b, build, a)
+func (n *Node) Send(ctx context.Context, b *Batch, call Call) (Ticket, error) {
+	return n.mux.Send(ctx, b, call)
 }
 
 // Healthy reports the last probe's verdict.

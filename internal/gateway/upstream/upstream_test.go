@@ -31,10 +31,16 @@ func (c chanAnswerer) Answer(msg []byte, err error) {
 	c <- string(msg)
 }
 
-func request(method string) func([]byte, uint64) []byte {
-	return func(dst []byte, id uint64) []byte {
-		return fmt.Appendf(dst, `{"jsonrpc":"2.0","id":%d,"method":%q,"params":[]}`, id, method)
-	}
+// testCall calls method and reports the answer to an Answerer.
+type testCall struct {
+	method string
+	Answerer
+}
+
+func request(method string, a Answerer) testCall { return testCall{method, a} }
+
+func (c testCall) AppendRequest(dst []byte, id uint64) []byte {
+	return fmt.Appendf(dst, `{"jsonrpc":"2.0","id":%d,"method":%q,"params":[]}`, id, c.method)
 }
 
 func TestMuxSharesConnectionsAndRecovers(t *testing.T) {
@@ -49,7 +55,7 @@ func TestMuxSharesConnectionsAndRecovers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := m.Send(ctx, nil, request("system_name"), answers); err != nil {
+			if _, err := m.Send(ctx, nil, request("system_name", answers)); err != nil {
 				answers <- "error: " + err.Error()
 			}
 		}()
@@ -61,13 +67,13 @@ func TestMuxSharesConnectionsAndRecovers(t *testing.T) {
 		}
 	}
 	// A call the node never answers: the caller gives up and cancels it.
-	tk, err := m.Send(ctx, nil, request("test_neverAnswers"), answers)
+	tk, err := m.Send(ctx, nil, request("test_neverAnswers", answers))
 	if err != nil || !tk.Cancel() {
 		t.Fatalf("cancel of an unanswered call: %v", err)
 	}
 	// The node drops its connections: waiting calls fail, the next ones redial.
 	for range muxConns {
-		if _, err := m.Send(ctx, nil, request("test_neverAnswers"), answers); err != nil {
+		if _, err := m.Send(ctx, nil, request("test_neverAnswers", answers)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +84,7 @@ func TestMuxSharesConnectionsAndRecovers(t *testing.T) {
 		}
 	}
 	for range 2 * muxConns {
-		if _, err := m.Send(ctx, nil, request("system_chain"), answers); err != nil {
+		if _, err := m.Send(ctx, nil, request("system_chain", answers)); err != nil {
 			t.Fatal(err)
 		}
 		if a := <-answers; !strings.Contains(a, `"Development"`) {
@@ -125,7 +131,7 @@ func TestMuxFraming(t *testing.T) {
 	m := NewMux("ws"+strings.TrimPrefix(srv.URL, "http"), 1000)
 	defer m.Close()
 	answers := make(chanAnswerer, 1)
-	if _, err := m.Send(context.Background(), nil, request("a"), answers); err != nil {
+	if _, err := m.Send(context.Background(), nil, request("a", answers)); err != nil {
 		t.Fatal(err)
 	}
 	if a := <-answers; a != `{"jsonrpc":"2.0","id":1,"result":"`+strings.Repeat("x", 100)+`"}` {
@@ -142,7 +148,7 @@ func TestMuxFraming(t *testing.T) {
 	// Each connection's ids grow, and with them the answers, until one exceeds the 1000-byte
 	// limit and ends its connection.
 	for range 12 * muxConns {
-		if _, err := m.Send(context.Background(), nil, request("a"), answers); err != nil {
+		if _, err := m.Send(context.Background(), nil, request("a", answers)); err != nil {
 			t.Fatal(err)
 		}
 		if a := <-answers; strings.HasPrefix(a, "error: ") {
@@ -221,7 +227,7 @@ func TestMuxBatchHoldsCallsUntilFlush(t *testing.T) {
 	answers := make(chanAnswerer, 10)
 	var b Batch
 	// No connection is open yet: the call is sent at once, from a goroutine that dials.
-	if _, err := m.Send(context.Background(), &b, request("system_name"), answers); err != nil {
+	if _, err := m.Send(context.Background(), &b, request("system_name", answers)); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.conns) != 0 {
@@ -243,7 +249,7 @@ func TestMuxBatchHoldsCallsUntilFlush(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	for range 10 {
-		if _, err := m.Send(context.Background(), &b, request("system_name"), answers); err != nil {
+		if _, err := m.Send(context.Background(), &b, request("system_name", answers)); err != nil {
 			t.Fatal(err)
 		}
 	}
