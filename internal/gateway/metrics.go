@@ -11,25 +11,48 @@ import (
 // metrics are the gateway's Prometheus series. Label values that come from callers (method
 // names, key ids, token subjects) are capped so a client cannot grow the series set.
 type metrics struct {
-	calls        *prometheus.CounterVec
-	latency      *prometheus.HistogramVec
-	upstreamUp   *prometheus.GaugeVec
-	wsConns      prometheus.Gauge
-	authFailures *prometheus.CounterVec
-	rejected     *prometheus.CounterVec
-	methods      *labelCap
-	keys         *labelCap
-
-	// Every call counts in a series and most are timed: the series met so far are kept here,
-	// found with one map lookup instead of capping and hashing the label values each time.
-	// Only series whose labels were not capped are kept, so the maps grow no further than
-	// the series themselves.
-	seriesMu  sync.RWMutex
-	callsBy   map[callLabels]prometheus.Counter
-	latencyBy map[string]prometheus.Observer
+	calls         *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	upstreamUp    *prometheus.GaugeVec
+	wsConns       prometheus.Gauge
+	authFailures  *prometheus.CounterVec
+	rejected      *prometheus.CounterVec
+	methods       *labelCap
+	keys          *labelCap
+	callSeries    seriesCache[callLabels, prometheus.Counter]
+	latencySeries seriesCache[string, prometheus.Observer]
 }
 
 type callLabels struct{ method, key, outcome string }
+
+// seriesCache keeps the series already met, so that a call finds its own with one map lookup
+// instead of capping and hashing its label values each time. Only series whose labels were
+// not capped are kept, so the cache grows no further than the series themselves.
+type seriesCache[K comparable, S any] struct {
+	mu sync.RWMutex
+	m  map[K]S
+}
+
+// get returns the series of k; on a miss, find returns it and whether its labels are k's own
+// (not capped).
+func (c *seriesCache[K, S]) get(k K, find func() (S, bool)) S {
+	c.mu.RLock()
+	s, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s, keep := find()
+	if keep {
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[K]S{}
+		}
+		c.m[k] = s
+		c.mu.Unlock()
+	}
+	return s
+}
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -58,30 +81,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "onf_gateway_rejected_messages_total",
 			Help: "Client messages refused before any call was read (too_large, malformed, connection_limit).",
 		}, []string{"reason"}),
-		methods:   newLabelCap(256),
-		keys:      newLabelCap(1024),
-		callsBy:   map[callLabels]prometheus.Counter{},
-		latencyBy: map[string]prometheus.Observer{},
+		methods: newLabelCap(256),
+		keys:    newLabelCap(1024),
 	}
 	reg.MustRegister(m.calls, m.latency, m.upstreamUp, m.wsConns, m.authFailures, m.rejected)
 	return m
 }
 
 func (m *metrics) call(method, key, outcome string) {
-	labels := callLabels{method, key, outcome}
-	m.seriesMu.RLock()
-	c, ok := m.callsBy[labels]
-	m.seriesMu.RUnlock()
-	if !ok {
+	m.callSeries.get(callLabels{method, key, outcome}, func() (prometheus.Counter, bool) {
 		cappedMethod, cappedKey := m.methods.get(method), m.keys.get(key)
-		c = m.calls.WithLabelValues(cappedMethod, cappedKey, outcome)
-		if cappedMethod == method && cappedKey == key {
-			m.seriesMu.Lock()
-			m.callsBy[labels] = c
-			m.seriesMu.Unlock()
-		}
-	}
-	c.Inc()
+		return m.calls.WithLabelValues(cappedMethod, cappedKey, outcome), cappedMethod == method && cappedKey == key
+	}).Inc()
 }
 
 func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc() }
@@ -89,19 +100,10 @@ func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc
 func (m *metrics) authFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
 
 func (m *metrics) observe(method string, since time.Time) {
-	m.seriesMu.RLock()
-	o, ok := m.latencyBy[method]
-	m.seriesMu.RUnlock()
-	if !ok {
+	m.latencySeries.get(method, func() (prometheus.Observer, bool) {
 		capped := m.methods.get(method)
-		o = m.latency.WithLabelValues(capped)
-		if capped == method {
-			m.seriesMu.Lock()
-			m.latencyBy[method] = o
-			m.seriesMu.Unlock()
-		}
-	}
-	o.Observe(time.Since(since).Seconds())
+		return m.latency.WithLabelValues(capped), capped == method
+	}).Observe(time.Since(since).Seconds())
 }
 
 func (m *metrics) upstream(name string, up bool) {

@@ -20,8 +20,8 @@ func TestMetricsKeepOnlyUncappedSeries(t *testing.T) {
 			m.observe(method, time.Now())
 		}
 	}
-	if len(m.callsBy) != 256 || len(m.latencyBy) != 256 {
-		t.Fatalf("kept %d call and %d latency series, want the 256 uncapped ones", len(m.callsBy), len(m.latencyBy))
+	if len(m.callSeries.m) != 256 || len(m.latencySeries.m) != 256 {
+		t.Fatalf("kept %d call and %d latency series, want the 256 uncapped ones", len(m.callSeries.m), len(m.latencySeries.m))
 	}
 	if got := testutil.ToFloat64(m.calls.WithLabelValues("m_7", "k", outcomeOK)); got != 2 {
 		t.Fatalf("m_7 counted %v calls, want 2", got)

@@ -275,7 +275,7 @@ func (p *pendingCall) AppendRequest(dst []byte, id uint64) []byte {
 	return appendUpstreamRequest(dst, id, p.method, p.params)
 }
 
-// Answer implements upstream.Answerer for calls sent over the shared connections.
+// Answer implements upstream.Call for calls sent over the shared connections.
 func (p *pendingCall) Answer(msg []byte, err error) {
 	s := p.s
 	m, ok := parseUpstream(msg)
