@@ -11,6 +11,13 @@
 #   ROUNDS=3 DURATION=10s CONNS=64 test/gateway/bench.sh
 #   PROTOS=ws test/gateway/bench.sh      # only the WebSocket rounds (or PROTOS=http)
 #   BASELINE_REV=4c6525b test/gateway/bench.sh   # also the gateway built at that git revision
+#   PROXY_CPUS=1 LOAD_CPUS=0 test/gateway/bench.sh  # proxies on their own CPUs (taskset)
+#
+# By default every process shares every CPU, so a proxy's CPU time is taken from the load
+# generator and the node. With PROXY_CPUS, nginx and the gateway run on those CPUs only (nginx
+# with one worker per CPU, the gateway with GOMAXPROCS set to their count), and the load
+# generator and the node on LOAD_CPUS, for every target including direct: a proxy in front of
+# nodes as it is deployed, on cores of its own.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -21,6 +28,15 @@ THREADS=${THREADS:-2}
 PROTOS=${PROTOS:-http ws}
 P_NODE=${P_NODE:-18600} P_NGINX=${P_NGINX:-18601} P_GW=${P_GW:-18602} P_BASE=${P_BASE:-18603}
 BASELINE_REV=${BASELINE_REV:-}
+PROXY_CPUS=${PROXY_CPUS:-} LOAD_CPUS=${LOAD_CPUS:-}
+LOAD=() PROXY=() # command prefixes that pin a process to its CPUs
+PROXY_NCPU=$(nproc)
+if [[ -n $PROXY_CPUS ]]; then
+  [[ -n $LOAD_CPUS ]] || { echo "bench: PROXY_CPUS needs LOAD_CPUS" >&2; exit 2; }
+  command -v taskset >/dev/null || { echo "bench: taskset is not installed" >&2; exit 2; }
+  LOAD=(taskset -c "$LOAD_CPUS") PROXY=(taskset -c "$PROXY_CPUS")
+  PROXY_NCPU=$(taskset -c "$PROXY_CPUS" nproc)
+fi
 
 for tool in nginx wrk go; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 2; }
@@ -45,12 +61,12 @@ if [[ -n $BASELINE_REV ]]; then # the same gateway settings, built from another 
   TARGETS+=" base"
 fi
 
-"$WORK/fastnode" -listen "127.0.0.1:$P_NODE" & PIDS+=($!)
+"${LOAD[@]}" "$WORK/fastnode" -listen "127.0.0.1:$P_NODE" & PIDS+=($!)
 NODE_PID=$!
 
 mkdir -p "$WORK/nginx"
 cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes auto;
+worker_processes $PROXY_NCPU;
 daemon off;
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/error.log warn;
@@ -76,7 +92,7 @@ http {
   }
 }
 CONF
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" & PIDS+=($!)
+"${PROXY[@]}" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" & PIDS+=($!)
 NGINX_PID=$!
 
 # A key for the benchmark only, stored hashed like any other.
@@ -98,12 +114,12 @@ limits:
   perKey: {callsPerSecond: 10000000, burst: 10000000, maxConnections: 100000}
   perIP: {callsPerSecond: 10000000, burst: 10000000, maxConnections: 100000}
 CONF
-GOGC=${GATEWAY_GOGC:-100} GOMAXPROCS=${GATEWAY_GOMAXPROCS:-$(nproc)} "$WORK/onf" gateway run -c "$WORK/gateway.yaml" --log-level warn & PIDS+=($!)
+GOGC=${GATEWAY_GOGC:-100} GOMAXPROCS=${GATEWAY_GOMAXPROCS:-$PROXY_NCPU} "${PROXY[@]}" "$WORK/onf" gateway run -c "$WORK/gateway.yaml" --log-level warn & PIDS+=($!)
 GW_PID=$!
 BASE_PID=
 if [[ -n $BASELINE_REV ]]; then
   sed "s/^listen: .*/listen: 127.0.0.1:$P_BASE/" "$WORK/gateway.yaml" >"$WORK/gateway-base.yaml"
-  "$WORK/onf-base" gateway run -c "$WORK/gateway-base.yaml" --log-level warn & PIDS+=($!)
+  GOMAXPROCS=${GATEWAY_GOMAXPROCS:-$PROXY_NCPU} "${PROXY[@]}" "$WORK/onf-base" gateway run -c "$WORK/gateway-base.yaml" --log-level warn & PIDS+=($!)
   BASE_PID=$!
 fi
 
@@ -175,7 +191,7 @@ measure() { # target command...: runs the load generator; sets OUT and the tick 
 # to_ms VALUE: wrk prints 512.00us, 1.23ms or 1.02s.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 http_run() { # name target url script
-  measure "$2" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$4" "$3"
+  measure "$2" "${LOAD[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$4" "$3"
   if grep -q 'Non-2xx' <<<"$OUT"; then echo "bench: $1 returned errors:" >&2; echo "$OUT" >&2; exit 1; fi
   record "$1" "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$OUT")" \
     "$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$OUT")")" "$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$OUT")")" \
@@ -183,7 +199,7 @@ http_run() { # name target url script
 }
 ws_run() { # name target url [key file]
   local rps p50 p99 errs
-  measure "$2" "$WORK/wsload" -url "$3" -conns "$CONNS" -duration "$DURATION" ${4:+-key-file "$4"}
+  measure "$2" "${LOAD[@]}" "$WORK/wsload" -url "$3" -conns "$CONNS" -duration "$DURATION" ${4:+-key-file "$4"}
   read -r rps p50 p99 errs <<<"$(head -1 <<<"$OUT")"
   if [[ $errs != 0 ]]; then echo "bench: $1: $errs errors" >&2; exit 1; fi
   record "$1" "$rps" "$p50" "$p99" "$CLIENT_T" "$NODE_T" "$PROXY_T"
@@ -219,4 +235,4 @@ for proto in $PROTOS; do
 done
 echo
 echo "HTTP: wrk -t$THREADS -c$CONNS -d$DURATION; WebSocket: wsload -conns $CONNS -duration $DURATION;" \
-  "median of $ROUNDS interleaved rounds; $(nproc) CPUs; $(date -u +%Y-%m-%d)"
+  "median of $ROUNDS interleaved rounds; $(nproc) CPUs${PROXY_CPUS:+ (proxies on CPU $PROXY_CPUS, load and node on CPU $LOAD_CPUS)}; $(date -u +%Y-%m-%d)"
