@@ -223,6 +223,7 @@ func (s *wsSession) echoClose(msg []byte) {
 // handle checks and forwards one client message.
 func (s *wsSession) handle(data []byte) {
 	calls, batch, msgErr := parseMessage(data, s.g.cfg.Limits.MaxBatch, s.one[:0])
+	defer func() { s.one[0] = call{} }() // hold on to no message between messages
 	if msgErr != nil {
 		s.g.metrics.reject("malformed")
 		s.writeClient(appendError(nil, nullID, msgErr))
