@@ -235,12 +235,5 @@ func TestFrontEndShutdown(t *testing.T) {
 			t.Fatalf("%s connection: %d more bytes, %v; want it closed", name, n, err)
 		}
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Serve did not return")
-	}
+	waitServed(t, done)
 }

@@ -130,6 +130,19 @@ func startServe(t testing.TB, g *Gateway) (addr string, cancel context.CancelFun
 	return ln.Addr().String(), cancel, result
 }
 
+// waitServed waits for the result of a Serve started by startServe, which must end cleanly.
+func waitServed(t testing.TB, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+}
+
 func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.url, "http") + path }
 
 // post sends body with the key (none if empty) and returns status and answer.

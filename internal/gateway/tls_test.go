@@ -96,12 +96,5 @@ func TestTLSAndRun(t *testing.T) {
 	}
 	_ = ws.Close()
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Serve did not return after its context ended")
-	}
+	waitServed(t, done)
 }

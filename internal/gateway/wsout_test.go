@@ -5,33 +5,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
-	"net"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/dinfra/stack/internal/gateway/wsframe"
+	"github.com/dinfra/stack/internal/testenv"
 )
-
-// tcpPair returns both ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (server, client net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
-	return server, client
-}
 
 // readFrame reads one unmasked frame with a 16-bit or shorter length.
 func readFrame(t *testing.T, r *bufio.Reader) (byte, []byte) {
@@ -58,7 +38,7 @@ func readFrame(t *testing.T, r *bufio.Reader) (byte, []byte) {
 // A client that does not read for a while gets every frame, whole and in order, once it does:
 // what the socket does not take at once is written by flushLoop.
 func TestWSOutBacklogWrittenInOrder(t *testing.T) {
-	server, client := tcpPair(t)
+	client, server := testenv.TCPPair(t)
 	o := newWSOut(server)
 	if o.sock == nil {
 		t.Fatal("a plain TCP connection should be written directly")
@@ -91,7 +71,7 @@ func TestWSOutBacklogWrittenInOrder(t *testing.T) {
 
 // A close frame is written, then the socket is closed; nothing is sent after it.
 func TestWSOutCloseFrameEndsConnection(t *testing.T) {
-	server, client := tcpPair(t)
+	client, server := testenv.TCPPair(t)
 	o := newWSOut(server)
 	go o.flushLoop()
 	defer o.stop()
@@ -114,7 +94,7 @@ func TestWSOutCloseFrameEndsConnection(t *testing.T) {
 // Bytes already read by net/http and by the front end come first, in that order, then the
 // socket's.
 func TestTakeOverKeepsBufferedBytes(t *testing.T) {
-	server, client := tcpPair(t)
+	client, server := testenv.TCPPair(t)
 	const early = "HEAD|0123456789abcdefghij"
 	if _, err := client.Write([]byte(early)); err != nil {
 		t.Fatal(err)
@@ -141,11 +121,11 @@ func TestTakeOverKeepsBufferedBytes(t *testing.T) {
 // A client that went away is noticed by the inline write: the socket is closed, so the
 // session's reader ends.
 func TestWSOutDropsAClientThatLeft(t *testing.T) {
-	server, client := tcpPair(t)
+	client, server := testenv.TCPPair(t)
 	o := newWSOut(server)
 	go o.flushLoop()
 	defer o.stop()
-	_ = client.(*net.TCPConn).SetLinger(0) // reset, so the next writes fail
+	_ = client.SetLinger(0) // reset, so the next writes fail
 	_ = client.Close()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -1,10 +1,11 @@
 // Package testenv gives tests the real external components they run against (gossamer,
-// kube-apiserver, etcd, ...). Binaries are found through environment variables that
+// kube-apiserver, etcd, real sockets, ...). Binaries are found through environment variables that
 // `make test` and .ci/run set from scripts/tools.sh. Outside CI a missing binary skips the
 // test; in CI (CI=true) it fails it, so a broken install step can never pass silently.
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -44,4 +45,24 @@ func Short(t testing.TB) {
 	if testing.Short() {
 		t.Skip("integration test skipped with -short")
 	}
+}
+
+// TCPPair returns both ends of a connected loopback TCP connection, closed when the test ends.
+func TCPPair(t testing.TB) (client, server *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // reader is a Handler that reads what its socket has and reports it on got.
@@ -34,22 +36,9 @@ func (r *reader) Readable(t Token) {
 
 // pairs returns n connected loopback TCP pairs (client, server).
 func pairs(t *testing.T, n int) (clients, servers []*net.TCPConn) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	for range n {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(); s.Close() })
-		clients, servers = append(clients, c.(*net.TCPConn)), append(servers, s.(*net.TCPConn))
+		c, s := testenv.TCPPair(t)
+		clients, servers = append(clients, c), append(servers, s)
 	}
 	return clients, servers
 }

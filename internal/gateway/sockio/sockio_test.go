@@ -11,27 +11,9 @@ import (
 	"os"
 	"testing"
 	"time"
-)
 
-// pair returns a connected loopback TCP pair.
-func pair(t *testing.T) (a, b *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.TCPConn), s.(*net.TCPConn)
-}
+	"github.com/dinfra/stack/internal/testenv"
+)
 
 func socketOf(t *testing.T, c *net.TCPConn) *Socket {
 	t.Helper()
@@ -45,7 +27,7 @@ func socketOf(t *testing.T, c *net.TCPConn) *Socket {
 // Both directions carry far more than the socket buffers hold, so writes find the socket
 // full and reads find it empty, and both wait in the poller.
 func TestWrapCarriesLargeStreams(t *testing.T) {
-	a, b := pair(t)
+	a, b := testenv.TCPPair(t)
 	wrapped := Wrap(a)
 	if _, ok := wrapped.(*conn); !ok {
 		t.Fatalf("Wrap(*net.TCPConn) = %T, want the raw connection", wrapped)
@@ -82,7 +64,7 @@ func TestWrapCarriesLargeStreams(t *testing.T) {
 }
 
 func TestWrapReadDeadlineIsATimeout(t *testing.T) {
-	a, _ := pair(t)
+	a, _ := testenv.TCPPair(t)
 	c := Wrap(a)
 	_ = c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
 	_, err := c.Read(make([]byte, 16))
@@ -93,7 +75,7 @@ func TestWrapReadDeadlineIsATimeout(t *testing.T) {
 }
 
 func TestWrapReadSeesTheEnd(t *testing.T) {
-	a, b := pair(t)
+	a, b := testenv.TCPPair(t)
 	c := Wrap(a)
 	_, _ = b.Write([]byte("last"))
 	_ = b.Close()
@@ -113,7 +95,7 @@ func TestWrapLeavesOtherConnsAlone(t *testing.T) {
 }
 
 func TestReadNow(t *testing.T) {
-	a, b := pair(t)
+	a, b := testenv.TCPPair(t)
 	s := socketOf(t, a)
 	buf := make([]byte, 64)
 	if n, err := s.ReadNow(buf); n != 0 || err != nil {
@@ -140,7 +122,7 @@ func TestReadNow(t *testing.T) {
 
 // WriteNow stops where the socket is full, without an error, and the rest can follow.
 func TestWriteNowStopsWhenFull(t *testing.T) {
-	a, b := pair(t)
+	a, b := testenv.TCPPair(t)
 	s := socketOf(t, a)
 	data := bytes.Repeat([]byte("x"), 32<<20)
 	n, err := s.WriteNow(data)
@@ -165,7 +147,7 @@ func TestWriteNowStopsWhenFull(t *testing.T) {
 
 // The loops read and write every call's bytes through a Socket: that costs no allocation.
 func TestSocketCallsDoNotAllocate(t *testing.T) {
-	a, b := pair(t)
+	a, b := testenv.TCPPair(t)
 	s := socketOf(t, a)
 	wrapped := Wrap(b)
 	buf, ping, pong := make([]byte, 64), []byte("ping"), []byte("pong")
