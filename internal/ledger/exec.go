@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -149,16 +150,25 @@ func (x *execCtx) registerType(m *MsgRegisterType) error {
 	return nil
 }
 
-func validateEndpoint(field, s string) error {
+// validateURL accepts an absolute URL with one of schemes and a host, and nothing that a
+// consumer's browser or client could run or be misled by (javascript:, data:, user
+// information). A pure string check: the ledger is deterministic.
+func validateURL(field, s string, schemes ...string) error {
 	if len(s) > maxEndpointLen {
 		return reject(CodeInvalid, field, "longer than %d characters", maxEndpointLen)
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return reject(CodeInvalid, field, "%q is not an http(s) URL", s)
+	if err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" || u.User != nil || strings.ContainsAny(s, " \t\r\n,") {
+		return reject(CodeInvalid, field, "%q is not a %s URL with a host (and no user information, spaces or commas)", s, strings.Join(schemes, ", "))
 	}
 	return nil
 }
+
+// Schemes a provider's Chain Reactor API and a deployment's endpoints may use.
+var (
+	providerSchemes = []string{"http", "https"}
+	endpointSchemes = []string{"http", "https", "ws", "wss"}
+)
 
 // checkTypes validates a provider's type list and returns it sorted.
 func (x *execCtx) checkTypes(field string, types []string) ([]string, error) {
@@ -183,7 +193,7 @@ func (x *execCtx) registerProvider(m *MsgRegisterProvider) error {
 	if _, ok := x.st.provider(pub); ok {
 		return reject(CodeAlreadyExists, "msg.register_provider", "%s is already a provider (use update_provider)", x.signerAddr)
 	}
-	if err := validateEndpoint("msg.register_provider.endpoint", m.Endpoint); err != nil {
+	if err := validateURL("msg.register_provider.endpoint", m.Endpoint, providerSchemes...); err != nil {
 		return err
 	}
 	types, err := x.checkTypes("msg.register_provider.types", m.Types)
@@ -227,7 +237,7 @@ func (x *execCtx) updateProvider(m *MsgUpdateProvider) error {
 	}
 	pub := x.signer.Bytes[:]
 	if m.Endpoint != nil {
-		if err := validateEndpoint("msg.update_provider.endpoint", *m.Endpoint); err != nil {
+		if err := validateURL("msg.update_provider.endpoint", *m.Endpoint, providerSchemes...); err != nil {
 			return err
 		}
 		p.Endpoint = *m.Endpoint
@@ -497,8 +507,8 @@ func (x *execCtx) reportStatus(m *MsgReportStatus) error {
 			return reject(CodeInvalid, f+"endpoints", "want 1 to %d endpoints, got %d", maxEndpoints, len(m.Endpoints))
 		}
 		for i, e := range m.Endpoints {
-			if e == "" || len(e) > maxEndpointLen || strings.ContainsAny(e, " \t\r\n,") {
-				return reject(CodeInvalid, fmt.Sprintf("%sendpoints[%d]", f, i), "want a non-empty address of at most %d characters without spaces or commas", maxEndpointLen)
+			if err := validateURL(fmt.Sprintf("%sendpoints[%d]", f, i), e, endpointSchemes...); err != nil {
+				return err
 			}
 		}
 		if m.Reason != "" {

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/ipfs/go-cid"
-
+	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
 )
 
@@ -165,7 +164,10 @@ func validateTypeFields(name, version, schemaCID string) *TxError {
 	return nil
 }
 
-// validateCID accepts any CID (v0 or v1) in its string form.
+// validateCID accepts what a reactor can serve: a CIDv1 of one raw block hashed with
+// sha2-256 (descriptor.ParseCID, the rule every store and reactor applies), in canonical
+// form. Anything else (CIDv0, dag-pb, other hashes) could only be awarded to sit pending
+// until the deploy timeout, holding the provider's capacity.
 func validateCID(s string) error {
 	if s == "" {
 		return fmt.Errorf("must not be empty")
@@ -173,9 +175,9 @@ func validateCID(s string) error {
 	if len(s) > 128 {
 		return fmt.Errorf("longer than 128 characters")
 	}
-	c, err := cid.Decode(s)
+	c, err := descriptor.ParseCID(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a CID: %v", s, err)
+		return err
 	}
 	if c.String() != s {
 		return fmt.Errorf("%q is not in canonical form (want %s)", s, c.String())

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+
 	"github.com/dinfra/stack/internal/keyring"
 )
 
@@ -103,6 +106,24 @@ func TestRejections(t *testing.T) {
 			m.Subscribe.DescriptorCID = "not-a-cid"
 			return h.tx(alice, m)
 		}, CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"CIDv0 descriptor", func(h *harness) []byte {
+			m := subscribe(1, 100, 5, "")
+			m.Subscribe.DescriptorCID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+			return h.tx(alice, m)
+		}, CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"dag-pb descriptor CID no reactor can serve", func(h *harness) []byte {
+			m := subscribe(1, 100, 5, "")
+			m.Subscribe.DescriptorCID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+			return h.tx(alice, m)
+		}, CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"identity-hash descriptor CID", func(h *harness) []byte {
+			m := subscribe(1, 100, 5, "")
+			m.Subscribe.DescriptorCID = must(cid.NewPrefixV1(cid.Raw, multihash.IDENTITY).Sum([]byte("{}"))).String()
+			return h.tx(alice, m)
+		}, CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"CIDv0 schema", func(h *harness) []byte {
+			return h.tx(alice, Msg{RegisterType: &MsgRegisterType{Name: "vm", Version: "v1", SchemaCID: "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"}})
+		}, CodeInvalid, "msg.register_type.schema_cid"},
 		{"no capacity", func(h *harness) []byte { return h.tx(alice, subscribe(11, 1000, 10, "")) }, CodeNoCapacity, "msg.subscribe.units"},
 		{"no capacity at price", func(h *harness) []byte { return h.tx(alice, subscribe(9, 1000, 5, "")) }, CodeNoCapacity, "msg.subscribe.units"},
 		{"price above the maximum", func(h *harness) []byte { return h.tx(alice, subscribe(1, 100, 4, "")) }, CodePriceAboveMax, "msg.subscribe.max_price_per_unit"},
@@ -136,6 +157,18 @@ func TestRejections(t *testing.T) {
 		{"report without endpoints", func(h *harness) []byte {
 			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed}})
 		}, CodeInvalid, "msg.report_status.endpoints"},
+		{"javascript: endpoint", func(h *harness) []byte {
+			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"javascript:alert(1)"}}})
+		}, CodeInvalid, "msg.report_status.endpoints[0]"},
+		{"data: endpoint", func(h *harness) []byte {
+			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"wss://rpc.example", "data:text/html,<script>alert(1)</script>"}}})
+		}, CodeInvalid, "msg.report_status.endpoints[1]"},
+		{"endpoint with credentials", func(h *harness) []byte {
+			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"https://user:pw@rpc.example"}}})
+		}, CodeInvalid, "msg.report_status.endpoints[0]"},
+		{"endpoint without host", func(h *harness) []byte {
+			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"wss:///path"}}})
+		}, CodeInvalid, "msg.report_status.endpoints[0]"},
 		{"failure without reason", func(h *harness) []byte {
 			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusFailed}})
 		}, CodeInvalid, "msg.report_status.reason"},
