@@ -113,6 +113,16 @@ func commonArgs(n Node) []string {
 	}
 }
 
+// P2PListenAll reports whether the node's P2P port listens on every interface: in clusters,
+// and elsewhere only when the spec names a public address for others to reach it at. Every
+// other port of a local node listens on loopback only.
+func (n Node) P2PListenAll() bool { return n.External || n.PublicHost != "" }
+
+// loopbackListen binds a P2P port to loopback with the multiaddr both dialects take.
+func loopbackListen(port int) []string {
+	return []string{"--listen-addr", Multiaddr("127.0.0.1", port, "")}
+}
+
 // nodeKeyIn is the conventional node key path inside a base path.
 func nodeKeyIn(basePath, name string) string { return filepath.Join(basePath, name) }
 

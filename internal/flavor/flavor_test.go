@@ -37,3 +37,27 @@ func TestUnknownFlavor(t *testing.T) {
 		t.Fatal("an unknown flavor must be an error")
 	}
 }
+
+// A local node's P2P port listens on loopback unless the spec gives it a public address;
+// in clusters every port listens on all interfaces.
+func TestP2PListenAddress(t *testing.T) {
+	loopback := []string{"--listen-addr", "/ip4/127.0.0.1/tcp/30333"}
+	for _, f := range []v1alpha1.Flavor{v1alpha1.FlavorGossamer, v1alpha1.FlavorSubstrate} {
+		d := MustFor(f)
+		for _, c := range []struct {
+			node Node
+			want bool
+		}{
+			{Node{}, true},
+			{Node{PublicHost: "203.0.113.7"}, false},
+			{Node{External: true}, false},
+		} {
+			c.node.Role, c.node.Ports = v1alpha1.RoleFull, Ports{P2P: 30333}
+			args := d.Args(c.node)
+			i := slices.Index(args, "--listen-addr")
+			if got := i >= 0 && slices.Equal(args[i:i+2], loopback); got != c.want {
+				t.Errorf("%s %+v: loopback listen address %v, want %v in %v", f, c.node, got, c.want, args)
+			}
+		}
+	}
+}

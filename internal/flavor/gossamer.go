@@ -14,7 +14,17 @@ type gossamer struct{}
 func (gossamer) Args(n Node) []string {
 	a := append(commonArgs(n), "--ws-port", itoa(n.Ports.WS),
 		// Without --prometheus-external gossamer starts no metrics server at all.
-		"--prometheus-external", "--no-mdns")
+		"--prometheus-external", "--no-mdns",
+		// The WebSocket server forwards every call to the HTTP server at this host; from
+		// loopback, so gossamer's own "local requests only" check lets it through.
+		"--rpc-host", "127.0.0.1")
+	if !n.P2PListenAll() {
+		a = append(a, loopbackListen(n.Ports.P2P)...)
+	}
+	// Gossamer v0.9.0 binds its HTTP, WebSocket and metrics servers to every interface
+	// whatever its flags say (--rpc-host only names the host WebSocket calls are forwarded
+	// to): the "external" flags choose which methods it serves, not where it listens. Locally
+	// the runtime moves those sockets to loopback (internal/local bindguard.go).
 	// Gossamer starts no RPC server without one of these flags.
 	if n.RPCMethods == v1alpha1.RPCUnsafe {
 		a = append(a, "--unsafe-rpc", "--unsafe-ws-external")

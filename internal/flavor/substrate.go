@@ -19,6 +19,10 @@ func (substrate) Args(n Node) []string {
 		a = append(a, "--collator")
 	}
 	a = append(a, "--rpc-methods", string(n.RPCMethods))
+	// Without the -external flags RPC and metrics listen on loopback; P2P needs its own flag.
+	if !n.P2PListenAll() {
+		a = append(a, loopbackListen(n.Ports.P2P)...)
+	}
 	if n.External {
 		a = append(a, "--prometheus-external")
 		if n.RPCMethods == v1alpha1.RPCUnsafe {
@@ -55,6 +59,9 @@ func (substrate) Args(n Node) []string {
 		// Everything after -- configures the embedded relay chain node.
 		a = append(a, "--", "--chain", p.RelayChain,
 			"--port", itoa(n.Ports.RelayP2P), "--rpc-port", itoa(n.Ports.RelayRPC), "--no-prometheus")
+		if !n.P2PListenAll() {
+			a = append(a, loopbackListen(n.Ports.RelayP2P)...)
+		}
 		for _, b := range p.RelayBootnodes {
 			a = append(a, "--bootnodes", b)
 		}

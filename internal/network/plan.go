@@ -53,6 +53,10 @@ type NodePlan struct {
 	Keys        *KeyPlan            `json:"keys,omitempty"`
 	Init        [][]string          `json:"init,omitempty"`
 	Args        []string            `json:"args"`
+	// PublicPorts are the ports a node on a loopback-only target may listen on beyond
+	// loopback (P2P when the spec gives the node a public address); the local runtime
+	// confines every other listening socket of the node to loopback.
+	PublicPorts []int               `json:"publicPorts,omitempty"`
 	GroupSpec   *v1alpha1.NodeGroup `json:"-"` // the group, for backends that need cluster-only fields
 }
 
@@ -237,6 +241,12 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 	}
 	np.Init = d.Init(fn)
 	np.Args = d.Args(fn)
+	if !fn.External && fn.P2PListenAll() {
+		np.PublicPorts = []int{np.Ports.P2P}
+		if np.Ports.RelayP2P != 0 {
+			np.PublicPorts = append(np.PublicPorts, np.Ports.RelayP2P)
+		}
+	}
 	return nil
 }
 
