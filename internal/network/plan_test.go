@@ -127,7 +127,7 @@ var polkadotSDKFlags = []string{
 	"--name", "--chain", "--base-path", "--port", "--rpc-port", "--prometheus-port", "--prometheus-external",
 	"--node-key-file", "--no-telemetry", "--validator", "--collator", "--rpc-methods", "--rpc-external",
 	"--unsafe-rpc-external", "--rpc-cors", "--rpc-max-connections", "--public-addr", "--state-pruning",
-	"--blocks-pruning", "--bootnodes", "--relay-chain-rpc-urls", "--no-prometheus", "--log",
+	"--blocks-pruning", "--bootnodes", "--relay-chain-rpc-urls", "--no-prometheus", "--log", "--listen-addr",
 	"key", "insert", "--key-type", "--scheme", "--suri",
 }
 
