@@ -77,6 +77,9 @@ type NodeState struct {
 	Started  string `json:"started,omitempty"` // RFC 3339
 	Restarts int    `json:"restarts"`
 	LastExit string `json:"lastExit,omitempty"`
+	// Conflict names a port of the node that another process holds; the node is not started
+	// until the port is free.
+	Conflict string `json:"conflict,omitempty"`
 }
 
 // Status is the supervisor's status file.
