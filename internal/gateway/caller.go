@@ -65,24 +65,49 @@ func (g *Gateway) admit(c *caller, cl *call) (string, *rpc.Error) {
 	if !c.limits.AllowCall(g.now()) {
 		return outcomeRateLimited, errRateLimited
 	}
-	if !c.role.Allows(cl.method) {
+	switch c.role.Decide(cl.method) {
+	case policy.NotFound:
+		return outcomeNotFound, errNotFound
+	case policy.Denied:
 		return outcomeDenied, errDenied
 	}
 	return "", nil
 }
 
+// admitHTTP is admit for a call over HTTP, where no call may start, end or use state kept
+// per connection: over the shared node connections it would touch other clients' state.
+func (g *Gateway) admitHTTP(c *caller, cl *call) (string, *rpc.Error) {
+	if cl.invalid == nil && !stateless(cl.method) {
+		return outcomeInvalid, errNeedsWS
+	}
+	return g.admit(c, cl)
+}
+
+// checkSize refuses a node's answer whose result is over limits.maxResponseBytes.
+func (g *Gateway) checkSize(m *upstreamMessage) *rpc.Error {
+	if max := g.cfg.Limits.MaxResponseBytes; int64(len(m.Result)) > max {
+		return errResponseTooLarge(max)
+	}
+	return nil
+}
+
 // reject records a refused call and returns its answer (nil for a notification).
 func (g *Gateway) reject(c *caller, cl *call, outcome string, e *rpc.Error) []byte {
-	g.metrics.call(metricMethod(cl), c.ident.ID, outcome)
+	g.metrics.call(metricMethod(cl, outcome), c.ident.ID, outcome)
 	if cl.notification() {
 		return nil
 	}
 	return appendError(nil, cl.id, e)
 }
 
-func metricMethod(cl *call) string {
-	if cl.invalid != nil {
+// metricMethod labels a call in metrics; names the gateway does not know are not labels, so
+// a client cannot fill the label space with made-up names.
+func metricMethod(cl *call, outcome string) string {
+	switch {
+	case cl.invalid != nil:
 		return "(invalid)"
+	case outcome == outcomeNotFound:
+		return "(unknown)"
 	}
 	return cl.method
 }

@@ -3,9 +3,9 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
-	"sync"
 
 	"github.com/dinfra/stack/internal/gateway/jsonscan"
+	"github.com/dinfra/stack/internal/gateway/policy"
 	"github.com/dinfra/stack/internal/rpc"
 )
 
@@ -86,12 +86,12 @@ func parseCall(b []byte, i int) (call, int) {
 	if id != nil && !validID(id) {
 		return call{id: nullID, invalid: invalid("id must be a string, a number or null")}, end
 	}
-	name, isString := stringValue(method)
+	name, isName := methodName(method)
 	switch {
 	case !isVersion(version):
 		c.invalid = invalid(`"jsonrpc" must be "2.0"`)
-	case !isString || name == "":
-		c.invalid = invalid(`"method" must be a non-empty string`)
+	case !isName:
+		c.invalid = errMethodName
 	case params != nil && params[0] != '[' && params[0] != '{' && !bytes.Equal(params, nullID):
 		c.invalid = invalid(`"params" must be an array or an object`)
 	default:
@@ -129,21 +129,28 @@ func memberName(key []byte, escaped bool) []byte {
 	return []byte(s)
 }
 
-// stringValue decodes a JSON string value; false if v is not a string. Method names are
-// interned, so a known name costs no allocation.
+// stringValue decodes a JSON string value; false if v is not a string.
 func stringValue(v []byte) (string, bool) {
-	if len(v) == 0 || v[0] != '"' {
-		return "", false
-	}
-	if plainASCII(v) {
-		return names.intern(v[1 : len(v)-1]), true
-	}
-	// Escapes or other bytes: decode like encoding/json would, so the policy sees the real name.
 	var s string
-	if json.Unmarshal(v, &s) != nil {
+	if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
 		return "", false
 	}
 	return s, true
+}
+
+// methodName decodes a "method" value; false unless it is a string with the shape of a
+// method name (policy.ValidName), so that look-alikes (other cases, non-ASCII letters,
+// spaces, NULs) never reach the policy or a node. A known name costs no allocation.
+func methodName(v []byte) (string, bool) {
+	if len(v) >= 2 && v[0] == '"' && plainASCII(v) {
+		if s := policy.Intern(v[1 : len(v)-1]); s != "" {
+			return s, true
+		}
+	}
+	// Escapes or a name the gateway does not know: decode like encoding/json would, so the
+	// checks see the real name.
+	s, ok := stringValue(v)
+	return s, ok && policy.ValidName(s)
 }
 
 func plainASCII(v []byte) bool {
@@ -153,32 +160,6 @@ func plainASCII(v []byte) bool {
 		}
 	}
 	return true
-}
-
-// internTable keeps the first maxInterned distinct method names.
-type internTable struct {
-	mu sync.RWMutex
-	m  map[string]string
-}
-
-const maxInterned = 1024
-
-var names = internTable{m: map[string]string{}}
-
-func (t *internTable) intern(b []byte) string {
-	t.mu.RLock()
-	s, ok := t.m[string(b)]
-	t.mu.RUnlock()
-	if ok {
-		return s
-	}
-	s = string(b)
-	t.mu.Lock()
-	if len(t.m) < maxInterned {
-		t.m[s] = s
-	}
-	t.mu.Unlock()
-	return s
 }
 
 // upstreamMessage is a message from a node: a response, or a subscription notification.

@@ -40,6 +40,7 @@ type Gateway struct {
 	now      func() time.Time
 	loops    eventLoops
 	timeouts clientTimeouts
+	sessions sessions
 }
 
 // Option adjusts New.
@@ -121,7 +122,7 @@ func (g *Gateway) Start(ctx context.Context) {
 	g.pool.CheckAll(ctx)
 	go every(ctx, g.cfg.HealthCheck.Interval.D(), func(context.Context) { g.pool.CheckAll(ctx) })
 	if k := g.cfg.Auth.APIKeys; k != nil {
-		go every(ctx, k.ReloadInterval.D(), func(context.Context) { g.auth.Keys.ReloadAndLog(g.log) })
+		go every(ctx, k.ReloadInterval.D(), func(context.Context) { g.reloadKeys() })
 	}
 	go every(ctx, time.Minute, func(context.Context) { g.limits.Sweep(time.Now().Add(-10 * time.Minute)) })
 }
@@ -140,12 +141,16 @@ func every(ctx context.Context, interval time.Duration, f func(context.Context))
 	}
 }
 
-// ReloadKeys re-reads the API key file now (for SIGHUP).
+// ReloadKeys re-reads the API key file now (for SIGHUP) and closes the WebSocket sessions of
+// keys it no longer holds.
 func (g *Gateway) ReloadKeys() error {
 	if g.auth.Keys == nil {
 		return errors.New("no API key file configured")
 	}
-	_, err := g.auth.Keys.Reload()
+	changed, err := g.auth.Keys.Reload()
+	if changed {
+		g.closeRevoked()
+	}
 	return err
 }
 

@@ -78,9 +78,9 @@ func newEnv(t *testing.T, edit func(*config.Config), opts ...Option) *env {
 	cfg := &config.Config{
 		Upstreams: []config.Upstream{{Name: "fake", HTTP: node.HTTPURL(), WS: node.WSURL()}},
 		Auth:      config.Auth{APIKeys: &config.APIKeys{File: keyFile}},
-		Roles: map[string]config.Role{
-			config.DefaultRole: {Allow: []string{"*"}},
-			"admin":            {Allow: []string{"*", "author_insertKey"}},
+		Roles: map[string]config.Role{ // the fake node's test_ methods are named, as a runtime's own RPCs would be
+			config.DefaultRole: {Allow: []string{"*", "test_answersLater", "test_neverAnswers"}},
+			"admin":            {Allow: []string{"*", "author_insertKey", "test_answersLater", "test_neverAnswers"}},
 		},
 	}
 	if edit != nil {

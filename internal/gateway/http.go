@@ -71,7 +71,7 @@ func (g *Gateway) answerHTTP(ctx context.Context, c *caller, body []byte) (int, 
 		return g.answerBatch(ctx, c, calls)
 	}
 	cl := &calls[0]
-	if outcome, e := g.admit(c, cl); e != nil {
+	if outcome, e := g.admitHTTP(c, cl); e != nil {
 		return answered(g.reject(c, cl, outcome, e))
 	}
 	return answered(g.forwardHTTP(ctx, c, cl))
@@ -89,7 +89,7 @@ func (g *Gateway) answerBatch(ctx context.Context, c *caller, calls []call) (int
 	var wg sync.WaitGroup
 	for i := range calls {
 		cl := &calls[i]
-		if outcome, e := g.admit(c, cl); e != nil {
+		if outcome, e := g.admitHTTP(c, cl); e != nil {
 			answers[i] = g.reject(c, cl, outcome, e)
 			continue
 		}
@@ -143,6 +143,9 @@ func (g *Gateway) upstreamReply(c *caller, cl *call, node *upstream.Node, start 
 		return g.reject(c, cl, outcomeUnavailable, errUpstream)
 	}
 	g.metrics.observe(cl.method, start)
+	if e := g.checkSize(&m); e != nil {
+		return g.reject(c, cl, outcomeTooLarge, e)
+	}
 	outcome := outcomeOK
 	if m.failed() {
 		outcome = outcomeError

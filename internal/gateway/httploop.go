@@ -175,7 +175,7 @@ func (c *httpClient) serve() {
 // forward sends one call to a healthy node; Answer completes it.
 func (c *httpClient) forward(cl *call) {
 	g := c.f.g
-	if outcome, e := g.admit(c.c, cl); e != nil {
+	if outcome, e := g.admitHTTP(c.c, cl); e != nil {
 		c.respond(answered(g.reject(c.c, cl, outcome, e)))
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dinfra/stack/internal/gateway/policy"
 	"github.com/dinfra/stack/internal/rpc"
 )
 
@@ -16,6 +17,9 @@ const (
 	CodeRateLimited          = -32005
 	CodeTooManySubscriptions = -32006
 	CodeUpstreamUnavailable  = -32050
+	// CodeResponseTooLarge is polkadot-sdk's (jsonrpsee's) code for an answer over the
+	// node's --rpc-max-response-size.
+	CodeResponseTooLarge = -32008
 )
 
 var (
@@ -28,6 +32,10 @@ var (
 	errMalformed   = &rpc.Error{Code: rpc.CodeParseError, Message: "parse error: malformed JSON"}
 	errEmptyBatch  = &rpc.Error{Code: rpc.CodeInvalidRequest, Message: "invalid request: empty batch"}
 	errConnLimit   = &rpc.Error{Code: CodeRateLimited, Message: "too many concurrent connections"}
+	errMethodName  = invalid(`"method" must be a method name: namespace_method in ASCII letters and digits`)
+	errNotFound    = &rpc.Error{Code: rpc.CodeMethodNotFound, Message: "method not found"}
+	errNeedsWS     = invalid("subscriptions and connection-scoped methods need a WebSocket")
+	errNoID        = invalid("a subscription needs an id")
 )
 
 // Outcomes label calls in metrics.
@@ -39,6 +47,8 @@ const (
 	outcomeSubLimited  = "subscription_limited"
 	outcomeInvalid     = "invalid"
 	outcomeUnavailable = "upstream_unavailable"
+	outcomeNotFound    = "not_found"          // a method the gateway does not know
+	outcomeTooLarge    = "response_too_large" // the node's answer was over limits.maxResponseBytes
 )
 
 func errTooLarge(limit int64) *rpc.Error {
@@ -47,6 +57,10 @@ func errTooLarge(limit int64) *rpc.Error {
 
 func invalid(why string) *rpc.Error {
 	return &rpc.Error{Code: rpc.CodeInvalidRequest, Message: "invalid request: " + why}
+}
+
+func errResponseTooLarge(limit int64) *rpc.Error {
+	return &rpc.Error{Code: CodeResponseTooLarge, Message: "response is larger than " + strconv.FormatInt(limit, 10) + " bytes"}
 }
 
 func errBatchTooLarge(limit int) *rpc.Error {
@@ -131,24 +145,17 @@ func joinBatch(parts [][]byte) []byte {
 	return append(out, ']')
 }
 
-// Subscription methods: the Substrate legacy ones (*_subscribe*, author_submitAndWatchExtrinsic)
-// and the new JSON-RPC spec's.
-func isSubscribe(method string) bool {
-	switch method {
-	case "author_submitAndWatchExtrinsic", "chainHead_v1_follow", "transactionWatch_v1_submitAndWatch":
-		return true
-	}
-	_, after, ok := strings.Cut(method, "_")
-	return ok && strings.HasPrefix(after, "subscribe")
-}
-
 // stateless reports whether a call may go over a connection shared with other clients: not
 // one that starts, ends or refers to state kept per connection (subscriptions, and the new
 // JSON-RPC spec's chainHead, transaction and archive operations, named group_vN_ or
 // group_unstable_).
 func stateless(method string) bool {
-	return !isSubscribe(method) && !isUnsubscribe(method) &&
-		!strings.Contains(method, "_unstable_") && !versioned(method)
+	_, starts, ends := policy.Subscription(method)
+	return !starts && !ends && !connectionScoped(method)
+}
+
+func connectionScoped(method string) bool {
+	return strings.Contains(method, "_unstable_") || versioned(method)
 }
 
 func versioned(method string) bool {
@@ -156,21 +163,12 @@ func versioned(method string) bool {
 	return ok && after != "" && after[0] >= '0' && after[0] <= '9'
 }
 
-func isUnsubscribe(method string) bool {
-	switch method {
-	case "author_unwatchExtrinsic", "chainHead_v1_unfollow", "transactionWatch_v1_unwatch":
-		return true
-	}
-	_, after, ok := strings.Cut(method, "_")
-	return ok && strings.HasPrefix(after, "unsubscribe")
-}
-
-// firstParamKey returns the subscription id key an unsubscribe call names.
-func firstParamKey(params json.RawMessage) (string, bool) {
+// firstParam returns the subscription id an unsubscribe call names: the first element of
+// its params array.
+func firstParam(params json.RawMessage) (json.RawMessage, bool) {
 	var ps []json.RawMessage
 	if json.Unmarshal(params, &ps) != nil || len(ps) == 0 {
-		return "", false
+		return nil, false
 	}
-	k, err := rpc.IDKey(ps[0])
-	return k, err == nil
+	return ps[0], true
 }

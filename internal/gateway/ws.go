@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/gateway/policy"
 	"github.com/dinfra/stack/internal/gateway/upstream"
 	"github.com/dinfra/stack/internal/gateway/wsframe"
 	"github.com/dinfra/stack/internal/rpc"
@@ -56,7 +57,7 @@ type wsSession struct {
 	mu      sync.Mutex
 	nextID  uint64
 	pending map[uint64]*pendingCall // calls on the session's own connection
-	subs    map[string]bool         // subscription ids this client holds (each holds a slot)
+	subs    map[string]heldSub      // subscriptions this client holds, by rpc.IDKey (each holds a slot)
 	ended   bool
 	reply   []byte // an answer being encoded for the client (who gets a copy)
 }
@@ -65,18 +66,24 @@ type wsSession struct {
 // a node that lets more pile up is not reading, and the session ends.
 const wsUpstreamBacklog = 1024
 
+// heldSub is a subscription a client holds: the family of methods that end it, and its id
+// as the node gave it.
+type heldSub struct {
+	family string
+	id     json.RawMessage
+}
+
 type pendingCall struct {
 	s        *wsSession
 	clientID json.RawMessage
 	method   string
 	params   json.RawMessage // of a call over the shared connections, until it is sent
 	start    time.Time
-	// subscribe: a slot is held and becomes the subscription's on success.
-	subscribe bool
-	// unsubscribe: the subscription id key being ended.
-	unsubscribe string
-	batch       *batchReply
-	index       int
+	// subscribe is the family of a subscribe call: a slot is held and becomes the
+	// subscription's on success.
+	subscribe string
+	batch     *batchReply
+	index     int
 }
 
 type batchReply struct {
@@ -116,15 +123,19 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 	}
 	s := &wsSession{g: g, c: c, up: up, node: node, out: newWSOut(conn),
 		upq: make(chan []byte, wsUpstreamBacklog), upDone: make(chan struct{}),
-		pending: map[uint64]*pendingCall{}, subs: map[string]bool{}}
+		pending: map[uint64]*pendingCall{}, subs: map[string]heldSub{}}
 	g.metrics.wsConns.Inc()
 	g.log.Debug("websocket opened", "key", c.ident.ID, "upstream", node.Name)
+	g.sessions.add(s)
+	if g.revoked(c) { // revoked by a reload since the handshake was authenticated
+		s.closeClient(websocket.ClosePolicyViolation, "credential revoked")
+	}
 	if !c.ident.Expires.IsZero() {
 		s.expires = time.AfterFunc(time.Until(c.ident.Expires), func() {
 			s.closeClient(websocket.ClosePolicyViolation, "credential expired")
 		})
 	}
-	up.SetReadLimit(upstream.MaxAnswerBytes)
+	up.SetReadLimit(config.MaxAnswerBytes)
 	go func() {
 		defer close(s.upDone)
 		var writer sync.WaitGroup
@@ -304,15 +315,29 @@ func (s *wsSession) admitLocked(cl *call, br *batchReply, index int) (answer, fr
 		return g.reject(s.c, cl, outcome, e), nil, nil
 	}
 	p := &pendingCall{s: s, clientID: cl.id, method: cl.method, start: time.Now(), batch: br, index: index}
-	switch {
-	case isSubscribe(cl.method):
+	params := cl.params
+	switch family, starts, ends := policy.Subscription(cl.method); {
+	case starts && cl.notification():
+		return g.reject(s.c, cl, outcomeInvalid, errNoID), nil, nil // its slot could never be freed
+	case starts:
 		if !s.c.limits.AcquireSub() {
 			return g.reject(s.c, cl, outcomeSubLimited, errTooManySubs), nil, nil
 		}
-		p.subscribe = true
-	case isUnsubscribe(cl.method):
-		p.unsubscribe, _ = firstParamKey(cl.params)
-	case !cl.notification() && stateless(cl.method):
+		p.subscribe = family
+	case ends:
+		id, ok := s.releaseSubLocked(family, cl.params)
+		if !ok {
+			// Not a subscription this client holds (never given, ended, or of another
+			// family): answered here as polkadot-sdk answers it, and never passed on, since
+			// gossamer panics on a second unsubscribe.
+			g.metrics.call(cl.method, s.c.ident.ID, outcomeInvalid)
+			if cl.notification() {
+				return nil, nil, nil
+			}
+			return appendReply(nil, cl.id, &notSubscribed), nil, nil
+		}
+		params = append(append([]byte{'['}, id...), ']') // the id exactly as the node gave it
+	case !cl.notification() && !connectionScoped(cl.method):
 		if br != nil {
 			br.remaining++
 		}
@@ -323,17 +348,35 @@ func (s *wsSession) admitLocked(cl *call, br *batchReply, index int) (answer, fr
 	id := s.nextID
 	if cl.notification() {
 		// Forwarded, but nothing will answer it; keep no pending entry.
-		if p.subscribe {
-			s.c.limits.ReleaseSub()
-		}
 		g.metrics.call(cl.method, s.c.ident.ID, outcomeOK)
-		return nil, appendUpstreamRequest(nil, id, cl.method, cl.params), nil
+		return nil, appendUpstreamRequest(nil, id, cl.method, params), nil
 	}
 	s.pending[id] = p
 	if br != nil {
 		br.remaining++
 	}
-	return nil, appendUpstreamRequest(nil, id, cl.method, cl.params), nil
+	return nil, appendUpstreamRequest(nil, id, cl.method, params), nil
+}
+
+// notSubscribed is the answer to an unsubscribe for a subscription the client does not hold.
+var notSubscribed = upstreamMessage{Result: json.RawMessage("false")}
+
+// releaseSubLocked ends the client's hold on the subscription of family that an unsubscribe
+// call's params name, and returns its id as the node gave it; false if the client holds no
+// such subscription.
+func (s *wsSession) releaseSubLocked(family string, params json.RawMessage) (json.RawMessage, bool) {
+	raw, ok := firstParam(params)
+	if !ok {
+		return nil, false
+	}
+	key, err := rpc.IDKey(raw)
+	sub, held := s.subs[key]
+	if err != nil || !held || sub.family != family {
+		return nil, false
+	}
+	delete(s.subs, key)
+	s.c.limits.ReleaseSub()
+	return sub.id, true
 }
 
 // readUpstream relays the node's messages until the node or the client goes away.
@@ -384,13 +427,18 @@ func (s *wsSession) completeLocked(p *pendingCall, m *upstreamMessage) {
 		reply = appendError(dst, p.clientID, errUpstream)
 	} else {
 		s.g.metrics.observe(p.method, p.start)
-		outcome := outcomeOK
-		if m.failed() {
-			outcome = outcomeError
+		s.trackSubLocked(p, m)
+		outcome, tooLarge := outcomeOK, s.g.checkSize(m)
+		if tooLarge != nil {
+			outcome = outcomeTooLarge
+			reply = appendError(dst, p.clientID, tooLarge)
+		} else {
+			if m.failed() {
+				outcome = outcomeError
+			}
+			reply = appendReply(dst, p.clientID, m)
 		}
 		s.g.metrics.call(p.method, s.c.ident.ID, outcome)
-		s.trackSubLocked(p, m)
-		reply = appendReply(dst, p.clientID, m)
 	}
 	if p.batch == nil {
 		s.writeClient(reply)
@@ -406,21 +454,18 @@ func (s *wsSession) completeLocked(p *pendingCall, m *upstreamMessage) {
 	}
 }
 
-// trackSubLocked turns a subscribe call's slot into the subscription's, or frees the slot an
-// unsubscribe ended.
+// trackSubLocked turns a subscribe call's slot into the subscription's, or frees it if the
+// node gave no (new) subscription.
 func (s *wsSession) trackSubLocked(p *pendingCall, m *upstreamMessage) {
-	switch {
-	case p.subscribe:
-		key, err := rpc.IDKey(m.Result)
-		if m.failed() || err != nil || s.subs[key] {
-			s.c.limits.ReleaseSub()
-		} else {
-			s.subs[key] = true
-		}
-	case p.unsubscribe != "" && !m.failed() && s.subs[p.unsubscribe]:
-		delete(s.subs, p.unsubscribe)
-		s.c.limits.ReleaseSub()
+	if p.subscribe == "" {
+		return
 	}
+	key, err := rpc.IDKey(m.Result)
+	if _, dup := s.subs[key]; m.failed() || err != nil || dup {
+		s.c.limits.ReleaseSub()
+		return
+	}
+	s.subs[key] = heldSub{family: p.subscribe, id: bytes.Clone(bytes.TrimSpace(m.Result))}
 }
 
 // finish returns every slot the session held.
@@ -430,13 +475,14 @@ func (s *wsSession) finish() {
 		s.c.limits.ReleaseSub()
 	}
 	for _, p := range s.pending {
-		if p.subscribe {
+		if p.subscribe != "" {
 			s.c.limits.ReleaseSub()
 		}
 	}
 	s.subs, s.pending, s.ended = nil, nil, true
 	s.mu.Unlock()
 	s.out.stop()
+	s.g.sessions.remove(s)
 	s.node.Release()
 	s.c.limits.ReleaseConn()
 	s.g.metrics.wsConns.Dec()

@@ -32,6 +32,9 @@ type Identity struct {
 	// Expires is when the credential stops being valid (zero: never). Long-lived WebSocket
 	// connections are closed then.
 	Expires time.Time
+	// key is the SHA-256 of the API key that authenticated the caller (zero for others),
+	// to tell after a reload whether the key is still in force.
+	key [32]byte
 }
 
 // Errors returned by authentication; they never carry the credential.
@@ -120,7 +123,7 @@ func ParseKeyFile(data []byte, defaultRole string, roleExists func(string) bool)
 				}
 			}
 		}
-		out[sum] = Identity{ID: k.ID, Role: role, Limits: k.Limits}
+		out[sum] = Identity{ID: k.ID, Role: role, Limits: k.Limits, key: sum}
 	}
 	if err := ps.Err(); err != nil {
 		return nil, err
@@ -170,9 +173,10 @@ func (s *KeyStore) Reload() (changed bool, err error) {
 	return true, nil
 }
 
-// ReloadAndLog reloads and logs the outcome. Call it periodically: a mounted Kubernetes
-// Secret is updated in place by the kubelet, so polling picks up rotated keys.
-func (s *KeyStore) ReloadAndLog(log *slog.Logger) {
+// ReloadAndLog reloads, logs the outcome and reports whether a new key set is in force.
+// Call it periodically: a mounted Kubernetes Secret is updated in place by the kubelet, so
+// polling picks up rotated keys.
+func (s *KeyStore) ReloadAndLog(log *slog.Logger) bool {
 	changed, err := s.Reload()
 	switch {
 	case err != nil:
@@ -180,6 +184,7 @@ func (s *KeyStore) ReloadAndLog(log *slog.Logger) {
 	case changed:
 		log.Info("API keys reloaded", "keys", s.Len())
 	}
+	return changed
 }
 
 // Len returns the number of keys in force.
@@ -189,6 +194,16 @@ func (s *KeyStore) Len() int { return len(*s.keys.Load()) }
 func (s *KeyStore) Lookup(key string) (Identity, bool) {
 	id, ok := (*s.keys.Load())[sha256.Sum256([]byte(key))]
 	return id, ok
+}
+
+// Revoked reports whether id was authenticated by an API key that the keys in force no
+// longer hold, or hold under another id or role. Other callers are never revoked here.
+func (s *KeyStore) Revoked(id Identity) bool {
+	if id.key == ([32]byte{}) {
+		return false
+	}
+	cur, ok := (*s.keys.Load())[id.key]
+	return !ok || cur.ID != id.ID || cur.Role != id.Role
 }
 
 // looksLikeJWT reports whether a credential has the three dot-separated parts of a JWT

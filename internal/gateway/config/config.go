@@ -108,6 +108,9 @@ type Limits struct {
 	MaxRequestBytes int64 `json:"maxRequestBytes,omitempty"`
 	// MaxBatch bounds the calls in one batch.
 	MaxBatch int `json:"maxBatch,omitempty"`
+	// MaxResponseBytes bounds the result of one call: a node's larger answer is replaced by
+	// an error to that caller (amplification: a 100-byte call must not fetch megabytes).
+	MaxResponseBytes int64 `json:"maxResponseBytes,omitempty"`
 }
 
 // LimitSet is what one key (or one client IP) may use.
@@ -123,7 +126,13 @@ const (
 	DefaultListen          = "127.0.0.1:8545"
 	DefaultMaxRequestBytes = 1 << 20
 	DefaultMaxBatch        = 100
-	DefaultRole            = "default"
+	// DefaultMaxResponseBytes leaves room for runtime metadata (about 1.2 MB as hex for
+	// Polkadot's, 0.6 MB for westend-dev on gossamer) and refuses state dumps.
+	DefaultMaxResponseBytes = 4 << 20
+	// MaxAnswerBytes bounds what the gateway reads from a node in one answer, so no
+	// maxResponseBytes can exceed it.
+	MaxAnswerBytes = 64 << 20
+	DefaultRole    = "default"
 )
 
 // DefaultPerKey and DefaultPerIP are the limits when none are configured.
@@ -223,6 +232,9 @@ func (c *Config) Default() {
 	}
 	if c.Limits.MaxBatch == 0 {
 		c.Limits.MaxBatch = DefaultMaxBatch
+	}
+	if c.Limits.MaxResponseBytes == 0 {
+		c.Limits.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	for i := range c.Upstreams {
 		u := &c.Upstreams[i]
@@ -340,6 +352,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxBatch < 1 {
 		ps.add("limits.maxBatch", "must be at least 1")
+	}
+	if r := c.Limits.MaxResponseBytes; r < 1024 || r > MaxAnswerBytes {
+		ps.add("limits.maxResponseBytes", "must be between 1024 and %d, got %d", MaxAnswerBytes, r)
 	}
 	return ps.Err()
 }

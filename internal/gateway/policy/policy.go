@@ -1,42 +1,16 @@
 // Package policy decides which JSON-RPC methods a role may call. It is pure: roles in,
-// decisions out.
+// decisions out. The methods it knows, and how it treats each, are data in methods.go.
 package policy
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
-
-// Unsafe lists node-admin and unsafe methods (polkadot-sdk's `unsafe` RPC set and the
-// reserved-peer and log-filter controls). A role may call one only if its allow list names it
-// exactly: no wildcard grants them.
-var Unsafe = []string{
-	"author_hasKey",
-	"author_hasSessionKeys",
-	"author_insertKey",
-	"author_removeExtrinsic",
-	"author_rotateKeys",
-	"dev_getBlockStats",
-	"offchain_localStorageGet",
-	"offchain_localStorageSet",
-	"state_getPairs",
-	"state_traceBlock",
-	"system_addLogFilter",
-	"system_addReservedPeer",
-	"system_dryRun",
-	"system_networkState",
-	"system_peers",
-	"system_removeReservedPeer",
-	"system_reservedPeers",
-	"system_resetLogFilter",
-	"system_unstable_networkState",
-}
 
 // Role is one compiled role.
 type Role struct {
 	allow, deny []pattern
-	granted     map[string]bool // unsafe methods named exactly in allow
+	granted     map[string]bool // methods other than Safe ones named exactly in allow
 }
 
 type pattern struct {
@@ -60,7 +34,7 @@ func Compile(allow, deny []string) (*Role, error) {
 			return nil, fmt.Errorf("allow: %w", err)
 		}
 		r.allow = append(r.allow, p)
-		if !p.prefix && IsUnsafe(a) {
+		if !p.prefix && Classify(a) != Safe {
 			r.granted[a] = true
 		}
 	}
@@ -87,30 +61,45 @@ func parse(s string) (pattern, error) {
 	if strings.Contains(s, "*") {
 		return pattern{}, fmt.Errorf("pattern %q: only a trailing * is allowed", s)
 	}
+	if !ValidName(s) {
+		return pattern{}, fmt.Errorf("%q is not a method name (namespace_method, ASCII letters and digits)", s)
+	}
 	return pattern{text: s}, nil
 }
 
-// IsUnsafe reports whether method is in Unsafe.
-func IsUnsafe(method string) bool {
-	_, found := slices.BinarySearch(Unsafe, method)
-	return found
-}
+// Decision is a role's answer for one method.
+type Decision uint8
 
-// Allows reports whether the role may call method. Deny wins; unsafe methods need an exact
-// grant; otherwise an allow pattern must match.
-func (r *Role) Allows(method string) bool {
+const (
+	Allowed Decision = iota
+	Denied
+	// NotFound: the gateway does not know the method and the role does not name it.
+	NotFound
+)
+
+// Decide tells whether the role may call method. A method the gateway does not know is
+// not found unless the role names it exactly; deny wins; Unsafe, Heavy and unknown methods
+// need an exact grant; a Safe one needs a matching allow pattern.
+func (r *Role) Decide(method string) Decision {
+	class := Classify(method)
+	if class == Unknown && !r.granted[method] {
+		return NotFound
+	}
 	for _, p := range r.deny {
 		if p.match(method) {
-			return false
+			return Denied
 		}
 	}
-	if IsUnsafe(method) {
-		return r.granted[method]
+	if class != Safe {
+		if r.granted[method] {
+			return Allowed
+		}
+		return Denied
 	}
 	for _, p := range r.allow {
 		if p.match(method) {
-			return true
+			return Allowed
 		}
 	}
-	return false
+	return Denied
 }

@@ -39,9 +39,6 @@ func (n *Node) Healthy() bool { return n.healthy.Load() }
 // Release returns a WebSocket connection slot taken by PickWS.
 func (n *Node) Release() { n.conns.Add(-1) }
 
-// MaxAnswerBytes bounds what is read from a node in one answer (runtime metadata is a few MiB).
-const MaxAnswerBytes = 64 << 20
-
 // Pool is the set of upstream nodes.
 type Pool struct {
 	nodes    []*Node
@@ -62,7 +59,7 @@ func New(ups []config.Upstream, hc config.HealthCheck, log *slog.Logger, onChang
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", u.Name, err)
 		}
-		p.nodes = append(p.nodes, &Node{Name: u.Name, HTTP: u.HTTP, WS: u.WS, checker: c, mux: NewMux(u.WS, MaxAnswerBytes)})
+		p.nodes = append(p.nodes, &Node{Name: u.Name, HTTP: u.HTTP, WS: u.WS, checker: c, mux: NewMux(u.WS, config.MaxAnswerBytes)})
 	}
 	return p, nil
 }
