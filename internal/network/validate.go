@@ -53,8 +53,8 @@ func Validate(n *v1alpha1.SubstrateNetwork) error {
 	if n.Kind != v1alpha1.Kind {
 		ps.add("kind", "must be %s", v1alpha1.Kind)
 	}
-	if !dnsLabel.MatchString(n.Name) {
-		ps.add("metadata.name", "must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got %q", n.Name)
+	if err := CheckName(n.Name); err != nil {
+		ps.add("metadata.name", "%v", err)
 	}
 	s := &n.Spec
 	spec := path("spec")
