@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: build up down test test-short generate tools
+.PHONY: build up down test test-short fuzz generate tools
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -31,3 +31,7 @@ test:
 
 test-short:
 	$(GO) test -short ./...
+
+# Runs every fuzz target for a bounded time (FUZZTIME, default 20s each); CI runs it after the tests.
+fuzz:
+	scripts/fuzz.sh

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target in the module for a bounded time each (FUZZTIME, default 20s), so
+# the hand-written parsers (gateway HTTP head, WebSocket frames, JSON scan) and spec parsing are
+# fuzzed in every CI run, not only their seed corpora. A crasher fails the run and leaves its
+# input under the package's testdata/fuzz/ for `go test -run` to replay.
+#
+#   scripts/fuzz.sh                 # every target, 20s each
+#   FUZZTIME=2m scripts/fuzz.sh ./internal/gateway/...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime=${FUZZTIME:-20s}
+pkgs=("${@:-./...}")
+
+# Every "func FuzzX(" in a _test.go file of the packages asked for, as "dir target" pairs.
+mapfile -t targets < <(go list -f '{{.Dir}}' "${pkgs[@]}" | while read -r dir; do
+  grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed "s|^func |$dir |" || true
+done)
+
+if ((${#targets[@]} == 0)); then
+  echo "fuzz: no fuzz targets found" >&2
+  exit 1
+fi
+for t in "${targets[@]}"; do
+  read -r dir name <<<"$t"
+  echo "fuzz: $name in ${dir#"$PWD"/} for $fuzztime"
+  # One target per invocation: go test -fuzz takes a single target per package.
+  (cd "$dir" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" . 2>&1 | tail -3)
+done
