@@ -21,10 +21,16 @@ build_in() {
   local module=$1 name=$2 version=$3 pkg=$4 ldflags=${5:-}
   local out="$CACHE/$name-$version/$name"
   if [[ ! -x "$out" ]]; then
-    echo "building $name $version (cached in $CACHE)" >&2
     mkdir -p "$(dirname "$out")"
-    (cd "$ROOT/tools/$module" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg")
-    mv "$out.tmp" "$out"
+    # One build per tool at a time: a second caller waits for the first and reuses its binary.
+    exec {lock}>"$out.lock"
+    flock "$lock"
+    if [[ ! -x "$out" ]]; then
+      echo "building $name $version (cached in $CACHE)" >&2
+      (cd "$ROOT/tools/$module" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg")
+      mv "$out.tmp" "$out"
+    fi
+    exec {lock}>&-
   fi
   echo "$out"
 }
