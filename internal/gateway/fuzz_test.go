@@ -39,8 +39,9 @@ func fuzzAuthenticator(f *testing.F) *auth.Authenticator {
 
 // FuzzParseAndAuthorize feeds arbitrary credentials and message bodies through
 // authentication, message parsing, the method policy and the encoders. Nothing may panic, only
-// the real key and validly signed tokens authenticate, no wildcard role reaches an unsafe
-// method, and everything the gateway would send (upstream or back) is valid JSON.
+// the real key and validly signed tokens authenticate, no call passes with a method name of
+// the wrong shape, no wildcard role reaches a method that is not Safe, and everything the
+// gateway would send (upstream or back) is valid JSON.
 // Seeds: testdata/fuzz/FuzzParseAndAuthorize (run by plain `go test`).
 func FuzzParseAndAuthorize(f *testing.F) {
 	a := fuzzAuthenticator(f)
@@ -95,8 +96,8 @@ func FuzzParseAndAuthorize(f *testing.F) {
 				}
 				continue
 			}
-			if c.method == "" {
-				t.Fatal("valid call without a method")
+			if !policy.ValidName(c.method) {
+				t.Fatalf("valid call with method %q", c.method)
 			}
 			if policy.Classify(c.method) != policy.Safe && role.Decide(c.method) == policy.Allowed {
 				t.Fatalf("wildcard role allowed %s", c.method)

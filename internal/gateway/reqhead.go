@@ -27,7 +27,7 @@ func parseHead(h []byte) (reqHead, bool) {
 		return r, false
 	}
 	target, ok = bytes.CutSuffix(target, []byte(" HTTP/1.1"))
-	if !ok || len(target) == 0 || target[0] != '/' || bytes.IndexAny(target, "? \t%") >= 0 {
+	if !ok || len(target) == 0 || target[0] != '/' || bytes.IndexAny(target, "?%") >= 0 || !visibleASCII(target) {
 		return r, false
 	}
 	r.path, r.contentLength = target, -1
@@ -39,6 +39,9 @@ func parseHead(h []byte) (reqHead, bool) {
 			return r, false // folded lines, bad names: net/http answers them
 		}
 		value = bytes.Trim(value, " \t")
+		if !validFieldValue(value) {
+			return r, false // control bytes: net/http refuses the request
+		}
 		switch {
 		case equalFold(name, "Content-Length"):
 			n, err := strconv.ParseInt(string(value), 10, 64)
@@ -101,6 +104,27 @@ func equalFold[T []byte | string](b T, s string) bool {
 			d += 'a' - 'A'
 		}
 		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+// visibleASCII reports whether b holds only printable ASCII, no spaces.
+func visibleASCII(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue accepts RFC 9110 field values: visible characters, spaces, tabs and
+// obs-text, no control bytes.
+func validFieldValue(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' && c != '\t' || c == 0x7f {
 			return false
 		}
 	}

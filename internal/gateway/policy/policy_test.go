@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +24,21 @@ func TestClassesAreSortedAndDisjoint(t *testing.T) {
 		for _, m := range append(slices.Clone(p.start), p.end...) {
 			if !seen[m] {
 				t.Errorf("subscription method %q has no class", m)
+			}
+		}
+	}
+}
+
+// TestDocsListTheRestrictedMethods keeps docs/gateway.md's Unsafe and Heavy lists in step.
+func TestDocsListTheRestrictedMethods(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/gateway.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range classes {
+		for _, m := range g.methods {
+			if listed := strings.Contains(string(doc), "`"+m+"`"); g.class != Safe && !listed {
+				t.Errorf("docs/gateway.md does not list %s", m)
 			}
 		}
 	}
