@@ -29,14 +29,16 @@ var classes = []struct {
 	methods []string
 }{
 	// polkadot-sdk methods whose implementation calls check_if_safe (DenyUnsafe):
-	// substrate/client/rpc/src/{author,state,system,offchain,dev}, frame system's dryRun,
-	// sc-consensus-babe's epochAuthorship, sc-rpc statement store.
+	// substrate/client/rpc/src/{author,state,system,offchain,dev,statement}, frame system's
+	// dryRun, sc-consensus-babe's epochAuthorship; and system_reservedPeers and
+	// system_unstable_networkState, which reveal the node's network topology like
+	// system_peers and system_networkState do.
 	{Unsafe, []string{
 		"author_hasKey", "author_hasSessionKeys", "author_insertKey", "author_removeExtrinsic",
 		"author_rotateKeys", "babe_epochAuthorship", "dev_getBlockStats",
 		"offchain_localStorageClear", "offchain_localStorageGet", "offchain_localStorageSet",
 		"state_getPairs", "state_traceBlock",
-		"statement_broadcasts", "statement_dump", "statement_posted", "statement_postedClear",
+		"statement_dump",
 		"system_addLogFilter", "system_addReservedPeer", "system_dryRun", "system_dryRunAt",
 		"system_networkState", "system_peers", "system_removeReservedPeer", "system_reservedPeers",
 		"system_resetLogFilter", "system_unstable_networkState",
@@ -45,14 +47,14 @@ var classes = []struct {
 	// and state_queryStorage are in gossamer's UnsafeMethods (dot/rpc/modules/rpc.go); gossamer's
 	// state_getKeysPaged reads every key under the prefix whatever the count. The others are the
 	// gateway's choice: state_getKeys and childstate_getKeys list every key under a prefix,
-	// state_getStorageSize sums a whole prefix in polkadot-sdk (DenyUnsafe there), the archive
+	// state_getStorageSize sums a whole prefix in polkadot-sdk (DenyUnsafe there for a prefix), the archive
 	// methods serve range and history queries, syncstate/sync_state_genSyncSpec return the
 	// chain spec with its state (4.5 MB per call on westend-dev), mmr_generateProof walks the
 	// offchain MMR.
 	{Heavy, []string{
 		"archive_v1_body", "archive_v1_call", "archive_v1_finalizedHeight", "archive_v1_genesisHash",
 		"archive_v1_hashByHeight", "archive_v1_header", "archive_v1_storage", "archive_v1_storageDiff",
-		"childstate_getKeys", "childstate_getStorageSize", "mmr_generateProof",
+		"childstate_getKeys", "mmr_generateProof",
 		"state_getKeys", "state_getKeysPaged", "state_getKeysPagedAt", "state_getStorageSize",
 		"state_getStorageSizeAt", "state_queryStorage", "state_trie",
 		"sync_state_genSyncSpec", "syncstate_genSyncSpec",
@@ -77,7 +79,7 @@ var classes = []struct {
 		"chain_unsubscribeAllHeads", "chain_unsubscribeFinalisedHeads", "chain_unsubscribeFinalizedHeads",
 		"chain_unsubscribeNewHead", "chain_unsubscribeNewHeads", "chain_unsubscribeRuntimeVersion",
 		"childstate_getKeysPaged", "childstate_getKeysPagedAt", "childstate_getStorage",
-		"childstate_getStorageEntries", "childstate_getStorageHash",
+		"childstate_getStorageEntries", "childstate_getStorageHash", "childstate_getStorageSize",
 		"grandpa_proveFinality", "grandpa_roundState", "grandpa_subscribeJustifications",
 		"grandpa_unsubscribeJustifications",
 		"mmr_root", "mmr_verifyProof", "mmr_verifyProofStateless",
