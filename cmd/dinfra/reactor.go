@@ -274,7 +274,7 @@ func newReactorSuperviseCmd() *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("network", args[0])
-			return onflocal.Supervise(cmd.Context(), home, onflocal.NetworkDir(home, args[0]), log)
+			return onflocal.Supervise(cmd.Context(), home, args[0], log)
 		},
 	}
 	cmd.Flags().StringVar(&home, "home", "", "the local runtime's home directory")

@@ -26,7 +26,11 @@ func init() {
 				return err
 			}
 			node := args[len(args)-1]
-			f, err := os.Open(rt.Dir(name).Log(node))
+			file, err := rt.LogFile(name, node)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(file)
 			if err != nil {
 				return fmt.Errorf("node %s of network %s: %w", node, name, err)
 			}

@@ -65,7 +65,7 @@ func Fetch(ctx context.Context, rawURL string, opts Options) ([]byte, error) {
 	return data, nil
 }
 
-func fetch(ctx context.Context, rawURL string, opts Options) ([]byte, error) {
+func fetch(parent context.Context, rawURL string, opts Options) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func fetch(ctx context.Context, rawURL string, opts Options) ([]byte, error) {
 	if err := opts.checkURL(u); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.timeout())
+	ctx, cancel := context.WithTimeout(parent, opts.timeout())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -87,7 +87,7 @@ func fetch(ctx context.Context, rawURL string, opts Options) ([]byte, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is already in the message
 		}
-		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+		if ctx.Err() != nil && parent.Err() == nil {
 			return nil, fmt.Errorf("no answer within %s", opts.timeout())
 		}
 		return nil, err
@@ -103,7 +103,7 @@ func fetch(ctx context.Context, rawURL string, opts Options) ([]byte, error) {
 	}
 	data, err := readCapped(resp.Body, opts.maxBytes())
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && parent.Err() == nil {
 			return nil, fmt.Errorf("body not received within %s", opts.timeout())
 		}
 		return nil, err

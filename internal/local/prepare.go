@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/chainspec"
 	"github.com/dinfra/stack/internal/flavor"
 	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/nodekey"
@@ -104,44 +102,54 @@ func plan(ctx context.Context, home string, dir Dir, n *v1alpha1.SubstrateNetwor
 		}
 		t.keys[r.Name] = k
 	}
-	for _, c := range chainSources(n) {
-		if c.URL != "" {
-			if err := fetchChainSpec(ctx, c.URL, t.urlChainFile(c.URL)); err != nil {
-				return nil, err
-			}
-		}
-	}
 	return network.Build(n, t)
 }
 
-func chainSources(n *v1alpha1.SubstrateNetwork) []v1alpha1.Chain {
-	cs := []v1alpha1.Chain{n.Spec.Chain}
-	for _, p := range n.Spec.Parachains {
-		cs = append(cs, p.Chain)
+// chainSource is a chain of the network and its field path, for errors.
+type chainSource struct {
+	field string
+	chain *v1alpha1.Chain
+}
+
+func chainSources(n *v1alpha1.SubstrateNetwork) []chainSource {
+	cs := []chainSource{{"spec.chain", &n.Spec.Chain}}
+	for i := range n.Spec.Parachains {
+		cs = append(cs, chainSource{fmt.Sprintf("spec.parachains[%d].chain", i), &n.Spec.Parachains[i].Chain})
 	}
 	return cs
 }
 
-// fetchChainSpec downloads a chain spec once; later plans reuse the file.
-func fetchChainSpec(ctx context.Context, url, file string) error {
-	if _, err := os.Stat(file); err == nil {
-		return nil
+// checkChains checks every chain spec a spec names before anything is stored: a file must be
+// a regular file holding a chain spec (its path is made absolute in place, so the supervisor
+// and later applies find it from any directory); a URL is fetched (with a timeout and a size
+// cap) unless this network already has it, and returned by the file it is to be kept in.
+func checkChains(ctx context.Context, dir Dir, n *v1alpha1.SubstrateNetwork) (map[string][]byte, error) {
+	fetched := map[string][]byte{}
+	var errs []error
+	for _, s := range chainSources(n) {
+		c := s.chain
+		switch {
+		case c.File != "":
+			abs, err := filepath.Abs(c.File)
+			if err == nil {
+				c.File = abs
+				_, err = chainspec.ReadFile(abs, chainspec.Options{})
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s.file: %w", s.field, err))
+			}
+		case c.URL != "":
+			file := dir.FetchedChain(c.URL)
+			if fetched[file] != nil || exists(file) {
+				continue
+			}
+			data, err := chainspec.Fetch(ctx, c.URL, chainspec.Options{})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s.url: %w", s.field, err))
+				continue
+			}
+			fetched[file] = data
+		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return fmt.Errorf("chain spec %s: %w", url, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("fetch chain spec: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("fetch chain spec %s: %s", url, resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return fmt.Errorf("fetch chain spec %s: %w", url, err)
-	}
-	return writeFile(file, data, 0o644)
+	return fetched, errors.Join(errs...)
 }

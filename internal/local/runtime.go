@@ -1,15 +1,15 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
-	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,10 +29,22 @@ type Runtime struct {
 	Supervisor []string
 }
 
-// Dir is a network's state directory.
-func (r *Runtime) Dir(name string) Dir { return NetworkDir(r.Home, name) }
+// Dir is a network's state directory; name must be a network name (network.CheckName).
+func (r *Runtime) Dir(name string) (Dir, error) { return NetworkDir(r.Home, name) }
 
-// Networks lists the networks that have state under Home.
+// LogFile is a node's log file; both names must be names (network.CheckName), never paths.
+func (r *Runtime) LogFile(name, node string) (string, error) {
+	dir, err := r.Dir(name)
+	if err != nil {
+		return "", err
+	}
+	if err := network.CheckName(node); err != nil {
+		return "", fmt.Errorf("node name: %w", err)
+	}
+	return dir.Log(node), nil
+}
+
+// Networks lists the networks that have an applied spec under Home.
 func (r *Runtime) Networks() ([]string, error) {
 	entries, err := os.ReadDir(filepath.Join(r.Home, "networks"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -40,7 +52,7 @@ func (r *Runtime) Networks() ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() {
+		if dir, err := r.Dir(e.Name()); err == nil && exists(dir.Spec()) {
 			names = append(names, e.Name())
 		}
 	}
@@ -52,62 +64,98 @@ type UpOptions struct {
 	// UntilBlock: return once every node reports a best block at least this high (0: once
 	// every node answers RPC).
 	UntilBlock uint64
-	// Timeout bounds the wait; the network keeps running when it expires.
+	// Timeout bounds Up as a whole (checks, chain spec downloads and the wait); the network
+	// keeps running when it expires during the wait.
 	Timeout time.Duration
 }
 
 // Apply stores a spec as the network's desired state (see Prepare) and makes the supervisor
-// converge on it, starting the supervisor if none runs. It does not wait.
+// converge on it, starting the supervisor if none runs. It does not wait. When it fails for a
+// network that had no state, it leaves none: no state directory, no ports, no keys.
 func (r *Runtime) Apply(ctx context.Context, n *v1alpha1.SubstrateNetwork) (int64, error) {
-	gen, err := r.Prepare(ctx, n)
+	gen, fresh, err := r.prepare(ctx, n)
 	if err != nil {
 		return 0, err
 	}
 	if pid := r.supervisorPID(n.Name); pid != 0 {
 		return gen, syscall.Kill(pid, syscall.SIGHUP)
 	}
-	return gen, r.startSupervisor(n.Name)
+	if err := r.startSupervisor(n.Name); err != nil {
+		if fresh {
+			err = errors.Join(err, r.purge(n.Name))
+		}
+		return 0, err
+	}
+	return gen, nil
 }
 
 // Prepare validates a spec, checks that it can run here (binaries, chain specs), allocates
-// ports and node keys, and stores it as the network's desired state with its generation.
-// Nothing is stored when a check fails, so a running network never sees a bad spec.
+// ports and node keys, and stores it as the network's desired state with the next generation:
+// every apply is a generation of its own, so waiting for it never reads an older attempt's
+// result. Nothing is stored when a check fails, so a running network never sees a bad spec,
+// and a network that had no state is left with none.
 func (r *Runtime) Prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (int64, error) {
+	gen, _, err := r.prepare(ctx, n)
+	return gen, err
+}
+
+// prepare is Prepare; fresh says the network had no applied spec before.
+func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (gen int64, fresh bool, err error) {
 	n = n.DeepCopy()
 	network.Default(n)
 	if err := network.Validate(n); err != nil {
-		return 0, err
+		return 0, false, err
+	}
+	dir, err := r.Dir(n.Name)
+	if err != nil {
+		return 0, false, err
+	}
+	fresh = !exists(dir.Spec())
+	if pid := r.supervisorPID(n.Name); pid != 0 && fresh {
+		return 0, false, fmt.Errorf("network %s: its supervisor (pid %d) still runs but its state in %s is gone; it stops its nodes within %s, then run up again", n.Name, pid, dir, stateDirPoll*2)
 	}
 	if err := resolveBinaries(n); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	dir := r.Dir(n.Name)
+	if err := absGatewayConfig(n.Spec.Gateway); err != nil {
+		return 0, false, err
+	}
+	fetched, err := checkChains(ctx, dir, n)
+	if err != nil {
+		return 0, false, err
+	}
+	// From here on files are written: a failure takes back what a new network got.
+	defer func() {
+		if err != nil && fresh {
+			err = errors.Join(err, r.purge(n.Name))
+		}
+	}()
+	for file, data := range fetched {
+		if err := writeFile(file, data, 0o600); err != nil {
+			return 0, fresh, err
+		}
+	}
 	p, err := plan(ctx, r.Home, dir, n)
 	if err != nil {
-		return 0, err
+		return 0, fresh, err
 	}
 	if gw := n.Spec.Gateway; gw != nil {
-		if err := absGatewayConfig(gw); err != nil {
-			return 0, err
-		}
 		if _, err := loadGatewayConfig(gw, gatewayUpstreams(p, gw.Group)); err != nil {
-			return 0, err
+			return 0, fresh, err
 		}
 	}
-	prev, gen, err := readApplied(dir)
-	switch {
-	case err != nil:
-		n.Generation = 1
-	case reflect.DeepEqual(prev.Spec, n.Spec):
-		n.Generation = gen
-	default:
-		n.Generation = gen + 1
-	}
-	return n.Generation, writeJSON(dir.Spec(), n, 0o600)
+	_, gen, _ = readApplied(dir)
+	n.Generation = gen + 1
+	return n.Generation, fresh, writeJSON(dir.Spec(), n, 0o600)
 }
 
 // Up applies a spec and waits until the network is up.
 func (r *Runtime) Up(ctx context.Context, n *v1alpha1.SubstrateNetwork, opts UpOptions) error {
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
 	gen, err := r.Apply(ctx, n)
 	if err != nil {
 		return err
@@ -117,7 +165,11 @@ func (r *Runtime) Up(ctx context.Context, n *v1alpha1.SubstrateNetwork, opts UpO
 
 // Scale sets a group's replica count and waits for the network to converge.
 func (r *Runtime) Scale(ctx context.Context, name, group string, replicas int, opts UpOptions) error {
-	n, _, err := readApplied(r.Dir(name))
+	dir, err := r.Dir(name)
+	if err != nil {
+		return err
+	}
+	n, _, err := readApplied(dir)
 	if err != nil {
 		return fmt.Errorf("network %q: %w", name, err)
 	}
@@ -133,6 +185,10 @@ func (r *Runtime) Scale(ctx context.Context, name, group string, replicas int, o
 // WaitReady waits until the supervisor has reconciled generation gen, every planned node runs
 // and answers RPC, and every node's best block reaches opts.UntilBlock.
 func (r *Runtime) WaitReady(ctx context.Context, name string, gen int64, opts UpOptions) error {
+	dir, err := r.Dir(name)
+	if err != nil {
+		return err
+	}
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
@@ -144,10 +200,10 @@ func (r *Runtime) WaitReady(ctx context.Context, name string, gen int64, opts Up
 		switch {
 		case err != nil:
 			last = err.Error()
-		case st.Error != "":
+		case st.Error != "" && st.Generation >= gen: // an older generation's error is not this apply's
 			return fmt.Errorf("network %s: %s", name, st.Error)
 		case st.Supervisor == 0:
-			return fmt.Errorf("network %s: supervisor is not running (see %s)", name, r.Dir(name).SupervisorLog())
+			return fmt.Errorf("network %s: supervisor is not running (see %s)", name, dir.SupervisorLog())
 		case st.Generation < gen:
 			last = "waiting for the supervisor to apply the spec"
 		default:
@@ -165,13 +221,18 @@ func (r *Runtime) WaitReady(ctx context.Context, name string, gen int64, opts Up
 }
 
 // Down stops the supervisor, which stops every node, and waits until no process is left.
-// With purge it also deletes the network's state and releases its ports.
+// With purge it also deletes the network's state and releases its ports. It stops a
+// supervisor whose state directory is gone, too.
 func (r *Runtime) Down(ctx context.Context, name string, purge bool) error {
-	dir := r.Dir(name)
-	if _, err := os.Stat(string(dir)); err != nil {
+	dir, err := r.Dir(name)
+	if err != nil {
+		return err
+	}
+	pid := r.supervisorPID(name)
+	if !exists(string(dir)) && pid == 0 {
 		return fmt.Errorf("network %q: no state in %s", name, dir)
 	}
-	if pid := r.supervisorPID(name); pid != 0 {
+	if pid != 0 {
 		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("stop supervisor: %w", err)
 		}
@@ -179,13 +240,14 @@ func (r *Runtime) Down(ctx context.Context, name string, purge bool) error {
 			return fmt.Errorf("supervisor %d: %w", pid, err)
 		}
 	}
-	// Belt and braces: no node may outlive its network.
+	// Belt and braces: no node may outlive its network. Only processes that run on this
+	// state directory are killed: a pid in an old status file may belong to anyone by now.
 	var st Status
 	if _, err := readJSON(dir.Status(), &st); err != nil {
 		return err
 	}
 	for node, ns := range st.Nodes {
-		if ns.PID != 0 && alive(ns.PID) {
+		if ns.PID != 0 && alive(ns.PID) && runsIn(ns.PID, dir) {
 			_ = syscall.Kill(-ns.PID, syscall.SIGKILL)
 			if err := waitGone(ctx, ns.PID, 5*time.Second); err != nil {
 				return fmt.Errorf("node %s (pid %d): %w", node, ns.PID, err)
@@ -195,14 +257,38 @@ func (r *Runtime) Down(ctx context.Context, name string, purge bool) error {
 	if !purge {
 		return nil
 	}
+	return r.purge(name)
+}
+
+// purge deletes a stopped network's state and releases its ports.
+func (r *Runtime) purge(name string) error {
+	dir, err := r.Dir(name)
+	if err != nil {
+		return err
+	}
 	if err := os.RemoveAll(string(dir)); err != nil {
 		return err
 	}
 	return releasePorts(r.Home, name)
 }
 
+// runsIn says whether a process's command line names a path in the state directory, as every
+// node's does (its base path).
+func runsIn(pid int, dir Dir) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && bytes.Contains(cmdline, []byte(string(dir)+string(filepath.Separator)))
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func (r *Runtime) startSupervisor(name string) error {
-	dir := r.Dir(name)
+	dir, err := r.Dir(name)
+	if err != nil {
+		return err
+	}
 	logFile, err := os.OpenFile(dir.SupervisorLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -219,10 +305,10 @@ func (r *Runtime) startSupervisor(name string) error {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	deadline := time.After(10 * time.Second)
-	for r.supervisorPID(name) == 0 {
+	for r.supervisorPID(name) != cmd.Process.Pid {
 		select {
 		case err := <-done:
-			return fmt.Errorf("supervisor exited at once (%v): see %s", err, dir.SupervisorLog())
+			return fmt.Errorf("supervisor exited at once (%v): %s", err, logTail(dir.SupervisorLog()))
 		case <-deadline:
 			return fmt.Errorf("supervisor did not start: see %s", dir.SupervisorLog())
 		case <-time.After(50 * time.Millisecond):
@@ -231,18 +317,18 @@ func (r *Runtime) startSupervisor(name string) error {
 	return nil
 }
 
-// supervisorPID is the pid of the network's running supervisor, or 0.
-func (r *Runtime) supervisorPID(name string) int {
-	data, err := os.ReadFile(r.Dir(name).SupervisorPID())
-	if err != nil {
-		return 0
+// logTail is the end of a log, for errors that outlive the file.
+func logTail(file string) string {
+	data, _ := os.ReadFile(file)
+	const max = 1024
+	if len(data) > max {
+		data = data[len(data)-max:]
 	}
-	pid, err := strconv.Atoi(string(data))
-	if err != nil || !alive(pid) {
-		return 0
-	}
-	return pid
+	return strings.TrimSpace(string(data))
 }
+
+// supervisorPID is the pid of the network's running supervisor, or 0: the holder of its lock.
+func (r *Runtime) supervisorPID(name string) int { return lockHolder(r.Home, name) }
 
 func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
@@ -309,7 +395,10 @@ func (s *NetworkStatus) notReady(untilBlock uint64) string {
 
 // Status reads the supervisor's view and asks every node about itself over RPC.
 func (r *Runtime) Status(ctx context.Context, name string) (*NetworkStatus, error) {
-	dir := r.Dir(name)
+	dir, err := r.Dir(name)
+	if err != nil {
+		return nil, err
+	}
 	n, _, err := readApplied(dir)
 	if err != nil {
 		return nil, fmt.Errorf("network %q: %w", name, err)

@@ -5,6 +5,8 @@
 package local
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"path/filepath"
 
 	"github.com/dinfra/stack/internal/flavor"
+	"github.com/dinfra/stack/internal/network"
 )
 
 // Home is the root of all local networks: $ONF_HOME, or ~/.local/state/onf.
@@ -28,8 +31,14 @@ func Home() string {
 // Dir is the layout of one network's state directory.
 type Dir string
 
-// NetworkDir is the state directory of a network under a home.
-func NetworkDir(home, network string) Dir { return Dir(filepath.Join(home, "networks", network)) }
+// NetworkDir is the state directory of a network under a home. The name becomes a path, so
+// it must be a network name (network.CheckName): never "..", "/x" or "a/b".
+func NetworkDir(home, name string) (Dir, error) {
+	if err := network.CheckName(name); err != nil {
+		return "", fmt.Errorf("network name: %w", err)
+	}
+	return Dir(filepath.Join(home, "networks", name)), nil
+}
 
 func (d Dir) path(parts ...string) string {
 	return filepath.Join(append([]string{string(d)}, parts...)...)
@@ -44,9 +53,6 @@ func (d Dir) Facts() string { return d.path("facts.json") }
 // Status is the supervisor's view of its processes.
 func (d Dir) Status() string { return d.path("status.json") }
 
-// SupervisorPID names the file holding the running supervisor's pid.
-func (d Dir) SupervisorPID() string { return d.path("supervisor.pid") }
-
 // SupervisorLog is the supervisor's own log.
 func (d Dir) SupervisorLog() string { return d.path("supervisor.log") }
 
@@ -59,8 +65,11 @@ func (d Dir) NodeKey(node string) string { return d.path("keys", node+".nodekey"
 // SURI holds a node's session key secret URI (0600).
 func (d Dir) SURI(node string) string { return d.path("keys", node+".suri") }
 
-// ChainDir holds chain specs fetched from URLs.
-func (d Dir) ChainDir() string { return d.path("chains") }
+// FetchedChain is where the chain spec fetched from a URL is kept.
+func (d Dir) FetchedChain(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return d.path("chains", hex.EncodeToString(sum[:8])+".json")
+}
 
 // Log is a node's log file.
 func (d Dir) Log(node string) string { return d.path("logs", node+".log") }
@@ -85,10 +94,10 @@ type NodeState struct {
 // Status is the supervisor's status file.
 type Status struct {
 	Supervisor int                  `json:"supervisor"`
-	Generation int64                `json:"generation"` // spec generation last reconciled
+	Generation int64                `json:"generation"` // spec generation last reconciled, successfully or not
 	Nodes      map[string]NodeState `json:"nodes"`
 	Gateway    string               `json:"gateway,omitempty"` // listen address of the running gateway
-	Error      string               `json:"error,omitempty"`
+	Error      string               `json:"error,omitempty"`   // why reconciling Generation failed
 }
 
 // readJSON reads a JSON file into v; a missing file leaves v as is and returns false.

@@ -66,27 +66,29 @@ type Supervisor struct {
 	retry chan string
 	gen   int64
 	err   string
+	// gone: the state directory was removed, so nothing may be written there any more.
+	gone bool
 	// gateway is the network's RPC gateway, when the spec asks for one.
 	gateway *gatewayRun
 }
 
 // Supervise runs the supervisor of the network in dir until ctx ends or it receives SIGTERM or
 // SIGINT; SIGHUP makes it reconcile with the spec file. On the way out it stops every node.
-func Supervise(ctx context.Context, home string, dir Dir, log *slog.Logger) error {
+func Supervise(ctx context.Context, home, name string, log *slog.Logger) error {
+	dir, err := NetworkDir(home, name)
+	if err != nil {
+		return err
+	}
 	// Children get SIGKILL if the thread that started them dies: pin this goroutine to one
 	// thread for its whole life so that only the supervisor's own death takes nodes down.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	unlock, err := lockSupervisor(dir)
+	unlock, err := lockSupervisor(home, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := writeFile(dir.SupervisorPID(), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(dir.SupervisorPID())
 
 	s := &Supervisor{home: home, dir: dir, log: log, procs: map[string]*proc{},
 		exits: make(chan exitEvent, 16), retry: make(chan string, 16)}
@@ -94,6 +96,11 @@ func Supervise(ctx context.Context, home string, dir Dir, log *slog.Logger) erro
 	// for seeds; SIGHUP asks for a reconcile.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if err := watchStateDir(ctx, dir, cancel); err != nil {
+		return err
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -102,8 +109,16 @@ func Supervise(ctx context.Context, home string, dir Dir, log *slog.Logger) erro
 	for {
 		select {
 		case <-ctx.Done():
-			log.Info("stopping network")
+			s.gone = errors.Is(context.Cause(ctx), errStateDirGone)
+			if s.gone {
+				log.Error("stopping network: its state directory is gone", "dir", dir)
+			} else {
+				log.Info("stopping network")
+			}
 			s.stopAll()
+			if s.gone {
+				return errStateDirGone
+			}
 			return nil
 		case <-hup:
 			s.reconcile(ctx)
@@ -119,20 +134,42 @@ func Supervise(ctx context.Context, home string, dir Dir, log *slog.Logger) erro
 	}
 }
 
-// lockSupervisor makes sure only one supervisor runs per network.
-func lockSupervisor(dir Dir) (func(), error) {
-	if err := os.MkdirAll(string(dir), 0o700); err != nil {
-		return nil, err
+// stateDirPoll is how often the supervisor checks that its state directory is still there.
+const stateDirPoll = 2 * time.Second
+
+var errStateDirGone = errors.New("state directory removed or replaced")
+
+// watchStateDir cancels the supervisor with errStateDirGone once its state directory or spec
+// is removed or the directory replaced: `onf down` finds a network through it, so a network
+// whose state is gone could never be stopped, and its nodes would run on deleted files.
+func watchStateDir(ctx context.Context, dir Dir, cancel context.CancelCauseFunc) error {
+	first, err := os.Stat(string(dir))
+	if err == nil {
+		_, err = os.Stat(dir.Spec())
 	}
-	f, err := os.OpenFile(filepath.Join(string(dir), "supervisor.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("no applied spec: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("another supervisor runs this network: %w", err)
-	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	go func() {
+		tick := time.NewTicker(stateDirPoll)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now, err := os.Stat(string(dir))
+			if err == nil {
+				_, err = os.Stat(dir.Spec())
+			}
+			if errors.Is(err, os.ErrNotExist) || err == nil && !os.SameFile(first, now) {
+				cancel(errStateDirGone)
+				return
+			}
+		}
+	}()
+	return nil
 }
 
 // reconcile converges the processes on the spec file.
@@ -140,6 +177,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 	defer s.writeStatus()
 	n, gen, err := readApplied(s.dir)
 	if err == nil {
+		s.gen = gen // what happens next, error or not, is this generation's
 		err = resolveBinaries(n)
 	}
 	var p *network.Plan
@@ -152,7 +190,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 		s.log.Error("reconcile", "err", err)
 		return
 	}
-	s.err, s.gen = "", gen
+	s.err = ""
 
 	want := map[string]bool{}
 	for _, np := range p.Nodes {
@@ -401,6 +439,9 @@ func (s *Supervisor) stopAll() {
 }
 
 func (s *Supervisor) writeStatus() {
+	if s.gone {
+		return // writing would make the state directory again
+	}
 	st := Status{Supervisor: os.Getpid(), Generation: s.gen, Error: s.err, Nodes: map[string]NodeState{}}
 	if s.gateway != nil {
 		st.Gateway = s.gateway.listen

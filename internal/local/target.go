@@ -1,8 +1,6 @@
 package local
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,7 +42,7 @@ func (t *target) ChainSpec(c v1alpha1.Chain, f v1alpha1.Flavor) (string, error) 
 	case c.File != "":
 		return filepath.Abs(c.File)
 	case c.URL != "":
-		return t.urlChainFile(c.URL), nil
+		return t.dir.FetchedChain(c.URL), nil
 	case c.ConfigMap != nil:
 		return "", fmt.Errorf("chain.configMap works in clusters only: use file or url locally")
 	case f == v1alpha1.FlavorGossamer:
@@ -57,10 +55,4 @@ func (t *target) ChainSpec(c v1alpha1.Chain, f v1alpha1.Flavor) (string, error) 
 	default:
 		return c.Builtin, nil
 	}
-}
-
-// urlChainFile is where a chain spec fetched from a URL is kept.
-func (t *target) urlChainFile(url string) string {
-	sum := sha256.Sum256([]byte(url))
-	return filepath.Join(t.dir.ChainDir(), hex.EncodeToString(sum[:8])+".json")
 }

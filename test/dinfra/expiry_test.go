@@ -194,7 +194,11 @@ func requireRunning(ctx context.Context, t *testing.T, env *gossamerEnv, id uint
 	if err != nil {
 		t.Fatal(err)
 	}
-	pids := nodeProcesses(t, env.gossamer, string(env.rt.Dir(name)))
+	dir, err := env.rt.Dir(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := nodeProcesses(t, env.gossamer, string(dir))
 	if len(st.Nodes) == 0 || len(pids) != len(st.Nodes) {
 		t.Fatalf("network %s: gossamer processes %v for %d nodes", name, pids, len(st.Nodes))
 	}
@@ -243,7 +247,11 @@ func nodeProcesses(t *testing.T, bin, dir string) []int {
 func waitTornDown(ctx context.Context, t *testing.T, env *gossamerEnv, id uint64, rpcURL string) {
 	t.Helper()
 	depID := watcher.DeploymentID(id)
-	dir := string(env.rt.Dir(local.NetworkName(depID)))
+	stateDir, err := env.rt.Dir(local.NetworkName(depID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := string(stateDir)
 	record := reactorRecord(env, depID)
 	eventually(t, time.Minute, "network torn down", func() (bool, string) {
 		res, err := env.provider.cfg.Reactor.ListDeploymentsWithResponse(ctx)

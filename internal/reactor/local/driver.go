@@ -58,7 +58,11 @@ func (d *Driver) Deploy(ctx context.Context, dep reactor.Deployment) ([]api.Endp
 // already torn down.
 func (d *Driver) Teardown(ctx context.Context, id string) error {
 	name := NetworkName(id)
-	if _, err := os.Stat(string(d.rt.Dir(name))); errors.Is(err, os.ErrNotExist) {
+	dir, err := d.rt.Dir(name)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(string(dir)); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err := d.rt.Down(ctx, name, true); err != nil {

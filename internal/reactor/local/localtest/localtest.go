@@ -24,7 +24,7 @@ func MaybeSupervise() {
 	}
 	args := os.Args
 	home, name := args[len(args)-2], args[len(args)-1]
-	if err := onflocal.Supervise(context.Background(), home, onflocal.NetworkDir(home, name), slog.Default()); err != nil {
+	if err := onflocal.Supervise(context.Background(), home, name, slog.Default()); err != nil {
 		slog.Error("supervisor", "err", err)
 		os.Exit(1)
 	}
