@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/gateway"
@@ -58,7 +59,11 @@ func (s *Supervisor) reconcileGateway(ctx context.Context, gw *v1alpha1.Gateway,
 		s.stopGateway()
 		return nil
 	}
-	ups := gatewayUpstreams(p, gw.Group)
+	// A node whose port another process holds gets no calls: they would reach that process.
+	ups := slices.DeleteFunc(gatewayUpstreams(p, gw.Group), func(u gwconfig.Upstream) bool {
+		pr := s.procs[u.Name]
+		return pr != nil && pr.conflict != ""
+	})
 	content, err := os.ReadFile(gw.Config)
 	if err != nil {
 		return fmt.Errorf("spec.gateway.config: %w", err)

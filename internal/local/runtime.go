@@ -183,7 +183,8 @@ func (r *Runtime) Scale(ctx context.Context, name, group string, replicas int, o
 }
 
 // WaitReady waits until the supervisor has reconciled generation gen, every planned node runs
-// and answers RPC, and every node's best block reaches opts.UntilBlock.
+// and answers RPC as itself, and every node's best block reaches opts.UntilBlock. A port held
+// by another process is the reason given when it times out.
 func (r *Runtime) WaitReady(ctx context.Context, name string, gen int64, opts UpOptions) error {
 	dir, err := r.Dir(name)
 	if err != nil {
@@ -366,6 +367,9 @@ type NodeInfo struct {
 	WS        string        `json:"ws"`
 	Metrics   string        `json:"metrics"`
 	RPCError  string        `json:"rpcError,omitempty"`
+	// Conflict says which of the node's ports another process holds: the supervisor could not
+	// reserve it, or something other than this node answers on it.
+	Conflict string `json:"conflict,omitempty"`
 }
 
 // NetworkStatus is `onf status` for one network.
@@ -382,6 +386,8 @@ type NetworkStatus struct {
 func (s *NetworkStatus) notReady(untilBlock uint64) string {
 	for _, n := range s.Nodes {
 		switch {
+		case n.Conflict != "":
+			return n.Name + ": " + n.Conflict
 		case !n.Running:
 			return n.Name + " is not running"
 		case n.RPCError != "":
@@ -423,9 +429,10 @@ func (r *Runtime) Status(ctx context.Context, name string) (*NetworkStatus, erro
 		*info = NodeInfo{
 			Name: np.Name, Group: np.Group, Role: np.Role, PeerID: np.PeerID,
 			Running: ns.Running && out.Supervisor != 0, PID: ns.PID, Restarts: ns.Restarts, LastExit: ns.LastExit,
-			RPC:     fmt.Sprintf("http://127.0.0.1:%d", np.Ports.RPC),
-			WS:      fmt.Sprintf("ws://127.0.0.1:%d", wsPort(np)),
-			Metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", np.Ports.Prometheus),
+			Conflict: ns.Conflict,
+			RPC:      fmt.Sprintf("http://127.0.0.1:%d", np.Ports.RPC),
+			WS:       fmt.Sprintf("ws://127.0.0.1:%d", wsPort(np)),
+			Metrics:  fmt.Sprintf("http://127.0.0.1:%d/metrics", np.Ports.Prometheus),
 		}
 		if !info.Running {
 			info.PID = 0
@@ -448,9 +455,21 @@ func wsPort(np network.NodePlan) int {
 	return np.Ports.RPC
 }
 
+// askNode reads a node's chain facts over RPC, once its RPC and WebSocket endpoints both
+// answer with the node's own peer ID: a port another process took would otherwise pass for
+// the node.
 func askNode(ctx context.Context, info *NodeInfo) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
+	for _, url := range []string{info.RPC, info.WS} {
+		if err := checkIdentity(ctx, url, info.PeerID); err != nil {
+			info.RPCError = err.Error()
+			if errors.Is(err, errNotThisNode) {
+				info.Conflict = err.Error()
+			}
+			return
+		}
+	}
 	c, err := rpc.Dial(ctx, info.RPC)
 	if err == nil {
 		defer c.Close()
@@ -462,4 +481,24 @@ func askNode(ctx context.Context, info *NodeInfo) {
 		}
 	}
 	info.RPCError = err.Error()
+}
+
+var errNotThisNode = errors.New("another process holds the port")
+
+// checkIdentity asks the endpoint for its peer ID (system_localPeerId) and compares it with the
+// node's.
+func checkIdentity(ctx context.Context, url, peerID string) error {
+	c, err := rpc.Dial(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	got, err := c.LocalPeerID(ctx)
+	if err != nil {
+		return err
+	}
+	if got != peerID {
+		return fmt.Errorf("%s answers as peer %q, not as this node (%s): %w", url, got, peerID, errNotThisNode)
+	}
+	return nil
 }

@@ -46,12 +46,17 @@ type proc struct {
 	lastExit string
 	exited   chan struct{}
 	pending  bool // a restart is scheduled
+	// res holds the node's ports whenever the node does not, and conflict says which port
+	// another process took instead.
+	res      reservation
+	conflict string
 }
 
 type exitEvent struct {
-	node string
-	cmd  *exec.Cmd
-	err  error
+	node     string
+	cmd      *exec.Cmd
+	err      error
+	conflict error // from taking the node's ports back
 }
 
 // Supervisor keeps a network's processes converged on the applied spec: it starts missing
@@ -68,8 +73,12 @@ type Supervisor struct {
 	err   string
 	// gone: the state directory was removed, so nothing may be written there any more.
 	gone bool
-	// gateway is the network's RPC gateway, when the spec asks for one.
-	gateway *gatewayRun
+	// gateway is the network's RPC gateway, when the spec asks for one; gatewaySpec and
+	// plan are what it was last reconciled with.
+	gateway     *gatewayRun
+	gatewaySpec *v1alpha1.Gateway
+	plan        *network.Plan
+	ctx         context.Context // the supervisor's life
 }
 
 // Supervise runs the supervisor of the network in dir until ctx ends or it receives SIGTERM or
@@ -101,6 +110,7 @@ func Supervise(ctx context.Context, home, name string, log *slog.Logger) error {
 	if err := watchStateDir(ctx, dir, cancel); err != nil {
 		return err
 	}
+	s.ctx = ctx
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -200,6 +210,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 		if !want[name] {
 			s.log.Info("stopping node removed from spec", "node", name)
 			s.stop(pr)
+			pr.res.close()
 			delete(s.procs, name)
 		}
 	}
@@ -207,14 +218,25 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 	// soon as it is prepared and a seed listens, and the next node's init (gossamer's takes
 	// about a second of CPU) overlaps with the previous node's boot instead of delaying the
 	// first validator.
+	// New nodes' ports are reserved from here on (start reports a conflict).
 	prepared := map[string]chan struct{}{}
+	fresh := map[string]*proc{}
 	var queue []network.NodePlan
 	for _, np := range p.Nodes {
 		if _, ok := s.procs[np.Name]; !ok {
 			prepared[np.Name] = make(chan struct{})
 			queue = append(queue, np)
+			fresh[np.Name] = &proc{plan: np, hash: commandHash(np), backoff: minBackoff}
+			_ = fresh[np.Name].res.reserve(np)
 		}
 	}
+	defer func() { // give back what a stop left unstarted
+		for name, pr := range fresh {
+			if s.procs[name] != pr {
+				pr.res.close()
+			}
+		}
+	}()
 	go func() {
 		for _, np := range queue {
 			_ = s.prepareNode(np) // start reports any error
@@ -238,7 +260,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 		pr, ok := s.procs[np.Name]
 		switch {
 		case !ok:
-			pr = &proc{plan: np, hash: h, backoff: minBackoff}
+			pr = fresh[np.Name]
 			s.procs[np.Name] = pr
 			seeds = append(seeds, np.Ports.P2P)
 			s.start(pr)
@@ -247,9 +269,22 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 			s.stop(pr)
 			pr.plan, pr.hash = np, h
 			s.start(pr)
+		case pr.pending && pr.conflict != "":
+			// Whoever held its port may have let go: try now, not at the end of the backoff.
+			pr.pending = false
+			s.start(pr)
 		}
 	}
-	if err := s.reconcileGateway(ctx, n.Spec.Gateway, p); err != nil {
+	s.gatewaySpec, s.plan = n.Spec.Gateway, p
+	s.updateGateway()
+}
+
+// updateGateway reconciles the gateway with the last spec and plan and the nodes' conflicts.
+func (s *Supervisor) updateGateway() {
+	if s.plan == nil {
+		return
+	}
+	if err := s.reconcileGateway(s.ctx, s.gatewaySpec, s.plan); err != nil {
 		s.err = err.Error()
 		s.log.Error("gateway", "err", err)
 	}
@@ -274,9 +309,17 @@ func commandHash(np network.NodePlan) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// start prepares a node's data directory if it is new and starts its process.
+// start prepares a node's data directory if it is new and starts its process, unless another
+// process holds one of its ports. The node runs under the bind guard (bindguard.go), which
+// keeps its sockets on loopback and hands it the ports reserved for it.
 func (s *Supervisor) start(pr *proc) {
 	np := pr.plan
+	if err := s.setConflict(pr, pr.res.reserve(np)); err != nil {
+		pr.lastExit = "not started: " + err.Error()
+		s.log.Error("start node", "node", np.Name, "err", err)
+		s.scheduleRestart(pr)
+		return
+	}
 	err := s.prepareNode(np)
 	var logFile *os.File
 	if err == nil {
@@ -284,16 +327,19 @@ func (s *Supervisor) start(pr *proc) {
 	}
 	if err == nil {
 		defer logFile.Close()
-		cmd := exec.Command(np.Binary, np.Args...)
+		cmd := guardedCommand(np.Binary, np.Args)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if err = cmd.Start(); err == nil {
+		pr.res.releaseP2P(np.Ports)
+		if err = startGuarded(cmd, np.PublicPorts, &pr.res, s.log.With("node", np.Name)); err == nil {
 			pr.cmd, pr.started, pr.exited = cmd, time.Now(), make(chan struct{})
 			s.log.Info("started node", "node", np.Name, "pid", cmd.Process.Pid)
 			go func(exited chan struct{}) {
 				err := cmd.Wait()
+				// Take the ports back at once, before anyone else can.
+				conflict := pr.res.reserve(np)
 				close(exited)
-				s.exits <- exitEvent{node: np.Name, cmd: cmd, err: err}
+				s.exits <- exitEvent{node: np.Name, cmd: cmd, err: err, conflict: conflict}
 			}(pr.exited)
 			return
 		}
@@ -375,12 +421,27 @@ func (s *Supervisor) onExit(ev exitEvent) {
 	}
 	pr.cmd = nil
 	pr.lastExit = exitReason(ev.err)
+	_ = s.setConflict(pr, ev.conflict)
 	if time.Since(pr.started) > stableAfter {
 		pr.backoff = minBackoff
 	}
 	s.log.Warn("node exited", "node", ev.node, "reason", pr.lastExit, "restart_in", pr.backoff)
 	s.scheduleRestart(pr)
 	s.writeStatus()
+}
+
+// setConflict records a node's port conflict (nil: none) and keeps the gateway away from a
+// node whose port another process holds. It returns err.
+func (s *Supervisor) setConflict(pr *proc, err error) error {
+	was := pr.conflict
+	pr.conflict = ""
+	if err != nil {
+		pr.conflict = err.Error()
+	}
+	if pr.conflict != was {
+		s.updateGateway()
+	}
+	return err
 }
 
 func (s *Supervisor) scheduleRestart(pr *proc) {
@@ -432,6 +493,7 @@ func (s *Supervisor) stopAll() {
 		for _, pr := range s.procs {
 			if pr.plan.Tier == tier {
 				s.stop(pr)
+				pr.res.close()
 			}
 		}
 	}
@@ -447,7 +509,7 @@ func (s *Supervisor) writeStatus() {
 		st.Gateway = s.gateway.listen
 	}
 	for name, pr := range s.procs {
-		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit}
+		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit, Conflict: pr.conflict}
 		if pr.cmd != nil {
 			ns.PID, ns.Running, ns.Started = pr.cmd.Process.Pid, true, pr.started.UTC().Format(time.RFC3339)
 		}

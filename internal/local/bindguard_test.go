@@ -1,0 +1,118 @@
+package local
+
+import (
+	"bufio"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dinfra/stack/internal/flavor"
+	"github.com/dinfra/stack/internal/network"
+)
+
+// TestBindGuardChild is the guarded process of TestBindGuard: it listens the way gossamer does
+// (":port", every interface) and prints where the kernel put each socket.
+func TestBindGuardChild(t *testing.T) {
+	ports := strings.Fields(os.Getenv("ONF_BINDGUARD_CHILD"))
+	if len(ports) != 2 {
+		t.Skip("run by TestBindGuard")
+	}
+	for _, l := range []struct{ network, addr string }{
+		{"tcp", ":0"}, {"tcp4", "0.0.0.0:0"}, {"tcp", "127.0.0.1:0"},
+		{"tcp", ":" + ports[0]}, {"tcp", ":" + ports[1]},
+	} {
+		ln, err := net.Listen(l.network, l.addr)
+		if err != nil {
+			fmt.Println("error", err)
+			continue
+		}
+		fmt.Println(l.network, l.addr, ln.Addr())
+	}
+}
+
+// A guarded node's wildcard listeners land on loopback, except on its public ports, and a
+// port the supervisor reserved is handed to the node when it binds it.
+func TestBindGuard(t *testing.T) {
+	public, err := freePort(map[int]bool{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &reservation{}
+	rpcPort, err := freePort(map[int]bool{public: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.reserve(network.NodePlan{Ports: flavor.Ports{RPC: rpcPort}}); err != nil {
+		t.Fatal(err)
+	}
+	defer res.close()
+	// While reserved, the port is nobody else's.
+	if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", rpcPort)); err == nil {
+		ln.Close()
+		t.Fatalf("reserved port %d could be taken", rpcPort)
+	}
+
+	cmd := guardedCommand(os.Args[0], []string{"-test.run=^TestBindGuardChild$", "-test.v"})
+	cmd.Env = append(os.Environ(), fmt.Sprintf("ONF_BINDGUARD_CHILD=%d %d", public, rpcPort))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := startGuarded(cmd, []int{public}, res, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 3 && strings.HasPrefix(f[0], "tcp") {
+			got[f[0]+" "+f[1]] = f[2]
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("guarded child: %v", err)
+	}
+	for key, want := range map[string]string{
+		"tcp :0":                        "127.0.0.1",
+		"tcp4 0.0.0.0:0":                "127.0.0.1",
+		"tcp 127.0.0.1:0":               "127.0.0.1",
+		"tcp :" + strconv.Itoa(public):  "::",
+		"tcp :" + strconv.Itoa(rpcPort): "127.0.0.1",
+	} {
+		h, _, err := net.SplitHostPort(got[key])
+		if err != nil {
+			t.Errorf("listen %s: no address in %v", key, got)
+		} else if h != want {
+			t.Errorf("listen %s: bound to %s, want %s", key, h, want)
+		}
+	}
+	if _, held := res.take(rpcPort); held {
+		t.Error("the reserved socket was not handed to the node")
+	}
+}
+
+// A port another process listens on is a conflict naming the port; the others stay reserved.
+func TestReservationConflict(t *testing.T) {
+	squatter, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	taken := squatter.Addr().(*net.TCPAddr).Port
+	free, err := freePort(map[int]bool{taken: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &reservation{}
+	defer res.close()
+	err = res.reserve(network.NodePlan{Ports: flavor.Ports{P2P: free, WS: taken}})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d (ws) is held by another process", taken)) {
+		t.Fatalf("reserve with port %d taken: %v", taken, err)
+	}
+	if _, held := res.take(free); !held {
+		t.Errorf("port %d was not reserved", free)
+	}
+}
