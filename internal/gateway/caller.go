@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -71,7 +72,22 @@ func (g *Gateway) admit(c *caller, cl *call) (string, *rpc.Error) {
 	case policy.Denied:
 		return outcomeDenied, errDenied
 	}
+	if cl.method == "state_subscribeStorage" && !namesKeys(cl.params) && !c.role.Grants(cl.method) {
+		return outcomeDenied, errAllStorage
+	}
 	return "", nil
+}
+
+// namesKeys reports whether state_subscribeStorage params name at least one key:
+// [["0x..", ...]] (gossamer also takes ["0x..", ...]). Without keys the subscription is to
+// every storage change: polkadot-sdk allows that only with unsafe RPC, and gossamer then
+// sends every storage entry (megabytes) on every block.
+func namesKeys(params json.RawMessage) bool {
+	var ps, keys []json.RawMessage
+	if json.Unmarshal(params, &ps) != nil || len(ps) == 0 {
+		return false
+	}
+	return ps[0][0] == '"' || json.Unmarshal(ps[0], &keys) == nil && len(keys) > 0
 }
 
 // admitHTTP is admit for a call over HTTP, where no call may start, end or use state kept

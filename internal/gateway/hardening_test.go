@@ -135,6 +135,41 @@ func TestUnsubscribeOnlyWhatTheSessionHolds(t *testing.T) {
 	}
 }
 
+// TestSubscribeToAllStorageNeedsAGrant: state_subscribeStorage without keys (every storage
+// change; gossamer sends its whole state on every block) needs the method named exactly.
+func TestSubscribeToAllStorageNeedsAGrant(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) {
+		c.Roles["admin"] = config.Role{Allow: []string{"*", "state_subscribeStorage"}}
+	})
+	noKeys := []string{
+		`{"jsonrpc":"2.0","id":1,"method":"state_subscribeStorage"}`,
+		`{"jsonrpc":"2.0","id":1,"method":"state_subscribeStorage","params":null}`,
+		req(1, "state_subscribeStorage"),
+		req(1, "state_subscribeStorage", []string{}),
+		req(1, "state_subscribeStorage", nil),
+		`{"jsonrpc":"2.0","id":1,"method":"state_subscribeStorage","params":{"keys":[]}}`,
+	}
+	for path, ws := range e.wsPaths(readerKey) {
+		for _, msg := range noKeys {
+			if a := decode(t, ws.roundTrip(msg)); a.code() != CodeMethodDenied {
+				t.Errorf("%s: %s: %+v", path, msg, a)
+			}
+		}
+		for _, msg := range []string{req(2, "state_subscribeStorage", []string{"0x26aa"}), req(3, "state_subscribeStorage", "0x26aa")} {
+			if a := decode(t, ws.roundTrip(msg)); a.code() != 0 {
+				t.Errorf("%s: %s: %+v", path, msg, a)
+			}
+		}
+	}
+	if got := count(e.forwarded(), "state_subscribeStorage"); got != 4 {
+		t.Fatalf("%d calls reached the node, want the 4 with keys", got)
+	}
+	admin, _ := e.dialWS("/", adminKey)
+	if a := decode(t, admin.roundTrip(req(1, "state_subscribeStorage"))); a.code() != 0 {
+		t.Fatalf("granted role: %+v", a)
+	}
+}
+
 // TestSubscriptionsNeedAWebSocket: over HTTP, calls would share the node connections of every
 // client, so subscribing and unsubscribing there (another client's subscription, twice) is
 // refused.

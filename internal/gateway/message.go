@@ -36,6 +36,7 @@ var (
 	errNotFound    = &rpc.Error{Code: rpc.CodeMethodNotFound, Message: "method not found"}
 	errNeedsWS     = invalid("subscriptions and connection-scoped methods need a WebSocket")
 	errNoID        = invalid("a subscription needs an id")
+	errAllStorage  = &rpc.Error{Code: CodeMethodDenied, Message: "state_subscribeStorage without keys is not allowed for this key"}
 )
 
 // Outcomes label calls in metrics.

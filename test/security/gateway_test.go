@@ -313,6 +313,10 @@ func TestGatewayAttacks(t *testing.T) {
 				t.Errorf("WebSocket %.40q: %+v", tt.method, a)
 			}
 		}
+		// Without keys, gossamer would send its whole state (2.3 MB) on every block.
+		if a := gatewayCall(t, c, gatewayReq(2, "state_subscribeStorage")); a.code() != gateway.CodeMethodDenied {
+			t.Errorf("state_subscribeStorage without keys: %+v", a)
+		}
 	})
 
 	// Issue 11.6: syncstate_genSyncSpec answers 4.5 MB to a 100-byte call; even a role

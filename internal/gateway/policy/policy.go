@@ -10,7 +10,7 @@ import (
 // Role is one compiled role.
 type Role struct {
 	allow, deny []pattern
-	granted     map[string]bool // methods other than Safe ones named exactly in allow
+	granted     map[string]bool // methods named exactly in allow
 }
 
 type pattern struct {
@@ -34,7 +34,7 @@ func Compile(allow, deny []string) (*Role, error) {
 			return nil, fmt.Errorf("allow: %w", err)
 		}
 		r.allow = append(r.allow, p)
-		if !p.prefix && Classify(a) != Safe {
+		if !p.prefix {
 			r.granted[a] = true
 		}
 	}
@@ -66,6 +66,10 @@ func parse(s string) (pattern, error) {
 	}
 	return pattern{text: s}, nil
 }
+
+// Grants reports whether the role's allow list names method exactly (for calls that need
+// more than a pattern, whatever the method's class).
+func (r *Role) Grants(method string) bool { return r.granted[method] }
 
 // Decision is a role's answer for one method.
 type Decision uint8
