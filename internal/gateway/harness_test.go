@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/dinfra/stack/internal/gateway/auth"
 	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/gateway/gatewaytest"
 	"github.com/dinfra/stack/internal/rpc/rpctest"
 )
 
@@ -148,21 +148,7 @@ func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.url
 // post sends body with the key (none if empty) and returns status and answer.
 func (e *env) post(path, key, body string) (int, string) {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return gatewaytest.Post(e.t, e.url+path, key, body)
 }
 
 // dialWS opens a raw WebSocket through the gateway; the status is that of a refused handshake.

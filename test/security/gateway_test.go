@@ -23,6 +23,7 @@ import (
 	"github.com/dinfra/stack/internal/gateway"
 	"github.com/dinfra/stack/internal/gateway/auth"
 	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/gateway/gatewaytest"
 	"github.com/dinfra/stack/internal/gateway/policy"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/rpc/rpctest"
@@ -113,18 +114,7 @@ func (g *gatewayUnderAttack) writeKeys(entries ...auth.KeyEntry) {
 // post sends body over HTTP with the key of id ("" for none) and returns status and answer.
 func (g *gatewayUnderAttack) post(id, body string) (int, string) {
 	g.t.Helper()
-	r, _ := http.NewRequest(http.MethodPost, "http://"+g.addr+"/", strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	if id != "" {
-		r.Header.Set("Authorization", "Bearer "+g.keys[id])
-	}
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return gatewaytest.Post(g.t, "http://"+g.addr+"/", g.keys[id], body)
 }
 
 // ws opens a WebSocket with the key of id.
