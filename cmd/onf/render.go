@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dinfra/stack/internal/chainspec"
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/nodekey"
@@ -57,7 +57,7 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 					return err
 				}
 			}
-			opts.ReadFile = os.ReadFile
+			opts.ReadFile = readChainFile
 			objs, err := kube.Desired(n, keys, opts)
 			if err != nil {
 				return fmt.Errorf("%s: %w", file, err)
@@ -71,4 +71,11 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 	c.Flags().StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	c.Flags().BoolVar(&opts.ServiceMonitor, "service-monitor", false, "add a Prometheus Operator ServiceMonitor")
 	return c
+}
+
+// readChainFile reads a chain.file for a ConfigMap: a regular file holding a chain spec (never
+// whatever the path names, /etc/shadow included) that fits in one (the API server refuses
+// ConfigMaps over 1 MiB).
+func readChainFile(path string) ([]byte, error) {
+	return chainspec.ReadFile(path, chainspec.Options{MaxBytes: 1 << 20})
 }

@@ -1,0 +1,129 @@
+package security
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lifecycleCLI runs a freshly built onf with a private home, each command bounded in time (a
+// command that used to hang fails the test instead of stalling it).
+type lifecycleCLI struct {
+	t    testing.TB
+	bin  string
+	home string
+}
+
+func newLifecycleCLI(t testing.TB) *lifecycleCLI {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "onf")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/cmd/onf").CombinedOutput(); err != nil {
+		t.Fatalf("build onf: %v\n%s", err, out)
+	}
+	return &lifecycleCLI{t: t, bin: bin, home: filepath.Join(t.TempDir(), "home")}
+}
+
+// run runs onf with a deadline and returns its output, its error and how long it took.
+func (c *lifecycleCLI) run(timeout time.Duration, args ...string) (string, error, time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, append([]string{"--home", c.home}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return out.String(), err, time.Since(start)
+}
+
+// tree lists every path under root with its size, to see that nothing changed.
+func lifecycleTree(t *testing.T, root string) []string {
+	t.Helper()
+	var paths []string
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		paths = append(paths, p+" "+strconv.FormatInt(fi.Size(), 10))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return paths
+}
+
+// TestLocalPathTraversalInNames plays a user (or a script fed untrusted names) passing paths
+// as NAME to every onf command that takes one. Before names were checked, `onf down .. --purge`
+// deleted every network's state, `onf down ../../victim --purge` deleted a directory outside
+// the home, `onf down ../../decoy` signalled whatever pid a file there named, `onf logs` read
+// any *.log file and `onf supervise` made directories outside the home. Every such call must
+// fail with the name rule and touch nothing.
+func TestLocalPathTraversalInNames(t *testing.T) {
+	c := newLifecycleCLI(t)
+	root := filepath.Dir(c.home)
+	write := func(p, content string) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A network with state, a victim directory beside the home, and a decoy whose files name
+	// the pid of an innocent process (in its own process group, as a node would be).
+	write(filepath.Join(c.home, "networks", "dev", "spec.json"), `{"metadata":{"name":"dev"}}`)
+	write(filepath.Join(c.home, "networks", "dev", "facts.json"), `{"ports":{}}`)
+	write(filepath.Join(root, "victim", "precious.log"), "SECRET-CONTENT\n")
+	innocent := exec.Command("sleep", "300")
+	innocent.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := innocent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { innocent.Process.Kill(); innocent.Wait() })
+	pid := strconv.Itoa(innocent.Process.Pid)
+	write(filepath.Join(root, "decoy", "supervisor.pid"), pid)
+	write(filepath.Join(root, "decoy", "status.json"), `{"nodes":{"n":{"pid":`+pid+`,"running":true}}}`)
+	before := lifecycleTree(t, root)
+
+	victim := filepath.Join(root, "victim")
+	names := []string{"..", ".", "../../victim", "../../decoy", victim, "a/b", "dev/..", "Dev", "dev_", ""}
+	var calls [][]string
+	for _, name := range names {
+		calls = append(calls,
+			[]string{"down", name}, []string{"down", name, "--purge"},
+			[]string{"status", name}, []string{"status", name, "-o", "json"},
+			[]string{"logs", name, "validator-0"}, []string{"rpc", name, "validator-0", "system_health"},
+			[]string{"exec", name, "validator-0", "--", "true"}, []string{"scale", name, "rpc=2"},
+			[]string{"supervise", name})
+	}
+	// A node name is a path component too.
+	for _, node := range []string{"../../../victim/precious", victim + "/precious", "../spec"} {
+		calls = append(calls, []string{"logs", "dev", node})
+	}
+	for _, args := range calls {
+		out, err, _ := c.run(30*time.Second, args...)
+		if err == nil || !strings.Contains(out, "must be a name of 1 to 42 lowercase letters") {
+			t.Errorf("onf %q: err %v, want the name rule\n%s", args, err, out)
+		}
+		if strings.Contains(out, "SECRET-CONTENT") {
+			t.Errorf("onf %q printed a file outside the home:\n%s", args, out)
+		}
+	}
+	if after := lifecycleTree(t, root); !slices.Equal(before, after) {
+		t.Errorf("files changed:\nbefore %q\nafter  %q", before, after)
+	}
+	if err := syscall.Kill(innocent.Process.Pid, 0); err != nil {
+		t.Errorf("the innocent process named by the decoy's files was killed: %v", err)
+	}
+}
