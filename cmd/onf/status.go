@@ -78,9 +78,13 @@ func printStatus(c *cobra.Command, rt *local.Runtime, name, output string) error
 	}
 	w := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tROLE\tSTATE\tRESTARTS\tVERSION\tPEERS\tBEST\tFINALIZED\tSYNCING\tRPC\tMETRICS")
+	var conflicts []string
 	for _, n := range st.Nodes {
 		node := "stopped"
 		switch {
+		case n.Conflict != "":
+			node = "conflict"
+			conflicts = append(conflicts, n.Name+": "+n.Conflict)
 		case n.Running && n.RPCError != "":
 			node = "starting"
 		case n.Running:
@@ -89,7 +93,13 @@ func printStatus(c *cobra.Command, rt *local.Runtime, name, output string) error
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%t\t%s\t%s\n", n.Name, n.Role, node, n.Restarts,
 			dash(n.Version), n.Peers, n.Best, n.Finalized, n.Syncing, n.WS, n.Metrics)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, c := range conflicts {
+		fmt.Fprintf(out, "conflict: %s\n", c)
+	}
+	return nil
 }
 
 func dash(s string) string {

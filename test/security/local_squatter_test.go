@@ -91,6 +91,9 @@ func TestLocalPortSquatter(t *testing.T) {
 	if err == nil || !strings.Contains(out, fmt.Sprintf("port %d (rpc) is held by another process", rpcPort)) {
 		t.Fatalf("onf up with rpc-0's port %d squatted: %v\n%s", rpcPort, err, out)
 	}
+	if table := c.must("status", "squat"); !strings.Contains(table, fmt.Sprintf("conflict: rpc-0: port %d (rpc) is held by another process", rpcPort)) {
+		t.Errorf("onf status does not show rpc-0's conflict:\n%s", table)
+	}
 	st := c.status("squat")
 	for _, n := range st.Nodes {
 		if n.Name == "rpc-0" && (n.Running || !strings.Contains(n.Conflict, fmt.Sprint(rpcPort))) {
