@@ -2,6 +2,7 @@ package local
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/dinfra/stack/internal/flavor"
 	"github.com/dinfra/stack/internal/network"
@@ -115,4 +118,68 @@ func TestReservationConflict(t *testing.T) {
 	if _, held := res.take(free); !held {
 		t.Errorf("port %d was not reserved", free)
 	}
+}
+
+// sockaddr builds a sockaddr_in (4-byte ip) or sockaddr_in6 (16-byte ip) as the kernel reads it.
+func sockaddr(ip net.IP, port int) []byte {
+	if ip4 := ip.To4(); ip4 != nil && len(ip) == net.IPv4len {
+		sa := make([]byte, 16)
+		binary.NativeEndian.PutUint16(sa, unix.AF_INET)
+		binary.BigEndian.PutUint16(sa[2:], uint16(port))
+		copy(sa[4:], ip4)
+		return sa
+	}
+	sa := make([]byte, 28)
+	binary.NativeEndian.PutUint16(sa, unix.AF_INET6)
+	binary.BigEndian.PutUint16(sa[2:], uint16(port))
+	copy(sa[8:], ip.To16())
+	return sa
+}
+
+func TestLoopbackFor(t *testing.T) {
+	const public = 30333
+	for _, c := range []struct {
+		sa   []byte
+		want net.IP // nil: the bind goes ahead unchanged
+	}{
+		{sockaddr(net.IPv4zero.To4(), 9944), net.IPv4(127, 0, 0, 1).To4()},
+		{sockaddr(net.IPv6zero, 9944), net.ParseIP("::ffff:127.0.0.1")},
+		{sockaddr(net.ParseIP("::ffff:0.0.0.0"), 9944), net.ParseIP("::ffff:127.0.0.1")},
+		{sockaddr(net.IPv4zero.To4(), 0), net.IPv4(127, 0, 0, 1).To4()},
+		{sockaddr(net.IPv4zero.To4(), public), nil},
+		{sockaddr(net.IPv6zero, public), nil},
+		{sockaddr(net.IPv4(127, 0, 0, 1).To4(), 9944), nil},
+		{sockaddr(net.IPv4(10, 0, 0, 1).To4(), 9944), nil},
+		{sockaddr(net.IPv6loopback, 9944), nil},
+		{[]byte{1, 0, 0, 0}, nil}, // AF_UNIX
+	} {
+		offset, repl := loopbackFor(c.sa, []int{public})
+		var got net.IP
+		if repl != nil {
+			got = net.IP(repl)
+			if offset+len(repl) > len(c.sa) {
+				t.Errorf("%x: replacement at %d overruns the address", c.sa, offset)
+			}
+		}
+		if !got.Equal(c.want) {
+			t.Errorf("%x: loopback %v, want %v", c.sa, got, c.want)
+		}
+	}
+}
+
+// Whatever bytes a node passes to bind, the guard neither panics nor writes past them.
+func FuzzLoopbackFor(f *testing.F) {
+	f.Add(sockaddr(net.IPv4zero.To4(), 9944))
+	f.Add(sockaddr(net.IPv6zero, 30333))
+	f.Add(sockaddr(net.ParseIP("::ffff:0.0.0.0"), 1))
+	f.Add([]byte{10, 0, 1, 2, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, sa []byte) {
+		if len(sa) < 4 {
+			return // answerBind passes on shorter addresses without looking
+		}
+		_, _ = ipv4Port(sa)
+		if offset, repl := loopbackFor(sa, []int{30333}); offset+len(repl) > len(sa) {
+			t.Fatalf("replacement at %d of %d bytes overruns a %d-byte address", offset, len(repl), len(sa))
+		}
+	})
 }
