@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -28,7 +32,9 @@ groups; ConfigMaps for chain specs read from local files; optionally a ServiceMo
 
 Node keys give the nodes their peer IDs, which boot node addresses name, so they must stay the
 same from one render to the next: they are kept as files (0600) in --node-keys and generated
-there once. The output holds them in Secrets: encrypt it (SOPS, Sealed Secrets) before it goes
+there once. They are the only thing render writes, and only for a spec that is valid and
+renders completely: a spec with any problem writes nothing. New keys are reported on standard
+error. The output holds them in Secrets: encrypt it (SOPS, Sealed Secrets) before it goes
 into a repository. Objects carry no owner reference; deleting them is up to you.`,
 		Example: `  onf render -f examples/polkadot-parachain.yaml -n chains > rococo.yaml
   onf render -f spec.yaml --node-keys ./keys --service-monitor | kubectl apply -f -`,
@@ -51,13 +57,20 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 			if keysDir == "" {
 				keysDir = filepath.Join(".onf", "node-keys", n.Namespace, n.Name)
 			}
-			keys := kube.NodeKeys{}
-			for _, name := range kube.KeyNames(n) {
-				if keys[name], err = nodekey.LoadOrCreate(filepath.Join(keysDir, name)); err != nil {
-					return err
-				}
-			}
 			opts.ReadFile = readChainFile
+			// Build everything once with placeholder keys first: what the cluster builders
+			// refuse (no image, a chain source they cannot mount) must not leave key files.
+			placeholders, err := kube.PlaceholderKeys(n)
+			if err != nil {
+				return err
+			}
+			if _, err := kube.Desired(n, placeholders, opts); err != nil {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+			keys, err := renderKeys(c.ErrOrStderr(), keysDir, kube.KeyNames(n))
+			if err != nil {
+				return err
+			}
 			objs, err := kube.Desired(n, keys, opts)
 			if err != nil {
 				return fmt.Errorf("%s: %w", file, err)
@@ -71,6 +84,28 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 	c.Flags().StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	c.Flags().BoolVar(&opts.ServiceMonitor, "service-monitor", false, "add a Prometheus Operator ServiceMonitor")
 	return c
+}
+
+// renderKeys reads the node keys kept in dir and creates the missing ones, saying how many it
+// created: render's only writes.
+func renderKeys(stderr io.Writer, dir string, names []string) (kube.NodeKeys, error) {
+	keys := kube.NodeKeys{}
+	created := 0
+	for _, name := range names {
+		file := filepath.Join(dir, name)
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			created++
+		}
+		k, err := nodekey.LoadOrCreate(file)
+		if err != nil {
+			return nil, err
+		}
+		keys[name] = k
+	}
+	if created > 0 {
+		fmt.Fprintf(stderr, "onf render: created %d node keys in %s\n", created, dir)
+	}
+	return keys, nil
 }
 
 // readChainFile reads a chain.file for a ConfigMap: a regular file holding a chain spec (never

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/network"
 )
 
@@ -47,11 +48,12 @@ func runValidate(c *cobra.Command, file, output string) error {
 	if output != "text" && output != "json" {
 		return fmt.Errorf("--output %q: want text or json", output)
 	}
+	// An oversized document is a problem like any other; a missing file is an error.
 	data, err := readSpec(c.InOrStdin(), file)
-	if err != nil {
-		return err
+	var n *v1alpha1.SubstrateNetwork
+	if err == nil {
+		n, err = network.Parse(data)
 	}
-	n, err := network.Parse(data)
 	var problems network.Problems
 	if err != nil && !errors.As(err, &problems) {
 		return fmt.Errorf("%s: %w", file, err)
@@ -81,18 +83,15 @@ func runValidate(c *cobra.Command, file, output string) error {
 	return nil
 }
 
-// readSpec reads a spec file, or standard input for "-".
+// readSpec reads a spec file, or standard input for "-", up to network.MaxSpecBytes.
 func readSpec(stdin io.Reader, file string) ([]byte, error) {
 	if file == "-" {
-		data, err := io.ReadAll(stdin)
-		if err != nil {
-			return nil, fmt.Errorf("read network spec from standard input: %w", err)
-		}
-		return data, nil
+		return network.Read(stdin)
 	}
-	data, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("read network spec: %w", err)
 	}
-	return data, nil
+	defer f.Close()
+	return network.Read(f)
 }

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/flavor"
 	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/nodekey"
 )
 
 // Options are the cluster facts the builders cannot read from the network itself.
@@ -239,4 +241,19 @@ func KeyNames(n *v1alpha1.SubstrateNetwork) []string {
 		}
 	}
 	return names
+}
+
+// PlaceholderKeys gives every node KeyNames lists one fixed, well-known key: enough to plan
+// the network and build (so check) all of its objects without reading or generating real
+// keys. Never deploy what is built with them.
+func PlaceholderKeys(n *v1alpha1.SubstrateNetwork) (NodeKeys, error) {
+	placeholder, err := nodekey.FromSeed(make([]byte, ed25519.SeedSize))
+	if err != nil {
+		return nil, fmt.Errorf("placeholder node key: %w", err)
+	}
+	keys := NodeKeys{}
+	for _, name := range KeyNames(n) {
+		keys[name] = placeholder
+	}
+	return keys, nil
 }

@@ -1,13 +1,9 @@
 package kube
 
 import (
-	"crypto/ed25519"
-	"fmt"
-
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/nodekey"
 )
 
 // RPCService is where clients inside the cluster reach a group's JSON-RPC: the load-balanced
@@ -36,13 +32,9 @@ func RPCServices(n *v1alpha1.SubstrateNetwork) ([]RPCService, error) {
 	if err != nil {
 		return nil, err
 	}
-	placeholder, err := nodekey.FromSeed(make([]byte, ed25519.SeedSize))
+	keys, err := PlaceholderKeys(n)
 	if err != nil {
-		return nil, fmt.Errorf("placeholder node key: %w", err)
-	}
-	keys := NodeKeys{}
-	for _, name := range KeyNames(n) {
-		keys[name] = placeholder
+		return nil, err
 	}
 	t := &target{net: n, clusterDomain: Options{}.withDefaults().ClusterDomain, keys: keys, chains: byKey}
 	templates, err := groupTemplates(n, t)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -23,11 +24,21 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 )
 
+// MaxSpecBytes bounds a spec document. It is refused before it is parsed, so a huge document
+// costs neither the YAML parser's nor the schema's memory. Kubernetes keeps objects under
+// 1.5 MiB; a network of MaxNodes nodes needs far less than this.
+const MaxSpecBytes = 1 << 20
+
 // Load reads a spec file (YAML or JSON), then checks, defaults and validates it like Parse.
 func Load(file string) (*v1alpha1.SubstrateNetwork, error) {
-	data, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("read network spec: %w", err)
+	}
+	defer f.Close()
+	data, err := Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	n, err := Parse(data)
 	if err != nil {
@@ -42,6 +53,9 @@ func Load(file string) (*v1alpha1.SubstrateNetwork, error) {
 // structurally valid spec, all semantic problems at once. Semantic rules assume the structure
 // is right, so they do not run on a document the schema rejects.
 func Parse(data []byte) (*v1alpha1.SubstrateNetwork, error) {
+	if len(data) > MaxSpecBytes {
+		return nil, tooLarge()
+	}
 	doc, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return nil, Problems{{Field: "(document)", Reason: "not valid YAML or JSON: " + err.Error()}}
@@ -58,6 +72,24 @@ func Parse(data []byte) (*v1alpha1.SubstrateNetwork, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// tooLarge is the problem of a document over MaxSpecBytes.
+func tooLarge() Problems {
+	return Problems{{Field: "(document)", Reason: fmt.Sprintf("larger than the limit of %d bytes (1 MiB)", MaxSpecBytes)}}
+}
+
+// Read reads a spec document from r (a file, standard input), refusing it as soon as it
+// passes MaxSpecBytes rather than reading it all into memory.
+func Read(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSpecBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read network spec: %w", err)
+	}
+	if len(data) > MaxSpecBytes {
+		return nil, tooLarge()
+	}
+	return data, nil
 }
 
 // decode turns a schema-valid document into the Go type. The schema is closed, so an

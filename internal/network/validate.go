@@ -13,35 +13,17 @@ import (
 
 var dnsLabel = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,40}[a-z0-9])?$`)
 
-// reservedFlags are set by the planner from the spec; extra args must not fight over them
-// (polkadot-sdk nodes refuse a flag given twice). Secret-bearing flags are refused too: secrets
-// never go on a command line. The same list guards a parachain's embedded relay chain args.
-var reservedFlags = map[string]string{
-	"--chain":                "set from spec.chain",
-	"--base-path":            "the data directory is set by onf",
-	"--tmp":                  "the data directory is set by onf",
-	"--name":                 "set from the node name",
-	"--port":                 "ports are allocated by onf",
-	"--rpc-port":             "ports are allocated by onf",
-	"--ws-port":              "ports are allocated by onf",
-	"--prometheus-port":      "ports are allocated by onf",
-	"--validator":            "set from the group role",
-	"--collator":             "set from the group role",
-	"--role":                 "set from the group role",
-	"--rpc-methods":          "set from rpc.methods",
-	"--rpc-cors":             "set from rpc.cors",
-	"--rpc-max-connections":  "set from rpc.maxConnections",
-	"--public-addr":          "set from p2p.publicHost",
-	"--state-pruning":        "set from pruning",
-	"--bootnodes":            "boot nodes are wired by onf",
-	"--relay-chain-rpc-urls": "set from the parachain's relay.rpcUrls",
-	"--":                     "onf puts the embedded relay chain node's arguments (spec.parachains[].relay.args) after --",
-	"--key":                  "set from spec keys",
-	"--node-key-file":        "node keys are managed by onf",
-	"--node-key":             "would put a secret key on the command line",
-	"--suri":                 "would put a secret on the command line",
-	"--password":             "would put a secret on the command line",
-}
+// Size bounds of a network. The JSON Schema (api/v1alpha1 markers) holds these and every other
+// count and length; Validate checks the node counts again because specs reach it without the
+// schema too (`onf scale`, a running network's stored spec), and everything that plans or
+// writes per node (Build, node keys, manifests) runs only after Validate.
+const (
+	// MaxReplicas bounds a group's replicas and its autoscaler's maxReplicas.
+	MaxReplicas = 1000
+	// MaxNodes bounds a network's nodes, every group counted at its largest (autoscaling
+	// maxReplicas included).
+	MaxNodes = 5000
+)
 
 // Validate runs the semantic checks the JSON Schema cannot express, on a defaulted spec.
 // It returns Problems listing every reason, or nil.
@@ -58,6 +40,9 @@ func Validate(n *v1alpha1.SubstrateNetwork) error {
 	}
 	s := &n.Spec
 	spec := path("spec")
+	if nodes := maxNodes(s); nodes > MaxNodes {
+		ps.add(spec.key("groups").String(), "must have at most %d nodes, every group at its largest (replicas or autoscaling.maxReplicas), got %d", MaxNodes, nodes)
+	}
 	validateChain(&ps, spec.key("chain"), s.Chain)
 	if _, err := flavor.For(s.Node.Flavor); err != nil {
 		ps.add(spec.key("node.flavor").String(), "%v", err)
@@ -102,7 +87,8 @@ func validateParachains(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 		if len(p.Relay.RPCURLs) == 0 && !hasRelay {
 			ps.add(at.key("relay").String(), "parachain %q has no relay chain: add relay chain groups to the network or set relay.rpcUrls", p.Name)
 		}
-		checkArgs(ps, at.key("relay.args"), p.Relay.Args)
+		// The embedded relay chain node is a polkadot-sdk node.
+		checkArgs(ps, at.key("relay.args"), v1alpha1.FlavorSubstrate, p.Relay.Args)
 		for j, u := range p.Relay.RPCURLs {
 			if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 				ps.add(at.key("relay.rpcUrls").index(j).String(), "must be a ws:// or wss:// URL, got %q", u)
@@ -126,8 +112,8 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 		}
 		names[g.Name] = true
 		replicas := Replicas(g)
-		if replicas < 0 {
-			ps.add(at.key("replicas").String(), "must be >= 0")
+		if replicas < 0 || replicas > MaxReplicas {
+			ps.add(at.key("replicas").String(), "must be between 0 and %d, got %d", MaxReplicas, replicas)
 		}
 		sw := Software(s, g)
 		if g.Node != nil && g.Node.Flavor != "" {
@@ -160,6 +146,9 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 			if g.Autoscaling.MinReplicas > g.Autoscaling.MaxReplicas {
 				ps.add(a.key("minReplicas").String(), "must be <= maxReplicas (%d)", g.Autoscaling.MaxReplicas)
 			}
+			if g.Autoscaling.MaxReplicas > MaxReplicas {
+				ps.add(a.key("maxReplicas").String(), "must be <= %d, got %d", MaxReplicas, g.Autoscaling.MaxReplicas)
+			}
 		}
 		if g.P2P != nil && g.P2P.Expose == v1alpha1.ExposeNodePort && g.P2P.PublicHost == "" {
 			ps.add(at.key("p2p.publicHost").String(), "required with expose NodePort: peers must know the node's public address")
@@ -181,20 +170,33 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 				ps.add(at.key("pruning").String(), "gossamer supports archive only, got %q", g.Pruning)
 			}
 		}
-		checkArgs(ps, at.key("args"), g.Args)
+		checkArgs(ps, at.key("args"), sw.Flavor, g.Args)
 	}
 	if gossamerValidators > 1 {
 		ps.add("spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got %d", gossamerValidators)
 	}
 }
 
-// checkArgs refuses extra arguments that collide with what the planner sets.
-func checkArgs(ps *Problems, at path, args []string) {
-	for j, arg := range args {
-		flag, _, _ := strings.Cut(arg, "=")
-		if why, reserved := reservedFlags[flag]; reserved {
-			ps.add(at.index(j).String(), "%s is not allowed: %s", flag, why)
+// maxNodes counts a network's nodes with every group at its largest, in int64 so that no
+// count of int32 replicas overflows.
+func maxNodes(s *v1alpha1.SubstrateNetworkSpec) int64 {
+	var n int64
+	for i := range s.Groups {
+		g := &s.Groups[i]
+		largest := int64(Replicas(g))
+		if g.Autoscaling != nil {
+			largest = max(largest, int64(g.Autoscaling.MaxReplicas))
 		}
+		n += max(largest, 0)
+	}
+	return n
+}
+
+// checkArgs refuses extra arguments by the flavor's policy (internal/flavor/args.go): flags
+// onf sets, and flags that widen exposure, carry keys or secrets, or start debug servers.
+func checkArgs(ps *Problems, at path, f v1alpha1.Flavor, args []string) {
+	for _, r := range flavor.CheckArgs(f, args) {
+		ps.add(at.index(r.Index).String(), "%s", r.Reason)
 	}
 }
 

@@ -229,6 +229,67 @@ var rejectCases = []struct {
 		{"spec.groups[1].args[3]", "--rpc-methods is not allowed: set from rpc.methods"},
 		{"spec.groups[1].args[4]", "-- is not allowed: onf puts the embedded relay chain node's arguments (spec.parachains[].relay.args) after --"},
 	}},
+	// Issue 11 item 8: flags that widen exposure, bring keys or debug servers, in every spelling.
+	{"gossamer args that widen exposure", gossamerDev + `  - name: full
+    role: full
+    args: ["--unsafe-rpc-external", "--rpc-external", "--ws-external", "--unsafe-ws-external", "--unsafe-rpc",
+      "--rpc-host=0.0.0.0", "--pprof.enabled", "--pprof.listening-address", "0.0.0.0:6060", "--bob", "--unlock=0",
+      "--babe-authority=true", "--prometheus-external", "--listen-addr", "/ip4/0.0.0.0/tcp/1", "--public-ip=203.0.113.7",
+      "--telemetry-url=wss://telemetry.example.org/submit", "--RPC-EXTERNAL", "-rpc-external", "--rpc_external",
+      "--max-peers", "5", "init", "--maxpeers=5"]
+`, Problems{
+		{"spec.groups[1].args[0]", "--unsafe-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[1].args[1]", "--rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[1].args[2]", "--ws-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[1].args[3]", "--unsafe-ws-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[1].args[4]", "--unsafe-rpc is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[1].args[5]", "--rpc-host is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[1].args[6]", "--pprof.enabled is not allowed: would start a debug server"},
+		{"spec.groups[1].args[7]", "--pprof.listening-address is not allowed: would start a debug server"},
+		{"spec.groups[1].args[9]", "--bob is not allowed: would make the node sign with a well-known dev key: session keys come from keys"},
+		{"spec.groups[1].args[10]", "--unlock is not allowed: would unlock a keystore account"},
+		{"spec.groups[1].args[11]", "--babe-authority is not allowed: set from the group role"},
+		{"spec.groups[1].args[12]", "--prometheus-external is not allowed: metrics exposure is set by onf"},
+		{"spec.groups[1].args[13]", "--listen-addr is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
+		{"spec.groups[1].args[15]", "--public-ip is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
+		{"spec.groups[1].args[16]", "--telemetry-url is not allowed: would send node data to another server"},
+		{"spec.groups[1].args[17]", "--RPC-EXTERNAL is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[1].args[18]", "-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[1].args[19]", "--rpc_external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[1].args[22]", "a bare word that is not a flag's value would be read as a subcommand"},
+		{"spec.groups[1].args[23]", "--maxpeers is not allowed: gossamer takes only --discovery-interval, --grandpa-interval, --log, --max-peers, --min-peers, --no-bootstrap, --persistent-peers, --wasm-interpreter, -l as extra arguments"},
+	}},
+	{"polkadot-sdk args that widen exposure, in groups and relay args", relayHead + `  groups:
+  - name: validator
+    role: validator
+    keys: {dev: ["//Alice"]}
+    args: ["--unsafe-rpc-external", "--rpc-external", "--prometheus-external", "--listen-addr=/ip4/0.0.0.0/tcp/1",
+      "--public-addr", "/ip4/203.0.113.7/tcp/1", "--telemetry-url", "wss://t.example.org/submit 0", "--bob", "-d/tmp/x",
+      "--dev", "--experimental-rpc-endpoint=listen-addr=0.0.0.0:9944", "--rpc-methods=Unsafe", "--in-peers", "50", "--no-mdns", "purge-chain"]
+  - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
+  parachains:
+  - name: asset-hub
+    id: 1000
+    chain: {builtin: asset-hub-rococo-local}
+    relay: {args: ["purge-chain", "--unsafe-rpc-external", "--Alice", "--node-key", "00"]}
+`, Problems{
+		{"spec.groups[0].args[0]", "--unsafe-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[0].args[1]", "--rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[0].args[2]", "--prometheus-external is not allowed: metrics exposure is set by onf"},
+		{"spec.groups[0].args[3]", "--listen-addr is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
+		{"spec.groups[0].args[4]", "--public-addr is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
+		{"spec.groups[0].args[6]", "--telemetry-url is not allowed: would send node data to another server"},
+		{"spec.groups[0].args[8]", "--bob is not allowed: would make the node sign with a well-known dev key: session keys come from keys"},
+		{"spec.groups[0].args[9]", "-d/tmp/x is not allowed: the data directory is set by onf"},
+		{"spec.groups[0].args[10]", "--dev is not allowed: sets --chain, --tmp, --alice and --rpc-cors all"},
+		{"spec.groups[0].args[11]", "--experimental-rpc-endpoint is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.groups[0].args[12]", "--rpc-methods is not allowed: set from rpc.methods"},
+		{"spec.groups[0].args[16]", `"purge-chain" is a subcommand: it would run instead of the node`},
+		{"spec.parachains[0].relay.args[0]", "a bare word that is not a flag's value would be read as a subcommand"},
+		{"spec.parachains[0].relay.args[1]", "--unsafe-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{"spec.parachains[0].relay.args[2]", "--Alice is not allowed: would make the node sign with a well-known dev key: session keys come from keys"},
+		{"spec.parachains[0].relay.args[3]", "--node-key is not allowed: would put a secret key on the command line"},
+	}},
 	{"autoscaling a validator, min above max", relayHead + `  groups:
   - name: validator
     role: validator
@@ -405,7 +466,7 @@ func TestParseAccepts(t *testing.T) {
   - {name: asset-hub, id: 1000, chain: {builtin: asset-hub-rococo-local}}
 `,
 		"spare keys for scaling up, args that are not reserved": relayHead + `  groups:
-  - {name: validator, role: validator, keys: {dev: ["//Alice", "//Bob"]}, args: ["--log=babe=debug", "--blocks-pruning", "1000"]}
+  - {name: validator, role: validator, keys: {dev: ["//Alice", "//Bob"]}, args: ["--log=babe=debug", "--in-peers", "50"]}
 `,
 		"parachain following an external relay chain": relayHead + `  groups:
   - {name: collator, role: collator, parachain: asset-hub, keys: {secret: collator-keys}}
@@ -456,7 +517,7 @@ func TestValidateGoValue(t *testing.T) {
 	want := Problems{
 		{"apiVersion", "must be onf.dinfra.dev/v1alpha1"},
 		{"spec.groups[0].node.flavor", `unknown node flavor "parity" (want substrate or gossamer)`},
-		{"spec.groups[0].replicas", "must be >= 0"},
+		{"spec.groups[0].replicas", "must be between 0 and 1000, got -1"},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(want))
