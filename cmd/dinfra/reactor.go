@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"github.com/dinfra/stack/internal/keyring"
 	onflocal "github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/boundary"
 	"github.com/dinfra/stack/internal/reactor/conformance"
 	"github.com/dinfra/stack/internal/reactor/kubernetes"
 	reactorlocal "github.com/dinfra/stack/internal/reactor/local"
@@ -55,6 +57,11 @@ type serveFlags struct {
 	clientCA   string
 	gossamer   string
 	readyWait  time.Duration
+	// What consumers may ask for (the consumer boundary).
+	nodesPerUnit int64
+	chainHosts   []string
+	chainNets    []string
+	chainTimeout time.Duration
 }
 
 func newReactorServeCmd() *cobra.Command {
@@ -70,7 +77,14 @@ object, a NetworkPolicy and a ResourceQuota of --capacity units in the cluster o
 (or the in-cluster / $KUBECONFIG configuration).
 
 Clients authenticate with the bearer token in --token-file, or with a client certificate
-signed by --client-ca when TLS is on.`,
+signed by --client-ca when TLS is on.
+
+Consumers choose only what a descriptor may say (docs/reactor.md, "The consumer
+boundary"): never binaries, files, node arguments, keys on disk or gateways. A deployment
+runs at most --nodes-per-unit nodes per unit paid for. Chain spec URLs are refused unless
+their host is listed with --chain-url-host; listed ones are fetched within
+--chain-fetch-timeout, without redirects and never from loopback, private or link-local
+addresses (a mirror of your own in such a range: --chain-url-allow-net).`,
 		Example: `  head -c 32 /dev/urandom | base64 > reactor.token
   dinfra reactor serve --driver local --gossamer-bin "$GOSSAMER_BIN" --token-file reactor.token --capacity 2
   dinfra reactor serve --driver kubernetes --listen 127.0.0.1:8080 --token-file reactor.token --capacity 16`,
@@ -89,6 +103,10 @@ signed by --client-ca when TLS is on.`,
 	fl.StringVar(&f.clientCA, "client-ca", "", "accept client certificates signed by these CAs (PEM; needs --tls-cert)")
 	fl.StringVar(&f.gossamer, "gossamer-bin", "gossamer", "gossamer binary the local driver runs")
 	fl.DurationVar(&f.readyWait, "ready-timeout", 2*time.Minute, "how long the local driver waits for a network's nodes to answer RPC")
+	fl.Int64Var(&f.nodesPerUnit, "nodes-per-unit", boundary.DefaultNodesPerUnit, "nodes (and, on kubernetes, pods) one unit buys; a deployment needing more is refused")
+	fl.StringArrayVar(&f.chainHosts, "chain-url-host", nil, "host consumers may name in chain spec URLs (repeatable; none: chain URLs are refused)")
+	fl.StringArrayVar(&f.chainNets, "chain-url-allow-net", nil, "non-public address range (CIDR) chain spec URLs may still reach, such as your own mirror (repeatable)")
+	fl.DurationVar(&f.chainTimeout, "chain-fetch-timeout", 30*time.Second, "how long fetching a consumer's chain spec may take")
 	return cmd
 }
 
@@ -123,7 +141,8 @@ func serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	srv, err := reactor.New(reactor.Config{Driver: driver, Registry: reg, Auth: auth, StateDir: filepath.Join(f.stateDir, "deployments"), Logger: log})
+	srv, err := reactor.New(reactor.Config{Driver: driver, Registry: reg, Auth: auth, StateDir: filepath.Join(f.stateDir, "deployments"), Logger: log,
+		Boundary: boundary.Policy{NodesPerUnit: f.nodesPerUnit, ChainHosts: f.chainHosts}})
 	if err != nil {
 		return err
 	}
@@ -170,7 +189,16 @@ func newDriver(f serveFlags) (reactor.Driver, error) {
 			return nil, err
 		}
 		rt := &onflocal.Runtime{Home: filepath.Join(f.stateDir, "onf"), Supervisor: []string{self, "reactor", "supervise"}}
-		return reactorlocal.New(rt, reactorlocal.Binaries{v1alpha1.FlavorGossamer: f.gossamer}, f.capacity, f.readyWait), nil
+		fetch := reactorlocal.DefaultChainFetch()
+		fetch.Timeout = f.chainTimeout
+		for _, n := range f.chainNets {
+			p, err := netip.ParsePrefix(n)
+			if err != nil {
+				return nil, fmt.Errorf("--chain-url-allow-net %q: %w", n, err)
+			}
+			fetch.AllowPrefixes = append(fetch.AllowPrefixes, p)
+		}
+		return reactorlocal.New(rt, reactorlocal.Binaries{v1alpha1.FlavorGossamer: f.gossamer}, f.capacity, f.readyWait).WithChainFetch(fetch), nil
 	case "kubernetes":
 		cfg, err := ctrlconfig.GetConfig()
 		if f.kubeconfig != "" {
@@ -183,7 +211,9 @@ func newDriver(f serveFlags) (reactor.Driver, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes client: %w", err)
 		}
-		return kubernetes.New(c, f.capacity, kubernetes.DefaultUnitSize()), nil
+		unit := kubernetes.DefaultUnitSize()
+		unit.Pods = f.nodesPerUnit
+		return kubernetes.New(c, f.capacity, unit), nil
 	}
 	return nil, fmt.Errorf("--driver %q: want local or kubernetes", f.driver)
 }

@@ -33,6 +33,13 @@ func setupMarket(t *testing.T) *harness {
 func TestRejections(t *testing.T) {
 	alice, bob, dave := dev(t, "alice"), dev(t, "bob"), dev(t, "dave")
 	nobody := keyOf(t, keyring.Sr25519, "//Nobody")
+	withCID := func(c string) func(h *harness) []byte {
+		return func(h *harness) []byte {
+			m := subscribe(1, 100, 5, "")
+			m.Subscribe.DescriptorCID = c
+			return h.tx(alice, m)
+		}
+	}
 	cases := []struct {
 		name  string
 		build func(h *harness) []byte
@@ -101,26 +108,10 @@ func TestRejections(t *testing.T) {
 		{"unknown type for provider", func(h *harness) []byte {
 			return h.tx(dave, Msg{RegisterProvider: &MsgRegisterProvider{Endpoint: "https://d.example", Types: []string{"vm/v1"}, Capacity: 1, PricePerUnit: 1}})
 		}, CodeUnknownType, "msg.register_provider.types"},
-		{"bad descriptor cid", func(h *harness) []byte {
-			m := subscribe(1, 100, 5, "")
-			m.Subscribe.DescriptorCID = "not-a-cid"
-			return h.tx(alice, m)
-		}, CodeInvalid, "msg.subscribe.descriptor_cid"},
-		{"CIDv0 descriptor", func(h *harness) []byte {
-			m := subscribe(1, 100, 5, "")
-			m.Subscribe.DescriptorCID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
-			return h.tx(alice, m)
-		}, CodeInvalid, "msg.subscribe.descriptor_cid"},
-		{"dag-pb descriptor CID no reactor can serve", func(h *harness) []byte {
-			m := subscribe(1, 100, 5, "")
-			m.Subscribe.DescriptorCID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
-			return h.tx(alice, m)
-		}, CodeInvalid, "msg.subscribe.descriptor_cid"},
-		{"identity-hash descriptor CID", func(h *harness) []byte {
-			m := subscribe(1, 100, 5, "")
-			m.Subscribe.DescriptorCID = must(cid.NewPrefixV1(cid.Raw, multihash.IDENTITY).Sum([]byte("{}"))).String()
-			return h.tx(alice, m)
-		}, CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"bad descriptor cid", withCID("not-a-cid"), CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"CIDv0 descriptor", withCID("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"), CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"dag-pb descriptor CID no reactor can serve", withCID("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"), CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"identity-hash descriptor CID", withCID(must(cid.NewPrefixV1(cid.Raw, multihash.IDENTITY).Sum([]byte("{}"))).String()), CodeInvalid, "msg.subscribe.descriptor_cid"},
 		{"CIDv0 schema", func(h *harness) []byte {
 			return h.tx(alice, Msg{RegisterType: &MsgRegisterType{Name: "vm", Version: "v1", SchemaCID: "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"}})
 		}, CodeInvalid, "msg.register_type.schema_cid"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,6 +21,8 @@ type record struct {
 	Phase      api.Phase      `json:"phase"`
 	Endpoints  []api.Endpoint `json:"endpoints,omitempty"`
 	Message    string         `json:"message,omitempty"`
+	// Attempts counts deploys begun and not finished (see maxUnfinishedDeploys).
+	Attempts int `json:"attempts,omitempty"`
 
 	op *operation // the background deploy or teardown in progress, if any
 }
@@ -81,8 +84,10 @@ func (b book) remove(id string) error {
 	return nil
 }
 
-// load returns every persisted record, sorted by id.
-func (b book) load() ([]*record, error) {
+// load returns every persisted record, sorted by id. A file that cannot be read as a record
+// is moved aside (NAME.json.quarantined) and logged: the watcher deploys its order anew if
+// it is still live, through every check at the door.
+func (b book) load(log *slog.Logger) ([]*record, error) {
 	if b.dir == "" {
 		return nil, nil
 	}
@@ -103,8 +108,12 @@ func (b book) load() ([]*record, error) {
 			return nil, fmt.Errorf("load deployment: %w", err)
 		}
 		var r record
-		if err := json.Unmarshal(data, &r); err != nil {
-			return nil, fmt.Errorf("load deployment %s: %w", e.Name(), err)
+		if err := json.Unmarshal(data, &r); err != nil || r.Deployment.ID+".json" != e.Name() {
+			log.Error("unreadable deployment record moved aside", "file", e.Name(), "err", err)
+			if err := os.Rename(filepath.Join(b.dir, e.Name()), filepath.Join(b.dir, e.Name()+".quarantined")); err != nil {
+				return nil, fmt.Errorf("quarantine deployment record: %w", err)
+			}
+			continue
 		}
 		out = append(out, &r)
 	}

@@ -6,10 +6,15 @@ package reactor
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"unicode/utf8"
 
 	"github.com/ipfs/go-cid"
 
 	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/descriptor"
 )
 
 // Deployment is a checked deploy request handed to a Driver.
@@ -21,6 +26,10 @@ type Deployment struct {
 	Units        int64
 	Consumer     api.Consumer
 	Subscription api.Subscription
+	// Network is a substrate-network descriptor as the consumer boundary accepted it
+	// (boundary.Network: allow-listed, sized, defaulted); it is checked again, not
+	// persisted, when a booked deployment is loaded.
+	Network *v1alpha1.SubstrateNetwork `json:"-"`
 }
 
 // Driver runs deployments on some infrastructure. Both methods are idempotent and may be
@@ -37,4 +46,74 @@ type Driver interface {
 	Deploy(ctx context.Context, d Deployment) ([]api.Endpoint, error)
 	// Teardown removes everything deployed for id; nothing deployed is not an error.
 	Teardown(ctx context.Context, id string) error
+}
+
+// Checker is a Driver with checks of its own (what a descriptor asks of its infrastructure).
+// The server runs them before a deployment is booked and when a booked one is loaded; an
+// error is the consumer's to fix and is reported as an invalid descriptor.
+type Checker interface {
+	Check(d Deployment) error
+}
+
+// PublicError is a deployment failure whose Reason (a stable code) and Message may be shown
+// to the consumer: they go on chain. Any other driver error is reported as ReasonDeployFailed
+// with a fixed message, and its text stays in the provider's log.
+type PublicError struct {
+	Reason  string
+	Message string
+	Err     error // the full error, for the provider's log (nil: the message says it all)
+}
+
+func (e *PublicError) Error() string {
+	if e.Err == nil {
+		return e.Reason + ": " + e.Message
+	}
+	return fmt.Sprintf("%s: %s: %v", e.Reason, e.Message, e.Err)
+}
+func (e *PublicError) Unwrap() error { return e.Err }
+
+// Reasons a deployment fails with, as published.
+const (
+	ReasonInvalidDescriptor = "invalid_descriptor"
+	ReasonDeployFailed      = "deploy_failed"
+	ReasonQuarantined       = "quarantined"
+)
+
+// maxPublicMessage bounds a failure message: it goes on chain (whose limit is 256 bytes).
+const maxPublicMessage = 200
+
+// PublicMessage is what may be published about a failed deployment: "reason: message".
+func PublicMessage(err error) string {
+	var pe *PublicError
+	var ie *descriptor.InvalidError
+	msg := ReasonDeployFailed + ": the provider could not deploy this descriptor"
+	switch {
+	case errors.As(err, &pe):
+		msg = pe.Reason + ": " + pe.Message
+	case errors.As(err, &ie):
+		msg = ReasonInvalidDescriptor + ": " + problemList(ie.Problems)
+	}
+	return Truncate(msg, maxPublicMessage)
+}
+
+func problemList(ps []descriptor.Problem) string {
+	out := ""
+	for i, p := range ps {
+		if i > 0 {
+			out += "; "
+		}
+		out += p.String()
+	}
+	return out
+}
+
+// Truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
 
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor/boundary"
 )
 
 // maxRequestBytes bounds a request body: a base64 descriptor of descriptor.MaxSize plus the
@@ -29,6 +31,8 @@ type Config struct {
 	Auth     Auth
 	// StateDir persists the book of deployments; empty keeps it in memory.
 	StateDir string
+	// Boundary is what consumers may ask for in substrate-network descriptors.
+	Boundary boundary.Policy
 	Logger   *slog.Logger
 	// RetryMin and RetryMax bound the backoff between failed teardown attempts.
 	RetryMin, RetryMax time.Duration
@@ -77,7 +81,7 @@ func New(cfg Config) (*Server, error) {
 		s.types = append(s.types, t)
 	}
 	sort.Slice(s.types, func(i, j int) bool { return s.types[i].Name < s.types[j].Name })
-	recs, err := s.book.load()
+	recs, err := s.book.load(s.log)
 	if err != nil {
 		return nil, err
 	}
@@ -88,12 +92,47 @@ func New(cfg Config) (*Server, error) {
 		s.records[r.Deployment.ID] = r
 		switch r.Phase {
 		case api.Pending, api.Running:
+			if why := s.resumable(r); why != "" {
+				s.quarantine(r, why)
+				continue
+			}
 			s.startDeploy(r)
 		case api.Terminating:
 			s.startTeardown(r)
 		}
 	}
 	return s, nil
+}
+
+// maxUnfinishedDeploys is how many reactor runs may end while a deployment is being
+// deployed before it is quarantined: something in it stops the reactor (a crash, the OOM
+// killer), and replaying it would stop every run after.
+const maxUnfinishedDeploys = 3
+
+// resumable says why a booked deployment must not be deployed again ("" when it may): it
+// no longer passes the checks at the door (booked by an older reactor, or edited), or
+// deploying it has stopped the reactor too often.
+func (s *Server) resumable(r *record) string {
+	if err := s.validate(&r.Deployment); err != nil {
+		s.log.Error("booked deployment fails the checks", "id", r.Deployment.ID, "err", err)
+		return "the descriptor fails this provider's checks: " + PublicMessage(err)
+	}
+	if r.Attempts >= maxUnfinishedDeploys {
+		return fmt.Sprintf("the reactor stopped %d times while deploying it", r.Attempts)
+	}
+	return ""
+}
+
+// quarantine marks a booked deployment Failed for good: it is never deployed again, the
+// watcher reports it failed on chain (refunding the consumer) and tears it down. s.mu is
+// held.
+func (s *Server) quarantine(r *record, why string) {
+	s.log.Error("deployment quarantined", "id", r.Deployment.ID, "why", why)
+	r.Phase, r.Endpoints, r.Attempts = api.Failed, nil, 0
+	r.Message = Truncate(ReasonQuarantined+": "+why, maxPublicMessage)
+	if err := s.book.save(r); err != nil {
+		s.log.Error("persist deployment", "id", r.Deployment.ID, "err", err)
+	}
 }
 
 // Handler is the HTTP API, authentication included.
@@ -221,10 +260,14 @@ func (s *Server) check(req api.DeployRequestObject) (Deployment, api.DeployRespo
 	if err != nil {
 		return Deployment{}, bad(api.ErrorCodeBadRequest, "descriptorCid: %v", err)
 	}
-	if err := descriptor.Verify(c, b.Descriptor); err != nil {
-		return Deployment{}, bad(api.ErrorCodeCidMismatch, "descriptor: %v", err)
+	d := Deployment{
+		ID: req.Id, Type: b.Type, CID: c, Descriptor: b.Descriptor, Units: b.Subscription.Units,
+		Consumer: b.Consumer, Subscription: b.Subscription,
 	}
-	if err := t.Validate(b.Descriptor); err != nil {
+	if err := s.validate(&d); err != nil {
+		if errors.Is(err, descriptor.ErrCIDMismatch) {
+			return Deployment{}, bad(api.ErrorCodeCidMismatch, "descriptor: %v", err)
+		}
 		resp := api.Deploy400JSONResponse{Code: api.ErrorCodeInvalidDescriptor, Message: err.Error()}
 		if ps := descriptor.Problems(err); ps != nil {
 			out := make([]api.Problem, len(ps))
@@ -235,10 +278,35 @@ func (s *Server) check(req api.DeployRequestObject) (Deployment, api.DeployRespo
 		}
 		return Deployment{}, resp
 	}
-	return Deployment{
-		ID: req.Id, Type: b.Type, CID: c, Descriptor: b.Descriptor, Units: b.Subscription.Units,
-		Consumer: b.Consumer, Subscription: b.Subscription,
-	}, nil
+	return d, nil
+}
+
+// validate runs every check on what a deployment asks for, before it is booked and again
+// when a booked one is loaded: its bytes against its CID, its type's schema, the consumer
+// boundary (substrate-network: allowed fields, nodes within the units, chain URLs) and the
+// driver's own checks. It sets d.Network.
+func (s *Server) validate(d *Deployment) error {
+	t := s.served(d.Type)
+	if t == nil {
+		return fmt.Errorf("%w %q", descriptor.ErrUnknownType, d.Type)
+	}
+	if err := descriptor.Verify(d.CID, d.Descriptor); err != nil {
+		return err
+	}
+	if err := t.Validate(d.Descriptor); err != nil {
+		return err
+	}
+	if d.Type == descriptor.TypeSubstrateNetwork {
+		n, err := boundary.Network(d.Descriptor, d.Units, s.cfg.Boundary)
+		if err != nil {
+			return err
+		}
+		d.Network = n
+	}
+	if c, ok := s.cfg.Driver.(Checker); ok {
+		return c.Check(*d)
+	}
+	return nil
 }
 
 func (s *Server) served(name string) *descriptor.Type {
@@ -285,27 +353,47 @@ func (s *Server) startDeploy(r *record) {
 	op := &operation{cancel: cancel, done: make(chan struct{})}
 	r.op = op
 	d := r.Deployment
+	// Counted before the driver runs, so that a deploy that stops the reactor is seen by the
+	// next run (resumable).
+	r.Attempts++
+	if err := s.book.save(r); err != nil {
+		s.log.Error("persist deployment", "id", d.ID, "err", err)
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer close(op.done)
-		eps, err := s.cfg.Driver.Deploy(ctx, d)
+		eps, err := s.deploy(ctx, d)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if ctx.Err() != nil || r.op != op {
 			return // torn down or shutting down meanwhile
 		}
 		if err != nil {
-			r.Phase, r.Message, r.Endpoints = api.Failed, err.Error(), nil
+			// The full error may hold provider-internal text (paths, files, addresses): it goes
+			// to the log; the record, the API and the chain get the public message.
+			r.Phase, r.Message, r.Endpoints = api.Failed, PublicMessage(err), nil
 			s.log.Warn("deployment failed", "id", d.ID, "err", err)
 		} else {
 			r.Phase, r.Message, r.Endpoints = api.Running, "", eps
 			s.log.Info("deployment running", "id", d.ID, "endpoints", len(eps))
 		}
+		r.Attempts = 0
 		if err := s.book.save(r); err != nil {
 			s.log.Error("persist deployment", "id", d.ID, "err", err)
 		}
 	}()
+}
+
+// deploy calls the driver, turning a panic into the deployment's failure: one descriptor
+// must not take the reactor down.
+func (s *Server) deploy(ctx context.Context, d Deployment) (eps []api.Endpoint, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("driver panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return s.cfg.Driver.Deploy(ctx, d)
 }
 
 // startTeardown cancels any deploy in progress and tears down with backoff until the
@@ -332,7 +420,7 @@ func (s *Server) startTeardown(r *record) {
 			}
 			s.log.Warn("teardown failed, retrying", "id", id, "err", err, "in", wait)
 			s.mu.Lock()
-			r.Message = "teardown failed, retrying: " + err.Error()
+			r.Message = "teardown failed, retrying (the reason is in the provider's log)"
 			s.mu.Unlock()
 			select {
 			case <-ctx.Done():

@@ -41,7 +41,17 @@ func (k *Driver) WithWait(w Wait) *Driver {
 	return k
 }
 
-var _ reactor.Driver = (*Driver)(nil)
+var (
+	_ reactor.Driver  = (*Driver)(nil)
+	_ reactor.Checker = (*Driver)(nil)
+)
+
+// Check plans the network as the operator will (schema, semantic checks, object names),
+// before the deployment is booked.
+func (k *Driver) Check(d reactor.Deployment) error {
+	_, err := Endpoints(d)
+	return err
+}
 
 func (*Driver) Name() string      { return "kubernetes" }
 func (*Driver) Types() []string   { return []string{descriptor.TypeSubstrateNetwork} }

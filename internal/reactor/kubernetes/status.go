@@ -9,6 +9,7 @@ import (
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/kube"
+	"github.com/dinfra/stack/internal/reactor"
 )
 
 // Wait is how Deploy follows the operator's status of the network.
@@ -48,6 +49,8 @@ func readiness(n *v1alpha1.SubstrateNetwork, now time.Time, degradedFor time.Dur
 	if d.Reason != kube.ReasonInvalidSpec && now.Sub(d.LastTransitionTime.Time) < degradedFor {
 		return false, nil
 	}
-	return false, fmt.Errorf("network %s degraded since %s (%s): %s",
-		n.Name, d.LastTransitionTime.UTC().Format(time.RFC3339), d.Reason, d.Message)
+	// The operator's reason and message are about the consumer's own pods (a crash loop, an
+	// image that does not pull, an invalid spec): public, so that the consumer can fix them.
+	return false, &reactor.PublicError{Reason: "network_degraded",
+		Message: fmt.Sprintf("network %s degraded since %s (%s): %s", n.Name, d.LastTransitionTime.UTC().Format(time.RFC3339), d.Reason, d.Message)}
 }

@@ -15,6 +15,7 @@ import (
 
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor"
 )
 
 // Config configures a Watcher.
@@ -303,29 +304,36 @@ func (w *Watcher) deployRequest(ctx context.Context, o Order, doc []byte) error 
 		}
 		return nil
 	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusConflict, http.StatusInsufficientStorage:
-		w.report(ctx, o, api.Failed, nil, fmt.Sprintf("reactor refused the deployment (HTTP %d): %s", resp.StatusCode(), strings.TrimSpace(string(resp.Body))))
+		reason := fmt.Sprintf("refused: HTTP %d", resp.StatusCode())
+		for _, e := range []*api.Error{resp.JSON400, resp.JSON409, resp.JSON422, resp.JSON507} {
+			if e != nil {
+				reason = string(e.Code) + ": " + e.Message
+			}
+		}
+		w.report(ctx, o, api.Failed, nil, reason)
 		return nil
 	}
 	return fmt.Errorf("deploy %s: HTTP %d: %s", id, resp.StatusCode(), resp.Body)
 }
 
-// fetch returns the order's descriptor, or the reason it can never be deployed.
+// fetch returns the order's descriptor, or the public reason it can never be deployed.
 func (w *Watcher) fetch(ctx context.Context, o Order) (doc []byte, reason string, err error) {
 	c, err := descriptor.ParseCID(o.DescriptorCID)
 	if err != nil {
-		return nil, err.Error(), nil
+		return nil, reactor.ReasonInvalidDescriptor + ": " + err.Error(), nil
 	}
 	doc, err = w.cfg.Store.Get(ctx, c)
 	switch {
 	case errors.Is(err, descriptor.ErrNotFound):
-		return nil, "descriptor " + o.DescriptorCID + " not found in the provider's descriptor store", nil
+		return nil, "descriptor_unavailable: descriptor " + o.DescriptorCID + " not found in the provider's descriptor store", nil
 	case errors.Is(err, descriptor.ErrCIDMismatch):
-		return nil, err.Error(), nil
+		w.log.Error("descriptor store holds other content", "cid", o.DescriptorCID, "err", err)
+		return nil, "descriptor_unavailable: the provider's descriptor store holds other content for " + o.DescriptorCID, nil
 	case err != nil:
 		return nil, "", fmt.Errorf("fetch descriptor of %d: %w", o.ID, err)
 	}
 	if err := w.cfg.Registry.Validate(o.DescriptorType, doc); err != nil && !errors.Is(err, descriptor.ErrUnknownType) {
-		return nil, err.Error(), nil
+		return nil, reactor.PublicMessage(err), nil
 	}
 	return doc, "", nil
 }
@@ -368,6 +376,9 @@ func (w *Watcher) reportAwaiting(ctx context.Context) {
 	}
 }
 
+// maxReasonBytes is the chain's limit on a failure reason (ledger maxReasonLen).
+const maxReasonBytes = 256
+
 // statusReport is a status transaction waiting to be sent.
 type statusReport struct {
 	order     Order
@@ -390,6 +401,8 @@ func (w *Watcher) report(_ context.Context, o Order, phase api.Phase, endpoints 
 	}
 	w.reported[id] = true
 	w.mu.Unlock()
+	// The chain takes reasons of at most 256 bytes; a longer one would be refused forever.
+	reason = reactor.Truncate(reason, maxReasonBytes)
 	select {
 	case w.reports <- statusReport{o, phase, endpoints, reason}:
 	default:

@@ -209,3 +209,24 @@ func TestChainOutageTearsNothingDown(t *testing.T) {
 	h.chain.commit(Event{Kind: Ended, Order: o})
 	eventually(t, "torn down after the chain is back", func() bool { return !h.running("30") })
 }
+
+// TestRefusalIsReportedWithItsCode: an order the reactor refuses at the door is reported
+// with the reactor's code and public message, cut to what the chain accepts (a longer
+// reason would be rejected by the chain on every retry, holding the capacity until the
+// deploy timeout).
+func TestRefusalIsReportedWithItsCode(t *testing.T) {
+	h := newHarness(t)
+	h.start(t)
+	doc := `{"apiVersion":"onf.dinfra.dev/v1alpha1","kind":"SubstrateNetwork","spec":{"chain":{"file":"/` + strings.Repeat("x", 300) + `"},
+"groups":[{"name":"r","role":"rpc","replicas":100000000}],"gateway":{"group":"r","config":"/etc/shadow"}}}`
+	c, err := h.store.Put(context.Background(), []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.chain.commit(Event{Kind: Awarded, Order: Order{ID: 4, Consumer: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", DescriptorCID: c.String(), DescriptorType: descriptor.TypeSubstrateNetwork, Units: 1}})
+	eventually(t, "reported failed", func() bool { _, f := h.chain.report(4); return f != "" })
+	_, reason := h.chain.report(4)
+	if !strings.HasPrefix(reason, "invalid_descriptor: ") || !strings.Contains(reason, "spec.chain.file") || len(reason) > maxReasonBytes {
+		t.Fatalf("reason %q (%d bytes)", reason, len(reason))
+	}
+}
