@@ -164,10 +164,11 @@ func validateURL(field, s string, schemes ...string) error {
 	return nil
 }
 
-// Schemes a provider's Chain Reactor API and a deployment's endpoints may use.
+// Schemes a provider's Chain Reactor API and a deployment's endpoints (RPC, WebSocket, a
+// virtual machine's SSH) may use.
 var (
 	providerSchemes = []string{"http", "https"}
-	endpointSchemes = []string{"http", "https", "ws", "wss"}
+	endpointSchemes = []string{"http", "https", "ws", "wss", "ssh"}
 )
 
 // checkTypes validates a provider's type list and returns it sorted.

@@ -2,7 +2,6 @@ package reactor_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -52,20 +51,15 @@ func TestConsumerBoundaryBeforeBooking(t *testing.T) {
 	}
 }
 
-// bookDirectly writes a record the way an older reactor (without today's checks) booked it.
+// bookDirectly books req as id the way an older reactor (without today's checks) did.
 func bookDirectly(t *testing.T, dir, id string, req api.DeployRequest, attempts int) {
 	t.Helper()
 	c, err := descriptor.ParseCID(req.DescriptorCid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := map[string]any{"deployment": reactor.Deployment{ID: id, Type: req.Type, CID: c, Descriptor: req.Descriptor, Units: req.Subscription.Units, Consumer: req.Consumer, Subscription: req.Subscription},
-		"phase": api.Pending, "attempts": attempts}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, id+".json"), data, 0o600); err != nil {
+	d := reactor.Deployment{ID: id, Type: req.Type, CID: c, Descriptor: req.Descriptor, Units: req.Subscription.Units, Consumer: req.Consumer, Subscription: req.Subscription}
+	if err := reactortest.Book(dir, d, api.Pending, attempts); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"github.com/dinfra/stack/internal/chain"
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/reactortest"
 	"github.com/dinfra/stack/internal/reactor/watcher"
+	"github.com/dinfra/stack/test/dinfra/dinfratest"
 )
 
 // heightClock records when each block height was announced to an independent client.
@@ -102,18 +104,17 @@ func putVM(b *testing.B, store descriptor.Store, name string) string {
 // it committed) to the reactor's deploy call, on a real chain with the default block time,
 // against the block interval measured in the same run (target: ratio < 1, 0 blocks).
 func BenchmarkOrderToDeploy(b *testing.B) {
-	reg, _ := descriptor.NewRegistry()
-	store, _ := descriptor.NewDirStore(b.TempDir())
-	cc := startChain(b, reg, chain.DefaultBlockTime)
+	reg, store := dinfratest.Descriptors(b)
+	cc := dinfratest.StartChain(b, reg, chain.DefaultBlockTime)
 	clock := watchHeights(b, cc.Address())
 	driver := reactortest.NewDriver(1 << 20)
-	p := startProvider(b, cc, reg, store, driver)
-	p.startWatcher(b)
+	p := dinfratest.StartProvider(b, cc, reg, store, reactor.Config{Driver: driver})
+	p.StartWatcher(b)
 	var total time.Duration
 	var worstBlocks int64
 	b.ResetTimer()
 	for i := range b.N {
-		id, height := subscribe(b, cc, descriptor.TypeCloudInit, putVM(b, store, fmt.Sprintf("vm%d", i)))
+		id, height := dinfratest.Subscribe(b, cc, descriptor.TypeCloudInit, putVM(b, store, fmt.Sprintf("vm%d", i)))
 		var called time.Time
 		waitFor(b, "deploy call", 30*time.Second, func() bool {
 			t, ok := driver.FirstDeployCall(watcher.DeploymentID(id))
@@ -139,28 +140,27 @@ func BenchmarkOrderToDeploy(b *testing.B) {
 // against the time the chain took to make those blocks, in the same run.
 func BenchmarkCatchUp1000Blocks(b *testing.B) {
 	blocks := int64(benchBlocks)
-	reg, _ := descriptor.NewRegistry()
-	store, _ := descriptor.NewDirStore(b.TempDir())
-	cc := startChain(b, reg, 10*time.Millisecond)
+	reg, store := dinfratest.Descriptors(b)
+	cc := dinfratest.StartChain(b, reg, 10*time.Millisecond)
 	driver := reactortest.NewDriver(1 << 20)
-	p := startProvider(b, cc, reg, store, driver)
+	p := dinfratest.StartProvider(b, cc, reg, store, reactor.Config{Driver: driver})
 	ctx := context.Background()
 	var catchUp, produce time.Duration
 	b.ResetTimer()
 	for i := range b.N {
-		w, stop := p.startWatcher(b)
+		w, stop := p.StartWatcher(b)
 		h0, _ := cc.LatestHeight(ctx)
 		waitFor(b, "watcher live", 30*time.Second, func() bool { return w.Height() >= h0 })
 		stop()
 		start := time.Now()
 		from, _ := cc.LatestHeight(ctx)
-		id, _ := subscribe(b, cc, descriptor.TypeCloudInit, putVM(b, store, fmt.Sprintf("late%d", i)))
+		id, _ := dinfratest.Subscribe(b, cc, descriptor.TypeCloudInit, putVM(b, store, fmt.Sprintf("late%d", i)))
 		waitFor(b, "1,000 blocks", 10*time.Minute, func() bool { h, _ := cc.LatestHeight(ctx); return h >= from+blocks })
 		produce += time.Since(start)
 		target, _ := cc.LatestHeight(ctx)
 
 		start = time.Now()
-		w, stop = p.startWatcher(b)
+		w, stop = p.StartWatcher(b)
 		waitFor(b, "caught up", 5*time.Minute, func() bool {
 			_, deployed := driver.FirstDeployCall(watcher.DeploymentID(id))
 			return deployed && w.Height() >= target

@@ -20,9 +20,11 @@ import (
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/ledger"
 	onflocal "github.com/dinfra/stack/internal/local"
+	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/local"
 	"github.com/dinfra/stack/internal/reactor/local/localtest"
 	"github.com/dinfra/stack/internal/testenv"
+	"github.com/dinfra/stack/test/dinfra/dinfratest"
 )
 
 func TestMain(m *testing.M) {
@@ -60,7 +62,7 @@ func rpcAnswers(url string) bool {
 // deployments as local gossamer networks, with the dev network descriptor in its store.
 type gossamerEnv struct {
 	cc       *client.Client
-	provider *provider
+	provider *dinfratest.Provider
 	rt       *onflocal.Runtime
 	gossamer string // the node binary the reactor runs
 	docCID   string // examples/descriptors/dev-network.json
@@ -75,14 +77,7 @@ func startGossamerProvider(t *testing.T, timeout time.Duration) (context.Context
 	gossamer := testenv.Binary(t, "GOSSAMER_BIN", "gossamer")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
-	reg, err := descriptor.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := descriptor.NewDirStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, store := dinfratest.Descriptors(t)
 	doc, err := os.ReadFile(filepath.Join("..", "..", "examples", "descriptors", "dev-network.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -91,9 +86,9 @@ func startGossamerProvider(t *testing.T, timeout time.Duration) (context.Context
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := startChain(t, reg, chain.DefaultBlockTime)
+	cc := dinfratest.StartChain(t, reg, chain.DefaultBlockTime)
 	rt := localtest.Runtime(t)
-	p := startProvider(t, cc, reg, store, local.New(rt, local.Binaries{v1alpha1.FlavorGossamer: gossamer}, 4, 2*time.Minute))
+	p := dinfratest.StartProvider(t, cc, reg, store, reactor.Config{Driver: local.New(rt, local.Binaries{v1alpha1.FlavorGossamer: gossamer}, 4, 2*time.Minute)})
 	return ctx, &gossamerEnv{cc: cc, provider: p, rt: rt, gossamer: gossamer, docCID: docCID.String()}
 }
 
@@ -127,15 +122,15 @@ func waitDeployed(ctx context.Context, t *testing.T, env *gossamerEnv, subID uin
 func TestSubscribeDeploysGossamerNetworkAndCancelTearsItDown(t *testing.T) {
 	ctx, env := startGossamerProvider(t, 4*time.Minute)
 	cc, p := env.cc, env.provider
-	_, stopWatcher := p.startWatcher(t)
+	_, stopWatcher := p.StartWatcher(t)
 
 	// The consumer (Alice) subscribes with the dev network descriptor.
-	subID, _ := subscribe(t, cc, descriptor.TypeSubstrateNetwork, env.docCID)
+	subID, _ := dinfratest.Subscribe(t, cc, descriptor.TypeSubstrateNetwork, env.docCID)
 
 	// Kill the watcher right after the award, before it could have reported; a new one
 	// picks up from the persisted height and finishes the job.
 	stopWatcher()
-	_, stopWatcher = p.startWatcher(t)
+	_, stopWatcher = p.StartWatcher(t)
 
 	rpcURL := waitDeployed(ctx, t, env, subID)
 
@@ -143,7 +138,7 @@ func TestSubscribeDeploysGossamerNetworkAndCancelTearsItDown(t *testing.T) {
 	// reconciles before it applies blocks: once the new watcher has applied the current
 	// height, it has compared the chain with the reactor.
 	stopWatcher()
-	current, _ := p.startWatcher(t)
+	current, _ := p.StartWatcher(t)
 	now, err := cc.LatestHeight(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +150,6 @@ func TestSubscribeDeploysGossamerNetworkAndCancelTearsItDown(t *testing.T) {
 
 	// Cancel: the chain ends the subscription, the watcher tears the network down.
 	requireRunning(ctx, t, env, subID)
-	cancelSubscription(t, cc, subID)
+	dinfratest.CancelSubscription(t, cc, subID)
 	waitTornDown(ctx, t, env, subID, rpcURL)
 }

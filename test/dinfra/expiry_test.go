@@ -18,6 +18,7 @@ import (
 	"github.com/dinfra/stack/internal/ledger"
 	"github.com/dinfra/stack/internal/reactor/local"
 	"github.com/dinfra/stack/internal/reactor/watcher"
+	"github.com/dinfra/stack/test/dinfra/dinfratest"
 )
 
 // expiryRunway is how long a deployment in TestDepositRunningOutTearsNetworkDown is paid
@@ -32,9 +33,9 @@ const expiryRunway = 15 * time.Second
 func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 	ctx, env := startGossamerProvider(t, 4*time.Minute)
 	cc, p := env.cc, env.provider
-	p.startWatcher(t)
+	p.StartWatcher(t)
 
-	before, err := cc.Provider(ctx, p.address)
+	before, err := cc.Provider(ctx, p.Address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +44,11 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 	price := before.PricePerUnit
 	paidBlocks := int64(expiryRunway / chain.DefaultBlockTime)
 	deposit := price*ledger.Amount(paidBlocks) + price - 1
-	alice := consumer(t).Address(keyring.SubstratePrefix)
-	aliceBefore, bobBefore := balance(ctx, t, cc, alice), balance(ctx, t, cc, p.address)
+	alice := dinfratest.Consumer(t).Address(keyring.SubstratePrefix)
+	aliceBefore, bobBefore := balance(ctx, t, cc, alice), balance(ctx, t, cc, p.Address)
 
 	start := time.Now()
-	subID, subHeight := subscribeWithDeposit(t, cc, descriptor.TypeSubstrateNetwork, env.docCID, deposit)
+	subID, subHeight := dinfratest.SubscribeWithDeposit(t, cc, descriptor.TypeSubstrateNetwork, env.docCID, deposit)
 	rpcURL := waitDeployed(ctx, t, env, subID)
 	deployedAfter := time.Since(start)
 	active, err := cc.Subscription(ctx, subID)
@@ -57,7 +58,7 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 	if active.PricePerBlock != price {
 		t.Fatalf("price per block %d, want the provider's %d", active.PricePerBlock, price)
 	}
-	if free := providerFree(ctx, t, cc, p.address); free != before.Free-1 {
+	if free := providerFree(ctx, t, cc, p.Address); free != before.Free-1 {
 		t.Fatalf("free capacity while deployed: %d, want %d", free, before.Free-1)
 	}
 	requireRunning(ctx, t, env, subID)
@@ -112,7 +113,7 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 	}
 	tornDownAfter := time.Since(endBlock.Block.Time)
 
-	after, err := cc.Provider(ctx, p.address)
+	after, err := cc.Provider(ctx, p.Address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 	if got := balance(ctx, t, cc, alice); got != aliceBefore-charged {
 		t.Errorf("consumer balance %d, want %d - %d = %d", got, aliceBefore, charged, aliceBefore-charged)
 	}
-	if got := balance(ctx, t, cc, p.address); got != bobBefore+charged {
+	if got := balance(ctx, t, cc, p.Address); got != bobBefore+charged {
 		t.Errorf("provider balance with pending earnings %d, want %d + %d = %d", got, bobBefore, charged, bobBefore+charged)
 	}
 	t.Logf("price %d/block, deposit %d: deployed in block %d (%.1fs after subscribing in block %d), ended expired in block %d = %d + %d as computed, %d charged, %d refunded; torn down as of block %d, %.1fs after block %d's time",
@@ -206,7 +207,7 @@ func requireRunning(ctx context.Context, t *testing.T, env *gossamerEnv, id uint
 
 // reactorRecord is the file in which the provider's reactor keeps deployment depID.
 func reactorRecord(env *gossamerEnv, depID string) string {
-	return filepath.Join(env.provider.stateDir, depID+".json")
+	return filepath.Join(env.provider.StateDir, depID+".json")
 }
 
 // nodeProcesses lists the live processes running bin with an argument inside dir (a node's
@@ -254,7 +255,7 @@ func waitTornDown(ctx context.Context, t *testing.T, env *gossamerEnv, id uint64
 	dir := string(stateDir)
 	record := reactorRecord(env, depID)
 	eventually(t, time.Minute, "network torn down", func() (bool, string) {
-		res, err := env.provider.cfg.Reactor.ListDeploymentsWithResponse(ctx)
+		res, err := env.provider.Watcher.Reactor.ListDeploymentsWithResponse(ctx)
 		if err != nil {
 			return false, "reactor list: " + err.Error()
 		}
