@@ -113,12 +113,16 @@ func installBindFilter() (int, error) {
 		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
 		ret = unix.BPF_RET | unix.BPF_K
 	)
+	// bind waits for the supervisor; io_uring, which could bind without a system call the
+	// filter sees, is "not implemented" (programs fall back to plain system calls).
 	prog := []unix.SockFilter{
 		{Code: ld, K: 4}, // seccomp_data.arch
-		{Code: jeq, K: arch, Jf: 3},
+		{Code: jeq, K: arch, Jf: 5},
 		{Code: ld, K: 0}, // seccomp_data.nr
 		{Code: jeq, K: unix.SYS_BIND, Jf: 1},
 		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
+		{Code: jeq, K: unix.SYS_IO_URING_SETUP, Jf: 1},
+		{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
 		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
 	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}

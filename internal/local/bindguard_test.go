@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -35,6 +36,9 @@ func TestBindGuardChild(t *testing.T) {
 		}
 		fmt.Println(l.network, l.addr, ln.Addr())
 	}
+	var params [120]byte // struct io_uring_params
+	_, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 1, uintptr(unsafe.Pointer(&params)), 0)
+	fmt.Println("io_uring_setup", errno == unix.ENOSYS)
 }
 
 // A guarded node's wildcard listeners land on loopback, except on its public ports, and a
@@ -73,6 +77,8 @@ func TestBindGuard(t *testing.T) {
 	for sc.Scan() {
 		if f := strings.Fields(sc.Text()); len(f) == 3 && strings.HasPrefix(f[0], "tcp") {
 			got[f[0]+" "+f[1]] = f[2]
+		} else if len(f) == 2 && f[0] == "io_uring_setup" {
+			got[f[0]] = f[1]
 		}
 	}
 	if err := cmd.Wait(); err != nil {
@@ -91,6 +97,9 @@ func TestBindGuard(t *testing.T) {
 		} else if h != want {
 			t.Errorf("listen %s: bound to %s, want %s", key, h, want)
 		}
+	}
+	if got["io_uring_setup"] != "true" {
+		t.Error("io_uring, which binds without a bind system call, is open to the node")
 	}
 	if _, held := res.take(rpcPort); held {
 		t.Error("the reserved socket was not handed to the node")
