@@ -14,10 +14,12 @@ type gossamer struct{}
 func (gossamer) Args(n Node) []string {
 	a := append(commonArgs(n), "--ws-port", itoa(n.Ports.WS),
 		// Without --prometheus-external gossamer starts no metrics server at all.
-		"--prometheus-external", "--no-mdns",
-		// The WebSocket server forwards every call to the HTTP server at this host; from
-		// loopback, so gossamer's own "local requests only" check lets it through.
-		"--rpc-host", "127.0.0.1")
+		"--prometheus-external", "--no-mdns")
+	if !n.External {
+		// The WebSocket server forwards every call to the HTTP server at --rpc-host, which
+		// locally listens on 127.0.0.1 only (not on localhost's ::1).
+		a = append(a, "--rpc-host", "127.0.0.1")
+	}
 	if !n.P2PListenAll() {
 		a = append(a, loopbackListen(n.Ports.P2P)...)
 	}
