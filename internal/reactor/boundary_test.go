@@ -93,6 +93,25 @@ func TestPoisonedBookIsQuarantined(t *testing.T) {
 	}
 }
 
+// TestCleanRestartsAreNotCrashes: restarting the reactor while a deploy is in progress
+// (a clean shutdown) never quarantines the deployment.
+func TestCleanRestartsAreNotCrashes(t *testing.T) {
+	state := t.TempDir()
+	d := reactortest.NewDriver(3)
+	d.Hold()
+	srv, c, _ := start(t, d, state)
+	if r, _ := c.DeployWithResponse(context.Background(), "slow", deployReq(t, vm, 1)); r.StatusCode() != 202 {
+		t.Fatalf("deploy: %s", r.Body)
+	}
+	for range 4 { // more than maxUnfinishedDeploys
+		waitPhase(t, c, "slow", api.Pending)
+		srv.Close()
+		srv, c, _ = start(t, d, state)
+	}
+	d.Release()
+	waitPhase(t, c, "slow", api.Running)
+}
+
 // leakyDriver fails with provider-internal text, or panics.
 type leakyDriver struct {
 	*reactortest.Driver

@@ -367,6 +367,13 @@ func (s *Server) startDeploy(r *record) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if ctx.Err() != nil || r.op != op {
+			if s.ctx.Err() != nil && r.op == op {
+				// A clean shutdown is not a deploy that stopped the reactor.
+				r.Attempts--
+				if err := s.book.save(r); err != nil {
+					s.log.Error("persist deployment", "id", d.ID, "err", err)
+				}
+			}
 			return // torn down or shutting down meanwhile
 		}
 		if err != nil {
