@@ -45,6 +45,7 @@ type SubstrateNetworkSpec struct {
 	// +kubebuilder:validation:MinItems=1
 	// +listType=map
 	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=100
 	Groups []NodeGroup `json:"groups"`
 
 	// Gateway puts the authenticated, rate-limited RPC gateway in front of one group's nodes.
@@ -55,6 +56,7 @@ type SubstrateNetworkSpec struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=20
 	Parachains []Parachain `json:"parachains,omitempty"`
 }
 
@@ -66,15 +68,18 @@ type Chain struct {
 	// accept with --chain (`dev`, `local`, `westend-local`, `rococo-local`, ...).
 	// +optional
 	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9_.-]*$`
+	// +kubebuilder:validation:MaxLength=128
 	Builtin string `json:"builtin,omitempty"`
 
 	// File is the path of a chain spec JSON file (local runs only).
 	// +optional
+	// +kubebuilder:validation:MaxLength=4096
 	File string `json:"file,omitempty"`
 
 	// URL is an http(s) address of a chain spec JSON file, fetched before the nodes start.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^https?://`
+	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url,omitempty"`
 
 	// ConfigMap names a ConfigMap key holding the chain spec (clusters only).
@@ -87,19 +92,23 @@ type Gateway struct {
 	// Group names the group whose nodes are the gateway's upstreams, usually an rpc group.
 	// Scaling the group updates the upstreams.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
 	Group string `json:"group"`
 
 	// Config is the path of a gateway config file without upstreams: listen address, auth,
 	// roles and limits (local runs).
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
 	Config string `json:"config"`
 }
 
 // KeyReference names one key of a Kubernetes ConfigMap or Secret in the network's namespace.
 type KeyReference struct {
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	Key string `json:"key"`
 }
 
@@ -122,10 +131,12 @@ type NodeSoftware struct {
 
 	// Binary is the executable for local runs: a path or a name on PATH.
 	// +optional
+	// +kubebuilder:validation:MaxLength=4096
 	Binary string `json:"binary,omitempty"`
 
 	// Image is the container image for clusters.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Image string `json:"image,omitempty"`
 }
 
@@ -155,6 +166,7 @@ type NodeGroup struct {
 	// Replicas is the number of nodes. Default: 1.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
 	Replicas *int32 `json:"replicas,omitempty"`
 
 	// Node overrides the network's node software for this group.
@@ -164,6 +176,7 @@ type NodeGroup struct {
 	// Parachain names the parachain whose chain this group runs (required for collators; full,
 	// archive, rpc and boot nodes of a parachain set it too). Empty: the network's chain.
 	// +optional
+	// +kubebuilder:validation:MaxLength=32
 	Parachain string `json:"parachain,omitempty"`
 
 	// Keys says where validator or collator session keys come from, one per replica.
@@ -174,6 +187,7 @@ type NodeGroup struct {
 	// Default: archive for archive groups, the node's own default otherwise.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^(archive|[0-9]+)$`
+	// +kubebuilder:validation:MaxLength=10
 	Pruning string `json:"pruning,omitempty"`
 
 	// RPC configures the node's JSON-RPC server.
@@ -186,6 +200,8 @@ type NodeGroup struct {
 
 	// Args are extra arguments appended to the node command line.
 	// +optional
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MaxLength=4096
 	Args []string `json:"args,omitempty"`
 
 	// Resources are the container's resource requests and limits (clusters only).
@@ -194,6 +210,7 @@ type NodeGroup struct {
 
 	// Storage is the size of each node's data volume (clusters only). Default: 10Gi.
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
 	Storage string `json:"storage,omitempty"`
 
 	// Autoscaling scales an rpc group on CPU load (clusters only).
@@ -207,19 +224,25 @@ type NodeGroup struct {
 type Keys struct {
 	// Dev are well-known development secret URIs such as //Alice, //Bob: dev chains only.
 	// +optional
+	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:items:MaxLength=256
 	Dev []string `json:"dev,omitempty"`
 
 	// Files are paths of files (mode 0600) holding each replica's secret URI (local runs).
 	// +optional
+	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:items:MaxLength=4096
 	Files []string `json:"files,omitempty"`
 
 	// Secret names a Kubernetes Secret whose keys "0", "1", ... hold each replica's secret URI.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Secret string `json:"secret,omitempty"`
 
 	// Types are the session key types to insert, as type:scheme. Default: the relay chain set
 	// (babe, gran, imon, para, asgn, audi, beef) for validators, aura for collators.
 	// +optional
+	// +kubebuilder:validation:MaxItems=32
 	Types []SessionKeyType `json:"types,omitempty"`
 }
 
@@ -246,11 +269,14 @@ type RPC struct {
 
 	// CORS lists the origins allowed to call the node from a browser; "all" allows any.
 	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=2048
 	CORS []string `json:"cors,omitempty"`
 
 	// MaxConnections caps concurrent RPC connections (polkadot-sdk only).
 	// +optional
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
 	MaxConnections *int32 `json:"maxConnections,omitempty"`
 }
 
@@ -273,6 +299,7 @@ type P2P struct {
 	// PublicHost is the address (IP or DNS name) other networks reach exposed nodes at; it
 	// becomes --public-addr.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	PublicHost string `json:"publicHost,omitempty"`
 }
 
@@ -280,8 +307,10 @@ type P2P struct {
 // +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="minReplicas must not exceed maxReplicas"
 type Autoscaling struct {
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
 	MinReplicas int32 `json:"minReplicas"`
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
 	MaxReplicas int32 `json:"maxReplicas"`
 	// TargetCPUUtilization in percent. Default: 70.
 	// +optional
@@ -318,10 +347,14 @@ type RelayChain struct {
 	// RPCURLs are WebSocket endpoints of relay chain nodes (--relay-chain-rpc-urls); when empty
 	// collators run an embedded relay chain node that joins this network's relay chain.
 	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=2048
 	RPCURLs []string `json:"rpcUrls,omitempty"`
 
 	// Args are extra arguments for the embedded relay chain node (after --).
 	// +optional
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MaxLength=4096
 	Args []string `json:"args,omitempty"`
 }
 

@@ -252,6 +252,10 @@ func schemaReason(k jsonschema.ErrorKind) string {
 			return "must not be empty"
 		}
 		return fmt.Sprintf("must have at least %d items, got %d", k.Want, k.Got)
+	case *kind.MaxItems:
+		return fmt.Sprintf("must have at most %d items, got %d", k.Want, k.Got)
+	case *kind.MaxLength:
+		return fmt.Sprintf("must be at most %d characters long, got %d", k.Want, k.Got)
 	case *kind.MinLength:
 		if k.Want == 1 {
 			return "must not be empty"

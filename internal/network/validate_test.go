@@ -1,8 +1,10 @@
 package network
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -228,6 +230,16 @@ var rejectCases = []struct {
 		{"spec.groups[1].args[1]", "--base-path is not allowed: the data directory is set by onf"},
 		{"spec.groups[1].args[3]", "--rpc-methods is not allowed: set from rpc.methods"},
 		{"spec.groups[1].args[4]", "-- is not allowed: onf puts the embedded relay chain node's arguments (spec.parachains[].relay.args) after --"},
+	}},
+	// Issue 11 item 7: every count and length has a bound in the schema.
+	{"counts and lengths over the schema's bounds", relayHead + `  groups:
+  - {name: validator, role: validator, replicas: 1001, keys: {dev: ["//Alice"]}, args: ["--log=` + strings.Repeat("x", 4100) + `"]}
+  - {name: rpc, role: rpc, autoscaling: {minReplicas: 1, maxReplicas: 100000}, rpc: {cors: [` + strings.Repeat(`"https://a.example",`, 33) + `]}}
+`, Problems{
+		{"spec.groups[0].args[0]", "must be at most 4096 characters long, got 4106"},
+		{"spec.groups[0].replicas", "must be <= 1000, got 1001"},
+		{"spec.groups[1].autoscaling.maxReplicas", "must be <= 1000, got 100000"},
+		{"spec.groups[1].rpc.cors", "must have at most 32 items, got 33"},
 	}},
 	// Issue 11 item 8: flags that widen exposure, bring keys or debug servers, in every spelling.
 	{"gossamer args that widen exposure", gossamerDev + `  - name: full
@@ -559,4 +571,105 @@ func TestPatternHelp(t *testing.T) {
 	if found == 0 {
 		t.Fatal("no patterns found in the schema")
 	}
+}
+
+// Issue 11 item 7: node counts are bounded before anything is planned per node, for specs
+// that did not come through the schema too (onf scale, Go values).
+func TestValidateBoundsNodes(t *testing.T) {
+	int32p := func(v int32) *int32 { return &v }
+	spec := func(groups ...v1alpha1.NodeGroup) *v1alpha1.SubstrateNetwork {
+		n := &v1alpha1.SubstrateNetwork{Spec: v1alpha1.SubstrateNetworkSpec{Chain: v1alpha1.Chain{Builtin: "westend-dev"}, Groups: groups}}
+		n.Name, n.APIVersion, n.Kind = "dev", v1alpha1.GroupVersion.String(), v1alpha1.Kind
+		Default(n)
+		return n
+	}
+	full := func(name string, replicas int32) v1alpha1.NodeGroup {
+		return v1alpha1.NodeGroup{Name: name, Role: v1alpha1.RoleFull, Replicas: int32p(replicas)}
+	}
+	rpc := full("rpc", 2)
+	rpc.Role, rpc.Autoscaling = v1alpha1.RoleRPC, &v1alpha1.Autoscaling{MinReplicas: 1, MaxReplicas: 100000}
+	var many []v1alpha1.NodeGroup
+	for i := range 6 {
+		many = append(many, full(fmt.Sprintf("full-%d", i), MaxReplicas))
+	}
+	for _, c := range []struct {
+		name string
+		n    *v1alpha1.SubstrateNetwork
+		want Problems
+	}{
+		{"a hundred million replicas", spec(full("full", 100_000_000)), Problems{
+			{"spec.groups", "must have at most 5000 nodes, every group at its largest (replicas or autoscaling.maxReplicas), got 100000000"},
+			{"spec.groups[0].replicas", "must be between 0 and 1000, got 100000000"},
+		}},
+		{"an autoscaler's maximum", spec(rpc), Problems{
+			{"spec.groups", "must have at most 5000 nodes, every group at its largest (replicas or autoscaling.maxReplicas), got 100000"},
+			{"spec.groups[0].autoscaling.maxReplicas", "must be <= 1000, got 100000"},
+		}},
+		{"groups within bounds, too many together", spec(many...), Problems{
+			{"spec.groups", "must have at most 5000 nodes, every group at its largest (replicas or autoscaling.maxReplicas), got 6000"},
+		}},
+	} {
+		var got Problems
+		if !errors.As(Validate(c.n), &got) || !slices.Equal(got, c.want) {
+			t.Errorf("%s: problems:\n%s\nwant:\n%s", c.name, lines(got), lines(c.want))
+		}
+	}
+	if err := Validate(spec(many[:5]...)); err != nil {
+		t.Errorf("5 groups of %d nodes: %v", MaxReplicas, err)
+	}
+}
+
+// The schema's maxima are the ones Validate checks again.
+func TestSchemaBoundsMatchValidate(t *testing.T) {
+	var schema any
+	if err := json.Unmarshal(v1alpha1.JSONSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	at := func(keys ...string) any {
+		v := schema
+		for _, k := range keys {
+			v = v.(map[string]any)[k]
+		}
+		return v
+	}
+	group := []string{"properties", "spec", "properties", "groups", "items", "properties"}
+	for _, p := range [][]string{
+		append(slices.Clone(group), "replicas", "maximum"),
+		append(slices.Clone(group), "autoscaling", "properties", "maxReplicas", "maximum"),
+	} {
+		if got := at(p...); got != float64(MaxReplicas) {
+			t.Errorf("schema %s = %v, want %d", strings.Join(p, "."), got, MaxReplicas)
+		}
+	}
+}
+
+// A document over MaxSpecBytes is refused before it is parsed, and Read stops reading there.
+func TestOversizedDocument(t *testing.T) {
+	want := Problems{{"(document)", "larger than the limit of 1048576 bytes (1 MiB)"}}
+	big := append([]byte(gossamerDev), bytes.Repeat([]byte("#"), MaxSpecBytes)...)
+	var got Problems
+	if _, err := Parse(big); !errors.As(err, &got) || !slices.Equal(got, want) {
+		t.Errorf("Parse of %d bytes: %v, want %v", len(big), err, want)
+	}
+	endless := &countingReader{}
+	if _, err := Read(endless); !errors.As(err, &got) || !slices.Equal(got, want) {
+		t.Errorf("Read of an endless stream: %v, want %v", err, want)
+	}
+	if endless.n > MaxSpecBytes+1 {
+		t.Errorf("Read took %d bytes of an endless stream, want at most %d", endless.n, MaxSpecBytes+1)
+	}
+	if data, err := Read(strings.NewReader(gossamerDev)); err != nil || string(data) != gossamerDev {
+		t.Errorf("Read of a small spec: %q, %v", data, err)
+	}
+}
+
+// countingReader is an endless stream of spaces that counts what was read.
+type countingReader struct{ n int }
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	r.n += len(p)
+	return len(p), nil
 }
