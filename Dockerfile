@@ -1,14 +1,7 @@
-# The onf image the operator chart and kustomize base run (ghcr.io/dinfra/onf).
-# No container engine runs on this project's build machines, so this file is not built in CI.
-FROM golang:1.26 AS build
-WORKDIR /src
-COPY go.mod go.sum ./
-RUN go mod download
-COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/onf ./cmd/onf \
- && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/dinfra ./cmd/dinfra
-
-FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/onf /out/dinfra /usr/local/bin/
+# The onf image the operator chart and kustomize base run (ghcr.io/dinfra/onf): the static
+# onf and dinfra binaries and nothing else. scripts/images.sh builds them (CGO_ENABLED=0) into
+# the build context, so no base image has to be pulled: `scripts/images.sh build onf`.
+FROM scratch
+COPY onf dinfra /usr/local/bin/
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/onf"]

@@ -11,6 +11,11 @@ build:
 tools:
 	@scripts/tools.sh env
 
+# Builds the container images with podman (onf, gossamer, pause; scripts/images.sh) and
+# imports them into containerd for the real-pod tests. Needs scripts/cluster-host.sh once.
+images:
+	scripts/images.sh import onf gossamer pause
+
 # Regenerates deepcopy code, the CRD, RBAC and the JSON Schema from api/v1alpha1.
 generate:
 	scripts/generate.sh
@@ -27,7 +32,7 @@ down: build
 # One package at a time (-p 1): the integration tests run real nodes, control planes and load
 # tests whose timing should not depend on which other package shares the 2 cores.
 test:
-	eval "$$(scripts/tools.sh env)" && $(GO) test -p 1 -count=1 -timeout 60m ./...
+	eval "$$(scripts/tools.sh env)" && eval "$$(scripts/images.sh env)" && $(GO) test -p 1 -count=1 -timeout 60m ./...
 
 test-short:
 	$(GO) test -short ./...
