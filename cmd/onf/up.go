@@ -65,7 +65,7 @@ With --foreground the supervisor runs in this terminal instead and Ctrl-C stops 
 	addSpecFlag(up, &file, true)
 	up.Flags().StringVar(&binary, "binary", "", "node binary for groups that name none (overrides spec.node.binary)")
 	up.Flags().Uint64Var(&untilBlock, "until-block", 1, "return once every node has imported this block (0: once every node answers RPC)")
-	up.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up waiting after this long (the network keeps running)")
+	up.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long, chain spec downloads included (a network that started keeps running)")
 	up.Flags().BoolVar(&foreground, "foreground", false, "supervise in this terminal; Ctrl-C stops the network")
 	rootCmd.AddCommand(up)
 

@@ -153,14 +153,24 @@ var errStateDirGone = errors.New("state directory removed or replaced")
 // is removed or the directory replaced: `onf down` finds a network through it, so a network
 // whose state is gone could never be stopped, and its nodes would run on deleted files.
 func watchStateDir(ctx context.Context, dir Dir, cancel context.CancelCauseFunc) error {
-	first, err := os.Stat(string(dir))
+	// Held open, the directory keeps its inode: a new directory in its place cannot reuse the
+	// number and pass for it.
+	held, err := os.Open(string(dir))
+	var first os.FileInfo
+	if err == nil {
+		first, err = held.Stat()
+	}
 	if err == nil {
 		_, err = os.Stat(dir.Spec())
 	}
 	if err != nil {
+		if held != nil {
+			held.Close()
+		}
 		return fmt.Errorf("no applied spec: %w", err)
 	}
 	go func() {
+		defer held.Close()
 		tick := time.NewTicker(stateDirPoll)
 		defer tick.Stop()
 		for {

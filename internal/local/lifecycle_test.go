@@ -1,0 +1,151 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/network"
+)
+
+// Every entry point that takes a network name refuses a path before touching anything.
+func TestNamesArePathSafe(t *testing.T) {
+	home := t.TempDir()
+	r := &Runtime{Home: filepath.Join(home, "home")}
+	ctx := context.Background()
+	for _, name := range []string{"..", ".", "../x", "/tmp", "a/b", "", "Dev", "x-"} {
+		calls := map[string]error{
+			"Status":    func() error { _, err := r.Status(ctx, name); return err }(),
+			"Down":      r.Down(ctx, name, true),
+			"Scale":     r.Scale(ctx, name, "rpc", 1, UpOptions{}),
+			"WaitReady": r.WaitReady(ctx, name, 1, UpOptions{}),
+			"Supervise": Supervise(ctx, r.Home, name, nil),
+			"LogFile":   func() error { _, err := r.LogFile(name, "rpc-0"); return err }(),
+			"Dir":       func() error { _, err := r.Dir(name); return err }(),
+		}
+		for what, err := range calls {
+			if err == nil || !strings.Contains(err.Error(), "network name: must be a name") {
+				t.Errorf("%s(%q) = %v, want the name rule", what, name, err)
+			}
+		}
+	}
+	if _, err := r.LogFile("dev", "../spec"); err == nil || !strings.Contains(err.Error(), "node name: must be a name") {
+		t.Errorf("LogFile(dev, ../spec) = %v", err)
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("refused names left files: %v", entries)
+	}
+}
+
+func TestSupervisorLockNamesItsHolder(t *testing.T) {
+	home := t.TempDir()
+	if pid := lockHolder(home, "dev"); pid != 0 {
+		t.Fatalf("lockHolder before any lock = %d", pid)
+	}
+	unlock, err := lockSupervisor(home, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid := lockHolder(home, "dev"); pid != os.Getpid() {
+		t.Errorf("lockHolder = %d, want this process %d", pid, os.Getpid())
+	}
+	if _, err := lockSupervisor(home, "dev"); err == nil {
+		t.Error("a second lock of the same network was granted")
+	}
+	unlock()
+	if pid := lockHolder(home, "dev"); pid != 0 {
+		t.Errorf("lockHolder after unlock = %d", pid)
+	}
+}
+
+func TestWatchStateDir(t *testing.T) {
+	for what, change := range map[string]func(Dir) error{
+		"removed":      func(d Dir) error { return os.RemoveAll(string(d)) },
+		"spec removed": func(d Dir) error { return os.Remove(d.Spec()) },
+		"replaced": func(d Dir) error {
+			if err := os.RemoveAll(string(d)); err != nil {
+				return err
+			}
+			return writeFile(d.Spec(), []byte("{}"), 0o600)
+		},
+	} {
+		t.Run(what, func(t *testing.T) {
+			dir, _ := NetworkDir(t.TempDir(), "dev")
+			if err := watchStateDir(context.Background(), dir, nil); err == nil {
+				t.Fatal("watching a missing state directory")
+			}
+			if err := writeFile(dir.Spec(), []byte("{}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			if err := watchStateDir(ctx, dir, cancel); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(stateDirPoll + time.Second)
+			if ctx.Err() != nil {
+				t.Fatal("cancelled while the state directory is there")
+			}
+			if err := change(dir); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-ctx.Done():
+				if !errors.Is(context.Cause(ctx), errStateDirGone) {
+					t.Errorf("cause %v", context.Cause(ctx))
+				}
+			case <-time.After(2*stateDirPoll + time.Second):
+				t.Error("not noticed")
+			}
+		})
+	}
+}
+
+// A new network whose apply fails after ports and keys were allocated leaves nothing; every
+// apply that succeeds is a generation of its own.
+func TestPrepareLeavesNothingOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	chain := filepath.Join(dir, "chain.json")
+	if err := os.WriteFile(chain, []byte(`{"name":"Dev","id":"dev","genesis":{"raw":{}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := &v1alpha1.SubstrateNetwork{}
+	n.APIVersion, n.Kind, n.Name = v1alpha1.GroupVersion.String(), v1alpha1.Kind, "dev"
+	n.Spec.Chain.File = chain
+	n.Spec.Node.Binary = "/bin/true"
+	n.Spec.Groups = []v1alpha1.NodeGroup{{Name: "rpc", Role: v1alpha1.RoleRPC}}
+	n.Spec.Gateway = &v1alpha1.Gateway{Group: "rpc", Config: filepath.Join(dir, "missing-gateway.yaml")}
+	if err := network.Validate(withDefaults(n)); err != nil {
+		t.Fatal(err)
+	}
+	r := &Runtime{Home: filepath.Join(dir, "home")}
+	ctx := context.Background()
+	if _, err := r.Prepare(ctx, n); err == nil || !strings.Contains(err.Error(), "missing-gateway.yaml") {
+		t.Fatalf("Prepare with a missing gateway config = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.Home, "networks", "dev")); !os.IsNotExist(err) {
+		t.Errorf("state left: %v", err)
+	}
+	var reg portRegistry
+	if _, err := readJSON(filepath.Join(r.Home, "ports.json"), &reg); err != nil || len(reg.Networks["dev"]) != 0 {
+		t.Errorf("ports left: %v %v", reg.Networks, err)
+	}
+
+	n.Spec.Gateway = nil
+	for want := int64(1); want <= 2; want++ {
+		if gen, err := r.Prepare(ctx, n); err != nil || gen != want {
+			t.Fatalf("Prepare = %d, %v; want generation %d", gen, err, want)
+		}
+	}
+}
+
+func withDefaults(n *v1alpha1.SubstrateNetwork) *v1alpha1.SubstrateNetwork {
+	n = n.DeepCopy()
+	network.Default(n)
+	return n
+}
