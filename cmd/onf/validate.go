@@ -24,7 +24,8 @@ func newValidateCmd() *cobra.Command {
 starting anything: first its structure against the JSON Schema (docs/schema/
 substratenetwork.schema.json: unknown fields, types, enums, patterns, bounds), then, if the
 structure is right, the semantic rules (unique names, key sources, roles that fit the node
-flavor, parachains and their relay chain, reserved arguments, ...). See docs/spec-reference.md.
+flavor, parachains and their relay chain, extra arguments, limits, ...). A document over
+1 MiB is refused unread. See docs/spec-reference.md.
 
 Every problem is printed on its own line as FIELD: REASON, where FIELD is a path such as
 spec.groups[1].replicas. With -o json the output is the list of problems as
