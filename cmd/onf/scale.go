@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dinfra/stack/internal/local"
+	"github.com/dinfra/stack/internal/network"
 )
 
 func init() {
@@ -27,15 +28,17 @@ data is kept, so scaling back up restores the same peer IDs).`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			group, count, ok := strings.Cut(args[len(args)-1], "=")
-			replicas, err := strconv.Atoi(count)
+			// 32 bits, as in the spec: a larger count must not wrap around to a small one.
+			// The spec's own bound (network.MaxReplicas) is checked with the new spec.
+			replicas, err := strconv.ParseInt(count, 10, 32)
 			if !ok || err != nil || replicas < 0 {
-				return fmt.Errorf("want GROUP=REPLICAS with REPLICAS >= 0, got %q", args[len(args)-1])
+				return fmt.Errorf("want GROUP=REPLICAS with 0 <= REPLICAS <= %d, got %q", network.MaxReplicas, args[len(args)-1])
 			}
 			rt, name, err := localNetwork(args[:len(args)-1], file)
 			if err != nil {
 				return err
 			}
-			if err := rt.Scale(c.Context(), name, group, replicas, local.UpOptions{Timeout: timeout}); err != nil {
+			if err := rt.Scale(c.Context(), name, group, int(replicas), local.UpOptions{Timeout: timeout}); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "network %s: group %s has %d nodes\n", name, group, replicas)
