@@ -106,8 +106,8 @@ func TestWatchStateDir(t *testing.T) {
 	}
 }
 
-// A new network whose apply fails after ports and keys were allocated leaves nothing; every
-// apply that succeeds is a generation of its own.
+// A new network whose apply fails after ports and keys were allocated leaves nothing, and an
+// existing one keeps exactly what it had; every apply that succeeds is a generation of its own.
 func TestPrepareLeavesNothingOnFailure(t *testing.T) {
 	dir := t.TempDir()
 	chain := filepath.Join(dir, "chain.json")
@@ -136,11 +136,31 @@ func TestPrepareLeavesNothingOnFailure(t *testing.T) {
 		t.Errorf("ports left: %v %v", reg.Networks, err)
 	}
 
+	gateway := n.Spec.Gateway
 	n.Spec.Gateway = nil
 	for want := int64(1); want <= 2; want++ {
 		if gen, err := r.Prepare(ctx, n); err != nil || gen != want {
 			t.Fatalf("Prepare = %d, %v; want generation %d", gen, err, want)
 		}
+	}
+	state, _ := r.Dir("dev")
+	files := func() (facts, registry, spec string) {
+		f, _ := os.ReadFile(state.Facts())
+		p, _ := os.ReadFile(filepath.Join(r.Home, "ports.json"))
+		s, _ := os.ReadFile(state.Spec())
+		return string(f), string(p), string(s)
+	}
+	f1, p1, s1 := files()
+	n.Spec.Groups = append(n.Spec.Groups, v1alpha1.NodeGroup{Name: "extra", Role: v1alpha1.RoleFull})
+	n.Spec.Gateway = gateway
+	if _, err := r.Prepare(ctx, n); err == nil {
+		t.Fatal("Prepare with a missing gateway config succeeded")
+	}
+	if f2, p2, s2 := files(); f2 != f1 || p2 != p1 || s2 != s1 {
+		t.Errorf("a failed apply changed the network's facts, ports or spec:\n%s\n%s", f2, p2)
+	}
+	if _, err := os.Stat(state.NodeKey("extra-0")); !os.IsNotExist(err) {
+		t.Errorf("node key of the refused node left: %v", err)
 	}
 }
 

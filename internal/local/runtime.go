@@ -124,10 +124,14 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	if err != nil {
 		return 0, false, err
 	}
-	// From here on files are written: a failure takes back what a new network got.
+	// From here on files are written: a failure takes back what this apply added.
+	var before Facts
+	if _, err := readJSON(dir.Facts(), &before); err != nil {
+		return 0, false, err
+	}
 	defer func() {
-		if err != nil && fresh {
-			err = errors.Join(err, r.purge(n.Name))
+		if err != nil {
+			err = errors.Join(err, r.undoApply(dir, n.Name, fresh, before, fetched))
 		}
 	}()
 	for file, data := range fetched {
@@ -147,6 +151,43 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	_, gen, _ = readApplied(dir)
 	n.Generation = gen + 1
 	return n.Generation, fresh, writeJSON(dir.Spec(), n, 0o600)
+}
+
+// undoApply takes back what a failed apply wrote: all of a network that had no state; for one
+// that had, the ports and node keys of the nodes it added and the chain specs it fetched, so
+// the nodes that run and their files stay as they were.
+func (r *Runtime) undoApply(dir Dir, name string, fresh bool, before Facts, fetched map[string][]byte) error {
+	if fresh {
+		return r.purge(name)
+	}
+	var after Facts
+	if _, err := readJSON(dir.Facts(), &after); err != nil {
+		return err
+	}
+	added := map[int]bool{}
+	var errs []error
+	remove := func(file string) {
+		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	for node, ports := range after.Ports {
+		if _, had := before.Ports[node]; had {
+			continue
+		}
+		for _, p := range portNames(ports) {
+			added[p.port] = true
+		}
+		remove(dir.NodeKey(node))
+	}
+	for file := range fetched {
+		remove(file)
+	}
+	errs = append(errs, writeJSON(dir.Facts(), before, 0o600), withPortLock(r.Home, func(reg *portRegistry) error {
+		reg.Networks[name] = slices.DeleteFunc(reg.Networks[name], func(p int) bool { return added[p] })
+		return nil
+	}))
+	return errors.Join(errs...)
 }
 
 // Up applies a spec and waits until the network is up.
