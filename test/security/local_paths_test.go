@@ -20,6 +20,7 @@ type lifecycleCLI struct {
 	t    testing.TB
 	bin  string
 	home string
+	cwd  string // where onf runs (relative paths such as render's key directory land here)
 }
 
 func newLifecycleCLI(t testing.TB) *lifecycleCLI {
@@ -28,7 +29,12 @@ func newLifecycleCLI(t testing.TB) *lifecycleCLI {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/cmd/onf").CombinedOutput(); err != nil {
 		t.Fatalf("build onf: %v\n%s", err, out)
 	}
-	return &lifecycleCLI{t: t, bin: bin, home: filepath.Join(t.TempDir(), "home")}
+	root := t.TempDir()
+	cwd := filepath.Join(root, "cwd")
+	if err := os.Mkdir(cwd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return &lifecycleCLI{t: t, bin: bin, home: filepath.Join(root, "home"), cwd: cwd}
 }
 
 // run runs onf with a deadline and returns its output, its error and how long it took.
@@ -37,7 +43,7 @@ func (c *lifecycleCLI) run(timeout time.Duration, args ...string) (string, error
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.bin, append([]string{"--home", c.home}, args...)...)
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr, cmd.Dir = &out, &out, c.cwd
 	start := time.Now()
 	err := cmd.Run()
 	if ctx.Err() != nil {
@@ -125,5 +131,48 @@ func TestLocalPathTraversalInNames(t *testing.T) {
 	}
 	if err := syscall.Kill(innocent.Process.Pid, 0); err != nil {
 		t.Errorf("the innocent process named by the decoy's files was killed: %v", err)
+	}
+}
+
+// TestLocalRenderNamespaceIsAName: `onf render` keeps node keys under
+// .onf/node-keys/NAMESPACE/NAME by default, and took the namespace from the spec as it was, so
+// a spec with `namespace: ../../../x` made key files wherever it pointed.
+func TestLocalRenderNamespaceIsAName(t *testing.T) {
+	c := newLifecycleCLI(t)
+	root := filepath.Dir(c.cwd)
+	spec := func(namespace string) string {
+		file := filepath.Join(t.TempDir(), "spec.yaml")
+		err := os.WriteFile(file, []byte(`apiVersion: onf.dinfra.dev/v1alpha1
+kind: SubstrateNetwork
+metadata: {name: dev, namespace: "`+namespace+`"}
+spec:
+  chain: {builtin: westend-dev}
+  node: {flavor: gossamer, binary: gossamer, image: example.org/gossamer:v0.9.0}
+  groups:
+    - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+`), 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	before := lifecycleTree(t, root)
+	for _, ns := range []string{"../../escape", "a/b", "..", "/abs"} {
+		for _, args := range [][]string{{"render", "-f", spec(ns)}, {"render", "-f", spec("chains"), "-n", ns}} {
+			out, err, _ := c.run(30*time.Second, args...)
+			if err == nil || !strings.Contains(out, "metadata.namespace (or --namespace)") {
+				t.Errorf("onf %q: %v\n%s", args, err, out)
+			}
+		}
+	}
+	if after := lifecycleTree(t, root); !slices.Equal(before, after) {
+		t.Errorf("files changed:\nbefore %q\nafter  %q", before, after)
+	}
+	// A namespace that is a name renders, keys under the working directory.
+	if out, err, _ := c.run(30*time.Second, "render", "-f", spec("chains")); err != nil {
+		t.Errorf("render with namespace chains: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(c.cwd, ".onf", "node-keys", "chains", "dev", "validator-0")); err != nil {
+		t.Errorf("node key of a good render: %v", err)
 	}
 }
