@@ -87,7 +87,10 @@ type Chain struct {
 	ConfigMap *KeyReference `json:"configMap,omitempty"`
 }
 
-// Gateway is an RPC gateway (docs/gateway.md) in front of one group's nodes.
+// Gateway is an RPC gateway (docs/gateway.md) in front of one group's nodes. Local runs read
+// its config file; on Kubernetes the operator runs it as a Deployment behind a Service, with a
+// config it builds and the API keys of a Secret.
+// +kubebuilder:validation:XValidation:rule="has(self.config) || has(self.keysSecret)",message="set config (local runs) or keysSecret (clusters)"
 type Gateway struct {
 	// Group names the group whose nodes are the gateway's upstreams, usually an rpc group.
 	// Scaling the group updates the upstreams.
@@ -96,10 +99,34 @@ type Gateway struct {
 	Group string `json:"group"`
 
 	// Config is the path of a gateway config file without upstreams: listen address, auth,
-	// roles and limits (local runs).
+	// roles and limits (local runs only).
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
-	Config string `json:"config"`
+	Config string `json:"config,omitempty"`
+
+	// KeysSecret names the Secret key holding the gateway's API key file (clusters only;
+	// docs/gateway.md). The Secret is mounted as a directory, so a rotated key file is in
+	// force within seconds, without a restart.
+	// +optional
+	KeysSecret *KeyReference `json:"keysSecret,omitempty"`
+
+	// Replicas is the number of gateway pods (clusters only). Default: 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Image is the onf container image that runs `onf gateway run` (clusters only). Default:
+	// the operator's --gateway-image.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Image string `json:"image,omitempty"`
+
+	// Resources are the gateway container's resource requests and limits (clusters only).
+	// Default: requests of 100m CPU and 128Mi memory.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 }
 
 // KeyReference names one key of a Kubernetes ConfigMap or Secret in the network's namespace.
@@ -388,6 +415,18 @@ type SubstrateNetworkStatus struct {
 	// Nodes are per-node chain facts gathered over RPC.
 	// +optional
 	Nodes []NodeStatus `json:"nodes,omitempty"`
+
+	// Gateway is the RPC gateway's address and pods, when spec.gateway is set.
+	// +optional
+	Gateway *GatewayStatus `json:"gateway,omitempty"`
+}
+
+// GatewayStatus is where clients in the cluster reach the RPC gateway.
+type GatewayStatus struct {
+	// URL is the gateway Service's in-cluster address; HTTP and WebSocket share it.
+	URL     string `json:"url"`
+	Desired int32  `json:"desired"`
+	Ready   int32  `json:"ready"`
 }
 
 // GroupStatus counts a group's replicas.

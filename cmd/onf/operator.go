@@ -29,9 +29,9 @@ func newOperatorCmd() *cobra.Command {
 		Short: "Run the Kubernetes operator that reconciles SubstrateNetworks",
 		Long: `operator runs the controller that turns SubstrateNetwork objects into running node networks
 (StatefulSets, Services, node key Secrets, PodDisruptionBudgets, NetworkPolicies, autoscalers,
-ServiceMonitors) and reports their status: ready nodes per group, Ready/Progressing/Degraded
-conditions, and each node's best and finalized block, peers and sync state, polled over RPC in
-the background.
+ServiceMonitors, and the RPC gateway's Deployment) and reports their status: ready nodes per
+group, Ready/Progressing/Degraded conditions, each node's best and finalized block, peers and
+sync state, polled over RPC in the background, and the gateway's URL.
 
 It serves Prometheus metrics (including onf_operator_api_writes_total) and /healthz and /readyz
 probes, and elects a leader among its replicas. Inside a cluster it uses its service account;
@@ -76,6 +76,7 @@ the kustomize base (config/default); see docs/operator.md.`,
 	f.DurationVar(&cfg.NodeStatusInterval, "node-status-interval", 15*time.Second, "how often nodes are polled over RPC for chain facts (0 disables)")
 	f.DurationVar(&cfg.SyncPeriod, "sync-period", 10*time.Minute, "re-reconcile every network this often even when nothing changed")
 	f.StringVar(&cfg.Builders.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
+	f.StringVar(&cfg.Builders.GatewayImage, "gateway-image", "", "the onf image that runs spec.gateway when a network names none (the operator's own)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return c
 }

@@ -7,10 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/dinfra/stack/internal/chainspec"
 	"github.com/dinfra/stack/internal/kube"
@@ -30,7 +28,8 @@ func newRenderCmd() *cobra.Command {
 create for a SubstrateNetwork: per group a StatefulSet, a headless Service, Secrets with the
 node keys, a PodDisruptionBudget and a NetworkPolicy; RPC Services for rpc, full and archive
 groups; per-pod P2P Services for exposed groups; a HorizontalPodAutoscaler for autoscaled rpc
-groups; ConfigMaps for chain specs read from local files; optionally a ServiceMonitor.
+groups; ConfigMaps for chain specs read from local files; for spec.gateway the RPC gateway's
+Deployment, Service, ConfigMap and NetworkPolicy; optionally a ServiceMonitor.
 
 Node keys give the nodes their peer IDs, which boot node addresses name, so they must stay the
 same from one render to the next: they are kept as files (0600) in --node-keys and generated
@@ -55,10 +54,6 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 			}
 			if n.Namespace == "" {
 				n.Namespace = "default"
-			}
-			// The namespace names the default key directory: a name, never a path.
-			if errs := validation.IsDNS1123Label(n.Namespace); len(errs) > 0 {
-				return fmt.Errorf("metadata.namespace (or --namespace) %q: %s", n.Namespace, strings.Join(errs, "; "))
 			}
 			if keysDir == "" {
 				keysDir = filepath.Join(".onf", "node-keys", n.Namespace, n.Name)
@@ -88,6 +83,7 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 	c.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the objects (default: the spec's, else default)")
 	c.Flags().StringVar(&keysDir, "node-keys", "", "directory of the node key files (default .onf/node-keys/NAMESPACE/NAME)")
 	c.Flags().StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
+	c.Flags().StringVar(&opts.GatewayImage, "gateway-image", "", "the onf image that runs spec.gateway when the spec names none")
 	c.Flags().BoolVar(&opts.ServiceMonitor, "service-monitor", false, "add a Prometheus Operator ServiceMonitor")
 	return c
 }

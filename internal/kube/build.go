@@ -28,6 +28,8 @@ type Options struct {
 	// operator and the RPC gateway. Default: pods labelled app.kubernetes.io/name
 	// onf-operator or onf-gateway in any namespace.
 	RPCClients []metav1.LabelSelector
+	// GatewayImage is the onf image that runs spec.gateway when the spec names none.
+	GatewayImage string
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +86,11 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 		}
 		objs = append(objs, groupObjs...)
 	}
+	gwObjs, err := gatewayObjects(n, templates, opts)
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, gwObjs...)
 	if opts.ServiceMonitor {
 		objs = append(objs, serviceMonitor(n))
 	}

@@ -26,14 +26,10 @@ func (b *groupBuilder) podDisruptionBudget() *policyv1.PodDisruptionBudget {
 }
 
 // networkPolicy keeps P2P and metrics open and RPC private for the roles that hold keys or
-// seed the network: only the operator and the RPC gateway may call validators, collators and
-// boot nodes.
+// seed the network, and for the group behind the network's gateway: only the operator and
+// the RPC gateway may call validators, collators, boot nodes and the gateway's upstreams.
 func (b *groupBuilder) networkPolicy() *networkingv1.NetworkPolicy {
-	tcp := corev1.ProtocolTCP
-	port := func(name string) networkingv1.NetworkPolicyPort {
-		p := intstr.FromString(name)
-		return networkingv1.NetworkPolicyPort{Protocol: &tcp, Port: &p}
-	}
+	port := tcpPort
 	open := []networkingv1.NetworkPolicyPort{port(portP2P), port(portMetrics)}
 	if b.plan.Ports.RelayP2P != 0 {
 		open = append(open, port(portRelayP2P))
@@ -43,10 +39,14 @@ func (b *groupBuilder) networkPolicy() *networkingv1.NetworkPolicy {
 		rpc = append(rpc, port(portWS))
 	}
 	rules := []networkingv1.NetworkPolicyIngressRule{{Ports: open}}
-	if servesRPC(b.group.Role) {
+	fronted := b.net.Spec.Gateway != nil && b.net.Spec.Gateway.Group == b.group.Name
+	if servesRPC(b.group.Role) && !fronted {
 		rules = append(rules, networkingv1.NetworkPolicyIngressRule{Ports: rpc})
 	} else {
 		var from []networkingv1.NetworkPolicyPeer
+		if fronted { // clients go through the gateway
+			from = append(from, gatewayPeer(b.net.Name))
+		}
 		for i := range b.opts.RPCClients {
 			from = append(from, networkingv1.NetworkPolicyPeer{
 				NamespaceSelector: &metav1.LabelSelector{}, // in any namespace

@@ -50,6 +50,12 @@ type Observed struct {
 	Pods []corev1.Pod
 	// Nodes is chain information gathered over RPC, by pod name.
 	Nodes map[string]v1alpha1.NodeStatus
+	// Gateway is the RPC gateway's Deployment (nil: not created yet); GatewayPending says the
+	// cache does not show its last change yet.
+	Gateway        *appsv1.Deployment
+	GatewayPending bool
+	// GatewayURL is the gateway Service's address (GatewayURL).
+	GatewayURL string
 }
 
 // ComputeStatus derives a network's status from what is observed. Conditions keep their
@@ -76,7 +82,7 @@ func ComputeStatus(n *v1alpha1.SubstrateNetwork, obs Observed, problemReason, pr
 				desired = *sts.Spec.Replicas
 			}
 			ready = sts.Status.ReadyReplicas
-			msg := rollout(sts, desired)
+			msg := rollout(statefulSetRollout(sts), desired)
 			if obs.Pending[g.Name] {
 				msg = "update not yet observed"
 			}
@@ -89,6 +95,13 @@ func ComputeStatus(n *v1alpha1.SubstrateNetwork, obs Observed, problemReason, pr
 		readyAll += min(ready, desired)
 	}
 	st.ReadyNodes = fmt.Sprintf("%d/%d", readyAll, desiredAll)
+	if gw := n.Spec.Gateway; gw != nil {
+		var msg string
+		st.Gateway, msg = gatewayStatus(gw, obs)
+		if msg != "" {
+			rolling = append(rolling, "gateway: "+msg)
+		}
+	}
 	st.Nodes, st.BestBlock, st.FinalizedBlock = nodeStatuses(n, obs)
 
 	failing := failingPods(obs.Pods)
@@ -125,18 +138,50 @@ func ComputeStatus(n *v1alpha1.SubstrateNetwork, obs Observed, problemReason, pr
 	return st
 }
 
-// rollout says what a StatefulSet still has to do to run desired up-to-date, ready replicas.
-func rollout(sts *appsv1.StatefulSet, desired int32) string {
-	s := sts.Status
+// gatewayStatus is the gateway's address and pods, and what its rollout still has to do.
+func gatewayStatus(gw *v1alpha1.Gateway, obs Observed) (*v1alpha1.GatewayStatus, string) {
+	st := &v1alpha1.GatewayStatus{URL: obs.GatewayURL, Desired: ptrOr(gw.Replicas, 1)}
+	d := obs.Gateway
 	switch {
-	case s.ObservedGeneration < sts.Generation:
+	case d == nil:
+		return st, "not created"
+	case obs.GatewayPending:
+		return st, "update not yet observed"
+	}
+	st.Ready = min(d.Status.ReadyReplicas, st.Desired)
+	return st, rollout(workloadRollout{
+		generation: d.Generation, observed: d.Status.ObservedGeneration,
+		replicas: d.Status.Replicas, updated: d.Status.UpdatedReplicas, ready: d.Status.ReadyReplicas,
+	}, st.Desired)
+}
+
+// workloadRollout is what a StatefulSet's or a Deployment's status says of its rollout.
+type workloadRollout struct {
+	generation, observed     int64
+	replicas, updated, ready int32
+	revisionPending          bool // pods of an older revision remain
+}
+
+func statefulSetRollout(sts *appsv1.StatefulSet) workloadRollout {
+	s := sts.Status
+	return workloadRollout{
+		generation: sts.Generation, observed: s.ObservedGeneration,
+		replicas: s.Replicas, updated: s.UpdatedReplicas, ready: s.ReadyReplicas,
+		revisionPending: s.UpdateRevision != "" && s.CurrentRevision != s.UpdateRevision,
+	}
+}
+
+// rollout says what a workload still has to do to run desired up-to-date, ready replicas.
+func rollout(s workloadRollout, desired int32) string {
+	switch {
+	case s.observed < s.generation:
 		return "update not yet observed"
-	case s.UpdateRevision != "" && s.CurrentRevision != s.UpdateRevision, s.UpdatedReplicas < desired:
-		return fmt.Sprintf("%d/%d replicas updated", s.UpdatedReplicas, desired)
-	case s.Replicas > desired:
+	case s.revisionPending, s.updated < desired:
+		return fmt.Sprintf("%d/%d replicas updated", s.updated, desired)
+	case s.replicas > desired:
 		return fmt.Sprintf("scaling down to %d", desired)
-	case s.ReadyReplicas < desired:
-		return fmt.Sprintf("%d/%d replicas ready", s.ReadyReplicas, desired)
+	case s.ready < desired:
+		return fmt.Sprintf("%d/%d replicas ready", s.ready, desired)
 	}
 	return ""
 }
@@ -170,6 +215,9 @@ func failingPods(pods []corev1.Pod) []string {
 func nodeStatuses(n *v1alpha1.SubstrateNetwork, obs Observed) (nodes []v1alpha1.NodeStatus, best, finalized int64) {
 	for i := range obs.Pods {
 		p := &obs.Pods[i]
+		if p.Labels[LabelGroup] == "" {
+			continue // a gateway pod
+		}
 		info := obs.Nodes[p.Name]
 		info.Name = p.Name
 		info.Group = p.Labels[LabelGroup]

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -115,6 +116,9 @@ func (s *Supervisor) stopGateway() {
 func absGatewayConfig(gw *v1alpha1.Gateway) error {
 	if gw == nil {
 		return nil
+	}
+	if gw.Config == "" {
+		return errors.New("spec.gateway.config: a local gateway needs its config file (keysSecret is for clusters)")
 	}
 	abs, err := filepath.Abs(gw.Config)
 	gw.Config = abs

@@ -32,6 +32,7 @@ import (
 
 // +kubebuilder:rbac:groups=onf.dinfra.dev,resources=substratenetworks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=onf.dinfra.dev,resources=substratenetworks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;secrets;configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
@@ -62,7 +63,7 @@ func (r *Reconciler) Reconciles() int64 { return r.reconciles.Load() }
 // owned lists the kinds the operator creates, for pruning what is no longer desired.
 func owned() []client.ObjectList {
 	return []client.ObjectList{
-		&appsv1.StatefulSetList{}, &corev1.ServiceList{}, &corev1.SecretList{}, &corev1.ConfigMapList{},
+		&appsv1.StatefulSetList{}, &appsv1.DeploymentList{}, &corev1.ServiceList{}, &corev1.SecretList{}, &corev1.ConfigMapList{},
 		&policyv1.PodDisruptionBudgetList{}, &networkingv1.NetworkPolicyList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
 	}
 }
@@ -206,6 +207,20 @@ func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.Substra
 			if h, ok := applied["StatefulSet/"+sts.Name]; ok && sts.Annotations[AnnotationHash] != h {
 				obs.Pending[g.Name] = true
 			}
+		}
+	}
+	if n.Spec.Gateway != nil {
+		obs.GatewayURL = kube.GatewayURL(n, r.Options.ClusterDomain)
+		var d appsv1.Deployment
+		err := r.Client.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: kube.GatewayName(n.Name)}, &d)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("read the gateway's deployment: %w", err)
+		default:
+			obs.Gateway = &d
+			h, ok := applied["Deployment/"+d.Name]
+			obs.GatewayPending = ok && d.Annotations[AnnotationHash] != h
 		}
 	}
 	var pods corev1.PodList

@@ -93,7 +93,7 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	managed := labels.SelectorFromSet(labels.Set{kube.LabelManagedBy: kube.ManagedBy})
 	byObject := map[client.Object]cache.ByObject{}
 	// Cache only the operator's own objects: never every Secret or Pod of the cluster.
-	for _, o := range []client.Object{&appsv1.StatefulSet{}, &corev1.Service{}, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Pod{},
+	for _, o := range []client.Object{&appsv1.StatefulSet{}, &appsv1.Deployment{}, &corev1.Service{}, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Pod{},
 		&policyv1.PodDisruptionBudget{}, &networkingv1.NetworkPolicy{}, &autoscalingv2.HorizontalPodAutoscaler{}} {
 		byObject[o] = cache.ByObject{Label: managed}
 	}
@@ -156,13 +156,14 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 		// Status writes bump no generation: the operator does not wake itself up.
 		For(&v1alpha1.SubstrateNetwork{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&appsv1.StatefulSet{}).
+		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.Secret{}).
 		Owns(&corev1.ConfigMap{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&networkingv1.NetworkPolicy{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
-		// Pods belong to StatefulSets; their failures still change the network's status.
+		// Pods belong to StatefulSets and the gateway's Deployment; their failures still change the network's status.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToNetwork)).
 		// One operator per process in production; tests restart one in the same process.
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(c.Workers, 1), SkipNameValidation: ptr(true)})

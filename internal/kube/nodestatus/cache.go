@@ -107,7 +107,7 @@ type result struct {
 func (c *Cache) pollAll(ctx context.Context) {
 	c.init()
 	var pods corev1.PodList
-	if err := c.Reader.List(ctx, &pods, client.HasLabels{kube.LabelNetwork}, client.MatchingLabels{kube.LabelManagedBy: kube.ManagedBy}); err != nil {
+	if err := c.Reader.List(ctx, &pods, client.HasLabels{kube.LabelNetwork, kube.LabelGroup}, client.MatchingLabels{kube.LabelManagedBy: kube.ManagedBy}); err != nil {
 		c.log().Warn("list node pods", "err", err)
 		return
 	}
