@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/dinfra/stack/internal/chainspec"
 	"github.com/dinfra/stack/internal/kube"
@@ -54,6 +56,10 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 			}
 			if n.Namespace == "" {
 				n.Namespace = "default"
+			}
+			// The namespace names the default key directory: a name, never a path.
+			if errs := validation.IsDNS1123Label(n.Namespace); len(errs) > 0 {
+				return fmt.Errorf("metadata.namespace (or --namespace) %q: %s", n.Namespace, strings.Join(errs, "; "))
 			}
 			if keysDir == "" {
 				keysDir = filepath.Join(".onf", "node-keys", n.Namespace, n.Name)
