@@ -124,7 +124,7 @@ type Gateway struct {
 	Image string `json:"image,omitempty"`
 
 	// Resources are the gateway container's resource requests and limits (clusters only).
-	// Default: requests of 100m CPU and 128Mi memory.
+	// Default: requests of 100m CPU and 128Mi memory, limits of 1 CPU and 512Mi.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 }

@@ -46,10 +46,12 @@ const (
 	gatewayGroupName        = "gateway" // a group of this name would share the gateway's object names
 )
 
-var defaultGatewayResources = corev1.ResourceRequirements{Requests: corev1.ResourceList{
-	corev1.ResourceCPU:    resource.MustParse("100m"),
-	corev1.ResourceMemory: resource.MustParse("128Mi"),
-}}
+// defaultGatewayResources bound a gateway pod; limits too, so that it fits in namespaces
+// whose ResourceQuota counts limits (DINFRA deployments).
+var defaultGatewayResources = corev1.ResourceRequirements{
+	Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+	Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("512Mi")},
+}
 
 // GatewayName names the gateway's Deployment, Service, ConfigMap and NetworkPolicy.
 func GatewayName(network string) string { return network + "-" + gatewayGroupName }
