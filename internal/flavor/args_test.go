@@ -65,6 +65,14 @@ func TestGossamerArgPolicyMatchesHelp(t *testing.T) {
 		t.Fatalf("gossamer --help: %v\n%s", err, out)
 	}
 	checkPolicyAgainstHelp(t, v1alpha1.FlavorGossamer, helpFlags(string(out)), gossamerRefused, nil)
+	// gossamer's parser (pflag) takes neither single-dash long flags nor other cases; the
+	// policy refuses those spellings all the same, in case a version ever does.
+	for arg, want := range map[string]string{"-rpc-external": "unknown shorthand flag", "--RPC-EXTERNAL": "unknown flag"} {
+		out, err := exec.Command(bin, arg, "--help").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("gossamer %s: %v, want %q in\n%s", arg, err, want, out)
+		}
+	}
 }
 
 // The polkadot-sdk policy against polkadot's flags as recorded from its sources
