@@ -144,19 +144,21 @@ func TestDinfraProviderFilesNeverReachTheChain(t *testing.T) {
 	m.settled(t)
 }
 
-// TestDinfraReplicasBombAndRestart: a 1-unit order for 10^8 nodes is refused before it is
-// booked (the reactor's memory does not move); the same order booked by an older reactor
-// is quarantined when the reactor restarts: reported failed once, never deployed, and the
-// reactor after it keeps running.
+// TestDinfraReplicasBombAndRestart: a 1-unit order for 1,000 nodes (the most the schema
+// allows) is refused before it is booked (the reactor's memory does not move); a 10^8-node
+// order booked by an older reactor is quarantined when the reactor restarts: reported failed
+// once, never deployed, and the reactor after it keeps running.
 func TestDinfraReplicasBombAndRestart(t *testing.T) {
 	m := dinfraStart(t, boundary.Policy{}, local.DefaultChainFetch())
-	const bomb = `{"chain":{"builtin":"westend-dev"},"groups":[{"name":"v","role":"validator","replicas":100000000}]}`
+	// The largest group the schema allows, for one unit; an older reactor booked 10^8.
+	const bomb = `{"chain":{"builtin":"westend-dev"},"groups":[{"name":"v","role":"validator","replicas":1000}]}`
+	const booked = `{"chain":{"builtin":"westend-dev"},"groups":[{"name":"v","role":"validator","replicas":100000000}]}`
 	_, stopWatcher := m.p.StartWatcher(t)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	detail := m.failed(t, m.order(t, bomb), 30*time.Second)
-	if !strings.Contains(detail, "spec.groups[0].replicas: 100000000 nodes") || !strings.Contains(detail, "1 unit(s) buy at most 4") {
+	if !strings.Contains(detail, "spec.groups[0].replicas: 1000 nodes") || !strings.Contains(detail, "1 unit(s) buy at most 4") {
 		t.Fatalf("detail %q", detail)
 	}
 	runtime.GC()
@@ -168,12 +170,12 @@ func TestDinfraReplicasBombAndRestart(t *testing.T) {
 
 	// An older reactor booked the bomb; it was running when the provider upgraded.
 	stopWatcher()
-	c, err := m.store.Put(context.Background(), dinfraDoc(bomb))
+	c, err := m.store.Put(context.Background(), dinfraDoc(booked))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id, _ := dinfratest.Subscribe(t, m.cc, descriptor.TypeSubstrateNetwork, c.String())
-	if err := reactortest.Book(m.p.StateDir, reactor.Deployment{ID: watcher.DeploymentID(id), Type: descriptor.TypeSubstrateNetwork, CID: c, Descriptor: dinfraDoc(bomb), Units: 1,
+	if err := reactortest.Book(m.p.StateDir, reactor.Deployment{ID: watcher.DeploymentID(id), Type: descriptor.TypeSubstrateNetwork, CID: c, Descriptor: dinfraDoc(booked), Units: 1,
 		Consumer: api.Consumer{Address: dinfratest.Consumer(t).Address(42)}}, api.Pending, 0); err != nil {
 		t.Fatal(err)
 	}

@@ -218,7 +218,7 @@ func TestRefusalIsReportedWithItsCode(t *testing.T) {
 	h := newHarness(t)
 	h.start(t)
 	doc := `{"apiVersion":"onf.dinfra.dev/v1alpha1","kind":"SubstrateNetwork","spec":{"chain":{"file":"/` + strings.Repeat("x", 300) + `"},
-"groups":[{"name":"r","role":"rpc","replicas":100000000}],"gateway":{"group":"r","config":"/etc/shadow"}}}`
+"groups":[{"name":"r","role":"rpc","replicas":1000}],"gateway":{"group":"r","config":"/etc/shadow"}}}`
 	c, err := h.store.Put(context.Background(), []byte(doc))
 	if err != nil {
 		t.Fatal(err)
