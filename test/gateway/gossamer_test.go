@@ -9,9 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +19,7 @@ import (
 	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/rpc/rpctest"
-	"github.com/dinfra/stack/internal/testenv"
+	"github.com/dinfra/stack/test/polkadotjs"
 )
 
 // startGateway runs a gateway in front of g and returns its address and a valid key.
@@ -65,7 +63,7 @@ func TestGatewayInFrontOfGossamer(t *testing.T) {
 	g := rpctest.StartGossamer(t)
 	g.WaitBlock(t, 1, time.Minute)
 	addr, key := startGateway(t, g)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
 	t.Run("go client", func(t *testing.T) {
@@ -110,45 +108,11 @@ func TestGatewayInFrontOfGossamer(t *testing.T) {
 	})
 
 	t.Run("polkadot-js", func(t *testing.T) {
-		dir := polkadotJSDir(t)
-		cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "gateway.mjs"))
-		cmd.Env = append(os.Environ(), "GATEWAY_WS=ws://"+addr+"/", "GATEWAY_KEY="+key)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("polkadot-js through the gateway: %v\n%s", err, out)
-		}
-		var summary struct {
-			Chain  string   `json:"chain"`
-			Heads  []uint64 `json:"heads"`
-			NoKey  string   `json:"noKey"`
-			BadKey string   `json:"badKey"`
-		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &summary); err != nil {
-			t.Fatalf("summary: %v\n%s", err, out)
-		}
-		if len(summary.Heads) != 2 || summary.NoKey == "" || summary.BadKey == "" {
-			t.Fatalf("summary %+v", summary)
-		}
-		t.Logf("polkadot-js: %s", lines[len(lines)-1])
+		polkadotjs.Run(t, ctx, "ws://"+addr+"/", key)
 	})
 
 	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
-}
-
-// polkadotJSDir returns test/polkadotjs with its node_modules installed
-// (`npm ci --prefix test/polkadotjs`); missing ones skip locally and fail in CI.
-func polkadotJSDir(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "polkadotjs")
-	if _, err := exec.LookPath("node"); err != nil {
-		testenv.Missing(t, "node is not installed")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@polkadot", "api")); err != nil {
-		testenv.Missing(t, "run `npm ci --prefix test/polkadotjs`")
-	}
-	return dir
 }
