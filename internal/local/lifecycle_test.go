@@ -3,9 +3,12 @@ package local
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,4 +171,33 @@ func withDefaults(n *v1alpha1.SubstrateNetwork) *v1alpha1.SubstrateNetwork {
 	n = n.DeepCopy()
 	network.Default(n)
 	return n
+}
+
+// A chain spec URL is fetched once per network, checked, and kept for the nodes.
+func TestPrepareFetchesChainURLOnce(t *testing.T) {
+	const spec = `{"name":"Dev","id":"dev","genesis":{"raw":{}}}`
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fetches.Add(1)
+		w.Write([]byte(spec))
+	}))
+	defer srv.Close()
+	n := &v1alpha1.SubstrateNetwork{}
+	n.APIVersion, n.Kind, n.Name = v1alpha1.GroupVersion.String(), v1alpha1.Kind, "dev"
+	n.Spec.Chain.URL = srv.URL + "/chain.json"
+	n.Spec.Node.Binary = "/bin/true"
+	n.Spec.Groups = []v1alpha1.NodeGroup{{Name: "rpc", Role: v1alpha1.RoleRPC}}
+	r := &Runtime{Home: t.TempDir()}
+	for range 2 {
+		if _, err := r.Prepare(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, _ := r.Dir("dev")
+	if data, err := os.ReadFile(dir.FetchedChain(n.Spec.Chain.URL)); err != nil || string(data) != spec {
+		t.Errorf("kept chain spec = %q, %v", data, err)
+	}
+	if got := fetches.Load(); got != 1 {
+		t.Errorf("fetched %d times, want once", got)
+	}
 }
