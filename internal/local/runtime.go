@@ -302,11 +302,15 @@ func (r *Runtime) Down(ctx context.Context, name string, purge bool) error {
 	return r.purge(name)
 }
 
-// purge deletes a stopped network's state and releases its ports.
+// purge deletes a stopped network's state and releases its ports. It refuses while a
+// supervisor runs the network (one a concurrent up started, say).
 func (r *Runtime) purge(name string) error {
 	dir, err := r.Dir(name)
 	if err != nil {
 		return err
+	}
+	if pid := r.supervisorPID(name); pid != 0 {
+		return fmt.Errorf("network %s: not purged, its supervisor (pid %d) runs", name, pid)
 	}
 	if err := os.RemoveAll(string(dir)); err != nil {
 		return err
