@@ -1,46 +1,53 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"time"
-
-	"context"
 
 	"github.com/spf13/cobra"
 
-	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/rpc"
 )
 
 func init() {
-	var file string
+	var (
+		file  string
+		where clusterFlags
+	)
 	call := &cobra.Command{
 		Use:   "rpc [NETWORK] NODE METHOD [PARAMS_JSON]",
 		Short: "Call a JSON-RPC method on one node directly",
 		Long: `rpc sends one JSON-RPC call to a node's own RPC port (bypassing any gateway) and prints the
-result as JSON. PARAMS_JSON is a JSON array of parameters.`,
+result as JSON. PARAMS_JSON is a JSON array of parameters. In a cluster the call goes through
+a port-forward to the node's pod (the pods/portforward subresource), opened on a free
+loopback port for this call only.`,
 		Example: `  onf rpc validator-0 system_health
-  onf rpc dev rpc-0 chain_getBlockHash '[1]'`,
+  onf rpc dev rpc-0 chain_getBlockHash '[1]'
+  onf rpc -n chains relay rpc-1 system_peers`,
 		Args: cobra.RangeArgs(2, 4),
 		RunE: func(c *cobra.Command, args []string) error {
-			rt, err := localRuntime()
+			args, params, err := splitParams(args)
 			if err != nil {
 				return err
 			}
-			net, node, method, params, err := splitRPCArgs(rt, args, file)
-			if err != nil {
-				return err
+			if len(args) < 2 || len(args) > 3 {
+				return fmt.Errorf("want [NETWORK] NODE METHOD [PARAMS_JSON]")
 			}
-			info, err := findNode(c.Context(), rt, net, node)
+			node, method := args[len(args)-2], args[len(args)-1]
+			b, net, err := target(c.Context(), &where, args[:len(args)-2], file)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), 30*time.Second)
 			defer cancel()
-			client, err := rpc.Dial(ctx, info.RPC)
+			url, stop, err := b.ForwardRPC(ctx, net, node)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			client, err := rpc.Dial(ctx, url)
 			if err != nil {
 				return err
 			}
@@ -55,67 +62,19 @@ result as JSON. PARAMS_JSON is a JSON array of parameters.`,
 		},
 	}
 	call.Flags().StringVar(&file, "spec", "", "network spec, to name the network")
+	addClusterFlags(call, &where)
 	rootCmd.AddCommand(call)
-
-	exe := &cobra.Command{
-		Use:   "exec [NETWORK] NODE -- COMMAND [ARGS...]",
-		Short: "Run a command with a node's endpoints in its environment",
-		Long: `exec runs COMMAND with ONF_NODE, ONF_RPC_URL, ONF_WS_URL and ONF_METRICS_URL set to the
-node's endpoints, for tools that talk to one node directly.`,
-		Example: `  onf exec rpc-0 -- sh -c 'curl -s -H content-type:application/json -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"system_name\"}" $ONF_RPC_URL'`,
-		Args:    cobra.MinimumNArgs(2),
-		RunE: func(c *cobra.Command, args []string) error {
-			rt, err := localRuntime()
-			if err != nil {
-				return err
-			}
-			dash := c.ArgsLenAtDash()
-			if dash < 1 || dash >= len(args) {
-				return fmt.Errorf("want [NETWORK] NODE -- COMMAND")
-			}
-			name, err := networkName(rt, args[:dash-1], "")
-			if err != nil {
-				return err
-			}
-			info, err := findNode(c.Context(), rt, name, args[dash-1])
-			if err != nil {
-				return err
-			}
-			cmd := exec.CommandContext(c.Context(), args[dash], args[dash+1:]...)
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, c.OutOrStdout(), c.ErrOrStderr()
-			cmd.Env = append(os.Environ(), "ONF_NODE="+info.Name, "ONF_RPC_URL="+info.RPC,
-				"ONF_WS_URL="+info.WS, "ONF_METRICS_URL="+info.Metrics)
-			return cmd.Run()
-		},
-	}
-	rootCmd.AddCommand(exe)
 }
 
-// splitRPCArgs reads [NETWORK] NODE METHOD [PARAMS_JSON].
-func splitRPCArgs(rt *local.Runtime, args []string, file string) (net, node, method string, params []any, err error) {
-	if n := len(args); n >= 3 && json.Valid([]byte(args[n-1])) && args[n-1] != "" && (args[n-1][0] == '[') {
-		if err = json.Unmarshal([]byte(args[n-1]), &params); err != nil {
-			return "", "", "", nil, fmt.Errorf("PARAMS_JSON: %w", err)
-		}
-		args = args[:n-1]
+// splitParams takes a trailing PARAMS_JSON array off the arguments.
+func splitParams(args []string) ([]string, []any, error) {
+	n := len(args)
+	if n < 3 || args[n-1] == "" || args[n-1][0] != '[' {
+		return args, nil, nil
 	}
-	if len(args) < 2 || len(args) > 3 {
-		return "", "", "", nil, fmt.Errorf("want [NETWORK] NODE METHOD [PARAMS_JSON]")
+	var params []any
+	if err := json.Unmarshal([]byte(args[n-1]), &params); err != nil {
+		return nil, nil, fmt.Errorf("PARAMS_JSON: %w", err)
 	}
-	node, method = args[len(args)-2], args[len(args)-1]
-	net, err = networkName(rt, args[:len(args)-2], file)
-	return net, node, method, params, err
-}
-
-func findNode(ctx context.Context, rt *local.Runtime, network, node string) (*local.NodeInfo, error) {
-	st, err := rt.Status(ctx, network)
-	if err != nil {
-		return nil, err
-	}
-	for i := range st.Nodes {
-		if st.Nodes[i].Name == node {
-			return &st.Nodes[i], nil
-		}
-	}
-	return nil, fmt.Errorf("network %s has no node %q", network, node)
+	return args[:n-1], params, nil
 }

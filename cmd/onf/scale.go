@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/network"
 )
 
@@ -16,15 +15,21 @@ func init() {
 	var (
 		file    string
 		timeout time.Duration
+		where   clusterFlags
 	)
 	scale := &cobra.Command{
 		Use:   "scale [NAME] GROUP=REPLICAS",
-		Short: "Change the number of nodes in a group of a running local network",
-		Long: `scale sets a group's replica count in the network's applied spec and waits until the
-supervisor has converged: new nodes run and answer RPC, removed nodes are stopped (their
-data is kept, so scaling back up restores the same peer IDs).`,
+		Short: "Change the number of nodes in a group of a running network",
+		Long: `scale sets a group's replica count and waits until the network has converged.
+Locally it changes the network's applied spec and waits for the supervisor: new nodes run and
+answer RPC, removed nodes are stopped (their data is kept, so scaling back up restores the
+same peer IDs). In a cluster it patches spec.groups[i].replicas of the SubstrateNetwork and
+waits until the operator has observed it and the group has exactly that many pods, all Ready
+(their volumes and node keys are kept the same way). The changed spec is validated first:
+a refused count changes nothing.`,
 		Example: `  onf scale dev rpc=3
-  onf scale -f examples/dev-network.yaml rpc=1`,
+  onf scale -f examples/dev-network.yaml rpc=1
+  onf scale -n chains relay rpc=4 --timeout 10m`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			group, count, ok := strings.Cut(args[len(args)-1], "=")
@@ -34,11 +39,11 @@ data is kept, so scaling back up restores the same peer IDs).`,
 			if !ok || err != nil || replicas < 0 {
 				return fmt.Errorf("want GROUP=REPLICAS with 0 <= REPLICAS <= %d, got %q", network.MaxReplicas, args[len(args)-1])
 			}
-			rt, name, err := localNetwork(args[:len(args)-1], file)
+			b, name, err := target(c.Context(), &where, args[:len(args)-1], file)
 			if err != nil {
 				return err
 			}
-			if err := rt.Scale(c.Context(), name, group, int(replicas), local.UpOptions{Timeout: timeout}); err != nil {
+			if err := b.Scale(c.Context(), name, group, int(replicas), timeout); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "network %s: group %s has %d nodes\n", name, group, replicas)
@@ -47,5 +52,6 @@ data is kept, so scaling back up restores the same peer IDs).`,
 	}
 	addSpecFlag(scale, &file, false)
 	scale.Flags().DurationVar(&timeout, "timeout", 3*time.Minute, "give up waiting after this long")
+	addClusterFlags(scale, &where)
 	rootCmd.AddCommand(scale)
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/dinfra/stack/internal/local"
 )
 
 func init() {
@@ -16,23 +14,30 @@ func init() {
 		file   string
 		output string
 		watch  time.Duration
+		where  clusterFlags
 	)
 	status := &cobra.Command{
 		Use:   "status [NAME]",
-		Short: "Show every node of a local network: role, version, peers, blocks, restarts, endpoints",
-		Long: `status reads the supervisor's view of the network and asks every node over RPC for its
-version, peers, best and finalized block and sync state.`,
+		Short: "Show every node of a network: role, version, peers, blocks, restarts, endpoints",
+		Long: `status shows a row per node of the network's spec. For a local network it reads the
+supervisor's view and asks every node over RPC for its version, peers, best and finalized
+block and sync state. For a SubstrateNetwork in a cluster it reads the pods (running,
+restarts, last exit, pod IP endpoints) and the chain facts the operator gathered into the
+network's status; the header shows the Ready condition. The table and -o json have the same
+columns and fields for both.`,
 		Example: `  onf status dev
   onf status -f examples/dev-network.yaml -o json
-  onf status dev --watch 2s`,
+  onf status dev --watch 2s
+  onf status dev -n chains
+  onf status --kubeconfig ~/.kube/prod --context eu-1 -n chains relay -o json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			rt, name, err := localNetwork(args, file)
+			b, name, err := target(c.Context(), &where, args, file)
 			if err != nil {
 				return err
 			}
 			for {
-				if err := printStatus(c, rt, name, output); err != nil || watch == 0 {
+				if err := printStatus(c, b, name, output); err != nil || watch == 0 {
 					return err
 				}
 				select {
@@ -47,11 +52,12 @@ version, peers, best and finalized block and sync state.`,
 	addSpecFlag(status, &file, false)
 	status.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	status.Flags().DurationVarP(&watch, "watch", "w", 0, "print again at this interval until interrupted")
+	addClusterFlags(status, &where)
 	rootCmd.AddCommand(status)
 }
 
-func printStatus(c *cobra.Command, rt *local.Runtime, name, output string) error {
-	st, err := rt.Status(c.Context(), name)
+func printStatus(c *cobra.Command, b backend, name, output string) error {
+	st, err := b.Status(c.Context(), name)
 	if err != nil {
 		return err
 	}
@@ -65,11 +71,10 @@ func printStatus(c *cobra.Command, rt *local.Runtime, name, output string) error
 	default:
 		return fmt.Errorf("--output: want table or json, got %q", output)
 	}
-	state := "running"
-	if st.Supervisor == 0 {
-		state = "stopped"
+	if st.Namespace != "" {
+		name = st.Namespace + "/" + st.Network
 	}
-	fmt.Fprintf(out, "network %s (%s)\n", st.Network, state)
+	fmt.Fprintf(out, "network %s (%s)\n", name, st.State)
 	if st.Error != "" {
 		fmt.Fprintf(out, "error: %s\n", st.Error)
 	}
@@ -80,18 +85,11 @@ func printStatus(c *cobra.Command, rt *local.Runtime, name, output string) error
 	fmt.Fprintln(w, "NODE\tROLE\tSTATE\tRESTARTS\tVERSION\tPEERS\tBEST\tFINALIZED\tSYNCING\tRPC\tMETRICS")
 	var conflicts []string
 	for _, n := range st.Nodes {
-		node := "stopped"
-		switch {
-		case n.Conflict != "":
-			node = "conflict"
+		if n.Conflict != "" {
 			conflicts = append(conflicts, n.Name+": "+n.Conflict)
-		case n.Running && n.RPCError != "":
-			node = "starting"
-		case n.Running:
-			node = "up"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%t\t%s\t%s\n", n.Name, n.Role, node, n.Restarts,
-			dash(n.Version), n.Peers, n.Best, n.Finalized, n.Syncing, n.WS, n.Metrics)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%t\t%s\t%s\n", n.Name, n.Role, n.State(), n.Restarts,
+			dash(n.Version), n.Peers, n.Best, n.Finalized, n.Syncing, dash(n.WS), dash(n.Metrics))
 	}
 	if err := w.Flush(); err != nil {
 		return err

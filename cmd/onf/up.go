@@ -59,7 +59,7 @@ With --foreground the supervisor runs in this terminal instead and Ctrl-C stops 
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "network %s is up (%s)\n\n", n.Name, time.Since(start).Round(100*time.Millisecond))
-			return printStatus(c, rt, n.Name, "table")
+			return printStatus(c, localBackend{rt}, n.Name, "table")
 		},
 	}
 	addSpecFlag(up, &file, true)

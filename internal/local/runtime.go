@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/netstatus"
 	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/rpc"
 )
@@ -249,7 +250,7 @@ func (r *Runtime) WaitReady(ctx context.Context, name string, gen int64, opts Up
 		case st.Generation < gen:
 			last = "waiting for the supervisor to apply the spec"
 		default:
-			last = st.notReady(opts.UntilBlock)
+			last = notReady(st, opts.UntilBlock)
 			if last == "" {
 				return nil
 			}
@@ -392,43 +393,14 @@ func waitGone(ctx context.Context, pid int, timeout time.Duration) error {
 	return nil
 }
 
-// NodeInfo is one node's line in `onf status`.
-type NodeInfo struct {
-	Name      string        `json:"name"`
-	Group     string        `json:"group"`
-	Role      v1alpha1.Role `json:"role"`
-	Running   bool          `json:"running"`
-	PID       int           `json:"pid,omitempty"`
-	Restarts  int           `json:"restarts"`
-	LastExit  string        `json:"lastExit,omitempty"`
-	Version   string        `json:"version,omitempty"`
-	PeerID    string        `json:"peerId"`
-	Peers     int           `json:"peers"`
-	Best      uint64        `json:"best"`
-	BestHash  string        `json:"bestHash,omitempty"`
-	Finalized uint64        `json:"finalized"`
-	Syncing   bool          `json:"syncing"`
-	RPC       string        `json:"rpc"`
-	WS        string        `json:"ws"`
-	Metrics   string        `json:"metrics"`
-	RPCError  string        `json:"rpcError,omitempty"`
-	// Conflict says which of the node's ports another process holds: the supervisor could not
-	// reserve it, or something other than this node answers on it.
-	Conflict string `json:"conflict,omitempty"`
-}
+// NodeInfo is one node's line in `onf status`; the type is shared with the cluster backend.
+type NodeInfo = netstatus.Node
 
 // NetworkStatus is `onf status` for one network.
-type NetworkStatus struct {
-	Network    string     `json:"network"`
-	Supervisor int        `json:"supervisor"` // pid, 0 when stopped
-	Generation int64      `json:"generation"`
-	Error      string     `json:"error,omitempty"`
-	Gateway    string     `json:"gateway,omitempty"` // the RPC gateway's URL, when one runs
-	Nodes      []NodeInfo `json:"nodes"`
-}
+type NetworkStatus = netstatus.Network
 
 // notReady says why the network is not yet ready, or "" when it is.
-func (s *NetworkStatus) notReady(untilBlock uint64) string {
+func notReady(s *NetworkStatus, untilBlock uint64) string {
 	for _, n := range s.Nodes {
 		switch {
 		case n.Conflict != "":
@@ -462,7 +434,10 @@ func (r *Runtime) Status(ctx context.Context, name string) (*NetworkStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	out := &NetworkStatus{Network: name, Supervisor: r.supervisorPID(name), Generation: st.Generation, Error: st.Error}
+	out := &NetworkStatus{Network: name, State: "running", Supervisor: r.supervisorPID(name), Generation: st.Generation, Error: st.Error}
+	if out.Supervisor == 0 {
+		out.State = "stopped"
+	}
 	if st.Gateway != "" && out.Supervisor != 0 {
 		out.Gateway = "http://" + st.Gateway
 	}

@@ -26,7 +26,7 @@ func TestStatusRefusesAnotherPeerID(t *testing.T) {
 		t.Fatalf("conflict = %q (rpc error %q)", info.Conflict, info.RPCError)
 	}
 	st := &NetworkStatus{Nodes: []NodeInfo{*info}}
-	if why := st.notReady(0); !strings.Contains(why, "another process holds the port") {
+	if why := notReady(st, 0); !strings.Contains(why, "another process holds the port") {
 		t.Errorf("not ready because %q", why)
 	}
 }
