@@ -29,14 +29,13 @@ func (b *groupBuilder) podDisruptionBudget() *policyv1.PodDisruptionBudget {
 // seed the network, and for the group behind the network's gateway: only the operator and
 // the RPC gateway may call validators, collators, boot nodes and the gateway's upstreams.
 func (b *groupBuilder) networkPolicy() *networkingv1.NetworkPolicy {
-	port := tcpPort
-	open := []networkingv1.NetworkPolicyPort{port(portP2P), port(portMetrics)}
+	open := []networkingv1.NetworkPolicyPort{tcpPort(portP2P), tcpPort(portMetrics)}
 	if b.plan.Ports.RelayP2P != 0 {
-		open = append(open, port(portRelayP2P))
+		open = append(open, tcpPort(portRelayP2P))
 	}
-	rpc := []networkingv1.NetworkPolicyPort{port(PortRPC)}
+	rpc := []networkingv1.NetworkPolicyPort{tcpPort(PortRPC)}
 	if b.plan.Ports.WS != 0 {
-		rpc = append(rpc, port(portWS))
+		rpc = append(rpc, tcpPort(portWS))
 	}
 	rules := []networkingv1.NetworkPolicyIngressRule{{Ports: open}}
 	fronted := b.net.Spec.Gateway != nil && b.net.Spec.Gateway.Group == b.group.Name

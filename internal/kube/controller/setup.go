@@ -163,7 +163,8 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&networkingv1.NetworkPolicy{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
-		// Pods belong to StatefulSets and the gateway's Deployment; their failures still change the network's status.
+		// Pods belong to StatefulSets and the gateway's Deployment; their failures still
+		// change the network's status.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToNetwork)).
 		// One operator per process in production; tests restart one in the same process.
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(c.Workers, 1), SkipNameValidation: ptr(true)})
