@@ -36,6 +36,9 @@ version = 2
 [plugins]
   [plugins."io.containerd.grpc.v1.cri"]
     sandbox_image = "$pause_image"
+    # This kind of machine refuses a negative oom_score_adj (the sandbox's -998, guaranteed
+    # pods' -997): keep containers at or above containerd's own, as for rootless containerd.
+    restrict_oom_score_adj = true
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "/usr/lib/cni"
       conf_dir = "$CNI_CONF_DIR"

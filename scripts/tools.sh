@@ -57,6 +57,7 @@ ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 CONTROLLER_GEN_VERSION=v0.21.0
+COREDNS_VERSION=v1.12.4
 
 # kube_ldflags: the version stamp upstream's release build puts into kube binaries, so the
 # API server reports v1.36.3 (clients and envtest check it).
@@ -75,6 +76,20 @@ kube_controller_manager() {
 
 kube_scheduler() {
   build_in kube kube-scheduler "$KUBE_VERSION" ./kube-scheduler "$(kube_ldflags)"
+}
+
+# kubelet and kube-proxy run the real-pod tests' node (containerd, CNI, iptables Services).
+kubelet() {
+  build_in kube kubelet "$KUBE_VERSION" ./kubelet "$(kube_ldflags)"
+}
+
+kube_proxy() {
+  build_in kube kube-proxy "$KUBE_VERSION" ./kube-proxy "$(kube_ldflags)"
+}
+
+# coredns answers the real-pod tests' cluster DNS (the StatefulSet pods' stable names).
+coredns() {
+  build coredns "$COREDNS_VERSION" . "-s -w"
 }
 
 etcd() {
@@ -143,6 +158,9 @@ case "${1:-}" in
   kube-apiserver) kube_apiserver ;;
   kube-controller-manager) kube_controller_manager ;;
   kube-scheduler) kube_scheduler ;;
+  kubelet) kubelet ;;
+  kube-proxy) kube_proxy ;;
+  coredns) coredns ;;
   etcd) etcd ;;
   kubebuilder-assets) kubebuilder_assets ;;
   kwok) kwok ;;
@@ -155,10 +173,13 @@ case "${1:-}" in
     echo "export KUBEBUILDER_ASSETS=$(kubebuilder_assets)"
     echo "export KCM_BIN=$(kube_controller_manager)"
     echo "export KUBE_SCHEDULER_BIN=$(kube_scheduler)"
+    echo "export KUBELET_BIN=$(kubelet)"
+    echo "export KUBE_PROXY_BIN=$(kube_proxy)"
+    echo "export COREDNS_BIN=$(coredns)"
     echo "export KWOK_BIN=$(kwok)"
     echo "export KWOK_STAGES=$(kwok_stages)"
     echo "export HELM_BIN=$(helm)"
     echo "export CONTROLLER_GEN_BIN=$(controller_gen)"
     ;;
-  *) echo "usage: $0 gossamer|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
+  *) echo "usage: $0 gossamer|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
 esac

@@ -30,6 +30,17 @@ func Binary(t testing.TB, env string, fallbacks ...string) string {
 	return ""
 }
 
+// Value returns the value of the environment variable env, such as an image name that
+// scripts/images.sh exported (GOSSAMER_IMAGE), or reports it missing.
+func Value(t testing.TB, env, how string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		Missing(t, "set "+env+" ("+how+")")
+	}
+	return v
+}
+
 // Missing skips the test locally and fails it in CI, where every component must be present.
 func Missing(t testing.TB, why string) {
 	t.Helper()

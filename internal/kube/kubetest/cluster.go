@@ -1,14 +1,18 @@
 // Package kubetest runs a real, small Kubernetes control plane for integration tests and
 // benchmarks: kube-apiserver and etcd through envtest, and, when workloads must run,
-// kube-controller-manager (StatefulSets, garbage collection), kube-scheduler and kwok, a fake
-// kubelet that marks scheduled pods Running and Ready without containers.
+// kube-controller-manager (StatefulSets, garbage collection), kube-scheduler and either kwok,
+// a fake kubelet that marks scheduled pods Running and Ready without containers, or a real
+// node (Options.Real): kubelet on containerd and runc, a CNI bridge, kube-proxy and CoreDNS,
+// where pods run their containers and probes.
 //
 // The binaries come from scripts/tools.sh through environment variables (KUBEBUILDER_ASSETS,
-// KCM_BIN, KUBE_SCHEDULER_BIN, KWOK_BIN, KWOK_STAGES); a missing one skips the test locally
-// and fails it in CI (see internal/testenv).
+// KCM_BIN, KUBE_SCHEDULER_BIN, KWOK_BIN, KWOK_STAGES, KUBELET_BIN, KUBE_PROXY_BIN,
+// COREDNS_BIN); a missing one skips the test locally and fails it in CI (see
+// internal/testenv). The real node also needs the host prepared by scripts/cluster-host.sh.
 package kubetest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -42,6 +46,10 @@ type Options struct {
 	Workloads bool
 	// Nodes is the number of fake nodes (default 1).
 	Nodes int
+	// Real runs one real node instead of kwok's fake ones (implies Workloads).
+	Real bool
+	// Volumes is the number of PersistentVolumes the real node offers (default 16).
+	Volumes int
 }
 
 // Cluster is a running control plane.
@@ -56,6 +64,10 @@ type Cluster struct {
 	env   *envtest.Environment
 	dir   string
 	procs []*process
+	// started is when the real node started: pod sandboxes made since are the cluster's.
+	started time.Time
+	// afterStop undo, last first, what the real node changed on the host.
+	afterStop []func()
 }
 
 type process struct {
@@ -98,33 +110,53 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err := os.WriteFile(c.Kubeconfig, kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if opts.Workloads {
-		c.startWorkloads(t, max(opts.Nodes, 1))
+	switch {
+	case opts.Real:
+		c.startRealNode(t, cmp.Or(opts.Volumes, 16))
+		c.startControllers(t, true)
+	case opts.Workloads:
+		c.startControllers(t, false)
+		c.startKwok(t, max(opts.Nodes, 1))
 	}
 	return c
 }
 
-func (c *Cluster) startWorkloads(t testing.TB, nodes int) {
+// startControllers runs kube-controller-manager and kube-scheduler. A real node also needs
+// volumes bound to claims and its not-ready taint lifted once the kubelet reports Ready.
+func (c *Cluster) startControllers(t testing.TB, realNode bool) {
 	t.Helper()
 	kcm := testenv.Binary(t, "KCM_BIN", "kube-controller-manager")
 	sched := testenv.Binary(t, "KUBE_SCHEDULER_BIN", "kube-scheduler")
-	kwok := testenv.Binary(t, "KWOK_BIN", "kwok")
-	stages := testenv.Binary(t, "KWOK_STAGES")
-
+	// Only what turns owned objects into pods and cleans them up.
+	controllers := "statefulset-controller,garbage-collector-controller,disruption-controller,endpointslice-controller"
+	if realNode {
+		controllers += ",deployment-controller,replicaset-controller,node-lifecycle-controller," +
+			"persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller"
+	}
 	c.run(t, "kube-controller-manager", kcm,
 		"--kubeconfig="+c.Kubeconfig,
 		"--authentication-kubeconfig="+c.Kubeconfig,
 		"--authorization-kubeconfig="+c.Kubeconfig,
 		"--leader-elect=false",
 		"--secure-port=0",
-		// Only what turns owned objects into pods and cleans them up.
-		"--controllers=statefulset-controller,garbage-collector-controller,disruption-controller,endpointslice-controller",
+		"--controllers="+controllers,
 		"--concurrent-statefulset-syncs=10",
 		"--kube-api-qps=500", "--kube-api-burst=1000",
 	)
 
-	// The test cluster has no storage provisioner: the scheduler ignores volume binding so
-	// pods with (forever pending) PersistentVolumeClaims still land on the fake nodes.
+	// Without a real node the cluster has no volumes: the scheduler then ignores volume
+	// binding so pods with (forever pending) PersistentVolumeClaims still land on fake nodes.
+	volumePlugins := `
+  plugins:
+    multiPoint:
+      disabled:
+      - name: VolumeBinding
+      - name: VolumeRestrictions
+      - name: VolumeZone
+      - name: NodeVolumeLimits`
+	if realNode {
+		volumePlugins = ""
+	}
 	schedConfig := filepath.Join(c.dir, "scheduler.yaml")
 	writeFile(t, schedConfig, fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
@@ -135,16 +167,16 @@ clientConnection:
 leaderElection:
   leaderElect: false
 profiles:
-- schedulerName: default-scheduler
-  plugins:
-    multiPoint:
-      disabled:
-      - name: VolumeBinding
-      - name: VolumeRestrictions
-      - name: VolumeZone
-      - name: NodeVolumeLimits
-`, c.Kubeconfig))
+- schedulerName: default-scheduler%s
+`, c.Kubeconfig, volumePlugins))
 	c.run(t, "kube-scheduler", sched, "--config="+schedConfig, "--secure-port=0")
+}
+
+// startKwok runs kwok as the kubelet of nodes fake nodes.
+func (c *Cluster) startKwok(t testing.TB, nodes int) {
+	t.Helper()
+	kwok := testenv.Binary(t, "KWOK_BIN", "kwok")
+	stages := testenv.Binary(t, "KWOK_STAGES")
 
 	files, err := filepath.Glob(filepath.Join(stages, "*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -241,6 +273,9 @@ func (c *Cluster) stop(t testing.TB) {
 		}
 		_ = p.log.Close()
 	}
+	for i := len(c.afterStop) - 1; i >= 0; i-- {
+		c.afterStop[i]()
+	}
 	if err := c.env.Stop(); err != nil {
 		t.Errorf("stop envtest: %v", err)
 	}
@@ -261,6 +296,8 @@ func tail(path string, lines int) string {
 	}
 	return strings.Join(all, "\n")
 }
+
+func clientKey(name string) client.ObjectKey { return client.ObjectKey{Name: name} }
 
 func writeFile(t testing.TB, path, content string) {
 	t.Helper()
