@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +40,8 @@ const (
 	// serviceCIDR is envtest's --service-cluster-ip-range: the only other destination pods
 	// have a route to (through kube-proxy's rules on the node).
 	serviceCIDR = "10.0.0.0/24"
+	// hostLock is held by the one real node a machine runs at a time.
+	hostLock = "/run/dinfra-kubetest.lock"
 )
 
 // kernelSettings are host settings the real node changes and teardown puts back: IP
@@ -68,6 +71,7 @@ func (c *Cluster) startRealNode(t testing.TB, volumes int) {
 	if _, err := os.Stat(filepath.Join(cniBinDir, "bridge")); err != nil {
 		testenv.Missing(t, "no CNI plugins in "+cniBinDir+" (run scripts/cluster-host.sh)")
 	}
+	c.lockHost(t)
 	c.started = time.Now()
 
 	c.saveKernelSettings(t)
@@ -148,6 +152,20 @@ imageGCLowThresholdPercent: 99
 
 	c.addVolumes(t, volumes)
 	c.waitNodeReady(t)
+}
+
+// lockHost waits until no other real node runs on this machine (they would share the bridge,
+// the CNI configuration and containerd) and holds the machine until this one's teardown ends.
+func (c *Cluster) lockHost(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(hostLock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("lock %s: %v", hostLock, err)
+	}
+	c.afterStop = append(c.afterStop, func() { _ = f.Close() })
 }
 
 // saveKernelSettings records the host settings the node changes and restores them on stop.
