@@ -148,6 +148,7 @@ imageGCLowThresholdPercent: 99
 		c.removeSandboxes(t)
 		unmountUnder(t, root)
 		removeCgroups(t, "kubepods")
+		removeKubeletChains()
 	})
 
 	c.addVolumes(t, volumes)
@@ -199,6 +200,9 @@ func (c *Cluster) startBridge(t testing.TB) {
 		{"link", "add", bridgeName, "type", "bridge"},
 		{"addr", "add", NodeIP + "/24", "dev", bridgeName},
 		{"link", "set", bridgeName, "up"},
+		// Service addresses from the host go to the bridge (kube-proxy rewrites them to pods),
+		// never out of the host's own interfaces.
+		{"route", "add", serviceCIDR, "dev", bridgeName},
 	} {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
@@ -292,6 +296,26 @@ func unmountUnder(t testing.TB, dir string) {
 	for i := len(points) - 1; i >= 0; i-- {
 		if out, err := exec.Command("umount", "-l", points[i]).CombinedOutput(); err != nil {
 			t.Errorf("umount %s: %v: %s", points[i], err, out)
+		}
+	}
+}
+
+// removeKubeletChains removes the iptables chains the kubelet makes at start and never
+// removes (kube-proxy --cleanup leaves them): its canaries, the iptables hint and the
+// firewall chain dropping non-local packets to 127.0.0.0/8, with the jumps to it.
+func removeKubeletChains() {
+	for _, cmd := range []string{"iptables", "ip6tables"} {
+		for _, args := range [][]string{
+			{"-t", "filter", "-D", "INPUT", "-j", "KUBE-FIREWALL"},
+			{"-t", "filter", "-D", "OUTPUT", "-j", "KUBE-FIREWALL"},
+			{"-t", "filter", "-F", "KUBE-FIREWALL"},
+			{"-t", "filter", "-X", "KUBE-FIREWALL"},
+			{"-t", "filter", "-X", "KUBE-KUBELET-CANARY"},
+			{"-t", "nat", "-X", "KUBE-KUBELET-CANARY"},
+			{"-t", "mangle", "-X", "KUBE-KUBELET-CANARY"},
+			{"-t", "mangle", "-X", "KUBE-IPTABLES-HINT"},
+		} {
+			_ = exec.Command(cmd, args...).Run() // absent when the kubelet did not get that far
 		}
 	}
 }
