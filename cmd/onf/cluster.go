@@ -50,7 +50,7 @@ func addClusterFlags(c *cobra.Command, f *clusterFlags) {
 	c.Flags().BoolVar(&f.cluster, "cluster", false, "work on a SubstrateNetwork in a cluster (the kubeconfig's current context)")
 	c.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster (implies --cluster)")
 	c.Flags().StringVar(&f.context, "context", "", "kubeconfig context (implies --cluster)")
-	c.Flags().StringVarP(&f.namespace, "namespace", "n", "", "namespace of the SubstrateNetwork (implies --cluster; default: the -f spec's, else the context's, else default)")
+	c.Flags().StringVarP(&f.namespace, "namespace", "n", "", "namespace of the SubstrateNetwork (implies --cluster; default: the given spec's, else the context's, else default)")
 }
 
 func (f *clusterFlags) selected() bool {

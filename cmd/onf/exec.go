@@ -16,7 +16,7 @@ node's endpoints, for tools that talk to one node directly. For a local node COM
 this machine. In a cluster it runs in the node's container (the pods/exec subresource), where
 the endpoints are the container's own loopback ports; the variables are set through env(1),
 so the image needs an env binary (the gossamer image's busybox has one). Standard input,
-output and error are passed through; a failing COMMAND fails exec with its exit code.`,
+output and error are passed through; a failing COMMAND fails exec, naming its exit code.`,
 		Example: `  onf exec rpc-0 -- sh -c 'curl -s -H content-type:application/json -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"system_name\"}" $ONF_RPC_URL'
   onf exec -n chains relay validator-0 -- ls -l /data
   onf exec --context kind-dev -n chains relay rpc-0 -- sh -c 'wget -qO- $ONF_METRICS_URL | head'`,

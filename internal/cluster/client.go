@@ -192,7 +192,7 @@ func (c *Client) waitScaled(ctx context.Context, name string, gen int64, group s
 
 // scaled says what the group still waits for, "" when it is done.
 func (c *Client) scaled(ctx context.Context, n *v1alpha1.SubstrateNetwork, gen int64, group string, replicas int32) (string, error) {
-	if n.Status.ObservedGeneration <= gen {
+	if n.Status.ObservedGeneration < gen {
 		return "waiting for the operator to observe the change", nil
 	}
 	if s := networkState(n); s == "degraded" {

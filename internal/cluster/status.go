@@ -93,7 +93,7 @@ func networkState(n *v1alpha1.SubstrateNetwork) string {
 	}
 	switch {
 	case n.Status.ObservedGeneration < n.Generation:
-		return "progressing"
+		return "waiting for the operator"
 	case is(kube.ConditionDegraded):
 		return "degraded"
 	case is(kube.ConditionReady):

@@ -163,8 +163,8 @@ func TestNetworkState(t *testing.T) {
 		t.Errorf("state %q error %q, want degraded with the condition's message", s, e)
 	}
 	n.Generation = 4 // a change the operator has not seen yet
-	if s := networkState(n); s != "progressing" {
-		t.Errorf("state %q, want progressing", s)
+	if s := networkState(n); s != "waiting for the operator" {
+		t.Errorf("state %q, want waiting for the operator", s)
 	}
 	n.Status = v1alpha1.SubstrateNetworkStatus{}
 	n.Generation = 0
