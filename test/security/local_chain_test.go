@@ -49,7 +49,7 @@ func localChainServer(t *testing.T, h http.HandlerFunc) string {
 // --timeout, and a refused URL left a half-made state directory behind. Now each is refused
 // within seconds, naming the field, and leaves no state, no port and no supervisor.
 func TestLocalChainSourcesRefusedBeforeAnythingStarts(t *testing.T) {
-	c := newLifecycleCLI(t)
+	c := newOnfCLI(t)
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "secret.txt")
 	if err := os.WriteFile(secret, []byte("SECRET-TOKEN=hunter2\n"), 0o600); err != nil {
@@ -121,7 +121,7 @@ func TestLocalChainSourcesRefusedBeforeAnythingStarts(t *testing.T) {
 }
 
 // localChainNothingLeft checks that a refused network has no state, no ports and no supervisor.
-func localChainNothingLeft(t *testing.T, c *lifecycleCLI, name string) {
+func localChainNothingLeft(t *testing.T, c *onfCLI, name string) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(c.home, "networks", name)); !os.IsNotExist(err) {
 		t.Errorf("network %s: state left behind (%v)", name, err)
@@ -145,7 +145,7 @@ func localChainNothingLeft(t *testing.T, c *lifecycleCLI, name string) {
 // TestLocalChainFileNotEmbeddedByRender: `onf render` put whatever chain.file named into a
 // ConfigMap, /etc/shadow included. Only a chain spec is embedded now.
 func TestLocalChainFileNotEmbeddedByRender(t *testing.T) {
-	c := newLifecycleCLI(t)
+	c := newOnfCLI(t)
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "id_ed25519")
 	if err := os.WriteFile(secret, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nSECRET\n"), 0o600); err != nil {

@@ -1,7 +1,6 @@
 package security
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -23,41 +22,7 @@ import (
 	"github.com/dinfra/stack/internal/testenv"
 )
 
-// exposureCLI runs the onf binary with a private state home, as a user would.
-type exposureCLI struct {
-	t              testing.TB
-	bin, home, gsm string
-}
-
-func newExposureCLI(t testing.TB) *exposureCLI {
-	t.Helper()
-	testenv.Short(t)
-	gossamer := testenv.Binary(t, "GOSSAMER_BIN")
-	bin := filepath.Join(t.TempDir(), "onf")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/cmd/onf").CombinedOutput(); err != nil {
-		t.Fatalf("build onf: %v\n%s", err, out)
-	}
-	return &exposureCLI{t: t, bin: bin, home: t.TempDir(), gsm: gossamer}
-}
-
-func (c *exposureCLI) run(args ...string) (string, error) {
-	var out bytes.Buffer
-	cmd := exec.Command(c.bin, append([]string{"--home", c.home}, args...)...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
-
-func (c *exposureCLI) must(args ...string) string {
-	c.t.Helper()
-	out, err := c.run(args...)
-	if err != nil {
-		c.t.Fatalf("onf %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
-func (c *exposureCLI) status(name string) local.NetworkStatus {
+func (c *onfCLI) status(name string) local.NetworkStatus {
 	c.t.Helper()
 	var st local.NetworkStatus
 	if err := json.Unmarshal([]byte(c.must("status", name, "-o", "json")), &st); err != nil {
@@ -67,7 +32,7 @@ func (c *exposureCLI) status(name string) local.NetworkStatus {
 }
 
 // ports reads the ports allocated to each node of a network (facts.json in its state directory).
-func (c *exposureCLI) ports(name string) map[string]flavor.Ports {
+func (c *onfCLI) ports(name string) map[string]flavor.Ports {
 	c.t.Helper()
 	var facts local.Facts
 	data, err := os.ReadFile(filepath.Join(c.home, "networks", name, "facts.json"))
@@ -250,7 +215,9 @@ func exposureListeners(t *testing.T, pids []int) map[int][]net.IP {
 // WebSocket and metrics included, although gossamer itself binds those to every interface.
 func TestLocalExposureFromAnotherNamespace(t *testing.T) {
 	ns := newExposureNamespace(t)
-	c := newExposureCLI(t)
+	testenv.Short(t)
+	gossamer := testenv.Binary(t, "GOSSAMER_BIN")
+	c := newOnfCLI(t)
 	gw, err := net.Listen("tcp", net.JoinHostPort(ns.host.String(), "0"))
 	if err != nil {
 		t.Fatal(err)
@@ -258,8 +225,8 @@ func TestLocalExposureFromAnotherNamespace(t *testing.T) {
 	gatewayAddr := gw.Addr().String()
 	gw.Close()
 	spec, _ := exposureSpec(t, "exposure", ns.host.String(), gatewayAddr)
-	t.Cleanup(func() { c.run("down", "exposure", "--purge") })
-	c.must("up", "-f", spec, "--binary", c.gsm, "--until-block", "0", "--timeout", "3m")
+	t.Cleanup(func() { c.run(time.Minute, "down", "exposure", "--purge") })
+	c.must("up", "-f", spec, "--binary", gossamer, "--until-block", "0", "--timeout", "3m")
 
 	var pids []int
 	for _, n := range c.status("exposure").Nodes {

@@ -1,8 +1,6 @@
 package security
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,44 +11,6 @@ import (
 	"testing"
 	"time"
 )
-
-// lifecycleCLI runs a freshly built onf with a private home, each command bounded in time (a
-// command that used to hang fails the test instead of stalling it).
-type lifecycleCLI struct {
-	t    testing.TB
-	bin  string
-	home string
-	cwd  string // where onf runs (relative paths such as render's key directory land here)
-}
-
-func newLifecycleCLI(t testing.TB) *lifecycleCLI {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "onf")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/cmd/onf").CombinedOutput(); err != nil {
-		t.Fatalf("build onf: %v\n%s", err, out)
-	}
-	root := t.TempDir()
-	cwd := filepath.Join(root, "cwd")
-	if err := os.Mkdir(cwd, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return &lifecycleCLI{t: t, bin: bin, home: filepath.Join(root, "home"), cwd: cwd}
-}
-
-// run runs onf with a deadline and returns its output, its error and how long it took.
-func (c *lifecycleCLI) run(timeout time.Duration, args ...string) (string, error, time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.bin, append([]string{"--home", c.home}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr, cmd.Dir = &out, &out, c.cwd
-	start := time.Now()
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	return out.String(), err, time.Since(start)
-}
 
 // tree lists every path under root with its size, to see that nothing changed.
 func lifecycleTree(t *testing.T, root string) []string {
@@ -76,7 +36,7 @@ func lifecycleTree(t *testing.T, root string) []string {
 // any *.log file and `onf supervise` made directories outside the home. Every such call must
 // fail with the name rule and touch nothing.
 func TestLocalPathTraversalInNames(t *testing.T) {
-	c := newLifecycleCLI(t)
+	c := newOnfCLI(t)
 	root := filepath.Dir(c.home)
 	write := func(p, content string) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
@@ -138,7 +98,7 @@ func TestLocalPathTraversalInNames(t *testing.T) {
 // .onf/node-keys/NAMESPACE/NAME by default, and took the namespace from the spec as it was, so
 // a spec with `namespace: ../../../x` made key files wherever it pointed.
 func TestLocalRenderNamespaceIsAName(t *testing.T) {
-	c := newLifecycleCLI(t)
+	c := newOnfCLI(t)
 	root := filepath.Dir(c.cwd)
 	spec := func(namespace string) string {
 		file := filepath.Join(t.TempDir(), "spec.yaml")

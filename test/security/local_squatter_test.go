@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // squatter is a process that took a node's RPC port and answers JSON-RPC like a healthy node
@@ -71,7 +73,9 @@ func (sq *squatter) asked() []string {
 // naming the port, status shows the conflict, and the gateway never sends a client's call
 // (an extrinsic) to that process. Once the port is free the node starts and the network is up.
 func TestLocalPortSquatter(t *testing.T) {
-	c := newExposureCLI(t)
+	testenv.Short(t)
+	gossamer := testenv.Binary(t, "GOSSAMER_BIN")
+	c := newOnfCLI(t)
 	gw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -79,15 +83,15 @@ func TestLocalPortSquatter(t *testing.T) {
 	gatewayAddr := gw.Addr().String()
 	gw.Close()
 	spec, key := exposureSpec(t, "squat", "", gatewayAddr)
-	t.Cleanup(func() { c.run("down", "squat", "--purge") })
+	t.Cleanup(func() { c.run(time.Minute, "down", "squat", "--purge") })
 
 	// A first start allocates the ports, which the network keeps across down and up.
-	c.must("up", "-f", spec, "--binary", c.gsm, "--until-block", "0", "--timeout", "3m")
+	c.must("up", "-f", spec, "--binary", gossamer, "--until-block", "0", "--timeout", "3m")
 	c.must("down", "squat")
 	rpcPort := c.ports("squat")["rpc-0"].RPC
 	sq := startSquatter(t, rpcPort)
 
-	out, err := c.run("up", "-f", spec, "--binary", c.gsm, "--until-block", "0", "--timeout", "20s")
+	out, err, _ := c.run(5*time.Minute, "up", "-f", spec, "--binary", gossamer, "--until-block", "0", "--timeout", "20s")
 	if err == nil || !strings.Contains(out, fmt.Sprintf("port %d (rpc) is held by another process", rpcPort)) {
 		t.Fatalf("onf up with rpc-0's port %d squatted: %v\n%s", rpcPort, err, out)
 	}
@@ -112,7 +116,7 @@ func TestLocalPortSquatter(t *testing.T) {
 
 	// The port is freed: the supervisor retries, the node takes its port, the network is up.
 	sq.srv.Close()
-	c.must("up", "-f", spec, "--binary", c.gsm, "--until-block", "0", "--timeout", "2m")
+	c.must("up", "-f", spec, "--binary", gossamer, "--until-block", "0", "--timeout", "2m")
 	for _, n := range c.status("squat").Nodes {
 		if !n.Running || n.Conflict != "" || n.RPCError != "" {
 			t.Errorf("after the port was freed, %s: running %v, conflict %q, rpc error %q", n.Name, n.Running, n.Conflict, n.RPCError)

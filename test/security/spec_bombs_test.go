@@ -6,8 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -28,7 +28,8 @@ spec:
   - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
 `
 
-// Limits every refusal must stay within. Peak RSS includes onf's own start (about 46 MiB);
+// Limits every refusal must stay within. Peak RSS (measured by testdata/peakrss, so that this
+// test process's own size does not count) includes onf's own start (about 35 MiB);
 // the worst bomb, a 1 MiB array, peaked at 76 MiB when measured.
 const (
 	specBombsMaxRSS  = 160 << 20
@@ -36,7 +37,8 @@ const (
 )
 
 func TestSpecBombs(t *testing.T) {
-	onf := specBombsBuildOnf(t)
+	onf := build(t, "github.com/dinfra/stack/cmd/onf")
+	peakRSS := build(t, "github.com/dinfra/stack/test/security/testdata/peakrss")
 	specs := t.TempDir()
 	bombs := []struct {
 		name, doc, want string
@@ -66,13 +68,13 @@ func TestSpecBombs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, cmd := range specBombsCommands(file) {
-			t.Run(b.name+"/"+cmd[0], func(t *testing.T) { specBombsRefused(t, onf, cmd, b.want) })
+			t.Run(b.name+"/"+cmd[0], func(t *testing.T) { specBombsRefused(t, peakRSS, onf, cmd, b.want) })
 		}
 	}
 	// An endless document: onf reads 1 MiB and stops.
 	for _, cmd := range specBombsCommands("/dev/zero") {
 		t.Run("endless document/"+cmd[0], func(t *testing.T) {
-			specBombsRefused(t, onf, cmd, "(document): larger than the limit of 1048576 bytes (1 MiB)")
+			specBombsRefused(t, peakRSS, onf, cmd, "(document): larger than the limit of 1048576 bytes (1 MiB)")
 		})
 	}
 }
@@ -88,11 +90,12 @@ func specBombsCommands(file string) [][]string {
 
 // specBombsRefused runs onf in an empty working directory and home, and checks that it
 // failed naming want, in time and memory, leaving both directories empty.
-func specBombsRefused(t *testing.T, onf string, args []string, want string) {
+func specBombsRefused(t *testing.T, peakRSS, onf string, args []string, want string) {
 	work, home := t.TempDir(), t.TempDir()
-	c := exec.Command(onf, args...)
+	rssFile := filepath.Join(t.TempDir(), "rss")
+	c := exec.Command(peakRSS, append([]string{onf}, args...)...)
 	c.Dir = work
-	c.Env = append(os.Environ(), "HOME="+home, "ONF_HOME="+filepath.Join(home, "onf"))
+	c.Env = append(os.Environ(), "HOME="+home, "ONF_HOME="+filepath.Join(home, "onf"), "PEAKRSS_OUT="+rssFile)
 	var out bytes.Buffer
 	c.Stdout, c.Stderr = &out, &out
 	start := time.Now()
@@ -104,7 +107,15 @@ func specBombsRefused(t *testing.T, onf string, args []string, want string) {
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("onf %s output lacks %q:\n%s", args[0], want, specBombsHeadOf(out.String()))
 	}
-	rss := int64(c.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) << 10 // KiB on Linux
+	kib, err := os.ReadFile(rssFile)
+	if err != nil {
+		t.Fatalf("peak RSS of onf %s: %v", args[0], err)
+	}
+	rss, err := strconv.ParseInt(string(kib), 10, 64)
+	if err != nil {
+		t.Fatalf("peak RSS of onf %s: %v", args[0], err)
+	}
+	rss <<= 10
 	t.Logf("onf %s: refused in %v, peak RSS %d MiB", args[0], took.Round(time.Millisecond), rss>>20)
 	if took > specBombsMaxTime {
 		t.Errorf("onf %s took %v to refuse, want under %v", args[0], took, specBombsMaxTime)
@@ -117,15 +128,6 @@ func specBombsRefused(t *testing.T, onf string, args []string, want string) {
 			t.Errorf("onf %s wrote %s into %s", args[0], entries[0].Name(), dir)
 		}
 	}
-}
-
-func specBombsBuildOnf(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "onf")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/cmd/onf").CombinedOutput(); err != nil {
-		t.Fatalf("build onf: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func specBombsRepeat(n int, format string) string {
