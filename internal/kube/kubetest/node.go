@@ -96,8 +96,8 @@ func (c *Cluster) startRealNode(t testing.TB, volumes int) {
 		"--cluster-cidr="+podCIDR,
 		// NodePorts only on the cluster's own bridge, never on the host's interfaces.
 		"--nodeport-addresses="+NodeIP+"/32",
-		"--healthz-bind-address=127.0.0.1:0",
-		"--metrics-bind-address=127.0.0.1:0",
+		fmt.Sprintf("--healthz-bind-address=127.0.0.1:%d", freePort(t)),
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", freePort(t)),
 		// Leave the host's conntrack limits as they are.
 		"--conntrack-max-per-core=0",
 		"--conntrack-tcp-timeout-established=0",
