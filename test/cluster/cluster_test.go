@@ -62,7 +62,11 @@ func devNetwork(t *testing.T, ns, image string) *v1alpha1.SubstrateNetwork {
 	return &n
 }
 
-func TestDevNetwork(t *testing.T) {
+// startRealCluster starts a real one-node cluster with the CRD installed, the operator
+// running and namespace ns; it returns the gossamer image and a client knowing
+// SubstrateNetwork.
+func startRealCluster(t *testing.T, ns string) (*kubetest.Cluster, client.Client, string) {
+	t.Helper()
 	image := testenv.Value(t, "GOSSAMER_IMAGE", "run `eval \"$(scripts/images.sh env)\"` after scripts/cluster-host.sh")
 	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: []string{repoPath("config/crd/bases")}, Real: true})
 	scheme, err := controller.Scheme()
@@ -74,11 +78,15 @@ func TestDevNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	startOperator(t, cluster)
-
-	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
+	if err := cl.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
+	return cluster, cl, image
+}
+
+func TestDevNetwork(t *testing.T) {
+	cluster, cl, image := startRealCluster(t, "chains")
+	ctx := context.Background()
 	e := &env{cluster: cluster, cl: cl, net: devNetwork(t, "chains", image)}
 	start := time.Now()
 	if err := cl.Create(ctx, e.net); err != nil {
