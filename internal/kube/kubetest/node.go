@@ -40,6 +40,8 @@ const (
 	// serviceCIDR is envtest's --service-cluster-ip-range: the only other destination pods
 	// have a route to (through kube-proxy's rules on the node).
 	serviceCIDR = "10.0.0.0/24"
+	// unreachableMetric ranks the safety routes for the ranges above below every real one.
+	unreachableMetric = "4242"
 	// hostLock is held by the one real node a machine runs at a time.
 	hostLock = "/run/dinfra-kubetest.lock"
 )
@@ -196,6 +198,20 @@ func writeSysctl(t testing.TB, key, value string) {
 func (c *Cluster) startBridge(t testing.TB) {
 	t.Helper()
 	_ = exec.Command("ip", "link", "del", bridgeName).Run() // left by a killed test run
+	// Unreachable routes under the bridge's, kept until everything else is undone: while the
+	// bridge is missing (not yet made, already deleted, or kube-proxy gone), packets for the
+	// test's ranges fail here instead of leaving by the host's default route.
+	for _, cidr := range []string{podCIDR, serviceCIDR} {
+		_ = exec.Command("ip", "route", "del", "unreachable", cidr, "metric", unreachableMetric).Run() // left by a killed run
+		if out, err := exec.Command("ip", "route", "add", "unreachable", cidr, "metric", unreachableMetric).CombinedOutput(); err != nil {
+			t.Fatalf("ip route add unreachable %s: %v: %s", cidr, err, out)
+		}
+		c.afterStop = append(c.afterStop, func() {
+			if out, err := exec.Command("ip", "route", "del", "unreachable", cidr, "metric", unreachableMetric).CombinedOutput(); err != nil {
+				t.Errorf("ip route del unreachable %s: %v: %s", cidr, err, out)
+			}
+		})
+	}
 	for _, args := range [][]string{
 		{"link", "add", bridgeName, "type", "bridge"},
 		{"addr", "add", NodeIP + "/24", "dev", bridgeName},
