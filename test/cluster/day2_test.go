@@ -1,0 +1,235 @@
+package cluster
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/kube/controller"
+	"github.com/dinfra/stack/internal/kube/kubetest"
+	"github.com/dinfra/stack/internal/netstatus"
+	"github.com/dinfra/stack/internal/testenv"
+)
+
+// day2Onf is the built onf binary with its own HOME, run as a user runs it.
+type day2Onf struct {
+	bin, kubeconfig string
+	env             []string
+}
+
+func day2BuildOnf(t *testing.T, kubeconfig string) *day2Onf {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "onf")
+	if out, err := exec.Command("go", "build", "-o", bin, repoPath("cmd/onf")).CombinedOutput(); err != nil {
+		t.Fatalf("build onf: %v\n%s", err, out)
+	}
+	return &day2Onf{bin: bin, kubeconfig: kubeconfig, env: []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}}
+}
+
+// command is `onf VERB --kubeconfig K -n chains ARGS...`.
+func (o *day2Onf) command(ctx context.Context, verb string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, o.bin, append([]string{verb, "--kubeconfig", o.kubeconfig, "-n", "chains"}, args...)...)
+	cmd.Env = o.env
+	return cmd
+}
+
+func (o *day2Onf) run(t *testing.T, stdin string, verb string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := o.command(ctx, verb, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("onf %s: %w: %s", verb, err, strings.TrimSpace(errOut.String()))
+	}
+	return out.String(), nil
+}
+
+// TestDay2CommandsOnRealPods runs the built onf's status, rpc, logs, exec and scale with
+// --kubeconfig and -n against running gossamer pods: the port-forward, log stream and exec
+// reach the kubelet for real, and each answer is checked against the node it names.
+func TestDay2CommandsOnRealPods(t *testing.T) {
+	image := testenv.Value(t, "GOSSAMER_IMAGE", "run `eval \"$(scripts/images.sh env)\"` after scripts/cluster-host.sh")
+	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: []string{repoPath("config/crd/bases")}, Real: true})
+	scheme, err := controller.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(cluster.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startOperator(t, cluster)
+	ctx := context.Background()
+	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
+		t.Fatal(err)
+	}
+	net := devNetwork(t, "chains", image)
+	// A public address of its own keeps gossamer from asking Internet services for one.
+	for i := range net.Spec.Groups {
+		net.Spec.Groups[i].P2P = &v1alpha1.P2P{PublicHost: "127.0.0.1"}
+	}
+	if err := cl.Create(ctx, net); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{cluster: cluster, cl: cl, net: net}
+	e.waitPods(t, 3, 4*time.Minute)
+	onf := day2BuildOnf(t, cluster.Kubeconfig)
+
+	status := func(t *testing.T) *netstatus.Network {
+		t.Helper()
+		out, err := onf.run(t, "", "status", "dev", "-o", "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st netstatus.Network
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatalf("status -o json: %v\n%s", err, out)
+		}
+		return &st
+	}
+	var st *netstatus.Network
+	t.Run("status", func(t *testing.T) {
+		kubetest.Eventually(t, 3*time.Minute, "every node up at block >= 1 in onf status", func() (bool, error) {
+			st = status(t)
+			for _, n := range st.Nodes {
+				if n.State() != "up" || n.Best < 1 || n.PeerID == "" {
+					return false, fmt.Errorf("%s: %s at block %d (%s)", n.Name, n.State(), n.Best, n.RPCError)
+				}
+			}
+			return st.State == "ready" && len(st.Nodes) == 3, fmt.Errorf("network %s, %d nodes", st.State, len(st.Nodes))
+		})
+		out, err := onf.run(t, "", "status", "dev")
+		if err != nil || !strings.HasPrefix(out, "network chains/dev (ready)\nNODE ") {
+			t.Errorf("status table: %v\n%s", err, out)
+		}
+	})
+	peerID := map[string]string{}
+	for _, n := range st.Nodes {
+		peerID[n.Name] = n.PeerID
+	}
+	unreachable := day2KubeletUnreachable(t, cluster, "dev-validator-0")
+	needKubelet := func(t *testing.T) {
+		if unreachable != "" {
+			testenv.Missing(t, "the API server cannot reach the kubelet for logs, exec and port-forward ("+unreachable+
+				"); the real node needs kube-apiserver --kubelet-preferred-address-types=InternalIP and a kubelet client certificate the kubelet trusts")
+		}
+	}
+
+	t.Run("rpc through a port-forward", func(t *testing.T) {
+		needKubelet(t)
+		for _, node := range []string{"validator-0", "rpc-0"} {
+			out, err := onf.run(t, "", "rpc", "dev", node, "system_localPeerId")
+			if err != nil || strings.TrimSpace(out) != `"`+peerID[node]+`"` {
+				t.Errorf("onf rpc dev %s system_localPeerId: %v %q, want %q", node, err, out, peerID[node])
+			}
+		}
+		out, err := onf.run(t, "", "rpc", "dev", "rpc-0", "chain_getBlockHash", "[0]")
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(out), `"0x`) {
+			t.Errorf("chain_getBlockHash [0]: %v %q", err, out)
+		}
+	})
+
+	t.Run("logs", func(t *testing.T) {
+		needKubelet(t)
+		out, err := onf.run(t, "", "logs", "dev", "validator-0")
+		if err != nil || !strings.Contains(out, "name dev-validator-0") {
+			t.Errorf("onf logs dev validator-0: %v, want the validator's own log:\n%.2000s", err, out)
+		}
+		// -f keeps streaming until interrupted.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		cmd := onf.command(cctx, "logs", "dev", "rpc-0", "-f")
+		cmd.Env = onf.env
+		pipe, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(pipe)
+		if !lines.Scan() {
+			t.Fatalf("logs -f printed nothing: %v", cmd.Wait())
+		}
+		exited := make(chan error, 1)
+		go func() {
+			for lines.Scan() {
+			}
+			exited <- cmd.Wait()
+		}()
+		select {
+		case err := <-exited:
+			t.Errorf("logs -f stopped on its own: %v", err)
+		case <-time.After(3 * time.Second):
+			cancel()
+			<-exited
+		}
+	})
+
+	t.Run("exec in the node's container", func(t *testing.T) {
+		needKubelet(t)
+		// The node's endpoints in the environment, pointing at the container's own ports.
+		out, err := onf.run(t, "", "exec", "dev", "rpc-0", "--", "sh", "-c",
+			`echo "$ONF_NODE $ONF_RPC_URL $ONF_WS_URL $ONF_METRICS_URL"; `+
+				`wget -qO- --header 'Content-Type: application/json' --post-data '{"id":1,"jsonrpc":"2.0","method":"system_localPeerId"}' "$ONF_RPC_URL"`)
+		want := "rpc-0 http://127.0.0.1:9944 ws://127.0.0.1:9945 http://127.0.0.1:9615/metrics\n"
+		if err != nil || !strings.HasPrefix(out, want) || !strings.Contains(out, peerID["rpc-0"]) {
+			t.Errorf("exec: %v\n%s\nwant %q and rpc-0's peer ID %s", err, out, want, peerID["rpc-0"])
+		}
+		if out, err := onf.run(t, "hello from stdin\n", "exec", "dev", "validator-0", "--", "cat"); err != nil || out != "hello from stdin\n" {
+			t.Errorf("exec cat: %v %q", err, out)
+		}
+		if _, err := onf.run(t, "", "exec", "dev", "validator-0", "--", "sh", "-c", "echo oops >&2; exit 3"); err == nil ||
+			!strings.Contains(err.Error(), "exit code 3") || !strings.Contains(err.Error(), "oops") {
+			t.Errorf("failing command: %v, want its exit code and stderr", err)
+		}
+	})
+
+	t.Run("scale", func(t *testing.T) {
+		out, err := onf.run(t, "", "scale", "dev", "rpc=2", "--timeout", "4m")
+		if err != nil || out != "network dev: group rpc has 2 nodes\n" {
+			t.Fatalf("scale rpc=2: %v %q", err, out)
+		}
+		if st := status(t); len(st.Nodes) != 4 || st.Nodes[3].Name != "rpc-1" || st.Nodes[3].State() != "up" {
+			t.Errorf("status after scaling to 2: %+v", st.Nodes)
+		}
+		if out, err := onf.run(t, "", "scale", "dev", "rpc=1", "--timeout", "2m"); err != nil {
+			t.Fatalf("scale rpc=1: %v %q", err, out)
+		}
+		if n := len(status(t).Nodes); n != 3 {
+			t.Errorf("%d nodes after scaling back, want 3", n)
+		}
+	})
+}
+
+// day2KubeletUnreachable asks the API server for one line of a pod's log, which it fetches
+// from the kubelet as it does exec and port-forward: "" when that works, else why not.
+func day2KubeletUnreachable(t *testing.T, c *kubetest.Cluster, pod string) string {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := int64(1)
+	_, err = cs.CoreV1().Pods("chains").GetLogs(pod, &corev1.PodLogOptions{TailLines: &one}).DoRaw(context.Background())
+	if err != nil {
+		return err.Error()
+	}
+	return ""
+}
