@@ -146,8 +146,12 @@ func TestDevNetwork(t *testing.T) {
 		e.waitSameChain(t, 5, e.best(t)+1, 3*time.Minute)
 	})
 
+	// The same gossamer build under a second tag, as a release would bring; kept until the
+	// test ends, since the killed pod below restarts from it.
+	rolled := image + "-rolled"
+	tagImage(t, image, rolled)
 	t.Run("rolling update keeps producing blocks", func(t *testing.T) {
-		e.rollingUpdate(t, image)
+		e.rollingUpdate(t, rolled)
 	})
 
 	t.Run("killed pod keeps peer ID and chain data", func(t *testing.T) {
@@ -446,16 +450,19 @@ func pvc(t *testing.T, cl client.Client, ns, name string) *corev1.PersistentVolu
 	return &c
 }
 
-// rollingUpdate changes the network's image tag (the same gossamer build under a second
-// tag, as a release would bring) and checks that every pod is replaced with it while the
-// chain keeps growing.
-func (e *env) rollingUpdate(t *testing.T, image string) {
+// tagImage tags image as next in the node's containerd until the test ends.
+func tagImage(t *testing.T, image, next string) {
 	t.Helper()
-	next := image + "-rolled"
 	if out, err := exec.Command("ctr", "-n", "k8s.io", "images", "tag", "--force", image, next).CombinedOutput(); err != nil {
 		t.Fatalf("tag %s: %v: %s", next, err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("ctr", "-n", "k8s.io", "images", "rm", next).Run() })
+}
+
+// rollingUpdate changes the network's image to next and checks that every pod is replaced
+// with it while the chain keeps growing.
+func (e *env) rollingUpdate(t *testing.T, next string) {
+	t.Helper()
 	from := e.best(t)
 	e.update(t, func(n *v1alpha1.SubstrateNetwork) { n.Spec.Node.Image = next })
 	kubetest.Eventually(t, 5*time.Minute, "every pod on "+next, func() (bool, error) {
