@@ -15,7 +15,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -123,16 +122,7 @@ func TestDay2CommandsOnRealPods(t *testing.T) {
 	for _, n := range st.Nodes {
 		peerID[n.Name] = n.PeerID
 	}
-	unreachable := day2KubeletUnreachable(t, cluster, "dev-validator-0")
-	needKubelet := func(t *testing.T) {
-		if unreachable != "" {
-			testenv.Missing(t, "the API server cannot reach the kubelet for logs, exec and port-forward ("+unreachable+
-				"); the real node needs kube-apiserver --kubelet-preferred-address-types=InternalIP and a kubelet client certificate the kubelet trusts")
-		}
-	}
-
 	t.Run("rpc through a port-forward", func(t *testing.T) {
-		needKubelet(t)
 		for _, node := range []string{"validator-0", "rpc-0"} {
 			out, err := onf.run(t, "", "rpc", "dev", node, "system_localPeerId")
 			if err != nil || strings.TrimSpace(out) != `"`+peerID[node]+`"` {
@@ -146,7 +136,6 @@ func TestDay2CommandsOnRealPods(t *testing.T) {
 	})
 
 	t.Run("logs", func(t *testing.T) {
-		needKubelet(t)
 		out, err := onf.run(t, "", "logs", "dev", "validator-0")
 		if err != nil || !strings.Contains(out, "name dev-validator-0") {
 			t.Errorf("onf logs dev validator-0: %v, want the validator's own log:\n%.2000s", err, out)
@@ -183,7 +172,6 @@ func TestDay2CommandsOnRealPods(t *testing.T) {
 	})
 
 	t.Run("exec in the node's container", func(t *testing.T) {
-		needKubelet(t)
 		// The node's endpoints in the environment, pointing at the container's own ports.
 		out, err := onf.run(t, "", "exec", "dev", "rpc-0", "--", "sh", "-c",
 			`echo "$ONF_NODE $ONF_RPC_URL $ONF_WS_URL $ONF_METRICS_URL"; `+
@@ -216,20 +204,4 @@ func TestDay2CommandsOnRealPods(t *testing.T) {
 			t.Errorf("%d nodes after scaling back, want 3", n)
 		}
 	})
-}
-
-// day2KubeletUnreachable asks the API server for one line of a pod's log, which it fetches
-// from the kubelet as it does exec and port-forward: "" when that works, else why not.
-func day2KubeletUnreachable(t *testing.T, c *kubetest.Cluster, pod string) string {
-	t.Helper()
-	cs, err := kubernetes.NewForConfig(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	one := int64(1)
-	_, err = cs.CoreV1().Pods("chains").GetLogs(pod, &corev1.PodLogOptions{TailLines: &one}).DoRaw(context.Background())
-	if err != nil {
-		return err.Error()
-	}
-	return ""
 }

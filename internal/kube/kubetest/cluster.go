@@ -87,6 +87,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 		CRDDirectoryPaths:     opts.CRDPaths,
 		ErrorIfCRDPathMissing: true,
 	}
+	// The API server reaches the kubelet (logs, exec, port-forward) at the node's address,
+	// never by looking its name up in the host's DNS.
+	c.env.ControlPlane.GetAPIServer().Configure().Set("kubelet-preferred-address-types", "InternalIP")
 	cfg, err := c.env.Start()
 	if err != nil {
 		t.Fatalf("start envtest control plane: %v", err)
