@@ -21,9 +21,16 @@ if ((${#targets[@]} == 0)); then
   echo "fuzz: no fuzz targets found" >&2
   exit 1
 fi
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for t in "${targets[@]}"; do
   read -r dir name <<<"$t"
   echo "fuzz: $name in ${dir#"$PWD"/} for $fuzztime"
-  # One target per invocation: go test -fuzz takes a single target per package.
-  (cd "$dir" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" . 2>&1 | tail -3)
+  # One target per invocation: go test -fuzz takes a single target per package. The whole
+  # output is shown only when the target fails.
+  if ! (cd "$dir" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" . >"$log" 2>&1); then
+    cat "$log"
+    exit 1
+  fi
+  tail -1 "$log"
 done
