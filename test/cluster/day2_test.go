@@ -13,15 +13,9 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/kube/controller"
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/netstatus"
-	"github.com/dinfra/stack/internal/testenv"
 )
 
 // day2Onf is the built onf binary with its own HOME, run as a user runs it.
@@ -63,21 +57,8 @@ func (o *day2Onf) run(t *testing.T, stdin string, verb string, args ...string) (
 // --kubeconfig and -n against running gossamer pods: the port-forward, log stream and exec
 // reach the kubelet for real, and each answer is checked against the node it names.
 func TestDay2CommandsOnRealPods(t *testing.T) {
-	image := testenv.Value(t, "GOSSAMER_IMAGE", "run `eval \"$(scripts/images.sh env)\"` after scripts/cluster-host.sh")
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: []string{repoPath("config/crd/bases")}, Real: true})
-	scheme, err := controller.Scheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.New(cluster.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	startOperator(t, cluster)
+	cluster, cl, image := startRealCluster(t, "chains")
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
-		t.Fatal(err)
-	}
 	net := devNetwork(t, "chains", image)
 	// A public address of its own keeps gossamer from asking Internet services for one.
 	for i := range net.Spec.Groups {

@@ -17,7 +17,6 @@ import (
 	"github.com/dinfra/stack/internal/gateway/auth"
 	"github.com/dinfra/stack/internal/gateway/gatewaytest"
 	"github.com/dinfra/stack/internal/kube"
-	"github.com/dinfra/stack/internal/kube/controller"
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/testenv"
@@ -43,24 +42,11 @@ func gatewayKeys(t *testing.T, id, key string) *corev1.Secret {
 // transfer into a block with a key, and 401 without one. A key rotated in the Secret is in
 // force without a restart.
 func TestGatewayInCluster(t *testing.T) {
-	image := testenv.Value(t, "GOSSAMER_IMAGE", "run `eval \"$(scripts/images.sh env)\"` after scripts/cluster-host.sh")
 	onfImage := testenv.Value(t, "ONF_IMAGE", "run `eval \"$(scripts/images.sh env)\"` after scripts/cluster-host.sh")
 	polkadotjs.Dir(t)
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: []string{repoPath("config/crd/bases")}, Real: true})
-	scheme, err := controller.Scheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.New(cluster.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	startOperator(t, cluster)
+	_, cl, image := startRealCluster(t, "chains")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
-		t.Fatal(err)
-	}
 	key, err := auth.NewKey()
 	if err != nil {
 		t.Fatal(err)
