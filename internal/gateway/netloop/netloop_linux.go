@@ -132,7 +132,8 @@ func (l *Loop) run() {
 // pollNow asks the set for ready sockets without waiting. It is a raw system call, for the
 // reason package sockio gives: it returns at once, and the runtime's bookkeeping of a system
 // call costs more than the call when the kernel deschedules the thread during it.
+// epoll_pwait with no signal mask is epoll_wait, and the only one of the two on arm64.
 func pollNow(epfd uintptr, events []unix.EpollEvent) (int, unix.Errno) {
-	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, epfd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, epfd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 	return int(n), errno
 }
