@@ -3,6 +3,7 @@ package kubetest
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -150,6 +151,9 @@ imageGCLowThresholdPercent: 99
 	// Pods still running when the kubelet stops are stopped through the runtime, which
 	// releases their addresses; then nothing of the kubelet stays mounted.
 	c.afterStop = append(c.afterStop, func() {
+		if t.Failed() {
+			logPodLogs(t, filepath.Join(c.dir, "pod-logs"))
+		}
 		c.removeSandboxes(t)
 		unmountUnder(t, root)
 		removeCgroups(t, "kubepods")
@@ -415,4 +419,16 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// logPodLogs logs the tail of every container log the kubelet kept (every restart has its
+// own file), so a failed test shows what its pods said.
+func logPodLogs(t testing.TB, dir string) {
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".log") {
+			rel, _ := filepath.Rel(dir, path)
+			t.Logf("pod log %s (tail):\n%s", rel, tail(path, 25))
+		}
+		return nil
+	})
 }
