@@ -37,6 +37,11 @@ func (b *groupBuilder) statefulSet() (*appsv1.StatefulSet, error) {
 	if b.plan.Image == "" {
 		return nil, fmt.Errorf("%s: a container image is required on Kubernetes (set spec.node.image or the group's node.image)", b.field("node.image"))
 	}
+	if k := b.group.Keys; k != nil && len(k.Files) > 0 {
+		// Nothing would be mounted at the path `key insert --suri` reads, and polkadot-sdk
+		// would take the path itself as the secret URI: every replica the same public key.
+		return nil, fmt.Errorf("%s: files are read on the machine running `onf up`; a cluster reads session keys from a Secret: set keys.secret (External Secrets and the Secrets Store CSI driver's secretObjects both produce one)", b.field("keys.files"))
+	}
 	if k := b.plan.Keys; k != nil && k.OverRPC && k.Dev == "" {
 		return nil, fmt.Errorf("%s: %s nodes take session keys over RPC after start, which the operator does not do; use dev keys or a polkadot-sdk node", b.field("keys"), b.plan.Flavor)
 	}
