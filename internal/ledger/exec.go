@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -160,6 +161,24 @@ func validateURL(field, s string, schemes ...string) error {
 	u, err := url.Parse(s)
 	if err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" || u.User != nil || strings.ContainsAny(s, " \t\r\n,") {
 		return reject(CodeInvalid, field, "%q is not a %s URL with a host (and no user information, spaces or commas)", s, strings.Join(schemes, ", "))
+	}
+	return nil
+}
+
+// sshFingerprint is an OpenSSH SHA256 host key fingerprint: unpadded base64 of 32 bytes.
+var sshFingerprint = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}$`)
+
+// validateSSHFingerprint checks the host key fingerprint an ssh:// endpoint carries
+// (ssh://HOST:PORT?fingerprint=SHA256:...), which consumers check the machine against: when
+// there is a query it must be exactly one well-formed fingerprint. validateURL ran first.
+func validateSSHFingerprint(field, s string) error {
+	u, _ := url.Parse(s)
+	if u.Scheme != "ssh" || u.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil || len(q) != 1 || len(q["fingerprint"]) != 1 || !sshFingerprint.MatchString(q.Get("fingerprint")) {
+		return reject(CodeInvalid, field, "an ssh endpoint's query is one fingerprint=SHA256:<43 base64 characters> (the machine's host key)")
 	}
 	return nil
 }
@@ -509,6 +528,9 @@ func (x *execCtx) reportStatus(m *MsgReportStatus) error {
 		}
 		for i, e := range m.Endpoints {
 			if err := validateURL(fmt.Sprintf("%sendpoints[%d]", f, i), e, endpointSchemes...); err != nil {
+				return err
+			}
+			if err := validateSSHFingerprint(fmt.Sprintf("%sendpoints[%d]", f, i), e); err != nil {
 				return err
 			}
 		}

@@ -160,6 +160,12 @@ func TestRejections(t *testing.T) {
 		{"endpoint without host", func(h *harness) []byte {
 			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"wss:///path"}}})
 		}, CodeInvalid, "msg.report_status.endpoints[0]"},
+		{"ssh endpoint with a malformed fingerprint", func(h *harness) []byte {
+			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"ssh://m.example:2222?fingerprint=MD5%3Aab"}}})
+		}, CodeInvalid, "msg.report_status.endpoints[0]"},
+		{"ssh endpoint with another query", func(h *harness) []byte {
+			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"ssh://m.example:2222?fingerprint=" + sshFP + "&user=root"}}})
+		}, CodeInvalid, "msg.report_status.endpoints[0]"},
 		{"failure without reason", func(h *harness) []byte {
 			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusFailed}})
 		}, CodeInvalid, "msg.report_status.reason"},
@@ -633,5 +639,19 @@ func TestGenesisValidation(t *testing.T) {
 		if _, err := l.InitChain(testChain, []byte(g), 1); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// sshFP is a well-formed host key fingerprint, as url.Values encodes it.
+const sshFP = "SHA256%3An4bQgYhMfWWaL%2BqgxVrQFaO%2FTxsrC4Is0V1sFbDwCgg"
+
+// TestSSHEndpointCarriesTheHostKeyFingerprint: a machine's endpoint with its host key
+// fingerprint goes on chain as reported, for consumers to check the machine against.
+func TestSSHEndpointCarriesTheHostKeyFingerprint(t *testing.T) {
+	h := setupMarket(t)
+	ep := "ssh://127.0.0.1:40022?fingerprint=" + sshFP
+	h.ok(dev(t, "bob"), Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{ep}}})
+	if got := h.sub(1).Endpoints; len(got) != 1 || got[0] != ep {
+		t.Fatalf("endpoints on chain = %v", got)
 	}
 }
