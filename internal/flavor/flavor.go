@@ -50,6 +50,10 @@ type Node struct {
 	SessionKeys []SessionKey
 	Parachain   *Parachain
 	Extra       []string
+
+	// KeystorePath is the session keystore's directory, apart from BasePath so that no copy
+	// of the chain database (backup, snapshot, migration) ever holds a private key.
+	KeystorePath string
 }
 
 // Parachain is the collator side of a parachain node.
@@ -66,8 +70,12 @@ type Dialect interface {
 	// Args is the command line that runs the node.
 	Args(n Node) []string
 	// Init lists commands (argument vectors for the same binary) that prepare a new data
-	// directory: database, keystore. They run once, before the first start.
+	// directory. They run once, before the first start.
 	Init(n Node) [][]string
+	// InsertKeys lists commands that put the node's session keys into its keystore. They
+	// run before every start: inserting a key again is harmless, and a keystore held only
+	// in memory (a pod's) is empty at each start.
+	InsertKeys(n Node) [][]string
 	// NodeKeyFile is where the node's p2p key lives for a base path.
 	NodeKeyFile(basePath string) string
 	// NodeKeyFileContent renders a node key for that file, from its hex seed and hex

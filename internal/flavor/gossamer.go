@@ -66,6 +66,10 @@ func (gossamer) Init(n Node) [][]string {
 	return [][]string{cmd}
 }
 
+// InsertKeys has no commands: gossamer v0.9.0 keeps its keystore in memory, loaded by name
+// (--key) at start; other keys go in over RPC (author_insertKey) while it runs.
+func (gossamer) InsertKeys(Node) [][]string { return nil }
+
 func (gossamer) NodeKeyFile(basePath string) string { return nodeKeyIn(basePath, "node.key") }
 
 func (gossamer) NodeKeyFileContent(_, privateKeyHex string) string { return privateKeyHex }

@@ -18,6 +18,9 @@ func (substrate) Args(n Node) []string {
 	case v1alpha1.RoleCollator:
 		a = append(a, "--collator")
 	}
+	if len(n.SessionKeys) > 0 {
+		a = append(a, "--keystore-path", n.KeystorePath)
+	}
 	a = append(a, "--rpc-methods", string(n.RPCMethods))
 	// Without the -external flags RPC and metrics listen on loopback; P2P needs its own flag.
 	if !n.P2PListenAll() {
@@ -70,12 +73,15 @@ func (substrate) Args(n Node) []string {
 	return a
 }
 
-// Init inserts session keys with `key insert`, which reads the secret URI from a file.
-func (substrate) Init(n Node) [][]string {
+// Init has nothing to prepare: polkadot-sdk nodes create their database at first start.
+func (substrate) Init(Node) [][]string { return nil }
+
+// InsertKeys inserts session keys with `key insert`, which reads the secret URI from a file.
+func (substrate) InsertKeys(n Node) [][]string {
 	var cmds [][]string
 	for _, k := range n.SessionKeys {
 		cmds = append(cmds, []string{"key", "insert",
-			"--base-path", n.BasePath, "--chain", n.Chain,
+			"--base-path", n.BasePath, "--keystore-path", n.KeystorePath, "--chain", n.Chain,
 			"--key-type", k.Type, "--scheme", k.Scheme, "--suri", k.SURIFile})
 	}
 	return cmds

@@ -22,6 +22,7 @@ const (
 	volumeData      = "data"
 	volumeNodeKey   = "node-key"
 	volumeKeys      = "session-keys"
+	volumeKeystore  = "keystore"
 	defaultStorage  = "10Gi"
 	containerName   = "node"
 	initName        = "init"
@@ -134,6 +135,16 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 		// Only the init step that fills the keystore sees the secret URI.
 		initMounts = append(initMounts, corev1.VolumeMount{Name: volumeKeys, MountPath: suriFile, SubPathExpr: "$(" + envPodIndex + ")", ReadOnly: true})
 	}
+	if len(np.InsertKeys) > 0 {
+		// The keystore is a volume of its own, in memory: private session keys never reach
+		// the data volume (nor its snapshots or backups) and go with the pod.
+		volumes = append(volumes, corev1.Volume{Name: volumeKeystore, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+			Medium: corev1.StorageMediumMemory, SizeLimit: ptr(resource.MustParse("1Mi")),
+		}}})
+		keystore := corev1.VolumeMount{Name: volumeKeystore, MountPath: np.KeystorePath}
+		initMounts = append(initMounts, keystore)
+		mounts = append(mounts, keystore)
+	}
 
 	var command []string
 	if np.Binary != "" {
@@ -161,11 +172,11 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 	container.LivenessProbe, container.ReadinessProbe, container.StartupProbe = probes(np.Flavor)
 
 	var inits []corev1.Container
-	if len(np.Init) > 0 {
+	if len(np.Init)+len(np.InsertKeys) > 0 {
 		if np.Binary == "" {
 			return corev1.PodSpec{}, fmt.Errorf("%s: the node binary's name in the image is needed to prepare its data directory", b.field("node.binary"))
 		}
-		script, err := initScript(np.Binary, np.Init, perPod)
+		script, err := initScript(np.Binary, np.Init, np.InsertKeys, perPod)
 		if err != nil {
 			return corev1.PodSpec{}, err
 		}
@@ -187,22 +198,34 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 
 // initScript runs the plan's init commands once per data volume: a marker in the volume
 // records that they ran (gossamer's init, for one, would wipe the database if run again).
+// The key inserts run at every start: the keystore volume is empty at each.
 // Arguments are file paths and names, never secrets; each is single-quoted for the shell.
-func initScript(binary string, cmds [][]string, perPod func([]string) []string) (string, error) {
+func initScript(binary string, once, every [][]string, perPod func([]string) []string) (string, error) {
 	var b strings.Builder
 	b.WriteString("set -eu\n")
-	fmt.Fprintf(&b, "[ -e %s ] && exit 0\n", shellQuote(initMarker))
-	for _, argv := range cmds {
-		b.WriteString(shellQuote(binary))
-		for _, a := range perPod(argv) {
-			if strings.Contains(a, "\n") {
-				return "", fmt.Errorf("init argument %q spans lines", a)
+	commands := func(cmds [][]string) error {
+		for _, argv := range cmds {
+			b.WriteString(shellQuote(binary))
+			for _, a := range perPod(argv) {
+				if strings.Contains(a, "\n") {
+					return fmt.Errorf("init argument %q spans lines", a)
+				}
+				b.WriteString(" " + shellQuote(a))
 			}
-			b.WriteString(" " + shellQuote(a))
+			b.WriteString("\n")
 		}
-		b.WriteString("\n")
+		return nil
 	}
-	fmt.Fprintf(&b, "touch %s\n", shellQuote(initMarker))
+	if len(once) > 0 {
+		fmt.Fprintf(&b, "if [ ! -e %s ]; then\n", shellQuote(initMarker))
+		if err := commands(once); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "touch %s\nfi\n", shellQuote(initMarker))
+	}
+	if err := commands(every); err != nil {
+		return "", err
+	}
 	return b.String(), nil
 }
 

@@ -20,6 +20,9 @@ const (
 	// suriFile is the pod's own secret URI: the replica's key of the keys Secret, mounted
 	// alone (subPathExpr) so a pod never sees another replica's secret.
 	suriFile = "/onf/keys/suri"
+	// keystoreDir is the node's session keystore: a memory-backed volume of its own, never
+	// in the data volume (so never in its snapshots), filled from the Secret at each start.
+	keystoreDir = "/keystore"
 )
 
 // target gives the planner the cluster's facts about each node.
@@ -64,5 +67,7 @@ func (t *target) ChainSpec(c v1alpha1.Chain, _ v1alpha1.Flavor) (string, error) 
 }
 
 func (t *target) SURIFile(network.NodeRef) string { return suriFile }
+
+func (t *target) KeystorePath(network.NodeRef) string { return keystoreDir }
 
 func (t *target) External() bool { return true }

@@ -56,8 +56,12 @@ func (d Dir) Status() string { return d.path("status.json") }
 // SupervisorLog is the supervisor's own log.
 func (d Dir) SupervisorLog() string { return d.path("supervisor.log") }
 
-// NodeDir is a node's base path (its database and keystore).
+// NodeDir is a node's base path: its chain database, and never its session keys.
 func (d Dir) NodeDir(node string) string { return d.path("nodes", node) }
+
+// Keystore is a node's session keystore (0700, key files 0600), apart from its chain
+// database so that no backup or copy of NodeDir ever holds a private session key.
+func (d Dir) Keystore(node string) string { return d.path("keystore", node) }
 
 // NodeKey holds a node's p2p key seed (hex, 0600); the dialect's own key file is written from it.
 func (d Dir) NodeKey(node string) string { return d.path("keys", node+".nodekey") }

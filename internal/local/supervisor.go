@@ -380,32 +380,49 @@ func (s *Supervisor) prepareNode(np network.NodePlan) error {
 		if err := writeFile(s.dir.SURI(np.Name), []byte(secret), 0o600); err != nil {
 			return err
 		}
+		if err := os.MkdirAll(np.KeystorePath, 0o700); err != nil {
+			return err
+		}
 	}
 	if _, err := os.Stat(marker); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(np.BasePath, 0o700); err != nil {
 			return err
 		}
-		logFile, err := s.openLog(np.Name)
-		if err != nil {
+		if err := s.runInit(np, np.Init); err != nil {
 			return err
-		}
-		defer logFile.Close()
-		for _, args := range np.Init {
-			cmd := exec.Command(np.Binary, args...)
-			cmd.Stdout, cmd.Stderr = logFile, logFile
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("init %s %v: %w (see %s)", np.Binary, args[0], err, s.dir.Log(np.Name))
-			}
 		}
 		if err := writeFile(marker, nil, 0o600); err != nil {
 			return err
 		}
+	}
+	if err := s.runInit(np, np.InsertKeys); err != nil {
+		return err
 	}
 	k, err := nodekey.LoadOrCreate(s.dir.NodeKey(np.Name))
 	if err != nil {
 		return err
 	}
 	return writeFile(np.NodeKeyFile, []byte(d.NodeKeyFileContent(k.SeedHex(), k.PrivateKeyHex())), 0o600)
+}
+
+// runInit runs preparation commands of the node's binary, their output into its log.
+func (s *Supervisor) runInit(np network.NodePlan, cmds [][]string) error {
+	if len(cmds) == 0 {
+		return nil
+	}
+	logFile, err := s.openLog(np.Name)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	for _, args := range cmds {
+		cmd := exec.Command(np.Binary, args...)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("init %s %v: %w (see %s)", np.Binary, args[0], err, s.dir.Log(np.Name))
+		}
+	}
+	return nil
 }
 
 // sessionSecret reads a node's secret URI from where its plan says it comes from.

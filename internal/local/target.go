@@ -29,6 +29,8 @@ func (t *target) BasePath(n network.NodeRef) string    { return t.dir.NodeDir(n.
 func (t *target) SURIFile(n network.NodeRef) string    { return t.dir.SURI(n.Name) }
 func (t *target) External() bool                       { return false }
 
+func (t *target) KeystorePath(n network.NodeRef) string { return t.dir.Keystore(n.Name) }
+
 func (t *target) PeerID(n network.NodeRef) (string, error) {
 	k, ok := t.keys[n.Name]
 	if !ok {

@@ -33,6 +33,8 @@ type Target interface {
 	ChainSpec(c v1alpha1.Chain, f v1alpha1.Flavor) (string, error)
 	// SURIFile is the path at which the node finds its secret URI file.
 	SURIFile(n NodeRef) string
+	// KeystorePath is the node's session keystore directory, outside BasePath.
+	KeystorePath(n NodeRef) string
 	// External reports whether nodes listen on all interfaces (clusters) or loopback only.
 	External() bool
 }
@@ -58,6 +60,12 @@ type NodePlan struct {
 	// confines every other listening socket of the node to loopback.
 	PublicPorts []int               `json:"publicPorts,omitempty"`
 	GroupSpec   *v1alpha1.NodeGroup `json:"-"` // the group, for backends that need cluster-only fields
+
+	// KeystorePath is the session keystore's directory (signing nodes only), never inside
+	// BasePath.
+	KeystorePath string `json:"keystorePath,omitempty"`
+	// InsertKeys are the commands that fill the keystore, run before every start.
+	InsertKeys [][]string `json:"insertKeys,omitempty"`
 }
 
 // KeyPlan says which session keys a node holds and where the secret comes from. It never holds
@@ -179,6 +187,7 @@ func planNode(n *v1alpha1.SubstrateNetwork, t Target, ref NodeRef) (NodePlan, er
 	}
 	if g.Keys != nil {
 		np.Keys = planKeys(g.Keys, ref, t)
+		np.KeystorePath = t.KeystorePath(ref)
 	}
 	return np, nil
 }
@@ -238,8 +247,10 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 	if k := np.Keys; k != nil {
 		fn.DevKey = k.Dev
 		fn.SessionKeys = k.Types
+		fn.KeystorePath = np.KeystorePath
 	}
 	np.Init = d.Init(fn)
+	np.InsertKeys = d.InsertKeys(fn)
 	np.Args = d.Args(fn)
 	if !fn.External && fn.P2PListenAll() {
 		np.PublicPorts = []int{np.Ports.P2P}

@@ -74,7 +74,9 @@ func (t *fixedTarget) ChainSpec(c v1alpha1.Chain, f v1alpha1.Flavor) (string, er
 }
 
 func (t *fixedTarget) SURIFile(n NodeRef) string { return "/keys/" + n.Name + ".suri" }
-func (t *fixedTarget) External() bool            { return t.cluster }
+
+func (t *fixedTarget) KeystorePath(n NodeRef) string { return "/keystore/" + n.Name }
+func (t *fixedTarget) External() bool                { return t.cluster }
 
 func TestPlanGolden(t *testing.T) {
 	cases := []struct {
@@ -128,7 +130,7 @@ var polkadotSDKFlags = []string{
 	"--node-key-file", "--no-telemetry", "--validator", "--collator", "--rpc-methods", "--rpc-external",
 	"--unsafe-rpc-external", "--rpc-cors", "--rpc-max-connections", "--public-addr", "--state-pruning",
 	"--blocks-pruning", "--bootnodes", "--relay-chain-rpc-urls", "--no-prometheus", "--log", "--listen-addr",
-	"key", "insert", "--key-type", "--scheme", "--suri",
+	"key", "insert", "--key-type", "--scheme", "--suri", "--keystore-path",
 }
 
 func TestSubstrateFlagsAreReal(t *testing.T) {
@@ -143,7 +145,7 @@ func TestSubstrateFlagsAreReal(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, np := range plan.Nodes {
-				for _, cmd := range append(slices.Clone(np.Init), np.Args) {
+				for _, cmd := range append(append(slices.Clone(np.Init), np.InsertKeys...), np.Args) {
 					for _, a := range cmd {
 						if strings.HasPrefix(a, "--") && a != "--" && !slices.Contains(polkadotSDKFlags, a) {
 							t.Errorf("%s: node %s renders %s, not a polkadot-sdk flag", spec, np.Name, a)
@@ -190,8 +192,13 @@ func TestPlanFacts(t *testing.T) {
 	if got := col.Bootnodes; len(got) != 1 || !strings.Contains(got[0], "asset-collator-0") {
 		t.Errorf("collator bootnodes = %v, want the other collator", got)
 	}
-	if len(col.Init) != 1 || !slices.Contains(col.Init[0], "aura") {
-		t.Errorf("collator must insert its aura key before start: %v", col.Init)
+	if len(col.InsertKeys) != 1 || !slices.Contains(col.InsertKeys[0], "aura") {
+		t.Errorf("collator must insert its aura key before start: %v", col.InsertKeys)
+	}
+	// The keystore is never inside the base path, so no copy of chain data holds a key.
+	if ks := col.KeystorePath; ks == "" || strings.HasPrefix(ks, col.BasePath+"/") || ks == col.BasePath ||
+		!slices.Contains(col.Args, ks) || !slices.Contains(col.InsertKeys[0], ks) {
+		t.Errorf("collator keystore %q must be outside its base path %q and given to the node and key insert: %v %v", ks, col.BasePath, col.Args, col.InsertKeys)
 	}
 	for _, np := range plan.Nodes {
 		for _, a := range np.Args {
