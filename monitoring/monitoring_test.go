@@ -1,0 +1,238 @@
+package monitoring
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/dinfra/stack/internal/testenv"
+)
+
+// promtool and amtool come from Debian's prometheus and prometheus-alertmanager packages.
+func tool(t *testing.T, env, name string) string {
+	t.Helper()
+	return testenv.Binary(t, env, name)
+}
+
+func run(t *testing.T, bin string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
+	}
+}
+
+func TestPromtoolCheckRules(t *testing.T) {
+	run(t, tool(t, "PROMTOOL_BIN", "promtool"), "check", "rules", "rules/onf.rules.yml")
+}
+
+// unitTests are the promtool unit test files: alerts that wait seconds to minutes, evaluated
+// every 15 s, and those that wait hours, evaluated every minute.
+var unitTests = []string{"rules/onf.rules.test.yml", "rules/onf.rules.long.test.yml"}
+
+// TestPromtoolUnitTests runs the unit test files: each alert fires on the series that should
+// fire it and stays silent on the others.
+func TestPromtoolUnitTests(t *testing.T) {
+	run(t, tool(t, "PROMTOOL_BIN", "promtool"), append([]string{"test", "rules"}, unitTests...)...)
+}
+
+func TestAmtoolCheckConfig(t *testing.T) {
+	run(t, tool(t, "AMTOOL_BIN", "amtool"), "check-config", "alertmanager/alertmanager.example.yml")
+}
+
+type ruleFile struct {
+	Groups []struct {
+		Name  string `json:"name"`
+		Rules []struct {
+			Record string `json:"record"`
+			Alert  string `json:"alert"`
+			Expr   string `json:"expr"`
+		} `json:"rules"`
+	} `json:"groups"`
+}
+
+func loadRules(t *testing.T) ruleFile {
+	t.Helper()
+	var f ruleFile
+	if err := yaml.Unmarshal(Rules, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestEveryAlertIsUnitTested: every alert has a promtool case where it fires and one where it
+// stays silent, so a new alert cannot ship untested.
+func TestEveryAlertIsUnitTested(t *testing.T) {
+	fires, silent := map[string]bool{}, map[string]bool{}
+	for _, file := range unitTests {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tests struct {
+			Tests []struct {
+				AlertRuleTest []struct {
+					Alertname string `json:"alertname"`
+					ExpAlerts []any  `json:"exp_alerts"`
+				} `json:"alert_rule_test"`
+			} `json:"tests"`
+		}
+		if err := yaml.Unmarshal(data, &tests); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for _, tc := range tests.Tests {
+			for _, a := range tc.AlertRuleTest {
+				if len(a.ExpAlerts) > 0 {
+					fires[a.Alertname] = true
+				} else {
+					silent[a.Alertname] = true
+				}
+			}
+		}
+	}
+	n := 0
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			n++
+			if !fires[r.Alert] || !silent[r.Alert] {
+				t.Errorf("alert %s: needs a promtool case where it fires (%v) and one where it stays silent (%v)", r.Alert, fires[r.Alert], silent[r.Alert])
+			}
+		}
+	}
+	if n < 15 {
+		t.Fatalf("found %d alerts in the rules file", n)
+	}
+}
+
+// TestRuleGroupsForPrometheusRule: the groups a PrometheusRule carries are the file's.
+func TestRuleGroupsForPrometheusRule(t *testing.T) {
+	groups, err := RuleGroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != len(loadRules(t).Groups) {
+		t.Fatalf("RuleGroups: %d groups, the file has %d", len(groups), len(loadRules(t).Groups))
+	}
+}
+
+// knownMetrics are the names a query may use: the rules' recorded series, what a real
+// gossamer v0.9.0 node exposes (testdata), Prometheus' own series, and the gateway's series
+// (which the end-to-end test in test/monitor finds in a real Prometheus).
+func knownMetrics(t *testing.T) map[string]bool {
+	known := map[string]bool{"up": true, "ALERTS": true}
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				known[r.Record] = true
+			}
+		}
+	}
+	f, err := os.Open("testdata/gossamer-v0.9.0.metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			name, _, _ := strings.Cut(line, " ")
+			name, _, _ = strings.Cut(name, "{")
+			known[name] = true
+		}
+	}
+	return known
+}
+
+// dashboardQueries returns every panel query of every dashboard, by "file: panel title".
+func dashboardQueries(t *testing.T) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	err := fs.WalkDir(Dashboards, "dashboards", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(Dashboards, p)
+		if err != nil {
+			return err
+		}
+		var dash struct {
+			UID    string `json:"uid"`
+			Panels []struct {
+				Title   string `json:"title"`
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if err := dec.Decode(&dash); err != nil {
+			t.Errorf("%s: %v", p, err)
+			return nil
+		}
+		if dash.UID == "" || len(dash.Panels) == 0 {
+			t.Errorf("%s: no uid or no panels", p)
+		}
+		for _, panel := range dash.Panels {
+			if len(panel.Targets) == 0 {
+				t.Errorf("%s: panel %q has no query", p, panel.Title)
+			}
+			for _, tg := range panel.Targets {
+				k := p + ": " + panel.Title
+				out[k] = append(out[k], tg.Expr)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDashboardQueries: every panel query parses with the Prometheus parser and reads only
+// series that exist.
+func TestDashboardQueries(t *testing.T) {
+	known := knownMetrics(t)
+	queries := dashboardQueries(t)
+	if len(queries) < 20 {
+		t.Fatalf("found %d panels in the dashboards", len(queries))
+	}
+	for panel, exprs := range queries {
+		for _, e := range exprs {
+			names, err := MetricNames(e)
+			if err != nil {
+				t.Errorf("%s: %q: %v", panel, e, err)
+				continue
+			}
+			for _, n := range names {
+				if !known[n] && !strings.HasPrefix(n, "onf_gateway_") {
+					t.Errorf("%s: %q reads %s, which neither a rule records nor gossamer exposes", panel, e, n)
+				}
+			}
+		}
+	}
+}
+
+func TestMetricNames(t *testing.T) {
+	names, err := MetricNames(`sum(rate(a_total{x="$network"}[5m])) / on() b or {__name__="c"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, ",") != "a_total,b,c" {
+		t.Fatalf("got %v", names)
+	}
+	if _, err := MetricNames(`rate(x[5m]`); err == nil {
+		t.Fatal("an unbalanced query parsed")
+	}
+}
