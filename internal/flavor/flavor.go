@@ -40,7 +40,8 @@ type Node struct {
 	Ports       Ports
 	Bootnodes   []string // multiaddrs with /p2p/ peer IDs
 	NodeKeyFile string   // the node key file as this dialect reads it
-	PublicHost  string   // IP or DNS name others should dial, if not the listen address
+	Host        string   // the address this node is reached at: loopback locally, the pod's DNS name in clusters
+	PublicHost  string   // IP or DNS name others should dial, if not Host
 	External    bool     // listen on all interfaces (clusters) rather than loopback
 	RPCMethods  v1alpha1.RPCMethods
 	CORS        []string

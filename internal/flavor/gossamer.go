@@ -1,6 +1,7 @@
 package flavor
 
 import (
+	"cmp"
 	"net/netip"
 	"strings"
 
@@ -44,11 +45,14 @@ func (gossamer) Args(n Node) []string {
 	if n.Pruning == "archive" {
 		a = append(a, "--state-pruning", "archive")
 	}
-	if n.PublicHost != "" {
-		if _, err := netip.ParseAddr(n.PublicHost); err == nil {
-			a = append(a, "--public-ip", n.PublicHost)
+	// Told no address to advertise, gossamer asks five public web services for the machine's
+	// IP at start: always tell it, so no node calls out (or leaks where it runs) and peers get
+	// an address they can dial.
+	if advertise := cmp.Or(n.PublicHost, n.Host); advertise != "" {
+		if _, err := netip.ParseAddr(advertise); err == nil {
+			a = append(a, "--public-ip", advertise)
 		} else {
-			a = append(a, "--public-dns", n.PublicHost)
+			a = append(a, "--public-dns", advertise)
 		}
 	}
 	if len(n.Bootnodes) > 0 {

@@ -100,12 +100,12 @@ func (b *groupBuilder) statefulSet() (*appsv1.StatefulSet, error) {
 
 func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 	np := b.plan
-	fullName := b.net.Name + "-" + np.Name // the --name the planner gives replica 0
+	fullName := b.net.Name + "-" + np.Name // the --name the planner gives replica 0, and its host's first label
 	perPod := func(argv []string) []string {
 		out := make([]string, len(argv))
 		for i, a := range argv {
-			if a == fullName {
-				a = "$(" + envPodName + ")"
+			if a == fullName || strings.HasPrefix(a, fullName+".") {
+				a = "$(" + envPodName + ")" + a[len(fullName):]
 			}
 			out[i] = a
 		}

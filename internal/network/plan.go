@@ -234,7 +234,7 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 	}
 	fn := flavor.Node{
 		Name: n.Name + "-" + np.Name, Role: np.Role, Chain: chain, BasePath: np.BasePath,
-		Ports: np.Ports, Bootnodes: np.Bootnodes, NodeKeyFile: np.NodeKeyFile,
+		Ports: np.Ports, Bootnodes: np.Bootnodes, NodeKeyFile: np.NodeKeyFile, Host: t.Host(np.NodeRef),
 		External: t.External(), RPCMethods: np.RPCMethods, CORS: g.RPC.CORS,
 		Pruning: g.Pruning, Parachain: para, Extra: g.Args,
 	}
