@@ -52,6 +52,10 @@ type SubstrateNetworkSpec struct {
 	// +optional
 	Gateway *Gateway `json:"gateway,omitempty"`
 
+	// Backup schedules backups of one group's chain database (see docs/backup.md).
+	// +optional
+	Backup *Backup `json:"backup,omitempty"`
+
 	// Parachains whose collator groups run in this network.
 	// +optional
 	// +listType=map
@@ -240,9 +244,53 @@ type NodeGroup struct {
 	// +kubebuilder:validation:MaxLength=64
 	Storage string `json:"storage,omitempty"`
 
+	// StorageRetention says what happens to the group's data volumes when the group leaves
+	// the spec or the network is deleted (clusters only): Retain (the default) keeps them,
+	// so a network of the same name and group adopts them again; Delete deletes them.
+	// +optional
+	// +kubebuilder:validation:Enum=Retain;Delete
+	StorageRetention string `json:"storageRetention,omitempty"`
+
 	// Autoscaling scales an rpc group on CPU load (clusters only).
 	// +optional
 	Autoscaling *Autoscaling `json:"autoscaling,omitempty"`
+}
+
+// Backup is a schedule of backups of a group's first node (`onf backup create`).
+type Backup struct {
+	// Source is the group whose first node is backed up: a full, archive or rpc group, which
+	// can pause for the copy.
+	// +kubebuilder:validation:MaxLength=32
+	Source string `json:"source"`
+
+	// Schedule is a cron schedule of five fields, as a Kubernetes CronJob takes it
+	// ("0 3 * * *": every day at 03:00).
+	// +kubebuilder:validation:MaxLength=128
+	Schedule string `json:"schedule"`
+
+	// Destination is where backups go: a directory (local runs), a file:// or an s3:// URL.
+	// Credentials never go in it.
+	// +kubebuilder:validation:MaxLength=2048
+	Destination string `json:"destination"`
+
+	// Retention says which backups `onf backup prune` keeps.
+	// +optional
+	Retention *BackupRetention `json:"retention,omitempty"`
+}
+
+// BackupRetention keeps the newest Keep backups and, of those, the ones younger than MaxAge.
+// The newest backup is always kept.
+type BackupRetention struct {
+	// Keep is how many of the newest backups to keep.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	Keep *int32 `json:"keep,omitempty"`
+
+	// MaxAge is the age past which backups are deleted, as a Go duration ("720h").
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	MaxAge string `json:"maxAge,omitempty"`
 }
 
 // Keys are validator or collator session keys, one source per replica (index i for node i).

@@ -49,6 +49,7 @@ func Validate(n *v1alpha1.SubstrateNetwork) error {
 	}
 	validateParachains(&ps, s)
 	validateGroups(&ps, s)
+	validateBackup(&ps, s)
 	if gw := s.Gateway; gw != nil && FindGroup(s, gw.Group) == nil {
 		ps.add(spec.key("gateway.group").String(), "no group named %q in spec.groups", gw.Group)
 	}

@@ -1,0 +1,47 @@
+package network
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+// spec.backup: every bad field is named with its path and reason; a good one passes.
+func TestBackupSpec(t *testing.T) {
+	bad := gossamerDev + `  - {name: rpc, role: rpc}
+  backup:
+    source: validator
+    schedule: "every night"
+    destination: "ftp://host/backups"
+    retention: {maxAge: "-1h"}
+`
+	want := Problems{
+		{"spec.backup.destination", `scheme "ftp": want file:// or s3://`},
+		{"spec.backup.retention.maxAge", `want a positive duration such as 720h, got "-1h"`},
+		{"spec.backup.schedule", "not a cron schedule of five fields: expected exactly 5 fields, found 2: [every night]"},
+		{"spec.backup.source", `group "validator" is a validator group: back up a full, archive or rpc group, which can pause for the copy`},
+	}
+	_, err := Parse([]byte(bad))
+	var got Problems
+	if !errors.As(err, &got) || !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(want))
+	}
+	for _, doc := range []string{
+		gossamerDev + "  - {name: rpc, role: rpc}\n  backup: {source: rpc, schedule: \"0 3 * * *\", destination: \"s3://b?region=x\", retention: {keep: 7, maxAge: 720h}}\n",
+		gossamerDev + "  - {name: full, role: full, storageRetention: Delete}\n  backup: {source: full, schedule: \"@daily\", destination: /var/backups}\n",
+	} {
+		if _, err := Parse([]byte(doc)); err != nil {
+			t.Errorf("%s: %v", doc, err)
+		}
+	}
+	// The schema refuses unknown retention policies and credentials in a URL are refused.
+	for doc, field := range map[string]string{
+		gossamerDev + "  - {name: rpc, role: rpc, storageRetention: Keep}\n": "spec.groups[1].storageRetention",
+		gossamerDev + "  - {name: rpc, role: rpc}\n  backup: {source: rpc, schedule: \"@daily\", destination: \"s3://key:secret@b\"}\n": "spec.backup.destination",
+	} {
+		_, err := Parse([]byte(doc))
+		if !errors.As(err, &got) || len(got) != 1 || got[0].Field != field {
+			t.Errorf("%s: %v, want one problem at %s", doc, err, field)
+		}
+	}
+}
