@@ -4,6 +4,8 @@
 #   onf       the operator and CLI (Dockerfile at the root): static onf and dinfra
 #   gossamer  a gossamer node: the binary from scripts/tools.sh, its westend chain specs, busybox
 #   pause     the pod sandbox image of the real-pod test cluster (scripts/cluster-host.sh)
+#   machine   a rented machine of the cloud-init/v1 driver: Debian 12 minbase with sshd and sudo
+#             (root file system from mmdebstrap, cached in $CACHE/machine-rootfs.tar)
 #
 # Each image is tagged localhost/dinfra/NAME:<hash of its build context>, so an unchanged
 # image is never rebuilt and a changed one never hides behind an old tag.
@@ -37,21 +39,43 @@ context() {
     pause)
       cp "$ROOT/images/pause/Dockerfile" "$BUSYBOX" "$dir/"
       ;;
-    *) echo "unknown image $name (onf, gossamer, pause)" >&2; return 2 ;;
+    machine)
+      machine_rootfs || return 1
+      cp "$ROOT"/images/machine/* "$dir/"
+      ln "$CACHE/machine-rootfs.tar" "$dir/rootfs.tar" 2>/dev/null || cp "$CACHE/machine-rootfs.tar" "$dir/rootfs.tar"
+      ;;
+    *) echo "unknown image $name (onf, gossamer, pause, machine)" >&2; return 2 ;;
   esac
+}
+
+# machine_rootfs: a Debian 12 minbase root file system with sshd and sudo, built once from
+# Debian's archive. Its host keys are removed: every machine gets its own from the driver.
+machine_rootfs() {
+  local tar="$CACHE/machine-rootfs.tar"
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/machine-rootfs.lock"
+  flock 9
+  if [[ ! -f $tar ]]; then
+    echo "building the machine root file system (mmdebstrap, about two minutes)" >&2
+    local tmp="$CACHE/machine-rootfs.$$.tar"
+    mmdebstrap --quiet --variant=minbase --include=openssh-server,sudo,ca-certificates \
+      --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' bookworm "$tmp" >&2 || { rm -f "$tmp"; return 1; }
+    mv "$tmp" "$tar" || return 1
+  fi
+  exec 9>&-
 }
 
 # build NAME: prints localhost/dinfra/NAME:TAG, building it when podman has no such image.
 build() {
-  local name=$1 dir="$CACHE/$1.ctx"
+  local name=$1 dir="$CACHE/$1.ctx.$$"
   rm -rf "$dir" && mkdir -p "$dir"
-  context "$name" "$dir"
+  context "$name" "$dir" || return 1
   local tag
   tag=$(cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
   local image="localhost/dinfra/$name:$tag"
   if ! podman_ image exists "$image"; then
     echo "building image $image" >&2
-    podman_ build --quiet --network none -t "$image" "$dir" >/dev/null
+    podman_ build --quiet --network none -t "$image" "$dir" >/dev/null || return 1
   fi
   rm -rf "$dir"
   echo "$image"
@@ -87,9 +111,12 @@ case "$cmd" in
     echo "export ONF_IMAGE=$(import onf)"
     echo "export GOSSAMER_IMAGE=$(import gossamer)"
     echo "export PAUSE_IMAGE=$(import pause)"
+    # The machine image needs Debian's archive (mmdebstrap) once; without it only the
+    # machine tests miss it (skipped locally, failing in CI).
+    if machine=$(build machine); then echo "export MACHINE_IMAGE=$machine"; else echo "images.sh: no machine image" >&2; fi
     ;;
   save)
     podman_ save --format docker-archive -o "$2" "$(build "$1")"
     ;;
-  *) echo "usage: $0 build|import NAME... | env | save NAME FILE  (NAME: onf, gossamer, pause)" >&2; exit 2 ;;
+  *) echo "usage: $0 build|import NAME... | env | save NAME FILE  (NAME: onf, gossamer, pause, machine)" >&2; exit 2 ;;
 esac

@@ -1,0 +1,510 @@
+// Package machine is the cloud-init/v1 reactor driver: each deployment is a machine, a
+// podman container started from a provider image with sshd (images/machine), limited to
+// the CPUs and memory the descriptor asks for (within what its units pay for), with the
+// consumer's SSH key (derived from their chain account) and the descriptor's
+// sshAuthorizedKeys installed for the user "dinfra", its userData run at first boot, and
+// its SSH port published on the provider's address. The endpoint it reports carries the
+// machine's SSH host key fingerprint, so consumers check whom they log into.
+//
+// What a descriptor may ask for is checked before a deployment is booked: only the
+// provider's images, no host paths, no host network, no limits beyond its units, only the
+// cloud-config modules this driver applies.
+package machine
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor"
+)
+
+// DefaultUser is the account consumers log into; it has passwordless sudo.
+const DefaultUser = "dinfra"
+
+// Unit is what one unit of a subscription buys.
+type Unit struct {
+	CPUs      int64
+	MemoryMiB int64
+	DiskGiB   int64
+}
+
+// DefaultUnit is one CPU, 1 GiB of memory and 10 GiB of disk.
+func DefaultUnit() Unit { return Unit{CPUs: 1, MemoryMiB: 1024, DiskGiB: 10} }
+
+// Config is the provider's side of the driver.
+type Config struct {
+	// Podman is the podman command line, such as {"podman", "--runtime", "/usr/sbin/runc"}.
+	Podman []string
+	// Images maps the image names consumers may ask for (debian-12) to podman images.
+	Images map[string]string
+	// Capacity is the units offered; Unit what one of them buys.
+	Capacity int64
+	Unit     Unit
+	// Network is the podman network machines join ("": podman's default network). A
+	// network created with --internal keeps machines off every other network.
+	Network string
+	// PublishAddress is the host address SSH ports are published on; PublicHost the host
+	// name consumers reach it by (default PublishAddress).
+	PublishAddress string
+	PublicHost     string
+	// PidsLimit bounds the processes of one machine (0: 1024).
+	PidsLimit int64
+	// ReadyTimeout bounds a first boot, userData included (0: 5 minutes).
+	ReadyTimeout time.Duration
+}
+
+// Driver runs cloud-init/v1 deployments as podman containers.
+type Driver struct {
+	cfg Config
+
+	mu  sync.Mutex
+	fwd map[string]*forwarder // by deployment id
+}
+
+var (
+	_ reactor.Driver  = (*Driver)(nil)
+	_ reactor.Checker = (*Driver)(nil)
+)
+
+// New returns a driver for cfg.
+func New(cfg Config) (*Driver, error) {
+	if len(cfg.Podman) == 0 {
+		cfg.Podman = []string{"podman"}
+	}
+	if len(cfg.Images) == 0 {
+		return nil, errors.New("machine driver: no images offered")
+	}
+	if cfg.Unit.CPUs < 1 || cfg.Unit.MemoryMiB < 1 || cfg.Unit.DiskGiB < 1 {
+		return nil, fmt.Errorf("machine driver: unit %+v: every size must be positive", cfg.Unit)
+	}
+	if net.ParseIP(cfg.PublishAddress) == nil {
+		return nil, fmt.Errorf("machine driver: publish address %q is not an IP address", cfg.PublishAddress)
+	}
+	if cfg.PublicHost == "" {
+		cfg.PublicHost = cfg.PublishAddress
+	}
+	if cfg.PidsLimit <= 0 {
+		cfg.PidsLimit = 1024
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 5 * time.Minute
+	}
+	return &Driver{cfg: cfg, fwd: map[string]*forwarder{}}, nil
+}
+
+func (*Driver) Name() string      { return "machine" }
+func (*Driver) Types() []string   { return []string{descriptor.TypeCloudInit} }
+func (d *Driver) Capacity() int64 { return d.cfg.Capacity }
+
+// spec is a cloud-init/v1 descriptor (its schema has been checked).
+type spec struct {
+	Name              string   `json:"name"`
+	Image             string   `json:"image"`
+	CPUs              int64    `json:"cpus"`
+	MemoryMiB         int64    `json:"memoryMiB"`
+	DiskGiB           int64    `json:"diskGiB"`
+	UserData          string   `json:"userData"`
+	SSHAuthorizedKeys []string `json:"sshAuthorizedKeys"`
+	Ports             []int    `json:"ports"`
+}
+
+// machine is what a deployment runs.
+type machine struct {
+	spec
+	image          string
+	authorizedKeys []byte
+	firstBoot      []byte
+}
+
+// Check refuses, before booking, what this provider does not run (see plan).
+func (d *Driver) Check(dep reactor.Deployment) error {
+	_, err := d.plan(dep)
+	return err
+}
+
+// plan checks a deployment against the provider's offer and returns what to run. Every
+// problem names its field.
+func (d *Driver) plan(dep reactor.Deployment) (*machine, error) {
+	var m machine
+	if err := json.Unmarshal(dep.Descriptor, &m.spec); err != nil {
+		return nil, invalid(descriptor.Problem{Path: descriptor.DocumentPath, Reason: err.Error()})
+	}
+	var ps []descriptor.Problem
+	bad := func(path, format string, args ...any) {
+		ps = append(ps, descriptor.Problem{Path: path, Reason: fmt.Sprintf(format, args...)})
+	}
+	m.image = d.cfg.Images[m.Image]
+	if m.image == "" {
+		bad("image", "%q is not offered by this provider (offered: %s)", m.Image, strings.Join(d.imageNames(), ", "))
+	}
+	u := d.cfg.Unit
+	for _, r := range []struct {
+		path       string
+		want, unit int64
+	}{{"cpus", m.CPUs, u.CPUs}, {"memoryMiB", m.MemoryMiB, u.MemoryMiB}, {"diskGiB", m.DiskGiB, u.DiskGiB}} {
+		if r.want > dep.Units*r.unit {
+			bad(r.path, "%d needs %d unit(s) (one buys %d); the subscription pays for %d", r.want, (r.want+r.unit-1)/r.unit, r.unit, dep.Units)
+		}
+	}
+	if len(m.Ports) > 0 {
+		bad("ports", "this provider publishes only SSH (port 22); reach other ports through it (ssh -L)")
+	}
+	var keys []string
+	if k := dep.Consumer.SshPublicKey; k != nil && *k != "" {
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(*k)); err != nil || strings.Contains(*k, "\n") {
+			bad("consumer.sshPublicKey", "not an OpenSSH public key")
+		}
+		keys = append(keys, *k)
+	}
+	for i, k := range m.SSHAuthorizedKeys {
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil || strings.Contains(k, "\n") {
+			bad(fmt.Sprintf("sshAuthorizedKeys[%d]", i), "not an OpenSSH public key")
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		bad("sshAuthorizedKeys", "nobody could log in: the consumer has no SSH key on chain and the descriptor lists none")
+	}
+	m.authorizedKeys = []byte(strings.Join(keys, "\n") + "\n")
+	script, ups := firstBoot(m.UserData)
+	ps = append(ps, ups...)
+	m.firstBoot = script
+	if len(ps) > 0 {
+		return nil, invalid(ps...)
+	}
+	return &m, nil
+}
+
+func invalid(ps ...descriptor.Problem) error {
+	return &descriptor.InvalidError{Type: descriptor.TypeCloudInit, Problems: ps}
+}
+
+func (d *Driver) imageNames() []string {
+	names := make([]string, 0, len(d.cfg.Images))
+	for n := range d.cfg.Images {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ContainerName is the podman container of deployment id.
+func ContainerName(id string) string { return "dinfra-machine-" + id }
+
+// Labels on a machine's container.
+const (
+	labelDeployment = "dev.dinfra.deployment"
+	labelHostKey    = "dev.dinfra.host-key-sha256"
+	labelSSHPort    = "dev.dinfra.ssh-port"
+)
+
+// Deploy creates and starts the deployment's machine (converging on one that exists) and
+// returns its SSH endpoint once sshd answers with the machine's host key.
+func (d *Driver) Deploy(ctx context.Context, dep reactor.Deployment) ([]api.Endpoint, error) {
+	m, err := d.plan(dep)
+	if err != nil {
+		return nil, err
+	}
+	name := ContainerName(dep.ID)
+	c, err := d.inspect(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil && !c.State.Running && c.State.StartedAt.IsZero() {
+		// Created but never started: its first-boot files may be missing. Start afresh.
+		if err := d.Teardown(ctx, dep.ID); err != nil {
+			return nil, err
+		}
+		c = nil
+	}
+	if c == nil {
+		if err := d.create(ctx, dep.ID, m); err != nil {
+			return nil, err
+		}
+	}
+	if c == nil || !c.State.Running {
+		if _, err := d.podman(ctx, "start", name); err != nil {
+			return nil, err
+		}
+	}
+	if c, err = d.inspect(ctx, name); err != nil || c == nil {
+		return nil, fmt.Errorf("machine %s: %v", name, err)
+	}
+	f, err := d.publish(dep.ID, c)
+	if err != nil {
+		return nil, fmt.Errorf("machine %s: %w", name, err)
+	}
+	fp := c.Config.Labels[labelHostKey]
+	if err := d.waitSSH(ctx, name, net.JoinHostPort(d.cfg.PublishAddress, strconv.Itoa(f.port())), fp); err != nil {
+		return nil, err
+	}
+	return []api.Endpoint{{Name: "ssh", Url: EndpointURL(d.cfg.PublicHost, f.port(), fp)}}, nil
+}
+
+// publish forwards the machine's port on the provider's address (the one in its label,
+// so the endpoint on chain stays right when the reactor restarts) to its sshd.
+func (d *Driver) publish(id string, c *container) (*forwarder, error) {
+	ip := c.address()
+	if ip == "" {
+		return nil, errors.New("the machine has no network address")
+	}
+	target := net.JoinHostPort(ip, "22")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f := d.fwd[id]; f != nil {
+		f.setTarget(target)
+		return f, nil
+	}
+	f, err := listenForward(net.JoinHostPort(d.cfg.PublishAddress, c.Config.Labels[labelSSHPort]), target)
+	if err != nil {
+		return nil, fmt.Errorf("publish SSH: %w", err)
+	}
+	d.fwd[id] = f
+	return f, nil
+}
+
+// create makes the machine's container and copies in its host key, the authorized keys and
+// the first-boot script (files, never arguments or environment: they hold secrets).
+func (d *Driver) create(ctx context.Context, id string, m *machine) error {
+	priv, fp, err := hostKey()
+	if err != nil {
+		return err
+	}
+	port, err := freePort(d.cfg.PublishAddress)
+	if err != nil {
+		return err
+	}
+	name := ContainerName(id)
+	args := []string{"create", "--name", name, "--init", "--hostname", m.Name,
+		"--label", labelDeployment + "=" + id, "--label", labelHostKey + "=" + fp, "--label", labelSSHPort + "=" + strconv.Itoa(port),
+		"--cpus", strconv.FormatInt(m.CPUs, 10),
+		"--memory", fmt.Sprintf("%dm", m.MemoryMiB), "--memory-swap", fmt.Sprintf("%dm", m.MemoryMiB),
+		"--pids-limit", strconv.FormatInt(d.cfg.PidsLimit, 10)}
+	if d.cfg.Network != "" {
+		args = append(args, "--network", d.cfg.Network)
+	}
+	if _, err := d.podman(ctx, append(args, m.image)...); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "dinfra-machine-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	files := []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{
+		{"dinfra/authorized_keys", m.authorizedKeys, 0o600},
+		{"dinfra/user-data", m.firstBoot, 0o700},
+		{"ssh_host_ed25519_key", priv, 0o600},
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dinfra"), 0o700); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+			return err
+		}
+	}
+	for _, cp := range [][2]string{{"dinfra", "/dinfra"}, {"ssh_host_ed25519_key", "/etc/ssh/ssh_host_ed25519_key"}} {
+		if _, err := d.podman(ctx, "cp", filepath.Join(dir, cp[0]), name+":"+cp[1]); err != nil {
+			return errors.Join(err, d.Teardown(context.WithoutCancel(ctx), id))
+		}
+	}
+	return nil
+}
+
+// freePort picks the port a machine's SSH is published on.
+func freePort(addr string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("publish SSH: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// hostKey returns a new ed25519 host key (OpenSSH PEM) and its SHA256 fingerprint.
+func hostKey() (privPEM []byte, fingerprint string, err error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, "", err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		return nil, "", err
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return nil, "", err
+	}
+	return pem.EncodeToMemory(block), ssh.FingerprintSHA256(sshPub), nil
+}
+
+// waitSSH waits until sshd at addr presents the host key with fingerprint fp.
+func (d *Driver) waitSSH(ctx context.Context, name, addr, fp string) error {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReadyTimeout)
+	defer cancel()
+	for {
+		var seen string
+		cfg := &ssh.ClientConfig{User: DefaultUser, Timeout: 2 * time.Second,
+			HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
+				seen = ssh.FingerprintSHA256(k)
+				return errors.New("host key seen")
+			}}
+		// ssh's Timeout bounds the TCP connect only; the deadline bounds the handshake.
+		if conn, err := net.DialTimeout("tcp", addr, 2*time.Second); err == nil {
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			if c, _, _, err := ssh.NewClientConn(conn, addr, cfg); err == nil {
+				c.Close()
+			}
+			conn.Close()
+		}
+		switch {
+		case seen == fp:
+			return nil
+		case seen != "":
+			return fmt.Errorf("machine %s: sshd at %s presents host key %s, want %s", name, addr, seen, fp)
+		}
+		if c, err := d.inspect(ctx, name); err == nil && c != nil && !c.State.Running {
+			logs, _ := d.podman(context.WithoutCancel(ctx), "logs", "--tail", "20", name)
+			return fmt.Errorf("machine %s stopped during its first boot (exit code %d): %s", name, c.State.ExitCode, logs)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("machine %s: sshd did not answer at %s: %w", name, addr, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Teardown removes the machine's container, its processes and file system; a machine that
+// does not exist is torn down already.
+func (d *Driver) Teardown(ctx context.Context, id string) error {
+	d.mu.Lock()
+	if f := d.fwd[id]; f != nil {
+		f.close()
+		delete(d.fwd, id)
+	}
+	d.mu.Unlock()
+	_, err := d.podman(ctx, "rm", "--force", "--ignore", "--volumes", "--time", "2", ContainerName(id))
+	return err
+}
+
+// container is what podman inspect reports that the driver uses.
+type container struct {
+	State struct {
+		Running   bool
+		ExitCode  int
+		StartedAt time.Time
+	}
+	Config struct {
+		Labels map[string]string
+	}
+	NetworkSettings struct {
+		IPAddress string
+		Networks  map[string]struct{ IPAddress string }
+	}
+}
+
+// address is the machine's address on its network.
+func (c *container) address() string {
+	for _, n := range c.NetworkSettings.Networks {
+		if n.IPAddress != "" {
+			return n.IPAddress
+		}
+	}
+	return c.NetworkSettings.IPAddress
+}
+
+// inspect returns the container called name, or nil when there is none.
+func (d *Driver) inspect(ctx context.Context, name string) (*container, error) {
+	if _, err := d.podman(ctx, "container", "exists", name); err != nil {
+		var ee *podmanError
+		if errors.As(err, &ee) && ee.code == 1 {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out, err := d.podman(ctx, "container", "inspect", name)
+	if err != nil {
+		return nil, err
+	}
+	var cs []container
+	if err := json.Unmarshal(out, &cs); err != nil || len(cs) != 1 {
+		return nil, fmt.Errorf("podman inspect %s: unexpected answer: %v", name, err)
+	}
+	return &cs[0], nil
+}
+
+// EndpointURL is the SSH endpoint of a machine: ssh://HOST:PORT?fingerprint=SHA256:...
+func EndpointURL(host string, port int, fingerprint string) string {
+	u := url.URL{Scheme: "ssh", Host: net.JoinHostPort(host, strconv.Itoa(port)), RawQuery: url.Values{"fingerprint": {fingerprint}}.Encode()}
+	return u.String()
+}
+
+// ParseEndpoint returns the address and host key fingerprint of an SSH endpoint URL.
+func ParseEndpoint(raw string) (addr, fingerprint string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "ssh" || u.Hostname() == "" {
+		return "", "", fmt.Errorf("%q is not an ssh:// endpoint", raw)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "22"
+	}
+	fingerprint = u.Query().Get("fingerprint")
+	if !strings.HasPrefix(fingerprint, "SHA256:") {
+		return "", "", fmt.Errorf("endpoint %s carries no SHA256 host key fingerprint", raw)
+	}
+	return net.JoinHostPort(u.Hostname(), port), fingerprint, nil
+}
+
+// podmanError is a podman command that exited non-zero.
+type podmanError struct {
+	args   []string
+	code   int
+	stderr string
+}
+
+func (e *podmanError) Error() string {
+	return fmt.Sprintf("podman %s: exit %d: %s", strings.Join(e.args, " "), e.code, strings.TrimSpace(e.stderr))
+}
+
+// podman runs one podman command and returns its standard output.
+func (d *Driver) podman(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, d.cfg.Podman[0], append(slices.Clone(d.cfg.Podman[1:]), args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		code := -1
+		if cmd.ProcessState != nil {
+			code = cmd.ProcessState.ExitCode()
+		}
+		return nil, &podmanError{args: args, code: code, stderr: stderr.String()}
+	}
+	return stdout.Bytes(), nil
+}

@@ -1,0 +1,362 @@
+// Package machines tests the cloud-init/v1 machine driver on real podman containers from
+// the machine image (scripts/images.sh build machine) with real sshd, logged into with
+// golang.org/x/crypto/ssh and keys derived from Substrate ed25519 accounts. Every machine
+// joins an --internal podman network the test creates: nothing leaves this host.
+package machines
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/machine"
+	"github.com/dinfra/stack/internal/testenv"
+)
+
+var podman = []string{"podman", "--runtime", "/usr/sbin/runc"}
+
+type env struct {
+	d       *machine.Driver
+	gateway string // the host's address on the machines' network
+}
+
+// setup returns a driver whose machines join a new internal network.
+func setup(t *testing.T) *env {
+	t.Helper()
+	testenv.Short(t)
+	image := testenv.Value(t, "MACHINE_IMAGE", "run `eval \"$(scripts/images.sh env)\"` or scripts/images.sh build machine")
+	testenv.Binary(t, "PODMAN", "podman")
+	name := "dinfra-t-" + randHex(t)
+	podmanRun(t, "network", "create", "--internal", name)
+	t.Cleanup(func() { _, _ = podmanOut("network", "rm", "--force", name) })
+	var nets []struct {
+		Subnets []struct{ Gateway string } `json:"subnets"`
+	}
+	if err := json.Unmarshal(podmanRun(t, "network", "inspect", name), &nets); err != nil || len(nets) != 1 || len(nets[0].Subnets) == 0 {
+		t.Fatalf("network inspect: %v", err)
+	}
+	d, err := machine.New(machine.Config{Podman: podman, Images: map[string]string{"debian-12": image}, Capacity: 4,
+		Unit: machine.DefaultUnit(), Network: name, PublishAddress: "127.0.0.1", ReadyTimeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{d: d, gateway: nets[0].Subnets[0].Gateway}
+}
+
+// deploy runs doc for alice and returns its one endpoint; the machine is torn down when the
+// test ends.
+func (e *env) deploy(t *testing.T, id string, units int64, doc string) string {
+	t.Helper()
+	c, err := descriptor.CID([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := sshKey(t, "alice")
+	dep := reactor.Deployment{ID: id, Type: descriptor.TypeCloudInit, CID: c, Descriptor: []byte(doc), Units: units,
+		Consumer: api.Consumer{Address: "alice", SshPublicKey: &k}}
+	if err := e.d.Check(dep); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.d.Teardown(context.Background(), id) })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	eps, err := e.d.Deploy(ctx, dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eps) != 1 || eps[0].Name != "ssh" {
+		t.Fatalf("endpoints %+v", eps)
+	}
+	// Deploy converges: again, it finds the same machine.
+	again, err := e.d.Deploy(ctx, dep)
+	if err != nil || again[0].Url != eps[0].Url {
+		t.Fatalf("second deploy: %v %v, want %s", again, err, eps[0].Url)
+	}
+	return eps[0].Url
+}
+
+func randHex(t *testing.T) string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func podmanOut(args ...string) ([]byte, error) {
+	var stderr bytes.Buffer
+	cmd := exec.Command(podman[0], append(podman[1:], args...)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("podman %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out, nil
+}
+
+func podmanRun(t *testing.T, args ...string) []byte {
+	t.Helper()
+	out, err := podmanOut(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func account(t *testing.T, name string) *keyring.Pair {
+	t.Helper()
+	p, err := keyring.Dev(keyring.Ed25519, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func sshKey(t *testing.T, name string) string {
+	t.Helper()
+	k, err := account(t, name).SSHAuthorizedKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func signer(t *testing.T, name string) ssh.Signer {
+	t.Helper()
+	pemBytes, err := account(t, name).SSHPrivateKeyPEM("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ssh.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// login connects to endpoint as user with the key of account, checking the host key
+// against the endpoint's fingerprint.
+func login(t *testing.T, endpoint, user, account string) (*ssh.Client, error) {
+	t.Helper()
+	addr, fp, err := machine.ParseEndpoint(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer(t, account))}, Timeout: 10 * time.Second,
+		HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
+			if got := ssh.FingerprintSHA256(k); got != fp {
+				return fmt.Errorf("host key %s, endpoint says %s", got, fp)
+			}
+			return nil
+		}})
+}
+
+func mustLogin(t *testing.T, endpoint, user, account string) *ssh.Client {
+	t.Helper()
+	c, err := login(t, endpoint, user, account)
+	if err != nil {
+		t.Fatalf("%s as %s: %v", account, user, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// run runs cmd on c and returns its output and whether it succeeded.
+func run(t *testing.T, c *ssh.Client, cmd string) (string, bool) {
+	t.Helper()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.CombinedOutput(cmd)
+	if _, exit := err.(*ssh.ExitError); err != nil && !exit {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	return strings.TrimSpace(string(out)), err == nil
+}
+
+func mustRun(t *testing.T, c *ssh.Client, cmd string) string {
+	t.Helper()
+	out, ok := run(t, c, cmd)
+	if !ok {
+		t.Fatalf("%s failed: %s", cmd, out)
+	}
+	return out
+}
+
+const cloudConfig = `#cloud-config
+packages: [sudo, git]
+users:
+  - default
+  - name: ops
+    groups: [adm]
+    sudo: "ALL=(ALL) NOPASSWD:ALL"
+    ssh_authorized_keys: [%q]
+write_files:
+  - path: /etc/dinfra-test/motd
+    content: "rented with DINFRA\n"
+    permissions: "0640"
+    owner: ops:ops
+runcmd:
+  - echo "runcmd as $(id -un)" > /tmp/runcmd
+  - [touch, /tmp/argv form]
+`
+
+// TestMachineFromCloudConfig: a cloud-init/v1 machine runs its #cloud-config (packages in
+// the image are there, others cannot be installed offline and are reported in the
+// first-boot log; users; write_files; runcmd in both forms), the consumer's derived key
+// and the descriptor's sshAuthorizedKeys log in as dinfra, another account's key is
+// refused, the host key is the one in the endpoint, the CPU and memory limits are set in
+// the machine's cgroups and the machine cannot raise them, reach the host's loopback
+// services, leave its network, or see the host's files; teardown removes the container.
+func TestMachineFromCloudConfig(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := "cc-" + randHex(t)
+	userData := fmt.Sprintf(cloudConfig, sshKey(t, "eve"))
+	doc, _ := json.Marshal(map[string]any{"name": "builder", "image": "debian-12", "cpus": 1, "memoryMiB": 512, "diskGiB": 10,
+		"userData": userData, "sshAuthorizedKeys": []string{sshKey(t, "charlie")}})
+	// A loopback service of the provider's, which the machine must not reach.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var reached atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			reached.Add(1)
+			c.Close()
+		}
+	}()
+	ep := e.deploy(t, id, 1, string(doc))
+
+	c := mustLogin(t, ep, machine.DefaultUser, "alice")
+	if got := mustRun(t, c, "id -un && hostname && sudo -n id -un"); got != "dinfra\nbuilder\nroot" {
+		t.Errorf("whoami = %q", got)
+	}
+	if got := mustRun(t, mustLogin(t, ep, machine.DefaultUser, "charlie"), "id -un"); got != "dinfra" {
+		t.Errorf("sshAuthorizedKeys login as %q", got)
+	}
+	if _, err := login(t, ep, machine.DefaultUser, "bob"); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Errorf("bob's key: %v, want refused", err)
+	}
+	ops := mustLogin(t, ep, "ops", "eve")
+	if got := mustRun(t, ops, "id -Gn && sudo -n true && echo sudo"); !strings.Contains(got, "adm") || !strings.HasSuffix(got, "sudo") {
+		t.Errorf("ops: %q", got)
+	}
+	if got := mustRun(t, ops, "stat -c '%a %U:%G' /etc/dinfra-test/motd && cat /etc/dinfra-test/motd"); got != "640 ops:ops\nrented with DINFRA" {
+		t.Errorf("write_files: %q", got)
+	}
+	if got := mustRun(t, c, "cat /tmp/runcmd && ls '/tmp/argv form'"); got != "runcmd as root\n/tmp/argv form" {
+		t.Errorf("runcmd: %q", got)
+	}
+	log := mustRun(t, c, "sudo cat /var/log/dinfra-user-data.log")
+	if !strings.Contains(log, "packages: could not install git") || strings.Contains(log, "install sudo") || !strings.HasSuffix(log, "user-data exited with 1") {
+		t.Errorf("first-boot log:\n%s", log)
+	}
+
+	t.Run("limits", func(t *testing.T) {
+		if got := mustRun(t, c, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/pids/pids.max"); got != fmt.Sprint(512<<20)+"\n100000\n100000\n1024" {
+			t.Errorf("cgroup limits (memory, cpu quota, period, pids) = %q", got)
+		}
+		// root in the machine cannot raise them: the cgroup file system is read-only.
+		if out, ok := run(t, c, "sudo sh -c 'echo 4294967296 > /sys/fs/cgroup/memory/memory.limit_in_bytes'"); ok || !strings.Contains(out, "Read-only file system") {
+			t.Errorf("raising the memory limit: ok=%v %s", ok, out)
+		}
+		if got := mustRun(t, c, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"); got != fmt.Sprint(512<<20) {
+			t.Errorf("memory limit after the attempt: %s", got)
+		}
+	})
+	t.Run("network", func(t *testing.T) {
+		host, err := os.Readlink("/proc/self/ns/net")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := mustRun(t, c, "readlink /proc/self/ns/net"); got == host {
+			t.Errorf("the machine shares the host's network namespace %s", host)
+		}
+		if got := mustRun(t, c, "ls /sys/class/net"); got != "eth0\nlo" {
+			t.Errorf("interfaces: %q", got)
+		}
+		if got := mustRun(t, c, "awk 'NR>1 && $2==\"00000000\"' /proc/net/route | wc -l"); got != "0" {
+			t.Errorf("the machine has a default route: %s", got)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		for _, host := range []string{"127.0.0.1", e.gateway} {
+			if out, ok := run(t, c, fmt.Sprintf("timeout 3 bash -c 'echo > /dev/tcp/%s/%d'", host, port)); ok {
+				t.Errorf("the machine reached the provider's loopback service at %s:%d: %s", host, port, out)
+			}
+		}
+		if n := reached.Load(); n != 0 {
+			t.Errorf("the provider's loopback service saw %d connections", n)
+		}
+	})
+	t.Run("host files", func(t *testing.T) {
+		// Only podman's own files (/etc/hosts, ...) are bound in; nothing of the host's.
+		mounts := mustRun(t, c, "awk '{print $5}' /proc/self/mountinfo")
+		for _, m := range strings.Fields(mounts) {
+			switch {
+			case m == "/", strings.HasPrefix(m, "/proc"), strings.HasPrefix(m, "/dev"), strings.HasPrefix(m, "/sys"),
+				m == "/etc/hosts", m == "/etc/hostname", m == "/etc/resolv.conf", m == "/run/.containerenv",
+				m == "/run/podman-init": // podman's init (catatonit), read-only
+			default:
+				t.Errorf("mount %s in the machine", m)
+			}
+		}
+	})
+
+	if err := e.d.Teardown(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if out := podmanRun(t, "ps", "--all", "--quiet", "--filter", "name="+machine.ContainerName(id)); len(bytes.TrimSpace(out)) != 0 {
+		t.Errorf("container left after teardown: %s", out)
+	}
+	if err := e.d.Teardown(context.Background(), id); err != nil {
+		t.Errorf("second teardown: %v", err)
+	}
+}
+
+// TestMachineFromScript: a #! userData runs once at first boot; a machine that stopped
+// (the provider's host rebooted) is started again by Deploy with the same host key,
+// without running its first boot again.
+func TestMachineFromScript(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := "sh-" + randHex(t)
+	doc := `{"name":"scripted","image":"debian-12","cpus":1,"memoryMiB":256,"diskGiB":1,"userData":"#!/bin/sh\necho boot >> /var/tmp/boots\n"}`
+	ep := e.deploy(t, id, 1, doc)
+	if got := mustRun(t, mustLogin(t, ep, machine.DefaultUser, "alice"), "cat /var/tmp/boots"); got != "boot" {
+		t.Errorf("boots = %q", got)
+	}
+	podmanRun(t, "stop", "--time", "1", machine.ContainerName(id))
+	ep2 := e.deploy(t, id, 1, doc)
+	_, fp, _ := machine.ParseEndpoint(ep)
+	if _, fp2, _ := machine.ParseEndpoint(ep2); fp2 != fp {
+		t.Errorf("host key after a restart: %s, was %s", fp2, fp)
+	}
+	if got := mustRun(t, mustLogin(t, ep2, machine.DefaultUser, "alice"), "cat /var/tmp/boots"); got != "boot" {
+		t.Errorf("after a restart, boots = %q (the first boot ran again?)", got)
+	}
+}
