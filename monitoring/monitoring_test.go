@@ -236,3 +236,50 @@ func TestMetricNames(t *testing.T) {
 		t.Fatal("an unbalanced query parsed")
 	}
 }
+
+// TestGroupsScoped: a scope restricts every selector to its labels and scales durations, and
+// the result still passes promtool.
+func TestGroupsScoped(t *testing.T) {
+	groups, err := Groups(Scope{Matchers: map[string]string{"network": "dev", "namespace": "chains"}, Suffix: "-dev", TimeScale: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stalled *Rule
+	for gi := range groups {
+		if !strings.HasSuffix(groups[gi].Name, "-dev") {
+			t.Errorf("group %s: no suffix", groups[gi].Name)
+		}
+		for ri := range groups[gi].Rules {
+			r := &groups[gi].Rules[ri]
+			names, err := MetricNames(r.Expr)
+			if err != nil {
+				t.Fatalf("%s%s: %v", r.Alert, r.Record, err)
+			}
+			scoped := `namespace="chains",network="dev"`
+			if strings.HasPrefix(groups[gi].Name, "onf-volumes") {
+				scoped = `namespace="chains"`
+				if strings.Contains(r.Expr, `network="dev"`) {
+					t.Errorf("%s%s: volume rules scoped by network: %s", r.Alert, r.Record, r.Expr)
+				}
+			}
+			if c := strings.Count(r.Expr, scoped); c != len(names) {
+				t.Errorf("%s%s: %d of %d selectors scoped: %s", r.Alert, r.Record, c, len(names), r.Expr)
+			}
+			if r.Alert == "BlockProductionStalled" {
+				stalled = r
+			}
+		}
+	}
+	if stalled == nil || stalled.For != "6s" || !strings.Contains(stalled.Expr, "[12s]") {
+		t.Fatalf("BlockProductionStalled not scaled by 0.1: %+v", stalled)
+	}
+	data, err := RulesFile(groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "scoped.rules.yml")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, tool(t, "PROMTOOL_BIN", "promtool"), "check", "rules", file)
+}

@@ -31,7 +31,9 @@ create for a SubstrateNetwork: per group a StatefulSet, a headless Service, Secr
 node keys, a PodDisruptionBudget and a NetworkPolicy; RPC Services for rpc, full and archive
 groups; per-pod P2P Services for exposed groups; a HorizontalPodAutoscaler for autoscaled rpc
 groups; ConfigMaps for chain specs read from local files; for spec.gateway the RPC gateway's
-Deployment, Service, ConfigMap and NetworkPolicy; optionally a ServiceMonitor.
+Deployment, Service, ConfigMap and NetworkPolicy; optionally a ServiceMonitor, and a
+PrometheusRule with the alert rules of monitoring/rules scoped to the network
+(docs/monitoring.md).
 
 Node keys give the nodes their peer IDs, which boot node addresses name, so they must stay the
 same from one render to the next: they are kept as files (0600) in --node-keys and generated
@@ -40,7 +42,7 @@ renders completely: a spec with any problem writes nothing. New keys are reporte
 error. The output holds them in Secrets: encrypt it (SOPS, Sealed Secrets) before it goes
 into a repository. Objects carry no owner reference; deleting them is up to you.`,
 		Example: `  onf render -f examples/polkadot-parachain.yaml -n chains > rococo.yaml
-  onf render -f spec.yaml --node-keys ./keys --service-monitor | kubectl apply -f -`,
+  onf render -f spec.yaml --node-keys ./keys --service-monitor --prometheus-rule | kubectl apply -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			data, err := readSpec(c.InOrStdin(), file)
@@ -91,6 +93,7 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 	c.Flags().StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	c.Flags().StringVar(&opts.GatewayImage, "gateway-image", "", "the onf image that runs spec.gateway when the spec names none")
 	c.Flags().BoolVar(&opts.ServiceMonitor, "service-monitor", false, "add a Prometheus Operator ServiceMonitor")
+	c.Flags().BoolVar(&opts.PrometheusRule, "prometheus-rule", false, "add a Prometheus Operator PrometheusRule with the network's alert rules")
 	return c
 }
 

@@ -24,6 +24,9 @@ type Options struct {
 	ReadFile func(path string) ([]byte, error)
 	// ServiceMonitor adds a Prometheus Operator ServiceMonitor (when its CRD is installed).
 	ServiceMonitor bool
+	// PrometheusRule adds a Prometheus Operator PrometheusRule holding the alert rules of
+	// monitoring/rules, scoped to the network (when its CRD is installed).
+	PrometheusRule bool
 	// RPCClients are the only pods allowed to reach validator and collator RPC ports: the
 	// operator and the RPC gateway. Default: pods labelled app.kubernetes.io/name
 	// onf-operator or onf-gateway in any namespace.
@@ -93,6 +96,13 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 	objs = append(objs, gwObjs...)
 	if opts.ServiceMonitor {
 		objs = append(objs, serviceMonitor(n))
+	}
+	if opts.PrometheusRule {
+		rule, err := prometheusRule(n)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, rule)
 	}
 	for _, o := range objs {
 		setOwner(n, o)

@@ -51,7 +51,7 @@ func TestDesiredGolden(t *testing.T) {
 		}
 		t.Run(filepath.Base(spec), func(t *testing.T) {
 			n := loadSpec(t, spec)
-			objs, err := Desired(n, testKeys(t, n), Options{ServiceMonitor: true})
+			objs, err := Desired(n, testKeys(t, n), Options{ServiceMonitor: true, PrometheusRule: true})
 			if err != nil {
 				t.Fatal(err)
 			}

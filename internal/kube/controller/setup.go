@@ -142,6 +142,7 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	}
 	opts := c.Builders
 	opts.ServiceMonitor = opts.ServiceMonitor || hasKind(mgr.GetRESTMapper(), kube.ServiceMonitorGVK.Group, kube.ServiceMonitorGVK.Kind)
+	opts.PrometheusRule = opts.PrometheusRule || hasKind(mgr.GetRESTMapper(), kube.PrometheusRuleGVK.Group, kube.PrometheusRuleGVK.Kind)
 	r := &Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: scheme, Options: opts, Log: c.Log}
 	var nodeEvents source.Source
 	if c.NodeStatusInterval > 0 {
