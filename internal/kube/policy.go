@@ -114,7 +114,15 @@ func serviceMonitor(n *v1alpha1.SubstrateNetwork) *unstructured.Unstructured {
 				LabelNetwork: n.Name,
 				LabelService: "headless",
 			}},
-			"endpoints": []any{map[string]any{"port": portMetrics, "path": "/metrics", "interval": "30s"}},
+			"endpoints": []any{map[string]any{
+				"port": portMetrics, "path": "/metrics", "interval": "30s",
+				// The alert rules (monitoring/rules) read every node series by network and node.
+				"relabelings": []any{
+					relabel("__meta_kubernetes_service_label_"+promLabel(LabelNetwork), "network"),
+					relabel("__meta_kubernetes_service_label_"+promLabel(LabelGroup), "group"),
+					relabel("__meta_kubernetes_pod_name", "node"),
+				},
+			}},
 		},
 	}}
 	u.SetLabels(NetworkLabels(n.Name))
