@@ -61,8 +61,8 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// readSecretFile reads a secret URI or mnemonic from a file or stdin ("-"), warning when
-// the file is readable by others.
+// readSecretFile reads a secret URI or mnemonic from a file or stdin ("-"), refusing a
+// file that others may read (as ssh refuses such a key).
 func readSecretFile(cmd *cobra.Command, path string) (string, error) {
 	var r io.Reader = cmd.InOrStdin()
 	if path != "-" {
@@ -71,8 +71,8 @@ func readSecretFile(cmd *cobra.Command, path string) (string, error) {
 			return "", fmt.Errorf("key file: %w", err)
 		}
 		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
-			fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s is readable by others (mode %o); chmod 600 it\n", path, st.Mode().Perm())
+		if err := privateMode(f, path); err != nil {
+			return "", err
 		}
 		r = f
 	}

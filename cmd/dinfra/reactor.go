@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/dinfra/stack/internal/reactor/conformance"
 	"github.com/dinfra/stack/internal/reactor/kubernetes"
 	reactorlocal "github.com/dinfra/stack/internal/reactor/local"
+	"github.com/dinfra/stack/internal/reactor/machine"
 	"github.com/dinfra/stack/internal/reactor/watcher"
 )
 
@@ -62,6 +64,13 @@ type serveFlags struct {
 	chainHosts   []string
 	chainNets    []string
 	chainTimeout time.Duration
+	// The machine driver (cloud-init/v1).
+	machineImages  []string
+	machineNetwork string
+	machineAddr    string
+	machineHost    string
+	machineUnit    machine.Unit
+	podman         string
 }
 
 func newReactorServeCmd() *cobra.Command {
@@ -74,7 +83,11 @@ driver. The local driver runs each substrate-network deployment as its own netwo
 local processes (the Open Node Framework local runtime, state under --state-dir) with the
 provider's node binaries and reports every node's RPC endpoints. The kubernetes driver creates a namespace per deployment holding a SubstrateNetwork
 object, a NetworkPolicy and a ResourceQuota of --capacity units in the cluster of --kubeconfig
-(or the in-cluster / $KUBECONFIG configuration).
+(or the in-cluster / $KUBECONFIG configuration). The machine driver runs each cloud-init/v1
+deployment as a podman container from an image with sshd (--machine-image, built by
+scripts/images.sh build machine) on --machine-network, limited to the descriptor's CPUs and
+memory (one unit buys --machine-unit-cpus and --machine-unit-memory-mib), and publishes its
+SSH on --machine-address; consumers log in with 'dinfra ssh'.
 
 Clients authenticate with the bearer token in --token-file, or with a client certificate
 signed by --client-ca when TLS is on.
@@ -87,12 +100,16 @@ their host is listed with --chain-url-host; listed ones are fetched within
 addresses (a mirror of your own in such a range: --chain-url-allow-net).`,
 		Example: `  head -c 32 /dev/urandom | base64 > reactor.token
   dinfra reactor serve --driver local --gossamer-bin "$GOSSAMER_BIN" --token-file reactor.token --capacity 2
-  dinfra reactor serve --driver kubernetes --listen 127.0.0.1:8080 --token-file reactor.token --capacity 16`,
+  dinfra reactor serve --driver kubernetes --listen 127.0.0.1:8080 --token-file reactor.token --capacity 16
+  podman network create --internal dinfra-machines
+  dinfra reactor serve --driver machine --token-file reactor.token --capacity 8 \
+    --machine-image debian-12=$(scripts/images.sh build machine) --machine-network dinfra-machines \
+    --machine-address 203.0.113.7`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return serve(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.driver, "driver", "local", "infrastructure driver: local or kubernetes")
+	fl.StringVar(&f.driver, "driver", "local", "infrastructure driver: local, kubernetes or machine")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the bearer token clients must present")
 	fl.StringVar(&f.stateDir, "state-dir", "", "directory persisting the deployments (default: <data dir>/dinfra/reactor)")
@@ -107,6 +124,15 @@ addresses (a mirror of your own in such a range: --chain-url-allow-net).`,
 	fl.StringArrayVar(&f.chainHosts, "chain-url-host", nil, "host consumers may name in chain spec URLs (repeatable; none: chain URLs are refused)")
 	fl.StringArrayVar(&f.chainNets, "chain-url-allow-net", nil, "non-public address range (CIDR) chain spec URLs may still reach, such as your own mirror (repeatable)")
 	fl.DurationVar(&f.chainTimeout, "chain-fetch-timeout", 30*time.Second, "how long fetching a consumer's chain spec may take")
+	unit := machine.DefaultUnit()
+	fl.StringArrayVar(&f.machineImages, "machine-image", nil, "machine driver: NAME=IMAGE, an image consumers may name in a descriptor's image (repeatable)")
+	fl.StringVar(&f.machineNetwork, "machine-network", "", "machine driver: podman network of the machines (create it with --internal to keep them off every other network)")
+	fl.StringVar(&f.machineAddr, "machine-address", "127.0.0.1", "machine driver: address machines' SSH is published on")
+	fl.StringVar(&f.machineHost, "machine-public-host", "", "machine driver: host name consumers reach --machine-address by (default: the address)")
+	fl.Int64Var(&f.machineUnit.CPUs, "machine-unit-cpus", unit.CPUs, "machine driver: CPUs one unit buys")
+	fl.Int64Var(&f.machineUnit.MemoryMiB, "machine-unit-memory-mib", unit.MemoryMiB, "machine driver: memory (MiB) one unit buys")
+	fl.Int64Var(&f.machineUnit.DiskGiB, "machine-unit-disk-gib", unit.DiskGiB, "machine driver: disk (GiB) one unit buys (not enforced by podman's overlay storage)")
+	fl.StringVar(&f.podman, "podman", "podman --runtime /usr/sbin/runc", "machine driver: the podman command line")
 	return cmd
 }
 
@@ -214,8 +240,23 @@ func newDriver(f serveFlags) (reactor.Driver, error) {
 		unit := kubernetes.DefaultUnitSize()
 		unit.Pods = f.nodesPerUnit
 		return kubernetes.New(c, f.capacity, unit), nil
+	case "machine":
+		images := map[string]string{}
+		for _, kv := range f.machineImages {
+			name, image, ok := strings.Cut(kv, "=")
+			if !ok || name == "" || image == "" {
+				return nil, fmt.Errorf("--machine-image %q: want NAME=IMAGE", kv)
+			}
+			images[name] = image
+		}
+		d, err := machine.New(machine.Config{Podman: strings.Fields(f.podman), Images: images, Capacity: f.capacity, Unit: f.machineUnit,
+			Network: f.machineNetwork, PublishAddress: f.machineAddr, PublicHost: f.machineHost, ReadyTimeout: f.readyWait})
+		if err != nil {
+			return nil, fmt.Errorf("--driver machine: %w", err)
+		}
+		return d, nil
 	}
-	return nil, fmt.Errorf("--driver %q: want local or kubernetes", f.driver)
+	return nil, fmt.Errorf("--driver %q: want local, kubernetes or machine", f.driver)
 }
 
 func newReactorWatchCmd() *cobra.Command {

@@ -1,19 +1,16 @@
 // Package machines tests the cloud-init/v1 machine driver on real podman containers from
 // the machine image (scripts/images.sh build machine) with real sshd, logged into with
 // golang.org/x/crypto/ssh and keys derived from Substrate ed25519 accounts. Every machine
-// joins an --internal podman network the test creates: nothing leaves this host.
+// joins an --internal podman network the test creates (machinetest): nothing leaves this
+// host.
 package machines
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,42 +23,12 @@ import (
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/machine"
-	"github.com/dinfra/stack/internal/testenv"
+	"github.com/dinfra/stack/internal/reactor/machine/machinetest"
 )
-
-var podman = []string{"podman", "--runtime", "/usr/sbin/runc"}
-
-type env struct {
-	d       *machine.Driver
-	gateway string // the host's address on the machines' network
-}
-
-// setup returns a driver whose machines join a new internal network.
-func setup(t *testing.T) *env {
-	t.Helper()
-	testenv.Short(t)
-	image := testenv.Value(t, "MACHINE_IMAGE", "run `eval \"$(scripts/images.sh env)\"` or scripts/images.sh build machine")
-	testenv.Binary(t, "PODMAN", "podman")
-	name := "dinfra-t-" + randHex(t)
-	podmanRun(t, "network", "create", "--internal", name)
-	t.Cleanup(func() { _, _ = podmanOut("network", "rm", "--force", name) })
-	var nets []struct {
-		Subnets []struct{ Gateway string } `json:"subnets"`
-	}
-	if err := json.Unmarshal(podmanRun(t, "network", "inspect", name), &nets); err != nil || len(nets) != 1 || len(nets[0].Subnets) == 0 {
-		t.Fatalf("network inspect: %v", err)
-	}
-	d, err := machine.New(machine.Config{Podman: podman, Images: map[string]string{"debian-12": image}, Capacity: 4,
-		Unit: machine.DefaultUnit(), Network: name, PublishAddress: "127.0.0.1", ReadyTimeout: 2 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{d: d, gateway: nets[0].Subnets[0].Gateway}
-}
 
 // deploy runs doc for alice and returns its one endpoint; the machine is torn down when the
 // test ends.
-func (e *env) deploy(t *testing.T, id string, units int64, doc string) string {
+func deploy(t *testing.T, d *machine.Driver, id string, units int64, doc string) string {
 	t.Helper()
 	c, err := descriptor.CID([]byte(doc))
 	if err != nil {
@@ -70,13 +37,13 @@ func (e *env) deploy(t *testing.T, id string, units int64, doc string) string {
 	k := sshKey(t, "alice")
 	dep := reactor.Deployment{ID: id, Type: descriptor.TypeCloudInit, CID: c, Descriptor: []byte(doc), Units: units,
 		Consumer: api.Consumer{Address: "alice", SshPublicKey: &k}}
-	if err := e.d.Check(dep); err != nil {
+	if err := d.Check(dep); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = e.d.Teardown(context.Background(), id) })
+	t.Cleanup(func() { _ = d.Teardown(context.Background(), id) })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	eps, err := e.d.Deploy(ctx, dep)
+	eps, err := d.Deploy(ctx, dep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,39 +51,11 @@ func (e *env) deploy(t *testing.T, id string, units int64, doc string) string {
 		t.Fatalf("endpoints %+v", eps)
 	}
 	// Deploy converges: again, it finds the same machine.
-	again, err := e.d.Deploy(ctx, dep)
+	again, err := d.Deploy(ctx, dep)
 	if err != nil || again[0].Url != eps[0].Url {
 		t.Fatalf("second deploy: %v %v, want %s", again, err, eps[0].Url)
 	}
 	return eps[0].Url
-}
-
-func randHex(t *testing.T) string {
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-func podmanOut(args ...string) ([]byte, error) {
-	var stderr bytes.Buffer
-	cmd := exec.Command(podman[0], append(podman[1:], args...)...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("podman %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out, nil
-}
-
-func podmanRun(t *testing.T, args ...string) []byte {
-	t.Helper()
-	out, err := podmanOut(args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func account(t *testing.T, name string) *keyring.Pair {
@@ -228,8 +167,8 @@ runcmd:
 // services, leave its network, or see the host's files; teardown removes the container.
 func TestMachineFromCloudConfig(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	id := "cc-" + randHex(t)
+	e := machinetest.Start(t, 4)
+	id := "cc-" + machinetest.RandHex(t)
 	userData := fmt.Sprintf(cloudConfig, sshKey(t, "eve"))
 	doc, _ := json.Marshal(map[string]any{"name": "builder", "image": "debian-12", "cpus": 1, "memoryMiB": 512, "diskGiB": 10,
 		"userData": userData, "sshAuthorizedKeys": []string{sshKey(t, "charlie")}})
@@ -250,7 +189,7 @@ func TestMachineFromCloudConfig(t *testing.T) {
 			c.Close()
 		}
 	}()
-	ep := e.deploy(t, id, 1, string(doc))
+	ep := deploy(t, e.Driver, id, 1, string(doc))
 
 	c := mustLogin(t, ep, machine.DefaultUser, "alice")
 	if got := mustRun(t, c, "id -un && hostname && sudo -n id -un"); got != "dinfra\nbuilder\nroot" {
@@ -304,7 +243,7 @@ func TestMachineFromCloudConfig(t *testing.T) {
 			t.Errorf("the machine has a default route: %s", got)
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
-		for _, host := range []string{"127.0.0.1", e.gateway} {
+		for _, host := range []string{"127.0.0.1", e.Gateway} {
 			if out, ok := run(t, c, fmt.Sprintf("timeout 3 bash -c 'echo > /dev/tcp/%s/%d'", host, port)); ok {
 				t.Errorf("the machine reached the provider's loopback service at %s:%d: %s", host, port, out)
 			}
@@ -327,13 +266,13 @@ func TestMachineFromCloudConfig(t *testing.T) {
 		}
 	})
 
-	if err := e.d.Teardown(context.Background(), id); err != nil {
+	if err := e.Driver.Teardown(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	if out := podmanRun(t, "ps", "--all", "--quiet", "--filter", "name="+machine.ContainerName(id)); len(bytes.TrimSpace(out)) != 0 {
-		t.Errorf("container left after teardown: %s", out)
+	if machinetest.Exists(t, id) {
+		t.Error("container left after teardown")
 	}
-	if err := e.d.Teardown(context.Background(), id); err != nil {
+	if err := e.Driver.Teardown(context.Background(), id); err != nil {
 		t.Errorf("second teardown: %v", err)
 	}
 }
@@ -343,15 +282,15 @@ func TestMachineFromCloudConfig(t *testing.T) {
 // without running its first boot again.
 func TestMachineFromScript(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	id := "sh-" + randHex(t)
+	e := machinetest.Start(t, 4)
+	id := "sh-" + machinetest.RandHex(t)
 	doc := `{"name":"scripted","image":"debian-12","cpus":1,"memoryMiB":256,"diskGiB":1,"userData":"#!/bin/sh\necho boot >> /var/tmp/boots\n"}`
-	ep := e.deploy(t, id, 1, doc)
+	ep := deploy(t, e.Driver, id, 1, doc)
 	if got := mustRun(t, mustLogin(t, ep, machine.DefaultUser, "alice"), "cat /var/tmp/boots"); got != "boot" {
 		t.Errorf("boots = %q", got)
 	}
-	podmanRun(t, "stop", "--time", "1", machine.ContainerName(id))
-	ep2 := e.deploy(t, id, 1, doc)
+	machinetest.Run(t, "stop", "--time", "1", machine.ContainerName(id))
+	ep2 := deploy(t, e.Driver, id, 1, doc)
 	_, fp, _ := machine.ParseEndpoint(ep)
 	if _, fp2, _ := machine.ParseEndpoint(ep2); fp2 != fp {
 		t.Errorf("host key after a restart: %s, was %s", fp2, fp)
