@@ -46,7 +46,7 @@ type env struct {
 }
 
 // devNetwork is examples/dev-network.yaml in namespace ns, run from image.
-func devNetwork(t *testing.T, ns, image string) *v1alpha1.SubstrateNetwork {
+func devNetwork(t testing.TB, ns, image string) *v1alpha1.SubstrateNetwork {
 	t.Helper()
 	b, err := os.ReadFile(repoPath("examples/dev-network.yaml"))
 	if err != nil {
@@ -62,13 +62,20 @@ func devNetwork(t *testing.T, ns, image string) *v1alpha1.SubstrateNetwork {
 	return &n
 }
 
-// startRealCluster starts a real one-node cluster with the CRD installed, the operator
-// running and namespace ns; it returns the gossamer image and a client knowing
-// SubstrateNetwork.
-func startRealCluster(t *testing.T, ns string) (*kubetest.Cluster, client.Client, string) {
+// realCluster is the one real cluster the package's tests share (starting one costs about
+// 40 s), with the CRD installed and the operator running.
+type realCluster struct {
+	cluster *kubetest.Cluster
+	cl      client.Client // knows SubstrateNetwork
+	image   string        // the gossamer image
+}
+
+// startRealCluster starts a real one-node cluster with the CRD installed and the operator
+// running.
+func startRealCluster(t testing.TB) *realCluster {
 	t.Helper()
 	image := testenv.Value(t, "GOSSAMER_IMAGE", "run `eval \"$(scripts/images.sh env)\"` after scripts/cluster-host.sh")
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: []string{repoPath("config/crd/bases")}, Real: true})
+	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: []string{repoPath("config/crd/bases")}, Real: true, Volumes: 64})
 	scheme, err := controller.Scheme()
 	if err != nil {
 		t.Fatal(err)
@@ -78,16 +85,54 @@ func startRealCluster(t *testing.T, ns string) (*kubetest.Cluster, client.Client
 		t.Fatal(err)
 	}
 	startOperator(t, cluster)
-	if err := cl.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		t.Fatal(err)
-	}
-	return cluster, cl, image
+	return &realCluster{cluster: cluster, cl: cl, image: image}
 }
 
-func TestDevNetwork(t *testing.T) {
-	cluster, cl, image := startRealCluster(t, "chains")
+// namespace creates namespace ns for one test; when the test ends, its networks are deleted
+// and their pods waited for, so the next test has the machine to itself.
+func (rc *realCluster) namespace(t testing.TB, ns string) string {
+	t.Helper()
 	ctx := context.Background()
-	e := &env{cluster: cluster, cl: cl, net: devNetwork(t, "chains", image)}
+	if err := rc.cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := rc.cl.DeleteAllOf(ctx, &v1alpha1.SubstrateNetwork{}, client.InNamespace(ns)); err != nil {
+			t.Errorf("delete the networks of %s: %v", ns, err)
+			return
+		}
+		rc.waitNoPods(t, ns)
+	})
+	return ns
+}
+
+// waitNoPods waits until namespace ns has no pods left.
+func (rc *realCluster) waitNoPods(t testing.TB, ns string) {
+	t.Helper()
+	kubetest.Eventually(t, 3*time.Minute, "the pods of "+ns+" gone", func() (bool, error) {
+		var pods corev1.PodList
+		if err := rc.cl.List(context.Background(), &pods, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		return len(pods.Items) == 0, fmt.Errorf("%d pods left", len(pods.Items))
+	})
+}
+
+// TestRealCluster runs the real-pod tests on one cluster, each in a namespace of its own.
+func TestRealCluster(t *testing.T) {
+	rc := startRealCluster(t)
+	t.Run("dev network", func(t *testing.T) { testDevNetwork(t, rc) })
+	t.Run("day-2 commands", func(t *testing.T) { testDay2Commands(t, rc) })
+	t.Run("gateway", func(t *testing.T) { testGateway(t, rc) })
+}
+
+// testDevNetwork runs examples/dev-network.yaml: probes, blocks, Services, status, policies,
+// and (with ONF_CLUSTER_RESTART_STEPS=1) scaling, a rolling update and a killed pod.
+func testDevNetwork(t *testing.T, rc *realCluster) {
+	ns := rc.namespace(t, "dev-network")
+	cluster, cl, image := rc.cluster, rc.cl, rc.image
+	ctx := context.Background()
+	e := &env{cluster: cluster, cl: cl, net: devNetwork(t, ns, image)}
 	start := time.Now()
 	if err := cl.Create(ctx, e.net); err != nil {
 		t.Fatal(err)
@@ -107,7 +152,7 @@ func TestDevNetwork(t *testing.T) {
 
 	t.Run("service routes to the rpc node", func(t *testing.T) {
 		var svc corev1.Service
-		key := client.ObjectKey{Namespace: "chains", Name: kube.RPCServiceName("dev", "rpc")}
+		key := client.ObjectKey{Namespace: ns, Name: kube.RPCServiceName("dev", "rpc")}
 		if err := cl.Get(ctx, key, &svc); err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +172,7 @@ func TestDevNetwork(t *testing.T) {
 		// The API server accepted every rendered policy; the bridge CNI does not enforce
 		// them (docs/testing.md), so what is checked is that they exist and select the pods.
 		var list networkingv1.NetworkPolicyList
-		if err := cl.List(ctx, &list, client.InNamespace("chains")); err != nil {
+		if err := cl.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)
 		}
 		if len(list.Items) != 3 {
@@ -174,7 +219,7 @@ func TestDevNetwork(t *testing.T) {
 
 // startOperator runs the operator in the test process (as test/operator does), polling the
 // nodes' RPC on their pod addresses every 2 s.
-func startOperator(t *testing.T, c *kubetest.Cluster) {
+func startOperator(t testing.TB, c *kubetest.Cluster) {
 	t.Helper()
 	op, err := controller.New(c.Config, controller.Config{Workers: 2, SyncPeriod: 5 * time.Second, NodeStatusInterval: 2 * time.Second, MetricsAddr: "0", ProbeAddr: "0"})
 	if err != nil {

@@ -8,34 +8,28 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/netstatus"
 )
 
 // day2Onf is the built onf binary with its own HOME, run as a user runs it.
 type day2Onf struct {
-	bin, kubeconfig string
-	env             []string
+	bin, kubeconfig, namespace string
+	env                        []string
 }
 
-func day2BuildOnf(t *testing.T, kubeconfig string) *day2Onf {
+func day2BuildOnf(t *testing.T, kubeconfig, namespace string) *day2Onf {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "onf")
-	if out, err := exec.Command("go", "build", "-o", bin, repoPath("cmd/onf")).CombinedOutput(); err != nil {
-		t.Fatalf("build onf: %v\n%s", err, out)
-	}
-	return &day2Onf{bin: bin, kubeconfig: kubeconfig, env: []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}}
+	return &day2Onf{bin: buildOnf(t), kubeconfig: kubeconfig, namespace: namespace, env: []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}}
 }
 
-// command is `onf VERB --kubeconfig K -n chains ARGS...`.
+// command is `onf VERB --kubeconfig K -n NAMESPACE ARGS...`.
 func (o *day2Onf) command(ctx context.Context, verb string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, o.bin, append([]string{verb, "--kubeconfig", o.kubeconfig, "-n", "chains"}, args...)...)
+	cmd := exec.CommandContext(ctx, o.bin, append([]string{verb, "--kubeconfig", o.kubeconfig, "-n", o.namespace}, args...)...)
 	cmd.Env = o.env
 	return cmd
 }
@@ -53,23 +47,20 @@ func (o *day2Onf) run(t *testing.T, stdin string, verb string, args ...string) (
 	return out.String(), nil
 }
 
-// TestDay2CommandsOnRealPods runs the built onf's status, rpc, logs, exec and scale with
-// --kubeconfig and -n against running gossamer pods: the port-forward, log stream and exec
-// reach the kubelet for real, and each answer is checked against the node it names.
-func TestDay2CommandsOnRealPods(t *testing.T) {
-	cluster, cl, image := startRealCluster(t, "chains")
+// testDay2Commands runs the built onf's status, rpc, logs, exec and scale with --kubeconfig
+// and -n against running gossamer pods: the port-forward, log stream and exec reach the
+// kubelet for real, and each answer is checked against the node it names.
+func testDay2Commands(t *testing.T, rc *realCluster) {
+	ns := rc.namespace(t, "day2")
+	cluster, cl := rc.cluster, rc.cl
 	ctx := context.Background()
-	net := devNetwork(t, "chains", image)
-	// A public address of its own keeps gossamer from asking Internet services for one.
-	for i := range net.Spec.Groups {
-		net.Spec.Groups[i].P2P = &v1alpha1.P2P{PublicHost: "127.0.0.1"}
-	}
+	net := devNetwork(t, ns, rc.image)
 	if err := cl.Create(ctx, net); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{cluster: cluster, cl: cl, net: net}
 	e.waitPods(t, 3, 4*time.Minute)
-	onf := day2BuildOnf(t, cluster.Kubeconfig)
+	onf := day2BuildOnf(t, cluster.Kubeconfig, ns)
 
 	status := func(t *testing.T) *netstatus.Network {
 		t.Helper()
@@ -95,7 +86,7 @@ func TestDay2CommandsOnRealPods(t *testing.T) {
 			return st.State == "ready" && len(st.Nodes) == 3, fmt.Errorf("network %s, %d nodes", st.State, len(st.Nodes))
 		})
 		out, err := onf.run(t, "", "status", "dev")
-		if err != nil || !strings.HasPrefix(out, "network chains/dev (ready)\nNODE ") {
+		if err != nil || !strings.HasPrefix(out, "network "+ns+"/dev (ready)\nNODE ") {
 			t.Errorf("status table: %v\n%s", err, out)
 		}
 	})

@@ -24,38 +24,39 @@ import (
 )
 
 // gatewayKeys is a Secret holding an API key file with one key.
-func gatewayKeys(t *testing.T, id, key string) *corev1.Secret {
+func gatewayKeys(t *testing.T, ns, id, key string) *corev1.Secret {
 	t.Helper()
 	doc, err := yaml.Marshal(auth.KeyFile{Keys: []auth.KeyEntry{{ID: id, SHA256: auth.HashKey(key)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "rpc-gateway-keys", Namespace: "chains"},
+		ObjectMeta: metav1.ObjectMeta{Name: "rpc-gateway-keys", Namespace: ns},
 		Data:       map[string][]byte{"keys.yaml": doc},
 	}
 }
 
-// TestGatewayInCluster runs the dev network with spec.gateway on the real node: the gateway
-// pods run the onf image, reach the rpc group through its pods' DNS names, and polkadot-js,
-// at the address the gateway's Service routes to, follows new heads and gets a signed
-// transfer into a block with a key, and 401 without one. A key rotated in the Secret is in
-// force without a restart.
-func TestGatewayInCluster(t *testing.T) {
+// testGateway runs the dev network with spec.gateway on the real node: the gateway pods run
+// the onf image, reach the rpc group through its pods' DNS names, and polkadot-js, at the
+// address the gateway's Service routes to, follows new heads and gets a signed transfer into
+// a block with a key, and 401 without one. A key rotated in the Secret is in force without a
+// restart.
+func testGateway(t *testing.T, rc *realCluster) {
 	onfImage := testenv.Value(t, "ONF_IMAGE", "run `eval \"$(scripts/images.sh env)\"` after scripts/cluster-host.sh")
 	polkadotjs.Dir(t)
-	_, cl, image := startRealCluster(t, "chains")
+	ns := rc.namespace(t, "gateway")
+	cl, image := rc.cl, rc.image
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	key, err := auth.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := gatewayKeys(t, "team-a", key)
+	secret := gatewayKeys(t, ns, "team-a", key)
 	if err := cl.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	n := devNetwork(t, "chains", image)
+	n := devNetwork(t, ns, image)
 	n.Spec.Gateway = &v1alpha1.Gateway{
 		Group:      "rpc",
 		KeysSecret: &v1alpha1.KeyReference{Name: secret.Name, Key: "keys.yaml"},
@@ -78,7 +79,7 @@ func TestGatewayInCluster(t *testing.T) {
 			return st != nil && st.Ready == 1, fmt.Errorf("status.gateway %+v", st)
 		})
 		t.Logf("gateway ready %s after the network was created", time.Since(start).Round(time.Second))
-		url = fmt.Sprintf("%s:%d/", gatewayEndpoint(t, cl), kube.GatewayPort)
+		url = fmt.Sprintf("%s:%d/", gatewayEndpoint(t, cl, ns), kube.GatewayPort)
 	})
 	if url == "" {
 		t.FailNow()
@@ -109,12 +110,12 @@ func TestGatewayInCluster(t *testing.T) {
 		if err := cl.Get(ctx, client.ObjectKeyFromObject(secret), &live); err != nil {
 			t.Fatal(err)
 		}
-		live.Data = gatewayKeys(t, "team-b", rotated).Data
+		live.Data = gatewayKeys(t, ns, "team-b", rotated).Data
 		if err := cl.Update(ctx, &live); err != nil {
 			t.Fatal(err)
 		}
 		before := map[string]bool{}
-		for _, p := range gatewayPods(t, cl) {
+		for _, p := range gatewayPods(t, cl, ns) {
 			before[p.Name] = true
 		}
 		const call = `{"jsonrpc":"2.0","id":1,"method":"system_health","params":[]}`
@@ -127,7 +128,7 @@ func TestGatewayInCluster(t *testing.T) {
 		if code, _ := gatewaytest.Post(t, "http://"+url, key, call); code != http.StatusUnauthorized {
 			t.Errorf("the removed key: status %d, want 401", code)
 		}
-		for _, p := range gatewayPods(t, cl) {
+		for _, p := range gatewayPods(t, cl, ns) {
 			if restarts := p.Status.ContainerStatuses[0].RestartCount; restarts != 0 || !before[p.Name] {
 				t.Errorf("gateway pod %s restarted %d times or is new: the rotation restarted the gateway", p.Name, restarts)
 			}
@@ -138,12 +139,12 @@ func TestGatewayInCluster(t *testing.T) {
 // gatewayEndpoint is the address the gateway's Service sends its gateway port to: a ready
 // gateway pod's IP in the Service's EndpointSlice (the one gateway pod's address; the test
 // process on the node reaches pod addresses on the CNI bridge without kube-proxy).
-func gatewayEndpoint(t *testing.T, cl client.Client) string {
+func gatewayEndpoint(t *testing.T, cl client.Client, ns string) string {
 	t.Helper()
 	var addr string
 	kubetest.Eventually(t, time.Minute, "a ready endpoint of the gateway Service", func() (bool, error) {
 		var slices discoveryv1.EndpointSliceList
-		if err := cl.List(context.Background(), &slices, client.InNamespace("chains"),
+		if err := cl.List(context.Background(), &slices, client.InNamespace(ns),
 			client.MatchingLabels{discoveryv1.LabelServiceName: kube.GatewayName("dev")}); err != nil {
 			return false, err
 		}
@@ -171,10 +172,10 @@ func servesGateway(s discoveryv1.EndpointSlice) bool {
 }
 
 // gatewayPods are the gateway's pods.
-func gatewayPods(t *testing.T, cl client.Client) []corev1.Pod {
+func gatewayPods(t *testing.T, cl client.Client, ns string) []corev1.Pod {
 	t.Helper()
 	var list corev1.PodList
-	if err := cl.List(context.Background(), &list, client.InNamespace("chains"), client.MatchingLabels(kube.GatewayLabels("dev"))); err != nil {
+	if err := cl.List(context.Background(), &list, client.InNamespace(ns), client.MatchingLabels(kube.GatewayLabels("dev"))); err != nil {
 		t.Fatal(err)
 	}
 	return list.Items
