@@ -93,6 +93,8 @@ type NodeState struct {
 	// Conflict names a port of the node that another process holds; the node is not started
 	// until the port is free.
 	Conflict string `json:"conflict,omitempty"`
+	// Held: stopped for a backup or restore until released (hold.go).
+	Held bool `json:"held,omitempty"`
 }
 
 // Status is the supervisor's status file.

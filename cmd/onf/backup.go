@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/local"
+)
+
+func init() {
+	var dest, file string
+	cmd := &cobra.Command{
+		Use:   "backup",
+		Short: "Back up, verify and restore nodes' chain databases",
+		Long: `backup keeps copies of a local network's chain data: create copies a full, archive or
+rpc node's database (the node pauses for the copy; validators never do) as a tar+zstd archive
+with a manifest (chain, genesis hash, best and finalized blocks, node version, size, sha256);
+list, verify, restore and prune work on a destination: a directory, file:///path or
+s3://bucket?region=...&endpoint=... (credentials from the AWS SDK's usual files or settings,
+never the URL). Default destination: backups/ under the onf home. Node keys, the keystore
+and secret URI files are never in a backup; a restore keeps the node's own.
+See docs/backup.md.`,
+		Example: `  onf backup create dev rpc-0
+  onf backup list dev
+  onf backup verify dev-20261205t101500.000z
+  onf backup restore dev rpc-0 dev-20261205t101500.000z
+  onf backup prune dev --keep 7 --max-age 720h
+  onf backup create dev rpc-0 --dest 's3://chain-backups?region=eu-west-1'`,
+	}
+	cmd.PersistentFlags().StringVar(&dest, "dest", "", "destination: a directory, file:// or s3:// URL (default <home>/backups)")
+	cmd.PersistentFlags().StringVar(&file, "spec", "", "network spec, to name the network")
+	open := func(c *cobra.Command) (*backup.Store, error) {
+		d := dest
+		if d == "" {
+			home := homeFlag
+			if home == "" {
+				home = local.Home()
+			}
+			d = filepath.Join(home, "backups")
+		}
+		return backup.Open(c.Context(), d)
+	}
+
+	create := &cobra.Command{
+		Use:   "create [NETWORK] NODE",
+		Short: "Copy a node's chain database into a new backup",
+		Long: `create stops the node, streams its data directory into the destination and starts it
+again, so the copy is consistent (no process writes the database while it is read). Only
+full, archive and rpc nodes are backed up. The manifest is written after the archive: an
+interrupted backup never shows in list and cannot be restored.`,
+		Example: `  onf backup create dev rpc-0
+  onf backup create rpc-0 --dest /mnt/backups`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(c *cobra.Command, args []string) error {
+			rt, name, err := localNetwork(args[:len(args)-1], file)
+			if err != nil {
+				return err
+			}
+			st, err := open(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			m, err := rt.Backup(c.Context(), name, args[len(args)-1], st)
+			if m != nil {
+				printManifest(c.OutOrStdout(), m)
+			}
+			return err
+		},
+	}
+
+	var output string
+	list := &cobra.Command{
+		Use:     "list [NETWORK]",
+		Short:   "List the complete backups in the destination",
+		Example: "  onf backup list\n  onf backup list dev -o json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			st, err := open(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			network := ""
+			if len(args) == 1 {
+				network = args[0]
+			}
+			all, err := st.List(c.Context(), network)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(c.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(all)
+			}
+			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tNODE\tCHAIN\tFINALIZED\tBEST\tSIZE\tCREATED")
+			for _, m := range all {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", m.ID, m.Node, m.Chain, m.Finalized.Number, m.Best.Number, mib(m.ArchiveSize), m.Created.Format(time.RFC3339))
+			}
+			return w.Flush()
+		},
+	}
+	list.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+
+	verify := &cobra.Command{
+		Use:   "verify ID",
+		Short: "Read a whole backup and check it against its manifest",
+		Long: `verify downloads the archive, checks its size and sha256 against the manifest and
+unpacks it in memory to the end (nothing is written). It fails on a corrupt or truncated
+archive.`,
+		Example: "  onf backup verify dev-20261205t101500.000z",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			st, err := open(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			m, err := st.Verify(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "backup %s is intact: %d files, %s, sha256 %s\n", m.ID, m.Files, mib(m.Size), m.SHA256)
+			return nil
+		},
+	}
+
+	restore := &cobra.Command{
+		Use:   "restore [NETWORK] NODE ID",
+		Short: "Replace a node's chain database with a backup",
+		Long: `restore stops the node, unpacks the backup beside its data directory while checking
+it against the manifest, and swaps it in only when it is complete and intact; then the node
+starts from the backup's blocks and imports the rest from its peers. A corrupt or truncated
+archive is refused and the node's data is left as it was. The node keeps its own keys.`,
+		Example: "  onf backup restore dev rpc-0 dev-20261205t101500.000z",
+		Args:    cobra.RangeArgs(2, 3),
+		RunE: func(c *cobra.Command, args []string) error {
+			rt, name, err := localNetwork(args[:len(args)-2], file)
+			if err != nil {
+				return err
+			}
+			st, err := open(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			node, id := args[len(args)-2], args[len(args)-1]
+			m, err := rt.Restore(c.Context(), name, node, id, st)
+			if m != nil {
+				fmt.Fprintf(c.OutOrStdout(), "restored %s into %s/%s: finalized #%d %s\n", m.ID, name, node, m.Finalized.Number, m.Finalized.Hash)
+			}
+			return err
+		},
+	}
+
+	var keep int
+	var maxAge time.Duration
+	prune := &cobra.Command{
+		Use:   "prune [NETWORK]",
+		Short: "Delete a network's backups beyond a retention",
+		Long: `prune keeps a network's newest --keep backups and, of those, the ones younger than
+--max-age, and deletes the rest. The newest backup is always kept. Without flags it uses
+spec.backup.retention of the network's applied spec.`,
+		Example: "  onf backup prune dev --keep 7\n  onf backup prune dev --max-age 720h",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			rt, name, err := localNetwork(args, file)
+			if err != nil {
+				return err
+			}
+			r := backup.Retention{Keep: keep, MaxAge: maxAge}
+			if !c.Flags().Changed("keep") && !c.Flags().Changed("max-age") {
+				if r, err = rt.BackupRetention(name); err != nil {
+					return err
+				}
+			}
+			if r.Keep < 0 || r.MaxAge < 0 || r == (backup.Retention{}) {
+				return fmt.Errorf("give --keep N (N >= 1) or --max-age, or set spec.backup.retention")
+			}
+			st, err := open(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			gone, err := st.Prune(c.Context(), name, r, time.Now())
+			for _, m := range gone {
+				fmt.Fprintf(c.OutOrStdout(), "deleted %s\n", m.ID)
+			}
+			return err
+		},
+	}
+	prune.Flags().IntVar(&keep, "keep", 0, "how many of the newest backups to keep")
+	prune.Flags().DurationVar(&maxAge, "max-age", 0, "delete backups older than this (the newest is always kept)")
+
+	cmd.AddCommand(create, list, verify, restore, prune)
+	rootCmd.AddCommand(cmd)
+}
+
+func printManifest(w io.Writer, m *backup.Manifest) {
+	fmt.Fprintf(w, "backup %s of %s/%s\n  chain %s, genesis %s\n  best #%d %s\n  finalized #%d %s\n  node %s\n  %d files, %s (archive %s), sha256 %s\n",
+		m.ID, m.Network, m.Node, m.Chain, m.GenesisHash, m.Best.Number, m.Best.Hash, m.Finalized.Number, m.Finalized.Hash,
+		m.NodeVersion, m.Files, mib(m.Size), mib(m.ArchiveSize), m.SHA256)
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -1,0 +1,162 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/rpc"
+)
+
+// nodePlan is the plan of one node of a local network.
+func (r *Runtime) nodePlan(ctx context.Context, name, node string) (*network.NodePlan, error) {
+	dir, err := r.Dir(name)
+	if err != nil {
+		return nil, err
+	}
+	n, _, err := readApplied(dir)
+	if err != nil {
+		return nil, fmt.Errorf("network %q: %w", name, err)
+	}
+	p, err := plan(ctx, r.Home, dir, n)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.Nodes {
+		if p.Nodes[i].Name == node {
+			return &p.Nodes[i], nil
+		}
+	}
+	return nil, fmt.Errorf("network %q has no node %q", name, node)
+}
+
+// Backup copies a node's chain database into a new backup in store. The node must not
+// validate, collate or seed the network: it is stopped for the copy (so the database files
+// are consistent: no process writes them) and started again, and only a node the network can
+// spare may pause. The manifest records the chain facts the node reported just before it
+// stopped.
+func (r *Runtime) Backup(ctx context.Context, name, node string, store *backup.Store) (*backup.Manifest, error) {
+	np, err := r.nodePlan(ctx, name, node)
+	if err != nil {
+		return nil, err
+	}
+	switch np.Role {
+	case v1alpha1.RoleFull, v1alpha1.RoleArchive, v1alpha1.RoleRPC:
+	default:
+		return nil, fmt.Errorf("node %s is a %s node: back up a full, archive or rpc node, which can pause without stopping block production or peering", node, np.Role)
+	}
+	now := time.Now().UTC()
+	m := backup.Manifest{ID: backup.NewID(name, now), Network: name, Node: node, Created: now}
+	if err := chainFacts(ctx, rpcURL(*np), &m); err != nil {
+		return nil, fmt.Errorf("node %s must be running to record what it holds: %w", node, err)
+	}
+	release, err := r.Hold(ctx, name, node)
+	if err != nil {
+		return nil, err
+	}
+	out, err := store.Create(ctx, np.BasePath, m)
+	return out, errors.Join(err, r.restart(ctx, name, node, release))
+}
+
+// Restore replaces a node's chain database with a backup, keeping the node's keys. The node
+// is stopped while its data is swapped (see backup.Store.Restore: a bad archive changes
+// nothing) and started again. A backup of another chain (genesis hash) is refused when a
+// node of the network can tell.
+func (r *Runtime) Restore(ctx context.Context, name, node, id string, store *backup.Store) (*backup.Manifest, error) {
+	np, err := r.nodePlan(ctx, name, node)
+	if err != nil {
+		return nil, err
+	}
+	m, err := store.Manifest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var here backup.Manifest
+	if chainFacts(ctx, rpcURL(*np), &here) == nil && here.GenesisHash != m.GenesisHash {
+		return nil, fmt.Errorf("backup %s is of chain %q (genesis %s), node %s runs genesis %s", id, m.Chain, m.GenesisHash, node, here.GenesisHash)
+	}
+	release, err := r.Hold(ctx, name, node)
+	if err != nil {
+		return nil, err
+	}
+	out, err := store.Restore(ctx, id, np.BasePath)
+	return out, errors.Join(err, r.restart(ctx, name, node, release))
+}
+
+// restart releases a held node and, when the network runs, waits until it answers RPC again.
+func (r *Runtime) restart(ctx context.Context, name, node string, release func() error) error {
+	if err := release(); err != nil {
+		return err
+	}
+	if r.supervisorPID(name) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		st, err := r.Status(ctx, name)
+		if err == nil {
+			for _, n := range st.Nodes {
+				if n.Name == node && n.Running && n.RPCError == "" {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s was released but does not answer RPC yet: %w", node, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func rpcURL(np network.NodePlan) string { return fmt.Sprintf("http://127.0.0.1:%d", np.Ports.RPC) }
+
+// chainFacts reads what a node holds: chain, genesis, best and finalized blocks, version.
+func chainFacts(ctx context.Context, url string, m *backup.Manifest) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := rpc.Dial(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	genesis, err := c.BlockHash(ctx, 0)
+	if err != nil {
+		return err
+	}
+	m.Chain, m.GenesisHash, m.NodeVersion = s.Chain, genesis, s.Version
+	m.Best = backup.Block{Number: uint64(s.Best), Hash: s.BestHash}
+	m.Finalized = backup.Block{Number: uint64(s.Finalized), Hash: s.FinalizedHash}
+	return nil
+}
+
+// BackupRetention is spec.backup.retention of the network's applied spec (validated there).
+func (r *Runtime) BackupRetention(name string) (backup.Retention, error) {
+	dir, err := r.Dir(name)
+	if err != nil {
+		return backup.Retention{}, err
+	}
+	n, _, err := readApplied(dir)
+	if err != nil {
+		return backup.Retention{}, fmt.Errorf("network %q: %w", name, err)
+	}
+	var out backup.Retention
+	if b := n.Spec.Backup; b != nil && b.Retention != nil {
+		if k := b.Retention.Keep; k != nil {
+			out.Keep = int(*k)
+		}
+		if b.Retention.MaxAge != "" {
+			out.MaxAge, err = time.ParseDuration(b.Retention.MaxAge)
+		}
+	}
+	return out, err
+}
