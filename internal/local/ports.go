@@ -188,7 +188,7 @@ func (r *reservation) close() {
 // listenTCP4 opens a listening TCP socket on a port of 127.0.0.1, or of every interface. It
 // is a raw socket, not a net.Listener: it may end up in the node, outside Go's poller.
 func listenTCP4(port int, loopback bool) (int, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := tcp4Socket()
 	if err != nil {
 		return -1, err
 	}

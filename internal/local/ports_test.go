@@ -1,9 +1,13 @@
 package local
 
 import (
+	"fmt"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/dinfra/stack/internal/flavor"
+	"github.com/dinfra/stack/internal/network"
 )
 
 func TestPortsNeverCollideAcrossNetworks(t *testing.T) {
@@ -51,5 +55,28 @@ func TestPortsNeverCollideAcrossNetworks(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A port another process listens on is a conflict naming the port; the others stay reserved.
+func TestReservationConflict(t *testing.T) {
+	squatter, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	taken := squatter.Addr().(*net.TCPAddr).Port
+	free, err := freePort(map[int]bool{taken: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &reservation{}
+	defer res.close()
+	err = res.reserve(network.NodePlan{Ports: flavor.Ports{P2P: free, WS: taken}})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d (ws) is held by another process", taken)) {
+		t.Fatalf("reserve with port %d taken: %v", taken, err)
+	}
+	if _, held := res.take(free); !held {
+		t.Errorf("port %d was not reserved", free)
 	}
 }

@@ -50,7 +50,6 @@ type proc struct {
 	// another process took instead.
 	res      reservation
 	conflict string
-	held     bool // stopped on purpose until its hold is released (hold.go)
 }
 
 type exitEvent struct {
@@ -136,7 +135,7 @@ func Supervise(ctx context.Context, home, name string, log *slog.Logger) error {
 		case ev := <-s.exits:
 			s.onExit(ev)
 		case node := <-s.retry:
-			if p, ok := s.procs[node]; ok && p.pending && !s.applyHold(p) {
+			if p, ok := s.procs[node]; ok && p.pending {
 				p.pending = false
 				s.start(p)
 				s.writeStatus()
@@ -274,18 +273,10 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 			pr = fresh[np.Name]
 			s.procs[np.Name] = pr
 			seeds = append(seeds, np.Ports.P2P)
-			if !s.applyHold(pr) {
-				s.start(pr)
-			}
-		case s.applyHold(pr):
-			// stopped until released
+			s.start(pr)
 		case pr.hash != h:
 			s.log.Info("restarting node with a new command line", "node", np.Name)
 			s.stop(pr)
-			pr.plan, pr.hash = np, h
-			s.start(pr)
-		case pr.cmd == nil && !pr.pending:
-			s.log.Info("starting node released from its hold", "node", np.Name)
 			pr.plan, pr.hash = np, h
 			s.start(pr)
 		case pr.pending && pr.conflict != "":
@@ -348,7 +339,7 @@ func (s *Supervisor) start(pr *proc) {
 		defer logFile.Close()
 		cmd := guardedCommand(np.Binary, np.Args)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = nodeProcAttr()
 		pr.res.releaseP2P(np.Ports)
 		if err = startGuarded(cmd, np.PublicPorts, &pr.res, s.log.With("node", np.Name)); err == nil {
 			pr.cmd, pr.started, pr.exited = cmd, time.Now(), make(chan struct{})
@@ -545,7 +536,7 @@ func (s *Supervisor) writeStatus() {
 		st.Gateway = s.gateway.listen
 	}
 	for name, pr := range s.procs {
-		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit, Conflict: pr.conflict, Held: pr.held}
+		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit, Conflict: pr.conflict}
 		if pr.cmd != nil {
 			ns.PID, ns.Running, ns.Started = pr.cmd.Process.Pid, true, pr.started.UTC().Format(time.RFC3339)
 		}

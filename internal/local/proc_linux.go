@@ -1,0 +1,17 @@
+package local
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// nodeProcAttr puts a node in its own process group, killed with its supervisor.
+func nodeProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// tcp4Socket opens a non-blocking, close-on-exec IPv4 stream socket.
+func tcp4Socket() (int, error) {
+	return unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+}
