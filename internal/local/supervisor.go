@@ -50,6 +50,7 @@ type proc struct {
 	// another process took instead.
 	res      reservation
 	conflict string
+	held     bool // stopped on purpose until its hold is released (hold.go)
 }
 
 type exitEvent struct {
@@ -135,7 +136,7 @@ func Supervise(ctx context.Context, home, name string, log *slog.Logger) error {
 		case ev := <-s.exits:
 			s.onExit(ev)
 		case node := <-s.retry:
-			if p, ok := s.procs[node]; ok && p.pending {
+			if p, ok := s.procs[node]; ok && p.pending && !s.applyHold(p) {
 				p.pending = false
 				s.start(p)
 				s.writeStatus()
@@ -273,10 +274,18 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 			pr = fresh[np.Name]
 			s.procs[np.Name] = pr
 			seeds = append(seeds, np.Ports.P2P)
-			s.start(pr)
+			if !s.applyHold(pr) {
+				s.start(pr)
+			}
+		case s.applyHold(pr):
+			// stopped until released
 		case pr.hash != h:
 			s.log.Info("restarting node with a new command line", "node", np.Name)
 			s.stop(pr)
+			pr.plan, pr.hash = np, h
+			s.start(pr)
+		case pr.cmd == nil && !pr.pending:
+			s.log.Info("starting node released from its hold", "node", np.Name)
 			pr.plan, pr.hash = np, h
 			s.start(pr)
 		case pr.pending && pr.conflict != "":
@@ -536,7 +545,7 @@ func (s *Supervisor) writeStatus() {
 		st.Gateway = s.gateway.listen
 	}
 	for name, pr := range s.procs {
-		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit, Conflict: pr.conflict}
+		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit, Conflict: pr.conflict, Held: pr.held}
 		if pr.cmd != nil {
 			ns.PID, ns.Running, ns.Started = pr.cmd.Process.Pid, true, pr.started.UTC().Format(time.RFC3339)
 		}
