@@ -1,0 +1,352 @@
+// Package backup_test backs up and restores the chain database of real gossamer nodes through
+// the onf CLI, as an operator would: create, list, verify, restore (also of corrupt archives)
+// and prune on a running local network.
+package backup_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/local"
+	"github.com/dinfra/stack/internal/rpc"
+	"github.com/dinfra/stack/internal/testenv"
+)
+
+type cli struct {
+	t    testing.TB
+	bin  string
+	home string
+}
+
+func newCLI(t testing.TB) *cli {
+	t.Helper()
+	testenv.Short(t)
+	bin := filepath.Join(t.TempDir(), "onf")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/cmd/onf").CombinedOutput(); err != nil {
+		t.Fatalf("build onf: %v\n%s", err, out)
+	}
+	return &cli{t: t, bin: bin, home: t.TempDir()}
+}
+
+func (c *cli) run(args ...string) (string, error) {
+	cmd := exec.Command(c.bin, append([]string{"--home", c.home}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func (c *cli) must(args ...string) string {
+	c.t.Helper()
+	out, err := c.run(args...)
+	if err != nil {
+		c.t.Fatalf("onf %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (c *cli) status(name string) local.NetworkStatus {
+	c.t.Helper()
+	var st local.NetworkStatus
+	if err := json.Unmarshal([]byte(c.must("status", name, "-o", "json")), &st); err != nil {
+		c.t.Fatal(err)
+	}
+	return st
+}
+
+func (c *cli) node(name, node string) local.NodeInfo {
+	c.t.Helper()
+	for _, n := range c.status(name).Nodes {
+		if n.Name == node {
+			return n
+		}
+	}
+	c.t.Fatalf("no node %s", node)
+	return local.NodeInfo{}
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func blockHash(t *testing.T, url string, n uint64) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := rpc.Dial(ctx, url)
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	h, _ := c.BlockHash(ctx, n)
+	return h
+}
+
+const spec = `apiVersion: onf.dinfra.dev/v1alpha1
+kind: SubstrateNetwork
+metadata: {name: bk}
+spec:
+  chain: {builtin: westend-dev}
+  node: {flavor: gossamer, binary: %s}
+  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  - {name: rpc, role: rpc}
+  backup:
+    source: rpc
+    schedule: "0 3 * * *"
+    destination: %s
+    retention: {keep: 1}
+`
+
+// The whole life of a backup on a running gossamer network: the rpc node is backed up at
+// finalized block N (validators are refused), the archive holds no key of any kind, corrupt
+// and truncated copies are refused by verify and restore with the node's data untouched, the
+// node restored from the backup has block N with the network's hash and keeps importing the
+// network's blocks, and prune honours spec.backup.retention.
+func TestBackupAndRestoreRealGossamer(t *testing.T) {
+	c := newCLI(t)
+	gossamer := testenv.Binary(t, "GOSSAMER_BIN")
+	dest := t.TempDir()
+	file := filepath.Join(t.TempDir(), "bk.yaml")
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(spec, gossamer, dest)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.must("up", "-f", file, "--until-block", "1", "--timeout", "3m")
+	t.Cleanup(func() { _, _ = c.run("down", "bk") })
+	validator := c.node("bk", "validator-0")
+
+	// gossamer writes only finalised blocks to its database: wait for GRANDPA's first rounds.
+	eventually(t, 3*time.Minute, "rpc-0 to finalise block 2", func() bool { return c.node("bk", "rpc-0").Finalized >= 2 })
+
+	if out, err := c.run("backup", "create", "bk", "validator-0", "--dest", dest); err == nil || !strings.Contains(out, "is a validator node") {
+		t.Errorf("backup of the validator: %v\n%s, want refused", err, out)
+	}
+	out := c.must("backup", "create", "bk", "rpc-0", "--dest", dest)
+	t.Logf("%s", out)
+	var list []backup.Manifest
+	if err := json.Unmarshal([]byte(c.must("backup", "list", "bk", "--dest", dest, "-o", "json")), &list); err != nil || len(list) != 1 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	m := list[0]
+	n := m.Finalized.Number
+	if want := blockHash(t, validator.RPC, n); m.Finalized.Hash != want || m.GenesisHash != blockHash(t, validator.RPC, 0) || m.Chain == "" || m.NodeVersion == "" || m.SHA256 == "" {
+		t.Fatalf("manifest %+v: want finalized #%d %s and the network's genesis", m, n, want)
+	}
+	if !c.node("bk", "rpc-0").Running {
+		t.Fatal("rpc-0 was not started again after the backup")
+	}
+
+	t.Run("no keys in the archive", func(t *testing.T) {
+		secrets := nodeSecrets(t, filepath.Join(c.home, "networks", "bk"))
+		for _, e := range archiveEntries(t, filepath.Join(dest, m.ID, "archive.tar.zst")) {
+			if backup.Excluded(e.name) {
+				t.Errorf("archive entry %s: excluded by rule", e.name)
+			}
+			for file, secret := range secrets {
+				if bytes.Contains(e.body, secret) {
+					t.Errorf("archive entry %s holds the content of %s", e.name, file)
+				}
+			}
+		}
+	})
+
+	t.Run("corrupt archives are refused", func(t *testing.T) {
+		for name, corrupt := range map[string]func([]byte) []byte{
+			"flipped byte": func(b []byte) []byte { b[len(b)/3] ^= 1; return b },
+			"truncated":    func(b []byte) []byte { return b[:len(b)-4096] },
+		} {
+			bad := t.TempDir()
+			copyBackup(t, dest, bad, m.ID, corrupt)
+			if out, err := c.run("backup", "verify", m.ID, "--dest", bad); err == nil || !strings.Contains(out, "archive is corrupt") {
+				t.Errorf("%s: verify: %v\n%s", name, err, out)
+			}
+			// restore waits until the node answers again; it must be back on its own data,
+			// with nothing of the chain it had lost.
+			if name != "flipped byte" {
+				continue // a restore stops and starts the node: one is enough here (internal/backup tests both)
+			}
+			before := c.node("bk", "rpc-0").Finalized
+			if out, err := c.run("backup", "restore", "bk", "rpc-0", m.ID, "--dest", bad); err == nil || !strings.Contains(out, "archive is corrupt") {
+				t.Errorf("%s: restore: %v\n%s", name, err, out)
+			}
+			if nd := c.node("bk", "rpc-0"); !nd.Running || nd.RPCError != "" || nd.Finalized < before {
+				t.Errorf("%s: rpc-0 after the refused restore: running %v, rpc error %q, finalized #%d (was #%d)", name, nd.Running, nd.RPCError, nd.Finalized, before)
+			}
+			if left, _ := filepath.Glob(filepath.Join(c.home, "networks", "bk", "nodes", ".rpc-0*")); len(left) != 0 {
+				t.Errorf("%s: left behind %v", name, left)
+			}
+		}
+	})
+
+	t.Run("restore", func(t *testing.T) {
+		c.must("backup", "verify", m.ID, "--dest", dest)
+		// Let the network move on past the backup, then put rpc-0 back to block N.
+		eventually(t, 2*time.Minute, "the network to pass the backup", func() bool { return c.node("bk", "validator-0").Finalized >= n+2 })
+		logFile := filepath.Join(c.home, "networks", "bk", "logs", "rpc-0.log")
+		logged, _ := os.Stat(logFile)
+		start := time.Now()
+		t.Logf("%s", c.must("backup", "restore", "bk", "rpc-0", m.ID, "--dest", dest))
+		rpc0 := c.node("bk", "rpc-0")
+		if got := blockHash(t, rpc0.RPC, n); got != m.Finalized.Hash {
+			t.Fatalf("restored rpc-0 has block #%d = %q, want %s", n, got, m.Finalized.Hash)
+		}
+		if rpc0.Finalized < n {
+			t.Errorf("restored rpc-0 started at finalized #%d, want the backup's #%d", rpc0.Finalized, n)
+		}
+		t.Run("keeps importing", func(t *testing.T) {
+			target := c.node("bk", "validator-0").Best + 2
+			deadline := time.Now().Add(90 * time.Second)
+			for c.node("bk", "rpc-0").Best < target {
+				gossamerReimportBug(t, logFile, logged.Size())
+				if time.Now().After(deadline) {
+					t.Fatalf("restored rpc-0 did not import block %d in 90s", target)
+				}
+				time.Sleep(time.Second)
+			}
+			if got, want := blockHash(t, rpc0.RPC, target), blockHash(t, validator.RPC, target); got != want || got == "" {
+				t.Errorf("block #%d: rpc-0 %s, validator %s", target, got, want)
+			}
+			t.Logf("restored and imported up to #%d in %s", target, time.Since(start).Round(time.Second))
+		})
+	})
+
+	t.Run("prune honours spec.backup.retention", func(t *testing.T) {
+		c.must("backup", "create", "bk", "rpc-0", "--dest", dest)
+		out := c.must("backup", "prune", "bk", "--dest", dest)
+		if !strings.Contains(out, "deleted "+m.ID) {
+			t.Errorf("prune: %s, want %s deleted (keep: 1)", out, m.ID)
+		}
+		var left []backup.Manifest
+		if err := json.Unmarshal([]byte(c.must("backup", "list", "bk", "--dest", dest, "-o", "json")), &left); err != nil || len(left) != 1 || left[0].ID == m.ID {
+			t.Errorf("after prune: %v %v", left, err)
+		}
+	})
+}
+
+// gossamerReimportBug skips a test when the node's log since offset shows gossamer v0.9.0
+// refusing to re-import a block it had imported before a restart: it keeps the BABE slot of
+// every imported block in its database, finalised or not, and takes the same block offered
+// again for an equivocation, whose report then panics in the runtime ("could not verify block
+// equivocation"). A node restarted from any database that saw unfinalised blocks, restored
+// or not, stops there (docs/testing.md, docs/backup.md). Any other failure still fails.
+func gossamerReimportBug(t *testing.T, logFile string, offset int64) {
+	t.Helper()
+	f, err := os.Open(logFile)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = f.Seek(offset, io.SeekStart)
+	data, _ := io.ReadAll(f)
+	if bytes.Contains(data, []byte("could not verify block equivocation")) {
+		t.Skip("gossamer v0.9.0 refuses to re-import blocks its database saw before the restart (could not verify block equivocation): a node bug, see docs/backup.md")
+	}
+}
+
+type entry struct {
+	name string
+	body []byte
+}
+
+func archiveEntries(t *testing.T, file string) []entry {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := zstd.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	var out []entry
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			if len(out) == 0 {
+				t.Fatal("empty archive")
+			}
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, entry{h.Name, body})
+	}
+}
+
+// nodeSecrets reads every key file of the network: node keys (onf's seeds and gossamer's
+// node.key), secret URIs and keystore files, wherever they live in the state directory.
+func nodeSecrets(t *testing.T, state string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(state, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(state, p)
+		if strings.HasPrefix(rel, "keys/") || strings.HasPrefix(rel, "keystore/") || d.Name() == "node.key" {
+			data, err := os.ReadFile(p)
+			if err == nil && len(bytes.TrimSpace(data)) >= 8 {
+				out[rel] = bytes.TrimSpace(data)
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) == 0 {
+		t.Fatal("found no key files to look for")
+	}
+	t.Logf("looking for the content of %d key files", len(out))
+	return out
+}
+
+// copyBackup copies a backup into another destination, its archive passed through corrupt.
+func copyBackup(t *testing.T, from, to, id string, corrupt func([]byte) []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(to, id), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range []string{"manifest.json", "archive.tar.zst"} {
+		data, err := os.ReadFile(filepath.Join(from, id, obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obj == "archive.tar.zst" {
+			data = corrupt(data)
+		}
+		if err := os.WriteFile(filepath.Join(to, id, obj), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
