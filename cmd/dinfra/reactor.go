@@ -362,11 +362,13 @@ func newReactorConformanceCmd() *cobra.Command {
 		Use:   "conformance",
 		Short: "Check a Chain Reactor API implementation against the specification",
 		Long: `Runs the conformance checks against the reactor at --url: health without credentials,
-authentication on every other endpoint, capabilities, unknown type (422), invalid descriptor
-(400 with field paths and reasons), CID mismatch (400), unknown id (404 / 204), idempotent
-deploy, id reuse (409), list and capacity consistency, the deployment reaching Running, and
-idempotent teardown. It deploys one sample descriptor of a built-in type the reactor serves
-and tears it down again. Exits non-zero when a check fails.`,
+authentication on every other endpoint, capabilities (schema CIDs of built-in types as on
+chain), unknown type (422), invalid descriptor (400 with field paths and reasons), CID
+mismatch (400), malformed requests (400), more units than the reactor has (507), unknown id
+(404 / 204), idempotent deploy, id reuse (409), sorted list and capacity consistency, the
+deployment reaching Running, and idempotent teardown (409 on a redeploy meanwhile, capacity
+freed). It deploys one sample descriptor of a built-in type the reactor serves (and a second
+one when there is room) and tears them down again. Exits non-zero when a check fails.`,
 		Example: `  dinfra reactor conformance --url http://127.0.0.1:8080 --token-file reactor.token
   dinfra reactor conformance --url https://reactor.example.net --ca-file ca.pem --cert client.pem --key client-key.pem`,
 		Args: cobra.NoArgs,

@@ -24,6 +24,9 @@ const maxRequestBytes = descriptor.MaxSize*4/3 + 64<<10
 
 var deploymentID = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
 
+// ValidDeploymentID says whether id is a deployment id the API accepts.
+func ValidDeploymentID(id string) bool { return deploymentID.MatchString(id) }
+
 // Config configures a Server.
 type Config struct {
 	Driver   Driver

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,10 +59,14 @@ type suite struct {
 	c      *api.ClientWithResponses // authenticated
 	anon   *api.ClientWithResponses // no credentials
 	sample Sample
-	id     string // the deployment the suite creates
+	id     string // the deployment the suite creates; checks of rejections use fresh ids
 	units  int64
 	caps   api.Capabilities
 }
+
+// freshID is an id of its own for one check, so that what one check leaves behind never
+// makes another fail.
+func freshID() string { return "conformance-" + randomSuffix() }
 
 // Run runs every check against the reactor. The error is for setup failures only.
 func Run(ctx context.Context, cfg Config) (Report, error) {
@@ -79,7 +84,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if s.anon, err = reactor.NewClient(reactor.ClientConfig{URL: cfg.URL, HTTP: withoutClientCertificates(cfg.HTTP)}); err != nil {
 		return nil, err
 	}
-	s.id = "conformance-" + randomSuffix()
+	s.id = freshID()
 
 	checks := []struct {
 		name string
@@ -91,12 +96,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		{"unknown type is rejected with 422", s.unknownType},
 		{"invalid descriptor is rejected with 400 and reasons", s.invalidDescriptor},
 		{"CID mismatch is rejected", s.cidMismatch},
+		{"malformed requests are rejected with 400", s.malformed},
+		{"a deploy beyond the free capacity is rejected with 507", s.overCapacity},
 		{"unknown id: 404 on get, 204 on delete", s.unknownID},
 		{"deploy is accepted and idempotent", s.deploy},
 		{"an id cannot be reused with another descriptor", s.conflict},
 		{"list and capacity are consistent with the deployment", s.listConsistent},
 		{"deployment reaches Running", s.running},
-		{"teardown is idempotent and removes the deployment", s.teardown},
+		{"teardown is idempotent, refuses a redeploy meanwhile (409), removes the deployment and frees its capacity", s.teardown},
 	}
 	var report Report
 	skipRest := false
@@ -153,15 +160,15 @@ func (s *suite) health(ctx context.Context) error {
 }
 
 func (s *suite) auth(ctx context.Context) error {
-	sample := builtinSamples[0]
+	sample, id := builtinSamples[0], freshID()
 	requests := []func(server string) (*http.Request, error){
 		api.NewGetCapabilitiesRequest,
 		api.NewListDeploymentsRequest,
-		func(server string) (*http.Request, error) { return api.NewGetDeploymentRequest(server, s.id) },
+		func(server string) (*http.Request, error) { return api.NewGetDeploymentRequest(server, id) },
 		func(server string) (*http.Request, error) {
-			return api.NewDeployRequest(server, s.id, s.request(sample.Valid, sample.Type))
+			return api.NewDeployRequest(server, id, s.request(sample.Valid, sample.Type))
 		},
-		func(server string) (*http.Request, error) { return api.NewTeardownRequest(server, s.id) },
+		func(server string) (*http.Request, error) { return api.NewTeardownRequest(server, id) },
 	}
 	hc := withoutClientCertificates(s.cfg.HTTP)
 	for _, authorization := range []string{"", "Bearer " + s.cfg.Token + "-wrong", "Basic " + s.cfg.Token} {
@@ -188,7 +195,7 @@ func (s *suite) auth(ctx context.Context) error {
 			}
 		}
 	}
-	return s.absent(ctx, "unauthenticated requests")
+	return s.absent(ctx, id, "unauthenticated requests")
 }
 
 func (s *suite) capabilities(ctx context.Context) error {
@@ -203,12 +210,21 @@ func (s *suite) capabilities(ctx context.Context) error {
 	if s.caps.Capacity.Free > s.caps.Capacity.Total || s.caps.Capacity.Free < 0 {
 		return fmt.Errorf("capacity free %d outside [0, total %d]", s.caps.Capacity.Free, s.caps.Capacity.Total)
 	}
+	builtin, err := descriptor.NewRegistry()
+	if err != nil {
+		return err
+	}
+	for _, t := range s.caps.Types {
+		if _, err := descriptor.ParseCID(t.SchemaCid); err != nil {
+			return fmt.Errorf("type %s: schemaCid: %w", t.Name, err)
+		}
+		if b, ok := builtin.Lookup(t.Name); ok && b.SchemaCID.String() != t.SchemaCid {
+			return fmt.Errorf("type %s: schemaCid %s, but its schema is %s (the one registered on chain)", t.Name, t.SchemaCid, b.SchemaCID)
+		}
+	}
 	for _, sample := range s.cfg.Samples {
 		for _, t := range s.caps.Types {
 			if t.Name == sample.Type {
-				if _, err := descriptor.ParseCID(t.SchemaCid); err != nil {
-					return fmt.Errorf("type %s: schemaCid: %w", t.Name, err)
-				}
 				s.sample = sample
 				if s.caps.Capacity.Free < s.units {
 					return fmt.Errorf("the reactor needs %d free unit(s) for the checks, has %d", s.units, s.caps.Capacity.Free)
@@ -217,40 +233,94 @@ func (s *suite) capabilities(ctx context.Context) error {
 			}
 		}
 	}
-	return fmt.Errorf("the reactor serves %v; no sample descriptor for any of them (pass one with --descriptor and --type)", s.caps.Types)
+	var served []string
+	for _, t := range s.caps.Types {
+		served = append(served, t.Name)
+	}
+	return fmt.Errorf("the reactor serves %v; the suite has sample descriptors for built-in types only (%s, %s)", served, descriptor.TypeSubstrateNetwork, descriptor.TypeCloudInit)
 }
 
+// rejected sends a deploy under a fresh id and checks it is refused with status and code
+// and leaves nothing behind.
 func (s *suite) rejected(ctx context.Context, op string, req api.DeployRequest, status int, code api.ErrorCode) (*api.Error, error) {
-	r, err := s.c.DeployWithResponse(ctx, s.id, req)
+	id := freshID()
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	return s.rejectedRaw(ctx, op, id, body, status, code)
+}
+
+// rejectedRaw is rejected for any request body and id.
+func (s *suite) rejectedRaw(ctx context.Context, op, id string, body []byte, status int, code api.ErrorCode) (*api.Error, error) {
+	r, err := s.c.DeployWithBodyWithResponse(ctx, id, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	if err := statusOf(op, r.HTTPResponse, r.Body, status); err != nil {
 		return nil, err
 	}
-	var e *api.Error
-	switch status {
-	case 400:
-		e = r.JSON400
-	case 422:
-		e = r.JSON422
+	var e api.Error
+	if err := json.Unmarshal(r.Body, &e); err != nil || e.Code != code {
+		return &e, fmt.Errorf("%s: body %s, want error code %s", op, bytes.TrimSpace(r.Body), code)
 	}
-	if e == nil || e.Code != code {
-		return e, fmt.Errorf("%s: body %s, want error code %s", op, bytes.TrimSpace(r.Body), code)
+	if !reactor.ValidDeploymentID(id) {
+		return &e, nil // GET of a malformed id is itself malformed
 	}
-	return e, s.absent(ctx, op)
+	return &e, s.absent(ctx, id, op)
 }
 
 // absent checks that a rejected request left nothing behind.
-func (s *suite) absent(ctx context.Context, after string) error {
-	r, err := s.c.GetDeploymentWithResponse(ctx, s.id)
+func (s *suite) absent(ctx context.Context, id, after string) error {
+	r, err := s.c.GetDeploymentWithResponse(ctx, id)
 	if err != nil {
 		return err
 	}
 	if r.StatusCode() != 404 {
-		return fmt.Errorf("after %s: GET /v1/deployments/%s is HTTP %d, want 404 (a rejected deploy must create nothing)", after, s.id, r.StatusCode())
+		return fmt.Errorf("after %s: GET /v1/deployments/%s is HTTP %d, want 404 (a rejected deploy must create nothing)", after, id, r.StatusCode())
 	}
 	return nil
+}
+
+// malformed sends requests the API's schema refuses: not JSON, an id that is not one, no
+// units, no consumer.
+func (s *suite) malformed(ctx context.Context) error {
+	valid, err := json.Marshal(s.request(s.sample.Valid, s.sample.Type))
+	if err != nil {
+		return err
+	}
+	noUnits := s.request(s.sample.Valid, s.sample.Type)
+	noUnits.Subscription.Units = 0
+	noConsumer := s.request(s.sample.Valid, s.sample.Type)
+	noConsumer.Consumer.Address = ""
+	for _, c := range []struct {
+		op, id string
+		body   any
+	}{
+		{"deploy with a body that is not JSON", freshID(), []byte(`{"type": `)},
+		{"deploy under an id with capitals and underscores", "Not_An_Id", valid},
+		{"deploy of 0 units", freshID(), noUnits},
+		{"deploy without a consumer address", freshID(), noConsumer},
+	} {
+		body, ok := c.body.([]byte)
+		if !ok {
+			if body, err = json.Marshal(c.body); err != nil {
+				return err
+			}
+		}
+		if _, err := s.rejectedRaw(ctx, c.op, c.id, body, 400, api.ErrorCodeBadRequest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overCapacity asks for one unit more than the reactor has in all.
+func (s *suite) overCapacity(ctx context.Context) error {
+	req := s.request(s.sample.Valid, s.sample.Type)
+	req.Subscription.Units = s.caps.Capacity.Total + 1
+	_, err := s.rejected(ctx, fmt.Sprintf("deploy of %d units (total capacity + 1)", req.Subscription.Units), req, 507, api.ErrorCodeInsufficientCapacity)
+	return err
 }
 
 func (s *suite) unknownType(ctx context.Context) error {
@@ -339,6 +409,19 @@ func (s *suite) conflict(ctx context.Context) error {
 }
 
 func (s *suite) listConsistent(ctx context.Context) error {
+	// With a second deployment whose id sorts first, an unsorted list shows (when the
+	// reactor has room for it; it is torn down at once).
+	if s.caps.Capacity.Free >= 2*s.units {
+		second := "conformance-0-" + randomSuffix()
+		r, err := s.c.DeployWithResponse(ctx, second, s.request(s.sample.Other, s.sample.Type))
+		if err != nil {
+			return err
+		}
+		if err := statusOf("deploy of a second deployment", r.HTTPResponse, r.Body, 202); err != nil {
+			return err
+		}
+		defer func() { _, _ = s.c.TeardownWithResponse(context.WithoutCancel(ctx), second) }()
+	}
 	l, err := s.c.ListDeploymentsWithResponse(ctx)
 	if err != nil {
 		return err
@@ -434,7 +517,21 @@ func (s *suite) teardown(ctx context.Context) error {
 			return err
 		}
 	}
-	err := s.poll(ctx, "deployment disappears after teardown", func() (bool, error) {
+	// A deploy of the same id while it is being torn down is a conflict; once it is gone, a
+	// new deployment (torn down again here).
+	req := s.request(s.sample.Valid, s.sample.Type)
+	r, err := s.c.DeployWithResponse(ctx, s.id, req)
+	if err != nil {
+		return err
+	}
+	if r.StatusCode() == 202 {
+		if _, err := s.c.TeardownWithResponse(ctx, s.id); err != nil {
+			return err
+		}
+	} else if err := statusOf("deploy of a deployment being torn down", r.HTTPResponse, r.Body, 409); err != nil {
+		return err
+	}
+	err = s.poll(ctx, "deployment disappears after teardown", func() (bool, error) {
 		g, err := s.c.GetDeploymentWithResponse(ctx, s.id)
 		if err != nil {
 			return false, err
@@ -443,6 +540,16 @@ func (s *suite) teardown(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	err = s.poll(ctx, "capacity freed after teardown", func() (bool, error) {
+		c, err := s.c.GetCapabilitiesWithResponse(ctx)
+		if err != nil || c.JSON200 == nil {
+			return false, fmt.Errorf("capabilities: %v %s", err, c.Body)
+		}
+		return c.JSON200.Capacity.Free >= s.caps.Capacity.Free, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w (free before the checks: %d)", err, s.caps.Capacity.Free)
 	}
 	l, err := s.c.ListDeploymentsWithResponse(ctx)
 	if err != nil {

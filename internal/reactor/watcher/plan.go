@@ -39,8 +39,8 @@ func DeploymentID(id uint64) string { return strconv.FormatUint(id, 10) }
 
 // Plan compares the chain's live orders with the reactor's deployments and returns the
 // actions that converge them, sorted by deployment id. Deployments the reactor is already
-// tearing down are left alone; a running deployment is never torn down while its order is
-// live.
+// tearing down are left alone, and so are those whose id is not an order's (decimal); a
+// running deployment is never torn down while its order is live.
 func Plan(live []Order, deployed []api.Deployment) []Action {
 	have := make(map[string]api.Deployment, len(deployed))
 	for _, d := range deployed {
@@ -62,7 +62,9 @@ func Plan(live []Order, deployed []api.Deployment) []Action {
 		}
 	}
 	for _, d := range deployed {
-		if !want[d.Id] && d.Phase != api.Terminating {
+		// Only deployments named like orders are the watcher's: others (a conformance run
+		// against the same reactor, the provider's own) are not orphans of the chain.
+		if _, err := strconv.ParseUint(d.Id, 10, 64); err == nil && !want[d.Id] && d.Phase != api.Terminating {
 			out = append(out, Action{Kind: Teardown, ID: d.Id})
 		}
 	}

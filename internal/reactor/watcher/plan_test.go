@@ -36,6 +36,7 @@ func TestPlan(t *testing.T) {
 		{"active but gone from the reactor is redeployed", []Order{active(2)}, nil, []Action{{Kind: Deploy, ID: "2", Order: active(2)}}},
 		{"orphan is torn down", nil, []api.Deployment{dep("3", api.Running, "")}, []Action{{Kind: Teardown, ID: "3"}}},
 		{"orphan already terminating is left alone", nil, []api.Deployment{dep("3", api.Terminating, "")}, nil},
+		{"a deployment not named like an order is not the watcher's (conformance runs)", nil, []api.Deployment{dep("conformance-1a2b", api.Running, "")}, nil},
 		{"running and unreported is reported", []Order{pending(4)}, []api.Deployment{dep("4", api.Running, "", "ws://a")},
 			[]Action{{Kind: ReportDeployed, ID: "4", Order: pending(4), Endpoints: []string{"ws://a"}}}},
 		{"running and reported: nothing", []Order{active(4)}, []api.Deployment{dep("4", api.Running, "", "ws://a")}, nil},

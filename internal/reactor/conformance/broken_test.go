@@ -1,0 +1,154 @@
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	api "github.com/dinfra/stack/api/reactor"
+	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/conformance"
+	"github.com/dinfra/stack/internal/reactor/reactortest"
+)
+
+const token = "conformance-token"
+
+// breakage rewrites a real reactor's answer to one request: a deliberately broken reactor.
+type breakage func(r *http.Request, status int, body []byte) (int, []byte)
+
+// serve runs the reactor framework over an in-memory driver behind brk.
+func serve(t *testing.T, d *reactortest.Driver, brk breakage) string {
+	t.Helper()
+	reg, err := descriptor.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := reactor.New(reactor.Config{Driver: d, Registry: reg, Auth: reactor.Auth{Token: token},
+		Logger: slog.New(slog.DiscardHandler), RetryMin: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := srv.Handler()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		status, body := brk(r, rec.Code, rec.Body.Bytes())
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	return hs.URL
+}
+
+// rewrite decodes body into v, lets edit change it and encodes it again.
+func rewrite[T any](body []byte, edit func(*T)) []byte {
+	var v T
+	if json.Unmarshal(body, &v) != nil {
+		return body
+	}
+	edit(&v)
+	out, _ := json.Marshal(v)
+	return out
+}
+
+func capabilities(r *http.Request) bool { return r.Method == "GET" && r.URL.Path == "/v1/capabilities" }
+func deploy(r *http.Request) bool {
+	return r.Method == "PUT" && strings.HasPrefix(r.URL.Path, "/v1/deployments/")
+}
+
+// TestConformanceFailsBrokenReactors: for each gap the suite once had, a reactor broken in
+// that one way fails the check that covers it (and the unbroken one passes everything:
+// internal/reactor's TestConformanceOfTheFramework).
+func TestConformanceFailsBrokenReactors(t *testing.T) {
+	var leaked atomic.Int64
+	for _, c := range []struct {
+		name, check string
+		brk         breakage
+		// slowTeardowns: the first teardowns fail (and are retried), so deployments stay
+		// Terminating long enough for the suite to see it.
+		slowTeardowns int
+	}{
+		{"never frees capacity", "teardown is idempotent, refuses a redeploy meanwhile (409), removes the deployment and frees its capacity",
+			func(r *http.Request, status int, body []byte) (int, []byte) {
+				if deploy(r) && status == 202 {
+					leaked.Add(1)
+				}
+				if capabilities(r) {
+					body = rewrite(body, func(c *api.Capabilities) { c.Capacity.Free = max(c.Capacity.Free-leaked.Load(), 0) })
+				}
+				return status, body
+			}, 0},
+		{"never answers 507", "a deploy beyond the free capacity is rejected with 507",
+			func(r *http.Request, status int, body []byte) (int, []byte) {
+				if status == 507 {
+					return 202, []byte(`{}`)
+				}
+				return status, body
+			}, 0},
+		{"sorts its list wrong", "list and capacity are consistent with the deployment",
+			func(r *http.Request, status int, body []byte) (int, []byte) {
+				if r.Method == "GET" && r.URL.Path == "/v1/deployments" {
+					body = rewrite(body, func(l *api.DeploymentList) { slices.Reverse(l.Items) })
+				}
+				return status, body
+			}, 0},
+		{"advertises a wrong schema CID", "capabilities list served types and capacity",
+			func(r *http.Request, status int, body []byte) (int, []byte) {
+				if capabilities(r) {
+					other, _ := descriptor.CID([]byte("another schema"))
+					body = rewrite(body, func(c *api.Capabilities) {
+						for i := range c.Types {
+							c.Types[i].SchemaCid = other.String()
+						}
+					})
+				}
+				return status, body
+			}, 0},
+		{"accepts malformed requests", "malformed requests are rejected with 400",
+			func(r *http.Request, status int, body []byte) (int, []byte) {
+				if deploy(r) && bytes.Contains(body, []byte(`"bad_request"`)) {
+					return 500, []byte(`{"code":"internal","message":"oops"}`)
+				}
+				return status, body
+			}, 0},
+		{"redeploys while tearing down", "teardown is idempotent, refuses a redeploy meanwhile (409), removes the deployment and frees its capacity",
+			func(r *http.Request, status int, body []byte) (int, []byte) {
+				if deploy(r) && status == 409 && bytes.Contains(body, []byte("being torn down")) {
+					return 200, []byte(`{}`)
+				}
+				return status, body
+			}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			leaked.Store(0)
+			d := reactortest.NewDriver(3)
+			d.FailTeardowns(c.slowTeardowns)
+			report, err := conformance.Run(context.Background(), conformance.Config{URL: serve(t, d, c.brk), Token: token, DeployTimeout: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, r := range report {
+				names = append(names, r.Name)
+				if r.Name == c.check {
+					if r.Err == nil {
+						t.Fatalf("%q passed", c.check)
+					}
+					t.Logf("%s: %v", r.Name, r.Err)
+					return
+				}
+			}
+			t.Fatalf("no check %q in %q", c.check, names)
+		})
+	}
+}
