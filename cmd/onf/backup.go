@@ -47,6 +47,19 @@ See docs/backup.md.`,
 		}
 		return backup.Open(c.Context(), d)
 	}
+	// onNetwork runs fn on the local network named by netArgs (or --spec) and the destination.
+	onNetwork := func(c *cobra.Command, netArgs []string, fn func(*local.Runtime, string, *backup.Store) error) error {
+		rt, name, err := localNetwork(netArgs, file)
+		if err != nil {
+			return err
+		}
+		st, err := open(c)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return fn(rt, name, st)
+	}
 
 	create := &cobra.Command{
 		Use:   "create [NETWORK] NODE",
@@ -59,20 +72,13 @@ interrupted backup never shows in list and cannot be restored.`,
   onf backup create rpc-0 --dest /mnt/backups`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
-			rt, name, err := localNetwork(args[:len(args)-1], file)
-			if err != nil {
+			return onNetwork(c, args[:len(args)-1], func(rt *local.Runtime, name string, st *backup.Store) error {
+				m, err := rt.Backup(c.Context(), name, args[len(args)-1], st)
+				if m != nil {
+					printManifest(c.OutOrStdout(), m)
+				}
 				return err
-			}
-			st, err := open(c)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			m, err := rt.Backup(c.Context(), name, args[len(args)-1], st)
-			if m != nil {
-				printManifest(c.OutOrStdout(), m)
-			}
-			return err
+			})
 		},
 	}
 
@@ -144,21 +150,14 @@ archive is refused and the node's data is left as it was. The node keeps its own
 		Example: "  onf backup restore dev rpc-0 dev-20261205t101500.000z",
 		Args:    cobra.RangeArgs(2, 3),
 		RunE: func(c *cobra.Command, args []string) error {
-			rt, name, err := localNetwork(args[:len(args)-2], file)
-			if err != nil {
-				return err
-			}
-			st, err := open(c)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			node, id := args[len(args)-2], args[len(args)-1]
-			m, err := rt.Restore(c.Context(), name, node, id, st)
-			if m != nil {
-				fmt.Fprintf(c.OutOrStdout(), "restored %s into %s/%s: finalized #%d %s\n", m.ID, name, node, m.Finalized.Number, m.Finalized.Hash)
-			}
-			return err
+			return onNetwork(c, args[:len(args)-2], func(rt *local.Runtime, name string, st *backup.Store) error {
+				m, err := rt.Restore(c.Context(), name, node, id, st)
+				if m != nil {
+					fmt.Fprintf(c.OutOrStdout(), "restored %s into %s/%s: finalized #%d %s\n", m.ID, name, node, m.Finalized.Number, m.Finalized.Hash)
+				}
+				return err
+			})
 		},
 	}
 
