@@ -24,6 +24,7 @@ import (
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/machine"
 	"github.com/dinfra/stack/internal/reactor/machine/machinetest"
+	"github.com/dinfra/stack/internal/reactor/reactortest"
 )
 
 // deploy runs doc for alice and returns its one endpoint; the machine is torn down when the
@@ -298,4 +299,12 @@ func TestMachineFromScript(t *testing.T) {
 	if got := mustRun(t, mustLogin(t, ep2, machine.DefaultUser, "alice"), "cat /var/tmp/boots"); got != "boot" {
 		t.Errorf("after a restart, boots = %q (the first boot ran again?)", got)
 	}
+}
+
+// TestMachineDriverConformance: the machine driver passes the conformance suite through the
+// reactor framework (with its cloud-init/v1 sample), on real containers.
+func TestMachineDriverConformance(t *testing.T) {
+	t.Parallel()
+	e := machinetest.Start(t, 2)
+	reactortest.Conformance(t, e.Driver, 2*time.Minute)
 }

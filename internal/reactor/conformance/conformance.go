@@ -136,11 +136,15 @@ func statusOf(op string, resp *http.Response, body []byte, want ...int) error {
 	return fmt.Errorf("%s: HTTP %d, want %v: %s", op, resp.StatusCode, want, bytes.TrimSpace(body))
 }
 
+// consumerSSHKey is the SSH key of the ed25519 account //Alice, which machines need to let
+// anybody in.
+var consumerSSHKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjcNBfVBY7EtFA+DBLqGgqJviAP6YkiQj1DNAFPprDu"
+
 func (s *suite) request(sample []byte, typ string) api.DeployRequest {
 	c, _ := descriptor.CID(sample)
 	return api.DeployRequest{
 		Type: typ, DescriptorCid: c.String(), Descriptor: sample,
-		Consumer:     api.Consumer{Address: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"},
+		Consumer:     api.Consumer{Address: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", SshPublicKey: &consumerSSHKey},
 		Subscription: api.Subscription{Units: s.units},
 	}
 }
