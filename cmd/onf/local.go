@@ -12,6 +12,7 @@ import (
 
 	"github.com/dinfra/stack/internal/cluster"
 	"github.com/dinfra/stack/internal/local"
+	"github.com/dinfra/stack/internal/local/localgateway"
 	"github.com/dinfra/stack/internal/netstatus"
 )
 
@@ -31,7 +32,7 @@ func localRuntime() (*local.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &local.Runtime{Home: home, Supervisor: []string{self, "supervise"}}, nil
+	return &local.Runtime{Home: home, Supervisor: []string{self, "supervise"}, Gateways: localgateway.Gateways{}}, nil
 }
 
 // localNetwork is the runtime and the local network a command is about: the NAME argument,

@@ -80,7 +80,7 @@ With --foreground the supervisor runs in this terminal instead and Ctrl-C stops 
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			return local.Supervise(c.Context(), rt.Home, args[0], log)
+			return local.Supervise(c.Context(), rt.Home, args[0], log, rt.Gateways)
 		},
 	}
 	rootCmd.AddCommand(supervise)
@@ -95,5 +95,5 @@ func runForeground(ctx context.Context, rt *local.Runtime, n *v1alpha1.Substrate
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	return local.Supervise(ctx, rt.Home, n.Name, log)
+	return local.Supervise(ctx, rt.Home, n.Name, log, rt.Gateways)
 }

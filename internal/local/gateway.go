@@ -7,16 +7,40 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/gateway"
-	gwconfig "github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/network"
 )
+
+// Gateways makes the RPC gateway of spec.gateway, which the supervisor serves in front of a
+// group. The gateway is a part of its own: internal/local/localgateway wires internal/gateway
+// in, and a binary that serves no gateway (dinfra) passes none, links none and has a spec
+// with a gateway refused.
+type Gateways interface {
+	// Check reads the config file for the upstreams and reports what is wrong with it.
+	Check(config string, ups []GatewayUpstream) error
+	// New makes the gateway the config file describes for the upstreams.
+	New(config string, ups []GatewayUpstream, log *slog.Logger) (Gateway, error)
+}
+
+// Gateway is one gateway made by Gateways.
+type Gateway interface {
+	// Listen is the address the gateway's config asks it to listen on.
+	Listen() string
+	// Serve serves the gateway on ln until ctx ends.
+	Serve(ctx context.Context, ln net.Listener) error
+}
+
+// GatewayUpstream is one node behind the gateway, by its RPC endpoints.
+type GatewayUpstream struct{ Name, HTTP, WS string }
+
+// errNoGateways refuses a gateway in a binary that serves none.
+var errNoGateways = errors.New("spec.gateway: this program serves no RPC gateway (onf does)")
 
 // gatewayRun is the network's RPC gateway, served by the supervisor in front of one group.
 type gatewayRun struct {
@@ -27,11 +51,11 @@ type gatewayRun struct {
 }
 
 // gatewayUpstreams are the RPC endpoints of the gateway group's planned nodes.
-func gatewayUpstreams(p *network.Plan, group string) []gwconfig.Upstream {
-	var ups []gwconfig.Upstream
+func gatewayUpstreams(p *network.Plan, group string) []GatewayUpstream {
+	var ups []GatewayUpstream
 	for _, np := range p.Nodes {
 		if np.Group == group {
-			ups = append(ups, gwconfig.Upstream{
+			ups = append(ups, GatewayUpstream{
 				Name: np.Name,
 				HTTP: fmt.Sprintf("http://127.0.0.1:%d", np.Ports.RPC),
 				WS:   fmt.Sprintf("ws://127.0.0.1:%d", wsPort(np)),
@@ -41,17 +65,15 @@ func gatewayUpstreams(p *network.Plan, group string) []gwconfig.Upstream {
 	return ups
 }
 
-// loadGatewayConfig reads the spec's gateway config for the given upstreams. With no upstreams
-// (a group scaled to zero) it still checks the file, against a placeholder upstream.
-func loadGatewayConfig(gw *v1alpha1.Gateway, ups []gwconfig.Upstream) (*gwconfig.Config, error) {
-	if len(ups) == 0 {
-		ups = []gwconfig.Upstream{{Name: "none", HTTP: "http://127.0.0.1:1"}}
+// checkGateway checks the spec's gateway config for the plan, before the spec is stored.
+func checkGateway(gws Gateways, gw *v1alpha1.Gateway, p *network.Plan) error {
+	if gw == nil {
+		return nil
 	}
-	cfg, err := gwconfig.LoadFor(gw.Config, ups)
-	if err != nil {
-		return nil, fmt.Errorf("spec.gateway.config: %w", err)
+	if gws == nil {
+		return errNoGateways
 	}
-	return cfg, nil
+	return gws.Check(gw.Config, gatewayUpstreams(p, gw.Group))
 }
 
 // reconcileGateway starts, restarts or stops the gateway to match the spec and the plan.
@@ -61,7 +83,10 @@ func (s *Supervisor) reconcileGateway(ctx context.Context, gw *v1alpha1.Gateway,
 		return nil
 	}
 	// A node whose port another process holds gets no calls: they would reach that process.
-	ups := slices.DeleteFunc(gatewayUpstreams(p, gw.Group), func(u gwconfig.Upstream) bool {
+	if s.gateways == nil {
+		return errNoGateways
+	}
+	ups := slices.DeleteFunc(gatewayUpstreams(p, gw.Group), func(u GatewayUpstream) bool {
 		pr := s.procs[u.Name]
 		return pr != nil && pr.conflict != ""
 	})
@@ -76,21 +101,18 @@ func (s *Supervisor) reconcileGateway(ctx context.Context, gw *v1alpha1.Gateway,
 	if s.gateway != nil && s.gateway.fingerprint == fingerprint {
 		return nil
 	}
-	cfg, err := loadGatewayConfig(gw, ups)
+	g, err := s.gateways.New(gw.Config, ups, s.log.With("component", "gateway"))
 	if err != nil {
 		return err
 	}
-	g, err := gateway.New(cfg, gateway.WithLogger(s.log.With("component", "gateway")))
-	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
 	s.stopGateway() // frees the listen address for the new one
-	ln, err := net.Listen("tcp", cfg.Listen)
+	listen := g.Listen()
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return fmt.Errorf("gateway listen %s: %w", cfg.Listen, err)
+		return fmt.Errorf("gateway listen %s: %w", listen, err)
 	}
 	gctx, cancel := context.WithCancel(ctx)
-	run := &gatewayRun{fingerprint: fingerprint, listen: cfg.Listen, cancel: cancel, done: make(chan struct{})}
+	run := &gatewayRun{fingerprint: fingerprint, listen: listen, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(run.done)
 		if err := g.Serve(gctx, ln); err != nil && gctx.Err() == nil {
@@ -98,7 +120,7 @@ func (s *Supervisor) reconcileGateway(ctx context.Context, gw *v1alpha1.Gateway,
 		}
 	}()
 	s.gateway = run
-	s.log.Info("gateway serving", "listen", cfg.Listen, "group", gw.Group, "upstreams", len(ups))
+	s.log.Info("gateway serving", "listen", listen, "group", gw.Group, "upstreams", len(ups))
 	return nil
 }
 

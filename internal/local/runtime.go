@@ -28,6 +28,8 @@ type Runtime struct {
 	// Supervisor is the command that runs `supervise` for a network: the onf binary and its
 	// arguments before the network name.
 	Supervisor []string
+	// Gateways makes spec.gateway's RPC gateway; nil refuses specs with a gateway.
+	Gateways Gateways
 }
 
 // Dir is a network's state directory; name must be a network name (network.CheckName).
@@ -147,10 +149,8 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	if err != nil {
 		return 0, fresh, err
 	}
-	if gw := n.Spec.Gateway; gw != nil {
-		if _, err := loadGatewayConfig(gw, gatewayUpstreams(p, gw.Group)); err != nil {
-			return 0, fresh, err
-		}
+	if err := checkGateway(r.Gateways, n.Spec.Gateway, p); err != nil {
+		return 0, fresh, err
 	}
 	_, gen, _ = readApplied(dir)
 	n.Generation = gen + 1

@@ -77,6 +77,7 @@ type Supervisor struct {
 	// gateway is the network's RPC gateway, when the spec asks for one; gatewaySpec and
 	// plan are what it was last reconciled with.
 	gateway     *gatewayRun
+	gateways    Gateways // nil: no gateway in this binary
 	gatewaySpec *v1alpha1.Gateway
 	plan        *network.Plan
 	ctx         context.Context // the supervisor's life
@@ -84,7 +85,8 @@ type Supervisor struct {
 
 // Supervise runs the supervisor of the network in dir until ctx ends or it receives SIGTERM or
 // SIGINT; SIGHUP makes it reconcile with the spec file. On the way out it stops every node.
-func Supervise(ctx context.Context, home, name string, log *slog.Logger) error {
+// gateways, when given, serves the spec's RPC gateway (package localgateway).
+func Supervise(ctx context.Context, home, name string, log *slog.Logger, gateways ...Gateways) error {
 	dir, err := NetworkDir(home, name)
 	if err != nil {
 		return err
@@ -102,6 +104,9 @@ func Supervise(ctx context.Context, home, name string, log *slog.Logger) error {
 
 	s := &Supervisor{home: home, dir: dir, log: log, procs: map[string]*proc{},
 		exits: make(chan exitEvent, 16), retry: make(chan string, 16)}
+	if len(gateways) > 0 {
+		s.gateways = gateways[0]
+	}
 	// SIGTERM and SIGINT cancel ctx, so a stop interrupts even a reconcile that is waiting
 	// for seeds; SIGHUP asks for a reconcile.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
