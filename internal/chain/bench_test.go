@@ -15,6 +15,7 @@ import (
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // BenchmarkCommittedTxs measures committed marketplace transactions per second on a single
@@ -51,7 +52,7 @@ func BenchmarkCommittedTxs(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		home := b.TempDir()
-		ports := freePorts(b, 2)
+		ports := testenv.FreePorts(b, 2)
 		if err := Init(InitOptions{Home: home, Genesis: g, P2PAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]), RPCAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[1])}); err != nil {
 			b.Fatal(err)
 		}

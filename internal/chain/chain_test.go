@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -15,31 +14,12 @@ import (
 	"github.com/dinfra/stack/internal/testenv"
 )
 
-// FreePorts returns n distinct loopback ports that were free a moment ago.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 const schemaCID = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
 
 func startDevNode(t testing.TB) (*Node, *client.Client) {
 	t.Helper()
 	home := t.TempDir()
-	ports := freePorts(t, 2)
+	ports := testenv.FreePorts(t, 2)
 	g := ledger.DevGenesis([]ledger.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: schemaCID}})
 	if err := Init(InitOptions{Home: home, Genesis: g,
 		P2PAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]), RPCAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[1])}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/dinfra/stack/internal/gateway/auth"
 	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/rpc"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 func TestHTTPAuthentication(t *testing.T) {
@@ -131,7 +132,7 @@ func TestBatchMixesAnswersInOrder(t *testing.T) {
 	})
 	// Each transport forwarded the three allowed calls, one by one, with numeric ids.
 	// Two calls and the notification per transport.
-	waitFor(t, "calls", func() bool { return len(e.forwarded()) == 6 })
+	testenv.Eventually(t, 5*time.Second, "calls", func() bool { return len(e.forwarded()) == 6 })
 	for _, c := range e.node.Calls() {
 		if c.Method == "author_rotateKeys" {
 			t.Errorf("denied call reached the node")
@@ -218,7 +219,7 @@ func TestSubscriptionsAndLimit(t *testing.T) {
 	}
 	// Closing the connection frees the slots for a new one.
 	_ = ws.c.Close()
-	waitFor(t, "slots released", func() bool { return e.g.limits.Key("reader", nil).Subs() == 0 })
+	testenv.Eventually(t, 5*time.Second, "slots released", func() bool { return e.g.limits.Key("reader", nil).Subs() == 0 })
 }
 
 func TestConnectionLimit(t *testing.T) {
@@ -234,7 +235,7 @@ func TestConnectionLimit(t *testing.T) {
 		t.Fatalf("HTTP request while two connections are open: %d", status)
 	}
 	_ = first.c.Close()
-	waitFor(t, "slot released", func() bool { return e.g.limits.Key("reader", nil).Conns() == 1 })
+	testenv.Eventually(t, 5*time.Second, "slot released", func() bool { return e.g.limits.Key("reader", nil).Conns() == 1 })
 	if _, status := e.dialWS("/", readerKey); status != http.StatusSwitchingProtocols {
 		t.Fatalf("connection after one closed: status %d", status)
 	}
@@ -267,7 +268,7 @@ func TestKeyReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeKeyFile(t, e.keyFile, auth.KeyEntry{ID: "rotated", SHA256: auth.HashKey(newKey)})
-	waitFor(t, "reload", func() bool { s, _ := e.post("/", newKey, req(1, "system_name")); return s == 200 })
+	testenv.Eventually(t, 5*time.Second, "reload", func() bool { s, _ := e.post("/", newKey, req(1, "system_name")); return s == 200 })
 	if status, _ := e.post("/", readerKey, req(1, "system_name")); status != http.StatusUnauthorized {
 		t.Fatalf("removed key still works: %d", status)
 	}

@@ -241,17 +241,6 @@ func req(id any, method string, params ...any) string {
 	return string(b)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // forwarded returns the methods of the calls that reached the node, leaving out the
 // gateway's own system_health probes (tests never call system_health themselves).
 func (e *env) forwarded() []string {

@@ -11,6 +11,7 @@ import (
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/conformance"
 	"github.com/dinfra/stack/internal/reactor/reactortest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 const token = "s3cret-token"
@@ -90,27 +91,10 @@ func deployReq(t *testing.T, doc string, units int64) api.DeployRequest {
 
 const vm = `{"name":"vm","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5}`
 
-// eventually polls check until it returns true, failing the test after 10 s with the last
-// observation.
-func eventually(t *testing.T, what string, check func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ok, seen := check()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s; last seen %s", what, seen)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func waitPhase(t *testing.T, c *api.ClientWithResponses, id string, want api.Phase) api.Deployment {
 	t.Helper()
 	var got api.Deployment
-	eventually(t, id+" reaches "+string(want), func() (bool, string) {
+	testenv.Eventually(t, 10*time.Second, id+" reaches "+string(want), func() (bool, string) {
 		g, err := c.GetDeploymentWithResponse(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +110,7 @@ func waitPhase(t *testing.T, c *api.ClientWithResponses, id string, want api.Pha
 
 func waitGone(t *testing.T, c *api.ClientWithResponses, id string) {
 	t.Helper()
-	eventually(t, id+" disappears", func() (bool, string) {
+	testenv.Eventually(t, 10*time.Second, id+" disappears", func() (bool, string) {
 		g, err := c.GetDeploymentWithResponse(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/reactortest"
 	"github.com/dinfra/stack/internal/reactor/watcher"
+	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/test/dinfra/dinfratest"
 )
 
@@ -82,16 +83,6 @@ func (hc *heightClock) meanInterval() time.Duration {
 	return hc.at[hi].Sub(hc.at[lo]) / time.Duration(hi-lo)
 }
 
-func waitFor(b *testing.B, what string, timeout time.Duration, cond func() bool) {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("%s: not within %s", what, timeout)
-		}
-		time.Sleep(200 * time.Microsecond)
-	}
-}
-
 func putVM(b *testing.B, store descriptor.Store, name string) string {
 	c, err := store.Put(context.Background(), []byte(`{"name":"`+name+`","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5}`))
 	if err != nil {
@@ -116,13 +107,13 @@ func BenchmarkOrderToDeploy(b *testing.B) {
 	for i := range b.N {
 		id, height := dinfratest.Subscribe(b, cc, descriptor.TypeCloudInit, putVM(b, store, fmt.Sprintf("vm%d", i)))
 		var called time.Time
-		waitFor(b, "deploy call", 30*time.Second, func() bool {
+		testenv.Eventually(b, 30*time.Second, "deploy call", func() bool {
 			t, ok := driver.FirstDeployCall(watcher.DeploymentID(id))
 			called = t
 			return ok
 		})
 		var included time.Time
-		waitFor(b, "inclusion announced", 10*time.Second, func() bool { t, ok := clock.when(height); included = t; return ok })
+		testenv.Eventually(b, 10*time.Second, "inclusion announced", func() bool { t, ok := clock.when(height); included = t; return ok })
 		total += called.Sub(included)
 		worstBlocks = max(worstBlocks, clock.latestBefore(called)-height)
 	}
@@ -150,18 +141,18 @@ func BenchmarkCatchUp1000Blocks(b *testing.B) {
 	for i := range b.N {
 		w, stop := p.StartWatcher(b)
 		h0, _ := cc.LatestHeight(ctx)
-		waitFor(b, "watcher live", 30*time.Second, func() bool { return w.Height() >= h0 })
+		testenv.Eventually(b, 30*time.Second, "watcher live", func() bool { return w.Height() >= h0 })
 		stop()
 		start := time.Now()
 		from, _ := cc.LatestHeight(ctx)
 		id, _ := dinfratest.Subscribe(b, cc, descriptor.TypeCloudInit, putVM(b, store, fmt.Sprintf("late%d", i)))
-		waitFor(b, "1,000 blocks", 10*time.Minute, func() bool { h, _ := cc.LatestHeight(ctx); return h >= from+blocks })
+		testenv.Eventually(b, 10*time.Minute, "1,000 blocks", func() bool { h, _ := cc.LatestHeight(ctx); return h >= from+blocks })
 		produce += time.Since(start)
 		target, _ := cc.LatestHeight(ctx)
 
 		start = time.Now()
 		w, stop = p.StartWatcher(b)
-		waitFor(b, "caught up", 5*time.Minute, func() bool {
+		testenv.Eventually(b, 5*time.Minute, "caught up", func() bool {
 			_, deployed := driver.FirstDeployCall(watcher.DeploymentID(id))
 			return deployed && w.Height() >= target
 		})

@@ -32,21 +32,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, seen := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s (last: %s)", what, timeout, seen)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // rpcAnswers reports whether a node's JSON-RPC endpoint answers system_health.
 func rpcAnswers(url string) bool {
 	resp, err := http.Post(url, "application/json", bytes.NewBufferString(`{"jsonrpc":"2.0","id":1,"method":"system_health","params":[]}`))
@@ -97,7 +82,7 @@ func startGossamerProvider(t *testing.T, timeout time.Duration) (context.Context
 func waitDeployed(ctx context.Context, t *testing.T, env *gossamerEnv, subID uint64) string {
 	t.Helper()
 	var endpoints []string
-	eventually(t, 3*time.Minute, "subscription active with endpoints", func() (bool, string) {
+	testenv.Eventually(t, 3*time.Minute, "subscription active with endpoints", func() (bool, string) {
 		s, err := env.cc.Subscription(ctx, subID)
 		if err != nil {
 			return false, err.Error()
@@ -112,7 +97,7 @@ func waitDeployed(ctx context.Context, t *testing.T, env *gossamerEnv, subID uin
 			break
 		}
 	}
-	eventually(t, time.Minute, "the network's RPC answers at "+rpcURL, func() (bool, string) { return rpcAnswers(rpcURL), rpcURL })
+	testenv.Eventually(t, time.Minute, "the network's RPC answers at "+rpcURL, func() (bool, string) { return rpcAnswers(rpcURL), rpcURL })
 	if networks, _ := env.rt.Networks(); len(networks) != 1 {
 		t.Fatalf("networks %v, want one", networks)
 	}
@@ -143,7 +128,7 @@ func TestSubscribeDeploysGossamerNetworkAndCancelTearsItDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "restarted watcher caught up", func() (bool, string) { return current.Height() >= now, fmt.Sprint(current.Height()) })
+	testenv.Eventually(t, 30*time.Second, "restarted watcher caught up", func() (bool, string) { return current.Height() >= now, fmt.Sprint(current.Height()) })
 	if !rpcAnswers(rpcURL) {
 		t.Fatal("the network stopped answering after a watcher restart")
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/dinfra/stack/internal/ledger"
 	"github.com/dinfra/stack/internal/reactor/local"
 	"github.com/dinfra/stack/internal/reactor/watcher"
+	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/test/dinfra/dinfratest"
 )
 
@@ -65,7 +66,7 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 
 	// No cancel: wait for the chain to end the subscription on its own.
 	var ended *ledger.SubscriptionView
-	eventually(t, 2*time.Minute, "subscription ended", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, "subscription ended", func() (bool, string) {
 		s, err := cc.Subscription(ctx, subID)
 		if err != nil {
 			return false, err.Error()
@@ -254,7 +255,7 @@ func waitTornDown(ctx context.Context, t *testing.T, env *gossamerEnv, id uint64
 	}
 	dir := string(stateDir)
 	record := reactorRecord(env, depID)
-	eventually(t, time.Minute, "network torn down", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "network torn down", func() (bool, string) {
 		res, err := env.provider.Watcher.Reactor.ListDeploymentsWithResponse(ctx)
 		if err != nil {
 			return false, "reactor list: " + err.Error()

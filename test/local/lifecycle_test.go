@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // TestStateDirRemovedWhileRunning: with its state directory removed, a network used to keep
@@ -45,7 +47,7 @@ spec:
 	case err == nil && alive(supervisor):
 		t.Fatalf("up started a second supervisor beside pid %d:\n%s", supervisor, out)
 	}
-	eventually(t, time.Minute, "the old supervisor and validator to stop", func() bool {
+	testenv.Eventually(t, time.Minute, "the old supervisor and validator to stop", func() bool {
 		return !alive(supervisor) && !alive(validator)
 	})
 

@@ -81,18 +81,6 @@ func node(t *testing.T, st local.NetworkStatus, name string) local.NodeInfo {
 	return local.NodeInfo{}
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
 func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
 
 // withGateway writes the example dev network plus an RPC gateway in front of its rpc group,
@@ -222,7 +210,7 @@ func TestLocalNetworkLifecycle(t *testing.T) {
 	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "rpc-0 to be restarted and answer RPC", func() bool {
+	testenv.Eventually(t, time.Minute, "rpc-0 to be restarted and answer RPC", func() bool {
 		n := node(t, c.status("dev"), "rpc-0")
 		return n.Running && n.PID != victim.PID && n.Restarts == 1 && n.RPCError == ""
 	})

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/kube/kubetest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // TestBenchmarkOperator is the operator benchmark of docs/BENCHMARKS.md, run on demand:
@@ -55,7 +55,7 @@ func TestBenchmarkOperator(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", onf, repoPath("cmd/onf")).CombinedOutput(); err != nil {
 		t.Fatalf("build onf: %v\n%s", err, out)
 	}
-	metricsAddr := freeAddr(t)
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	op := exec.Command(onf, "operator", "--kubeconfig", cluster.Kubeconfig, "--metrics-bind-address", metricsAddr,
 		"--health-probe-bind-address", "0", "--workers", "4", "--sync-period", "20s", "--log-level", "warn")
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "operator.log"))
@@ -68,7 +68,7 @@ func TestBenchmarkOperator(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = op.Process.Kill(); _ = op.Wait() })
 
-	kubetest.Eventually(t, time.Minute, "operator metrics", func() (bool, error) {
+	testenv.Eventually(t, time.Minute, "operator metrics", func() (bool, error) {
 		resp, err := http.Get("http://" + metricsAddr + "/metrics")
 		if err != nil {
 			return false, err
@@ -78,7 +78,7 @@ func TestBenchmarkOperator(t *testing.T) {
 	})
 	start := time.Now()
 	createNetworks(t, cl, networks, perNetwork)
-	kubetest.Eventually(t, 10*time.Minute, "every network Ready", func() (bool, error) {
+	testenv.Eventually(t, 10*time.Minute, "every network Ready", func() (bool, error) {
 		var list v1alpha1.SubstrateNetworkList
 		if err := cl.List(ctx, &list, client.InNamespace("bench")); err != nil {
 			return false, err
@@ -131,7 +131,7 @@ func timeBareStatefulSets(t *testing.T, cl client.Client, sets, replicas int) ti
 			},
 		})
 	})
-	kubetest.Eventually(t, 10*time.Minute, "bare StatefulSets ready", func() (bool, error) {
+	testenv.Eventually(t, 10*time.Minute, "bare StatefulSets ready", func() (bool, error) {
 		var list appsv1.StatefulSetList
 		if err := cl.List(ctx, &list, client.InNamespace("baseline")); err != nil {
 			return false, err
@@ -240,14 +240,4 @@ func peakRSS(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmHWM in /proc status")
 	return 0
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

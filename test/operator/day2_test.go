@@ -23,6 +23,7 @@ import (
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/netstatus"
 	"github.com/dinfra/stack/internal/rpc/rpctest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // onfCLI is the built onf binary, run as a user runs it: its own HOME and ONF_HOME, and
@@ -90,7 +91,7 @@ func TestDay2Commands(t *testing.T) {
 	}
 	key := client.ObjectKeyFromObject(n)
 	waitCondition(t, cl, key, kube.ConditionReady, metav1.ConditionTrue, kube.ReasonAllReady, 90*time.Second)
-	kubetest.Eventually(t, 60*time.Second, "chain facts of every node in status", func() (bool, error) {
+	testenv.Eventually(t, 60*time.Second, "chain facts of every node in status", func() (bool, error) {
 		var got v1alpha1.SubstrateNetwork
 		if err := cl.Get(ctx, key, &got); err != nil {
 			return false, err

@@ -19,6 +19,7 @@ import (
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/kube/controller"
 	"github.com/dinfra/stack/internal/kube/kubetest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 const gatewaySpec = `
@@ -89,7 +90,7 @@ func TestGatewayOnKubernetes(t *testing.T) {
 	waitGateway := func(t *testing.T, what string, check func(*gatewayObjectsOf) error) *gatewayObjectsOf {
 		t.Helper()
 		var g *gatewayObjectsOf
-		kubetest.Eventually(t, 30*time.Second, what, func() (bool, error) {
+		testenv.Eventually(t, 30*time.Second, what, func() (bool, error) {
 			var err error
 			if g, err = getGateway(cl, "dev"); err != nil {
 				return false, err
@@ -128,7 +129,7 @@ func TestGatewayOnKubernetes(t *testing.T) {
 		if from := rpcPolicy.Spec.Ingress[1].From; len(from) == 0 || from[0].PodSelector.MatchLabels[kube.LabelName] != "onf-gateway" {
 			t.Errorf("the rpc group's RPC ports are not kept for the gateway: %+v", rpcPolicy.Spec.Ingress)
 		}
-		kubetest.Eventually(t, 30*time.Second, "status.gateway", func() (bool, error) {
+		testenv.Eventually(t, 30*time.Second, "status.gateway", func() (bool, error) {
 			st := mustGet(t, cl, key).Status.Gateway
 			want := v1alpha1.GatewayStatus{URL: "http://dev-gateway.gw.svc.cluster.local:8545", Desired: 1}
 			return st != nil && *st == want, fmt.Errorf("status.gateway %+v, want %+v", st, want)
@@ -151,7 +152,7 @@ func TestGatewayOnKubernetes(t *testing.T) {
 			}
 			return nil
 		})
-		kubetest.Eventually(t, 30*time.Second, "status.gateway.desired 3", func() (bool, error) {
+		testenv.Eventually(t, 30*time.Second, "status.gateway.desired 3", func() (bool, error) {
 			st := mustGet(t, cl, key).Status.Gateway
 			return st != nil && st.Desired == 3, fmt.Errorf("status.gateway %+v", st)
 		})
@@ -183,7 +184,7 @@ func TestGatewayOnKubernetes(t *testing.T) {
 
 	t.Run("removed with the spec field", func(t *testing.T) {
 		patchSpec(t, cl, key, func(n *v1alpha1.SubstrateNetwork) { n.Spec.Gateway = nil })
-		kubetest.Eventually(t, 30*time.Second, "gateway objects deleted", func() (bool, error) {
+		testenv.Eventually(t, 30*time.Second, "gateway objects deleted", func() (bool, error) {
 			_, err := getGateway(cl, "dev")
 			if err == nil || !apierrors.IsNotFound(err) {
 				return false, fmt.Errorf("still there: %v", err)
@@ -199,7 +200,7 @@ func TestGatewayOnKubernetes(t *testing.T) {
 			}
 			return len(all.d.Items)+len(all.cm.Items) == 0, fmt.Errorf("%d deployments, %d config maps left", len(all.d.Items), len(all.cm.Items))
 		})
-		kubetest.Eventually(t, 30*time.Second, "status.gateway cleared", func() (bool, error) {
+		testenv.Eventually(t, 30*time.Second, "status.gateway cleared", func() (bool, error) {
 			st := mustGet(t, cl, key).Status.Gateway
 			return st == nil, fmt.Errorf("status.gateway %+v", st)
 		})
@@ -213,7 +214,7 @@ func TestGatewayOnKubernetes(t *testing.T) {
 		if err := cl.Delete(ctx, mustGet(t, cl, key)); err != nil {
 			t.Fatal(err)
 		}
-		kubetest.Eventually(t, 60*time.Second, "garbage collection", func() (bool, error) {
+		testenv.Eventually(t, 60*time.Second, "garbage collection", func() (bool, error) {
 			_, err := getGateway(cl, "dev")
 			return apierrors.IsNotFound(err), fmt.Errorf("gateway objects: %v", err)
 		})

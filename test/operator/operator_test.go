@@ -30,6 +30,7 @@ import (
 	"github.com/dinfra/stack/internal/kube/controller"
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/rpc/rpctest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // repoPath is a path from the repository root.
@@ -129,7 +130,7 @@ func condition(n *v1alpha1.SubstrateNetwork, typ string) *metav1.Condition {
 func waitCondition(t *testing.T, cl client.Client, key types.NamespacedName, typ string, status metav1.ConditionStatus, reason string, timeout time.Duration) *v1alpha1.SubstrateNetwork {
 	t.Helper()
 	var n v1alpha1.SubstrateNetwork
-	kubetest.Eventually(t, timeout, typ+"="+string(status)+" "+reason, func() (bool, error) {
+	testenv.Eventually(t, timeout, typ+"="+string(status)+" "+reason, func() (bool, error) {
 		if err := cl.Get(context.Background(), key, &n); err != nil {
 			return false, err
 		}
@@ -167,7 +168,7 @@ func TestOperator(t *testing.T) {
 
 	t.Run("progressing then ready", func(t *testing.T) {
 		var seen []string
-		kubetest.Eventually(t, 60*time.Second, "Ready after Progressing", func() (bool, error) {
+		testenv.Eventually(t, 60*time.Second, "Ready after Progressing", func() (bool, error) {
 			seen = history()
 			sawProgressing := false
 			for _, s := range seen {
@@ -196,7 +197,7 @@ func TestOperator(t *testing.T) {
 	t.Run("steady state writes nothing", func(t *testing.T) {
 		before, reconciles := op.op.Writes.Writes(), op.op.Reconciler.Reconciles()
 		// SyncPeriod is 1s: every object is re-delivered and every network reconciled again.
-		kubetest.Eventually(t, 20*time.Second, "resync reconciles", func() (bool, error) {
+		testenv.Eventually(t, 20*time.Second, "resync reconciles", func() (bool, error) {
 			return op.op.Reconciler.Reconciles() >= reconciles+5, nil
 		})
 		if w := op.op.Writes.Writes() - before; w != 0 {
@@ -281,7 +282,7 @@ func TestOperator(t *testing.T) {
 		before := snapshot(t, cl)
 		op.stop()
 		op2 := startOperator(t, cluster, cfg)
-		kubetest.Eventually(t, 30*time.Second, "reconciles after restart", func() (bool, error) {
+		testenv.Eventually(t, 30*time.Second, "reconciles after restart", func() (bool, error) {
 			return op2.op.Reconciler.Reconciles() >= 5, nil
 		})
 		if w := op2.op.Writes.Writes(); w != 0 {
@@ -300,7 +301,7 @@ func TestOperator(t *testing.T) {
 		if err := cl.Delete(ctx, n); err != nil {
 			t.Fatal(err)
 		}
-		kubetest.Eventually(t, 60*time.Second, "garbage collection", func() (bool, error) {
+		testenv.Eventually(t, 60*time.Second, "garbage collection", func() (bool, error) {
 			var sts appsv1.StatefulSetList
 			var secrets corev1.SecretList
 			var pods corev1.PodList
@@ -509,7 +510,7 @@ func TestNodeChainFacts(t *testing.T) {
 	if err := cl.Create(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	kubetest.Eventually(t, 90*time.Second, "best block >= 1 in status", func() (bool, error) {
+	testenv.Eventually(t, 90*time.Second, "best block >= 1 in status", func() (bool, error) {
 		var got v1alpha1.SubstrateNetwork
 		if err := cl.Get(ctx, client.ObjectKeyFromObject(n), &got); err != nil {
 			return false, err

@@ -309,21 +309,6 @@ func writeFile(t testing.TB, path, content string) {
 	}
 }
 
-// Eventually polls cond every interval until it returns true or timeout passes; the last
-// error (or "condition not met") is reported with what.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		last = err
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+// Eventually is testenv.Eventually, for the tests that still call it here (test/cluster);
+// new code calls testenv.Eventually.
+var Eventually = testenv.Eventually[func() (bool, error)]

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,8 +98,8 @@ func (c *Cluster) startRealNode(t testing.TB, volumes int) {
 		"--cluster-cidr="+podCIDR,
 		// NodePorts only on the cluster's own bridge, never on the host's interfaces.
 		"--nodeport-addresses="+NodeIP+"/32",
-		fmt.Sprintf("--healthz-bind-address=127.0.0.1:%d", freePort(t)),
-		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", freePort(t)),
+		fmt.Sprintf("--healthz-bind-address=127.0.0.1:%d", testenv.FreePort(t)),
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", testenv.FreePort(t)),
 		// Leave the host's conntrack limits as they are.
 		"--conntrack-max-per-core=0",
 		"--conntrack-tcp-timeout-established=0",
@@ -140,7 +139,7 @@ podLogsDir: %s
 evictionHard: {memory.available: "1Mi", nodefs.available: "1%%", imagefs.available: "1%%", nodefs.inodesFree: "1%%"}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
-`, criEndpoint, NodeIP, freePort(t), NodeIP, filepath.Join(c.dir, "pod-logs")))
+`, criEndpoint, NodeIP, testenv.FreePort(t), NodeIP, filepath.Join(c.dir, "pod-logs")))
 	c.run(t, "kubelet", kubelet,
 		"--kubeconfig="+c.Kubeconfig,
 		"--config="+config,
@@ -397,7 +396,7 @@ func (c *Cluster) addVolumes(t testing.TB, n int) {
 // waitNodeReady waits until the kubelet has registered the node and reports it Ready.
 func (c *Cluster) waitNodeReady(t testing.TB) {
 	t.Helper()
-	Eventually(t, 2*time.Minute, "node "+NodeName+" Ready", func() (bool, error) {
+	testenv.Eventually(t, 2*time.Minute, "node "+NodeName+" Ready", func() (bool, error) {
 		var node corev1.Node
 		if err := c.Client.Get(context.Background(), clientKey(NodeName), &node); err != nil {
 			return false, err
@@ -409,16 +408,6 @@ func (c *Cluster) waitNodeReady(t testing.TB) {
 		}
 		return false, nil
 	})
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // logPodLogs logs the tail of every container log the kubelet kept (every restart has its

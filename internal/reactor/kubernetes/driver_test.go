@@ -26,6 +26,7 @@ import (
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/kubernetes"
 	"github.com/dinfra/stack/internal/reactor/reactortest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // testWait reads statuses often, so tests wait for conditions, not for intervals.
@@ -164,7 +165,7 @@ func TestKubernetesPhaseFollowsTheOperator(t *testing.T) {
 	applied := func(id, name string) *unstructured.Unstructured {
 		t.Helper()
 		var u *unstructured.Unstructured
-		kubetest.Eventually(t, 10*time.Second, "SubstrateNetwork "+name+" applied", func() (bool, error) {
+		testenv.Eventually(t, 10*time.Second, "SubstrateNetwork "+name+" applied", func() (bool, error) {
 			var err error
 			u, err = getNetwork(ctx, cluster.Client, kubernetes.NamespaceName(id), name)
 			return err == nil, err
@@ -174,7 +175,7 @@ func TestKubernetesPhaseFollowsTheOperator(t *testing.T) {
 	phase := func(id string, want api.Phase) api.Deployment {
 		t.Helper()
 		var got api.Deployment
-		kubetest.Eventually(t, 10*time.Second, "deployment "+id+" "+string(want), func() (bool, error) {
+		testenv.Eventually(t, 10*time.Second, "deployment "+id+" "+string(want), func() (bool, error) {
 			got = status(id)
 			return got.Phase == want, errors.New("phase " + string(got.Phase))
 		})

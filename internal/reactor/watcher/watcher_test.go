@@ -12,6 +12,7 @@ import (
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/reactortest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 const provider = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
@@ -76,17 +77,6 @@ func (h *harness) order(t testing.TB, id uint64, name string) Order {
 	return Order{ID: id, Consumer: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", DescriptorCID: c.String(), DescriptorType: descriptor.TypeCloudInit, Units: 1}
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func (h *harness) running(id string) bool { _, ok := h.driver.Running()[id]; return ok }
 
 func TestAwardDeploysAndReportsThenEndTearsDown(t *testing.T) {
@@ -94,10 +84,10 @@ func TestAwardDeploysAndReportsThenEndTearsDown(t *testing.T) {
 	h.start(t)
 	o := h.order(t, 1, "vm")
 	h.chain.commit(Event{Kind: Awarded, Order: o})
-	eventually(t, "deployment 1 runs", func() bool { return h.running("1") })
-	eventually(t, "deployed status reported", func() bool { eps, _ := h.chain.report(1); return len(eps) == 1 })
+	testenv.Eventually(t, 10*time.Second, "deployment 1 runs", func() bool { return h.running("1") })
+	testenv.Eventually(t, 10*time.Second, "deployed status reported", func() bool { eps, _ := h.chain.report(1); return len(eps) == 1 })
 	h.chain.commit(Event{Kind: Ended, Order: o})
-	eventually(t, "deployment 1 torn down", func() bool { return !h.running("1") })
+	testenv.Eventually(t, 10*time.Second, "deployment 1 torn down", func() bool { return !h.running("1") })
 }
 
 // A reconcile that runs while the deployed report waits for its block sees the order still
@@ -108,13 +98,13 @@ func TestReportInFlightIsNotSentAgainByReconcile(t *testing.T) {
 	h.chain.hold = hold
 	h.start(t)
 	h.chain.commit(Event{Kind: Awarded, Order: h.order(t, 1, "vm")})
-	eventually(t, "deployed report sent", func() bool { n, _ := h.chain.counts(1); return n == 1 })
+	testenv.Eventually(t, 10*time.Second, "deployed report sent", func() bool { n, _ := h.chain.counts(1); return n == 1 })
 	_, before := h.chain.counts(1)
-	eventually(t, "three reconciles while the report is in flight", func() bool { _, r := h.chain.counts(1); return r >= before+3 })
+	testenv.Eventually(t, 10*time.Second, "three reconciles while the report is in flight", func() bool { _, r := h.chain.counts(1); return r >= before+3 })
 	close(hold)
-	eventually(t, "deployed status reported", func() bool { eps, _ := h.chain.report(1); return len(eps) == 1 })
+	testenv.Eventually(t, 10*time.Second, "deployed status reported", func() bool { eps, _ := h.chain.report(1); return len(eps) == 1 })
 	_, after := h.chain.counts(1)
-	eventually(t, "two reconciles after the report", func() bool { _, r := h.chain.counts(1); return r >= after+2 })
+	testenv.Eventually(t, 10*time.Second, "two reconciles after the report", func() bool { _, r := h.chain.counts(1); return r >= after+2 })
 	if n, _ := h.chain.counts(1); n != 1 {
 		t.Fatalf("order 1 reported deployed %d times, want once", n)
 	}
@@ -127,7 +117,7 @@ func TestUndeployableOrderIsReportedFailed(t *testing.T) {
 	missing.DescriptorCID = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4" // never stored
 	invalid := h.order(t, 3, "Not A Hostname")
 	h.chain.commit(Event{Kind: Awarded, Order: missing}, Event{Kind: Awarded, Order: invalid})
-	eventually(t, "both reported failed", func() bool {
+	testenv.Eventually(t, 10*time.Second, "both reported failed", func() bool {
 		_, f2 := h.chain.report(2)
 		_, f3 := h.chain.report(3)
 		return f2 != "" && f3 != ""
@@ -150,8 +140,8 @@ func TestRestartCatchesUpWithoutTearingDown(t *testing.T) {
 	_, stop := h.start(t)
 	keep, gone := h.order(t, 10, "keep"), h.order(t, 11, "gone")
 	h.chain.commit(Event{Kind: Awarded, Order: keep}, Event{Kind: Awarded, Order: gone})
-	eventually(t, "both run", func() bool { return h.running("10") && h.running("11") })
-	eventually(t, "both reported", func() bool { a, _ := h.chain.report(10); b, _ := h.chain.report(11); return a != nil && b != nil })
+	testenv.Eventually(t, 10*time.Second, "both run", func() bool { return h.running("10") && h.running("11") })
+	testenv.Eventually(t, 10*time.Second, "both reported", func() bool { a, _ := h.chain.report(10); b, _ := h.chain.report(11); return a != nil && b != nil })
 	stop()
 
 	fresh := h.order(t, 12, "fresh")
@@ -162,7 +152,7 @@ func TestRestartCatchesUpWithoutTearingDown(t *testing.T) {
 	}
 	_, teardownsBefore := h.driver.Calls()
 	w, _ := h.start(t)
-	eventually(t, "caught up", func() bool { return w.Height() == h.chain.height && h.running("12") && !h.running("11") })
+	testenv.Eventually(t, 10*time.Second, "caught up", func() bool { return w.Height() == h.chain.height && h.running("12") && !h.running("11") })
 	if !h.running("10") {
 		t.Fatal("a running deployment was torn down by the restart")
 	}
@@ -177,11 +167,11 @@ func TestReconcileRemovesOrphansAndRedeploysMissing(t *testing.T) {
 	orphan := h.order(t, 20, "orphan")
 	w, _ := h.start(t)
 	h.chain.commit(Event{Kind: Awarded, Order: orphan})
-	eventually(t, "orphan runs", func() bool { return h.running("20") })
+	testenv.Eventually(t, 10*time.Second, "orphan runs", func() bool { return h.running("20") })
 	h.chain.mu.Lock()
 	delete(h.chain.live, 20) // the chain forgets it without an event (e.g. state the watcher missed)
 	h.chain.mu.Unlock()
-	eventually(t, "orphan torn down by reconcile", func() bool { return !h.running("20") })
+	testenv.Eventually(t, 10*time.Second, "orphan torn down by reconcile", func() bool { return !h.running("20") })
 
 	// The chain has 21 live but the reactor lost it: reconcile deploys it.
 	lost := h.order(t, 21, "lost")
@@ -189,7 +179,7 @@ func TestReconcileRemovesOrphansAndRedeploysMissing(t *testing.T) {
 	h.chain.mu.Lock()
 	h.chain.live[21] = lost
 	h.chain.mu.Unlock()
-	eventually(t, "missing deployment redeployed", func() bool { return h.running("21") })
+	testenv.Eventually(t, 10*time.Second, "missing deployment redeployed", func() bool { return h.running("21") })
 	_ = w
 }
 
@@ -198,7 +188,7 @@ func TestChainOutageTearsNothingDown(t *testing.T) {
 	h.start(t)
 	o := h.order(t, 30, "vm")
 	h.chain.commit(Event{Kind: Awarded, Order: o})
-	eventually(t, "runs", func() bool { return h.running("30") })
+	testenv.Eventually(t, 10*time.Second, "runs", func() bool { return h.running("30") })
 	h.chain.setDown(true)
 	// Several reconcile periods and retries pass with the chain unreachable.
 	time.Sleep(300 * time.Millisecond) // a fixed outage window, not a wait for a condition
@@ -207,7 +197,7 @@ func TestChainOutageTearsNothingDown(t *testing.T) {
 	}
 	h.chain.setDown(false)
 	h.chain.commit(Event{Kind: Ended, Order: o})
-	eventually(t, "torn down after the chain is back", func() bool { return !h.running("30") })
+	testenv.Eventually(t, 10*time.Second, "torn down after the chain is back", func() bool { return !h.running("30") })
 }
 
 // TestRefusalIsReportedWithItsCode: an order the reactor refuses at the door is reported
@@ -224,7 +214,7 @@ func TestRefusalIsReportedWithItsCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.chain.commit(Event{Kind: Awarded, Order: Order{ID: 4, Consumer: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", DescriptorCID: c.String(), DescriptorType: descriptor.TypeSubstrateNetwork, Units: 1}})
-	eventually(t, "reported failed", func() bool { _, f := h.chain.report(4); return f != "" })
+	testenv.Eventually(t, 10*time.Second, "reported failed", func() bool { _, f := h.chain.report(4); return f != "" })
 	_, reason := h.chain.report(4)
 	if !strings.HasPrefix(reason, "invalid_descriptor: ") || !strings.Contains(reason, "spec.chain.file") || len(reason) > maxReasonBytes {
 		t.Fatalf("reason %q (%d bytes)", reason, len(reason))

@@ -3,7 +3,6 @@ package rpctest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +44,7 @@ func StartGossamer(t testing.TB) *Gossamer {
 	if out, err := exec.Command(bin, "init", "--force", "--chain", spec, "--base-path", base, "--key", "alice").CombinedOutput(); err != nil {
 		t.Fatalf("gossamer init: %v\n%s", err, out)
 	}
-	ports := freePorts(t, 4)
+	ports := testenv.FreePorts(t, 4)
 	g := &Gossamer{
 		HTTPURL: fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
 		WSURL:   fmt.Sprintf("ws://127.0.0.1:%d", ports[1]),
@@ -126,24 +125,6 @@ func ping(ctx context.Context, url string) error {
 	defer cancel()
 	_, err = c.SystemHealth(cctx)
 	return err
-}
-
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		_ = l.Close()
-	}
-	return ports
 }
 
 func tail(b []byte) string {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -25,25 +24,11 @@ import (
 	"github.com/dinfra/stack/internal/ledger"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/watcher"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // Quiet discards the logs of the parts under test.
 var Quiet = slog.New(slog.DiscardHandler)
-
-// FreePorts returns n loopback TCP ports free at the time of the call.
-func FreePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var out []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out
-}
 
 // Descriptors returns the built-in types' registry and an empty descriptor store.
 func Descriptors(t testing.TB) (*descriptor.Registry, *descriptor.DirStore) {
@@ -69,7 +54,7 @@ func StartChain(t testing.TB, reg *descriptor.Registry, blockTime time.Duration)
 		types = append(types, ledger.GenesisType{Name: ty.Name[:i], Version: ty.Name[i+1:], SchemaCID: ty.SchemaCID.String()})
 	}
 	home := t.TempDir()
-	ports := FreePorts(t, 2)
+	ports := testenv.FreePorts(t, 2)
 	if err := chain.Init(chain.InitOptions{Home: home, Genesis: ledger.DevGenesis(types), BlockTime: blockTime,
 		P2PAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]), RPCAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[1])}); err != nil {
 		t.Fatal(err)
