@@ -7,7 +7,10 @@ package monitoring
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
+	"io/fs"
+	"path"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -63,4 +66,48 @@ func MetricNames(query string) ([]string, error) {
 		return nil
 	})
 	return names, nil
+}
+
+// Panel is one query of a dashboard panel.
+type Panel struct {
+	Dashboard, Title, Expr string
+}
+
+// DashboardPanels returns every panel query of every dashboard.
+func DashboardPanels() ([]Panel, error) {
+	files, err := fs.Glob(Dashboards, "dashboards/*.json")
+	if err != nil {
+		return nil, err
+	}
+	var out []Panel
+	for _, f := range files {
+		data, err := fs.ReadFile(Dashboards, f)
+		if err != nil {
+			return nil, err
+		}
+		var dash struct {
+			UID    string `json:"uid"`
+			Panels []struct {
+				Title   string `json:"title"`
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+		}
+		if err := json.Unmarshal(data, &dash); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if dash.UID == "" {
+			return nil, fmt.Errorf("%s: no uid", f)
+		}
+		for _, p := range dash.Panels {
+			if len(p.Targets) == 0 {
+				return nil, fmt.Errorf("%s: panel %q has no query", f, p.Title)
+			}
+			for _, t := range p.Targets {
+				out = append(out, Panel{Dashboard: path.Base(f), Title: p.Title, Expr: t.Expr})
+			}
+		}
+	}
+	return out, nil
 }

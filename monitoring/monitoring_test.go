@@ -2,9 +2,6 @@ package monitoring
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,71 +151,26 @@ func knownMetrics(t *testing.T) map[string]bool {
 	return known
 }
 
-// dashboardQueries returns every panel query of every dashboard, by "file: panel title".
-func dashboardQueries(t *testing.T) map[string][]string {
-	t.Helper()
-	out := map[string][]string{}
-	err := fs.WalkDir(Dashboards, "dashboards", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(Dashboards, p)
-		if err != nil {
-			return err
-		}
-		var dash struct {
-			UID    string `json:"uid"`
-			Panels []struct {
-				Title   string `json:"title"`
-				Targets []struct {
-					Expr string `json:"expr"`
-				} `json:"targets"`
-			} `json:"panels"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		if err := dec.Decode(&dash); err != nil {
-			t.Errorf("%s: %v", p, err)
-			return nil
-		}
-		if dash.UID == "" || len(dash.Panels) == 0 {
-			t.Errorf("%s: no uid or no panels", p)
-		}
-		for _, panel := range dash.Panels {
-			if len(panel.Targets) == 0 {
-				t.Errorf("%s: panel %q has no query", p, panel.Title)
-			}
-			for _, tg := range panel.Targets {
-				k := p + ": " + panel.Title
-				out[k] = append(out[k], tg.Expr)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestDashboardQueries: every panel query parses with the Prometheus parser and reads only
 // series that exist.
 func TestDashboardQueries(t *testing.T) {
 	known := knownMetrics(t)
-	queries := dashboardQueries(t)
-	if len(queries) < 20 {
-		t.Fatalf("found %d panels in the dashboards", len(queries))
+	panels, err := DashboardPanels()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for panel, exprs := range queries {
-		for _, e := range exprs {
-			names, err := MetricNames(e)
-			if err != nil {
-				t.Errorf("%s: %q: %v", panel, e, err)
-				continue
-			}
-			for _, n := range names {
-				if !known[n] && !strings.HasPrefix(n, "onf_gateway_") {
-					t.Errorf("%s: %q reads %s, which neither a rule records nor gossamer exposes", panel, e, n)
-				}
+	if len(panels) < 25 {
+		t.Fatalf("found %d panel queries in the dashboards", len(panels))
+	}
+	for _, p := range panels {
+		names, err := MetricNames(p.Expr)
+		if err != nil {
+			t.Errorf("%s: %s: %q: %v", p.Dashboard, p.Title, p.Expr, err)
+			continue
+		}
+		for _, n := range names {
+			if !known[n] && !strings.HasPrefix(n, "onf_gateway_") {
+				t.Errorf("%s: %s: %q reads %s, which neither a rule records nor gossamer exposes", p.Dashboard, p.Title, p.Expr, n)
 			}
 		}
 	}
