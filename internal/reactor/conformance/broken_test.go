@@ -66,6 +66,51 @@ func deploy(r *http.Request) bool {
 	return r.Method == "PUT" && strings.HasPrefix(r.URL.Path, "/v1/deployments/")
 }
 
+// TestOneLeakDoesNotCascade: a reactor that keeps a deployment for a request it rejected
+// (unknown type, 422) fails that check, and the last one (its unit is never freed), but no
+// check in between: every check uses an id of its own. The suite also survives answers
+// without a JSON content type (it decodes them itself).
+func TestOneLeakDoesNotCascade(t *testing.T) {
+	reg, err := descriptor.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := reactor.New(reactor.Config{Driver: reactortest.NewDriver(3), Registry: reg, Auth: reactor.Auth{Token: token}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := srv.Handler()
+	valid := []byte(`{"name":"leak","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5}`)
+	c, _ := descriptor.CID(valid)
+	leak, _ := json.Marshal(api.DeployRequest{Type: descriptor.TypeCloudInit, DescriptorCid: c.String(), Descriptor: valid,
+		Consumer: api.Consumer{Address: "5x"}, Subscription: api.Subscription{Units: 1}})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if deploy(r) && rec.Code == 422 {
+			// The broken part: the rejected id is booked anyway.
+			req := httptest.NewRequest("PUT", r.URL.Path, bytes.NewReader(leak))
+			req.Header = r.Header.Clone()
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	report, err := conformance.Run(context.Background(), conformance.Config{URL: hs.URL, Token: token, DeployTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The leak is seen where it is made, and at the end, where its unit is still taken.
+	leakSeen := map[string]bool{"unknown type is rejected with 422": true,
+		"teardown is idempotent, refuses a redeploy meanwhile (409), removes the deployment and frees its capacity": true}
+	for _, r := range report {
+		if failed, want := r.Err != nil, leakSeen[r.Name]; failed != want {
+			t.Errorf("%s: failed=%v (%v), want failed=%v", r.Name, failed, r.Err, want)
+		}
+	}
+}
+
 // TestConformanceFailsBrokenReactors: for each gap the suite once had, a reactor broken in
 // that one way fails the check that covers it (and the unbroken one passes everything:
 // internal/reactor's TestConformanceOfTheFramework).

@@ -128,6 +128,19 @@ func randomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
+// decoded is the body the client decoded, or the body decoded here when the reactor did not
+// say it is JSON (the client decodes only then): a reactor must not crash the suite.
+func decoded[T any](op string, parsed *T, body []byte) (*T, error) {
+	if parsed != nil {
+		return parsed, nil
+	}
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, fmt.Errorf("%s: the body is not the JSON the API describes: %v: %s", op, err, bytes.TrimSpace(body))
+	}
+	return &v, nil
+}
+
 // statusOf checks an HTTP status; body is shown on mismatch.
 func statusOf(op string, resp *http.Response, body []byte, want ...int) error {
 	if slices.Contains(want, resp.StatusCode) {
@@ -157,7 +170,7 @@ func (s *suite) health(ctx context.Context) error {
 	if err := statusOf("GET /v1/health", r.HTTPResponse, r.Body, 200); err != nil {
 		return err
 	}
-	if r.JSON200 == nil || r.JSON200.Status != api.Ok {
+	if h, err := decoded("GET /v1/health", r.JSON200, r.Body); err != nil || h.Status != api.Ok {
 		return fmt.Errorf("GET /v1/health: body %s, want status ok", r.Body)
 	}
 	return nil
@@ -210,7 +223,11 @@ func (s *suite) capabilities(ctx context.Context) error {
 	if err := statusOf("GET /v1/capabilities", r.HTTPResponse, r.Body, 200); err != nil {
 		return err
 	}
-	s.caps = *r.JSON200
+	caps, err := decoded("GET /v1/capabilities", r.JSON200, r.Body)
+	if err != nil {
+		return err
+	}
+	s.caps = *caps
 	if s.caps.Capacity.Free > s.caps.Capacity.Total || s.caps.Capacity.Free < 0 {
 		return fmt.Errorf("capacity free %d outside [0, total %d]", s.caps.Capacity.Free, s.caps.Capacity.Total)
 	}
@@ -381,7 +398,11 @@ func (s *suite) deploy(ctx context.Context) error {
 	if err := statusOf("first deploy", first.HTTPResponse, first.Body, 202); err != nil {
 		return err
 	}
-	if err := sameDeployment(first.JSON202, s.id, req); err != nil {
+	d, err := decoded("first deploy", first.JSON202, first.Body)
+	if err != nil {
+		return err
+	}
+	if err := sameDeployment(d, s.id, req); err != nil {
 		return fmt.Errorf("first deploy: %w", err)
 	}
 	again, err := s.c.DeployWithResponse(ctx, s.id, req)
@@ -391,7 +412,10 @@ func (s *suite) deploy(ctx context.Context) error {
 	if err := statusOf("repeated deploy", again.HTTPResponse, again.Body, 200); err != nil {
 		return err
 	}
-	return sameDeployment(again.JSON200, s.id, req)
+	if d, err = decoded("repeated deploy", again.JSON200, again.Body); err != nil {
+		return err
+	}
+	return sameDeployment(d, s.id, req)
 }
 
 func sameDeployment(d *api.Deployment, id string, req api.DeployRequest) error {
@@ -433,6 +457,10 @@ func (s *suite) listConsistent(ctx context.Context) error {
 	if err := statusOf("list", l.HTTPResponse, l.Body, 200); err != nil {
 		return err
 	}
+	list, err := decoded("GET /v1/deployments", l.JSON200, l.Body)
+	if err != nil {
+		return err
+	}
 	g, err := s.c.GetDeploymentWithResponse(ctx, s.id)
 	if err != nil {
 		return err
@@ -440,15 +468,19 @@ func (s *suite) listConsistent(ctx context.Context) error {
 	if err := statusOf("get", g.HTTPResponse, g.Body, 200); err != nil {
 		return err
 	}
+	got, err := decoded("GET /v1/deployments/"+s.id, g.JSON200, g.Body)
+	if err != nil {
+		return err
+	}
 	found := false
-	for i, d := range l.JSON200.Items {
-		if i > 0 && l.JSON200.Items[i-1].Id >= d.Id {
-			return fmt.Errorf("list is not sorted by id: %s before %s", l.JSON200.Items[i-1].Id, d.Id)
+	for i, d := range list.Items {
+		if i > 0 && list.Items[i-1].Id >= d.Id {
+			return fmt.Errorf("list is not sorted by id: %s before %s", list.Items[i-1].Id, d.Id)
 		}
 		if d.Id == s.id {
 			found = true
-			if d.DescriptorCid != g.JSON200.DescriptorCid || d.Type != g.JSON200.Type {
-				return fmt.Errorf("list shows %+v, get shows %+v", d, *g.JSON200)
+			if d.DescriptorCid != got.DescriptorCid || d.Type != got.Type {
+				return fmt.Errorf("list shows %+v, get shows %+v", d, *got)
 			}
 		}
 	}
@@ -459,7 +491,11 @@ func (s *suite) listConsistent(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if want := s.caps.Capacity.Free - s.units; c.JSON200 == nil || c.JSON200.Capacity.Free > want {
+	caps, err := decoded("GET /v1/capabilities", c.JSON200, c.Body)
+	if err != nil {
+		return err
+	}
+	if want := s.caps.Capacity.Free - s.units; caps.Capacity.Free > want {
 		return fmt.Errorf("free capacity %s after deploying %d unit(s), want at most %d", c.Body, s.units, want)
 	}
 	return nil
@@ -493,13 +529,17 @@ func (s *suite) running(ctx context.Context) error {
 		if err := statusOf("get", g.HTTPResponse, g.Body, 200); err != nil {
 			return false, err
 		}
-		switch g.JSON200.Phase {
+		d, err := decoded("GET /v1/deployments/"+s.id, g.JSON200, g.Body)
+		if err != nil {
+			return false, err
+		}
+		switch d.Phase {
 		case api.Running:
 			return true, nil
 		case api.Failed:
 			msg := ""
-			if g.JSON200.Message != nil {
-				msg = *g.JSON200.Message
+			if d.Message != nil {
+				msg = *d.Message
 			}
 			return false, fmt.Errorf("deployment failed: %s", msg)
 		}
@@ -547,10 +587,14 @@ func (s *suite) teardown(ctx context.Context) error {
 	}
 	err = s.poll(ctx, "capacity freed after teardown", func() (bool, error) {
 		c, err := s.c.GetCapabilitiesWithResponse(ctx)
-		if err != nil || c.JSON200 == nil {
-			return false, fmt.Errorf("capabilities: %v %s", err, c.Body)
+		if err != nil {
+			return false, err
 		}
-		return c.JSON200.Capacity.Free >= s.caps.Capacity.Free, nil
+		caps, err := decoded("GET /v1/capabilities", c.JSON200, c.Body)
+		if err != nil {
+			return false, err
+		}
+		return caps.Capacity.Free >= s.caps.Capacity.Free, nil
 	})
 	if err != nil {
 		return fmt.Errorf("%w (free before the checks: %d)", err, s.caps.Capacity.Free)
@@ -559,7 +603,11 @@ func (s *suite) teardown(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, d := range l.JSON200.Items {
+	list, err := decoded("GET /v1/deployments", l.JSON200, l.Body)
+	if err != nil {
+		return err
+	}
+	for _, d := range list.Items {
 		if d.Id == s.id {
 			return fmt.Errorf("list still contains %s after teardown", s.id)
 		}
