@@ -11,6 +11,7 @@ import (
 	"github.com/dinfra/stack/internal/gateway/auth"
 	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/gateway/gatewaytest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // secretVolume is a directory laid out as the kubelet lays out a mounted Secret: each
@@ -91,13 +92,9 @@ func TestKeysRotateInAMountedSecret(t *testing.T) {
 	}
 
 	vol.update("keys.yaml", keyFileContent(t, auth.KeyEntry{ID: "rotated", SHA256: auth.HashKey(rotated)}))
-	deadline := time.Now().Add(5 * time.Second)
-	for status(rotated) != http.StatusOK {
-		if time.Now().After(deadline) {
-			t.Fatal("the rotated key is not in force 5s after the Secret changed")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, 5*time.Second, "the rotated key in force after the Secret changed", func() bool {
+		return status(rotated) == http.StatusOK
+	})
 	if got := status(readerKey); got != http.StatusUnauthorized {
 		t.Errorf("the key removed from the Secret: status %d, want 401", got)
 	}

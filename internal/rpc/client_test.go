@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/rpc/rpctest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -253,13 +255,9 @@ func TestSubscriptionOverflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing is read until the overflow made the client tell the node to stop.
-	deadline := time.Now().Add(5 * time.Second)
-	for !slices.Contains(n.Methods(), "chain_unsubscribeFinalizedHeads") {
-		if time.Now().After(deadline) {
-			t.Fatalf("node saw %v, no unsubscribe", n.Methods())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 5*time.Second, "the client's unsubscribe", func() (bool, string) {
+		return slices.Contains(n.Methods(), "chain_unsubscribeFinalizedHeads"), fmt.Sprint(n.Methods())
+	})
 	var got int
 	for {
 		_, err := sub.Next(ctx)

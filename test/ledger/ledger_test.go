@@ -117,19 +117,15 @@ func freeBase(t *testing.T, n int) int {
 
 func waitHeight(t *testing.T, c *client.Client, h int64, within time.Duration) int64 {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	var got int64
+	testenv.Eventually(t, within, fmt.Sprintf("%s at height %d", c.Address(), h), func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		got, err := c.LatestHeight(ctx)
-		cancel()
-		if err == nil && got >= h {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not reach height %d within %v (at %d, %v)", c.Address(), h, within, got, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		defer cancel()
+		var err error
+		got, err = c.LatestHeight(ctx)
+		return err == nil && got >= h, fmt.Sprintf("at %d, %v", got, err)
+	})
+	return got
 }
 
 // appHashAfter is the app hash of the state after block h, as recorded in block h+1.

@@ -2,6 +2,7 @@ package security
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/dinfra/stack/internal/reactor/local"
 	"github.com/dinfra/stack/internal/reactor/reactortest"
 	"github.com/dinfra/stack/internal/reactor/watcher"
+	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/test/dinfra/dinfratest"
 )
 
@@ -66,38 +68,34 @@ func dinfraDoc(spec string) []byte {
 // failed waits until subscription id has ended as failed and returns its public detail.
 func (m *dinfraMarket) failed(t *testing.T, id uint64, within time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	var detail string
+	testenv.Eventually(t, within, fmt.Sprintf("subscription %d failed", id), func() (bool, string) {
 		s, err := m.cc.Subscription(context.Background(), id)
 		if err == nil && s.State == ledger.StateEnded {
 			if s.EndReason != ledger.ReasonFailed {
 				t.Fatalf("subscription %d ended %s (%s), want failed", id, s.EndReason, s.EndDetail)
 			}
-			return s.EndDetail
+			detail = s.EndDetail
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("subscription %d not failed within %s: %+v %v", id, within, s, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("%+v %v", s, err)
+	})
+	return detail
 }
 
 // settled checks that nothing runs or stays booked and the provider's capacity is free.
 func (m *dinfraMarket) settled(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testenv.Eventually(t, 15*time.Second, "nothing running or booked, capacity free", func() (bool, string) {
 		names, _ := m.rt.Networks()
 		list, err := m.p.Watcher.Reactor.ListDeploymentsWithResponse(context.Background())
 		prov, perr := m.cc.Provider(context.Background(), m.p.Address)
-		if len(names) == 0 && err == nil && list.JSON200 != nil && len(list.JSON200.Items) == 0 && perr == nil && prov.Reserved == 0 {
-			return
+		if err != nil {
+			return false, fmt.Sprintf("networks %v, reactor: %v", names, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not settled: networks %v, reactor %s (%v), provider %+v (%v)", names, list.Body, err, prov, perr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		settled := len(names) == 0 && list.JSON200 != nil && len(list.JSON200.Items) == 0 && perr == nil && prov.Reserved == 0
+		return settled, fmt.Sprintf("networks %v, reactor %s, provider %+v (%v)", names, list.Body, prov, perr)
+	})
 }
 
 // dinfraNoLeak fails if a public detail carries any of the secrets.
