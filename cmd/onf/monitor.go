@@ -187,3 +187,31 @@ func newShipLogsCmd() *cobra.Command {
 	c.Flags().StringVar(&lokiURL, "loki-url", "", "Loki push API URL")
 	return c
 }
+
+// printFiringAlerts adds the firing alerts of a local network's monitoring stack, per node, to
+// `onf status`; a network without a running stack prints nothing more.
+func printFiringAlerts(c *cobra.Command, b backend, name string) error {
+	lb, ok := b.(localBackend)
+	if !ok {
+		return nil
+	}
+	st, ok, err := monitor.Load(lb.rt.Home, name)
+	if err != nil || !ok || !st.Prometheus.Running() {
+		return err
+	}
+	alerts, err := monitor.Alerts(c.Context(), st.Prometheus.URL())
+	if err != nil {
+		return fmt.Errorf("monitoring: %w", err)
+	}
+	for _, a := range alerts {
+		if a.State != "firing" {
+			continue
+		}
+		node := a.Node
+		if node == "" {
+			node = "(network)"
+		}
+		fmt.Fprintf(c.OutOrStdout(), "alert: %s %s (%s) since %s: %s\n", node, a.Name, a.Severity, a.Since.UTC().Format(time.TimeOnly), a.Summary)
+	}
+	return nil
+}

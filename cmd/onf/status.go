@@ -97,7 +97,7 @@ func printStatus(c *cobra.Command, b backend, name, output string) error {
 	for _, c := range conflicts {
 		fmt.Fprintf(out, "conflict: %s\n", c)
 	}
-	return nil
+	return printFiringAlerts(c, b, name)
 }
 
 func dash(s string) string {
