@@ -3,6 +3,8 @@
 package local
 
 import (
+	"os/exec"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -29,4 +31,9 @@ func tcp4Socket() (int, error) {
 		return -1, err
 	}
 	return fd, nil
+}
+
+// commandLine is a process's command line as ps shows it: there is no /proc here.
+func commandLine(pid int) ([]byte, error) {
+	return exec.Command("ps", "-o", "command=", "-p", strconv.Itoa(pid)).Output()
 }

@@ -325,8 +325,8 @@ func (r *Runtime) purge(name string) error {
 // runsIn says whether a process's command line names a path in the state directory, as every
 // node's does (its base path).
 func runsIn(pid int, dir Dir) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && bytes.Contains(cmdline, []byte(string(dir)+string(filepath.Separator)))
+	args, err := commandLine(pid)
+	return err == nil && bytes.Contains(args, []byte(string(dir)+string(filepath.Separator)))
 }
 
 func exists(path string) bool {
