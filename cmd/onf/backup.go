@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -49,6 +52,10 @@ See docs/backup.md.`,
 	}
 	// onNetwork runs fn on the local network named by netArgs (or --spec) and the destination.
 	onNetwork := func(c *cobra.Command, netArgs []string, fn func(*local.Runtime, string, *backup.Store) error) error {
+		// Ctrl-C or SIGTERM aborts the upload or unpacking and still starts the node again.
+		ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		c.SetContext(ctx)
 		rt, name, err := localNetwork(netArgs, file)
 		if err != nil {
 			return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,7 +27,8 @@ const holdWait = stopTimeout + 15*time.Second
 
 // Hold stops the node and keeps it stopped until release is called; release starts it again
 // (without waiting for it). A network whose supervisor is not running is held by the file
-// alone. Only one hold per node: a second one is refused.
+// alone. Only one hold per node: a second one is refused, unless the process that took it is
+// gone.
 func (r *Runtime) Hold(ctx context.Context, name, node string) (release func() error, err error) {
 	dir, err := r.Dir(name)
 	if err != nil {
@@ -37,6 +40,9 @@ func (r *Runtime) Hold(ctx context.Context, name, node string) (release func() e
 	file := dir.Hold(node)
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return nil, err
+	}
+	if holder := holdPID(file); holder != 0 && !alive(holder) {
+		_ = os.Remove(file) // left by a command that died: take it over
 	}
 	f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if errors.Is(err, os.ErrExist) {
@@ -58,6 +64,16 @@ func (r *Runtime) Hold(ctx context.Context, name, node string) (release func() e
 		return nil, errors.Join(err, release())
 	}
 	return release, nil
+}
+
+// holdPID is the process that took the hold in file, or 0.
+func holdPID(file string) int {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	return pid
 }
 
 // waitHeld signals the supervisor and waits until it reports the node held and stopped, and

@@ -32,4 +32,12 @@ func TestHoldIsExclusive(t *testing.T) {
 	if _, err := os.Stat(dir.Hold("rpc-0")); !os.IsNotExist(err) {
 		t.Errorf("hold file after release: %v", err)
 	}
+	// A hold left by a command that died is taken over.
+	if err := os.WriteFile(dir.Hold("rpc-0"), []byte("2147483000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if release, err = r.Hold(ctx, "dev", "rpc-0"); err != nil {
+		t.Fatalf("hold left by a dead process: %v", err)
+	}
+	_ = release()
 }
