@@ -27,6 +27,9 @@ monitoring/rules, and a real Alertmanager that routes the alerts to the receiver
 --alertmanager-config. Both listen on loopback only and run in the background until
 'onf monitor down'. They come from Debian's prometheus and prometheus-alertmanager packages.
 What each alert means: docs/monitoring.md.`,
+		Example: `  onf monitor up dev --alertmanager-config receivers.yml
+  onf monitor status dev
+  onf monitor down dev`,
 	}
 	c.AddCommand(newMonitorUpCmd(), newMonitorDownCmd(), newMonitorStatusCmd(), newShipLogsCmd())
 	return c

@@ -200,6 +200,7 @@ receivers:
 		}
 		exited <- time.Now()
 	}()
+	sigterm := time.Now() // onf scale stops the node with SIGTERM; it exits seconds later
 	c.Must("scale", "dev", "validator=0")
 	stopped := <-exited
 	fired := hook.wait(t, "BlockProductionStalled", "firing", 90*time.Second)
@@ -207,7 +208,8 @@ receivers:
 	// without a change, its `for`, a scrape, an evaluation and Alertmanager's group_wait.
 	bound := slot + stallWindow + stallFor + scrape + eval + groupWait + 3*time.Second
 	fireLatency := fired.Sub(stopped)
-	t.Logf("BlockProductionStalled firing notification %.1fs after the validator exited (bound %s)", fireLatency.Seconds(), bound)
+	t.Logf("BlockProductionStalled firing notification %.1fs after the validator exited (bound %s), %.1fs after it was told to stop",
+		fireLatency.Seconds(), bound, fired.Sub(sigterm).Seconds())
 	if fireLatency > bound {
 		t.Errorf("firing notification after %s, more than %s", fireLatency, bound)
 	}
