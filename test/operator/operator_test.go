@@ -493,7 +493,7 @@ func TestInvalidNetworkRejected(t *testing.T) {
 
 // TestNodeChainFacts reports a real gossamer node's blocks in the network status: every pod's
 // RPC endpoint is pointed at one node running on this machine. The cluster also serves the
-// ServiceMonitor kind, so the network gets one.
+// ServiceMonitor and PrometheusRule kinds, so the network gets one of each.
 func TestNodeChainFacts(t *testing.T) {
 	node := rpctest.StartGossamer(t)
 	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: append(crds(), repoPath("test/operator/testdata/crds")), Workloads: true})
@@ -531,5 +531,20 @@ func TestNodeChainFacts(t *testing.T) {
 	port, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
 	if len(port) != 1 || !metav1.IsControlledBy(sm, n) {
 		t.Errorf("ServiceMonitor endpoints %v, controlled by the network: %v", port, metav1.IsControlledBy(sm, n))
+	}
+
+	// The PrometheusRule kind is served too: the network's alert rules, scoped to it.
+	rule := &unstructured.Unstructured{}
+	rule.SetGroupVersionKind(schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "PrometheusRule"})
+	if err := cl.Get(ctx, types.NamespacedName{Namespace: "chains", Name: "relay"}, rule); err != nil {
+		t.Fatalf("PrometheusRule: %v", err)
+	}
+	groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+	if len(groups) < 4 || !metav1.IsControlledBy(rule, n) {
+		t.Fatalf("PrometheusRule: %d groups, controlled by the network: %v", len(groups), metav1.IsControlledBy(rule, n))
+	}
+	rules, _, _ := unstructured.NestedSlice(groups[0].(map[string]any), "rules")
+	if expr, _, _ := unstructured.NestedString(rules[0].(map[string]any), "expr"); !strings.Contains(expr, `namespace="chains",network="relay"`) {
+		t.Errorf("PrometheusRule's first rule is not scoped to the network: %s", expr)
 	}
 }
