@@ -36,7 +36,7 @@ func TestBackupSpec(t *testing.T) {
 	}
 	// The schema refuses unknown retention policies and credentials in a URL are refused.
 	for doc, field := range map[string]string{
-		gossamerDev + "  - {name: rpc, role: rpc, storageRetention: Keep}\n": "spec.groups[1].storageRetention",
+		gossamerDev + "  - {name: rpc, role: rpc, storageRetention: Keep}\n":                                                            "spec.groups[1].storageRetention",
 		gossamerDev + "  - {name: rpc, role: rpc}\n  backup: {source: rpc, schedule: \"@daily\", destination: \"s3://key:secret@b\"}\n": "spec.backup.destination",
 	} {
 		_, err := Parse([]byte(doc))
