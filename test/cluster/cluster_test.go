@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -128,7 +129,7 @@ func TestRealCluster(t *testing.T) {
 }
 
 // testDevNetwork runs examples/dev-network.yaml: probes, blocks, Services, status, policies,
-// and (with ONF_CLUSTER_RESTART_STEPS=1) scaling, a rolling update and a killed pod.
+// scaling, a rolling update and a killed pod.
 func testDevNetwork(t *testing.T, rc *realCluster) {
 	ns := rc.namespace(t, "dev-network")
 	cluster, cl, image := rc.cluster, rc.cl, rc.image
@@ -181,18 +182,7 @@ func testDevNetwork(t *testing.T, rc *realCluster) {
 		}
 	})
 
-	// The steps below need gossamer nodes that keep importing after a restart or a late
-	// start. gossamer v0.9.0 in pods does not reliably: in some runs a node stops at a block
-	// ("cannot find node with number greater than highest in blocktree") and never moves on,
-	// in others every step passes (docs/testing.md). They run when asked for, so that a
-	// gossamer bug does not fail every CI run; the steps above always run.
-	restartSteps := func(t *testing.T) {
-		if os.Getenv("ONF_CLUSTER_RESTART_STEPS") == "" {
-			t.Skip("gossamer v0.9.0 in pods does not reliably import after a restart or late start; ONF_CLUSTER_RESTART_STEPS=1 runs this step")
-		}
-	}
 	t.Run("rpc group scales 1 to 3 to 1", func(t *testing.T) {
-		restartSteps(t)
 		e.scaleRPC(t, 3)
 		// Back to one rpc node even when syncing fails, so the next steps start from 3 pods.
 		defer func() {
@@ -208,12 +198,10 @@ func testDevNetwork(t *testing.T, rc *realCluster) {
 	rolled := image + "-rolled"
 	tagImage(t, image, rolled)
 	t.Run("rolling update keeps producing blocks", func(t *testing.T) {
-		restartSteps(t)
 		e.rollingUpdate(t, rolled)
 	})
 
 	t.Run("killed pod keeps peer ID and chain data", func(t *testing.T) {
-		restartSteps(t)
 		e.killKeeps(t, kube.PodName("dev", "rpc", 0))
 	})
 }
@@ -494,9 +482,8 @@ func (e *env) killKeeps(t *testing.T, name string) {
 		t.Errorf("%s had #%d finalised and restarted at #%d: chain data lost", name, old.Finalized, now.Best)
 	}
 	t.Logf("%s had #%d (finalised #%d), restarted at #%d with the same peer ID", name, old.Best, old.Finalized, now.Best)
-	// The network goes on producing blocks. Whether the restarted node then imports them is
-	// gossamer's sync: v0.9.0 in some runs stays at the block it restarted from (a node bug,
-	// docs/testing.md), so that is reported, not asserted.
+	// The network goes on producing blocks, and the restarted node imports them, unless its
+	// log shows gossamer v0.9.0's re-import bug (docs/testing.md).
 	validator := e.best(t)
 	kubetest.Eventually(t, 2*time.Minute, "the validator producing blocks after the kill", func() (bool, error) {
 		best := e.best(t)
@@ -511,7 +498,11 @@ func (e *env) killKeeps(t *testing.T, name string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Logf("%s did not import past #%d within 1m of the restart (gossamer v0.9.0 sync after a restart; status %+v, %v)", name, old.Best, st, err)
+			log := e.podLog(t, name)
+			if !strings.Contains(log, gossamerReimportBug) {
+				t.Fatalf("%s did not import past #%d within 1m of the restart (status %+v, %v); log:\n%s", name, old.Best, st, err, tailLines(log, 30))
+			}
+			t.Logf("%s stays at #%d: gossamer v0.9.0 refuses to re-import the blocks it saw before the restart (%q in its log; docs/testing.md)", name, st.Best, gossamerReimportBug)
 			return
 		}
 		time.Sleep(2 * time.Second)
@@ -555,4 +546,28 @@ func (e *env) rollingUpdate(t *testing.T, next string) {
 		return len(pods) == 3, fmt.Errorf("%d pods", len(pods))
 	})
 	e.waitSameChain(t, 3, from+3, 3*time.Minute)
+}
+
+// gossamerReimportBug is what gossamer v0.9.0 logs when it refuses a block it imported before
+// a restart: it keeps the BABE slot of every block it imported, finalised or not, and takes
+// the same block offered again for an equivocation of its own.
+const gossamerReimportBug = "could not verify block equivocation"
+
+// podLog is the log of a pod's node container.
+func (e *env) podLog(t *testing.T, name string) string {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(e.cluster.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cs.CoreV1().Pods(e.net.Namespace).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(context.Background())
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	return string(b)
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
