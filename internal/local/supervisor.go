@@ -22,6 +22,8 @@ import (
 	"github.com/dinfra/stack/internal/flavor"
 	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/nodekey"
+	"github.com/dinfra/stack/internal/rpc"
+	"github.com/dinfra/stack/internal/sessionkeys"
 )
 
 // Restart backoff: doubles from minBackoff to maxBackoff, and resets once a node has stayed up
@@ -358,6 +360,9 @@ func (s *Supervisor) start(pr *proc) {
 		if err = startGuarded(cmd, np.PublicPorts, &pr.res, s.log.With("node", np.Name)); err == nil {
 			pr.cmd, pr.started, pr.exited = cmd, time.Now(), make(chan struct{})
 			s.log.Info("started node", "node", np.Name, "pid", cmd.Process.Pid)
+			if np.Flavor == v1alpha1.FlavorGossamer {
+				go s.restoreKeys(np, pr.exited)
+			}
 			go func(exited chan struct{}) {
 				err := cmd.Wait()
 				// Take the ports back at once, before anyone else can.
@@ -417,6 +422,40 @@ func (s *Supervisor) prepareNode(np network.NodePlan) error {
 		return err
 	}
 	return writeFile(np.NodeKeyFile, []byte(d.NodeKeyFileContent(k.SeedHex(), k.PrivateKeyHex())), 0o600)
+}
+
+// restoreKeys inserts the keys `onf keys` keeps for a gossamer node again once it answers
+// RPC: gossamer holds inserted keys in memory only and forgets them when it restarts.
+func (s *Supervisor) restoreKeys(np network.NodePlan, exited <-chan struct{}) {
+	ks := sessionkeys.Keystore(s.dir.Keystore(np.Name))
+	if _, err := os.Stat(string(ks)); err != nil {
+		return // onf keys never gave this node keys
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Minute)
+	defer cancel()
+	go func() {
+		select {
+		case <-exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for ctx.Err() == nil {
+		client, err := rpc.Dial(ctx, rpcURL(np))
+		if err == nil {
+			n, err := sessionkeys.Restore(ctx, ks, client)
+			client.Close()
+			if err == nil {
+				s.log.Info("session keys inserted again", "node", np.Name, "keys", n)
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	s.log.Warn("session keys not inserted again: the node did not answer RPC", "node", np.Name)
 }
 
 // runInit runs preparation commands of the node's binary, their output into its log.

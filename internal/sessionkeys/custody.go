@@ -190,6 +190,25 @@ func (c *Custodian) stashOf(controllerSURI string) ([]byte, error) {
 	return c.Chain.Stash(pub)
 }
 
+// Restore inserts every key of the keystore into the node again and returns how many: a
+// node that keeps its keystore in memory (gossamer) forgets inserted keys when it restarts.
+func Restore(ctx context.Context, ks Keystore, node Node) (int, error) {
+	set, err := ks.All()
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range set {
+		seed, err := ks.Seed(k)
+		if err != nil {
+			return 0, err
+		}
+		if err := node.InsertKey(ctx, k.Type, seed, k.Public); err != nil {
+			return 0, fmt.Errorf("author_insertKey %s %s: %w", k.Type, k.Public, err)
+		}
+	}
+	return len(set), nil
+}
+
 // Migrate moves a validator to another node by rotating to fresh keys made on that node
 // (to), then removing the old node's keystore: the two nodes never hold the same keys, and
 // the chain expects the new node's keys from the next session on. The old node stops signing

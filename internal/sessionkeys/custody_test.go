@@ -104,3 +104,31 @@ func mustHex(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+// recorder is a fake node that records the keys inserted into it.
+type recorder struct{ inserted map[string]string }
+
+func (r *recorder) InsertKey(_ context.Context, typ, seed, public string) error {
+	r.inserted[typ+public] = seed
+	return nil
+}
+func (r *recorder) HasSessionKeys(context.Context, string) (bool, error) { return true, nil }
+
+// Restore inserts every key of the keystore, pending or registered, with its own seed.
+func TestRestore(t *testing.T) {
+	ks := Keystore(t.TempDir())
+	first, _ := ks.Generate(westendTypes)
+	_ = ks.Confirm()
+	second, _ := ks.Generate(westendTypes)
+	r := &recorder{inserted: map[string]string{}}
+	n, err := Restore(context.Background(), ks, r)
+	if err != nil || n != 4 {
+		t.Fatalf("Restore = %d, %v; want 4 keys", n, err)
+	}
+	for _, k := range append(first, second...) {
+		seed, _ := ks.Seed(k)
+		if r.inserted[k.Type+k.Public] != seed {
+			t.Errorf("%s %s not inserted with its seed", k.Type, k.Public)
+		}
+	}
+}

@@ -130,6 +130,23 @@ func (k Keystore) Find(types []KeyType, encoded []byte) (Set, bool) {
 	return set, true
 }
 
+// All lists every key in the keystore, registered or pending.
+func (k Keystore) All() (Set, error) {
+	entries, err := os.ReadDir(string(k))
+	if err != nil {
+		return nil, err
+	}
+	var set Set
+	for _, e := range entries {
+		typ, pub, ok := strings.Cut(e.Name(), "-")
+		if !ok || len(typ) != 4 || strings.Contains(pub, ".") {
+			continue // pending.json, a half-written .tmp
+		}
+		set = append(set, Key{Type: typ, Public: "0x" + pub})
+	}
+	return set, nil
+}
+
 // Remove deletes the whole keystore (a migrated-away node).
 func (k Keystore) Remove() error { return os.RemoveAll(string(k)) }
 

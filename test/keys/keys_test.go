@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,19 +82,21 @@ func (c *cli) check(suriFile string, nodes ...string) map[string]sessionkeys.Sta
 	return res
 }
 
-func (c *cli) best(node string) uint64 {
+func (c *cli) best(node string) uint64 { return c.node(node).Best }
+
+func (c *cli) node(name string) local.NodeInfo {
 	c.t.Helper()
 	var st local.NetworkStatus
 	if err := json.Unmarshal([]byte(c.must("status", "keys", "-o", "json")), &st); err != nil {
 		c.t.Fatal(err)
 	}
 	for _, n := range st.Nodes {
-		if n.Name == node {
-			return n.Best
+		if n.Name == name {
+			return n
 		}
 	}
-	c.t.Fatalf("no node %s", node)
-	return 0
+	c.t.Fatalf("no node %s", name)
+	return local.NodeInfo{}
 }
 
 func TestSessionKeysOnGossamer(t *testing.T) {
@@ -177,6 +180,27 @@ func TestSessionKeysOnGossamer(t *testing.T) {
 		for c.best("standby-0") < b+2 {
 			if time.Now().After(deadline) {
 				t.Fatalf("no new blocks after the migration (best %d)", b)
+			}
+			time.Sleep(2 * time.Second)
+		}
+	})
+
+	t.Run("a restarted gossamer node gets its keys back", func(t *testing.T) {
+		// gossamer keeps inserted keys in memory only; the supervisor inserts them again.
+		pid := c.node("standby-0").PID
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			n := c.node("standby-0")
+			if n.PID != pid && n.Running && n.RPCError == "" {
+				if res := c.check(suriFile, "standby-0")["standby-0"]; res.Result == "match" {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("standby-0 does not hold its keys again after a restart: %+v", c.check(suriFile, "standby-0"))
 			}
 			time.Sleep(2 * time.Second)
 		}
