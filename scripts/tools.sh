@@ -87,6 +87,14 @@ kube_proxy() {
   build_in kube kube-proxy "$KUBE_VERSION" ./kube-proxy "$(kube_ldflags)"
 }
 
+# kube-network-policies enforces NetworkPolicies on the real-pod tests' node (nftables and
+# NFQUEUE), from the wrapper module's own command (kubeconfig, named table, --cleanup).
+KUBE_NETWORK_POLICIES_VERSION=v0.8.0
+
+kube_network_policies() {
+  build kube-network-policies "$KUBE_NETWORK_POLICIES_VERSION" . "-s -w"
+}
+
 # coredns answers the real-pod tests' cluster DNS (the StatefulSet pods' stable names).
 coredns() {
   build coredns "$COREDNS_VERSION" . "-s -w"
@@ -169,6 +177,7 @@ case "${1:-}" in
   kubelet) kubelet ;;
   kube-proxy) kube_proxy ;;
   coredns) coredns ;;
+  kube-network-policies) kube_network_policies ;;
   etcd) etcd ;;
   kubebuilder-assets) kubebuilder_assets ;;
   kwok) kwok ;;
@@ -184,11 +193,12 @@ case "${1:-}" in
     echo "export KUBELET_BIN=$(kubelet)"
     echo "export KUBE_PROXY_BIN=$(kube_proxy)"
     echo "export COREDNS_BIN=$(coredns)"
+    echo "export KUBE_NETWORK_POLICIES_BIN=$(kube_network_policies)"
     echo "export KWOK_BIN=$(kwok)"
     echo "export KWOK_STAGES=$(kwok_stages)"
     echo "export HELM_BIN=$(helm)"
     echo "export CONTROLLER_GEN_BIN=$(controller_gen)"
     echo "export VICTORIALOGS_BIN=$(victorialogs)"
     ;;
-  *) echo "usage: $0 gossamer|victorialogs|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
+  *) echo "usage: $0 gossamer|victorialogs|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|kube-network-policies|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
 esac

@@ -2,12 +2,12 @@
 // benchmarks: kube-apiserver and etcd through envtest, and, when workloads must run,
 // kube-controller-manager (StatefulSets, garbage collection), kube-scheduler and either kwok,
 // a fake kubelet that marks scheduled pods Running and Ready without containers, or a real
-// node (Options.Real): kubelet on containerd and runc, a CNI bridge, kube-proxy and CoreDNS,
-// where pods run their containers and probes.
+// node (Options.Real): kubelet on containerd and runc, a CNI bridge, kube-proxy, CoreDNS and
+// kube-network-policies, where pods run their containers and probes and NetworkPolicies hold.
 //
 // The binaries come from scripts/tools.sh through environment variables (KUBEBUILDER_ASSETS,
 // KCM_BIN, KUBE_SCHEDULER_BIN, KWOK_BIN, KWOK_STAGES, KUBELET_BIN, KUBE_PROXY_BIN,
-// COREDNS_BIN); a missing one skips the test locally and fails it in CI (see
+// COREDNS_BIN, KUBE_NETWORK_POLICIES_BIN); a missing one skips the test locally and fails it in CI (see
 // internal/testenv). The real node also needs the host prepared by scripts/cluster-host.sh.
 package kubetest
 

@@ -56,9 +56,9 @@ var kernelSettings = []string{
 }
 
 // startRealNode runs a real node: a pod bridge with CNI, CoreDNS answering the cluster
-// domain, kube-proxy in iptables mode and a kubelet on containerd. Volumes hostPath
-// PersistentVolumes stand in for a storage provisioner. Everything it changes on the host is
-// undone when the test ends.
+// domain, kube-proxy in iptables mode, kube-network-policies enforcing NetworkPolicies and a
+// kubelet on containerd. Volumes hostPath PersistentVolumes stand in for a storage
+// provisioner. Everything it changes on the host is undone when the test ends.
 func (c *Cluster) startRealNode(t testing.TB, volumes int) {
 	t.Helper()
 	kubelet := testenv.Binary(t, "KUBELET_BIN", "kubelet")
@@ -106,6 +106,7 @@ func (c *Cluster) startRealNode(t testing.TB, volumes int) {
 		"--conntrack-tcp-timeout-close-wait=0",
 	)
 	c.afterStop = append(c.afterStop, func() { c.cleanupProxy(t, proxy) })
+	c.startNetworkPolicies(t)
 
 	root := filepath.Join(c.dir, "kubelet")
 	config := filepath.Join(c.dir, "kubelet.yaml")
