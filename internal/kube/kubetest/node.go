@@ -74,6 +74,9 @@ func (c *Cluster) startRealNode(t testing.TB, volumes int) {
 		testenv.Missing(t, "no CNI plugins in "+cniBinDir+" (run scripts/cluster-host.sh)")
 	}
 	c.lockHost(t)
+	// Holding the host, any pod sandbox is a killed run's: its containers would keep their
+	// addresses and keep running.
+	c.removeSandboxes(t, time.Time{})
 	c.started = time.Now()
 
 	c.saveKernelSettings(t)
@@ -154,7 +157,7 @@ imageGCLowThresholdPercent: 99
 		if t.Failed() {
 			logPodLogs(t, filepath.Join(c.dir, "pod-logs"))
 		}
-		c.removeSandboxes(t)
+		c.removeSandboxes(t, c.started)
 		unmountUnder(t, root)
 		removeCgroups(t, "kubepods")
 		removeKubeletChains()
@@ -272,8 +275,8 @@ func (c *Cluster) cleanupProxy(t testing.TB, proxy string) {
 }
 
 // removeSandboxes stops and removes, through containerd's CRI API, every pod sandbox made
-// since the cluster started: their containers end and CNI releases their addresses.
-func (c *Cluster) removeSandboxes(t testing.TB) {
+// since a time: their containers end and CNI releases their addresses.
+func (c *Cluster) removeSandboxes(t testing.TB, since time.Time) {
 	conn, err := grpc.NewClient("unix://"+criEndpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Errorf("connect to containerd: %v", err)
@@ -289,7 +292,7 @@ func (c *Cluster) removeSandboxes(t testing.TB) {
 		return
 	}
 	for _, s := range list.Items {
-		if time.Unix(0, s.CreatedAt).Before(c.started) {
+		if time.Unix(0, s.CreatedAt).Before(since) {
 			continue
 		}
 		if _, err := rt.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: s.Id}); err != nil {
