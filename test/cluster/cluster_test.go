@@ -171,8 +171,8 @@ func testDevNetwork(t *testing.T, rc *realCluster) {
 	})
 
 	t.Run("network policies", func(t *testing.T) {
-		// The API server accepted every rendered policy; the bridge CNI does not enforce
-		// them (docs/testing.md), so what is checked is that they exist and select the pods.
+		// The API server accepted every rendered policy, one per group; that they are
+		// enforced is testNetworkPolicies'.
 		var list networkingv1.NetworkPolicyList
 		if err := cl.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)
