@@ -98,6 +98,9 @@ func (rc *realCluster) namespace(t testing.TB, ns string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			rc.logPods(t, ns)
+		}
 		if err := rc.cl.DeleteAllOf(ctx, &v1alpha1.SubstrateNetwork{}, client.InNamespace(ns)); err != nil {
 			t.Errorf("delete the networks of %s: %v", ns, err)
 			return
@@ -105,6 +108,28 @@ func (rc *realCluster) namespace(t testing.TB, ns string) string {
 		rc.waitNoPods(t, ns)
 	})
 	return ns
+}
+
+// logPods logs the tail of every container's log in namespace ns (before its pods go).
+func (rc *realCluster) logPods(t testing.TB, ns string) {
+	ctx := context.Background()
+	cs, err := kubernetes.NewForConfig(rc.cluster.Config)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	var pods corev1.PodList
+	if err := rc.cl.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+		t.Error(err)
+		return
+	}
+	tail := int64(40)
+	for _, p := range pods.Items {
+		for _, c := range p.Spec.Containers {
+			b, err := cs.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name, TailLines: &tail}).DoRaw(ctx)
+			t.Logf("log of %s/%s %s (tail, %v):\n%s", ns, p.Name, c.Name, err, b)
+		}
+	}
 }
 
 // waitNoPods waits until namespace ns has no pods left.
