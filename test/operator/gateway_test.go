@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -138,10 +139,16 @@ func TestGatewayOnKubernetes(t *testing.T) {
 
 	t.Run("the group scales: new upstreams roll the pods", func(t *testing.T) {
 		patchSpec(t, cl, key, func(n *v1alpha1.SubstrateNetwork) { n.Spec.Groups[1].Replicas = ptr(int32(3)) })
-		g := waitGateway(t, "three upstreams", upstreams(3))
-		if g.deploy.Spec.Template.Annotations[kube.AnnotationGatewayConfig] == first.deploy.Spec.Template.Annotations[kube.AnnotationGatewayConfig] {
-			t.Error("a new config does not change the pod template: the running pods keep the old upstreams")
-		}
+		// The ConfigMap and the Deployment are separate writes: wait for both.
+		waitGateway(t, "three upstreams in the config and in the pod template", func(g *gatewayObjectsOf) error {
+			if err := upstreams(3)(g); err != nil {
+				return err
+			}
+			if g.deploy.Spec.Template.Annotations[kube.AnnotationGatewayConfig] == first.deploy.Spec.Template.Annotations[kube.AnnotationGatewayConfig] {
+				return errors.New("a new config does not change the pod template: the running pods keep the old upstreams")
+			}
+			return nil
+		})
 	})
 
 	t.Run("the gateway scales", func(t *testing.T) {
