@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,74 +20,10 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/dinfra/stack/internal/backup"
-	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/testenv"
+	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
-
-type cli struct {
-	t    testing.TB
-	bin  string
-	home string
-}
-
-func newCLI(t testing.TB) *cli {
-	t.Helper()
-	testenv.Short(t)
-	bin := filepath.Join(t.TempDir(), "onf")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/cmd/onf").CombinedOutput(); err != nil {
-		t.Fatalf("build onf: %v\n%s", err, out)
-	}
-	return &cli{t: t, bin: bin, home: t.TempDir()}
-}
-
-func (c *cli) run(args ...string) (string, error) {
-	cmd := exec.Command(c.bin, append([]string{"--home", c.home}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
-
-func (c *cli) must(args ...string) string {
-	c.t.Helper()
-	out, err := c.run(args...)
-	if err != nil {
-		c.t.Fatalf("onf %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
-func (c *cli) status(name string) local.NetworkStatus {
-	c.t.Helper()
-	var st local.NetworkStatus
-	if err := json.Unmarshal([]byte(c.must("status", name, "-o", "json")), &st); err != nil {
-		c.t.Fatal(err)
-	}
-	return st
-}
-
-func (c *cli) node(name, node string) local.NodeInfo {
-	c.t.Helper()
-	for _, n := range c.status(name).Nodes {
-		if n.Name == node {
-			return n
-		}
-	}
-	c.t.Fatalf("no node %s", node)
-	return local.NodeInfo{}
-}
-
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(time.Second)
-	}
-}
 
 func blockHash(t *testing.T, url string, n uint64) string {
 	t.Helper()
@@ -125,27 +60,28 @@ spec:
 // node restored from the backup has block N with the network's hash and keeps importing the
 // network's blocks, and prune honours spec.backup.retention.
 func TestBackupAndRestoreRealGossamer(t *testing.T) {
-	c := newCLI(t)
+	testenv.Short(t)
+	c := onfcli.Build(t)
 	gossamer := testenv.Binary(t, "GOSSAMER_BIN")
 	dest := t.TempDir()
 	file := filepath.Join(t.TempDir(), "bk.yaml")
 	if err := os.WriteFile(file, []byte(fmt.Sprintf(spec, gossamer, dest)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.must("up", "-f", file, "--until-block", "1", "--timeout", "3m")
-	t.Cleanup(func() { _, _ = c.run("down", "bk") })
-	validator := c.node("bk", "validator-0")
+	c.Must("up", "-f", file, "--until-block", "1", "--timeout", "3m")
+	t.Cleanup(func() { _, _ = c.Run("down", "bk") })
+	validator := c.Node("bk", "validator-0")
 
 	// gossamer writes only finalised blocks to its database: wait for GRANDPA's first rounds.
-	eventually(t, 3*time.Minute, "rpc-0 to finalise block 2", func() bool { return c.node("bk", "rpc-0").Finalized >= 2 })
+	testenv.Eventually(t, 3*time.Minute, "rpc-0 to finalise block 2", func() bool { return c.Node("bk", "rpc-0").Finalized >= 2 })
 
-	if out, err := c.run("backup", "create", "bk", "validator-0", "--dest", dest); err == nil || !strings.Contains(out, "is a validator node") {
+	if out, err := c.Run("backup", "create", "bk", "validator-0", "--dest", dest); err == nil || !strings.Contains(out, "is a validator node") {
 		t.Errorf("backup of the validator: %v\n%s, want refused", err, out)
 	}
-	out := c.must("backup", "create", "bk", "rpc-0", "--dest", dest)
+	out := c.Must("backup", "create", "bk", "rpc-0", "--dest", dest)
 	t.Logf("%s", out)
 	var list []backup.Manifest
-	if err := json.Unmarshal([]byte(c.must("backup", "list", "bk", "--dest", dest, "-o", "json")), &list); err != nil || len(list) != 1 {
+	if err := json.Unmarshal([]byte(c.Must("backup", "list", "bk", "--dest", dest, "-o", "json")), &list); err != nil || len(list) != 1 {
 		t.Fatalf("list: %v %v", list, err)
 	}
 	m := list[0]
@@ -153,12 +89,12 @@ func TestBackupAndRestoreRealGossamer(t *testing.T) {
 	if want := blockHash(t, validator.RPC, n); m.Finalized.Hash != want || m.GenesisHash != blockHash(t, validator.RPC, 0) || m.Chain == "" || m.NodeVersion == "" || m.SHA256 == "" {
 		t.Fatalf("manifest %+v: want finalized #%d %s and the network's genesis", m, n, want)
 	}
-	if !c.node("bk", "rpc-0").Running {
+	if !c.Node("bk", "rpc-0").Running {
 		t.Fatal("rpc-0 was not started again after the backup")
 	}
 
 	t.Run("no keys in the archive", func(t *testing.T) {
-		secrets := nodeSecrets(t, filepath.Join(c.home, "networks", "bk"))
+		secrets := nodeSecrets(t, filepath.Join(c.Home, "networks", "bk"))
 		for _, e := range archiveEntries(t, filepath.Join(dest, m.ID, "archive.tar.zst")) {
 			if backup.Excluded(e.name) {
 				t.Errorf("archive entry %s: excluded by rule", e.name)
@@ -178,7 +114,7 @@ func TestBackupAndRestoreRealGossamer(t *testing.T) {
 		} {
 			bad := t.TempDir()
 			copyBackup(t, dest, bad, m.ID, corrupt)
-			if out, err := c.run("backup", "verify", m.ID, "--dest", bad); err == nil || !strings.Contains(out, "archive is corrupt") {
+			if out, err := c.Run("backup", "verify", m.ID, "--dest", bad); err == nil || !strings.Contains(out, "archive is corrupt") {
 				t.Errorf("%s: verify: %v\n%s", name, err, out)
 			}
 			// restore waits until the node answers again; it must be back on its own data,
@@ -186,28 +122,28 @@ func TestBackupAndRestoreRealGossamer(t *testing.T) {
 			if name != "flipped byte" {
 				continue // a restore stops and starts the node: one is enough here (internal/backup tests both)
 			}
-			before := c.node("bk", "rpc-0").Finalized
-			if out, err := c.run("backup", "restore", "bk", "rpc-0", m.ID, "--dest", bad); err == nil || !strings.Contains(out, "archive is corrupt") {
+			before := c.Node("bk", "rpc-0").Finalized
+			if out, err := c.Run("backup", "restore", "bk", "rpc-0", m.ID, "--dest", bad); err == nil || !strings.Contains(out, "archive is corrupt") {
 				t.Errorf("%s: restore: %v\n%s", name, err, out)
 			}
-			if nd := c.node("bk", "rpc-0"); !nd.Running || nd.RPCError != "" || nd.Finalized < before {
+			if nd := c.Node("bk", "rpc-0"); !nd.Running || nd.RPCError != "" || nd.Finalized < before {
 				t.Errorf("%s: rpc-0 after the refused restore: running %v, rpc error %q, finalized #%d (was #%d)", name, nd.Running, nd.RPCError, nd.Finalized, before)
 			}
-			if left, _ := filepath.Glob(filepath.Join(c.home, "networks", "bk", "nodes", ".rpc-0*")); len(left) != 0 {
+			if left, _ := filepath.Glob(filepath.Join(c.Home, "networks", "bk", "nodes", ".rpc-0*")); len(left) != 0 {
 				t.Errorf("%s: left behind %v", name, left)
 			}
 		}
 	})
 
 	t.Run("restore", func(t *testing.T) {
-		c.must("backup", "verify", m.ID, "--dest", dest)
+		c.Must("backup", "verify", m.ID, "--dest", dest)
 		// Let the network move on past the backup, then put rpc-0 back to block N.
-		eventually(t, 2*time.Minute, "the network to pass the backup", func() bool { return c.node("bk", "validator-0").Finalized >= n+2 })
-		logFile := filepath.Join(c.home, "networks", "bk", "logs", "rpc-0.log")
+		testenv.Eventually(t, 2*time.Minute, "the network to pass the backup", func() bool { return c.Node("bk", "validator-0").Finalized >= n+2 })
+		logFile := filepath.Join(c.Home, "networks", "bk", "logs", "rpc-0.log")
 		logged, _ := os.Stat(logFile)
 		start := time.Now()
-		t.Logf("%s", c.must("backup", "restore", "bk", "rpc-0", m.ID, "--dest", dest))
-		rpc0 := c.node("bk", "rpc-0")
+		t.Logf("%s", c.Must("backup", "restore", "bk", "rpc-0", m.ID, "--dest", dest))
+		rpc0 := c.Node("bk", "rpc-0")
 		if got := blockHash(t, rpc0.RPC, n); got != m.Finalized.Hash {
 			t.Fatalf("restored rpc-0 has block #%d = %q, want %s", n, got, m.Finalized.Hash)
 		}
@@ -215,9 +151,9 @@ func TestBackupAndRestoreRealGossamer(t *testing.T) {
 			t.Errorf("restored rpc-0 started at finalized #%d, want the backup's #%d", rpc0.Finalized, n)
 		}
 		t.Run("keeps importing", func(t *testing.T) {
-			target := c.node("bk", "validator-0").Best + 2
+			target := c.Node("bk", "validator-0").Best + 2
 			deadline := time.Now().Add(90 * time.Second)
-			for c.node("bk", "rpc-0").Best < target {
+			for c.Node("bk", "rpc-0").Best < target {
 				gossamerReimportBug(t, logFile, logged.Size())
 				if time.Now().After(deadline) {
 					t.Fatalf("restored rpc-0 did not import block %d in 90s", target)
@@ -232,13 +168,13 @@ func TestBackupAndRestoreRealGossamer(t *testing.T) {
 	})
 
 	t.Run("prune honours spec.backup.retention", func(t *testing.T) {
-		c.must("backup", "create", "bk", "rpc-0", "--dest", dest)
-		out := c.must("backup", "prune", "bk", "--dest", dest)
+		c.Must("backup", "create", "bk", "rpc-0", "--dest", dest)
+		out := c.Must("backup", "prune", "bk", "--dest", dest)
 		if !strings.Contains(out, "deleted "+m.ID) {
 			t.Errorf("prune: %s, want %s deleted (keep: 1)", out, m.ID)
 		}
 		var left []backup.Manifest
-		if err := json.Unmarshal([]byte(c.must("backup", "list", "bk", "--dest", dest, "-o", "json")), &left); err != nil || len(left) != 1 || left[0].ID == m.ID {
+		if err := json.Unmarshal([]byte(c.Must("backup", "list", "bk", "--dest", dest, "-o", "json")), &left); err != nil || len(left) != 1 || left[0].ID == m.ID {
 			t.Errorf("after prune: %v %v", left, err)
 		}
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/testenv"
+	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
 
 // BenchmarkFirstBlock compares, in the same run on the same machine, the time from applying
@@ -31,7 +32,7 @@ import (
 //	go test ./test/cluster -run '^$' -bench FirstBlock -benchtime 2x -timeout 60m
 func BenchmarkFirstBlock(b *testing.B) {
 	rc := startRealCluster(b)
-	onf := buildOnf(b)
+	onf := onfcli.Build(b).Bin
 	gossamer := testenv.Binary(b, "GOSSAMER_BIN")
 	for _, networks := range []int{1, 3} {
 		b.Run(fmt.Sprintf("networks=%d", networks), func(b *testing.B) {
@@ -174,16 +175,6 @@ func upToFirstBlock(b *testing.B, onf, gossamer string, networks int) time.Durat
 		}
 	}
 	return took
-}
-
-// buildOnf builds the onf command into a temporary directory.
-func buildOnf(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "onf")
-	if out, err := exec.Command("go", "build", "-o", bin, repoPath("cmd/onf")).CombinedOutput(); err != nil {
-		t.Fatalf("build onf: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func median(xs []float64) float64 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/netstatus"
+	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
 
 // day2Onf is the built onf binary with its own HOME, run as a user runs it.
@@ -24,7 +25,7 @@ type day2Onf struct {
 
 func day2BuildOnf(t *testing.T, kubeconfig, namespace string) *day2Onf {
 	t.Helper()
-	return &day2Onf{bin: buildOnf(t), kubeconfig: kubeconfig, namespace: namespace, env: []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}}
+	return &day2Onf{bin: onfcli.Build(t).Bin, kubeconfig: kubeconfig, namespace: namespace, env: []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}}
 }
 
 // command is `onf VERB --kubeconfig K -n NAMESPACE ARGS...`.

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/sessionkeys"
 	"github.com/dinfra/stack/internal/testenv"
+	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
 
 // Alice's controller on westend-dev; its stash (//Alice//stash) is the genesis validator.
@@ -35,32 +35,16 @@ spec:
     - {name: standby, role: full}
 `
 
+// cli is the built onf with the session-key verbs this test reads.
 type cli struct {
-	t         *testing.T
-	bin, home string
-}
-
-func (c *cli) run(args ...string) (string, error) {
-	cmd := exec.Command(c.bin, append([]string{"--home", c.home}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
-
-func (c *cli) must(args ...string) string {
-	c.t.Helper()
-	out, err := c.run(args...)
-	if err != nil {
-		c.t.Fatalf("onf %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
+	*onfcli.CLI
+	t *testing.T
 }
 
 func (c *cli) keys(args ...string) []sessionkeys.Status {
 	c.t.Helper()
 	var st []sessionkeys.Status
-	out := c.must(append(append([]string{"keys"}, args...), "-o", "json")...)
+	out := c.Must(append(append([]string{"keys"}, args...), "-o", "json")...)
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		c.t.Fatalf("%v: %s", err, out)
 	}
@@ -72,7 +56,7 @@ func (c *cli) check(suriFile string, nodes ...string) map[string]sessionkeys.Sta
 	c.t.Helper()
 	res := map[string]sessionkeys.Status{}
 	for _, n := range nodes {
-		out, _ := c.run("keys", "check", "keys", n, "--suri-file", suriFile, "-o", "json")
+		out, _ := c.Run("keys", "check", "keys", n, "--suri-file", suriFile, "-o", "json")
 		var st []sessionkeys.Status
 		if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "]")+1]), &st); err != nil || len(st) != 1 {
 			c.t.Fatalf("check %s: %v: %s", n, err, out)
@@ -84,29 +68,13 @@ func (c *cli) check(suriFile string, nodes ...string) map[string]sessionkeys.Sta
 
 func (c *cli) best(node string) uint64 { return c.node(node).Best }
 
-func (c *cli) node(name string) local.NodeInfo {
-	c.t.Helper()
-	var st local.NetworkStatus
-	if err := json.Unmarshal([]byte(c.must("status", "keys", "-o", "json")), &st); err != nil {
-		c.t.Fatal(err)
-	}
-	for _, n := range st.Nodes {
-		if n.Name == name {
-			return n
-		}
-	}
-	c.t.Fatalf("no node %s", name)
-	return local.NodeInfo{}
-}
+func (c *cli) node(name string) local.NodeInfo { return c.Node("keys", name) }
 
 func TestSessionKeysOnGossamer(t *testing.T) {
 	testenv.Short(t)
 	gossamer := testenv.Binary(t, "GOSSAMER_BIN")
 	dir := t.TempDir()
-	c := &cli{t: t, bin: filepath.Join(dir, "onf"), home: filepath.Join(dir, "home")}
-	if out, err := exec.Command("go", "build", "-o", c.bin, "github.com/dinfra/stack/cmd/onf").CombinedOutput(); err != nil {
-		t.Fatalf("build onf: %v\n%s", err, out)
-	}
+	c := &cli{CLI: onfcli.Build(t), t: t}
 	specFile := filepath.Join(dir, "keys.yaml")
 	suriFile := filepath.Join(dir, "controller.suri")
 	if err := os.WriteFile(specFile, []byte(spec), 0o600); err != nil {
@@ -115,17 +83,17 @@ func TestSessionKeysOnGossamer(t *testing.T) {
 	if err := os.WriteFile(suriFile, []byte(controller+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.must("up", "-f", specFile, "--binary", gossamer, "--until-block", "2", "--timeout", "3m")
-	t.Cleanup(func() { _, _ = c.run("down", "keys", "--purge") })
+	c.Must("up", "-f", specFile, "--binary", gossamer, "--until-block", "2", "--timeout", "3m")
+	t.Cleanup(func() { _, _ = c.Run("down", "keys", "--purge") })
 
 	// A secret URI in a file others can read is refused before anything happens.
 	loose := filepath.Join(dir, "loose.suri")
 	_ = os.WriteFile(loose, []byte(controller), 0o644)
-	if out, err := c.run("keys", "rotate", "keys", "validator-0", "--suri-file", loose); err == nil || !strings.Contains(out, "chmod 600") {
+	if out, err := c.Run("keys", "rotate", "keys", "validator-0", "--suri-file", loose); err == nil || !strings.Contains(out, "chmod 600") {
 		t.Errorf("a 0644 --suri-file was accepted: %v\n%s", err, out)
 	}
 
-	scan := newScanner(t, c.home, controller)
+	scan := newScanner(t, c.Home, controller)
 
 	t.Run("check mismatch, rotate, check match", func(t *testing.T) {
 		before := c.check(suriFile, "validator-0")["validator-0"]
@@ -171,7 +139,7 @@ func TestSessionKeysOnGossamer(t *testing.T) {
 		if res["validator-0"].Result != "mismatch" || res["standby-0"].Result != "match" {
 			t.Errorf("after migrate: validator-0 %s, standby-0 %s; want mismatch, match", res["validator-0"].Result, res["standby-0"].Result)
 		}
-		if _, err := os.Stat(filepath.Join(c.home, "networks", "keys", "keystore", "validator-0")); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(c.Home, "networks", "keys", "keystore", "validator-0")); !os.IsNotExist(err) {
 			t.Errorf("the old node's keystore is still there: %v", err)
 		}
 		scan.keystore("standby-0")
@@ -206,7 +174,7 @@ func TestSessionKeysOnGossamer(t *testing.T) {
 		}
 	})
 
-	scan.files(c.must("status", "keys", "-o", "json"))
+	scan.files(c.Must("status", "keys", "-o", "json"))
 }
 
 // scanner looks for secrets (the controller's secret URI and every seed in the keystores)

@@ -4,10 +4,13 @@ package onfcli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dinfra/stack/internal/local"
 )
 
 // CLI is a built onf binary and the state directory its commands use.
@@ -44,4 +47,27 @@ func (c *CLI) Must(args ...string) string {
 		c.t.Fatalf("onf %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// Status is `onf status NAME -o json`.
+func (c *CLI) Status(name string) local.NetworkStatus {
+	c.t.Helper()
+	var st local.NetworkStatus
+	if err := json.Unmarshal([]byte(c.Must("status", name, "-o", "json")), &st); err != nil {
+		c.t.Fatal(err)
+	}
+	return st
+}
+
+// Node is node's row in network's status.
+func (c *CLI) Node(network, node string) local.NodeInfo {
+	c.t.Helper()
+	st := c.Status(network)
+	for _, n := range st.Nodes {
+		if n.Name == node {
+			return n
+		}
+	}
+	c.t.Fatalf("no node %s in %+v", node, st.Nodes)
+	return local.NodeInfo{}
 }
