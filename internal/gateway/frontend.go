@@ -38,11 +38,22 @@ type frontEnd struct {
 	wg          sync.WaitGroup
 }
 
-// clientTimeouts bound how long a client's connection may sit idle between requests, and
-// how long a client may take to send a request's head.
-type clientTimeouts struct{ idle, header time.Duration }
+// clientTimeouts bound how long a client's connection may sit idle between requests, how
+// long a client may take to send a request's head, and how long a write to a client (or to a
+// session's own upstream connection) may wait for the peer to take it.
+type clientTimeouts struct{ idle, header, write time.Duration }
 
-var defaultClientTimeouts = clientTimeouts{idle: 120 * time.Second, header: 10 * time.Second}
+var defaultClientTimeouts = clientTimeouts{idle: 120 * time.Second, header: 10 * time.Second, write: 10 * time.Second}
+
+// writeWithin writes b to conn, giving up after timeout. The deadline is cleared afterwards:
+// it stays on the socket otherwise, and the socket's later non-blocking writes (sockio's
+// WriteNow, which the runtime checks against it) would all fail once it passed.
+func writeWithin(conn net.Conn, b []byte, timeout time.Duration) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := conn.Write(b)
+	_ = conn.SetWriteDeadline(time.Time{})
+	return err
+}
 
 const (
 	maxHeadBytes = 8 << 10

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -167,7 +168,12 @@ func sendRaw(t *testing.T, c net.Conn, br *bufio.Reader, msg string) *bufio.Read
 
 // withClientTimeouts shortens how long a connection may idle and take over a request head.
 func withClientTimeouts(idle, header time.Duration) Option {
-	return func(g *Gateway) { g.timeouts = clientTimeouts{idle: idle, header: header} }
+	return func(g *Gateway) { g.timeouts.idle, g.timeouts.header = idle, header }
+}
+
+// withWriteTimeout shortens how long a write to a client may wait.
+func withWriteTimeout(d time.Duration) Option {
+	return func(g *Gateway) { g.timeouts.write = d }
 }
 
 // Connections that sit idle, or take too long to send a request, are closed; a busy one is
@@ -236,4 +242,38 @@ func TestFrontEndShutdown(t *testing.T) {
 		}
 	}
 	waitServed(t, done)
+}
+
+// A connection whose large answer was finished by a blocking write keeps being served, over
+// HTTP and over WebSocket, after that write's timeout has passed.
+func TestConnectionOutlivesItsWriteTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	const size = 24 << 20 // more than loopback socket buffers take at once
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxResponseBytes = 2 * size }, withWriteTimeout(timeout))
+	metadata, _ := json.Marshal("0x" + strings.Repeat("6d", size/2))
+	e.node.SetResult("state_getMetadata", metadata)
+	t.Run("http", func(t *testing.T) {
+		c, br := dialRaw(t, e)
+		sendRaw(t, c, br, rawPost(req(1, "state_getMetadata")))
+		time.Sleep(timeout / 2) // the answer does not fit: the rest is written by a goroutine
+		if status, body := readAnswer(t, br); status != 200 || len(body) < size {
+			t.Fatalf("metadata: %d, %d bytes", status, len(body))
+		}
+		time.Sleep(3 * timeout)
+		if status, body := readAnswer(t, sendRaw(t, c, br, rawPost(req(2, "system_name")))); status != 200 {
+			t.Fatalf("after the write timeout: %d %s", status, body)
+		}
+	})
+	t.Run("websocket", func(t *testing.T) {
+		ws, _ := e.dialWS("/", readerKey)
+		ws.send(req(1, "state_getMetadata"))
+		time.Sleep(timeout / 2)
+		if got := decode(t, ws.read()); len(got.Result) < size {
+			t.Fatalf("metadata: %d bytes", len(got.Result))
+		}
+		time.Sleep(3 * timeout)
+		if got := decode(t, ws.roundTrip(req(2, "system_name"))); got.code() != 0 {
+			t.Fatalf("after the write timeout: %+v", got)
+		}
+	})
 }

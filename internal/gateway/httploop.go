@@ -219,8 +219,7 @@ func (c *httpClient) respond(status int, body []byte) {
 	case n < len(c.out):
 		c.mu.Unlock()
 		go func() {
-			_ = c.conn.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
-			_, err := c.conn.Write(c.out[n:])
+			err := writeWithin(c.conn, c.out[n:], c.f.g.timeouts.write)
 			c.mu.Lock()
 			c.finishLocked(keep && err == nil)
 		}()

@@ -22,9 +22,6 @@ import (
 	"github.com/dinfra/stack/internal/rpc"
 )
 
-// clientWriteTimeout bounds a write to a client; one that takes no answer for that long is dropped.
-const clientWriteTimeout = 10 * time.Second
-
 // wsReadBuffer is the client reader's buffer: pipelined calls come in with one read system
 // call and are handled in one pass.
 const wsReadBuffer = 64 << 10
@@ -121,7 +118,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 		g.log.Debug("websocket handshake refused", "err", err)
 		return // upgradeWS answered the client
 	}
-	s := &wsSession{g: g, c: c, up: up, node: node, out: newWSOut(conn),
+	s := &wsSession{g: g, c: c, up: up, node: node, out: newWSOut(conn, g.timeouts.write),
 		upq: make(chan []byte, wsUpstreamBacklog), upDone: make(chan struct{}),
 		pending: map[uint64]*pendingCall{}, subs: map[string]heldSub{}}
 	g.metrics.wsConns.Inc()
@@ -507,7 +504,7 @@ func (s *wsSession) writeUpstream(msg []byte) {
 // writeUpstreamLoop writes the queued messages to the node until the session ends.
 func (s *wsSession) writeUpstreamLoop() {
 	for msg := range s.upq {
-		_ = s.up.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
+		_ = s.up.SetWriteDeadline(time.Now().Add(s.g.timeouts.write))
 		if err := s.up.WriteMessage(websocket.TextMessage, msg); err != nil {
 			_ = s.up.Close() // the upstream reader then closes the client
 			return

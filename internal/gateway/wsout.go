@@ -16,8 +16,9 @@ import (
 // costs no goroutine wake-up; what does not fit is left to flushLoop, which owns the socket
 // until the buffer is empty. Frames queued while it writes leave together in its next write.
 type wsOut struct {
-	conn net.Conn
-	sock *sockio.Socket // nil when the socket cannot be written directly (TLS)
+	conn    net.Conn
+	sock    *sockio.Socket // nil when the socket cannot be written directly (TLS)
+	timeout time.Duration  // a client that takes no bytes for this long is dropped
 
 	mu      sync.Mutex
 	buf     []byte // frames not yet written
@@ -33,8 +34,8 @@ type wsOut struct {
 // reading and is dropped.
 const wsMaxBacklog = 64 << 20
 
-func newWSOut(conn net.Conn) *wsOut {
-	o := &wsOut{conn: conn, wake: make(chan struct{}, 1)}
+func newWSOut(conn net.Conn, timeout time.Duration) *wsOut {
+	o := &wsOut{conn: conn, timeout: timeout, wake: make(chan struct{}, 1)}
 	if sc, ok := conn.(syscall.Conn); ok { // not under TLS
 		o.sock, _ = sockio.NewSocket(sc)
 	}
@@ -102,12 +103,11 @@ func (o *wsOut) flushLoop() {
 			o.buf, o.spare = o.spare[:0], nil
 			closing := o.closing
 			o.mu.Unlock()
-			timeout := clientWriteTimeout
+			timeout := o.timeout
 			if closing {
-				timeout = time.Second // a close frame is a courtesy; do not hold the socket for it
+				timeout = min(timeout, time.Second) // a close frame is a courtesy; do not hold the socket for it
 			}
-			_ = o.conn.SetWriteDeadline(time.Now().Add(timeout))
-			_, err := o.conn.Write(b)
+			err := writeWithin(o.conn, b, timeout)
 			o.mu.Lock()
 			if cap(b) <= 256<<10 { // keep a modest buffer, not the largest answer ever sent
 				o.spare = b[:0]
@@ -162,8 +162,7 @@ func (o *wsOut) stop() {
 		return
 	}
 	if !o.dead && len(o.buf) > 0 {
-		_ = o.conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = o.conn.Write(o.buf)
+		_ = writeWithin(o.conn, o.buf, min(o.timeout, time.Second))
 	}
 	o.closeLocked()
 	o.wakeLocked() // flushLoop sees the socket closed and returns

@@ -39,7 +39,7 @@ func readFrame(t *testing.T, r *bufio.Reader) (byte, []byte) {
 // what the socket does not take at once is written by flushLoop.
 func TestWSOutBacklogWrittenInOrder(t *testing.T) {
 	client, server := testenv.TCPPair(t)
-	o := newWSOut(server)
+	o := newWSOut(server, 10*time.Second)
 	if o.sock == nil {
 		t.Fatal("a plain TCP connection should be written directly")
 	}
@@ -72,7 +72,7 @@ func TestWSOutBacklogWrittenInOrder(t *testing.T) {
 // A close frame is written, then the socket is closed; nothing is sent after it.
 func TestWSOutCloseFrameEndsConnection(t *testing.T) {
 	client, server := testenv.TCPPair(t)
-	o := newWSOut(server)
+	o := newWSOut(server, 10*time.Second)
 	go o.flushLoop()
 	defer o.stop()
 	o.send(wsframe.OpText, []byte("last"))
@@ -122,7 +122,7 @@ func TestTakeOverKeepsBufferedBytes(t *testing.T) {
 // session's reader ends.
 func TestWSOutDropsAClientThatLeft(t *testing.T) {
 	client, server := testenv.TCPPair(t)
-	o := newWSOut(server)
+	o := newWSOut(server, 10*time.Second)
 	go o.flushLoop()
 	defer o.stop()
 	_ = client.SetLinger(0) // reset, so the next writes fail
@@ -143,5 +143,39 @@ func TestWSOutDropsAClientThatLeft(t *testing.T) {
 	}
 	if _, err := server.Read(make([]byte, 1)); err == nil {
 		t.Fatal("the socket still reads after the client was dropped")
+	}
+}
+
+// A client that once made flushLoop write (its socket was full) still gets frames written
+// inline long after: the deadline of that write does not stay on the socket. (It did, and
+// every connection was dropped one write timeout after its first large answer: polkadot-js
+// saw 1006 ten seconds after fetching metadata in the real-cluster run.)
+func TestWSOutWriteDeadlineDoesNotOutliveTheWrite(t *testing.T) {
+	client, server := testenv.TCPPair(t)
+	const timeout = 200 * time.Millisecond
+	o := newWSOut(server, timeout)
+	go o.flushLoop()
+	defer o.stop()
+	big := bytes.Repeat([]byte{'m'}, 8<<20) // more than loopback socket buffers hold
+	o.send(wsframe.OpBinary, big)
+	o.mu.Lock()
+	backlog := o.writing
+	o.mu.Unlock()
+	if !backlog {
+		t.Fatal("expected flushLoop to write the large frame")
+	}
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(client)
+	var h [10]byte // 2 bytes and a 64-bit length
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := io.CopyN(io.Discard, r, int64(len(big))); err != nil {
+		t.Fatalf("large frame: %d bytes, %v", n, err)
+	}
+	time.Sleep(3 * timeout)
+	o.send(wsframe.OpText, []byte("later"))
+	if op, got := readFrame(t, r); op != wsframe.OpText || string(got) != "later" {
+		t.Fatalf("frame after the backlog: op %d %q", op, got)
 	}
 }
