@@ -35,6 +35,13 @@ build_in() {
   echo "$out"
 }
 
+# own_code VERSION MODULE: VERSION, and for a wrapper module with code of its own (a main.go
+# that adds flags or behaviour), a hash of that code too, so that changing it rebuilds the tool.
+own_code() {
+  local version=$1 module=$2
+  echo "$version-$(cat "$ROOT/tools/$module"/*.go | sha256sum | cut -c1-8)"
+}
+
 gossamer() {
   local bin
   bin=$(build gossamer v0.9.0 github.com/ChainSafe/gossamer/cmd/gossamer)
@@ -92,16 +99,16 @@ kube_proxy() {
 KUBE_NETWORK_POLICIES_VERSION=v0.8.0
 
 kube_network_policies() {
-  build kube-network-policies "$KUBE_NETWORK_POLICIES_VERSION" . "-s -w"
+  build kube-network-policies "$(own_code "$KUBE_NETWORK_POLICIES_VERSION" kube-network-policies)" . "-s -w"
 }
 
 # coredns answers the real-pod tests' cluster DNS (the StatefulSet pods' stable names).
 coredns() {
-  build coredns "$COREDNS_VERSION" . "-s -w"
+  build coredns "$(own_code "$COREDNS_VERSION" coredns)" . "-s -w"
 }
 
 etcd() {
-  build etcd "$ETCD_VERSION" . "-s -w"
+  build etcd "$(own_code "$ETCD_VERSION" etcd)" . "-s -w"
 }
 
 # kubebuilder_assets: the directory envtest expects (KUBEBUILDER_ASSETS), holding
