@@ -126,6 +126,31 @@ func (c *Client) Status(ctx context.Context, name string) (*netstatus.Network, e
 	return statusOf(n, pods.Items), nil
 }
 
+// Statuses is `onf status` of every SubstrateNetwork in the namespace (in every namespace
+// when Namespace is empty), with the networks themselves, from two list calls whatever the
+// number of networks: what the console's poller reads on each round.
+func (c *Client) Statuses(ctx context.Context) ([]v1alpha1.SubstrateNetwork, []*netstatus.Network, error) {
+	var list v1alpha1.SubstrateNetworkList
+	if err := c.kube.List(ctx, &list, client.InNamespace(c.Namespace)); err != nil {
+		return nil, nil, err
+	}
+	var pods corev1.PodList
+	if err := c.kube.List(ctx, &pods, client.InNamespace(c.Namespace), client.HasLabels{kube.LabelNetwork}); err != nil {
+		return nil, nil, err
+	}
+	byNetwork := map[types.NamespacedName][]corev1.Pod{}
+	for _, p := range pods.Items {
+		k := types.NamespacedName{Namespace: p.Namespace, Name: p.Labels[kube.LabelNetwork]}
+		byNetwork[k] = append(byNetwork[k], p)
+	}
+	out := make([]*netstatus.Network, len(list.Items))
+	for i := range list.Items {
+		n := &list.Items[i]
+		out[i] = statusOf(n, byNetwork[types.NamespacedName{Namespace: n.Namespace, Name: n.Name}])
+	}
+	return list.Items, out, nil
+}
+
 // Scale sets a group's replicas in the network's spec and waits until the operator has
 // applied it: as many pods as replicas, all Ready. The changed spec is validated first, so a
 // refused count changes nothing.

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -68,6 +69,7 @@ type Cluster struct {
 	started time.Time
 	// afterStop undo, last first, what the real node changed on the host.
 	afterStop []func()
+	stopOnce  sync.Once
 }
 
 type process struct {
@@ -94,7 +96,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatalf("start envtest control plane: %v", err)
 	}
-	t.Cleanup(func() { c.stop(t) })
+	t.Cleanup(func() { c.Stop(t) })
 	// Plenty of room: the benchmark creates thousands of objects quickly.
 	cfg.QPS, cfg.Burst = 500, 1000
 	c.Config = cfg
@@ -251,6 +253,10 @@ func (c *Cluster) run(t testing.TB, name, bin string, args ...string) {
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	c.procs = append(c.procs, p)
 }
+
+// Stop stops the cluster before the test ends (a test of a site going away); the test's
+// cleanup then has nothing left to stop.
+func (c *Cluster) Stop(t testing.TB) { c.stopOnce.Do(func() { c.stop(t) }) }
 
 // stop ends the workload processes before the control plane (otherwise the API server waits
 // for their watches to drain), then envtest.
