@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // SubstrateNetwork is a network of Substrate nodes: relay chain or solo chain groups, and the
@@ -254,6 +255,124 @@ type NodeGroup struct {
 	// Autoscaling scales an rpc group on CPU load (clusters only).
 	// +optional
 	Autoscaling *Autoscaling `json:"autoscaling,omitempty"`
+
+	// Upgrade rolls a changed binary or image out step by step behind health gates, rolling
+	// back when a gate fails (docs/rollout.md). Unset: every node of the group restarts at once.
+	// +optional
+	Upgrade *Upgrade `json:"upgrade,omitempty"`
+
+	// HA gives each validator or collator identity (one set of session keys) keyless standby
+	// nodes and an active node that signs only while it holds a lease (docs/ha.md).
+	// +optional
+	HA *HA `json:"ha,omitempty"`
+}
+
+// HA is a validator or collator group's failover: per identity one active node holding the
+// keys while it holds a lease, and standbys without keys.
+type HA struct {
+	// Standbys is the number of keyless standby nodes per identity. Default: 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=8
+	Standbys *int32 `json:"standbys,omitempty"`
+
+	// LeaseTTL is the lease's time to live, a Go duration of whole seconds, at least 3s.
+	// Default: 10s.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	LeaseTTL string `json:"leaseTTL,omitempty"`
+
+	// SafetyMargin, a Go duration below half the TTL, is how long before the TTL runs out an
+	// active that could not renew stops signing, and how long a standby waits after the lease
+	// expired, seeing no block of the identity on chain, before it signs. Default: a third of
+	// leaseTTL.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	SafetyMargin string `json:"safetyMargin,omitempty"`
+
+	// Etcd is the lease store of local runs. Clusters use coordination.k8s.io/v1 Leases.
+	// +optional
+	Etcd *HAEtcd `json:"etcd,omitempty"`
+}
+
+// HAEtcd is an etcd v3 cluster holding the leases.
+type HAEtcd struct {
+	// Endpoints are etcd client URLs such as http://127.0.0.1:2379.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=1024
+	Endpoints []string `json:"endpoints"`
+
+	// Prefix is the key prefix of the leases. Default: /onf/ha/.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// UpgradeStrategy is how a group's nodes move to a new binary or image.
+// +kubebuilder:validation:Enum=canary
+type UpgradeStrategy string
+
+// UpgradeCanary upgrades a few nodes first and the rest only once the first pass every gate.
+const UpgradeCanary UpgradeStrategy = "canary"
+
+// Upgrade is a group's canary rollout of a new node binary (local runs) or image (clusters).
+type Upgrade struct {
+	// Strategy is canary, the only one so far. Default: canary.
+	// +optional
+	Strategy UpgradeStrategy `json:"strategy,omitempty"`
+
+	// Steps are how many of the group's nodes run the new version after each step: a count
+	// (1) or a percentage of the replicas ("25%", rounded up); increasing, the last "100%".
+	// Validator and collator groups move one node at a time whatever the steps say.
+	// Default: [1, "100%"].
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	Steps []intstr.IntOrString `json:"steps,omitempty"`
+
+	// Bake is how long a step's upgraded nodes must pass every gate before the next step, as
+	// a Go duration. Default: 30s.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	Bake string `json:"bake,omitempty"`
+
+	// StepTimeout is how long a step's upgraded nodes have, from their restart, to pass every
+	// gate for the whole bake time; past it the step fails on the gate that failed last.
+	// Default: 5m.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	StepTimeout string `json:"stepTimeout,omitempty"`
+
+	// Gates are the health checks of the upgraded nodes against the others.
+	// +optional
+	Gates *UpgradeGates `json:"gates,omitempty"`
+
+	// Paused holds the rollout at its current step (`onf rollout pause`).
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+}
+
+// UpgradeGates are the checks an upgraded node passes; every node must also keep running (no
+// exit) and answer RPC.
+type UpgradeGates struct {
+	// MaxBlocksBehind is how far an upgraded node's best block may trail the best block of
+	// the nodes not upgraded. Default: 5.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
+	MaxBlocksBehind *int32 `json:"maxBlocksBehind,omitempty"`
+
+	// FinalizedAdvancing requires an upgraded node's finalized block to advance during the
+	// step, or to be at the highest finalized block of the other nodes. Default: true; always
+	// true for validator and collator groups.
+	// +optional
+	FinalizedAdvancing *bool `json:"finalizedAdvancing,omitempty"`
+
+	// MinPeers is the fewest peers an upgraded node may have. Default: 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
+	MinPeers *int32 `json:"minPeers,omitempty"`
 }
 
 // Backup is a schedule of backups of a group's first node (`onf backup create`).
@@ -467,6 +586,56 @@ type SubstrateNetworkStatus struct {
 	// Gateway is the RPC gateway's address and pods, when spec.gateway is set.
 	// +optional
 	Gateway *GatewayStatus `json:"gateway,omitempty"`
+
+	// Rollouts are the groups' canary rollouts: running, or the last one's outcome.
+	// +optional
+	// +listType=map
+	// +listMapKey=group
+	Rollouts []RolloutStatus `json:"rollouts,omitempty"`
+}
+
+// RolloutPhase is where a group's canary rollout is.
+type RolloutPhase string
+
+const (
+	RolloutProgressing RolloutPhase = "Progressing"
+	RolloutPaused      RolloutPhase = "Paused"
+	RolloutSucceeded   RolloutPhase = "Succeeded"
+	// RolloutRolledBack: a gate failed and the upgraded nodes run the previous version again.
+	RolloutRolledBack RolloutPhase = "RolledBack"
+	// RolloutAborted: `onf rollout abort` sent the upgraded nodes back to the previous version.
+	RolloutAborted RolloutPhase = "Aborted"
+)
+
+// RolloutStatus is one group's canary rollout from one binary or image to another.
+type RolloutStatus struct {
+	Group string       `json:"group"`
+	Phase RolloutPhase `json:"phase"`
+	// From and To are the previous and the new binary (local runs) or image (clusters).
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Steps are the node counts running To after each step; Step is the current one, from 1.
+	Steps []int32 `json:"steps"`
+	Step  int32   `json:"step"`
+	// Upgraded is how many nodes run To now.
+	Upgraded int32 `json:"upgraded"`
+	// Started is when the rollout began, StepStarted when its current step's nodes restarted,
+	// Finished when it succeeded or its rollback completed.
+	Started     metav1.Time  `json:"started"`
+	StepStarted metav1.Time  `json:"stepStarted"`
+	Finished    *metav1.Time `json:"finished,omitempty"`
+	// Failure is the gate that failed, when the rollout was rolled back.
+	// +optional
+	Failure *RolloutFailure `json:"failure,omitempty"`
+}
+
+// RolloutFailure is the gate that failed a rollout, on which node, and what it measured.
+type RolloutFailure struct {
+	Gate  string      `json:"gate"`
+	Node  string      `json:"node"`
+	Value string      `json:"value"`
+	Want  string      `json:"want"`
+	At    metav1.Time `json:"at"`
 }
 
 // GatewayStatus is where clients in the cluster reach the RPC gateway.

@@ -54,6 +54,7 @@ func Default(n *v1alpha1.SubstrateNetwork) {
 		if g.Role == v1alpha1.RoleArchive && g.Pruning == "" {
 			g.Pruning = "archive"
 		}
+		defaultUpgrade(g.Upgrade)
 		if g.Keys != nil && len(g.Keys.Types) == 0 {
 			switch g.Role {
 			case v1alpha1.RoleValidator:

@@ -172,6 +172,7 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 			}
 		}
 		checkArgs(ps, at.key("args"), sw.Flavor, g.Args)
+		validateUpgrade(ps, at.key("upgrade"), g)
 	}
 	if gossamerValidators > 1 {
 		ps.add("spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got %d", gossamerValidators)

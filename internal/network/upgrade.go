@@ -1,0 +1,85 @@
+package network
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/rollout"
+)
+
+// defaultUpgrade fills in a group's canary rollout settings (docs/rollout.md).
+func defaultUpgrade(u *v1alpha1.Upgrade) {
+	if u == nil {
+		return
+	}
+	if u.Strategy == "" {
+		u.Strategy = v1alpha1.UpgradeCanary
+	}
+	if len(u.Steps) == 0 {
+		u.Steps = slices.Clone(rollout.DefaultSteps)
+	}
+	if u.Bake == "" {
+		u.Bake = rollout.DefaultBake
+	}
+	if u.StepTimeout == "" {
+		u.StepTimeout = rollout.DefaultStepTimeout
+	}
+}
+
+// validateUpgrade checks a group's upgrade: steps that only grow and end at 100%, a bake that
+// fits in the step timeout, and finality gating kept for groups that sign blocks.
+func validateUpgrade(ps *Problems, at path, g *v1alpha1.NodeGroup) {
+	u := g.Upgrade
+	if u == nil {
+		return
+	}
+	if u.Strategy != v1alpha1.UpgradeCanary {
+		ps.add(at.key("strategy").String(), "want canary, got %q", u.Strategy)
+	}
+	lastCount, lastPercent := 0, 0
+	for i, s := range u.Steps {
+		step := at.key("steps").index(i).String()
+		if s.Type == intstr.Int {
+			if s.IntVal < 1 || int(s.IntVal) <= lastCount {
+				ps.add(step, "a node count must be at least 1 and above the previous count (%d), got %d", lastCount, s.IntVal)
+			}
+			lastCount = max(lastCount, int(s.IntVal))
+			continue
+		}
+		p, err := strconv.Atoi(strings.TrimSuffix(s.StrVal, "%"))
+		switch {
+		case !strings.HasSuffix(s.StrVal, "%") || err != nil:
+			ps.add(step, "want a node count or a percentage such as \"25%%\", got %q", s.StrVal)
+		case p < 1 || p > 100 || p <= lastPercent:
+			ps.add(step, "a percentage must be 1%% to 100%% and above the previous one (%d%%), got %q", lastPercent, s.StrVal)
+		default:
+			lastPercent = p
+		}
+	}
+	if n := len(u.Steps); n > 0 && (u.Steps[n-1].Type != intstr.String || u.Steps[n-1].StrVal != "100%") {
+		ps.add(at.key("steps").index(n-1).String(), "the last step must be \"100%%\", so that every node is upgraded, got %q", u.Steps[n-1].String())
+	}
+	bake := positiveDuration(ps, at.key("bake"), u.Bake)
+	timeout := positiveDuration(ps, at.key("stepTimeout"), u.StepTimeout)
+	if bake > 0 && timeout > 0 && timeout <= bake {
+		ps.add(at.key("stepTimeout").String(), "must be longer than bake (%s): the nodes need time to start before the bake, got %s", u.Bake, u.StepTimeout)
+	}
+	if gs := u.Gates; gs != nil && gs.FinalizedAdvancing != nil && !*gs.FinalizedAdvancing && rollout.Signs(g.Role) {
+		ps.add(at.key("gates.finalizedAdvancing").String(), "%s groups always gate on finality: a signing node is upgraded only while finality holds", g.Role)
+	}
+}
+
+// positiveDuration parses a Go duration, reporting one that is not positive at field.
+func positiveDuration(ps *Problems, field path, s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		ps.add(field.String(), "want a positive duration such as 30s, got %q", s)
+		return 0
+	}
+	return d
+}
