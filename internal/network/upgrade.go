@@ -9,8 +9,21 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/rollout"
 )
+
+// Defaults of spec.groups[].upgrade.
+var DefaultUpgradeSteps = []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("100%")}
+
+const (
+	DefaultBake            = "30s"
+	DefaultStepTimeout     = "5m"
+	DefaultMaxBlocksBehind = 5
+	DefaultMinPeers        = 1
+)
+
+// Signs says whether a role's nodes sign blocks: their groups upgrade one node at a time and
+// always gate on finality.
+func Signs(r v1alpha1.Role) bool { return r == v1alpha1.RoleValidator || r == v1alpha1.RoleCollator }
 
 // defaultUpgrade fills in a group's canary rollout settings (docs/rollout.md).
 func defaultUpgrade(u *v1alpha1.Upgrade) {
@@ -21,13 +34,13 @@ func defaultUpgrade(u *v1alpha1.Upgrade) {
 		u.Strategy = v1alpha1.UpgradeCanary
 	}
 	if len(u.Steps) == 0 {
-		u.Steps = slices.Clone(rollout.DefaultSteps)
+		u.Steps = slices.Clone(DefaultUpgradeSteps)
 	}
 	if u.Bake == "" {
-		u.Bake = rollout.DefaultBake
+		u.Bake = DefaultBake
 	}
 	if u.StepTimeout == "" {
-		u.StepTimeout = rollout.DefaultStepTimeout
+		u.StepTimeout = DefaultStepTimeout
 	}
 }
 
@@ -69,7 +82,7 @@ func validateUpgrade(ps *Problems, at path, g *v1alpha1.NodeGroup) {
 	if bake > 0 && timeout > 0 && timeout <= bake {
 		ps.add(at.key("stepTimeout").String(), "must be longer than bake (%s): the nodes need time to start before the bake, got %s", u.Bake, u.StepTimeout)
 	}
-	if gs := u.Gates; gs != nil && gs.FinalizedAdvancing != nil && !*gs.FinalizedAdvancing && rollout.Signs(g.Role) {
+	if gs := u.Gates; gs != nil && gs.FinalizedAdvancing != nil && !*gs.FinalizedAdvancing && Signs(g.Role) {
 		ps.add(at.key("gates.finalizedAdvancing").String(), "%s groups always gate on finality: a signing node is upgraded only while finality holds", g.Role)
 	}
 }

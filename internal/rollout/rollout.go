@@ -11,20 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/network"
 )
-
-// Defaults of spec.groups[].upgrade.
-var (
-	DefaultSteps       = []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("100%")}
-	DefaultBake        = "30s"
-	DefaultStepTimeout = "5m"
-	DefaultMaxBehind   = int32(5)
-	DefaultMinPeers    = int32(1)
-)
-
-// Signs says whether a role's nodes sign blocks: their groups move one node at a time and
-// always gate on finality.
-func Signs(r v1alpha1.Role) bool { return r == v1alpha1.RoleValidator || r == v1alpha1.RoleCollator }
 
 // Plan is the number of nodes running the new version after each step, for a group of
 // replicas nodes: percentages rounded up, counts capped at replicas, repeated counts
@@ -71,7 +59,7 @@ func GatesOf(u *v1alpha1.Upgrade, r v1alpha1.Role) Gates {
 	bake, _ := time.ParseDuration(u.Bake)
 	timeout, _ := time.ParseDuration(u.StepTimeout)
 	g := Gates{Bake: bake, Timeout: timeout, FinalizedAdvancing: true,
-		MaxBlocksBehind: uint64(DefaultMaxBehind), MinPeers: int(DefaultMinPeers)}
+		MaxBlocksBehind: uint64(network.DefaultMaxBlocksBehind), MinPeers: int(network.DefaultMinPeers)}
 	if gs := u.Gates; gs != nil {
 		if gs.MaxBlocksBehind != nil {
 			g.MaxBlocksBehind = uint64(*gs.MaxBlocksBehind)
@@ -80,7 +68,7 @@ func GatesOf(u *v1alpha1.Upgrade, r v1alpha1.Role) Gates {
 			g.MinPeers = int(*gs.MinPeers)
 		}
 		if gs.FinalizedAdvancing != nil {
-			g.FinalizedAdvancing = *gs.FinalizedAdvancing || Signs(r)
+			g.FinalizedAdvancing = *gs.FinalizedAdvancing || network.Signs(r)
 		}
 	}
 	return g

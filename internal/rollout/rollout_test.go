@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/network"
 )
 
 func TestPlan(t *testing.T) {
@@ -24,8 +25,8 @@ func TestPlan(t *testing.T) {
 		{"percent rounds up", []intstr.IntOrString{s("10%"), s("100%")}, 3, false, []int32{1, 3}},
 		{"counts capped at replicas", []intstr.IntOrString{i(2), i(5), s("100%")}, 3, false, []int32{2, 3}},
 		{"a last step short of all gets all", []intstr.IntOrString{i(1)}, 3, false, []int32{1, 3}},
-		{"one node", DefaultSteps, 1, false, []int32{1}},
-		{"no nodes", DefaultSteps, 0, false, []int32{0}},
+		{"one node", network.DefaultUpgradeSteps, 1, false, []int32{1}},
+		{"no nodes", network.DefaultUpgradeSteps, 0, false, []int32{0}},
 		{"validators one at a time", []intstr.IntOrString{s("50%"), s("100%")}, 3, true, []int32{1, 2, 3}},
 	} {
 		if got := Plan(c.steps, c.replicas, c.signs); !slices.Equal(got, c.want) {
