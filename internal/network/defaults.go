@@ -55,6 +55,7 @@ func Default(n *v1alpha1.SubstrateNetwork) {
 			g.Pruning = "archive"
 		}
 		defaultUpgrade(g.Upgrade)
+		defaultHA(g.HA)
 		if g.Keys != nil && len(g.Keys.Types) == 0 {
 			switch g.Role {
 			case v1alpha1.RoleValidator:

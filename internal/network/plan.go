@@ -16,6 +16,10 @@ type NodeRef struct {
 	Role      v1alpha1.Role   `json:"role"`
 	Flavor    v1alpha1.Flavor `json:"flavor"`
 	Parachain string          `json:"parachain,omitempty"`
+	// Identity is the HA identity a candidate node of an HA group signs for (<group>-<index>,
+	// the key index being Index), and Candidate which of its nodes it is; empty without HA.
+	Identity  string `json:"identity,omitempty"`
+	Candidate int    `json:"candidate,omitempty"`
 }
 
 // Target is where plans run: it supplies the facts that differ between backends (a local
@@ -66,6 +70,18 @@ type NodePlan struct {
 	KeystorePath string `json:"keystorePath,omitempty"`
 	// InsertKeys are the commands that fill the keystore, run before every start.
 	InsertKeys [][]string `json:"insertKeys,omitempty"`
+
+	// StandbyArgs is the command line of an HA candidate while it does not hold its
+	// identity's lease: a full node without keys (Init is rendered for it too, so that no
+	// key is ever set up at init). Args is its command line as the authority.
+	StandbyArgs []string `json:"standbyArgs,omitempty"`
+}
+
+// Standby is the plan of an HA candidate while it is a standby: its keyless command line and
+// no keys to write or insert.
+func (np NodePlan) Standby() NodePlan {
+	np.Args, np.Keys, np.KeystorePath, np.InsertKeys = np.StandbyArgs, nil, "", nil
+	return np
 }
 
 // KeyPlan says which session keys a node holds and where the secret comes from. It never holds
@@ -107,10 +123,20 @@ func Nodes(n *v1alpha1.SubstrateNetwork) []NodeRef {
 			}
 			sw := Software(&n.Spec, g)
 			for r := 0; r < Replicas(g); r++ {
-				refs = append(refs, NodeRef{
+				ref := NodeRef{
 					Name: fmt.Sprintf("%s-%d", g.Name, r), Group: g.Name, Index: r,
 					Role: g.Role, Flavor: sw.Flavor, Parachain: g.Parachain,
-				})
+				}
+				if g.HA == nil {
+					refs = append(refs, ref)
+					continue
+				}
+				// An HA identity's nodes: <group>-<index>-<candidate>, all able to sign for it.
+				ref.Identity = ref.Name
+				for c := 0; c <= Standbys(g); c++ {
+					ref.Name, ref.Candidate = fmt.Sprintf("%s-%d", ref.Identity, c), c
+					refs = append(refs, ref)
+				}
 			}
 		}
 	}
@@ -252,6 +278,12 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 	np.Init = d.Init(fn)
 	np.InsertKeys = d.InsertKeys(fn)
 	np.Args = d.Args(fn)
+	if np.Identity != "" {
+		standby := fn
+		standby.Role, standby.DevKey, standby.SessionKeys, standby.KeystorePath = v1alpha1.RoleFull, "", nil, ""
+		np.Init = d.Init(standby)
+		np.StandbyArgs = d.Args(standby)
+	}
 	if !fn.External && fn.P2PListenAll() {
 		np.PublicPorts = []int{np.Ports.P2P}
 		if np.Ports.RelayP2P != 0 {

@@ -139,6 +139,7 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 			gossamerValidators += max(replicas, 0)
 		}
 		validateKeys(ps, at.key("keys"), g, replicas, gossamer, keys)
+		validateHA(ps, at.key("ha"), g)
 		if g.Autoscaling != nil {
 			a := at.key("autoscaling")
 			if g.Role != v1alpha1.RoleRPC {
