@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dinfra/stack/internal/cluster"
+	"github.com/dinfra/stack/internal/console"
+	"github.com/dinfra/stack/internal/console/site"
+	"github.com/dinfra/stack/internal/gateway/auth"
+)
+
+func init() {
+	var (
+		contexts   []string
+		kubeconfig string
+		listen     string
+		keys       string
+		interval   time.Duration
+		history    int
+		noLocal    bool
+		timeout    time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "console",
+		Short: "Serve a web console of every network: local ones and those in any number of clusters",
+		Long: `console serves one web page for every network it is pointed at: the local networks
+under the ONF home (one site) and the SubstrateNetworks in every namespace of each kubeconfig
+context (one site each: a data centre, a cloud). The overview shows each network's
+ready/desired nodes, best and finalized block, finality lag, fewest peers, chain and version;
+a network's page shows its nodes by group and plots block height, finality lag and peers over
+time. The page updates itself (server-sent events).
+
+A background poller asks each site once per --interval: local networks as onf status does
+(the supervisor's state and the nodes' RPC), clusters from the SubstrateNetworks' status and
+their pods only (two list calls per site, never the nodes). Pages read that cache. A site whose
+poll fails is shown unreachable with its last known networks.
+
+The console is read-only unless --api-keys names an API key file (the gateway's format, see
+onf gateway key new): then a key with role operator (the default role) may scale a group from
+a network's page, the same change onf scale makes, after the user confirms it by typing the
+network's name. The key travels in the X-Api-Key header, never in a cookie; requests from
+other origins are refused. The console serves plain HTTP on loopback only: put a TLS proxy in
+front of it to reach it from elsewhere. See docs/console.md.`,
+		Example: `  onf console                                   # local networks, http://127.0.0.1:8080
+  onf console --context eu-1 --context us-1     # plus two clusters of ~/.kube/config
+  onf console --kubeconfig ~/.kube/fleet --context dc-a --context dc-b --no-local
+  (echo keys:; onf gateway key new --id alice --role operator) > console-keys.yaml
+  onf console --api-keys console-keys.yaml --listen 127.0.0.1:9090   # alice's key may scale`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := loopbackOnly(listen); err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil))
+			var sites []console.NamedSite
+			if !noLocal {
+				rt, err := localRuntime()
+				if err != nil {
+					return err
+				}
+				sites = append(sites, console.NamedSite{Name: "local", Site: site.Local{Runtime: rt, ScaleTimeout: timeout}})
+			}
+			if kubeconfig != "" && len(contexts) == 0 {
+				contexts = []string{""} // the kubeconfig's current context
+			}
+			for _, ctx := range contexts {
+				cl, err := cluster.New(cluster.Options{Kubeconfig: kubeconfig, Context: ctx})
+				if err != nil {
+					return fmt.Errorf("--context %s: %w", ctx, err)
+				}
+				cl.Namespace = "" // every namespace
+				name := ctx
+				if name == "" {
+					name = "cluster"
+				}
+				sites = append(sites, console.NamedSite{Name: name, Site: site.Cluster{Client: cl, ScaleTimeout: timeout}})
+			}
+			if len(sites) == 0 {
+				return errors.New("no site: drop --no-local or give --context or --kubeconfig")
+			}
+			srv := &console.Server{ActionTimeout: timeout, Log: log}
+			if keys != "" {
+				ks, err := auth.NewKeyStore(keys, console.RoleOperator, func(string) bool { return true })
+				if err != nil {
+					return fmt.Errorf("--api-keys: %w", err)
+				}
+				srv.Keys = ks
+			}
+			srv.Cache = console.NewCache(sites, console.Options{Interval: interval, History: history, Log: log})
+			return serveConsole(c.Context(), srv, listen, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&contexts, "context", nil, "kubeconfig context of a cluster to show (repeat for each cluster)")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file of the contexts (default $KUBECONFIG or ~/.kube/config)")
+	f.StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address and port to serve on")
+	f.StringVar(&keys, "api-keys", "", "API key file (the gateway's format) whose keys with role operator may act; none: read-only")
+	f.DurationVar(&interval, "interval", 5*time.Second, "how often each site is polled")
+	f.IntVar(&history, "history", 360, "samples kept per network for the plots")
+	f.BoolVar(&noLocal, "no-local", false, "leave out the local networks under --home")
+	f.DurationVar(&timeout, "action-timeout", 3*time.Minute, "how long an action may wait for the network to converge")
+	rootCmd.AddCommand(cmd)
+}
+
+// loopbackOnly refuses to serve plain HTTP (and API keys in it) beyond this machine.
+func loopbackOnly(listen string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--listen: %s is not a loopback address; the console serves plain HTTP, so put a TLS proxy in front of it to reach it from elsewhere", host)
+	}
+	return nil
+}
+
+// serveConsole polls the sites and serves the console until ctx ends.
+func serveConsole(ctx context.Context, srv *console.Server, listen string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go srv.Cache.Run(ctx)
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shut, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		_ = hs.Shutdown(shut)
+	}()
+	log.Info("console serving", "url", "http://"+ln.Addr().String())
+	fmt.Fprintf(os.Stdout, "console: http://%s\n", ln.Addr())
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+'use strict';
+// The console page: an overview of every site's networks and a page per network, fed by the
+// server's cache through server-sent events. Everything is built with DOM calls (never HTML
+// strings), so names from a cluster cannot inject markup.
+
+const main = document.getElementById('main');
+let overview = null;
+let actions = false;
+let detailSeq = 0;
+let lastResult = null; // the last action's outcome, shown until the page changes
+
+function h(tag, attrs, ...kids) {
+  const svg = ['svg', 'polyline', 'line', 'text', 'g'].includes(tag);
+  const el = svg ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v);
+  }
+  for (const kid of kids.flat()) {
+    if (kid === undefined || kid === null) continue;
+    el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+  }
+  return el;
+}
+
+function route() {
+  const m = location.hash.match(/^#\/n\/([^/]+)\/(.+)$/);
+  return m ? { site: decodeURIComponent(m[1]), id: decodeURIComponent(m[2]) } : null;
+}
+
+function ago(t) {
+  if (!t) return 'never';
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(t)) / 1000));
+  return s + 's ago';
+}
+
+function stateClass(s) {
+  if (s === 'ready' || s === 'running' || s === 'up') return 'state-ok';
+  if (s === 'degraded' || s === 'stopped' || s === 'conflict') return 'state-bad';
+  return 'state-warn';
+}
+
+function num(v, field) { return h('td', { class: 'num', 'data-field': field }, v); }
+
+function render() {
+  const r = route();
+  if (r) return renderNetwork(r);
+  if (!overview) return;
+  const t0 = performance.now();
+  const frag = document.createDocumentFragment();
+  frag.append(h('h1', {}, 'Networks'));
+  for (const site of overview.sites) {
+    const rows = site.networks.map(n => h('tr', { 'data-network': n.id, 'data-site': site.name },
+      h('td', { 'data-field': 'name' }, h('a', { href: '#/n/' + encodeURIComponent(site.name) + '/' + encodeURIComponent(n.id) }, n.id)),
+      h('td', { 'data-field': 'chain' }, n.chain),
+      h('td', { 'data-field': 'state', class: stateClass(n.state), title: n.error || '' }, n.state),
+      h('td', { 'data-field': 'ready', class: 'num ' + (n.ready === n.desired ? 'state-ok' : 'state-warn') }, n.ready + '/' + n.desired),
+      num(n.best, 'best'), num(n.finalized, 'finalized'), num(n.lag, 'lag'), num(n.peers, 'peers'),
+      h('td', { 'data-field': 'version' }, n.versions.join(', ') || '-')));
+    frag.append(h('section', { class: 'site', 'data-site': site.name, 'data-reachable': String(site.reachable) },
+      h('h2', {}, site.name,
+        h('span', { class: 'badge ' + (site.reachable ? 'ok' : 'bad'), 'data-field': 'reachability' }, site.reachable ? 'live' : 'unreachable'),
+        h('span', { class: 'muted' }, site.networks.length + ' networks, polled ' + ago(site.polled)),
+        site.error ? h('span', { class: 'muted', 'data-field': 'error' }, site.error) : null),
+      h('table', {},
+        h('thead', {}, h('tr', {}, ['network', 'chain', 'state', 'ready', 'best', 'finalized', 'lag', 'min peers', 'version'].map(c => h('th', {}, c)))),
+        h('tbody', {}, rows))));
+  }
+  main.replaceChildren(frag);
+  document.body.dataset.rendered = String(performance.now() - t0);
+}
+
+// plot draws series of [time, value] points as an SVG polyline each, with the value range.
+function plot(name, caption, series) {
+  const W = 400, H = 150, L = 40, B = 16;
+  const all = series.flatMap(s => s.points);
+  const ts = all.map(p => p[0]), vs = all.map(p => p[1]);
+  const t0 = Math.min(...ts), t1 = Math.max(...ts);
+  const v0 = Math.min(0, ...vs), v1 = Math.max(1, ...vs);
+  const x = t => L + (t1 > t0 ? (t - t0) / (t1 - t0) : 1) * (W - L - 4);
+  const y = v => 4 + (1 - (v - v0) / (v1 - v0)) * (H - B - 8);
+  const svg = h('svg', { class: 'plot', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', 'data-plot': name },
+    h('line', { class: 'axis', x1: L, y1: H - B, x2: W, y2: H - B }),
+    h('line', { class: 'axis', x1: L, y1: 4, x2: L, y2: H - B }),
+    h('text', { x: 2, y: 12 }, String(v1)), h('text', { x: 2, y: H - B }, String(v0)),
+    all.length ? h('text', { x: L, y: H - 2 }, new Date(t0).toLocaleTimeString()) : null,
+    all.length ? h('text', { x: W - 60, y: H - 2 }, new Date(t1).toLocaleTimeString()) : null,
+    series.map((s, i) => h('polyline', { class: 's' + i, 'data-series': s.label,
+      points: s.points.map(p => x(p[0]).toFixed(1) + ',' + y(p[1]).toFixed(1)).join(' ') })));
+  return h('figure', {}, h('figcaption', {}, caption),
+    h('div', { class: 'legend' }, series.map((s, i) => h('span', {}, h('i', { class: 'l' + i }), s.label))), svg);
+}
+
+function card(k, v, field) { return h('div', { class: 'card' }, h('div', { class: 'v', 'data-field': field }, v), h('div', { class: 'k' }, k)); }
+
+async function renderNetwork(r) {
+  const seq = ++detailSeq;
+  const res = await fetch('/api/network?site=' + encodeURIComponent(r.site) + '&id=' + encodeURIComponent(r.id));
+  if (seq !== detailSeq) return;
+  if (!res.ok) {
+    main.replaceChildren(h('p', {}, h('a', { href: '#/' }, '← all networks')), h('p', { class: 'state-bad' }, (await res.json()).error));
+    return;
+  }
+  const d = await res.json();
+  if (seq !== detailSeq || document.getElementById('confirm')) return; // keep an open confirmation as it is
+  const s = d.summary, hist = d.history;
+  const pts = f => hist.map(p => [p.t, p[f]]);
+  const local = !s.namespace;
+  const where = local ? '' : ' --context ' + s.site + ' -n ' + s.namespace;
+  main.replaceChildren(
+    h('p', {}, h('a', { href: '#/' }, '← all networks')),
+    h('h1', { 'data-network': s.id }, s.id, ' ', h('span', { class: 'muted' }, 'at ' + s.site + (d.reachable ? '' : ' (unreachable, last known)'))),
+    h('div', { class: 'cards' },
+      card('state', s.state, 'state'), card('ready / desired', s.ready + '/' + s.desired, 'ready'),
+      card('best', s.best, 'best'), card('finalized', s.finalized, 'finalized'), card('finality lag', s.lag, 'lag'),
+      card('min peers', s.peers, 'peers'), card('chain', s.chain, 'chain'), card('version', s.versions.join(', ') || '-', 'version')),
+    s.error ? h('p', { class: 'state-bad' }, s.error) : null,
+    s.gateway ? h('p', {}, 'RPC gateway: ', h('code', {}, s.gateway)) : null,
+    h('div', { class: 'plots' },
+      plot('height', 'Block height (best, finalized)', [{ label: 'best', points: pts('best') }, { label: 'finalized', points: pts('finalized') }]),
+      plot('lag', 'Finality lag (blocks)', [{ label: 'lag', points: pts('lag') }]),
+      plot('peers', 'Peers (fewest of a ready node)', [{ label: 'peers', points: pts('peers') }])),
+    h('div', { id: 'result', 'data-state': lastResult?.state }, lastResult ? h('p', {}, lastResult.msg) : null),
+    d.groups.map(g => h('div', { class: 'group', 'data-group': g.name },
+      h('h3', {}, g.name, h('span', { class: 'muted' }, g.role + ', ' + g.nodes.length + ' nodes'), h('span', { class: 'spacer' }),
+        actions ? h('label', {}, 'replicas ', h('input', { type: 'number', min: 0, value: g.nodes.length, 'data-scale': g.name })) : null,
+        actions ? h('button', { 'data-scale-button': g.name, onclick: () => askScale(s, g) }, 'Scale…') : null),
+      h('table', {},
+        h('thead', {}, h('tr', {}, ['node', 'state', 'restarts', 'version', 'peers', 'best', 'finalized', 'syncing', 'logs', 'RPC'].map(c => h('th', {}, c)))),
+        h('tbody', {}, g.nodes.map(n => {
+          const st = n.conflict ? 'conflict' : n.running && n.rpcError ? 'starting' : n.running ? 'up' : 'stopped';
+          return h('tr', { 'data-node': n.name },
+            h('td', {}, n.name), h('td', { class: stateClass(st), title: n.rpcError || n.lastExit || '' }, st),
+            num(n.restarts, 'restarts'), h('td', {}, n.version || '-'), num(n.peers, 'peers'), num(n.best, 'best'),
+            num(n.finalized, 'finalized'), h('td', {}, n.syncing ? 'yes' : 'no'),
+            h('td', {}, h('code', {}, 'onf logs ' + s.name + ' ' + n.name + where)),
+            h('td', {}, h('code', {}, 'onf rpc ' + s.name + ' ' + n.name + ' system_health' + where)));
+        }))))));
+}
+
+function askScale(s, g) {
+  const replicas = Number(document.querySelector(`input[data-scale="${CSS.escape(g.name)}"]`).value);
+  const key = h('input', { type: 'password', id: 'apikey', autocomplete: 'off' });
+  const confirm = h('input', { type: 'text', id: 'confirm-name', autocomplete: 'off' });
+  const box = h('div', { class: 'confirm', id: 'confirm' },
+    h('strong', {}, `Scale group ${g.name} of ${s.id} at ${s.site} from ${g.nodes.length} to ${replicas} nodes?`),
+    h('label', {}, 'API key (role operator) ', key),
+    h('label', {}, 'Type the network name ', h('code', {}, s.id), ' to confirm ', confirm),
+    h('button', { id: 'confirm-button', onclick: () => doScale(s, g, replicas, key.value, confirm.value, box) }, 'Scale'), ' ',
+    h('button', { onclick: () => { box.remove(); render(); } }, 'Cancel'));
+  document.getElementById('result').replaceChildren(box);
+}
+
+async function doScale(s, g, replicas, key, confirm, box) {
+  box.replaceChildren(h('span', {}, `scaling ${g.name} to ${replicas}: waiting for the network to converge…`));
+  const headers = { 'Content-Type': 'application/json' };
+  if (key) headers['X-Api-Key'] = key;
+  let msg, ok = false;
+  try {
+    const res = await fetch('/api/scale', { method: 'POST', headers, credentials: 'omit',
+      body: JSON.stringify({ site: s.site, network: s.id, group: g.name, replicas, confirm }) });
+    const body = await res.json();
+    ok = res.ok;
+    msg = ok ? body.result : `refused (${res.status}): ${body.error}`;
+  } catch (e) {
+    msg = 'failed: ' + e;
+  }
+  box.remove();
+  lastResult = { state: ok ? 'ok' : 'error', msg };
+  await renderNetwork(route());
+}
+
+async function start() {
+  try {
+    actions = (await (await fetch('/api/info')).json()).actions;
+  } catch (e) { /* read-only */ }
+  document.getElementById('mode').textContent = actions ? 'actions need an API key' : 'read-only';
+  const live = document.getElementById('live');
+  const es = new EventSource('/api/events');
+  es.addEventListener('overview', e => {
+    overview = JSON.parse(e.data);
+    live.dataset.live = 'true';
+    live.textContent = 'live';
+    if (!document.getElementById('confirm')) render(); // an open confirmation (or a running action) stays
+  });
+  es.onerror = () => { live.dataset.live = 'false'; live.textContent = 'reconnecting'; };
+  window.addEventListener('hashchange', () => { lastResult = null; render(); });
+}
+
+start();

@@ -1,0 +1,260 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Sample is one poll's chain facts of a network, for the plots.
+type Sample struct {
+	Time      int64  `json:"t"` // Unix milliseconds
+	Best      uint64 `json:"best"`
+	Finalized uint64 `json:"finalized"`
+	Lag       uint64 `json:"lag"`
+	Peers     int    `json:"peers"`
+}
+
+// ring keeps the last cap(buf) samples.
+type ring struct {
+	buf  []Sample
+	next int
+	full bool
+}
+
+func newRing(n int) *ring { return &ring{buf: make([]Sample, n)} }
+
+func (r *ring) add(s Sample) {
+	r.buf[r.next] = s
+	r.next = (r.next + 1) % len(r.buf)
+	r.full = r.full || r.next == 0
+}
+
+// samples are the kept samples, oldest first.
+func (r *ring) samples() []Sample {
+	if !r.full {
+		return append([]Sample(nil), r.buf[:r.next]...)
+	}
+	return append(append([]Sample(nil), r.buf[r.next:]...), r.buf[:r.next]...)
+}
+
+// SiteView is a site in the overview.
+type SiteView struct {
+	Name string `json:"name"`
+	// Reachable is false when the last poll failed; Networks are then those of the last poll
+	// that worked (Polled says when).
+	Reachable bool      `json:"reachable"`
+	Error     string    `json:"error,omitempty"`
+	Polled    time.Time `json:"polled,omitzero"`
+	Networks  []Summary `json:"networks"`
+}
+
+// Overview is every site's networks.
+type Overview struct {
+	Sites []SiteView `json:"sites"`
+}
+
+// Detail is the network page.
+type Detail struct {
+	Summary   Summary   `json:"summary"`
+	Reachable bool      `json:"reachable"`
+	Groups    []Group   `json:"groups"`
+	History   []Sample  `json:"history"`
+	Polled    time.Time `json:"polled"`
+}
+
+// Options configure a Cache.
+type Options struct {
+	Interval time.Duration // between two polls of a site (default 5s)
+	History  int           // samples kept per network (default 360: 30 minutes at 5s)
+	Log      *slog.Logger
+}
+
+// Cache polls every site on an interval and keeps the result; pages read only the cache.
+type Cache struct {
+	opts  Options
+	names []string
+	sites map[string]*siteState
+
+	mu       sync.RWMutex
+	overview []byte        // the Overview as JSON, rebuilt on every poll
+	changed  chan struct{} // closed and replaced on every poll
+}
+
+type siteState struct {
+	site    Site
+	refresh chan struct{}
+	view    SiteView
+	nets    map[string]*netState
+}
+
+type netState struct {
+	net  Network
+	hist *ring
+}
+
+// NamedSite is a site and the name the console shows it under.
+type NamedSite struct {
+	Name string
+	Site Site
+}
+
+// NewCache makes a cache of the sites, in the order given; Run polls them.
+func NewCache(sites []NamedSite, opts Options) *Cache {
+	if opts.Interval <= 0 {
+		opts.Interval = 5 * time.Second
+	}
+	if opts.History <= 0 {
+		opts.History = 360
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cache{opts: opts, sites: map[string]*siteState{}, changed: make(chan struct{})}
+	for _, s := range sites {
+		c.names = append(c.names, s.Name)
+		c.sites[s.Name] = &siteState{site: s.Site, refresh: make(chan struct{}, 1),
+			view: SiteView{Name: s.Name, Networks: []Summary{}}, nets: map[string]*netState{}}
+	}
+	c.rebuild()
+	return c
+}
+
+// Run polls every site until ctx ends: at once, then every interval, and when Refresh asks.
+func (c *Cache) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, name := range c.names {
+		wg.Go(func() { c.pollLoop(ctx, name) })
+	}
+	wg.Wait()
+}
+
+// Refresh polls a site now (after an action changed it) instead of at its next interval.
+func (c *Cache) Refresh(site string) {
+	if s := c.sites[site]; s != nil {
+		select {
+		case s.refresh <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (c *Cache) pollLoop(ctx context.Context, name string) {
+	s := c.sites[name]
+	tick := time.NewTicker(c.opts.Interval)
+	defer tick.Stop()
+	for {
+		c.poll(ctx, name, s)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-s.refresh:
+		}
+	}
+}
+
+// poll asks the site once. A failed poll marks the site unreachable and keeps its last
+// networks; a network the site no longer has is dropped with its history.
+func (c *Cache) poll(ctx context.Context, name string, s *siteState) {
+	pctx, cancel := context.WithTimeout(ctx, max(c.opts.Interval, 10*time.Second))
+	nets, err := s.site.Poll(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		if s.view.Reachable || s.view.Error == "" {
+			c.opts.Log.Warn("site unreachable", "site", name, "err", err)
+		}
+		s.view.Reachable, s.view.Error = false, err.Error()
+		c.rebuildLocked()
+		return
+	}
+	if !s.view.Reachable {
+		c.opts.Log.Info("site reachable", "site", name, "networks", len(nets))
+	}
+	s.view.Reachable, s.view.Error, s.view.Polled = true, "", now
+	seen := map[string]*netState{}
+	s.view.Networks = make([]Summary, 0, len(nets))
+	for _, n := range nets {
+		sum := Summarize(name, n)
+		ns := s.nets[sum.ID]
+		if ns == nil {
+			ns = &netState{hist: newRing(c.opts.History)}
+		}
+		ns.net = n
+		ns.hist.add(Sample{Time: now.UnixMilli(), Best: sum.Best, Finalized: sum.Finalized, Lag: sum.Lag, Peers: sum.Peers})
+		seen[sum.ID] = ns
+		s.view.Networks = append(s.view.Networks, sum)
+	}
+	s.nets = seen
+	c.rebuildLocked()
+}
+
+func (c *Cache) rebuild() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rebuildLocked()
+}
+
+// rebuildLocked renders the overview once per poll, so serving it costs no work per request,
+// and wakes the event streams.
+func (c *Cache) rebuildLocked() {
+	var o Overview
+	for _, name := range c.names {
+		o.Sites = append(o.Sites, c.sites[name].view)
+	}
+	data, err := json.Marshal(o)
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	c.overview = data
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// Overview is the overview as JSON and a channel closed when it changes.
+func (c *Cache) Overview() ([]byte, <-chan struct{}) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.overview, c.changed
+}
+
+// Detail is a network's page, false when the site has no such network.
+func (c *Cache) Detail(site, id string) (*Detail, bool) {
+	s := c.sites[site]
+	if s == nil {
+		return nil, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ns := s.nets[id]
+	if ns == nil {
+		return nil, false
+	}
+	return &Detail{
+		Summary: Summarize(site, ns.net), Reachable: s.view.Reachable, Groups: Groups(ns.net.Status),
+		History: ns.hist.samples(), Polled: s.view.Polled,
+	}, true
+}
+
+// lookup is the site and the namespace and name of one of its networks, as last polled.
+func (c *Cache) lookup(site, id string) (Site, Summary, bool) {
+	s := c.sites[site]
+	if s == nil {
+		return nil, Summary{}, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ns := s.nets[id]
+	if ns == nil {
+		return nil, Summary{}, false
+	}
+	return s.site, Summarize(site, ns.net), true
+}

@@ -1,0 +1,109 @@
+// Package console is the core of `onf console`: a cache that polls every site (the local ONF
+// home, each cluster context) on an interval and keeps each network's recent history, and the
+// HTTP server that serves that cache (JSON, server-sent events, the embedded page) and the
+// day-2 action scale to callers with an API key. A page request never reaches a node or an API
+// server: only the pollers do, once per interval per site. Sites (package site) are the only
+// I/O; the views built here are pure functions of what the sites returned.
+package console
+
+import (
+	"context"
+	"slices"
+
+	"github.com/dinfra/stack/internal/netstatus"
+)
+
+// Site is one place networks run: the local home or a cluster context.
+type Site interface {
+	// Poll returns every network of the site as `onf status` sees it.
+	Poll(ctx context.Context) ([]Network, error)
+	// Scale is `onf scale` of a group of one of the site's networks: it returns once the
+	// network has converged, or with the reason it did not.
+	Scale(ctx context.Context, namespace, name, group string, replicas int) error
+}
+
+// Network is one network as a site's poll found it.
+type Network struct {
+	Chain  string // the chain spec's name: builtin name, file, URL or ConfigMap
+	Status *netstatus.Network
+}
+
+// ID names a network within its site: namespace/name in a cluster, the name locally.
+func ID(st *netstatus.Network) string {
+	if st.Namespace != "" {
+		return st.Namespace + "/" + st.Network
+	}
+	return st.Network
+}
+
+// Summary is a network's row in the overview.
+type Summary struct {
+	Site      string `json:"site"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+	Chain     string `json:"chain"`
+	State     string `json:"state"`
+	Error     string `json:"error,omitempty"`
+	// Ready counts the nodes that run and answer (locally) or whose pod is Ready (in a
+	// cluster); Desired counts the nodes of the spec.
+	Ready     int    `json:"ready"`
+	Desired   int    `json:"desired"`
+	Best      uint64 `json:"best"`
+	Finalized uint64 `json:"finalized"`
+	// Lag is best minus finalized: how far finality trails the chain's head.
+	Lag uint64 `json:"lag"`
+	// Peers is the fewest peers of a ready node: the node closest to being cut off.
+	Peers    int      `json:"peers"`
+	Versions []string `json:"versions"`
+	Gateway  string   `json:"gateway,omitempty"`
+}
+
+// Summarize is the overview row of a network.
+func Summarize(site string, n Network) Summary {
+	st := n.Status
+	s := Summary{
+		Site: site, ID: ID(st), Name: st.Network, Namespace: st.Namespace, Chain: n.Chain,
+		State: st.State, Error: st.Error, Desired: len(st.Nodes), Gateway: st.Gateway, Versions: []string{},
+	}
+	for i := range st.Nodes {
+		node := &st.Nodes[i]
+		s.Best, s.Finalized = max(s.Best, node.Best), max(s.Finalized, node.Finalized)
+		if node.State() != "up" {
+			continue
+		}
+		if s.Ready == 0 || node.Peers < s.Peers {
+			s.Peers = node.Peers
+		}
+		s.Ready++
+		if node.Version != "" && !slices.Contains(s.Versions, node.Version) {
+			s.Versions = append(s.Versions, node.Version)
+		}
+	}
+	if s.Best > s.Finalized {
+		s.Lag = s.Best - s.Finalized
+	}
+	slices.Sort(s.Versions)
+	return s
+}
+
+// Group is a node group on the network page.
+type Group struct {
+	Name  string           `json:"name"`
+	Role  string           `json:"role"`
+	Nodes []netstatus.Node `json:"nodes"`
+}
+
+// Groups are a network's nodes by group, in the spec's order.
+func Groups(st *netstatus.Network) []Group {
+	var out []Group
+	for _, n := range st.Nodes {
+		i := slices.IndexFunc(out, func(g Group) bool { return g.Name == n.Group })
+		if i < 0 {
+			out = append(out, Group{Name: n.Group, Role: string(n.Role)})
+			i = len(out) - 1
+		}
+		out[i].Nodes = append(out[i].Nodes, n)
+	}
+	return out
+}

@@ -1,0 +1,258 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dinfra/stack/internal/gateway/auth"
+	"github.com/dinfra/stack/internal/netstatus"
+)
+
+func node(name, group string, running bool, rpcErr string, peers int, best, fin uint64, version string) netstatus.Node {
+	return netstatus.Node{Name: name, Group: group, Role: "full", Running: running, RPCError: rpcErr,
+		Peers: peers, Best: best, Finalized: fin, Version: version}
+}
+
+func TestSummarize(t *testing.T) {
+	st := &netstatus.Network{Network: "relay", Namespace: "chains", State: "ready", Nodes: []netstatus.Node{
+		node("validator-0", "validator", true, "", 3, 10, 7, "v2"),
+		node("rpc-0", "rpc", true, "", 1, 9, 7, "v1"),
+		node("rpc-1", "rpc", true, "pod not ready", 0, 0, 0, ""), // not ready: no peers minimum, no version
+		node("rpc-2", "rpc", false, "no pod yet", 0, 0, 0, ""),
+	}}
+	got := Summarize("dc-1", Network{Chain: "westend-dev", Status: st})
+	want := Summary{Site: "dc-1", ID: "chains/relay", Name: "relay", Namespace: "chains", Chain: "westend-dev", State: "ready",
+		Ready: 2, Desired: 4, Best: 10, Finalized: 7, Lag: 3, Peers: 1, Versions: []string{"v1", "v2"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Summarize:\n got %+v\nwant %+v", got, want)
+	}
+	groups := Groups(st)
+	if len(groups) != 2 || groups[0].Name != "validator" || len(groups[1].Nodes) != 3 {
+		t.Errorf("Groups: %+v", groups)
+	}
+}
+
+func TestRing(t *testing.T) {
+	r := newRing(3)
+	for i := range 5 {
+		r.add(Sample{Best: uint64(i)})
+		if n := len(r.samples()); n != min(i+1, 3) {
+			t.Fatalf("after %d adds: %d samples", i+1, n)
+		}
+	}
+	var got []uint64
+	for _, s := range r.samples() {
+		got = append(got, s.Best)
+	}
+	if !reflect.DeepEqual(got, []uint64{2, 3, 4}) {
+		t.Errorf("samples oldest first: %v", got)
+	}
+}
+
+// fakeSite is a test double of a site: its networks and failure are set by the test, and it
+// records the scale calls it gets.
+type fakeSite struct {
+	mu     sync.Mutex
+	nets   []Network
+	err    error
+	polls  int
+	scaled []string
+}
+
+func (f *fakeSite) Poll(context.Context) ([]Network, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.polls++
+	return f.nets, f.err
+}
+
+func (f *fakeSite) Scale(_ context.Context, ns, name, group string, replicas int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scaled = append(f.scaled, fmt.Sprint(ns, " ", name, " ", group, " ", replicas))
+	return nil
+}
+
+func (f *fakeSite) set(nets []Network, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nets, f.err = nets, err
+}
+
+func overviewOf(t *testing.T, c *Cache) Overview {
+	t.Helper()
+	data, _ := c.Overview()
+	var o Overview
+	if err := json.Unmarshal(data, &o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestCacheUnreachableKeepsLastNetworks(t *testing.T) {
+	site := &fakeSite{nets: []Network{{Chain: "dev", Status: &netstatus.Network{Network: "dev", State: "running",
+		Nodes: []netstatus.Node{node("rpc-0", "rpc", true, "", 2, 5, 3, "v")}}}}}
+	c := NewCache([]NamedSite{{Name: "local", Site: site}}, Options{History: 10})
+	ctx := context.Background()
+	c.poll(ctx, "local", c.sites["local"])
+	c.poll(ctx, "local", c.sites["local"])
+	o := overviewOf(t, c)
+	if s := o.Sites[0]; !s.Reachable || len(s.Networks) != 1 || s.Networks[0].Best != 5 {
+		t.Fatalf("after polls: %+v", s)
+	}
+	d, ok := c.Detail("local", "dev")
+	if !ok || len(d.History) != 2 || d.History[1].Lag != 2 {
+		t.Fatalf("detail: %+v", d)
+	}
+
+	site.set(nil, errors.New("connection refused"))
+	c.poll(ctx, "local", c.sites["local"])
+	s := overviewOf(t, c).Sites[0]
+	if s.Reachable || s.Error != "connection refused" || len(s.Networks) != 1 {
+		t.Errorf("failed poll: want unreachable with the last networks, got %+v", s)
+	}
+
+	site.set([]Network{}, nil) // the network is gone
+	c.poll(ctx, "local", c.sites["local"])
+	if s := overviewOf(t, c).Sites[0]; !s.Reachable || len(s.Networks) != 0 {
+		t.Errorf("network removed: %+v", s)
+	}
+	if _, ok := c.Detail("local", "dev"); ok {
+		t.Error("a removed network keeps its page")
+	}
+}
+
+const testKey = "onf_console-test-key-0123456789abcdefghijk"
+
+func keyStore(t *testing.T) *auth.KeyStore {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "keys.yaml")
+	doc := "keys:\n- id: alice\n  sha256: " + auth.HashKey(testKey) + "\n- id: bob\n  role: viewer\n  sha256: " + auth.HashKey(testKey+"bob") + "\n"
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := auth.NewKeyStore(file, RoleOperator, func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+func TestScale(t *testing.T) {
+	site := &fakeSite{nets: []Network{{Status: &netstatus.Network{Network: "relay", Namespace: "chains", Nodes: []netstatus.Node{}}}}}
+	cache := NewCache([]NamedSite{{Name: "dc-1", Site: site}}, Options{})
+	cache.poll(context.Background(), "dc-1", cache.sites["dc-1"])
+	body := `{"site":"dc-1","network":"chains/relay","group":"rpc","replicas":3,"confirm":"chains/relay"}`
+	for _, tc := range []struct {
+		name     string
+		readOnly bool
+		body     string
+		header   map[string]string
+		code     int
+		msg      string
+	}{
+		{"read-only console", true, body, map[string]string{"X-Api-Key": testKey}, 403, "read-only"},
+		{"no key", false, body, nil, 401, "no API key"},
+		{"wrong key", false, body, map[string]string{"X-Api-Key": testKey + "x"}, 401, "invalid"},
+		{"viewer key", false, body, map[string]string{"X-Api-Key": testKey + "bob"}, 403, "role \\\"viewer\\\""},
+		{"other origin", false, body, map[string]string{"X-Api-Key": testKey, "Origin": "http://evil.example"}, 403, "origin"},
+		{"form post", false, body, map[string]string{"X-Api-Key": testKey, "Content-Type": "application/x-www-form-urlencoded"}, 415, "Content-Type"},
+		{"not confirmed", false, strings.Replace(body, `"confirm":"chains/relay"`, `"confirm":"relay"`, 1), map[string]string{"X-Api-Key": testKey}, 400, "confirm:"},
+		{"bad replicas", false, strings.Replace(body, `3`, `-1`, 1), map[string]string{"X-Api-Key": testKey}, 400, "replicas:"},
+		{"unknown field", false, strings.Replace(body, `"group"`, `"grp"`, 1), map[string]string{"X-Api-Key": testKey}, 400, "unknown field"},
+		{"unknown network", false, strings.ReplaceAll(body, "chains/relay", "chains/para"), map[string]string{"X-Api-Key": testKey}, 404, "no network"},
+		{"operator key", false, body, map[string]string{"Authorization": "Bearer " + testKey}, 200, "group rpc has 3 nodes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &Server{Cache: cache, ActionTimeout: time.Minute, Log: discard()}
+			if !tc.readOnly {
+				srv.Keys = keyStore(t)
+			}
+			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/api/scale", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			before := len(site.scaled)
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, req)
+			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.msg) {
+				t.Errorf("got %d %s, want %d with %q", rec.Code, rec.Body, tc.code, tc.msg)
+			}
+			if scaled := len(site.scaled) - before; (tc.code == 200) != (scaled == 1) {
+				t.Errorf("%d scale calls", scaled)
+			}
+		})
+	}
+	if want := []string{"chains relay rpc 3"}; !reflect.DeepEqual(site.scaled, want) {
+		t.Errorf("scale calls %q, want %q", site.scaled, want)
+	}
+}
+
+func TestEventsFollowPolls(t *testing.T) {
+	site := &fakeSite{nets: []Network{}}
+	cache := NewCache([]NamedSite{{Name: "local", Site: site}}, Options{Interval: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go cache.Run(ctx)
+	hs := httptest.NewServer((&Server{Cache: cache, Log: discard()}).Handler())
+	defer hs.Close()
+	res, err := http.Get(hs.URL + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(nil, 1<<20)
+	events := 0
+	for events < 3 && sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			var o Overview
+			if err := json.Unmarshal([]byte(data), &o); err != nil || len(o.Sites) != 1 {
+				t.Fatalf("event %q: %v", data, err)
+			}
+			events++
+		}
+	}
+	if events < 3 {
+		t.Fatalf("%d events: %v", events, sc.Err())
+	}
+}
+
+func TestPageAndHeaders(t *testing.T) {
+	hs := httptest.NewServer((&Server{Cache: NewCache(nil, Options{}), Log: discard()}).Handler())
+	defer hs.Close()
+	for path, want := range map[string]string{"/": "<title>onf console</title>", "/app.js": "EventSource", "/api/info": `"actions":false`} {
+		res, err := http.Get(hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		_, _ = bufio.NewReader(res.Body).WriteTo(&b)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(b.String(), want) {
+			t.Errorf("GET %s: %d, want %q in %.200s", path, res.StatusCode, want, b.String())
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+			t.Errorf("GET %s: CSP %q", path, csp)
+		}
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

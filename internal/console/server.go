@@ -1,0 +1,227 @@
+package console
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/dinfra/stack/internal/gateway/auth"
+	"github.com/dinfra/stack/internal/network"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// RoleOperator is the role an API key needs for actions; keys without a role have it.
+const RoleOperator = "operator"
+
+// Server serves the cache and the actions.
+type Server struct {
+	Cache *Cache
+	// Keys authenticate actions; nil makes the console read-only.
+	Keys *auth.KeyStore
+	// ActionTimeout bounds an action, waiting for the network to converge included.
+	ActionTimeout time.Duration
+	Log           *slog.Logger
+}
+
+// Handler is the console's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	static, err := fs.Sub(assets, "assets")
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /", http.FileServerFS(static))
+	mux.HandleFunc("GET /api/info", s.info)
+	mux.HandleFunc("GET /api/overview", s.overview)
+	mux.HandleFunc("GET /api/network", s.network)
+	mux.HandleFunc("GET /api/events", s.events)
+	mux.HandleFunc("POST /api/scale", s.scale)
+	return secureHeaders(mux)
+}
+
+// secureHeaders keeps the page from being framed or fed other origins' scripts.
+func secureHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'none'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+type problem struct {
+	Error string `json:"error"`
+}
+
+func fail(w http.ResponseWriter, code int, format string, args ...any) {
+	writeJSON(w, code, problem{Error: fmt.Sprintf(format, args...)})
+}
+
+// info tells the page whether actions are possible.
+func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"actions": s.Keys != nil})
+}
+
+func (s *Server) overview(w http.ResponseWriter, _ *http.Request) {
+	data, _ := s.Cache.Overview()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(data)
+}
+
+func (s *Server) network(w http.ResponseWriter, r *http.Request) {
+	site, id := r.URL.Query().Get("site"), r.URL.Query().Get("id")
+	d, ok := s.Cache.Detail(site, id)
+	if !ok {
+		fail(w, http.StatusNotFound, "site %q has no network %q", site, id)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// events streams the overview as server-sent events: at once, then after every poll.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	keepalive := time.NewTicker(30 * time.Second)
+	defer keepalive.Stop()
+	for {
+		data, changed := s.Cache.Overview()
+		if _, err := fmt.Fprintf(w, "event: overview\ndata: %s\n\n", data); err != nil {
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+		for wait := true; wait; {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-changed:
+				wait = false
+			case <-keepalive.C:
+				if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// ScaleRequest is the body of POST /api/scale.
+type ScaleRequest struct {
+	Site     string `json:"site"`
+	Network  string `json:"network"` // the network's ID in its site
+	Group    string `json:"group"`
+	Replicas int    `json:"replicas"`
+	// Confirm repeats Network: the page sends it only after the user typed the name.
+	Confirm string `json:"confirm"`
+}
+
+// scale is `onf scale` for a caller with an operator's API key. The key comes in a header
+// (X-Api-Key or Authorization: Bearer), never a cookie, and a request from another origin is
+// refused, so another site's page cannot make a browser act here (CSRF).
+func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
+	if s.Keys == nil {
+		fail(w, http.StatusForbidden, "the console is read-only: start it with --api-keys to allow actions")
+		return
+	}
+	if !sameOrigin(r) {
+		fail(w, http.StatusForbidden, "request from another origin refused")
+		return
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		fail(w, http.StatusUnsupportedMediaType, "Content-Type: want application/json")
+		return
+	}
+	// Keys rotate without a restart: the file is re-read when it changed.
+	if _, err := s.Keys.Reload(); err != nil {
+		s.Log.Error("API keys not reloaded; the previous keys stay in force", "err", err)
+	}
+	who, err := (&auth.Authenticator{Keys: s.Keys}).Authenticate(r)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="onf console"`)
+		fail(w, http.StatusUnauthorized, "%v: actions need an API key in the X-Api-Key header", err)
+		return
+	}
+	if who.Role != RoleOperator {
+		fail(w, http.StatusForbidden, "key %s has role %q; actions need role %q", who.ID, who.Role, RoleOperator)
+		return
+	}
+	var req ScaleRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		fail(w, http.StatusBadRequest, "body: %v", err)
+		return
+	}
+	if err := req.check(); err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	site, sum, ok := s.Cache.lookup(req.Site, req.Network)
+	if !ok {
+		fail(w, http.StatusNotFound, "network: site %q has no network %q", req.Site, req.Network)
+		return
+	}
+	s.Log.Info("scale", "key", who.ID, "site", req.Site, "network", req.Network, "group", req.Group, "replicas", req.Replicas)
+	ctx, cancel := context.WithTimeout(r.Context(), s.ActionTimeout)
+	defer cancel()
+	err = site.Scale(ctx, sum.Namespace, sum.Name, req.Group, req.Replicas)
+	s.Cache.Refresh(req.Site)
+	if err != nil {
+		s.Log.Warn("scale failed", "key", who.ID, "site", req.Site, "network", req.Network, "err", err)
+		fail(w, http.StatusConflict, "scale %s group %s: %v", req.Network, req.Group, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"result": fmt.Sprintf("network %s: group %s has %d nodes", req.Network, req.Group, req.Replicas),
+	})
+}
+
+// check refuses a request before anything is asked of a site, naming the field.
+func (q *ScaleRequest) check() error {
+	switch {
+	case q.Site == "":
+		return errors.New("site: required")
+	case q.Network == "":
+		return errors.New("network: required")
+	case q.Group == "":
+		return errors.New("group: required")
+	case q.Replicas < 0 || q.Replicas > network.MaxReplicas:
+		return fmt.Errorf("replicas: must be between 0 and %d, got %d", network.MaxReplicas, q.Replicas)
+	case q.Confirm != q.Network:
+		return fmt.Errorf("confirm: must repeat the network's name %q to confirm the action", q.Network)
+	}
+	return nil
+}
+
+// sameOrigin accepts a request without Origin (not sent by a browser page) or whose Origin is
+// this console's own host.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
