@@ -356,6 +356,7 @@ func newReactorSuperviseCmd() *cobra.Command {
 func newReactorConformanceCmd() *cobra.Command {
 	var (
 		url, tokenFile, caFile, certFile, keyFile string
+		failing                                   []string
 		timeout                                   time.Duration
 	)
 	cmd := &cobra.Command{
@@ -368,12 +369,30 @@ mismatch (400), malformed requests (400), more units than the reactor has (507),
 (404 / 204), idempotent deploy, id reuse (409), sorted list and capacity consistency, the
 deployment reaching Running, and idempotent teardown (409 on a redeploy meanwhile, capacity
 freed). It deploys one sample descriptor of a built-in type the reactor serves (and a second
-one when there is room) and tears them down again. Exits non-zero when a check fails.`,
+one when there is room) and tears them down again. Exits non-zero when a check fails.
+
+What makes a deployment fail is the provider's: give a descriptor that your reactor accepts
+but cannot run with --failing-descriptor TYPE=FILE (an image you list whose template is
+gone, a size no host has) and the suite checks that it ends Failed with a public reason,
+keeps its units until torn down and tears down; without it that check is skipped.`,
 		Example: `  dinfra reactor conformance --url http://127.0.0.1:8080 --token-file reactor.token
+  dinfra reactor conformance --url http://127.0.0.1:8080 --token-file reactor.token \
+    --failing-descriptor cloud-init/v1=failing-vm.json
   dinfra reactor conformance --url https://reactor.example.net --ca-file ca.pem --cert client.pem --key client-key.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := conformance.Config{URL: url, DeployTimeout: timeout}
+			cfg := conformance.Config{URL: url, DeployTimeout: timeout, Failing: map[string][]byte{}}
+			for _, tf := range failing {
+				typ, file, ok := strings.Cut(tf, "=")
+				if !ok || typ == "" || file == "" {
+					return fmt.Errorf("--failing-descriptor %q: want TYPE=FILE", tf)
+				}
+				doc, err := os.ReadFile(file)
+				if err != nil {
+					return fmt.Errorf("--failing-descriptor %s: %w", typ, err)
+				}
+				cfg.Failing[typ] = doc
+			}
 			if tokenFile != "" {
 				tok, err := reactor.ReadToken(tokenFile)
 				if err != nil {
@@ -393,17 +412,22 @@ one when there is room) and tears them down again. Exits non-zero when a check f
 				return err
 			}
 			out := cmd.OutOrStdout()
+			skips := 0
 			for _, r := range report {
-				if r.Err != nil {
+				switch {
+				case r.Err != nil:
 					fmt.Fprintf(out, "FAIL  %s\n      %v\n", r.Name, r.Err)
-				} else {
+				case r.Skipped != "":
+					skips++
+					fmt.Fprintf(out, "SKIP  %s\n      %s\n", r.Name, r.Skipped)
+				default:
 					fmt.Fprintf(out, "ok    %s\n", r.Name)
 				}
 			}
 			if n := report.Failed(); n > 0 {
 				return fmt.Errorf("%d of %d conformance checks failed", n, len(report))
 			}
-			fmt.Fprintf(out, "all %d checks passed\n", len(report))
+			fmt.Fprintf(out, "all %d checks passed (%d skipped)\n", len(report)-skips, skips)
 			return nil
 		},
 	}
@@ -414,6 +438,7 @@ one when there is room) and tears them down again. Exits non-zero when a check f
 	fl.StringVar(&certFile, "cert", "", "client certificate (PEM) for mutual TLS")
 	fl.StringVar(&keyFile, "key", "", "private key of --cert (PEM)")
 	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long a deployment may take to run and to disappear")
+	fl.StringArrayVar(&failing, "failing-descriptor", nil, "TYPE=FILE: a descriptor of TYPE the reactor accepts but cannot run, for the Failed check (repeatable)")
 	_ = cmd.MarkFlagRequired("url")
 	return cmd
 }

@@ -35,15 +35,23 @@ func start(t *testing.T, d reactor.Driver, stateDir string) (*reactor.Server, *a
 	return srv, c, hs.URL
 }
 
+// TestConformanceOfTheFramework: the framework passes every check, the Failed phase
+// included (its driver cannot run one descriptor).
 func TestConformanceOfTheFramework(t *testing.T) {
-	_, _, url := start(t, reactortest.NewDriver(3), t.TempDir())
-	report, err := conformance.Run(context.Background(), conformance.Config{URL: url, Token: token, DeployTimeout: 10 * time.Second})
+	d := reactortest.NewDriver(3)
+	failing := []byte(`{"apiVersion":"onf.dinfra.dev/v1alpha1","kind":"SubstrateNetwork","metadata":{"name":"failing"},
+"spec":{"chain":{"builtin":"westend-dev"},"groups":[{"name":"validator","role":"validator","replicas":1,"keys":{"dev":["//Alice"]}}]}}`)
+	c, _ := descriptor.CID(failing)
+	d.FailDeploysOf(c)
+	_, _, url := start(t, d, t.TempDir())
+	report, err := conformance.Run(context.Background(), conformance.Config{URL: url, Token: token, DeployTimeout: 10 * time.Second,
+		Failing: map[string][]byte{descriptor.TypeSubstrateNetwork: failing}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range report {
-		if r.Err != nil {
-			t.Errorf("%s: %v", r.Name, r.Err)
+		if r.Err != nil || r.Skipped != "" {
+			t.Errorf("%s: %v%s", r.Name, r.Err, r.Skipped)
 		}
 	}
 	if len(report) < 10 {

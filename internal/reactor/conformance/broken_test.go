@@ -61,7 +61,16 @@ func rewrite[T any](body []byte, edit func(*T)) []byte {
 	return out
 }
 
+// failing is a descriptor of the suite's sample type (substrate-network, the first
+// built-in sample the in-memory driver serves) whose deploys that driver fails.
+var failing = []byte(`{"apiVersion":"onf.dinfra.dev/v1alpha1","kind":"SubstrateNetwork","metadata":{"name":"failing"},
+"spec":{"chain":{"builtin":"westend-dev"},"node":{"flavor":"gossamer"},
+"groups":[{"name":"validator","role":"validator","replicas":1,"keys":{"dev":["//Alice"]}}]}}`)
+
 func capabilities(r *http.Request) bool { return r.Method == "GET" && r.URL.Path == "/v1/capabilities" }
+func getDeployment(r *http.Request) bool {
+	return r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/v1/deployments/")
+}
 func deploy(r *http.Request) bool {
 	return r.Method == "PUT" && strings.HasPrefix(r.URL.Path, "/v1/deployments/")
 }
@@ -115,6 +124,7 @@ func TestOneLeakDoesNotCascade(t *testing.T) {
 // that one way fails the check that covers it (and the unbroken one passes everything:
 // internal/reactor's TestConformanceOfTheFramework).
 func TestConformanceFailsBrokenReactors(t *testing.T) {
+	const failedCheck = "a deployment that cannot run reaches Failed with a public reason, keeps its units until torn down, and is torn down"
 	var leaked atomic.Int64
 	for _, c := range []struct {
 		name, check string
@@ -166,6 +176,36 @@ func TestConformanceFailsBrokenReactors(t *testing.T) {
 				}
 				return status, body
 			}, 0},
+		{"never reaches Failed", failedCheck,
+			func(r *http.Request, status int, body []byte) (int, []byte) {
+				if getDeployment(r) {
+					body = rewrite(body, func(d *api.Deployment) {
+						if d.Phase == api.Failed {
+							d.Phase, d.Message = api.Pending, nil
+						}
+					})
+				}
+				return status, body
+			}, 0},
+		{"publishes a provider-internal error", failedCheck,
+			func(r *http.Request, status int, body []byte) (int, []byte) {
+				if getDeployment(r) {
+					body = rewrite(body, func(d *api.Deployment) {
+						if d.Phase == api.Failed {
+							msg := "open /var/lib/reactor/hosts.json: permission denied"
+							d.Message = &msg
+						}
+					})
+				}
+				return status, body
+			}, 0},
+		{"frees a failed deployment's units at once", failedCheck,
+			func(r *http.Request, status int, body []byte) (int, []byte) {
+				if capabilities(r) {
+					body = rewrite(body, func(c *api.Capabilities) { c.Capacity.Free = c.Capacity.Total })
+				}
+				return status, body
+			}, 0},
 		{"redeploys while tearing down", "teardown is idempotent, refuses a redeploy meanwhile (409), removes the deployment and frees its capacity",
 			func(r *http.Request, status int, body []byte) (int, []byte) {
 				if deploy(r) && status == 409 && bytes.Contains(body, []byte("being torn down")) {
@@ -178,7 +218,14 @@ func TestConformanceFailsBrokenReactors(t *testing.T) {
 			leaked.Store(0)
 			d := reactortest.NewDriver(3)
 			d.FailTeardowns(c.slowTeardowns)
-			report, err := conformance.Run(context.Background(), conformance.Config{URL: serve(t, d, c.brk), Token: token, DeployTimeout: 2 * time.Second})
+			cfg := conformance.Config{URL: serve(t, d, c.brk), Token: token, DeployTimeout: 2 * time.Second}
+			if c.check == failedCheck {
+				// Only here: its teardown would take the failures meant for slowTeardowns.
+				fc, _ := descriptor.CID(failing)
+				d.FailDeploysOf(fc)
+				cfg.Failing = map[string][]byte{descriptor.TypeSubstrateNetwork: failing}
+			}
+			report, err := conformance.Run(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -32,12 +33,18 @@ type Config struct {
 	// Samples are candidate descriptors; the first whose type the reactor serves is used.
 	// Empty: samples of the built-in types.
 	Samples []Sample
+	// Failing maps a type to a descriptor of it that the reactor accepts but cannot run
+	// (what fails is the provider's: an image it lists whose template is gone, a size no
+	// host has). Without one for the sample's type the Failed check is skipped.
+	Failing map[string][]byte
 }
 
 // Result is the outcome of one check.
 type Result struct {
 	Name string
 	Err  error
+	// Skipped says why the check did not run (it neither passed nor failed).
+	Skipped string
 }
 
 // Report lists every check in the order run.
@@ -99,6 +106,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		{"malformed requests are rejected with 400", s.malformed},
 		{"a deploy beyond the free capacity is rejected with 507", s.overCapacity},
 		{"unknown id: 404 on get, 204 on delete", s.unknownID},
+		{checkFailed, s.failed},
 		{"deploy is accepted and idempotent", s.deploy},
 		{"an id cannot be reused with another descriptor", s.conflict},
 		{"list and capacity are consistent with the deployment", s.listConsistent},
@@ -109,11 +117,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	skipRest := false
 	for _, ch := range checks {
 		if skipRest {
-			report = append(report, Result{ch.name, errors.New("skipped: an earlier check it depends on failed")})
+			report = append(report, Result{Name: ch.name, Err: errors.New("skipped: an earlier check it depends on failed")})
 			continue
 		}
 		err := ch.fn(ctx)
-		report = append(report, Result{ch.name, err})
+		var sk skipped
+		if errors.As(err, &sk) {
+			report = append(report, Result{Name: ch.name, Skipped: string(sk)})
+			continue
+		}
+		report = append(report, Result{Name: ch.name, Err: err})
 		// Without capabilities there is no sample to deploy; everything after needs one.
 		if err != nil && ch.name == "capabilities list served types and capacity" {
 			skipRest = true
@@ -487,16 +500,12 @@ func (s *suite) listConsistent(ctx context.Context) error {
 	if !found {
 		return fmt.Errorf("list does not contain %s", s.id)
 	}
-	c, err := s.c.GetCapabilitiesWithResponse(ctx)
-	if err != nil {
-		return err
-	}
-	caps, err := decoded("GET /v1/capabilities", c.JSON200, c.Body)
+	caps, err := s.capacity(ctx)
 	if err != nil {
 		return err
 	}
 	if want := s.caps.Capacity.Free - s.units; caps.Capacity.Free > want {
-		return fmt.Errorf("free capacity %s after deploying %d unit(s), want at most %d", c.Body, s.units, want)
+		return fmt.Errorf("free capacity %d after deploying %d unit(s), want at most %d", caps.Capacity.Free, s.units, want)
 	}
 	return nil
 }
@@ -547,6 +556,118 @@ func (s *suite) running(ctx context.Context) error {
 	})
 }
 
+// checkFailed names the check of the Failed phase.
+const checkFailed = "a deployment that cannot run reaches Failed with a public reason, keeps its units until torn down, and is torn down"
+
+// skipped is a check that did not run, and why.
+type skipped string
+
+func (s skipped) Error() string { return string(s) }
+
+// publicReason is the form of a failed deployment's message: a stable reason code, then a
+// short text (it goes on chain, at most 256 bytes there).
+var publicReason = regexp.MustCompile(`^[a-z][a-z0-9_]*: \S`)
+
+// failed deploys the provider's failing descriptor: it must end Failed (never Running) with
+// a public message, hold its units while it is listed, and tear down like any other.
+func (s *suite) failed(ctx context.Context) error {
+	doc := s.cfg.Failing[s.sample.Type]
+	if doc == nil {
+		return skipped("no descriptor that fails on this reactor was given for " + s.sample.Type + " (--failing-descriptor TYPE=FILE)")
+	}
+	id := freshID()
+	req := s.request(doc, s.sample.Type)
+	r, err := s.c.DeployWithResponse(ctx, id, req)
+	if err != nil {
+		return err
+	}
+	if err := statusOf("deploy of the failing descriptor", r.HTTPResponse, r.Body, 202); err != nil {
+		return err
+	}
+	defer func() { _, _ = s.c.TeardownWithResponse(context.WithoutCancel(ctx), id) }()
+	var last *api.Deployment
+	err = s.poll(ctx, "the failing deployment reaches Failed", func() (bool, error) {
+		g, err := s.c.GetDeploymentWithResponse(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		if err := statusOf("get", g.HTTPResponse, g.Body, 200); err != nil {
+			return false, err
+		}
+		if last, err = decoded("GET /v1/deployments/"+id, g.JSON200, g.Body); err != nil {
+			return false, err
+		}
+		switch last.Phase {
+		case api.Running:
+			return false, errors.New("a deployment that cannot run reports Running")
+		case api.Failed:
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		if last != nil {
+			err = fmt.Errorf("%w (last seen: phase %s)", err, last.Phase)
+		}
+		return err
+	}
+	switch {
+	case last.Message == nil || !publicReason.MatchString(*last.Message):
+		return fmt.Errorf("Failed without a public reason: message %q, want \"reason_code: text\"", ptrString(last.Message))
+	case len(*last.Message) > 256:
+		return fmt.Errorf("Failed with a message of %d bytes; the chain takes at most 256", len(*last.Message))
+	case last.Endpoints != nil && len(*last.Endpoints) > 0:
+		return fmt.Errorf("Failed with endpoints %v", *last.Endpoints)
+	}
+	caps, err := s.capacity(ctx)
+	if err != nil {
+		return err
+	}
+	if caps.Capacity.Free > s.caps.Capacity.Free-s.units {
+		return fmt.Errorf("free capacity %d (was %d) while a failed deployment of %d unit(s) is listed: a Failed deployment keeps its units until torn down", caps.Capacity.Free, s.caps.Capacity.Free, s.units)
+	}
+	return s.gone(ctx, id, "the failed deployment")
+}
+
+func ptrString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// gone tears id down and waits until it is no longer known.
+func (s *suite) gone(ctx context.Context, id, what string) error {
+	d, err := s.c.TeardownWithResponse(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := statusOf("teardown of "+what, d.HTTPResponse, d.Body, 202, 204); err != nil {
+		return err
+	}
+	return s.disappears(ctx, id, what)
+}
+
+// disappears waits until id, being torn down, is no longer known.
+func (s *suite) disappears(ctx context.Context, id, what string) error {
+	return s.poll(ctx, what+" disappears after teardown", func() (bool, error) {
+		g, err := s.c.GetDeploymentWithResponse(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		return g.StatusCode() == 404, nil
+	})
+}
+
+// capacity reads the reactor's capabilities.
+func (s *suite) capacity(ctx context.Context) (*api.Capabilities, error) {
+	c, err := s.c.GetCapabilitiesWithResponse(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return decoded("GET /v1/capabilities", c.JSON200, c.Body)
+}
+
 func (s *suite) teardown(ctx context.Context) error {
 	for i := range 2 {
 		d, err := s.c.TeardownWithResponse(ctx, s.id)
@@ -575,22 +696,11 @@ func (s *suite) teardown(ctx context.Context) error {
 	} else if err := statusOf("deploy of a deployment being torn down", r.HTTPResponse, r.Body, 409); err != nil {
 		return err
 	}
-	err = s.poll(ctx, "deployment disappears after teardown", func() (bool, error) {
-		g, err := s.c.GetDeploymentWithResponse(ctx, s.id)
-		if err != nil {
-			return false, err
-		}
-		return g.StatusCode() == 404, nil
-	})
-	if err != nil {
+	if err := s.disappears(ctx, s.id, "deployment"); err != nil {
 		return err
 	}
 	err = s.poll(ctx, "capacity freed after teardown", func() (bool, error) {
-		c, err := s.c.GetCapabilitiesWithResponse(ctx)
-		if err != nil {
-			return false, err
-		}
-		caps, err := decoded("GET /v1/capabilities", c.JSON200, c.Body)
+		caps, err := s.capacity(ctx)
 		if err != nil {
 			return false, err
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/conformance"
 	"github.com/dinfra/stack/internal/reactor/kubernetes"
 	"github.com/dinfra/stack/internal/reactor/reactortest"
 	"github.com/dinfra/stack/internal/testenv"
@@ -115,7 +116,7 @@ func simulateOperator(t *testing.T, c client.Client) {
 func TestKubernetesReactorConformance(t *testing.T) {
 	cluster := startCluster(t)
 	simulateOperator(t, cluster.Client)
-	reactortest.Conformance(t, kubernetes.New(cluster.Client, 4, kubernetes.DefaultUnitSize()).WithWait(testWait), 30*time.Second)
+	reactortest.Conformance(t, kubernetes.New(cluster.Client, 4, kubernetes.DefaultUnitSize()).WithWait(testWait), conformance.Config{DeployTimeout: 30 * time.Second})
 }
 
 // TestKubernetesPhaseFollowsTheOperator serves the driver through the reactor framework and

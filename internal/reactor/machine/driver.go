@@ -296,7 +296,8 @@ func (d *Driver) create(ctx context.Context, id string, m *machine) error {
 		return err
 	}
 	name := ContainerName(id)
-	args := []string{"create", "--name", name, "--init", "--hostname", m.Name,
+	// --pull never: machines run the provider's own images; a deploy never reaches a registry.
+	args := []string{"create", "--pull", "never", "--name", name, "--init", "--hostname", m.Name,
 		"--label", labelDeployment + "=" + id, "--label", labelHostKey + "=" + fp, "--label", labelSSHPort + "=" + strconv.Itoa(port),
 		"--cpus", strconv.FormatInt(m.CPUs, 10),
 		"--memory", fmt.Sprintf("%dm", m.MemoryMiB), "--memory-swap", fmt.Sprintf("%dm", m.MemoryMiB),

@@ -10,13 +10,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/reactor"
 )
 
-// Driver records what it runs. Deploy blocks while Gate is open-ended (nil channel closed
-// means immediate); Teardown fails FailTeardowns times first.
+// Driver records what it runs. Deploy blocks while held (Hold, Release) and fails for the
+// descriptors given to FailDeploysOf; Teardown fails FailTeardowns times first.
 type Driver struct {
 	mu            sync.Mutex
 	running       map[string]string // id -> CID
@@ -25,6 +27,7 @@ type Driver struct {
 	deployedAt    map[string]time.Time
 	gate          chan struct{}
 	failTeardowns int
+	failing       map[string]bool // descriptor CIDs whose deploys fail
 	capacity      int64
 }
 
@@ -32,7 +35,7 @@ type Driver struct {
 func NewDriver(capacity int64) *Driver {
 	g := make(chan struct{})
 	close(g)
-	return &Driver{running: map[string]string{}, deployedAt: map[string]time.Time{}, gate: g, capacity: capacity}
+	return &Driver{running: map[string]string{}, deployedAt: map[string]time.Time{}, gate: g, failing: map[string]bool{}, capacity: capacity}
 }
 
 // Hold makes deploys wait until Release.
@@ -43,6 +46,9 @@ func (m *Driver) Release() { m.mu.Lock(); close(m.gate); m.mu.Unlock() }
 
 // FailTeardowns makes the next n teardowns fail.
 func (m *Driver) FailTeardowns(n int) { m.mu.Lock(); m.failTeardowns = n; m.mu.Unlock() }
+
+// FailDeploysOf makes every deploy of the descriptor with CID c fail.
+func (m *Driver) FailDeploysOf(c cid.Cid) { m.mu.Lock(); m.failing[c.String()] = true; m.mu.Unlock() }
 
 func (m *Driver) Name() string { return "memory" }
 func (m *Driver) Types() []string {
@@ -66,6 +72,9 @@ func (m *Driver) Deploy(ctx context.Context, d reactor.Deployment) ([]api.Endpoi
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failing[d.CID.String()] {
+		return nil, errors.New("no host has room for it")
+	}
 	m.running[d.ID] = d.CID.String()
 	return []api.Endpoint{{Name: "main", Url: "ssh://" + d.ID + ".example"}}, nil
 }

@@ -21,6 +21,10 @@ import (
 // Podman is the podman command line on this kind of machine (runc: crun is refused here).
 var Podman = []string{"podman", "--runtime", "/usr/sbin/runc"}
 
+// MissingImage is an image the driver offers that podman does not have: machines of it
+// fail to deploy (the conformance suite's Failed check).
+const MissingImage = "debian-gone"
+
 // Env is a driver and its network.
 type Env struct {
 	Driver *machine.Driver
@@ -45,7 +49,7 @@ func Start(t testing.TB, capacity int64) *Env {
 	if err := json.Unmarshal(Run(t, "network", "inspect", name), &nets); err != nil || len(nets) != 1 || len(nets[0].Subnets) == 0 {
 		t.Fatalf("podman network inspect %s: %v", name, err)
 	}
-	d, err := machine.New(machine.Config{Podman: Podman, Images: map[string]string{"debian-12": image}, Capacity: capacity,
+	d, err := machine.New(machine.Config{Podman: Podman, Images: map[string]string{"debian-12": image, MissingImage: "localhost/dinfra/machine:missing"}, Capacity: capacity,
 		Unit: machine.DefaultUnit(), Network: name, PublishAddress: "127.0.0.1", ReadyTimeout: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
