@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/cluster"
 	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/sessionkeys"
@@ -20,22 +21,29 @@ import (
 // keysFlags are the flags the `onf keys` verbs share.
 type keysFlags struct {
 	spec, suriFile, validator, output string
+	where                             clusterFlags
 }
 
 func init() {
 	var f keysFlags
 	keys := &cobra.Command{
 		Use:   "keys",
-		Short: "Generate, register, rotate, check and migrate validator session keys (local networks)",
-		Long: `keys looks after a validator's session keys on a local network. Keys are made by onf
-(gossamer's author_rotateKeys does nothing) from the system's random source, kept in the
-node's keystore directory apart from its chain data (STATE/networks/NAME/keystore/NODE,
-0700, one 0600 file per key) and inserted with author_insertKey over the node's own
-loopback RPC, never through a gateway. They are registered on chain with session.setKeys,
-signed by the validator's controller account, whose secret URI is read from a 0600 file
-(--suri-file): never from arguments or the environment. See docs/keys.md.`,
+		Short: "Generate, register, rotate, check and migrate validator session keys",
+		Long: `keys looks after a validator's session keys. Keys are made by onf (gossamer's
+author_rotateKeys does nothing) from the system's random source and inserted with
+author_insertKey over the node's own RPC, never through a gateway: on a local network its
+loopback address, kept in the node's keystore directory apart from its chain data
+(STATE/networks/NAME/keystore/NODE, 0700, one 0600 file per key); in a cluster (generate,
+set, rotate, check with --context/--namespace, as onf scale and onf exec take them) a
+port-forward to the pod's RPC port, the seeds in this process's memory only until the
+node holds them, the pending public keys in an annotation of the pod. They are registered on
+chain with session.setKeys, signed by the validator's controller account, whose secret URI
+is read from a 0600 file (--suri-file): never from arguments or the environment.
+See docs/keys.md.`,
 		Example: `  onf keys rotate dev validator-0 --suri-file ~/secrets/controller.suri
-  onf keys check dev --validator 5GNJqTPyNqANBkUVMN1LPPrxXnFouWXoe2wNSmmEoLctxiZY`,
+  onf keys check dev --validator 5GNJqTPyNqANBkUVMN1LPPrxXnFouWXoe2wNSmmEoLctxiZY
+  onf keys rotate --context kind-dev -n chains relay validator-0 --suri-file controller.suri
+  onf keys check -n chains relay validator-0 --suri-file controller.suri -o json`,
 	}
 	keys.PersistentFlags().StringVar(&f.spec, "spec", "", "network spec, to name the network")
 	keys.PersistentFlags().StringVarP(&f.output, "output", "o", "", "json for scripts")
@@ -48,7 +56,8 @@ signed by the validator's controller account, whose secret URI is read from a 06
 		Use:   "generate [NETWORK] NODE",
 		Short: "Make new session keys for a node and insert them into it (not yet registered)",
 		Example: `  onf keys generate dev validator-0
-  onf keys set dev validator-0 --suri-file controller.suri   # then register them`,
+  onf keys set dev validator-0 --suri-file controller.suri   # then register them
+  onf keys generate -n chains relay validator-0              # a node in a cluster`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withCustodian(c, &f, args, func(ctx context.Context, cu *sessionkeys.Custodian, node string) error {
@@ -61,10 +70,11 @@ signed by the validator's controller account, whose secret URI is read from a 06
 		},
 	}
 	set := &cobra.Command{
-		Use:     "set [NETWORK] NODE --suri-file FILE",
-		Short:   "Register a node's generated keys on chain (session.setKeys) and wait for session.nextKeys",
-		Example: `  onf keys set dev validator-0 --suri-file controller.suri`,
-		Args:    cobra.RangeArgs(1, 2),
+		Use:   "set [NETWORK] NODE --suri-file FILE",
+		Short: "Register a node's generated keys on chain (session.setKeys) and wait for session.nextKeys",
+		Example: `  onf keys set dev validator-0 --suri-file controller.suri
+  onf keys set -n chains relay validator-0 --suri-file controller.suri`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			suri, err := readSURIFile(f.suriFile)
 			if err != nil {
@@ -93,8 +103,9 @@ signed by the validator's controller account, whose secret URI is read from a 06
 rotation stopped after generating keys and before session.nextKeys showed them, rotate
 finishes that one (inserting its keys again, registering them) instead of making others.
 It never registers keys the node does not hold (author_hasSessionKeys).`,
-		Example: `  onf keys rotate dev validator-0 --suri-file controller.suri`,
-		Args:    cobra.RangeArgs(1, 2),
+		Example: `  onf keys rotate dev validator-0 --suri-file controller.suri
+  onf keys rotate --context prod -n chains relay validator-0 --suri-file controller.suri`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			suri, err := readSURIFile(f.suriFile)
 			if err != nil {
@@ -111,12 +122,15 @@ It never registers keys the node does not hold (author_hasSessionKeys).`,
 	suriFlag(rotate)
 	check := &cobra.Command{
 		Use:   "check [NETWORK] [NODE] (--validator ADDRESS | --suri-file FILE)",
-		Short: "Per node: does it hold the keys the chain expects (session.nextKeys) for the validator?",
+		Short: "Per node: does it hold the keys the chain expects (session.nextKeys, queuedKeys) for the validator?",
 		Long: `check reads session.nextKeys of the validator (its stash, or the stash its controller
 stands for) and asks each node, or the one named, whether it holds those keys
-(author_hasSessionKeys): match or mismatch. It exits non-zero when no node matches.`,
+(author_hasSessionKeys): match or mismatch. It also reports the keys queued for the next
+session (session.queuedKeys) and whether the node holds them, and the session index. It
+exits non-zero when no node matches.`,
 		Example: `  onf keys check dev --validator 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY
-  onf keys check dev validator-0 --suri-file controller.suri -o json`,
+  onf keys check dev validator-0 --suri-file controller.suri -o json
+  onf keys check -n chains relay --validator 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY`,
 		Args: cobra.RangeArgs(0, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			var suri string
@@ -174,7 +188,9 @@ stands for) and asks each node, or the one named, whether it holds those keys
 		Long: `migrate rotates the validator to fresh keys made on node TO (so at no moment do two nodes
 hold the same keys), waits until session.nextKeys shows them, then removes FROM's keystore.
 FROM stops signing for the validator at the next session change: stop or restart it after
-that. docs/keys.md describes the other way (stop the old node first, then move its keys).`,
+that. docs/keys.md describes the other way (stop the old node first, then move its keys).
+Local networks only: in a cluster, rotate on the new node, then scale the old one away
+(docs/keys.md).`,
 		Example: `  onf keys migrate dev validator-0 standby-0 --suri-file controller.suri`,
 		Args:    cobra.RangeArgs(2, 3),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -192,7 +208,7 @@ that. docs/keys.md describes the other way (stop the old node first, then move i
 			}
 			return k.custodian(c.Context(), from, func(ctx context.Context, old *sessionkeys.Custodian) error {
 				return k.custodian(ctx, to, func(ctx context.Context, cu *sessionkeys.Custodian) error {
-					if _, err := sessionkeys.Migrate(ctx, old, cu, suri); err != nil {
+					if _, err := sessionkeys.Migrate(ctx, old.Keystore.(sessionkeys.Keystore), cu, suri); err != nil {
 						return err
 					}
 					return reportCheck(ctx, c, &f, cu, to, suri)
@@ -201,60 +217,114 @@ that. docs/keys.md describes the other way (stop the old node first, then move i
 		},
 	}
 	suriFlag(migrate)
+	for _, c := range []*cobra.Command{generate, set, rotate, check} {
+		addClusterFlags(c, &f.where)
+	}
 	keys.AddCommand(generate, set, rotate, check, migrate)
 	rootCmd.AddCommand(keys)
 }
 
-// keysNet is the local network a keys command acts on.
+// keysNet is the network, local or in a cluster, a keys command acts on.
 type keysNet struct {
-	rt      *local.Runtime
+	b       backend
 	name    string
 	node    string   // the node named, if any
 	signing []string // the network's validator and collator nodes
-	// chainURL is the RPC of the network's first running signing node: chain state is read
-	// and extrinsics submitted there, so every node is judged against the block author's
-	// view (a syncing full node lags; a gossamer full node does not pass transactions on).
-	chainURL string
+	// chainNode is the network's first running signing node: chain state is read and
+	// extrinsics submitted there, so every node is judged against the block author's view
+	// (a syncing full node lags; a gossamer full node does not pass transactions on).
+	chainNode string
+	// store is where custody keeps a node's generated keys: its keystore directory locally,
+	// the pod in a cluster.
+	store func(ctx context.Context, node string) (sessionkeys.Store, error)
 }
 
-// keysTarget resolves [NETWORK] [NODE] to the local network and the node named (if any).
+// keysTarget resolves [NETWORK] [NODE] to the network (local, or in the cluster the
+// cluster flags select) and the node named (if any).
 func keysTarget(ctx context.Context, f *keysFlags, args []string) (*keysNet, error) {
-	rt, err := localRuntime()
+	k := &keysNet{}
+	var err error
+	switch len(args) {
+	case 2:
+		k.node = args[1]
+		k.b, k.name, err = target(ctx, &f.where, args[:1], f.spec)
+	case 1: // NETWORK when there is a network by that name, else NODE
+		if k.b, k.name, err = target(ctx, &f.where, args, f.spec); err == nil {
+			if _, serr := k.b.Status(ctx, k.name); serr != nil {
+				k.node = args[0]
+				k.b, k.name, err = target(ctx, &f.where, nil, f.spec)
+			}
+		}
+	default:
+		k.b, k.name, err = target(ctx, &f.where, nil, f.spec)
+	}
 	if err != nil {
 		return nil, err
 	}
-	k := &keysNet{rt: rt}
-	switch len(args) {
-	case 2:
-		k.name, k.node = args[0], args[1]
-	case 1: // NETWORK when there is a network by that name, else NODE
-		if _, err := rt.Status(ctx, args[0]); err == nil {
-			k.name = args[0]
-		} else {
-			k.node = args[0]
-		}
-	}
-	if k.name == "" {
-		if _, k.name, err = localNetwork(nil, f.spec); err != nil {
-			return nil, err
-		}
-	}
-	st, err := rt.Status(ctx, k.name)
+	st, err := k.b.Status(ctx, k.name)
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range st.Nodes {
 		if n.Role == v1alpha1.RoleValidator || n.Role == v1alpha1.RoleCollator {
 			k.signing = append(k.signing, n.Name)
-			if k.chainURL == "" && n.Running && n.RPC != "" {
-				k.chainURL = n.RPC
+			if k.chainNode == "" && n.Running && n.RPC != "" {
+				k.chainNode = n.Name
 			}
 		}
 	}
-	if k.chainURL == "" {
+	if k.chainNode == "" {
 		return nil, fmt.Errorf("network %s has no running validator or collator to read the chain from (onf status %s)", k.name, k.name)
 	}
+	switch b := k.b.(type) {
+	case localBackend:
+		dir, err := local.NetworkDir(b.rt.Home, k.name)
+		if err != nil {
+			return nil, err
+		}
+		k.store = func(_ context.Context, node string) (sessionkeys.Store, error) {
+			return sessionkeys.Keystore(dir.Keystore(node)), nil // created by the first key generated
+		}
+	case *cluster.Client:
+		k.store = func(ctx context.Context, node string) (sessionkeys.Store, error) {
+			return podKeys(ctx, b, k.name, node), nil
+		}
+	}
 	return k, nil
+}
+
+// pendingAnnotation holds, on a node's pod, the public keys generated and inserted by
+// `onf keys` and not yet confirmed on chain. It goes with the pod, as the keys do.
+const pendingAnnotation = "onf.dinfra.dev/pending-session-keys"
+
+// podKeys keeps custody's state of a node in a pod: the seeds of the keys this command
+// generates in its memory until they are inserted into the node's own keystore, the pending
+// public keys in an annotation of the pod.
+func podKeys(ctx context.Context, c *cluster.Client, name, node string) *sessionkeys.InPod {
+	return &sessionkeys.InPod{
+		Load: func() (sessionkeys.Set, error) {
+			v, err := c.PodAnnotation(ctx, name, node, pendingAnnotation)
+			if err != nil || v == "" {
+				return nil, err
+			}
+			var set sessionkeys.Set
+			if err := json.Unmarshal([]byte(v), &set); err != nil {
+				return nil, fmt.Errorf("annotation %s: %w", pendingAnnotation, err)
+			}
+			return set, nil
+		},
+		Save: func(set sessionkeys.Set) error {
+			v := ""
+			if set != nil {
+				b, err := json.Marshal(set)
+				if err != nil {
+					return err
+				}
+				v = string(b)
+			}
+			return c.AnnotatePod(ctx, name, node, pendingAnnotation, v)
+		},
+	}
 }
 
 // withCustodian runs fn for the node named in args.
@@ -271,32 +341,37 @@ func withCustodian(c *cobra.Command, f *keysFlags, args []string, fn func(contex
 	})
 }
 
-// custodian connects to the node's own loopback RPC (from the supervisor's status, never a
-// gateway) and names its keystore directory.
+// custodian connects to the node's own RPC (a loopback address locally, a port-forward to the
+// pod in a cluster; never a gateway) and to the chain through the first signing node's.
 func (k *keysNet) custodian(ctx context.Context, node string, fn func(context.Context, *sessionkeys.Custodian) error) error {
-	info, err := localBackend{k.rt}.node(ctx, k.name, node)
+	nodeURL, stopNode, err := k.b.ForwardRPC(ctx, k.name, node)
 	if err != nil {
 		return err
 	}
-	if info.RPC == "" {
+	defer stopNode()
+	if nodeURL == "" {
 		return fmt.Errorf("%s has no RPC endpoint (is it running? onf status %s)", node, k.name)
 	}
-	dir, err := local.NetworkDir(k.rt.Home, k.name)
+	chainURL, stopChain, err := k.b.ForwardRPC(ctx, k.name, k.chainNode)
 	if err != nil {
 		return err
 	}
-	client, err := rpc.Dial(ctx, info.RPC)
+	defer stopChain()
+	client, err := rpc.Dial(ctx, nodeURL)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	chain, err := sessionkeys.Connect(k.chainURL)
+	chain, err := sessionkeys.Connect(chainURL)
 	if err != nil {
 		return err
 	}
 	defer chain.Close()
-	ks := sessionkeys.Keystore(dir.Keystore(node)) // created by the first key generated
-	return fn(ctx, &sessionkeys.Custodian{Keystore: ks, Node: client, Chain: chain})
+	store, err := k.store(ctx, node)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, &sessionkeys.Custodian{Keystore: store, Node: client, Chain: chain})
 }
 
 // reportCheck prints the node's state after a change: the keys on chain and whether it holds them.
@@ -343,9 +418,13 @@ func printKeys(w io.Writer, output string, sts []sessionkeys.Status) error {
 		return enc.Encode(sts)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tRESULT\tVALIDATOR\tNEXT KEYS\tPENDING")
+	fmt.Fprintln(tw, "NODE\tRESULT\tVALIDATOR\tSESSION\tNEXT KEYS\tQUEUED KEYS\tPENDING")
 	for _, s := range sts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Node, s.Result, dash(s.Validator), short(s.NextKeys), short(s.Pending))
+		queued := short(s.QueuedKeys)
+		if s.QueuedKeys != "" && s.HoldsQueued {
+			queued += " (held)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Node, s.Result, dash(s.Validator), s.Session, short(s.NextKeys), queued, short(s.Pending))
 	}
 	return tw.Flush()
 }

@@ -30,13 +30,8 @@ var keySources = map[string]func(replicas int) *v1alpha1.Keys{
 	},
 }
 
-// TestEveryPathAPodReadsIsMounted renders every example and test spec with every key source
-// and checks that each file an init step or the node reads (the secret URI of `key insert`
-// included) is inside a volume of that container, backed by an object the render produces or
-// the spec names. keys.files names files on the machine running `onf up`: a cluster has
-// none, so the render must refuse it rather than let `key insert --suri /onf/keys/suri`
-// take the path itself as a (publicly derivable) secret URI.
-func TestEveryPathAPodReadsIsMounted(t *testing.T) {
+// clusterSpecs are every example and test spec.
+func clusterSpecs(t *testing.T) []string {
 	specs, _ := filepath.Glob("../../examples/*.yaml")
 	tests, _ := filepath.Glob("testdata/*.yaml")
 	for _, s := range tests {
@@ -47,23 +42,40 @@ func TestEveryPathAPodReadsIsMounted(t *testing.T) {
 	if len(specs) < 4 {
 		t.Fatalf("found only %v", specs)
 	}
-	for _, spec := range specs {
-		for source, keys := range keySources {
+	return specs
+}
+
+// specWithKeys loads a spec for a cluster with every signing group's keys from source, and
+// returns the index of the last signing group (-1: none).
+func specWithKeys(t *testing.T, spec, source string) (*v1alpha1.SubstrateNetwork, int) {
+	n := loadSpec(t, spec)
+	if n.Spec.Node.Image == "" { // clusters need an image; the examples may run locally
+		n.Spec.Node.Image, n.Spec.Node.Binary = "registry.example.org/node:1", "/usr/local/bin/node"
+	}
+	signing := -1
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		if g.Keys != nil {
+			types := g.Keys.Types
+			g.Keys = keySources[source](max(int(ptrOr(g.Replicas, 1)), 1))
+			g.Keys.Types = types
+			signing = i
+		}
+	}
+	return n, signing
+}
+
+// TestEveryPathAPodReadsIsMounted renders every example and test spec with every key source
+// and checks that each file an init step or the node reads (the secret URI of `key insert`
+// included) is inside a volume of that container, backed by an object the render produces or
+// the spec names. keys.files names files on the machine running `onf up`: a cluster has
+// none, so the render must refuse it rather than let `key insert --suri /onf/keys/suri`
+// take the path itself as a (publicly derivable) secret URI.
+func TestEveryPathAPodReadsIsMounted(t *testing.T) {
+	for _, spec := range clusterSpecs(t) {
+		for source := range keySources {
 			t.Run(filepath.Base(spec)+"/"+source, func(t *testing.T) {
-				n := loadSpec(t, spec)
-				if n.Spec.Node.Image == "" { // clusters need an image; the examples may run locally
-					n.Spec.Node.Image, n.Spec.Node.Binary = "registry.example.org/node:1", "/usr/local/bin/node"
-				}
-				signing := -1
-				for i := range n.Spec.Groups {
-					g := &n.Spec.Groups[i]
-					if g.Keys != nil {
-						types := g.Keys.Types
-						g.Keys = keys(max(int(ptrOr(g.Replicas, 1)), 1))
-						g.Keys.Types = types
-						signing = i
-					}
-				}
+				n, signing := specWithKeys(t, spec, source)
 				if signing < 0 {
 					t.Skip("no signing group")
 				}

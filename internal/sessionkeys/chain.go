@@ -1,6 +1,7 @@
 package sessionkeys
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -216,4 +217,62 @@ func (c *Chain) nonce(account []byte) (uint32, error) {
 		return 0, nil
 	}
 	return binary.LittleEndian.Uint32(*raw), nil
+}
+
+// QueuedKeys are the session keys the chain queued for a validator at the last session
+// change, to be used from the next session on (session.queuedKeys, a list of (validator,
+// keys)); nil when the validator is not in the queue.
+func (c *Chain) QueuedKeys(stash []byte) ([]byte, error) {
+	kts, err := c.KeyTypes()
+	if err != nil {
+		return nil, err
+	}
+	size := 0
+	for _, t := range kts {
+		size += t.Size
+	}
+	raw, err := c.plain("QueuedKeys")
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	d := scale.NewDecoder(bytes.NewReader(raw))
+	n, err := d.DecodeUintCompact()
+	if err != nil {
+		return nil, fmt.Errorf("decode session.queuedKeys: %w", err)
+	}
+	for range n.Uint64() {
+		entry := make([]byte, 32+size)
+		if err := d.Read(entry); err != nil {
+			return nil, fmt.Errorf("decode session.queuedKeys: %w", err)
+		}
+		if bytes.Equal(entry[:32], stash) {
+			return entry[32:], nil
+		}
+	}
+	return nil, nil
+}
+
+// Session is the current session index (session.currentIndex).
+func (c *Chain) Session() (uint32, error) {
+	raw, err := c.plain("CurrentIndex")
+	if err != nil || len(raw) < 4 {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(raw), nil
+}
+
+// plain reads a storage value of the Session pallet that has no key arguments.
+func (c *Chain) plain(item string) ([]byte, error) {
+	key, err := types.CreateStorageKey(c.meta, "Session", item)
+	if err != nil {
+		return nil, fmt.Errorf("session.%s key: %w", item, err)
+	}
+	raw, err := c.api.RPC.State.GetStorageRawLatest(key)
+	if err != nil {
+		return nil, fmt.Errorf("read session.%s: %w", item, err)
+	}
+	if raw == nil {
+		return nil, nil
+	}
+	return []byte(*raw), nil
 }

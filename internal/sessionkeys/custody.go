@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ type Node interface {
 
 // Custodian acts on one node's session keys: its keystore, its RPC and the chain.
 type Custodian struct {
-	Keystore Keystore
+	Keystore Store
 	Node     Node
 	Chain    *Chain
 	// Wait is how long Set waits for session.nextKeys to show the keys. Default: 2 minutes.
@@ -34,6 +35,13 @@ type Status struct {
 	NextKeys string `json:"nextKeys,omitempty"`
 	// Holds: the node's keystore has every private key of NextKeys (author_hasSessionKeys).
 	Holds bool `json:"holds"`
+	// QueuedKeys are the keys queued at the last session change for the next session
+	// (session.queuedKeys); HoldsQueued says whether the node holds them.
+	QueuedKeys  string `json:"queuedKeys,omitempty"`
+	HoldsQueued bool   `json:"holdsQueued,omitempty"`
+	// Session is the chain's current session index when the keys were read: keys in NextKeys
+	// are queued at the end of this session and used from the one after that.
+	Session uint32 `json:"session"`
 	// Pending are generated keys not yet confirmed on chain.
 	Pending string `json:"pending,omitempty"`
 	Result  string `json:"result"` // match, mismatch, unregistered
@@ -55,8 +63,12 @@ func (c *Custodian) Generate(ctx context.Context) (Set, error) {
 }
 
 // Insert puts a set from the keystore into the node (again: inserting is idempotent) and
-// checks that the node then holds all of it.
+// checks that the node then holds all of it. A set the node holds already is left alone:
+// its seeds may be the node's only.
 func (c *Custodian) Insert(ctx context.Context, set Set) error {
+	if ok, err := c.Node.HasSessionKeys(ctx, set.Encoded()); err == nil && ok {
+		return nil
+	}
 	for _, k := range set {
 		seed, err := c.Keystore.Seed(k)
 		if err != nil {
@@ -133,23 +145,48 @@ func (c *Custodian) Rotate(ctx context.Context, controllerSURI string) (Set, err
 	if err != nil {
 		return nil, err
 	}
+	if set != nil {
+		err = c.Insert(ctx, set)
+		if errors.Is(err, ErrSeedGone) {
+			// The node lost the pending keys (a restarted pod) and only it had their seeds:
+			// they can never be registered, so make others.
+			set, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	if set == nil {
 		if set, err = c.Generate(ctx); err != nil {
 			return nil, err
 		}
-	} else if err := c.Insert(ctx, set); err != nil {
-		return nil, err
 	}
 	return set, c.Set(ctx, controllerSURI, set)
 }
 
-// Check compares the keys the chain expects from the validator with what the node holds.
+// Check compares the keys the chain expects from the validator (session.nextKeys, and the
+// keys queued for the next session, session.queuedKeys) with what the node holds. The
+// result is about nextKeys: queued keys are replaced by them at the session change.
 func (c *Custodian) Check(ctx context.Context, stash []byte) (Status, error) {
 	st := Status{Validator: keyring.EncodeSS58(stash, keyring.SubstratePrefix)}
 	if p, err := c.Keystore.Pending(); err != nil {
 		return st, err
 	} else if p != nil {
 		st.Pending = p.Encoded()
+	}
+	var err error
+	if st.Session, err = c.Chain.Session(); err != nil {
+		return st, err
+	}
+	queued, err := c.Chain.QueuedKeys(stash)
+	if err != nil {
+		return st, err
+	}
+	if len(queued) > 0 {
+		st.QueuedKeys = "0x" + hex.EncodeToString(queued)
+		if st.HoldsQueued, err = c.Node.HasSessionKeys(ctx, st.QueuedKeys); err != nil {
+			return st, fmt.Errorf("author_hasSessionKeys: %w", err)
+		}
 	}
 	next, err := c.Chain.NextKeys(stash)
 	if err != nil {
@@ -213,10 +250,10 @@ func Restore(ctx context.Context, ks Keystore, node Node) (int, error) {
 // (to), then removing the old node's keystore: the two nodes never hold the same keys, and
 // the chain expects the new node's keys from the next session on. The old node stops signing
 // for the validator at that session change; retire or restart it after (docs/keys.md).
-func Migrate(ctx context.Context, from, to *Custodian, controllerSURI string) (Set, error) {
+func Migrate(ctx context.Context, from Keystore, to *Custodian, controllerSURI string) (Set, error) {
 	set, err := to.Rotate(ctx, controllerSURI)
 	if err != nil {
 		return nil, err
 	}
-	return set, from.Keystore.Remove()
+	return set, from.Remove()
 }

@@ -59,16 +59,11 @@ func (k Keystore) Generate(want []KeyType) (Set, error) {
 	}
 	var set Set
 	for _, t := range want {
-		seed := make([]byte, keyring.SeedSize)
-		if _, err := rand.Read(seed); err != nil {
+		key, seed, err := newKey(t)
+		if err != nil {
 			return nil, err
 		}
-		pair, err := keyring.FromSeed(keyring.Scheme(t.Scheme), seed)
-		if err != nil {
-			return nil, fmt.Errorf("%s key: %w", t.ID, err)
-		}
-		key := Key{Type: t.ID, Scheme: t.Scheme, Public: pair.Public().Hex()}
-		if err := writeFile(k.keyFile(key), []byte("0x"+hex.EncodeToString(seed))); err != nil {
+		if err := writeFile(k.keyFile(key), []byte(seed)); err != nil {
 			return nil, err
 		}
 		set = append(set, key)
@@ -78,6 +73,20 @@ func (k Keystore) Generate(want []KeyType) (Set, error) {
 		return nil, err
 	}
 	return set, writeFile(filepath.Join(string(k), pendingFile), data)
+}
+
+// newKey makes a fresh key of type t from the system's random source and returns it with
+// its secret seed (0x-hex, what author_insertKey takes).
+func newKey(t KeyType) (Key, string, error) {
+	seed := make([]byte, keyring.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return Key{}, "", err
+	}
+	pair, err := keyring.FromSeed(keyring.Scheme(t.Scheme), seed)
+	if err != nil {
+		return Key{}, "", fmt.Errorf("%s key: %w", t.ID, err)
+	}
+	return Key{Type: t.ID, Scheme: t.Scheme, Public: pair.Public().Hex()}, "0x" + hex.EncodeToString(seed), nil
 }
 
 // Pending is the set generated and not yet confirmed on chain, or nil.
