@@ -44,9 +44,9 @@ type View struct {
 	Now time.Time
 	// Authority: the node runs with the keys (or is starting with them).
 	Authority bool
-	// Holding: this node holds the lease; Acquired is when the request that took it was
-	// sent, Renewed when the last successful renewal (or the acquisition) was sent, and TTL
-	// the TTL the store granted.
+	// Holding: this node holds the lease; Acquired is when the answer that it took it
+	// arrived, Renewed when the last successful renewal (or the grant) was sent, and TTL the
+	// TTL the store granted.
 	Holding  bool
 	Acquired time.Time
 	Renewed  time.Time
