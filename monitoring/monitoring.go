@@ -28,6 +28,12 @@ var Rules []byte
 //go:embed alertmanager/alertmanager.example.yml
 var AlertmanagerExample []byte
 
+// FluentBit is a Fluent Bit configuration shipping the node pods' logs of a cluster to a Loki
+// push API with the stream labels of the local log shipper (network, group, node, level).
+//
+//go:embed logs/fluent-bit.yaml
+var FluentBit []byte
+
 // Dashboards holds the Grafana dashboards, dashboards/*.json.
 //
 //go:embed dashboards/*.json

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/monitor"
 )
 
@@ -31,7 +34,7 @@ What each alert means: docs/monitoring.md.`,
   onf monitor status dev
   onf monitor down dev`,
 	}
-	c.AddCommand(newMonitorUpCmd(), newMonitorDownCmd(), newMonitorStatusCmd(), newShipLogsCmd())
+	c.AddCommand(newMonitorUpCmd(), newMonitorDownCmd(), newMonitorStatusCmd(), newShipLogsCmd(), newExportMetricsCmd())
 	return c
 }
 
@@ -42,11 +45,16 @@ func newMonitorUpCmd() *cobra.Command {
 		Use:   "up [NAME]",
 		Short: "Start (or update) the monitoring stack of a running local network",
 		Long: `up checks the receivers file (amtool) and the generated Prometheus configuration (promtool),
-then starts Prometheus and Alertmanager on free loopback ports. Run it again after scaling the
-network or changing the receivers: the targets, rules and receivers are rewritten and both
+then starts Prometheus and Alertmanager on free loopback ports, and an exporter Prometheus
+scrapes for what no node exposes: onf_session_keys_registered for each --validator node
+(onf keys check, every scrape interval, at least 5s apart) and, when the spec has
+spec.backup, onf_backup_last_success_timestamp_seconds and onf_backup_interval_seconds of the
+node it backs up (from the destination's listing). Run it again after scaling the network or
+changing the receivers or validators: the targets, rules and receivers are rewritten and the
 processes reload them without losing their data. A bad receivers file changes nothing.`,
 		Example: `  onf monitor up dev --alertmanager-config monitoring/alertmanager/alertmanager.example.yml
   onf monitor up dev --loki-url http://127.0.0.1:9428/insert/loki/api/v1/push   # VictoriaLogs
+  onf monitor up dev --validator validator-0=5GNJqTPyNqANBkUVMN1LPPrxXnFouWXoe2wNSmmEoLctxiZY   # its stash
   onf monitor up dev --scrape-interval 5s --eval-interval 5s --time-scale 0.1   # alerts in seconds, for trying them out`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -58,7 +66,7 @@ processes reload them without losing their data. A bad receivers file changes no
 			if err != nil {
 				return err
 			}
-			o.ShipLogs = []string{self, "--home", rt.Home, "monitor", "ship-logs"}
+			o.Onf = []string{self, "--home", rt.Home, "monitor"}
 			st, err := monitor.Up(c.Context(), rt, name, o)
 			if err != nil {
 				return err
@@ -72,6 +80,7 @@ processes reload them without losing their data. A bad receivers file changes no
 	}
 	addSpecFlag(c, &file, false)
 	c.Flags().StringVar(&o.LokiURL, "loki-url", "", "ship the nodes' logs to this Loki push API (labels network, node, level)")
+	c.Flags().StringToStringVar(&o.Validators, "validator", nil, "NODE=ADDRESS: the node must hold the session keys of this validator (stash or controller, SS58); repeatable")
 	c.Flags().StringVar(&o.AlertmanagerConfig, "alertmanager-config", "", "Alertmanager configuration with the receivers (default: alerts are kept, sent nowhere)")
 	c.Flags().DurationVar(&o.ScrapeInterval, "scrape-interval", 15*time.Second, "how often every node and the gateway are scraped")
 	c.Flags().DurationVar(&o.EvalInterval, "eval-interval", 15*time.Second, "how often the rules are evaluated")
@@ -163,17 +172,42 @@ func newMonitorStatusCmd() *cobra.Command {
 // newShipLogsCmd is the log shipper process `onf monitor up --loki-url` starts.
 func newShipLogsCmd() *cobra.Command {
 	var lokiURL string
-	c := &cobra.Command{
-		Use:    "ship-logs NAME --loki-url URL",
-		Short:  "Push a local network's node logs to a Loki push API until stopped",
-		Hidden: true, // started by 'onf monitor up --loki-url'
-		Args:   cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			rt, name, err := localNetwork(args, "")
+	c := stackHelperCmd("ship-logs NAME --loki-url URL", "Push a local network's node logs to a Loki push API until stopped",
+		func(ctx context.Context, rt *local.Runtime, name, mon string) error {
+			dir, err := rt.Dir(name)
 			if err != nil {
 				return err
 			}
-			dir, err := rt.Dir(name)
+			s := &monitor.LogShipper{URL: lokiURL, Network: name, Logs: filepath.Dir(dir.Log("node")), State: filepath.Join(mon, "log-shipper.json"), Spec: dir.Spec()}
+			return s.Run(ctx, time.Second)
+		})
+	c.Flags().StringVar(&lokiURL, "loki-url", "", "Loki push API URL")
+	return c
+}
+
+// newExportMetricsCmd is the exporter process `onf monitor up` starts.
+func newExportMetricsCmd() *cobra.Command {
+	var listen string
+	var interval time.Duration
+	c := stackHelperCmd("export-metrics NAME --listen ADDR", "Serve a local network's session key and backup metrics to Prometheus until stopped",
+		func(ctx context.Context, rt *local.Runtime, name, mon string) error {
+			e := &monitor.Exporter{Runtime: rt, Config: filepath.Join(mon, "exporter.json"), Log: log.New(os.Stderr, "", log.LstdFlags)}
+			return e.Serve(ctx, listen, interval)
+		})
+	c.Flags().StringVar(&listen, "listen", "", "loopback address to serve /metrics on")
+	c.Flags().DurationVar(&interval, "interval", 15*time.Second, "how often to run the checks")
+	return c
+}
+
+// stackHelperCmd is a hidden command for a background process of the stack that `onf monitor
+// up` starts: run gets the network, its stack directory and a context SIGTERM ends.
+func stackHelperCmd(use, short string, run func(ctx context.Context, rt *local.Runtime, name, mon string) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short,
+		Hidden: true, // started by 'onf monitor up'
+		Args:   cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			rt, name, err := localNetwork(args, "")
 			if err != nil {
 				return err
 			}
@@ -183,33 +217,28 @@ func newShipLogsCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			s := &monitor.LogShipper{URL: lokiURL, Network: name, Logs: filepath.Dir(dir.Log("node")), State: filepath.Join(mon, "log-shipper.json")}
-			return s.Run(ctx, time.Second)
+			return run(ctx, rt, name, mon)
 		},
 	}
-	c.Flags().StringVar(&lokiURL, "loki-url", "", "Loki push API URL")
-	return c
 }
 
 // printFiringAlerts adds the firing alerts of a local network's monitoring stack, per node, to
-// `onf status`; a network without a running stack prints nothing more.
+// `onf status`: those its Alertmanager holds active (not silenced, not inhibited), what the
+// receivers were told. A network without a running stack prints nothing more.
 func printFiringAlerts(c *cobra.Command, b backend, name string) error {
 	lb, ok := b.(localBackend)
 	if !ok {
 		return nil
 	}
 	st, ok, err := monitor.Load(lb.rt.Home, name)
-	if err != nil || !ok || !st.Prometheus.Running() {
+	if err != nil || !ok || !st.Alertmanager.Running() {
 		return err
 	}
-	alerts, err := monitor.Alerts(c.Context(), st.Prometheus.URL())
+	alerts, err := monitor.Notified(c.Context(), st.Alertmanager.URL())
 	if err != nil {
 		return fmt.Errorf("monitoring: %w", err)
 	}
 	for _, a := range alerts {
-		if a.State != "firing" {
-			continue
-		}
 		node := a.Node
 		if node == "" {
 			node = "(network)"

@@ -95,7 +95,7 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 	}
 	objs = append(objs, gwObjs...)
 	if opts.ServiceMonitor {
-		objs = append(objs, serviceMonitor(n))
+		objs = append(objs, serviceMonitors(n)...)
 	}
 	if opts.PrometheusRule {
 		rule, err := prometheusRule(n)

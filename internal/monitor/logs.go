@@ -6,17 +6,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/network"
 )
 
 // LogShipper pushes the node output a local network's supervisor captures (one file per
-// node) to a Loki push API, one stream per network, node and level, and remembers how far it
-// got in each file so a restarted shipper sends nothing twice.
+// node) to a Loki push API, one stream per network, group, node and level (the labels the
+// cluster collector config, monitoring/logs/fluent-bit.yaml, gives pods' logs), and
+// remembers how far it got in each file so a restarted shipper sends nothing twice.
 type LogShipper struct {
 	// URL is the push endpoint: /loki/api/v1/push of Loki, /insert/loki/api/v1/push of
 	// VictoriaLogs.
@@ -24,6 +29,9 @@ type LogShipper struct {
 	Network string
 	// Logs is the network's log directory; State holds the shipper's offsets.
 	Logs, State string
+	// Spec is the network's applied spec, read at every pass for each node's group (nodes
+	// come and go with scaling); empty: no group label.
+	Spec string
 	// MaxBatch bounds the bytes of log lines in one push (default 1 MiB).
 	MaxBatch int
 }
@@ -50,6 +58,10 @@ func (s *LogShipper) Once(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", s.State, err)
 		}
 	}
+	groups, err := s.groups()
+	if err != nil {
+		return err
+	}
 	files, err := filepath.Glob(filepath.Join(s.Logs, "*.log"))
 	if err != nil {
 		return err
@@ -61,7 +73,7 @@ func (s *LogShipper) Once(ctx context.Context) error {
 			if err != nil || len(lines) == 0 {
 				break
 			}
-			if err := s.push(ctx, node, lines); err != nil {
+			if err := s.push(ctx, groups[node], node, lines); err != nil {
 				return err
 			}
 			offsets[node] = next
@@ -72,6 +84,34 @@ func (s *LogShipper) Once(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// groups maps each node of the applied spec to its group.
+func (s *LogShipper) groups() (map[string]string, error) {
+	out := map[string]string{}
+	if s.Spec == "" {
+		return out, nil
+	}
+	data, err := os.ReadFile(s.Spec)
+	if err != nil {
+		return nil, err
+	}
+	var n v1alpha1.SubstrateNetwork
+	if err := json.Unmarshal(data, &n); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Spec, err)
+	}
+	network.Default(&n)
+	for _, ref := range network.Nodes(&n) {
+		out[ref.Name] = ref.Group
+	}
+	return out, nil
+}
+
+// streamLabels are a log stream's labels; "" values are left out.
+func streamLabels(network, group, node, level string) map[string]string {
+	l := map[string]string{"network": network, "group": group, "node": node, "level": level}
+	maps.DeleteFunc(l, func(_, v string) bool { return v == "" })
+	return l
 }
 
 func cmpOr(v, def int) int {
@@ -137,7 +177,7 @@ func Level(line string) string {
 
 // push sends lines of one node, one stream per level, stamped with the time they are sent
 // (the lines' own time formats differ by flavor and version).
-func (s *LogShipper) push(ctx context.Context, node string, lines []string) error {
+func (s *LogShipper) push(ctx context.Context, group, node string, lines []string) error {
 	type stream struct {
 		Stream map[string]string `json:"stream"`
 		Values [][2]string       `json:"values"`
@@ -149,7 +189,7 @@ func (s *LogShipper) push(ctx context.Context, node string, lines []string) erro
 		lv := Level(l)
 		st := byLevel[lv]
 		if st == nil {
-			st = &stream{Stream: map[string]string{"network": s.Network, "node": node, "level": lv}}
+			st = &stream{Stream: streamLabels(s.Network, group, node, lv)}
 			byLevel[lv] = st
 			streams = append(streams, st)
 		}

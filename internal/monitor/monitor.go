@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	gwconfig "github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/monitoring"
@@ -43,9 +46,14 @@ type Options struct {
 	// TimeScale multiplies the rules' ranges and `for` durations (monitoring.Scope).
 	TimeScale float64
 	// LokiURL, if set, is a Loki push endpoint the nodes' logs are shipped to by a LogShipper
-	// process started as ShipLogs + network name + LokiURL (`onf monitor ship-logs`).
-	LokiURL  string
-	ShipLogs []string
+	// process (`onf monitor ship-logs`).
+	LokiURL string
+	// Validators maps validator or collator nodes to the validator address (stash or
+	// controller, SS58) whose session keys each must hold; the exporter checks them.
+	Validators map[string]string
+	// Onf is the command that runs the stack's helper processes: the exporter
+	// (+ "export-metrics") and the log shipper (+ "ship-logs"), `onf --home H monitor`.
+	Onf []string
 }
 
 // State is what `onf monitor` keeps of a running stack (stack.json).
@@ -53,6 +61,8 @@ type State struct {
 	Network      string  `json:"network"`
 	Prometheus   Process `json:"prometheus"`
 	Alertmanager Process `json:"alertmanager"`
+	// Exporter serves the session key and backup metrics (`onf monitor export-metrics`).
+	Exporter Process `json:"exporter,omitzero"`
 	// LogShipper pushes the node logs to LokiURL.
 	LogShipper Process `json:"logShipper,omitzero"`
 	LokiURL    string  `json:"lokiURL,omitempty"`
@@ -113,13 +123,13 @@ func (o *Options) defaults() error {
 	if o.TimeScale < 0 {
 		return fmt.Errorf("--time-scale: must be positive, got %v", o.TimeScale)
 	}
+	if len(o.Onf) == 0 {
+		return fmt.Errorf("monitor: no onf command for the exporter and the log shipper")
+	}
 	if o.LokiURL != "" {
 		u, err := url.Parse(o.LokiURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--loki-url: must be an http(s) URL of a Loki push API, got %q", o.LokiURL)
-		}
-		if len(o.ShipLogs) == 0 {
-			return fmt.Errorf("--loki-url: no log shipper command")
 		}
 	}
 	// Debian names the Alertmanager binary prometheus-alertmanager.
@@ -157,7 +167,19 @@ func Up(ctx context.Context, rt *local.Runtime, name string, o Options) (*State,
 	if err != nil {
 		return nil, err
 	}
-	gwTarget, err := gatewayMetrics(rt, name)
+	spec, err := appliedSpec(rt, name)
+	if err != nil {
+		return nil, err
+	}
+	gwTarget, err := gatewayMetrics(spec)
+	if err != nil {
+		return nil, err
+	}
+	var prev ExporterConfig
+	if data, err := os.ReadFile(filepath.Join(dir, "exporter.json")); err == nil {
+		_ = json.Unmarshal(data, &prev) // a damaged file only loses its Since
+	}
+	exporter, err := exporterConfig(spec, status, o.Validators, prev.Backup, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +215,12 @@ func Up(ctx context.Context, rt *local.Runtime, name string, o Options) (*State,
 		}
 		running = false
 	}
+	if !st.Exporter.Running() {
+		if st.Exporter.Listen, err = freeLoopback(); err != nil {
+			return nil, err
+		}
+		st.Exporter.PID = 0
+	}
 
 	// Everything is written to a staging directory and checked by promtool and amtool first:
 	// a bad receivers file changes nothing of a running stack.
@@ -206,8 +234,9 @@ func Up(ctx context.Context, rt *local.Runtime, name string, o Options) (*State,
 		"alertmanager.yml":     amConfig,
 		"targets/nodes.json":   nodeTargets(status),
 		"targets/gateway.json": gatewayTargets(name, gwTarget),
+		"exporter.json":        exporter,
 	}
-	files["prometheus.yml"], err = prometheusConfig(o, st.Alertmanager.Listen)
+	files["prometheus.yml"], err = prometheusConfig(o, st.Alertmanager.Listen, st.Exporter.Listen)
 	if err != nil {
 		return nil, err
 	}
@@ -251,13 +280,19 @@ func Up(ctx context.Context, rt *local.Runtime, name string, o Options) (*State,
 			stopAll(st)
 			return nil, err
 		}
-		data, _ := json.MarshalIndent(st, "", "  ")
-		if err := writeFile(filepath.Join(dir, "stack.json"), data); err != nil {
+	}
+	if st.Exporter.PID == 0 {
+		if st.Exporter.PID, err = start(dir, "exporter", o.Onf[0], append(slices.Clone(o.Onf[1:]), "export-metrics", name,
+			"--listen", st.Exporter.Listen, "--interval", max(o.ScrapeInterval, 5*time.Second).String())...); err != nil {
 			stopAll(st)
 			return nil, err
 		}
 	}
-	for _, p := range []Process{st.Alertmanager, st.Prometheus} {
+	if err := saveState(dir, st); err != nil {
+		stopAll(st)
+		return nil, err
+	}
+	for _, p := range []Process{st.Alertmanager, st.Prometheus, st.Exporter} {
 		if err := waitReady(ctx, p); err != nil {
 			return nil, err
 		}
@@ -268,6 +303,11 @@ func Up(ctx context.Context, rt *local.Runtime, name string, o Options) (*State,
 	return st, nil
 }
 
+func saveState(dir string, st *State) error {
+	data, _ := json.MarshalIndent(st, "", "  ")
+	return writeFile(filepath.Join(dir, "stack.json"), data)
+}
+
 // shipLogs starts, restarts (another URL) or stops the log shipper to match o.LokiURL.
 func shipLogs(dir string, st *State, o Options) error {
 	if st.LogShipper.Running() && st.LokiURL == o.LokiURL {
@@ -276,15 +316,14 @@ func shipLogs(dir string, st *State, o Options) error {
 	stop(st.LogShipper)
 	st.LogShipper, st.LokiURL = Process{}, o.LokiURL
 	if o.LokiURL != "" {
-		args := append(append([]string{}, o.ShipLogs[1:]...), st.Network, "--loki-url", o.LokiURL)
-		pid, err := start(dir, "log-shipper", o.ShipLogs[0], args...)
+		args := append(slices.Clone(o.Onf[1:]), "ship-logs", st.Network, "--loki-url", o.LokiURL)
+		pid, err := start(dir, "log-shipper", o.Onf[0], args...)
 		if err != nil {
 			return err
 		}
 		st.LogShipper.PID = pid
 	}
-	data, _ := json.MarshalIndent(st, "", "  ")
-	return writeFile(filepath.Join(dir, "stack.json"), data)
+	return saveState(dir, st)
 }
 
 // defaultAlertmanagerConfig keeps alerts in Alertmanager (its API and `onf monitor status`)
@@ -296,7 +335,7 @@ receivers:
   - name: none
 `
 
-func prometheusConfig(o Options, alertmanager string) ([]byte, error) {
+func prometheusConfig(o Options, alertmanager, exporter string) ([]byte, error) {
 	sd := func(job, file string) map[string]any {
 		return map[string]any{"job_name": job, "file_sd_configs": []any{map[string]any{"files": []string{"targets/" + file}}}}
 	}
@@ -309,7 +348,10 @@ func prometheusConfig(o Options, alertmanager string) ([]byte, error) {
 		"alerting": map[string]any{"alertmanagers": []any{map[string]any{
 			"static_configs": []any{map[string]any{"targets": []string{alertmanager}}},
 		}}},
-		"scrape_configs": []any{sd("onf-node", "nodes.json"), sd("onf-gateway", "gateway.json")},
+		"scrape_configs": []any{sd("onf-node", "nodes.json"), sd("onf-gateway", "gateway.json"), map[string]any{
+			// The exporter's series carry their own network and node labels.
+			"job_name": "onf-exporter", "static_configs": []any{map[string]any{"targets": []string{exporter}}},
+		}},
 	})
 }
 
@@ -341,21 +383,68 @@ func gatewayTargets(name, listen string) []byte {
 	return data
 }
 
-// gatewayMetrics is the metrics address of the network's gateway (spec.gateway.config's
-// metricsListen), or "" when the network has no gateway or its gateway serves no metrics.
-func gatewayMetrics(rt *local.Runtime, name string) (string, error) {
+// appliedSpec is the network's spec as `onf up` applied it.
+func appliedSpec(rt *local.Runtime, name string) (*v1alpha1.SubstrateNetwork, error) {
 	dir, err := rt.Dir(name)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	data, err := os.ReadFile(dir.Spec())
 	if err != nil {
-		return "", fmt.Errorf("network %q is not up: %w", name, err)
+		return nil, fmt.Errorf("network %q is not up: %w", name, err)
 	}
 	var n v1alpha1.SubstrateNetwork
 	if err := json.Unmarshal(data, &n); err != nil {
-		return "", fmt.Errorf("%s: %w", dir.Spec(), err)
+		return nil, fmt.Errorf("%s: %w", dir.Spec(), err)
 	}
+	return &n, nil
+}
+
+// exporterConfig is exporter.json: the --validator nodes, checked against the network, and
+// spec.backup's node, destination and interval, watched since prev's time if prev watched
+// the same.
+func exporterConfig(n *v1alpha1.SubstrateNetwork, s *local.NetworkStatus, validators map[string]string, prev *BackupWatch, now time.Time) ([]byte, error) {
+	cfg := ExporterConfig{Network: n.Name, Validators: validators}
+	for _, node := range slices.Sorted(maps.Keys(validators)) {
+		i := slices.IndexFunc(s.Nodes, func(ni local.NodeInfo) bool { return ni.Name == node })
+		if i < 0 || !signing(s.Nodes[i].Role) {
+			return nil, fmt.Errorf("--validator %s=...: %s is not a validator or collator node of network %s", node, node, n.Name)
+		}
+		if _, _, err := keyring.DecodeSS58(validators[node]); err != nil {
+			return nil, fmt.Errorf("--validator %s=%s: %w", node, validators[node], err)
+		}
+	}
+	if b := n.Spec.Backup; b != nil {
+		interval, err := ScheduleInterval(b.Schedule, now)
+		if err != nil {
+			return nil, fmt.Errorf("spec.backup.schedule: %w", err)
+		}
+		dest := b.Destination
+		if !strings.Contains(dest, "://") {
+			if dest, err = filepath.Abs(dest); err != nil {
+				return nil, fmt.Errorf("spec.backup.destination: %w", err)
+			}
+		}
+		cfg.Backup = &BackupWatch{Destination: dest, IntervalSeconds: interval.Seconds(), Since: now.UTC()}
+		for _, ni := range s.Nodes {
+			if ni.Group == b.Source {
+				cfg.Backup.Node = ni.Name // the group's first node is the one backed up
+				break
+			}
+		}
+		if cfg.Backup.Node == "" {
+			return nil, fmt.Errorf("spec.backup.source: group %q has no node", b.Source)
+		}
+		if prev != nil && prev.Node == cfg.Backup.Node && prev.Destination == dest {
+			cfg.Backup.Since = prev.Since
+		}
+	}
+	return json.MarshalIndent(cfg, "", "  ")
+}
+
+// gatewayMetrics is the metrics address of the network's gateway (spec.gateway.config's
+// metricsListen), or "" when the network has no gateway or its gateway serves no metrics.
+func gatewayMetrics(n *v1alpha1.SubstrateNetwork) (string, error) {
 	if n.Spec.Gateway == nil || n.Spec.Gateway.Config == "" {
 		return "", nil
 	}
@@ -435,7 +524,7 @@ func Down(home, name string, purge bool) error {
 }
 
 // stopAll stops the stack's processes: SIGTERM, then SIGKILL after 10 s.
-func stopAll(st *State) { stop(st.Prometheus, st.Alertmanager, st.LogShipper) }
+func stopAll(st *State) { stop(st.Prometheus, st.Alertmanager, st.Exporter, st.LogShipper) }
 
 func stop(procs ...Process) {
 	for _, p := range procs {

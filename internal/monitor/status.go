@@ -1,10 +1,12 @@
 package monitor
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -81,19 +83,61 @@ func Alerts(ctx context.Context, prometheus string) ([]Alert, error) {
 	}
 	out := []Alert{}
 	for _, a := range res.Alerts {
-		out = append(out, Alert{
-			Name: a.Labels["alertname"], Node: a.Labels["node"], Severity: a.Labels["severity"],
-			State: a.State, Since: a.ActiveAt, Summary: a.Annotations["summary"], Labels: a.Labels,
-		})
+		out = append(out, alert(a.Labels, a.Annotations, a.State, a.ActiveAt))
 	}
-	slices.SortFunc(out, func(a, b Alert) int {
+	return sorted(out), nil
+}
+
+// Notified asks an Alertmanager for the alerts it holds active: firing, and neither silenced
+// nor inhibited (a stalled network's finality alerts, a down node's peer alerts). These are
+// what its receivers were told.
+func Notified(ctx context.Context, alertmanager string) ([]Alert, error) {
+	var res []struct {
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+		StartsAt    time.Time         `json:"startsAt"`
+	}
+	if err := getJSON(ctx, alertmanager+"/api/v2/alerts?active=true&silenced=false&inhibited=false&unprocessed=false", &res); err != nil {
+		return nil, err
+	}
+	out := []Alert{}
+	for _, a := range res {
+		out = append(out, alert(a.Labels, a.Annotations, "firing", a.StartsAt))
+	}
+	return sorted(out), nil
+}
+
+func alert(labels, annotations map[string]string, state string, since time.Time) Alert {
+	return Alert{
+		Name: labels["alertname"], Node: labels["node"], Severity: labels["severity"],
+		State: state, Since: since, Summary: annotations["summary"], Labels: labels,
+	}
+}
+
+func sorted(alerts []Alert) []Alert {
+	slices.SortFunc(alerts, func(a, b Alert) int {
 		return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Name, b.Name))
 	})
-	return out, nil
+	return alerts
 }
 
 // get reads the data of a Prometheus API answer.
 func get(ctx context.Context, url string, data any) error {
+	var env struct {
+		Status string          `json:"status"`
+		Error  string          `json:"error"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := getJSON(ctx, url, &env); err != nil {
+		return err
+	}
+	if env.Status != "success" {
+		return fmt.Errorf("%s: %s", url, env.Error)
+	}
+	return json.Unmarshal(env.Data, data)
+}
+
+func getJSON(ctx context.Context, url string, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -105,16 +149,12 @@ func get(ctx context.Context, url string, data any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	var env struct {
-		Status string          `json:"status"`
-		Error  string          `json:"error"`
-		Data   json.RawMessage `json:"data"`
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s: %s", url, resp.Status, bytes.TrimSpace(msg))
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return fmt.Errorf("%s: %w", url, err)
 	}
-	if env.Status != "success" {
-		return fmt.Errorf("%s: %s", url, env.Error)
-	}
-	return json.Unmarshal(env.Data, data)
+	return nil
 }
