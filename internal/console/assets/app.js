@@ -7,6 +7,7 @@ const main = document.getElementById('main');
 let overview = null;
 let actions = false;
 let detailSeq = 0;
+let current = null; // the network page's data, as last drawn
 let lastResult = null; // the last action's outcome, shown until the page changes
 
 function h(tag, attrs, ...kids) {
@@ -22,6 +23,27 @@ function h(tag, attrs, ...kids) {
     el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
   }
   return el;
+}
+
+// patch makes el's children look like kids, keeping every element that did not change, so a
+// redraw every few seconds neither flickers nor pulls a button away from under the pointer.
+function patch(el, kids) {
+  kids = kids.flat().filter(k => k !== null && k !== undefined)
+    .map(k => k instanceof Node ? k : document.createTextNode(String(k)));
+  const old = [...el.childNodes];
+  if (old.length !== kids.length) return el.replaceChildren(...kids);
+  kids.forEach((k, i) => {
+    const o = old[i];
+    if (o.isEqualNode(k)) return;
+    if (o.nodeType === 1 && o.tagName === k.tagName && sameAttributes(o, k)) patch(o, [...k.childNodes]);
+    else o.replaceWith(k);
+  });
+}
+
+function sameAttributes(a, b) {
+  if (a.attributes.length !== b.attributes.length) return false;
+  for (const at of a.attributes) if (b.getAttribute(at.name) !== at.value) return false;
+  return true;
 }
 
 function route() {
@@ -48,8 +70,7 @@ function render() {
   if (r) return renderNetwork(r);
   if (!overview) return;
   const t0 = performance.now();
-  const frag = document.createDocumentFragment();
-  frag.append(h('h1', {}, 'Networks'));
+  const kids = [h('h1', {}, 'Networks')];
   for (const site of overview.sites) {
     const rows = site.networks.map(n => h('tr', { 'data-network': n.id, 'data-site': site.name },
       h('td', { 'data-field': 'name' }, h('a', { href: '#/n/' + encodeURIComponent(site.name) + '/' + encodeURIComponent(n.id) }, n.id)),
@@ -58,7 +79,7 @@ function render() {
       h('td', { 'data-field': 'ready', class: 'num ' + (n.ready === n.desired ? 'state-ok' : 'state-warn') }, n.ready + '/' + n.desired),
       num(n.best, 'best'), num(n.finalized, 'finalized'), num(n.lag, 'lag'), num(n.peers, 'peers'),
       h('td', { 'data-field': 'version' }, n.versions.join(', ') || '-')));
-    frag.append(h('section', { class: 'site', 'data-site': site.name, 'data-reachable': String(site.reachable) },
+    kids.push(h('section', { class: 'site', 'data-site': site.name, 'data-reachable': String(site.reachable) },
       h('h2', {}, site.name,
         h('span', { class: 'badge ' + (site.reachable ? 'ok' : 'bad'), 'data-field': 'reachability' }, site.reachable ? 'live' : 'unreachable'),
         h('span', { class: 'muted' }, site.networks.length + ' networks, polled ' + ago(site.polled)),
@@ -67,7 +88,7 @@ function render() {
         h('thead', {}, h('tr', {}, ['network', 'chain', 'state', 'ready', 'best', 'finalized', 'lag', 'min peers', 'version'].map(c => h('th', {}, c)))),
         h('tbody', {}, rows))));
   }
-  main.replaceChildren(frag);
+  patch(main, kids);
   document.body.dataset.rendered = String(performance.now() - t0);
 }
 
@@ -108,7 +129,8 @@ async function renderNetwork(r) {
   const pts = f => hist.map(p => [p.t, p[f]]);
   const local = !s.namespace;
   const where = local ? '' : ' --context ' + s.site + ' -n ' + s.namespace;
-  main.replaceChildren(
+  current = d;
+  patch(main, [
     h('p', {}, h('a', { href: '#/' }, '← all networks')),
     h('h1', { 'data-network': s.id }, s.id, ' ', h('span', { class: 'muted' }, 'at ' + s.site + (d.reachable ? '' : ' (unreachable, last known)'))),
     h('div', { class: 'cards' },
@@ -124,8 +146,7 @@ async function renderNetwork(r) {
     h('div', { id: 'result', 'data-state': lastResult?.state }, lastResult ? h('p', {}, lastResult.msg) : null),
     d.groups.map(g => h('div', { class: 'group', 'data-group': g.name },
       h('h3', {}, g.name, h('span', { class: 'muted' }, g.role + ', ' + g.nodes.length + ' nodes'), h('span', { class: 'spacer' }),
-        actions ? h('label', {}, 'replicas ', h('input', { type: 'number', min: 0, value: g.nodes.length, 'data-scale': g.name })) : null,
-        actions ? h('button', { 'data-scale-button': g.name, onclick: () => askScale(s, g) }, 'Scale…') : null),
+        actions ? h('button', { 'data-scale-button': g.name, onclick: () => askScale(g.name) }, 'Scale…') : null),
       h('table', {},
         h('thead', {}, h('tr', {}, ['node', 'state', 'restarts', 'version', 'peers', 'best', 'finalized', 'syncing', 'logs', 'RPC'].map(c => h('th', {}, c)))),
         h('tbody', {}, g.nodes.map(n => {
@@ -136,20 +157,26 @@ async function renderNetwork(r) {
             num(n.finalized, 'finalized'), h('td', {}, n.syncing ? 'yes' : 'no'),
             h('td', {}, h('code', {}, 'onf logs ' + s.name + ' ' + n.name + where)),
             h('td', {}, h('code', {}, 'onf rpc ' + s.name + ' ' + n.name + ' system_health' + where)));
-        }))))));
+        })))))]);
 }
 
-function askScale(s, g) {
-  const replicas = Number(document.querySelector(`input[data-scale="${CSS.escape(g.name)}"]`).value);
+// askScale opens the confirmation of a scale action; the page stops redrawing until it closes.
+function askScale(group) {
+  const s = current.summary, g = current.groups.find(g => g.name === group);
+  const replicas = h('input', { type: 'number', min: 0, value: g.nodes.length, id: 'replicas' });
   const key = h('input', { type: 'password', id: 'apikey', autocomplete: 'off' });
   const confirm = h('input', { type: 'text', id: 'confirm-name', autocomplete: 'off' });
   const box = h('div', { class: 'confirm', id: 'confirm' },
-    h('strong', {}, `Scale group ${g.name} of ${s.id} at ${s.site} from ${g.nodes.length} to ${replicas} nodes?`),
+    h('strong', {}, `Scale group ${g.name} of ${s.id} at ${s.site} (now ${g.nodes.length} nodes)`),
+    h('label', {}, 'Nodes ', replicas),
     h('label', {}, 'API key (role operator) ', key),
     h('label', {}, 'Type the network name ', h('code', {}, s.id), ' to confirm ', confirm),
-    h('button', { id: 'confirm-button', onclick: () => doScale(s, g, replicas, key.value, confirm.value, box) }, 'Scale'), ' ',
+    h('button', { id: 'confirm-button', onclick: () => doScale(s, g, Number(replicas.value), key.value, confirm.value, box) }, 'Scale'), ' ',
     h('button', { onclick: () => { box.remove(); render(); } }, 'Cancel'));
-  document.getElementById('result').replaceChildren(box);
+  lastResult = null;
+  const result = document.getElementById('result');
+  result.removeAttribute('data-state');
+  result.replaceChildren(box);
 }
 
 async function doScale(s, g, replicas, key, confirm, box) {
