@@ -23,11 +23,11 @@ func BenchmarkUpToFirstBlock(b *testing.B) {
 		bare = append(bare, bareGossamerToBlock1(b).Seconds())
 
 		start := time.Now()
-		if out, err := c.run("up", "-f", spec, "--binary", c.gossamer, "--until-block", "1", "--timeout", "3m"); err != nil {
+		if out, err := c.Run("up", "-f", spec, "--binary", c.gossamer, "--until-block", "1", "--timeout", "3m"); err != nil {
 			b.Fatalf("onf up: %v\n%s", err, out)
 		}
 		onf = append(onf, time.Since(start).Seconds())
-		if out, err := c.run("down", "dev", "--purge"); err != nil {
+		if out, err := c.Run("down", "dev", "--purge"); err != nil {
 			b.Fatalf("onf down: %v\n%s", err, out)
 		}
 	}

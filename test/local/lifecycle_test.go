@@ -32,15 +32,15 @@ spec:
 		t.Fatal(err)
 	}
 	up := []string{"up", "-f", spec, "--binary", c.gossamer, "--until-block", "0", "--timeout", "2m"}
-	t.Cleanup(func() { c.run("down", "gone", "--purge") })
-	c.must(up...)
-	st := c.status("gone")
+	t.Cleanup(func() { c.Run("down", "gone", "--purge") })
+	c.Must(up...)
+	st := c.Status("gone")
 	supervisor, validator := st.Supervisor, node(t, st, "validator-0").PID
 
-	if err := os.RemoveAll(filepath.Join(c.home, "networks", "gone")); err != nil {
+	if err := os.RemoveAll(filepath.Join(c.Home, "networks", "gone")); err != nil {
 		t.Fatal(err)
 	}
-	out, err := c.run(up...)
+	out, err := c.Run(up...)
 	switch {
 	case err != nil && !strings.Contains(out, "still runs but its state"):
 		t.Errorf("up while the old supervisor runs: %v\n%s", err, out)
@@ -51,8 +51,8 @@ spec:
 		return !alive(supervisor) && !alive(validator)
 	})
 
-	c.must(up...)
-	supervisors, _ := exec.Command("pgrep", "-f", "supervise --home "+c.home+" gone").Output()
+	c.Must(up...)
+	supervisors, _ := exec.Command("pgrep", "-f", "supervise --home "+c.Home+" gone").Output()
 	if n := len(strings.Fields(string(supervisors))); n != 1 {
 		t.Errorf("%d supervisors run network gone, want 1", n)
 	}
@@ -64,17 +64,17 @@ spec:
 func TestFailedUpDoesNotPoisonNext(t *testing.T) {
 	c := newCLI(t)
 	spec, gwURL, key := withGateway(t)
-	t.Cleanup(func() { c.run("down", "dev", "--purge") })
+	t.Cleanup(func() { c.Run("down", "dev", "--purge") })
 	squatter, err := net.Listen("tcp", strings.TrimPrefix(gwURL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	up := []string{"up", "-f", spec, "--binary", c.gossamer, "--until-block", "0", "--timeout", "3m"}
-	if out, err := c.run(up...); err == nil || !strings.Contains(out, "address already in use") {
+	if out, err := c.Run(up...); err == nil || !strings.Contains(out, "address already in use") {
 		t.Fatalf("up with the gateway's port taken: %v\n%s", err, out)
 	}
 	squatter.Close()
-	c.must(up...)
+	c.Must(up...)
 	if code, body := gatewayCall(t, gwURL, key, "system_health"); code != http.StatusOK {
 		t.Errorf("gateway after the second up: %d %s", code, body)
 	}

@@ -3,10 +3,8 @@
 package local_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -22,13 +20,12 @@ import (
 	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/testenv"
+	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
 
-// cli runs onf with a private state home.
+// cli is onf with a private state home, and the gossamer binary its networks run.
 type cli struct {
-	t        testing.TB
-	bin      string
-	home     string
+	*onfcli.CLI
 	gossamer string
 }
 
@@ -36,38 +33,7 @@ func newCLI(t testing.TB) *cli {
 	t.Helper()
 	testenv.Short(t)
 	gossamer := testenv.Binary(t, "GOSSAMER_BIN")
-	bin := filepath.Join(t.TempDir(), "onf")
-	build := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/cmd/onf")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build onf: %v\n%s", err, out)
-	}
-	return &cli{t: t, bin: bin, home: t.TempDir(), gossamer: gossamer}
-}
-
-func (c *cli) run(args ...string) (string, error) {
-	cmd := exec.Command(c.bin, append([]string{"--home", c.home}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
-
-func (c *cli) must(args ...string) string {
-	c.t.Helper()
-	out, err := c.run(args...)
-	if err != nil {
-		c.t.Fatalf("onf %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
-func (c *cli) status(name string) local.NetworkStatus {
-	c.t.Helper()
-	var st local.NetworkStatus
-	if err := json.Unmarshal([]byte(c.must("status", name, "-o", "json")), &st); err != nil {
-		c.t.Fatal(err)
-	}
-	return st
+	return &cli{CLI: onfcli.Build(t), gossamer: gossamer}
 }
 
 func node(t *testing.T, st local.NetworkStatus, name string) local.NodeInfo {
@@ -133,13 +99,13 @@ func gatewayCall(t *testing.T, url, key, method string) (int, string) {
 func TestLocalNetworkLifecycle(t *testing.T) {
 	c := newCLI(t)
 	spec, gwURL, key := withGateway(t)
-	t.Cleanup(func() { c.run("down", "dev", "--purge") })
+	t.Cleanup(func() { c.Run("down", "dev", "--purge") })
 
-	out := c.must("up", "-f", spec, "--binary", c.gossamer, "--until-block", "2", "--timeout", "4m")
+	out := c.Must("up", "-f", spec, "--binary", c.gossamer, "--until-block", "2", "--timeout", "4m")
 	if !strings.Contains(out, "network dev is up") {
 		t.Fatalf("unexpected up output:\n%s", out)
 	}
-	st := c.status("dev")
+	st := c.Status("dev")
 	if len(st.Nodes) != 3 {
 		t.Fatalf("want 3 nodes, got %+v", st.Nodes)
 	}
@@ -186,10 +152,10 @@ func TestLocalNetworkLifecycle(t *testing.T) {
 	}
 
 	// Direct access to a node through the CLI.
-	if out := c.must("rpc", "dev", "rpc-0", "chain_getBlockHash", "[2]"); !strings.Contains(out, hash2) {
+	if out := c.Must("rpc", "dev", "rpc-0", "chain_getBlockHash", "[2]"); !strings.Contains(out, hash2) {
 		t.Errorf("onf rpc chain_getBlockHash [2] = %s, want %s", out, hash2)
 	}
-	if out := c.must("logs", "dev", "validator-0"); !strings.Contains(out, "gossamer") && len(out) == 0 {
+	if out := c.Must("logs", "dev", "validator-0"); !strings.Contains(out, "gossamer") && len(out) == 0 {
 		t.Errorf("validator log is empty")
 	}
 
@@ -198,8 +164,8 @@ func TestLocalNetworkLifecycle(t *testing.T) {
 	for _, n := range st.Nodes {
 		before[n.Name] = n.PID
 	}
-	c.must("up", "-f", spec, "--binary", c.gossamer, "--until-block", "0")
-	for _, n := range c.status("dev").Nodes {
+	c.Must("up", "-f", spec, "--binary", c.gossamer, "--until-block", "0")
+	for _, n := range c.Status("dev").Nodes {
 		if n.PID != before[n.Name] {
 			t.Errorf("second up restarted %s (pid %d -> %d)", n.Name, before[n.Name], n.PID)
 		}
@@ -211,13 +177,13 @@ func TestLocalNetworkLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, time.Minute, "rpc-0 to be restarted and answer RPC", func() bool {
-		n := node(t, c.status("dev"), "rpc-0")
+		n := node(t, c.Status("dev"), "rpc-0")
 		return n.Running && n.PID != victim.PID && n.Restarts == 1 && n.RPCError == ""
 	})
 
 	// Scale the rpc group 1 -> 3 -> 1.
-	c.must("scale", "dev", "rpc=3", "--timeout", "3m")
-	st = c.status("dev")
+	c.Must("scale", "dev", "rpc=3", "--timeout", "3m")
+	st = c.Status("dev")
 	var rpcPIDs []int
 	for _, name := range []string{"rpc-0", "rpc-1", "rpc-2"} {
 		n := node(t, st, name)
@@ -229,8 +195,8 @@ func TestLocalNetworkLifecycle(t *testing.T) {
 	if code, body := gatewayCall(t, gwURL, key, "system_health"); code != http.StatusOK || !strings.Contains(body, `"result"`) {
 		t.Errorf("gateway after scale up: %d %s", code, body)
 	}
-	c.must("scale", "dev", "rpc=1")
-	st = c.status("dev")
+	c.Must("scale", "dev", "rpc=1")
+	st = c.Status("dev")
 	if len(st.Nodes) != 3 {
 		t.Fatalf("after scale down want 3 nodes, got %d", len(st.Nodes))
 	}
@@ -242,21 +208,21 @@ func TestLocalNetworkLifecycle(t *testing.T) {
 
 	// down leaves no process behind; --purge leaves no data.
 	var pids []int
-	for _, n := range c.status("dev").Nodes {
+	for _, n := range c.Status("dev").Nodes {
 		pids = append(pids, n.PID)
 	}
 	pids = append(pids, st.Supervisor)
-	c.must("down", "dev")
+	c.Must("down", "dev")
 	for _, pid := range pids {
 		if alive(pid) {
 			t.Errorf("pid %d still runs after onf down", pid)
 		}
 	}
-	if out, _ := exec.Command("pgrep", "-f", c.home).Output(); len(out) > 0 {
+	if out, _ := exec.Command("pgrep", "-f", c.Home).Output(); len(out) > 0 {
 		t.Errorf("processes of the network still run after down: %s", out)
 	}
-	c.must("down", "dev", "--purge")
-	if _, err := os.Stat(filepath.Join(c.home, "networks", "dev")); !os.IsNotExist(err) {
+	c.Must("down", "dev", "--purge")
+	if _, err := os.Stat(filepath.Join(c.Home, "networks", "dev")); !os.IsNotExist(err) {
 		t.Errorf("state left after --purge: %v", err)
 	}
 }
@@ -276,7 +242,7 @@ spec:
 	if err := os.WriteFile(bad, []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := c.run("up", "-f", bad, "--binary", c.gossamer)
+	out, err := c.Run("up", "-f", bad, "--binary", c.gossamer)
 	if err == nil {
 		t.Fatalf("up accepted a bad spec:\n%s", out)
 	}
@@ -285,7 +251,7 @@ spec:
 			t.Errorf("error does not name %s:\n%s", want, out)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(c.home, "networks", "broken")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(c.Home, "networks", "broken")); !os.IsNotExist(err) {
 		t.Errorf("a rejected spec left state behind: %v", err)
 	}
 }
