@@ -75,7 +75,7 @@ func TestConsoleMultiSite(t *testing.T) {
 	})
 	o, _ := getOverview(url)
 	for _, tc := range []struct {
-		site, id                                string
+		site, id                                    string
 		ready, desired, best, finalized, lag, peers int
 	}{
 		{"dc-1", "chains/relay", 3, 3, 120, 117, 3, 4},

@@ -73,9 +73,16 @@ type fakeNetwork struct {
 
 func (s *site) create(t testing.TB, ctx context.Context, f fakeNetwork) {
 	t.Helper()
+	if err := s.createNetwork(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createNetwork is create for any goroutine.
+func (s *site) createNetwork(ctx context.Context, f fakeNetwork) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.namespace}}
 	if err := s.cl.Create(ctx, ns); client.IgnoreAlreadyExists(err) != nil {
-		t.Fatal(err)
+		return err
 	}
 	rpc := int32(f.rpc)
 	n := &v1alpha1.SubstrateNetwork{
@@ -90,7 +97,7 @@ func (s *site) create(t testing.TB, ctx context.Context, f fakeNetwork) {
 		},
 	}
 	if err := s.cl.Create(ctx, n); err != nil {
-		t.Fatalf("create network %s/%s: %v", f.namespace, f.name, err)
+		return fmt.Errorf("create network %s/%s: %w", f.namespace, f.name, err)
 	}
 	n.Status.ObservedGeneration = n.Generation
 	n.Status.Conditions = []metav1.Condition{{Type: kube.ConditionReady, Status: metav1.ConditionTrue, Reason: "NodesReady",
@@ -105,7 +112,9 @@ func (s *site) create(t testing.TB, ctx context.Context, f fakeNetwork) {
 		for i := range g.count {
 			pod := kube.PodName(f.name, g.name, i)
 			ready := i < g.ready
-			s.fakePod(t, ctx, f.namespace, f.name, pod, ready)
+			if err := s.fakePod(ctx, f.namespace, f.name, pod, ready); err != nil {
+				return err
+			}
 			if ready {
 				n.Status.Nodes = append(n.Status.Nodes, v1alpha1.NodeStatus{Name: pod, Group: g.name, Role: g.role, Ready: true,
 					Version: "0.9.0-fake", Peers: f.peers, Best: f.best, Finalized: f.finalized})
@@ -113,20 +122,20 @@ func (s *site) create(t testing.TB, ctx context.Context, f fakeNetwork) {
 		}
 	}
 	if err := s.cl.Status().Update(ctx, n); err != nil {
-		t.Fatalf("status of %s/%s: %v", f.namespace, f.name, err)
+		return fmt.Errorf("status of %s/%s: %w", f.namespace, f.name, err)
 	}
+	return nil
 }
 
 // fakePod is a node's pod as the kubelet would report it: running, Ready or not.
-func (s *site) fakePod(t testing.TB, ctx context.Context, namespace, network, name string, ready bool) {
-	t.Helper()
+func (s *site) fakePod(ctx context.Context, namespace, network, name string, ready bool) error {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{kube.LabelNetwork: network}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "node", Image: "localhost/dinfra/gossamer:test",
 			Ports: []corev1.ContainerPort{{Name: kube.PortRPC, ContainerPort: 8545}}}}},
 	}
 	if err := s.cl.Create(ctx, p); err != nil {
-		t.Fatalf("create pod %s: %v", name, err)
+		return fmt.Errorf("create pod %s: %w", name, err)
 	}
 	cond := corev1.ConditionFalse
 	if ready {
@@ -139,8 +148,9 @@ func (s *site) fakePod(t testing.TB, ctx context.Context, namespace, network, na
 			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}},
 	}
 	if err := s.cl.Status().Update(ctx, p); err != nil {
-		t.Fatalf("status of pod %s: %v", name, err)
+		return fmt.Errorf("status of pod %s: %w", name, err)
 	}
+	return nil
 }
 
 // kubeconfig writes one kubeconfig holding a context per site, named as given.
@@ -185,7 +195,7 @@ func startConsole(t *testing.T, bin string, args ...string) (string, *exec.Cmd) 
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, append(args, "console", "--listen", addr)...)
+	cmd := exec.Command(bin, append([]string{"console", "--listen", addr}, args...)...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "console.log"))
 	if err != nil {
 		t.Fatal(err)
