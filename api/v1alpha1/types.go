@@ -665,4 +665,20 @@ type NodeStatus struct {
 	Best      int64  `json:"best"`
 	Finalized int64  `json:"finalized"`
 	Syncing   bool   `json:"syncing"`
+
+	// SessionKeys are the public session keys `onf keys` last saw registered on chain for a
+	// validator and held by this node, with the session it read them in. Never a secret.
+	// +optional
+	SessionKeys *RegisteredKeys `json:"sessionKeys,omitempty"`
+}
+
+// RegisteredKeys are a node's public session keys as the chain has them (session.nextKeys).
+type RegisteredKeys struct {
+	// Validator is the stash account the keys are registered for (SS58).
+	Validator string `json:"validator"`
+	// Keys are the SCALE-encoded public keys, 0x-hex.
+	Keys string `json:"keys"`
+	// Session is the session index in which they were read: they are used from the session
+	// after the next on (or already are, when registered earlier).
+	Session int64 `json:"session"`
 }

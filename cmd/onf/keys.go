@@ -13,6 +13,7 @@ import (
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/cluster"
+	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/sessionkeys"
@@ -60,7 +61,7 @@ See docs/keys.md.`,
   onf keys generate -n chains relay validator-0              # a node in a cluster`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return withCustodian(c, &f, args, func(ctx context.Context, cu *sessionkeys.Custodian, node string) error {
+			return withCustodian(c, &f, args, func(ctx context.Context, k *keysNet, cu *sessionkeys.Custodian, node string) error {
 				set, err := cu.Generate(ctx)
 				if err != nil {
 					return err
@@ -80,7 +81,7 @@ See docs/keys.md.`,
 			if err != nil {
 				return err
 			}
-			return withCustodian(c, &f, args, func(ctx context.Context, cu *sessionkeys.Custodian, node string) error {
+			return withCustodian(c, &f, args, func(ctx context.Context, k *keysNet, cu *sessionkeys.Custodian, node string) error {
 				pending, err := cu.Keystore.Pending()
 				if err != nil {
 					return err
@@ -91,7 +92,7 @@ See docs/keys.md.`,
 				if err := cu.Set(ctx, suri, pending); err != nil {
 					return err
 				}
-				return reportCheck(ctx, c, &f, cu, node, suri)
+				return k.reportCheck(ctx, c, &f, cu, node, suri)
 			})
 		},
 	}
@@ -111,11 +112,11 @@ It never registers keys the node does not hold (author_hasSessionKeys).`,
 			if err != nil {
 				return err
 			}
-			return withCustodian(c, &f, args, func(ctx context.Context, cu *sessionkeys.Custodian, node string) error {
+			return withCustodian(c, &f, args, func(ctx context.Context, k *keysNet, cu *sessionkeys.Custodian, node string) error {
 				if _, err := cu.Rotate(ctx, suri); err != nil {
 					return err
 				}
-				return reportCheck(ctx, c, &f, cu, node, suri)
+				return k.reportCheck(ctx, c, &f, cu, node, suri)
 			})
 		},
 	}
@@ -165,7 +166,10 @@ exits non-zero when no node matches.`,
 					st.Node = node
 					out = append(out, st)
 					matched = matched || st.Result == "match"
-					return err
+					if err != nil {
+						return err
+					}
+					return k.record(ctx, st)
 				})
 				if err != nil {
 					return err
@@ -211,7 +215,7 @@ Local networks only: in a cluster, rotate on the new node, then scale the old on
 					if _, err := sessionkeys.Migrate(ctx, old.Keystore.(sessionkeys.Keystore), cu, suri); err != nil {
 						return err
 					}
-					return reportCheck(ctx, c, &f, cu, to, suri)
+					return k.reportCheck(ctx, c, &f, cu, to, suri)
 				})
 			})
 		},
@@ -293,23 +297,19 @@ func keysTarget(ctx context.Context, f *keysFlags, args []string) (*keysNet, err
 	return k, nil
 }
 
-// pendingAnnotation holds, on a node's pod, the public keys generated and inserted by
-// `onf keys` and not yet confirmed on chain. It goes with the pod, as the keys do.
-const pendingAnnotation = "onf.dinfra.dev/pending-session-keys"
-
 // podKeys keeps custody's state of a node in a pod: the seeds of the keys this command
 // generates in its memory until they are inserted into the node's own keystore, the pending
 // public keys in an annotation of the pod.
 func podKeys(ctx context.Context, c *cluster.Client, name, node string) *sessionkeys.InPod {
 	return &sessionkeys.InPod{
 		Load: func() (sessionkeys.Set, error) {
-			v, err := c.PodAnnotation(ctx, name, node, pendingAnnotation)
+			v, err := c.PodAnnotation(ctx, name, node, kube.AnnotationPendingKeys)
 			if err != nil || v == "" {
 				return nil, err
 			}
 			var set sessionkeys.Set
 			if err := json.Unmarshal([]byte(v), &set); err != nil {
-				return nil, fmt.Errorf("annotation %s: %w", pendingAnnotation, err)
+				return nil, fmt.Errorf("annotation %s: %w", kube.AnnotationPendingKeys, err)
 			}
 			return set, nil
 		},
@@ -322,13 +322,13 @@ func podKeys(ctx context.Context, c *cluster.Client, name, node string) *session
 				}
 				v = string(b)
 			}
-			return c.AnnotatePod(ctx, name, node, pendingAnnotation, v)
+			return c.AnnotatePod(ctx, name, node, kube.AnnotationPendingKeys, v)
 		},
 	}
 }
 
 // withCustodian runs fn for the node named in args.
-func withCustodian(c *cobra.Command, f *keysFlags, args []string, fn func(context.Context, *sessionkeys.Custodian, string) error) error {
+func withCustodian(c *cobra.Command, f *keysFlags, args []string, fn func(context.Context, *keysNet, *sessionkeys.Custodian, string) error) error {
 	k, err := keysTarget(c.Context(), f, args)
 	if err != nil {
 		return err
@@ -337,7 +337,7 @@ func withCustodian(c *cobra.Command, f *keysFlags, args []string, fn func(contex
 		return fmt.Errorf("name the node: [NETWORK] NODE")
 	}
 	return k.custodian(c.Context(), k.node, func(ctx context.Context, cu *sessionkeys.Custodian) error {
-		return fn(ctx, cu, k.node)
+		return fn(ctx, k, cu, k.node)
 	})
 }
 
@@ -375,7 +375,7 @@ func (k *keysNet) custodian(ctx context.Context, node string, fn func(context.Co
 }
 
 // reportCheck prints the node's state after a change: the keys on chain and whether it holds them.
-func reportCheck(ctx context.Context, c *cobra.Command, f *keysFlags, cu *sessionkeys.Custodian, node, suri string) error {
+func (k *keysNet) reportCheck(ctx context.Context, c *cobra.Command, f *keysFlags, cu *sessionkeys.Custodian, node, suri string) error {
 	stash, err := cu.StashOf(suri, "")
 	if err != nil {
 		return err
@@ -385,7 +385,25 @@ func reportCheck(ctx context.Context, c *cobra.Command, f *keysFlags, cu *sessio
 		return err
 	}
 	st.Node = node
+	if err := k.record(ctx, st); err != nil {
+		return err
+	}
 	return printKeys(c.OutOrStdout(), f.output, []sessionkeys.Status{st})
+}
+
+// record notes a node's registered public keys on its pod, for the operator's status
+// (status.nodes[].sessionKeys), when the node holds what the chain expects. Local networks
+// show them in onf keys check only.
+func (k *keysNet) record(ctx context.Context, st sessionkeys.Status) error {
+	c, ok := k.b.(*cluster.Client)
+	if !ok || st.Result != "match" {
+		return nil
+	}
+	v, err := json.Marshal(v1alpha1.RegisteredKeys{Validator: st.Validator, Keys: st.NextKeys, Session: int64(st.Session)})
+	if err != nil {
+		return err
+	}
+	return c.AnnotatePod(ctx, k.name, st.Node, kube.AnnotationSessionKeys, string(v))
 }
 
 // readSURIFile reads a controller secret URI from a file only its owner can read.

@@ -223,6 +223,7 @@ func nodeStatuses(n *v1alpha1.SubstrateNetwork, obs Observed) (nodes []v1alpha1.
 		info.Group = p.Labels[LabelGroup]
 		info.Role = v1alpha1.Role(p.Labels[LabelRole])
 		info.Ready = podReady(p)
+		info.SessionKeys = registeredKeys(p)
 		nodes = append(nodes, info)
 		best, finalized = max(best, info.Best), max(finalized, info.Finalized)
 	}
