@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/ChainSafe/go-schnorrkel v1.1.0
+	github.com/apache/cloudstack-go/v2 v2.17.1
 	github.com/centrifuge/go-substrate-rpc-client/v4 v4.2.1
 	github.com/chromedp/chromedp v0.23.1
 	github.com/cometbft/cometbft v0.38.26
@@ -66,6 +67,7 @@ require (
 	github.com/pierrec/xxHash v0.1.5 // indirect
 	github.com/vedhavyas/go-subkey/v2 v2.0.0 // indirect
 	go.etcd.io/etcd/client/pkg/v3 v3.6.16 // indirect
+	go.uber.org/mock v0.5.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261019180522-ce908d29299b // indirect
 	gopkg.in/natefinch/npipe.v2 v2.0.0-20160621034901-c1b8fa8bdcce // indirect
 )

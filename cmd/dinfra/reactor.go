@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,8 @@ import (
 	onflocal "github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/boundary"
+	"github.com/dinfra/stack/internal/reactor/cloudinit"
+	"github.com/dinfra/stack/internal/reactor/cloudstack"
 	"github.com/dinfra/stack/internal/reactor/conformance"
 	"github.com/dinfra/stack/internal/reactor/kubernetes"
 	reactorlocal "github.com/dinfra/stack/internal/reactor/local"
@@ -69,8 +72,11 @@ type serveFlags struct {
 	machineNetwork string
 	machineAddr    string
 	machineHost    string
-	machineUnit    machine.Unit
+	machineUnit    cloudinit.Unit
 	podman         string
+	// The cloudstack driver (cloud-init/v1).
+	csURL, csCredentials, csZone     string
+	csTemplates, csOfferings, csNets []string
 }
 
 func newReactorServeCmd() *cobra.Command {
@@ -87,7 +93,11 @@ object, a NetworkPolicy and a ResourceQuota of --capacity units in the cluster o
 deployment as a podman container from an image with sshd (--machine-image, built by
 scripts/images.sh build machine) on --machine-network, limited to the descriptor's CPUs and
 memory (one unit buys --machine-unit-cpus and --machine-unit-memory-mib), and publishes its
-SSH on --machine-address; consumers log in with 'dinfra ssh'.
+SSH on --machine-address; consumers log in with 'dinfra ssh'. The cloudstack driver deploys
+each cloud-init/v1 deployment as a virtual machine of the CloudStack at --cloudstack-url
+(credentials from the 0600 JSON file --cloudstack-credentials) in --cloudstack-zone, from
+the template --cloudstack-template maps its image to, on the smallest --cloudstack-offering
+that holds it; the consumer's key is registered as its SSH key pair (docs/cloudstack.md).
 
 Clients authenticate with the bearer token in --token-file, or with a client certificate
 signed by --client-ca when TLS is on.
@@ -104,12 +114,16 @@ addresses (a mirror of your own in such a range: --chain-url-allow-net).`,
   podman network create --internal dinfra-machines
   dinfra reactor serve --driver machine --token-file reactor.token --capacity 8 \
     --machine-image debian-12=$(scripts/images.sh build machine) --machine-network dinfra-machines \
-    --machine-address 203.0.113.7`,
+    --machine-address 203.0.113.7
+  dinfra reactor serve --driver cloudstack --token-file reactor.token --capacity 16 \
+    --cloudstack-url https://cloud.example.net/client/api --cloudstack-credentials cloudstack.json \
+    --cloudstack-zone zone-1 --cloudstack-template debian-12=debian-12-cloudinit \
+    --cloudstack-offering small --cloudstack-offering large`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return serve(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.driver, "driver", "local", "infrastructure driver: local, kubernetes or machine")
+	fl.StringVar(&f.driver, "driver", "local", "infrastructure driver: local, kubernetes, machine or cloudstack")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the bearer token clients must present")
 	fl.StringVar(&f.stateDir, "state-dir", "", "directory persisting the deployments (default: <data dir>/dinfra/reactor)")
@@ -124,7 +138,7 @@ addresses (a mirror of your own in such a range: --chain-url-allow-net).`,
 	fl.StringArrayVar(&f.chainHosts, "chain-url-host", nil, "host consumers may name in chain spec URLs (repeatable; none: chain URLs are refused)")
 	fl.StringArrayVar(&f.chainNets, "chain-url-allow-net", nil, "non-public address range (CIDR) chain spec URLs may still reach, such as your own mirror (repeatable)")
 	fl.DurationVar(&f.chainTimeout, "chain-fetch-timeout", 30*time.Second, "how long fetching a consumer's chain spec may take")
-	unit := machine.DefaultUnit()
+	unit := cloudinit.DefaultUnit()
 	fl.StringArrayVar(&f.machineImages, "machine-image", nil, "machine driver: NAME=IMAGE, an image consumers may name in a descriptor's image (repeatable)")
 	fl.StringVar(&f.machineNetwork, "machine-network", "", "machine driver: podman network of the machines (create it with --internal to keep them off every other network)")
 	fl.StringVar(&f.machineAddr, "machine-address", "127.0.0.1", "machine driver: address machines' SSH is published on")
@@ -133,6 +147,12 @@ addresses (a mirror of your own in such a range: --chain-url-allow-net).`,
 	fl.Int64Var(&f.machineUnit.MemoryMiB, "machine-unit-memory-mib", unit.MemoryMiB, "machine driver: memory (MiB) one unit buys")
 	fl.Int64Var(&f.machineUnit.DiskGiB, "machine-unit-disk-gib", unit.DiskGiB, "machine driver: disk (GiB) one unit buys (not enforced by podman's overlay storage)")
 	fl.StringVar(&f.podman, "podman", "podman --runtime /usr/sbin/runc", "machine driver: the podman command line")
+	fl.StringVar(&f.csURL, "cloudstack-url", "", "cloudstack driver: the CloudStack API endpoint (https://HOST/client/api)")
+	fl.StringVar(&f.csCredentials, "cloudstack-credentials", "", `cloudstack driver: 0600 JSON file {"apiKey": "...", "secretKey": "..."} of the account machines are deployed in`)
+	fl.StringVar(&f.csZone, "cloudstack-zone", "", "cloudstack driver: zone machines are deployed in (name or id)")
+	fl.StringArrayVar(&f.csTemplates, "cloudstack-template", nil, "cloudstack driver: NAME=TEMPLATE, an image consumers may name and its template (name or id; repeatable)")
+	fl.StringArrayVar(&f.csOfferings, "cloudstack-offering", nil, "cloudstack driver: service offering machines may run on (name or id; repeatable; the smallest that holds a machine is used)")
+	fl.StringArrayVar(&f.csNets, "cloudstack-network", nil, "cloudstack driver: network id machines join (repeatable; none: the zone's default)")
 	return cmd
 }
 
@@ -241,13 +261,9 @@ func newDriver(f serveFlags) (reactor.Driver, error) {
 		unit.Pods = f.nodesPerUnit
 		return kubernetes.New(c, f.capacity, unit), nil
 	case "machine":
-		images := map[string]string{}
-		for _, kv := range f.machineImages {
-			name, image, ok := strings.Cut(kv, "=")
-			if !ok || name == "" || image == "" {
-				return nil, fmt.Errorf("--machine-image %q: want NAME=IMAGE", kv)
-			}
-			images[name] = image
+		images, err := namedValues("--machine-image", "NAME=IMAGE", f.machineImages)
+		if err != nil {
+			return nil, err
 		}
 		d, err := machine.New(machine.Config{Podman: strings.Fields(f.podman), Images: images, Capacity: f.capacity, Unit: f.machineUnit,
 			Network: f.machineNetwork, PublishAddress: f.machineAddr, PublicHost: f.machineHost, ReadyTimeout: f.readyWait})
@@ -255,8 +271,43 @@ func newDriver(f serveFlags) (reactor.Driver, error) {
 			return nil, fmt.Errorf("--driver machine: %w", err)
 		}
 		return d, nil
+	case "cloudstack":
+		templates, err := namedValues("--cloudstack-template", "NAME=TEMPLATE", f.csTemplates)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := readPrivateFile(f.csCredentials)
+		if err != nil {
+			return nil, fmt.Errorf("--cloudstack-credentials: %w", err)
+		}
+		var cred struct {
+			APIKey    string `json:"apiKey"`
+			SecretKey string `json:"secretKey"`
+		}
+		if err := json.Unmarshal(raw, &cred); err != nil || cred.APIKey == "" || cred.SecretKey == "" {
+			return nil, fmt.Errorf(`--cloudstack-credentials %s: want {"apiKey": "...", "secretKey": "..."}`, f.csCredentials)
+		}
+		d, err := cloudstack.New(cloudstack.Config{APIURL: f.csURL, APIKey: cred.APIKey, SecretKey: cred.SecretKey, Zone: f.csZone,
+			Templates: templates, Offerings: f.csOfferings, Networks: f.csNets, Capacity: f.capacity, Unit: f.machineUnit, ReadyTimeout: f.readyWait})
+		if err != nil {
+			return nil, fmt.Errorf("--driver cloudstack: %w", err)
+		}
+		return d, nil
 	}
-	return nil, fmt.Errorf("--driver %q: want local, kubernetes or machine", f.driver)
+	return nil, fmt.Errorf("--driver %q: want local, kubernetes, machine or cloudstack", f.driver)
+}
+
+// namedValues parses repeated NAME=VALUE flags into a map.
+func namedValues(flag, form string, kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || value == "" {
+			return nil, fmt.Errorf("%s %q: want %s", flag, kv, form)
+		}
+		out[name] = value
+	}
+	return out, nil
 }
 
 func newReactorWatchCmd() *cobra.Command {

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/dinfra/stack/internal/keyring"
-	"github.com/dinfra/stack/internal/reactor/machine"
+	"github.com/dinfra/stack/internal/reactor/cloudinit"
 )
 
 func newSSHCmd() *cobra.Command {
@@ -68,7 +68,7 @@ opens a shell.`,
 			if endpoint == "" {
 				return fmt.Errorf("subscription %d (%s) has no ssh:// endpoint on chain (is it a cloud-init/v1 machine, and deployed yet?)", id, sub.State)
 			}
-			addr, want, err := machine.ParseEndpoint(endpoint)
+			addr, want, err := cloudinit.ParseEndpoint(endpoint)
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ opens a shell.`,
 	fl.StringVar(&from, "from", "", fromHelp+"; its ed25519 key is the SSH key")
 	fl.StringVar(&scheme, "scheme", "ed25519", "key scheme of --from: only ed25519 accounts are SSH keys (sr25519 accounts set one with 'dinfra tx set-ssh-key' and use --identity)")
 	fl.StringVar(&identity, "identity", "", "OpenSSH private key file (0600) instead of --from")
-	fl.StringVar(&user, "user", machine.DefaultUser, "user to log in as")
+	fl.StringVar(&user, "user", cloudinit.DefaultUser, "user to log in as")
 	return cmd
 }
 

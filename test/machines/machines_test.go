@@ -22,6 +22,7 @@ import (
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/cloudinit"
 	"github.com/dinfra/stack/internal/reactor/conformance"
 	"github.com/dinfra/stack/internal/reactor/machine"
 	"github.com/dinfra/stack/internal/reactor/machine/machinetest"
@@ -95,7 +96,7 @@ func signer(t *testing.T, name string) ssh.Signer {
 // against the endpoint's fingerprint.
 func login(t *testing.T, endpoint, user, account string) (*ssh.Client, error) {
 	t.Helper()
-	addr, fp, err := machine.ParseEndpoint(endpoint)
+	addr, fp, err := cloudinit.ParseEndpoint(endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,14 +194,14 @@ func TestMachineFromCloudConfig(t *testing.T) {
 	}()
 	ep := deploy(t, e.Driver, id, 1, string(doc))
 
-	c := mustLogin(t, ep, machine.DefaultUser, "alice")
+	c := mustLogin(t, ep, cloudinit.DefaultUser, "alice")
 	if got := mustRun(t, c, "id -un && hostname && sudo -n id -un"); got != "dinfra\nbuilder\nroot" {
 		t.Errorf("whoami = %q", got)
 	}
-	if got := mustRun(t, mustLogin(t, ep, machine.DefaultUser, "charlie"), "id -un"); got != "dinfra" {
+	if got := mustRun(t, mustLogin(t, ep, cloudinit.DefaultUser, "charlie"), "id -un"); got != "dinfra" {
 		t.Errorf("sshAuthorizedKeys login as %q", got)
 	}
-	if _, err := login(t, ep, machine.DefaultUser, "bob"); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+	if _, err := login(t, ep, cloudinit.DefaultUser, "bob"); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
 		t.Errorf("bob's key: %v, want refused", err)
 	}
 	ops := mustLogin(t, ep, "ops", "eve")
@@ -288,16 +289,16 @@ func TestMachineFromScript(t *testing.T) {
 	id := "sh-" + machinetest.RandHex(t)
 	doc := `{"name":"scripted","image":"debian-12","cpus":1,"memoryMiB":256,"diskGiB":1,"userData":"#!/bin/sh\necho boot >> /var/tmp/boots\n"}`
 	ep := deploy(t, e.Driver, id, 1, doc)
-	if got := mustRun(t, mustLogin(t, ep, machine.DefaultUser, "alice"), "cat /var/tmp/boots"); got != "boot" {
+	if got := mustRun(t, mustLogin(t, ep, cloudinit.DefaultUser, "alice"), "cat /var/tmp/boots"); got != "boot" {
 		t.Errorf("boots = %q", got)
 	}
 	machinetest.Run(t, "stop", "--time", "1", machine.ContainerName(id))
 	ep2 := deploy(t, e.Driver, id, 1, doc)
-	_, fp, _ := machine.ParseEndpoint(ep)
-	if _, fp2, _ := machine.ParseEndpoint(ep2); fp2 != fp {
+	_, fp, _ := cloudinit.ParseEndpoint(ep)
+	if _, fp2, _ := cloudinit.ParseEndpoint(ep2); fp2 != fp {
 		t.Errorf("host key after a restart: %s, was %s", fp2, fp)
 	}
-	if got := mustRun(t, mustLogin(t, ep2, machine.DefaultUser, "alice"), "cat /var/tmp/boots"); got != "boot" {
+	if got := mustRun(t, mustLogin(t, ep2, cloudinit.DefaultUser, "alice"), "cat /var/tmp/boots"); got != "boot" {
 		t.Errorf("after a restart, boots = %q (the first boot ran again?)", got)
 	}
 }

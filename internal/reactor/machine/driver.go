@@ -14,19 +14,14 @@ package machine
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,20 +32,8 @@ import (
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/cloudinit"
 )
-
-// DefaultUser is the account consumers log into; it has passwordless sudo.
-const DefaultUser = "dinfra"
-
-// Unit is what one unit of a subscription buys.
-type Unit struct {
-	CPUs      int64
-	MemoryMiB int64
-	DiskGiB   int64
-}
-
-// DefaultUnit is one CPU, 1 GiB of memory and 10 GiB of disk.
-func DefaultUnit() Unit { return Unit{CPUs: 1, MemoryMiB: 1024, DiskGiB: 10} }
 
 // Config is the provider's side of the driver.
 type Config struct {
@@ -60,7 +43,7 @@ type Config struct {
 	Images map[string]string
 	// Capacity is the units offered; Unit what one of them buys.
 	Capacity int64
-	Unit     Unit
+	Unit     cloudinit.Unit
 	// Network is the podman network machines join ("": podman's default network). A
 	// network created with --internal keeps machines off every other network.
 	Network string
@@ -95,8 +78,8 @@ func New(cfg Config) (*Driver, error) {
 	if len(cfg.Images) == 0 {
 		return nil, errors.New("machine driver: no images offered")
 	}
-	if cfg.Unit.CPUs < 1 || cfg.Unit.MemoryMiB < 1 || cfg.Unit.DiskGiB < 1 {
-		return nil, fmt.Errorf("machine driver: unit %+v: every size must be positive", cfg.Unit)
+	if err := cfg.Unit.Valid(); err != nil {
+		return nil, fmt.Errorf("machine driver: %w", err)
 	}
 	if net.ParseIP(cfg.PublishAddress) == nil {
 		return nil, fmt.Errorf("machine driver: publish address %q is not an IP address", cfg.PublishAddress)
@@ -117,22 +100,9 @@ func (*Driver) Name() string      { return "machine" }
 func (*Driver) Types() []string   { return []string{descriptor.TypeCloudInit} }
 func (d *Driver) Capacity() int64 { return d.cfg.Capacity }
 
-// spec is a cloud-init/v1 descriptor (its schema has been checked).
-type spec struct {
-	Name              string   `json:"name"`
-	Image             string   `json:"image"`
-	CPUs              int64    `json:"cpus"`
-	MemoryMiB         int64    `json:"memoryMiB"`
-	DiskGiB           int64    `json:"diskGiB"`
-	UserData          string   `json:"userData"`
-	SSHAuthorizedKeys []string `json:"sshAuthorizedKeys"`
-	Ports             []int    `json:"ports"`
-}
-
 // machine is what a deployment runs.
 type machine struct {
-	spec
-	image          string
+	*cloudinit.Request
 	authorizedKeys []byte
 	firstBoot      []byte
 }
@@ -143,70 +113,21 @@ func (d *Driver) Check(dep reactor.Deployment) error {
 	return err
 }
 
-// plan checks a deployment against the provider's offer and returns what to run. Every
-// problem names its field.
+// plan checks a deployment against the provider's offer (cloudinit.Offer) and renders its
+// userData (firstBoot) and returns what to run. Every problem names its field.
 func (d *Driver) plan(dep reactor.Deployment) (*machine, error) {
-	var m machine
-	if err := json.Unmarshal(dep.Descriptor, &m.spec); err != nil {
-		return nil, invalid(descriptor.Problem{Path: descriptor.DocumentPath, Reason: err.Error()})
+	r, ps := cloudinit.Offer{Images: d.cfg.Images, Unit: d.cfg.Unit}.Check(dep)
+	if r == nil {
+		return nil, cloudinit.Invalid(ps...)
 	}
-	var ps []descriptor.Problem
-	bad := func(path, format string, args ...any) {
-		ps = append(ps, descriptor.Problem{Path: path, Reason: fmt.Sprintf(format, args...)})
-	}
-	m.image = d.cfg.Images[m.Image]
-	if m.image == "" {
-		bad("image", "%q is not offered by this provider (offered: %s)", m.Image, strings.Join(d.imageNames(), ", "))
-	}
-	u := d.cfg.Unit
-	for _, r := range []struct {
-		path       string
-		want, unit int64
-	}{{"cpus", m.CPUs, u.CPUs}, {"memoryMiB", m.MemoryMiB, u.MemoryMiB}, {"diskGiB", m.DiskGiB, u.DiskGiB}} {
-		if r.want > dep.Units*r.unit {
-			bad(r.path, "%d needs %d unit(s) (one buys %d); the subscription pays for %d", r.want, (r.want+r.unit-1)/r.unit, r.unit, dep.Units)
-		}
-	}
-	if len(m.Ports) > 0 {
-		bad("ports", "this provider publishes only SSH (port 22); reach other ports through it (ssh -L)")
-	}
-	var keys []string
-	if k := dep.Consumer.SshPublicKey; k != nil && *k != "" {
-		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(*k)); err != nil || strings.Contains(*k, "\n") {
-			bad("consumer.sshPublicKey", "not an OpenSSH public key")
-		}
-		keys = append(keys, *k)
-	}
-	for i, k := range m.SSHAuthorizedKeys {
-		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil || strings.Contains(k, "\n") {
-			bad(fmt.Sprintf("sshAuthorizedKeys[%d]", i), "not an OpenSSH public key")
-		}
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		bad("sshAuthorizedKeys", "nobody could log in: the consumer has no SSH key on chain and the descriptor lists none")
-	}
-	m.authorizedKeys = []byte(strings.Join(keys, "\n") + "\n")
-	script, ups := firstBoot(m.UserData)
+	m := machine{Request: r, authorizedKeys: []byte(strings.Join(r.AuthorizedKeys, "\n") + "\n")}
+	script, ups := firstBoot(r.UserData)
 	ps = append(ps, ups...)
 	m.firstBoot = script
 	if len(ps) > 0 {
-		return nil, invalid(ps...)
+		return nil, cloudinit.Invalid(ps...)
 	}
 	return &m, nil
-}
-
-func invalid(ps ...descriptor.Problem) error {
-	return &descriptor.InvalidError{Type: descriptor.TypeCloudInit, Problems: ps}
-}
-
-func (d *Driver) imageNames() []string {
-	names := make([]string, 0, len(d.cfg.Images))
-	for n := range d.cfg.Images {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // ContainerName is the podman container of deployment id.
@@ -259,7 +180,7 @@ func (d *Driver) Deploy(ctx context.Context, dep reactor.Deployment) ([]api.Endp
 	if err := d.waitSSH(ctx, name, net.JoinHostPort(d.cfg.PublishAddress, strconv.Itoa(f.port())), fp); err != nil {
 		return nil, err
 	}
-	return []api.Endpoint{{Name: "ssh", Url: EndpointURL(d.cfg.PublicHost, f.port(), fp)}}, nil
+	return []api.Endpoint{{Name: "ssh", Url: cloudinit.EndpointURL(d.cfg.PublicHost, f.port(), fp)}}, nil
 }
 
 // publish forwards the machine's port on the provider's address (the one in its label,
@@ -287,7 +208,7 @@ func (d *Driver) publish(id string, c *container) (*forwarder, error) {
 // create makes the machine's container and copies in its host key, the authorized keys and
 // the first-boot script (files, never arguments or environment: they hold secrets).
 func (d *Driver) create(ctx context.Context, id string, m *machine) error {
-	priv, fp, err := hostKey()
+	priv, _, fp, err := cloudinit.HostKey()
 	if err != nil {
 		return err
 	}
@@ -305,7 +226,7 @@ func (d *Driver) create(ctx context.Context, id string, m *machine) error {
 	if d.cfg.Network != "" {
 		args = append(args, "--network", d.cfg.Network)
 	}
-	if _, err := d.podman(ctx, append(args, m.image)...); err != nil {
+	if _, err := d.podman(ctx, append(args, m.Image)...); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "dinfra-machine-")
@@ -348,30 +269,13 @@ func freePort(addr string) (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// hostKey returns a new ed25519 host key (OpenSSH PEM) and its SHA256 fingerprint.
-func hostKey() (privPEM []byte, fingerprint string, err error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, "", err
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		return nil, "", err
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		return nil, "", err
-	}
-	return pem.EncodeToMemory(block), ssh.FingerprintSHA256(sshPub), nil
-}
-
 // waitSSH waits until sshd at addr presents the host key with fingerprint fp.
 func (d *Driver) waitSSH(ctx context.Context, name, addr, fp string) error {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReadyTimeout)
 	defer cancel()
 	for {
 		var seen string
-		cfg := &ssh.ClientConfig{User: DefaultUser, Timeout: 2 * time.Second,
+		cfg := &ssh.ClientConfig{User: cloudinit.DefaultUser, Timeout: 2 * time.Second,
 			HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
 				seen = ssh.FingerprintSHA256(k)
 				return errors.New("host key seen")
@@ -459,29 +363,6 @@ func (d *Driver) inspect(ctx context.Context, name string) (*container, error) {
 		return nil, fmt.Errorf("podman inspect %s: unexpected answer: %v", name, err)
 	}
 	return &cs[0], nil
-}
-
-// EndpointURL is the SSH endpoint of a machine: ssh://HOST:PORT?fingerprint=SHA256:...
-func EndpointURL(host string, port int, fingerprint string) string {
-	u := url.URL{Scheme: "ssh", Host: net.JoinHostPort(host, strconv.Itoa(port)), RawQuery: url.Values{"fingerprint": {fingerprint}}.Encode()}
-	return u.String()
-}
-
-// ParseEndpoint returns the address and host key fingerprint of an SSH endpoint URL.
-func ParseEndpoint(raw string) (addr, fingerprint string, err error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "ssh" || u.Hostname() == "" {
-		return "", "", fmt.Errorf("%q is not an ssh:// endpoint", raw)
-	}
-	port := u.Port()
-	if port == "" {
-		port = "22"
-	}
-	fingerprint = u.Query().Get("fingerprint")
-	if !strings.HasPrefix(fingerprint, "SHA256:") {
-		return "", "", fmt.Errorf("endpoint %s carries no SHA256 host key fingerprint", raw)
-	}
-	return net.JoinHostPort(u.Hostname(), port), fingerprint, nil
 }
 
 // podmanError is a podman command that exited non-zero.

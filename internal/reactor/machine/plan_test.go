@@ -11,11 +11,12 @@ import (
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/reactor"
+	"github.com/dinfra/stack/internal/reactor/cloudinit"
 )
 
 func testDriver(t *testing.T) *Driver {
 	t.Helper()
-	d, err := New(Config{Images: map[string]string{"debian-12": "localhost/dinfra/machine:x"}, Capacity: 4, Unit: DefaultUnit(), PublishAddress: "127.0.0.1"})
+	d, err := New(Config{Images: map[string]string{"debian-12": "localhost/dinfra/machine:x"}, Capacity: 4, Unit: cloudinit.DefaultUnit(), PublishAddress: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,20 +126,5 @@ func TestCloudConfigScriptRuns(t *testing.T) {
 	}
 	if st, err := os.Stat(filepath.Join(dir, "a/plain")); err != nil || st.Mode().Perm() != 0o640 {
 		t.Errorf("mode of a/plain: %v %v", st.Mode(), err)
-	}
-}
-
-func TestEndpointURLRoundTrip(t *testing.T) {
-	const fp = "SHA256:n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg"
-	u := EndpointURL("127.0.0.1", 40022, fp)
-	if strings.ContainsAny(u[len("ssh://"):], "+/, ") || !strings.HasPrefix(u, "ssh://127.0.0.1:40022?fingerprint=SHA256%3A") {
-		t.Fatalf("url %s", u)
-	}
-	addr, got, err := ParseEndpoint(u)
-	if err != nil || addr != "127.0.0.1:40022" || got != fp {
-		t.Fatalf("%s %s %v", addr, got, err)
-	}
-	if _, _, err := ParseEndpoint("ssh://127.0.0.1:22"); err == nil {
-		t.Fatal("an endpoint without a fingerprint was accepted")
 	}
 }

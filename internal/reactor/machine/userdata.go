@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/reactor/cloudinit"
 )
 
 // cloudConfig is the part of cloud-init's #cloud-config this driver applies. Every other
@@ -121,7 +122,7 @@ var (
 	fileMode   = regexp.MustCompile(`^0?[0-7]{3,4}$`)
 	fileOwner  = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}(:[a-z_][a-z0-9_-]{0,31})?$`)
 	pkgName    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
-	reserved   = map[string]bool{"root": true, DefaultUser: true}
+	reserved   = map[string]bool{"root": true, cloudinit.DefaultUser: true}
 	shellPaths = regexp.MustCompile(`^/[A-Za-z0-9/_.-]+$`)
 )
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dinfra/stack/internal/reactor/cloudinit"
 	"github.com/dinfra/stack/internal/reactor/machine"
 	"github.com/dinfra/stack/internal/testenv"
 )
@@ -32,7 +33,7 @@ type Env struct {
 	Gateway string
 }
 
-// Start returns a driver offering capacity units of machine.DefaultUnit, publishing SSH on
+// Start returns a driver offering capacity units of cloudinit.DefaultUnit, publishing SSH on
 // 127.0.0.1, whose machines join a new internal network removed when the test ends. It
 // skips in -short mode, and without podman or MACHINE_IMAGE (failing in CI).
 func Start(t testing.TB, capacity int64) *Env {
@@ -50,7 +51,7 @@ func Start(t testing.TB, capacity int64) *Env {
 		t.Fatalf("podman network inspect %s: %v", name, err)
 	}
 	d, err := machine.New(machine.Config{Podman: Podman, Images: map[string]string{"debian-12": image, MissingImage: "localhost/dinfra/machine:missing"}, Capacity: capacity,
-		Unit: machine.DefaultUnit(), Network: name, PublishAddress: "127.0.0.1", ReadyTimeout: 2 * time.Minute})
+		Unit: cloudinit.DefaultUnit(), Network: name, PublishAddress: "127.0.0.1", ReadyTimeout: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
