@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -96,7 +96,7 @@ front of it to reach it from elsewhere. See docs/console.md.`,
 				srv.Keys = ks
 			}
 			srv.Cache = console.NewCache(sites, console.Options{Interval: interval, History: history, Log: log})
-			return serveConsole(c.Context(), srv, listen, log)
+			return serveConsole(c.Context(), srv, listen, c.OutOrStdout(), log)
 		},
 	}
 	f := cmd.Flags()
@@ -124,7 +124,7 @@ func loopbackOnly(listen string) error {
 }
 
 // serveConsole polls the sites and serves the console until ctx ends.
-func serveConsole(ctx context.Context, srv *console.Server, listen string, log *slog.Logger) error {
+func serveConsole(ctx context.Context, srv *console.Server, listen string, out io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func serveConsole(ctx context.Context, srv *console.Server, listen string, log *
 		_ = hs.Shutdown(shut)
 	}()
 	log.Info("console serving", "url", "http://"+ln.Addr().String())
-	fmt.Fprintf(os.Stdout, "console: http://%s\n", ln.Addr())
+	fmt.Fprintf(out, "console: http://%s\n", ln.Addr())
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
