@@ -97,7 +97,17 @@ func printStatus(c *cobra.Command, b backend, name, output string) error {
 	for _, c := range conflicts {
 		fmt.Fprintf(out, "conflict: %s\n", c)
 	}
+	for _, h := range st.HA {
+		fmt.Fprintf(out, "ha %s: authority %s, lease holder %s, expires %s%s\n", h.Identity, dash(h.Authority), dash(h.Holder), dash(h.Expires), dashErr(h.Error))
+	}
 	return printFiringAlerts(c, b, name)
+}
+
+func dashErr(err string) string {
+	if err == "" {
+		return ""
+	}
+	return " (lease store: " + err + ")"
 }
 
 func dash(s string) string {

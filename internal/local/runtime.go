@@ -123,6 +123,9 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	if err := checkBindGuard(); err != nil {
 		return 0, false, err
 	}
+	if err := checkHA(n); err != nil {
+		return 0, false, err
+	}
 	if err := absGatewayConfig(n.Spec.Gateway); err != nil {
 		return 0, false, err
 	}
@@ -468,6 +471,7 @@ func (r *Runtime) Status(ctx context.Context, name string) (*NetworkStatus, erro
 		}()
 	}
 	wg.Wait()
+	out.HA = haStatus(ctx, name, p, st)
 	return out, nil
 }
 

@@ -95,6 +95,8 @@ type NodeState struct {
 	Conflict string `json:"conflict,omitempty"`
 	// Held: stopped for a backup or restore until released (hold.go).
 	Held bool `json:"held,omitempty"`
+	// HA is an HA candidate's role and lease (ha.go).
+	HA *NodeHA `json:"ha,omitempty"`
 }
 
 // Status is the supervisor's status file.

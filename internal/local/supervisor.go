@@ -52,7 +52,8 @@ type proc struct {
 	// another process took instead.
 	res      reservation
 	conflict string
-	held     bool // stopped on purpose until its hold is released (hold.go)
+	held     bool    // stopped on purpose until its hold is released (hold.go)
+	ha       *haNode // HA candidates only (ha.go)
 }
 
 type exitEvent struct {
@@ -227,6 +228,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 	for name, pr := range s.procs {
 		if !want[name] {
 			s.log.Info("stopping node removed from spec", "node", name)
+			pr.ha.detach()
 			s.stop(pr)
 			pr.res.close()
 			delete(s.procs, name)
@@ -280,6 +282,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 		case !ok:
 			pr = fresh[np.Name]
 			s.procs[np.Name] = pr
+			s.attachHA(pr)
 			seeds = append(seeds, np.Ports.P2P)
 			if !s.applyHold(pr) {
 				s.start(pr)
@@ -330,7 +333,7 @@ func readApplied(dir Dir) (*v1alpha1.SubstrateNetwork, int64, error) {
 }
 
 func commandHash(np network.NodePlan) string {
-	data, _ := json.Marshal([]any{np.Binary, np.Init, np.Args})
+	data, _ := json.Marshal([]any{np.Binary, np.Init, np.Args, np.StandbyArgs})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
@@ -339,7 +342,8 @@ func commandHash(np network.NodePlan) string {
 // process holds one of its ports. The node runs under the bind guard (bindguard.go), which
 // keeps its sockets on loopback and hands it the ports reserved for it.
 func (s *Supervisor) start(pr *proc) {
-	np := pr.plan
+	np, unlock := pr.ha.plan(pr.plan) // an HA candidate without the lease starts keyless
+	defer unlock()
 	if err := s.setConflict(pr, pr.res.reserve(np)); err != nil {
 		pr.lastExit = "not started: " + err.Error()
 		s.log.Error("start node", "node", np.Name, "err", err)
@@ -359,6 +363,7 @@ func (s *Supervisor) start(pr *proc) {
 		pr.res.releaseP2P(np.Ports)
 		if err = startGuarded(cmd, np.PublicPorts, &pr.res, s.log.With("node", np.Name)); err == nil {
 			pr.cmd, pr.started, pr.exited = cmd, time.Now(), make(chan struct{})
+			pr.ha.started(cmd.Process.Pid)
 			s.log.Info("started node", "node", np.Name, "pid", cmd.Process.Pid)
 			if np.Flavor == v1alpha1.FlavorGossamer {
 				go s.restoreKeys(np, pr.exited)
@@ -367,6 +372,7 @@ func (s *Supervisor) start(pr *proc) {
 				err := cmd.Wait()
 				// Take the ports back at once, before anyone else can.
 				conflict := pr.res.reserve(np)
+				pr.ha.exited(cmd.Process.Pid)
 				close(exited)
 				s.exits <- exitEvent{node: np.Name, cmd: cmd, err: err, conflict: conflict}
 			}(pr.exited)
@@ -502,7 +508,7 @@ func (s *Supervisor) onExit(ev exitEvent) {
 	pr.cmd = nil
 	pr.lastExit = exitReason(ev.err)
 	_ = s.setConflict(pr, ev.conflict)
-	if time.Since(pr.started) > stableAfter {
+	if time.Since(pr.started) > stableAfter || pr.ha.restartNow() {
 		pr.backoff = minBackoff
 	}
 	s.log.Warn("node exited", "node", ev.node, "reason", pr.lastExit, "restart_in", pr.backoff)
@@ -589,7 +595,7 @@ func (s *Supervisor) writeStatus() {
 		st.Gateway = s.gateway.listen
 	}
 	for name, pr := range s.procs {
-		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit, Conflict: pr.conflict, Held: pr.held}
+		ns := NodeState{Restarts: pr.restarts, LastExit: pr.lastExit, Conflict: pr.conflict, Held: pr.held, HA: pr.ha.status()}
 		if pr.cmd != nil {
 			ns.PID, ns.Running, ns.Started = pr.cmd.Process.Pid, true, pr.started.UTC().Format(time.RFC3339)
 		}

@@ -59,4 +59,6 @@ type Network struct {
 	Error      string `json:"error,omitempty"`
 	Gateway    string `json:"gateway,omitempty"` // the RPC gateway's URL, when one runs
 	Nodes      []Node `json:"nodes"`
+	// HA are the identities of HA groups: authority, lease holder and expiry.
+	HA []HAIdentity `json:"ha,omitempty"`
 }
