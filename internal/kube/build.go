@@ -63,6 +63,9 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 	if err := checkNames(n); err != nil {
 		return nil, err
 	}
+	if err := refuseHA(n); err != nil {
+		return nil, err
+	}
 	byKey, mounts, err := chainMounts(n, opts.ReadFile)
 	if err != nil {
 		return nil, err
