@@ -233,7 +233,9 @@ func (h *haNode) watchHealth(ctx context.Context, url string, poll time.Duration
 	var pgid int
 	var answered bool
 	var since, missed time.Time
-	for ctx.Err() == nil {
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for ; ctx.Err() == nil; <-tick.C {
 		h.mu.Lock()
 		if h.pgid != pgid {
 			pgid, answered, since, missed = h.pgid, false, time.Now(), time.Time{}
@@ -252,7 +254,6 @@ func (h *haNode) watchHealth(ctx context.Context, url string, poll time.Duration
 			h.unhealthy = missed
 		}
 		h.mu.Unlock()
-		sleep(ctx, poll)
 	}
 }
 
@@ -293,13 +294,6 @@ type NodeHA struct {
 	// Expires (RFC 3339).
 	Lease   bool   `json:"lease,omitempty"`
 	Expires string `json:"expires,omitempty"`
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
 }
 
 // checkHA refuses HA groups without a lease store before anything starts: locally the
