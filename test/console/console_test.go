@@ -122,6 +122,7 @@ func TestConsoleMultiSite(t *testing.T) {
 		if got != "local=true dc-1=true dc-2=false" {
 			t.Errorf("sites in the page: %s", got)
 		}
+		shot(t, b, "console.png")
 	})
 }
 
@@ -194,7 +195,7 @@ func testBrowser(t *testing.T, url, key string, cli *onfcli.CLI) {
 
 	do(t, b, 10*time.Second, chromedp.Navigate(url+"/#/"))
 	waitFor[bool](t, b, 10*time.Second, "the overview", `document.querySelectorAll('tr[data-network]').length === 4`)
-	shot(t, b, "console.png")
+	shot(t, b, "console-scaled.png")
 }
 
 // shot saves a screenshot of the page as a test artifact (t.TempDir, or $CONSOLE_SCREENSHOTS).

@@ -23,11 +23,13 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/console"
@@ -36,6 +38,9 @@ import (
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/testenv"
 )
+
+// envtest logs through controller-runtime, which warns with a stack trace when no logger is set.
+func init() { ctrllog.SetLogger(logr.Discard()) }
 
 func repoPath(p string) string {
 	_, file, _, _ := runtime.Caller(0)
