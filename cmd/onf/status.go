@@ -97,6 +97,9 @@ func printStatus(c *cobra.Command, b backend, name, output string) error {
 	for _, c := range conflicts {
 		fmt.Fprintf(out, "conflict: %s\n", c)
 	}
+	for _, r := range st.Rollouts {
+		fmt.Fprintln(out, rolloutLine(r))
+	}
 	for _, h := range st.HA {
 		fmt.Fprintf(out, "ha %s: authority %s, lease holder %s, expires %s%s\n", h.Identity, dash(h.Authority), dash(h.Holder), dash(h.Expires), dashErr(h.Error))
 	}

@@ -447,6 +447,9 @@ func (r *Runtime) Status(ctx context.Context, name string) (*NetworkStatus, erro
 	if st.Gateway != "" && out.Supervisor != 0 {
 		out.Gateway = "http://" + st.Gateway
 	}
+	if _, err := readJSON(dir.Rollouts(), &out.Rollouts); err != nil {
+		return nil, err
+	}
 	out.Nodes = make([]NodeInfo, len(p.Nodes))
 	var wg sync.WaitGroup
 	for i, np := range p.Nodes {

@@ -84,6 +84,9 @@ type Supervisor struct {
 	gatewaySpec *v1alpha1.Gateway
 	plan        *network.Plan
 	ctx         context.Context // the supervisor's life
+	// rollouts are the groups' canary rollouts (rollout.go), observed on rolloutObs.
+	rollouts   map[string]*rolloutRun
+	rolloutObs chan rolloutObs
 }
 
 // Supervise runs the supervisor of the network in dir until ctx ends or it receives SIGTERM or
@@ -120,6 +123,9 @@ func Supervise(ctx context.Context, home, name string, log *slog.Logger, gateway
 		return err
 	}
 	s.ctx = ctx
+	s.loadRollouts()
+	rolloutTick := time.NewTicker(rolloutCheckEvery)
+	defer rolloutTick.Stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -143,6 +149,10 @@ func Supervise(ctx context.Context, home, name string, log *slog.Logger, gateway
 			s.reconcile(ctx)
 		case ev := <-s.exits:
 			s.onExit(ev)
+		case <-rolloutTick.C:
+			s.checkRollouts()
+		case o := <-s.rolloutObs:
+			s.onRolloutObs(o)
 		case node := <-s.retry:
 			if p, ok := s.procs[node]; ok && p.pending && !s.applyHold(p) {
 				p.pending = false
@@ -220,6 +230,7 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 		return
 	}
 	s.err = ""
+	s.applyRollouts(n, p)
 
 	want := map[string]bool{}
 	for _, np := range p.Nodes {
@@ -514,6 +525,7 @@ func (s *Supervisor) onExit(ev exitEvent) {
 	s.log.Warn("node exited", "node", ev.node, "reason", pr.lastExit, "restart_in", pr.backoff)
 	s.scheduleRestart(pr)
 	s.writeStatus()
+	s.onRolloutExit(pr)
 }
 
 // setConflict records a node's port conflict (nil: none) and keeps the gateway away from a

@@ -61,4 +61,6 @@ type Network struct {
 	Nodes      []Node `json:"nodes"`
 	// HA are the identities of HA groups: authority, lease holder and expiry.
 	HA []HAIdentity `json:"ha,omitempty"`
+	// Rollouts are the groups' canary rollouts: running, or the last one's outcome.
+	Rollouts []v1alpha1.RolloutStatus `json:"rollouts,omitempty"`
 }

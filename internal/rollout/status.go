@@ -1,0 +1,97 @@
+package rollout
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+)
+
+// Next is a group's rollout after the spec was applied again: prev is the rollout so far (nil:
+// none), running the version the group's nodes run when there is no rollout ("" when none
+// runs yet), to the version the spec asks for, steps the group's Plan. A new version starts a
+// new rollout from what the nodes run; the version the nodes already run needs none (nil); the
+// same version keeps the rollout where it is, whatever its outcome, so a rolled-back version is
+// not tried again until the spec changes. Paused holds a running rollout; unpausing restarts
+// its current step's checks.
+func Next(prev *v1alpha1.RolloutStatus, group, running, to string, steps []int32, paused bool, now time.Time) *v1alpha1.RolloutStatus {
+	t := metav1.NewTime(now)
+	if prev == nil || prev.To != to {
+		from := running
+		if prev != nil {
+			from = prev.From
+			if prev.Phase == v1alpha1.RolloutSucceeded {
+				from = prev.To
+			}
+		}
+		if from == "" || from == to {
+			return nil
+		}
+		st := &v1alpha1.RolloutStatus{Group: group, Phase: v1alpha1.RolloutProgressing, From: from, To: to,
+			Steps: steps, Step: 1, Upgraded: steps[0], Started: t, StepStarted: t}
+		if paused {
+			st.Phase = v1alpha1.RolloutPaused
+		}
+		return st
+	}
+	st := prev.DeepCopy()
+	if !Running(st.Phase) {
+		return st
+	}
+	// Replicas may have changed: keep the step, at the new count.
+	st.Steps = steps
+	st.Step = min(st.Step, int32(len(steps)))
+	st.Upgraded = steps[st.Step-1]
+	switch {
+	case paused:
+		st.Phase = v1alpha1.RolloutPaused
+	case st.Phase == v1alpha1.RolloutPaused:
+		st.Phase, st.StepStarted = v1alpha1.RolloutProgressing, t
+	}
+	return st
+}
+
+// Running says whether a rollout in phase p still moves nodes: progressing or paused.
+func Running(p v1alpha1.RolloutPhase) bool {
+	return p == v1alpha1.RolloutProgressing || p == v1alpha1.RolloutPaused
+}
+
+// Version is the version node index of the group runs during the rollout: the first Upgraded
+// nodes run To while it runs, every node From after a rollback or abort, To once it succeeded.
+func Version(st *v1alpha1.RolloutStatus, index int) string {
+	switch {
+	case Running(st.Phase) && index < int(st.Upgraded):
+		return st.To
+	case Running(st.Phase), st.Phase == v1alpha1.RolloutRolledBack, st.Phase == v1alpha1.RolloutAborted:
+		return st.From
+	}
+	return st.To
+}
+
+// Advance moves a rollout whose step passed to its next step, or to Succeeded after the last.
+func Advance(st *v1alpha1.RolloutStatus, now time.Time) {
+	t := metav1.NewTime(now)
+	if int(st.Step) >= len(st.Steps) {
+		st.Phase, st.Finished = v1alpha1.RolloutSucceeded, &t
+		return
+	}
+	st.Step++
+	st.Upgraded, st.StepStarted = st.Steps[st.Step-1], t
+}
+
+// RollBack records the failed gate and sends every upgraded node back to From; the caller sets
+// Finished once they run it again.
+func RollBack(st *v1alpha1.RolloutStatus, f *v1alpha1.RolloutFailure) {
+	st.Phase, st.Failure, st.Upgraded = v1alpha1.RolloutRolledBack, f, 0
+}
+
+// Abort stops a running rollout by hand and sends the upgraded nodes back to From. It says
+// whether there was anything to abort.
+func Abort(st *v1alpha1.RolloutStatus) bool {
+	if !Running(st.Phase) {
+		return false
+	}
+	st.Phase, st.Upgraded = v1alpha1.RolloutAborted, 0
+	return true
+}
