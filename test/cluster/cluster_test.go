@@ -151,6 +151,7 @@ func TestRealCluster(t *testing.T) {
 	t.Run("day-2 commands", func(t *testing.T) { testDay2Commands(t, rc) })
 	t.Run("gateway", func(t *testing.T) { testGateway(t, rc) })
 	t.Run("network policies enforced", func(t *testing.T) { testNetworkPolicies(t, rc) })
+	t.Run("keys", func(t *testing.T) { testSessionKeys(t, rc) })
 }
 
 // testDevNetwork runs examples/dev-network.yaml: probes, blocks, Services, status, policies,
