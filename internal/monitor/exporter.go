@@ -69,12 +69,17 @@ type Exporter struct {
 	network string
 	values  map[sample]float64
 	lastErr map[string]string
+	// chain is kept between refreshes: connecting reads the runtime metadata, which a
+	// gossamer node computes by running its runtime (dropped after any failed check).
+	chain    *sessionkeys.Chain
+	chainURL string
 }
 
 type sample struct{ metric, node string }
 
 // Run refreshes every interval until ctx ends.
 func (e *Exporter) Run(ctx context.Context, interval time.Duration) {
+	defer e.dropChain()
 	for {
 		e.Refresh(ctx)
 		select {
@@ -184,18 +189,27 @@ func (e *Exporter) sessionKeys(ctx context.Context, cfg *ExporterConfig) (map[st
 	if chainURL == "" {
 		return fail(fmt.Errorf("no validator or collator of %s answers RPC to read the chain from", cfg.Network))
 	}
-	chain, err := sessionkeys.Connect(chainURL)
-	if err != nil {
-		return fail(err)
+	if e.chain != nil && e.chainURL != chainURL {
+		e.dropChain()
 	}
-	defer chain.Close()
+	if e.chain == nil {
+		if e.chain, err = sessionkeys.Connect(chainURL); err != nil {
+			return fail(err)
+		}
+		e.chainURL = chainURL
+	}
+	defer func() {
+		if len(errs) > 0 {
+			e.dropChain()
+		}
+	}()
 	for node, validator := range cfg.Validators {
 		n, ok := nodes[node]
 		if !ok || !n.Running || n.RPCError != "" {
 			errs[node] = fmt.Errorf("%s is not running or does not answer RPC", node)
 			continue
 		}
-		st, err := checkKeys(ctx, n.RPC, sessionkeys.Keystore(dir.Keystore(node)), chain, validator)
+		st, err := checkKeys(ctx, n.RPC, sessionkeys.Keystore(dir.Keystore(node)), e.chain, validator)
 		if err != nil {
 			errs[node] = err
 			continue
@@ -206,6 +220,13 @@ func (e *Exporter) sessionKeys(ctx context.Context, cfg *ExporterConfig) (map[st
 		}
 	}
 	return out, errs
+}
+
+func (e *Exporter) dropChain() {
+	if e.chain != nil {
+		e.chain.Close()
+		e.chain = nil
+	}
 }
 
 func checkKeys(ctx context.Context, nodeRPC string, ks sessionkeys.Keystore, chain *sessionkeys.Chain, validator string) (sessionkeys.Status, error) {
