@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/internal/testenv/onfcli"
@@ -121,17 +120,6 @@ func rolloutOf(t *testing.T, c *onfcli.CLI, group string) v1alpha1.RolloutStatus
 	return rs[0]
 }
 
-func nodeOf(t *testing.T, st local.NetworkStatus, name string) local.NodeInfo {
-	t.Helper()
-	for _, n := range st.Nodes {
-		if n.Name == name {
-			return n
-		}
-	}
-	t.Fatalf("no node %s", name)
-	return local.NodeInfo{}
-}
-
 // ciJob runs examples/ci/rollout.sh as a CI job would: onf on PATH, the spec and network in its
 // environment. It returns the script's output and error (non-nil: non-zero exit).
 func ciJob(t *testing.T, c *onfcli.CLI, specFile string) (string, error) {
@@ -162,7 +150,7 @@ func TestCanaryRollout(t *testing.T) {
 	dir := t.TempDir()
 	// A restarted gossamer node on a loaded machine takes up to half a minute to answer RPC and
 	// then has to catch up: good binaries get two minutes a step. A bad one that never answers
-	// fails at the step timeout, so that case gets 45 s.
+	// fails at the step timeout, so that case gets 30 s.
 	write := func(binary, stepTimeout string) string {
 		file := filepath.Join(dir, "spec.yaml")
 		if err := os.WriteFile(file, []byte(spec(gossamer, binary, stepTimeout)), 0o600); err != nil {
@@ -209,8 +197,7 @@ exec %[2]s "$@"`, started, gossamer))
 	// bad runs a bad binary through the CI job (when ci) or onf up and rollout status, and checks
 	// that it is caught at step 1 on gate and rolled back while rpc-1 keeps serving new blocks.
 	bad := func(t *testing.T, binary, stepTimeout, gate string) {
-		before := c.Status("canary")
-		rpc1 := nodeOf(t, before, "rpc-1")
+		rpc1 := c.Node("canary", "rpc-1")
 		f := follow(rpc1.RPC)
 		begin := time.Now()
 		out, err := ciJob(t, c, write(binary, stepTimeout))
@@ -223,11 +210,10 @@ exec %[2]s "$@"`, started, gossamer))
 			r.Failure.Gate != gate || r.Failure.Node != "rpc-0" || r.Finished == nil || r.From != current {
 			t.Fatalf("rollout: %+v failure %+v", r, r.Failure)
 		}
-		after := c.Status("canary")
-		if got := nodeOf(t, after, "rpc-1"); got.PID != rpc1.PID {
+		if got := c.Node("canary", "rpc-1"); got.PID != rpc1.PID {
 			t.Errorf("rpc-1 was restarted (pid %d, was %d): a failed first step must not touch it", got.PID, rpc1.PID)
 		}
-		if got := nodeOf(t, after, "rpc-0"); !got.Running || got.RPCError != "" {
+		if got := c.Node("canary", "rpc-0"); !got.Running || got.RPCError != "" {
 			t.Errorf("rpc-0 does not serve on the previous binary after the rollback: %+v", got)
 		}
 		// rpc-1 served every poll and its best block kept advancing all along.
@@ -255,7 +241,46 @@ exec %[2]s "$@"`, started, gossamer))
 	t.Run("binary that exits at once is rolled back at step 1", func(t *testing.T) {
 		bad(t, script(t, dir, "gossamer-exits", "exit 3"), "2m", "running")
 	})
+	t.Run("pause, resume, abort and undo", func(t *testing.T) {
+		sleeps := script(t, dir, "gossamer-stuck", "exec sleep 600")
+		// onf up waits for every node to answer; rpc-0 on this binary never does.
+		if out, err := c.Run("up", "-f", write(sleeps, "10m"), "--until-block", "0", "--timeout", "15s"); err == nil {
+			t.Fatalf("up returned with rpc-0 on a binary that never answers:\n%s", out)
+		}
+		phase := func(want v1alpha1.RolloutPhase) func() (bool, string) {
+			return func() (bool, string) {
+				r := rolloutOf(t, c, "rpc")
+				return r.Phase == want, fmt.Sprintf("%+v", r)
+			}
+		}
+		testenv.Eventually(t, 10*time.Second, "rollout progressing", phase(v1alpha1.RolloutProgressing))
+		c.Must("rollout", "pause", "canary", "--group", "rpc")
+		testenv.Eventually(t, 10*time.Second, "rollout paused", phase(v1alpha1.RolloutPaused))
+		if out, err := c.Run("rollout", "status", "canary", "--wait", "--timeout", "5s"); err == nil || !strings.Contains(out, "rpc Paused") {
+			t.Errorf("status --wait on a paused rollout: %v\n%s", err, out)
+		}
+		c.Must("rollout", "resume", "canary")
+		testenv.Eventually(t, 10*time.Second, "rollout resumed", phase(v1alpha1.RolloutProgressing))
+		rpc1 := c.Node("canary", "rpc-1").PID
+		c.Must("rollout", "abort", "canary")
+		testenv.Eventually(t, 10*time.Second, "rollout aborted", phase(v1alpha1.RolloutAborted))
+		testenv.Eventually(t, 2*time.Minute, "rpc-0 serving on the previous binary", func() (bool, string) {
+			n := c.Node("canary", "rpc-0")
+			return n.Running && n.RPCError == "", n.RPCError
+		})
+		if out, err := c.Run("rollout", "status", "canary"); err == nil || !strings.Contains(out, "rpc Aborted") {
+			t.Errorf("status after an abort: %v\n%s", err, out)
+		}
+		if got := c.Node("canary", "rpc-1").PID; got != rpc1 {
+			t.Errorf("abort restarted rpc-1, which was never upgraded")
+		}
+		c.Must("rollout", "undo", "canary", "--group", "rpc")
+		testenv.Eventually(t, 10*time.Second, "undo leaves no rollout", func() (bool, string) {
+			out, err := c.Run("rollout", "status", "canary")
+			return err == nil && strings.Contains(out, "no rollouts"), out
+		})
+	})
 	t.Run("binary that never answers nor imports is rolled back at step 1", func(t *testing.T) {
-		bad(t, script(t, dir, "gossamer-sleeps", "exec sleep 600"), "45s", "rpc")
+		bad(t, script(t, dir, "gossamer-sleeps", "exec sleep 600"), "30s", "rpc")
 	})
 }
