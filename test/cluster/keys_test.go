@@ -87,6 +87,28 @@ func testSessionKeys(t *testing.T, rc *realCluster) {
 		t.Errorf("check after rotate: %v %+v, want match on %s", err, after, rotated[0].NextKeys)
 	}
 
+	t.Run("rotate finishes a rotation stopped between insert and setKeys", func(t *testing.T) {
+		// generate is rotate's first half: keys made and inserted, pending on the pod; the
+		// next command has no seed, only the node holds them, and registers that very set.
+		gen, err := onf.keys(t, "generate", "dev", "validator-0")
+		if err != nil || len(gen) != 1 || gen[0].Pending == "" {
+			t.Fatalf("generate: %v %+v", err, gen)
+		}
+		var pod corev1.Pod
+		if err := rc.cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: pods[0].Name}, &pod); err != nil {
+			t.Fatal(err)
+		}
+		var pending sessionkeys.Set
+		if err := json.Unmarshal([]byte(pod.Annotations["onf.dinfra.dev/pending-session-keys"]), &pending); err != nil || pending.Encoded() != gen[0].Pending {
+			t.Fatalf("pending annotation %q (%v), want the public keys %s", pod.Annotations["onf.dinfra.dev/pending-session-keys"], err, gen[0].Pending)
+		}
+		st, err := onf.keys(t, "rotate", "dev", "validator-0", "--suri-file", suriFile)
+		if err != nil || st[0].NextKeys != gen[0].Pending || st[0].Result != "match" {
+			t.Fatalf("re-run rotate: %v %+v, want the pending %s registered", err, st, gen[0].Pending)
+		}
+		rotated = st
+	})
+
 	t.Run("operator status shows the registered public keys", func(t *testing.T) {
 		kubetest.Eventually(t, time.Minute, "status.nodes[0].sessionKeys", func() (bool, error) {
 			var n v1alpha1.SubstrateNetwork
