@@ -15,6 +15,7 @@ import (
 	"github.com/dinfra/stack/internal/chain"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 func defaultChainHome() string {
@@ -68,7 +69,7 @@ func (f *genesisFlags) register(cmd *cobra.Command, blockTime time.Duration) {
 	cmd.Flags().StringVar(&f.chainID, "chain-id", chain.DefaultChainID, "chain id (signed into every transaction)")
 	cmd.Flags().DurationVar(&f.blockTime, "block-time", blockTime, "time between blocks (CometBFT timeout_commit)")
 	cmd.Flags().Int64Var(&f.deployTimeout, "deploy-timeout", ledger.DefaultParams().DeployTimeout, "blocks a provider has to report an award deployed before it is refunded")
-	cmd.Flags().StringVar(&f.strategy, "default-strategy", ledger.StrategyRoundRobin, "award strategy when a subscription names none: round_robin, random or capacity")
+	cmd.Flags().StringVar(&f.strategy, "default-strategy", wire.StrategyRoundRobin, "award strategy when a subscription names none: round_robin, random or capacity")
 	cmd.Flags().Uint64Var(&f.typeDeposit, "type-deposit", uint64(ledger.DefaultParams().TypeDeposit), "deposit held for each registered descriptor type")
 }
 
@@ -80,7 +81,7 @@ func (f *genesisFlags) genesis() (ledger.Genesis, error) {
 	g := ledger.DevGenesis(types)
 	g.Params.DeployTimeout = f.deployTimeout
 	g.Params.DefaultStrategy = f.strategy
-	g.Params.TypeDeposit = ledger.Amount(f.typeDeposit)
+	g.Params.TypeDeposit = wire.Amount(f.typeDeposit)
 	return g, g.Validate()
 }
 

@@ -23,7 +23,7 @@ import (
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 	onflocal "github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/reactor"
 	reactorlocal "github.com/dinfra/stack/internal/reactor/local"
@@ -153,8 +153,8 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) error {
 	provider := pair.Address(keyring.SubstratePrefix)
 	signer := cc.Signer(pair)
 	if _, err := cc.Provider(ctx, provider); client.IsNotFound(err) {
-		if _, err := signer.Send(ctx, ledger.Msg{RegisterProvider: &ledger.MsgRegisterProvider{
-			Endpoint: endpoint, Types: []string{descriptor.TypeSubstrateNetwork}, Capacity: f.capacity, PricePerUnit: ledger.Amount(f.price)}}); err != nil {
+		if _, err := signer.Send(ctx, wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{
+			Endpoint: endpoint, Types: []string{descriptor.TypeSubstrateNetwork}, Capacity: f.capacity, PricePerUnit: wire.Amount(f.price)}}); err != nil {
 			return fmt.Errorf("register provider: %w", err)
 		}
 	} else if err != nil {

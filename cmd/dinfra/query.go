@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dinfra/stack/internal/chain/client"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 func newQueryCmd() *cobra.Command {
@@ -94,7 +94,7 @@ func newQueryCmd() *cobra.Command {
 			if live && prov == "" {
 				return nil, errors.New("--live goes with --provider")
 			}
-			var out []ledger.SubscriptionView
+			var out []wire.SubscriptionView
 			var err error
 			switch {
 			case consumer != "":
@@ -105,7 +105,7 @@ func newQueryCmd() *cobra.Command {
 				out, _, err = cl.ActiveSubscriptions(c.Context())
 			}
 			if out == nil {
-				out = []ledger.SubscriptionView{}
+				out = []wire.SubscriptionView{}
 			}
 			return out, err
 		})}
@@ -124,7 +124,7 @@ func newQueryCmd() *cobra.Command {
 
 // printText prints a subscription list as a table and anything else as key: value lines.
 func printText(w io.Writer, v any) error {
-	if subs, ok := v.([]ledger.SubscriptionView); ok {
+	if subs, ok := v.([]wire.SubscriptionView); ok {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSTATE\tCONSUMER\tPROVIDER\tTYPE\tUNITS\tPRICE/BLOCK\tREMAINING\tEXPIRES\tREASON")
 		for _, s := range subs {

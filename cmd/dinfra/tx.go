@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dinfra/stack/internal/chain/client"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 const defaultNode = "http://127.0.0.1:26657"
@@ -60,7 +60,7 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 	cmd.PersistentFlags().BoolVar(&async, "async", false, "return once the mempool accepted the tx, without waiting for its block")
 
 	// send builds the message from args and submits it.
-	send := func(build func(args []string) (ledger.Msg, error)) func(*cobra.Command, []string) error {
+	send := func(build func(args []string) (wire.Msg, error)) func(*cobra.Command, []string) error {
 		return func(c *cobra.Command, args []string) error {
 			msg, err := build(args)
 			if err != nil {
@@ -104,8 +104,8 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 		}
 		return v, nil
 	}
-	amount := func(name, s string) (ledger.Amount, error) {
-		v, err := ledger.ParseAmount(s)
+	amount := func(name, s string) (wire.Amount, error) {
+		v, err := wire.ParseAmount(s)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", name, err)
 		}
@@ -116,9 +116,9 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 		Use: "transfer TO AMOUNT", Short: "Transfer free balance to an account",
 		Example: "  dinfra tx transfer 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty 1000 --from alice",
 		Args:    cobra.ExactArgs(2),
-		RunE: send(func(args []string) (ledger.Msg, error) {
+		RunE: send(func(args []string) (wire.Msg, error) {
 			a, err := amount("AMOUNT", args[1])
-			return ledger.Msg{Transfer: &ledger.MsgTransfer{To: args[0], Amount: a}}, err
+			return wire.Msg{Transfer: &wire.MsgTransfer{To: args[0], Amount: a}}, err
 		}),
 	}
 
@@ -130,22 +130,22 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 		Example: `  dinfra tx set-ssh-key --file ~/.ssh/id_ed25519.pub --from alice
   dinfra tx set-ssh-key --clear --from alice`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: send(func(args []string) (ledger.Msg, error) {
+		RunE: send(func(args []string) (wire.Msg, error) {
 			key := ""
 			switch {
 			case sshClear:
 			case sshFile != "":
 				b, err := os.ReadFile(sshFile)
 				if err != nil {
-					return ledger.Msg{}, err
+					return wire.Msg{}, err
 				}
 				key = strings.TrimSpace(string(b))
 			case len(args) == 1:
 				key = args[0]
 			default:
-				return ledger.Msg{}, errors.New("give KEY, --file or --clear")
+				return wire.Msg{}, errors.New("give KEY, --file or --clear")
 			}
-			return ledger.Msg{SetSSHKey: &ledger.MsgSetSSHKey{SSHKey: key}}, nil
+			return wire.Msg{SetSSHKey: &wire.MsgSetSSHKey{SSHKey: key}}, nil
 		}),
 	}
 	setSSH.Flags().StringVar(&sshFile, "file", "", "read the public key from this file")
@@ -155,8 +155,8 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 		Use: "register-type NAME VERSION SCHEMA_CID", Short: "Register a descriptor type (holds the type deposit)",
 		Example: "  dinfra tx register-type vm v1 bafkrei... --from alice",
 		Args:    cobra.ExactArgs(3),
-		RunE: send(func(args []string) (ledger.Msg, error) {
-			return ledger.Msg{RegisterType: &ledger.MsgRegisterType{Name: args[0], Version: args[1], SchemaCID: args[2]}}, nil
+		RunE: send(func(args []string) (wire.Msg, error) {
+			return wire.Msg{RegisterType: &wire.MsgRegisterType{Name: args[0], Version: args[1], SchemaCID: args[2]}}, nil
 		}),
 	}
 
@@ -168,9 +168,9 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 		Use: "register-provider", Short: "Register as a provider with your Chain Reactor API endpoint",
 		Example: "  dinfra tx register-provider --endpoint https://reactor.example:8443 --types substrate-network/v1alpha1 --capacity 16 --price-per-unit 10 --from bob",
 		Args:    cobra.NoArgs,
-		RunE: send(func(args []string) (ledger.Msg, error) {
+		RunE: send(func(args []string) (wire.Msg, error) {
 			p, err := amount("--price-per-unit", pPrice)
-			return ledger.Msg{RegisterProvider: &ledger.MsgRegisterProvider{Endpoint: pEndpoint, Types: pTypes, Capacity: pCapacity, PricePerUnit: p}}, err
+			return wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{Endpoint: pEndpoint, Types: pTypes, Capacity: pCapacity, PricePerUnit: p}}, err
 		}),
 	}
 	registerProvider.Flags().StringVar(&pEndpoint, "endpoint", "", "Chain Reactor API base URL")
@@ -187,8 +187,8 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 	updateProvider.Flags().StringSlice("types", nil, "new list of descriptor types served")
 	updateProvider.Flags().Uint64("capacity", 0, "new capacity in units")
 	updateProvider.Flags().String("price-per-unit", "", "new price per unit per block (new awards only)")
-	updateProvider.RunE = send(func(args []string) (ledger.Msg, error) {
-		m := &ledger.MsgUpdateProvider{}
+	updateProvider.RunE = send(func(args []string) (wire.Msg, error) {
+		m := &wire.MsgUpdateProvider{}
 		fs := updateProvider.Flags()
 		if fs.Changed("endpoint") {
 			v, _ := fs.GetString("endpoint")
@@ -205,19 +205,19 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 			s, _ := fs.GetString("price-per-unit")
 			v, err := amount("--price-per-unit", s)
 			if err != nil {
-				return ledger.Msg{}, err
+				return wire.Msg{}, err
 			}
 			m.PricePerUnit = &v
 		}
 		if m.Endpoint == nil && m.Types == nil && m.Capacity == nil && m.PricePerUnit == nil {
-			return ledger.Msg{}, errors.New("nothing to update: give --endpoint, --types, --capacity or --price-per-unit")
+			return wire.Msg{}, errors.New("nothing to update: give --endpoint, --types, --capacity or --price-per-unit")
 		}
-		return ledger.Msg{UpdateProvider: m}, nil
+		return wire.Msg{UpdateProvider: m}, nil
 	})
 
-	simple := func(use, short string, msg ledger.Msg) *cobra.Command {
+	simple := func(use, short string, msg wire.Msg) *cobra.Command {
 		return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, Example: "  dinfra tx " + use + " --from bob",
-			RunE: send(func([]string) (ledger.Msg, error) { return msg, nil })}
+			RunE: send(func([]string) (wire.Msg, error) { return msg, nil })}
 	}
 
 	var sCID, sType, sDeposit, sMax, sStrategy string
@@ -226,13 +226,13 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 		Use: "subscribe", Short: "Subscribe to a deployment; the chain awards it to a provider in the same block or rejects it",
 		Example: "  dinfra tx subscribe --descriptor-cid bafkrei... --units 2 --deposit 100000 --max-price-per-unit 20 --from alice",
 		Args:    cobra.NoArgs,
-		RunE: send(func(args []string) (ledger.Msg, error) {
+		RunE: send(func(args []string) (wire.Msg, error) {
 			d, err := amount("--deposit", sDeposit)
 			if err != nil {
-				return ledger.Msg{}, err
+				return wire.Msg{}, err
 			}
 			mx, err := amount("--max-price-per-unit", sMax)
-			return ledger.Msg{Subscribe: &ledger.MsgSubscribe{DescriptorCID: sCID, DescriptorType: sType, Units: sUnits,
+			return wire.Msg{Subscribe: &wire.MsgSubscribe{DescriptorCID: sCID, DescriptorType: sType, Units: sUnits,
 				Deposit: d, MaxPricePerUnit: mx, Strategy: sStrategy}}, err
 		}),
 	}
@@ -246,21 +246,21 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 	topUp := &cobra.Command{
 		Use: "top-up ID AMOUNT", Short: "Add to a subscription's deposit", Args: cobra.ExactArgs(2),
 		Example: "  dinfra tx top-up 7 5000 --from alice",
-		RunE: send(func(args []string) (ledger.Msg, error) {
+		RunE: send(func(args []string) (wire.Msg, error) {
 			id, err := u64("ID", args[0])
 			if err != nil {
-				return ledger.Msg{}, err
+				return wire.Msg{}, err
 			}
 			a, err := amount("AMOUNT", args[1])
-			return ledger.Msg{TopUp: &ledger.MsgTopUp{SubscriptionID: id, Amount: a}}, err
+			return wire.Msg{TopUp: &wire.MsgTopUp{SubscriptionID: id, Amount: a}}, err
 		}),
 	}
 	cancel := &cobra.Command{
 		Use: "cancel ID", Short: "End a subscription and get the rest of its deposit back", Args: cobra.ExactArgs(1),
 		Example: "  dinfra tx cancel 7 --from alice",
-		RunE: send(func(args []string) (ledger.Msg, error) {
+		RunE: send(func(args []string) (wire.Msg, error) {
 			id, err := u64("ID", args[0])
-			return ledger.Msg{Cancel: &ledger.MsgCancel{SubscriptionID: id}}, err
+			return wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: id}}, err
 		}),
 	}
 
@@ -271,19 +271,19 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 		Use: "report-status ID", Short: "Report a deployment deployed (with endpoints) or failed (with a reason)", Args: cobra.ExactArgs(1),
 		Example: `  dinfra tx report-status 7 --deployed --endpoint wss://node.example:443 --from bob
   dinfra tx report-status 7 --failed --reason "out of disk" --from bob`,
-		RunE: send(func(args []string) (ledger.Msg, error) {
+		RunE: send(func(args []string) (wire.Msg, error) {
 			id, err := u64("ID", args[0])
 			if err != nil {
-				return ledger.Msg{}, err
+				return wire.Msg{}, err
 			}
 			if rDeployed == rFailed {
-				return ledger.Msg{}, errors.New("give exactly one of --deployed or --failed")
+				return wire.Msg{}, errors.New("give exactly one of --deployed or --failed")
 			}
-			m := &ledger.MsgReportStatus{SubscriptionID: id, Status: ledger.StatusDeployed, Endpoints: rEndpoints}
+			m := &wire.MsgReportStatus{SubscriptionID: id, Status: wire.StatusDeployed, Endpoints: rEndpoints}
 			if rFailed {
-				m = &ledger.MsgReportStatus{SubscriptionID: id, Status: ledger.StatusFailed, Reason: rReason}
+				m = &wire.MsgReportStatus{SubscriptionID: id, Status: wire.StatusFailed, Reason: rReason}
 			}
-			return ledger.Msg{ReportStatus: m}, nil
+			return wire.Msg{ReportStatus: m}, nil
 		}),
 	}
 	report.Flags().BoolVar(&rDeployed, "deployed", false, "the deployment is up")
@@ -292,10 +292,10 @@ A rejected transaction exits non-zero with its code and the field at fault.`,
 	report.Flags().StringVar(&rReason, "reason", "", "why it failed")
 
 	cmd.AddCommand(transfer, setSSH, registerType, registerProvider, updateProvider,
-		simple("pause-provider", "Stop receiving new awards (running subscriptions go on)", ledger.Msg{PauseProvider: &ledger.MsgPauseProvider{}}),
-		simple("resume-provider", "Receive awards again", ledger.Msg{ResumeProvider: &ledger.MsgResumeProvider{}}),
-		simple("deregister-provider", "Stop being a provider (only with nothing pending or running)", ledger.Msg{DeregisterProvider: &ledger.MsgDeregisterProvider{}}),
-		simple("claim-earnings", "Credit your accrued provider earnings to your balance now", ledger.Msg{ClaimEarnings: &ledger.MsgClaimEarnings{}}),
+		simple("pause-provider", "Stop receiving new awards (running subscriptions go on)", wire.Msg{PauseProvider: &wire.MsgPauseProvider{}}),
+		simple("resume-provider", "Receive awards again", wire.Msg{ResumeProvider: &wire.MsgResumeProvider{}}),
+		simple("deregister-provider", "Stop being a provider (only with nothing pending or running)", wire.Msg{DeregisterProvider: &wire.MsgDeregisterProvider{}}),
+		simple("claim-earnings", "Credit your accrued provider earnings to your balance now", wire.Msg{ClaimEarnings: &wire.MsgClaimEarnings{}}),
 		subscribe, topUp, cancel, report)
 	return cmd
 }
@@ -319,7 +319,7 @@ func printTxResult(cmd *cobra.Command, output string, r *client.TxResult) error 
 		return writeJSON(cmd.OutOrStdout(), txOutput{Hash: r.Hash, Height: r.Height, Code: uint32(r.Code), Result: r.Code.String(), Log: r.Log, Events: evs})
 	}
 	w := cmd.OutOrStdout()
-	if r.Code != ledger.CodeOK {
+	if r.Code != wire.CodeOK {
 		fmt.Fprintf(w, "rejected in block %d: tx %s\n", r.Height, r.Hash)
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/testenv"
 )
 
@@ -84,7 +85,7 @@ func runLoad(b *testing.B, c *client.Client, providers, accounts []*keyring.Pair
 	// Setup (not measured): providers register, each consumer opens one subscription.
 	var setup []string
 	for _, p := range providers {
-		h, err := c.Signer(p).SendAsync(ctx, ledger.Msg{RegisterProvider: &ledger.MsgRegisterProvider{Endpoint: "https://p.example",
+		h, err := c.Signer(p).SendAsync(ctx, wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{Endpoint: "https://p.example",
 			Types: []string{"substrate-network/v1alpha1"}, Capacity: 1 << 40, PricePerUnit: 1}})
 		if err != nil {
 			b.Fatal(err)
@@ -96,8 +97,8 @@ func runLoad(b *testing.B, c *client.Client, providers, accounts []*keyring.Pair
 			b.Fatal(err)
 		}
 	}
-	sub := func(units uint64) ledger.Msg {
-		return ledger.Msg{Subscribe: &ledger.MsgSubscribe{DescriptorCID: schemaCID, DescriptorType: "substrate-network/v1alpha1",
+	sub := func(units uint64) wire.Msg {
+		return wire.Msg{Subscribe: &wire.MsgSubscribe{DescriptorCID: schemaCID, DescriptorType: "substrate-network/v1alpha1",
 			Units: units, Deposit: 1_000_000, MaxPricePerUnit: 1}}
 	}
 	setup = setup[:0]
@@ -111,7 +112,7 @@ func runLoad(b *testing.B, c *client.Client, providers, accounts []*keyring.Pair
 	ownSub := map[string]uint64{}
 	for i, h := range setup {
 		res, err := c.WaitTx(ctx, h)
-		if err != nil || res.Code != ledger.CodeOK {
+		if err != nil || res.Code != wire.CodeOK {
 			b.Fatalf("setup subscribe: %v %+v", err, res)
 		}
 		for _, e := range res.Events {
@@ -124,16 +125,16 @@ func runLoad(b *testing.B, c *client.Client, providers, accounts []*keyring.Pair
 	txs := make([][][]byte, len(accounts))
 	for i, a := range accounts {
 		for k := 0; k < perConsumer; k++ {
-			var m ledger.Msg
+			var m wire.Msg
 			switch k % 3 {
 			case 0:
 				m = sub(1)
 			case 1:
-				m = ledger.Msg{TopUp: &ledger.MsgTopUp{SubscriptionID: ownSub[a.Address(42)], Amount: 10}}
+				m = wire.Msg{TopUp: &wire.MsgTopUp{SubscriptionID: ownSub[a.Address(42)], Amount: 10}}
 			default:
-				m = ledger.Msg{Transfer: &ledger.MsgTransfer{To: accounts[(i+1)%len(accounts)].Address(42), Amount: 1}}
+				m = wire.Msg{Transfer: &wire.MsgTransfer{To: accounts[(i+1)%len(accounts)].Address(42), Amount: 1}}
 			}
-			tx, err := ledger.EncodeTx(a, chainID, uint64(1+k), m)
+			tx, err := wire.EncodeTx(a, chainID, uint64(1+k), m)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/testenv"
 )
 
@@ -66,19 +67,19 @@ func TestInProcessNode(t *testing.T) {
 
 	bobSigner, aliceSigner := c.Signer(bob), c.Signer(alice)
 	t0 := time.Now()
-	if _, err := bobSigner.Send(ctx, ledger.Msg{RegisterProvider: &ledger.MsgRegisterProvider{
+	if _, err := bobSigner.Send(ctx, wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{
 		Endpoint: "https://bob.example/reactor", Types: []string{"substrate-network/v1alpha1"}, Capacity: 8, PricePerUnit: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("first tx committed in %v", time.Since(t0))
-	res, err := aliceSigner.Send(ctx, ledger.Msg{Subscribe: &ledger.MsgSubscribe{DescriptorCID: schemaCID,
+	res, err := aliceSigner.Send(ctx, wire.Msg{Subscribe: &wire.MsgSubscribe{DescriptorCID: schemaCID,
 		DescriptorType: "substrate-network/v1alpha1", Units: 2, Deposit: 600, MaxPricePerUnit: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var award *ledger.SubscriptionEvent
+	var award *wire.SubscriptionEvent
 	for _, e := range res.Events {
-		if e.Type == ledger.EventSubscriptionAwarded {
+		if e.Type == wire.EventSubscriptionAwarded {
 			award, _ = e.Subscription()
 		}
 	}
@@ -95,22 +96,22 @@ func TestInProcessNode(t *testing.T) {
 		t.Fatal("no award event on the websocket")
 	}
 	// Rejections come back typed, with the field.
-	_, err = aliceSigner.Send(ctx, ledger.Msg{Subscribe: &ledger.MsgSubscribe{DescriptorCID: schemaCID,
+	_, err = aliceSigner.Send(ctx, wire.Msg{Subscribe: &wire.MsgSubscribe{DescriptorCID: schemaCID,
 		DescriptorType: "substrate-network/v1alpha1", Units: 100, Deposit: 600, MaxPricePerUnit: 5}})
-	if ledger.CodeOf(err) != ledger.CodeNoCapacity {
+	if wire.CodeOf(err) != wire.CodeNoCapacity {
 		t.Fatalf("want no_capacity, got %v", err)
 	}
 
 	// The provider deploys; the deposit pays 100 blocks at 6 per block... then cancels.
-	if _, err := bobSigner.Send(ctx, ledger.Msg{ReportStatus: &ledger.MsgReportStatus{SubscriptionID: award.ID,
-		Status: ledger.StatusDeployed, Endpoints: []string{"wss://bob.example/rpc"}}}); err != nil {
+	if _, err := bobSigner.Send(ctx, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: award.ID,
+		Status: wire.StatusDeployed, Endpoints: []string{"wss://bob.example/rpc"}}}); err != nil {
 		t.Fatal(err)
 	}
 	live, h, err := c.SubscriptionsByProvider(ctx, bob.Address(42), true)
-	if err != nil || len(live) != 1 || live[0].State != ledger.StateActive || h < 1 {
+	if err != nil || len(live) != 1 || live[0].State != wire.StateActive || h < 1 {
 		t.Fatalf("live %+v at %d: %v", live, h, err)
 	}
-	if _, err := aliceSigner.Send(ctx, ledger.Msg{Cancel: &ledger.MsgCancel{SubscriptionID: award.ID}}); err != nil {
+	if _, err := aliceSigner.Send(ctx, wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: award.ID}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -127,17 +128,17 @@ func TestInProcessNode(t *testing.T) {
 		for _, e := range evs {
 			if s, err := e.Subscription(); err == nil && s.ID == award.ID {
 				seen[e.Type] = true
-				if e.Type == ledger.EventSubscriptionEnded && s.Reason != ledger.ReasonCancelled {
+				if e.Type == wire.EventSubscriptionEnded && s.Reason != wire.ReasonCancelled {
 					t.Errorf("end reason %q", s.Reason)
 				}
 			}
 		}
-		if seen[ledger.EventSubscriptionEnded] {
+		if seen[wire.EventSubscriptionEnded] {
 			fcancel()
 		}
 		return nil
 	})
-	if !seen[ledger.EventSubscriptionAwarded] || !seen[ledger.EventSubscriptionDeployed] || !seen[ledger.EventSubscriptionEnded] {
+	if !seen[wire.EventSubscriptionAwarded] || !seen[wire.EventSubscriptionDeployed] || !seen[wire.EventSubscriptionEnded] {
 		t.Fatalf("follow saw %v (err %v)", seen, err)
 	}
 	acct, err := c.Account(ctx, alice.Address(42))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // apply runs fn against the state as block h (outside any transaction) and commits it.
@@ -73,11 +74,11 @@ func benchLedger(b *testing.B, active, expiring int) (*Ledger, *harness) {
 		err := l.apply(height, func(x *execCtx) {
 			for i := 0; i < n; i++ {
 				// Deposit for 1e6 blocks, or for exactly k blocks after setup for the expiring ones.
-				deposit := Amount(1_000_000)
+				deposit := wire.Amount(1_000_000)
 				if idx := done + i; idx < expiring {
-					deposit = Amount(int64(active/perBlock+3) + int64(idx/2) - height)
+					deposit = wire.Amount(int64(active/perBlock+3) + int64(idx/2) - height)
 				}
-				if err := x.as(alice).subscribe(subscribe(1, deposit, 1, StrategyRoundRobin).Subscribe); err != nil {
+				if err := x.as(alice).subscribe(subscribe(1, deposit, 1, wire.StrategyRoundRobin).Subscribe); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -100,8 +101,8 @@ func benchLedger(b *testing.B, active, expiring int) (*Ledger, *harness) {
 	for l.height < int64(active/perBlock+2) {
 		h.block()
 	}
-	var st Status
-	h.query(QueryStatus, &st)
+	var st wire.Status
+	h.query(wire.QueryStatus, &st)
 	if st.LiveSubscriptions != uint64(active) {
 		b.Fatalf("%d live subscriptions, want %d", st.LiveSubscriptions, active)
 	}
@@ -141,17 +142,17 @@ func BenchmarkBlockCost(b *testing.B) {
 						// made by charlie in the previous block.
 						var txs [][]byte
 						for j := 0; j < 10; j++ {
-							txs = append(txs, h.tx(bob, Msg{Transfer: &MsgTransfer{To: charlie.Address(42), Amount: 1}}))
+							txs = append(txs, h.tx(bob, wire.Msg{Transfer: &wire.MsgTransfer{To: charlie.Address(42), Amount: 1}}))
 						}
 						next := uint64(active) + 1 + uint64(i)*20
 						for j := 0; j < 20; j++ {
-							txs = append(txs, h.tx(charlie, subscribe(1, 1_000_000, 1, StrategyCapacity)))
+							txs = append(txs, h.tx(charlie, subscribe(1, 1_000_000, 1, wire.StrategyCapacity)))
 						}
 						for j := 0; i > 0 && j < 10; j++ {
-							txs = append(txs, h.tx(charlie, Msg{TopUp: &MsgTopUp{SubscriptionID: next - 20 + uint64(j), Amount: 5}}))
+							txs = append(txs, h.tx(charlie, wire.Msg{TopUp: &wire.MsgTopUp{SubscriptionID: next - 20 + uint64(j), Amount: 5}}))
 						}
 						for j := 0; i > 0 && j < 10; j++ {
-							txs = append(txs, h.tx(charlie, Msg{Cancel: &MsgCancel{SubscriptionID: next - 10 + uint64(j)}}))
+							txs = append(txs, h.tx(charlie, wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: next - 10 + uint64(j)}}))
 						}
 						blocks[i] = txs
 					}
@@ -180,11 +181,11 @@ func BenchmarkBlockCost(b *testing.B) {
 						b.Fatal(err)
 					}
 					finalize, commit = finalize+t1.Sub(t0), commit+time.Since(t1)
-					if n := len(events(res.Events, EventSubscriptionEnded)); n != 2 {
+					if n := len(events(res.Events, wire.EventSubscriptionEnded)); n != 2 {
 						b.Fatalf("block %d: %d expiries, want 2", l.height, n)
 					}
 					for _, r := range res.TxResults {
-						if r.Code != CodeOK {
+						if r.Code != wire.CodeOK {
 							b.Fatalf("block %d: %s", l.height, r.Log)
 						}
 					}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // Limits on message fields.
@@ -25,23 +26,23 @@ type execCtx struct {
 	st         store
 	height     int64
 	blockHash  []byte
-	params     Params
+	params     wire.Params
 	signer     keyring.PublicKey
 	signerAddr string
-	events     []Event
+	events     []wire.Event
 }
 
 func (x *execCtx) addr(pub []byte) string { return keyring.EncodeSS58(pub, x.params.SS58Prefix) }
 
-func (x *execCtx) emit(typ string, attrs ...Attribute) {
-	x.events = append(x.events, Event{Type: typ, Attributes: attrs})
+func (x *execCtx) emit(typ string, attrs ...wire.Attribute) {
+	x.events = append(x.events, wire.Event{Type: typ, Attributes: attrs})
 }
 
-func attr(k, v string) Attribute         { return Attribute{Key: k, Value: v} }
-func indexed(k, v string) Attribute      { return Attribute{Key: k, Value: v, Index: true} }
-func uattr(k string, v uint64) Attribute { return attr(k, fmt.Sprint(v)) }
+func attr(k, v string) wire.Attribute         { return wire.Attribute{Key: k, Value: v} }
+func indexed(k, v string) wire.Attribute      { return wire.Attribute{Key: k, Value: v, Index: true} }
+func uattr(k string, v uint64) wire.Attribute { return attr(k, fmt.Sprint(v)) }
 
-func (x *execCtx) exec(name string, m *Msg) error {
+func (x *execCtx) exec(name string, m *wire.Msg) error {
 	switch name {
 	case "transfer":
 		return x.transfer(m.Transfer)
@@ -70,14 +71,14 @@ func (x *execCtx) exec(name string, m *Msg) error {
 	case "report_status":
 		return x.reportStatus(m.ReportStatus)
 	}
-	return reject(CodeDecode, "body.msg", "unknown message %q", name)
+	return wire.Reject(wire.CodeDecode, "body.msg", "unknown message %q", name)
 }
 
 // debit takes amount from the signer's free balance.
-func (x *execCtx) debit(pub []byte, amount Amount, field string) error {
+func (x *execCtx) debit(pub []byte, amount wire.Amount, field string) error {
 	a := x.st.account(pub)
 	if a.Balance < amount {
-		return reject(CodeInsufficientFunds, field, "%s needed, %s has %s free", amount, x.addr(pub), a.Balance)
+		return wire.Reject(wire.CodeInsufficientFunds, field, "%s needed, %s has %s free", amount, x.addr(pub), a.Balance)
 	}
 	a.Balance -= amount
 	x.st.setAccount(pub, a)
@@ -85,7 +86,7 @@ func (x *execCtx) debit(pub []byte, amount Amount, field string) error {
 }
 
 // credit adds to an account. Total issuance bounds every balance, so it cannot overflow.
-func (x *execCtx) credit(pub []byte, amount Amount) {
+func (x *execCtx) credit(pub []byte, amount wire.Amount) {
 	if amount == 0 {
 		return
 	}
@@ -97,56 +98,56 @@ func (x *execCtx) credit(pub []byte, amount Amount) {
 func parseAddress(field, s string) ([]byte, error) {
 	pub, _, err := keyring.DecodeSS58(s)
 	if err != nil {
-		return nil, reject(CodeInvalid, field, "%v", err)
+		return nil, wire.Reject(wire.CodeInvalid, field, "%v", err)
 	}
 	return pub, nil
 }
 
-func (x *execCtx) transfer(m *MsgTransfer) error {
+func (x *execCtx) transfer(m *wire.MsgTransfer) error {
 	to, err := parseAddress("msg.transfer.to", m.To)
 	if err != nil {
 		return err
 	}
 	if m.Amount == 0 {
-		return reject(CodeInvalid, "msg.transfer.amount", "must be > 0")
+		return wire.Reject(wire.CodeInvalid, "msg.transfer.amount", "must be > 0")
 	}
 	if err := x.debit(x.signer.Bytes[:], m.Amount, "msg.transfer.amount"); err != nil {
 		return err
 	}
 	x.credit(to, m.Amount)
-	x.emit(EventTransfer, indexed("from", x.signerAddr), indexed("to", x.addr(to)), attr("amount", m.Amount.String()))
+	x.emit(wire.EventTransfer, indexed("from", x.signerAddr), indexed("to", x.addr(to)), attr("amount", m.Amount.String()))
 	return nil
 }
 
-func (x *execCtx) setSSHKey(m *MsgSetSSHKey) error {
+func (x *execCtx) setSSHKey(m *wire.MsgSetSSHKey) error {
 	key := ""
 	if m.SSHKey != "" {
 		var err error
 		if key, err = keyring.ParseSSHEd25519Key(m.SSHKey); err != nil {
-			return reject(CodeInvalid, "msg.set_ssh_key.ssh_key", "%v", err)
+			return wire.Reject(wire.CodeInvalid, "msg.set_ssh_key.ssh_key", "%v", err)
 		}
 	}
 	a := x.st.account(x.signer.Bytes[:])
 	a.SSHKey = key
 	x.st.setAccount(x.signer.Bytes[:], a)
-	x.emit(EventSSHKeySet, indexed("account", x.signerAddr), attr("ssh_key", key))
+	x.emit(wire.EventSSHKeySet, indexed("account", x.signerAddr), attr("ssh_key", key))
 	return nil
 }
 
-func (x *execCtx) registerType(m *MsgRegisterType) error {
+func (x *execCtx) registerType(m *wire.MsgRegisterType) error {
 	if err := validateTypeFields(m.Name, m.Version, m.SchemaCID); err != nil {
 		err.Field = "msg.register_type." + err.Field
 		return err
 	}
-	t := DescriptorType{Name: m.Name, Version: m.Version, SchemaCID: m.SchemaCID, Owner: x.signerAddr, Deposit: x.params.TypeDeposit, RegisteredAt: x.height}
+	t := wire.DescriptorType{Name: m.Name, Version: m.Version, SchemaCID: m.SchemaCID, Owner: x.signerAddr, Deposit: x.params.TypeDeposit, RegisteredAt: x.height}
 	if _, ok := x.st.descriptorType(t.ID()); ok {
-		return reject(CodeAlreadyExists, "msg.register_type", "type %s is already registered", t.ID())
+		return wire.Reject(wire.CodeAlreadyExists, "msg.register_type", "type %s is already registered", t.ID())
 	}
 	if err := x.debit(x.signer.Bytes[:], t.Deposit, "msg.register_type"); err != nil {
 		return err
 	}
 	x.st.setJSON(typeKey(t.ID()), t)
-	x.emit(EventTypeRegistered, indexed("type", t.ID()), attr("name", t.Name), attr("version", t.Version),
+	x.emit(wire.EventTypeRegistered, indexed("type", t.ID()), attr("name", t.Name), attr("version", t.Version),
 		attr("schema_cid", t.SchemaCID), indexed("owner", t.Owner), attr("deposit", t.Deposit.String()))
 	return nil
 }
@@ -156,11 +157,11 @@ func (x *execCtx) registerType(m *MsgRegisterType) error {
 // information). A pure string check: the ledger is deterministic.
 func validateURL(field, s string, schemes ...string) error {
 	if len(s) > maxEndpointLen {
-		return reject(CodeInvalid, field, "longer than %d characters", maxEndpointLen)
+		return wire.Reject(wire.CodeInvalid, field, "longer than %d characters", maxEndpointLen)
 	}
 	u, err := url.Parse(s)
 	if err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" || u.User != nil || strings.ContainsAny(s, " \t\r\n,") {
-		return reject(CodeInvalid, field, "%q is not a %s URL with a host (and no user information, spaces or commas)", s, strings.Join(schemes, ", "))
+		return wire.Reject(wire.CodeInvalid, field, "%q is not a %s URL with a host (and no user information, spaces or commas)", s, strings.Join(schemes, ", "))
 	}
 	return nil
 }
@@ -178,7 +179,7 @@ func validateSSHFingerprint(field, s string) error {
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil || len(q) != 1 || len(q["fingerprint"]) != 1 || !sshFingerprint.MatchString(q.Get("fingerprint")) {
-		return reject(CodeInvalid, field, "an ssh endpoint's query is one fingerprint=SHA256:<43 base64 characters> (the machine's host key)")
+		return wire.Reject(wire.CodeInvalid, field, "an ssh endpoint's query is one fingerprint=SHA256:<43 base64 characters> (the machine's host key)")
 	}
 	return nil
 }
@@ -193,25 +194,25 @@ var (
 // checkTypes validates a provider's type list and returns it sorted.
 func (x *execCtx) checkTypes(field string, types []string) ([]string, error) {
 	if len(types) == 0 || len(types) > maxTypesPerProvider {
-		return nil, reject(CodeInvalid, field, "want 1 to %d descriptor types, got %d", maxTypesPerProvider, len(types))
+		return nil, wire.Reject(wire.CodeInvalid, field, "want 1 to %d descriptor types, got %d", maxTypesPerProvider, len(types))
 	}
 	out := append([]string(nil), types...)
 	sort.Strings(out)
 	for i, t := range out {
 		if i > 0 && out[i-1] == t {
-			return nil, reject(CodeInvalid, field, "%s is listed twice", t)
+			return nil, wire.Reject(wire.CodeInvalid, field, "%s is listed twice", t)
 		}
 		if _, ok := x.st.descriptorType(t); !ok {
-			return nil, reject(CodeUnknownType, field, "descriptor type %q is not registered", t)
+			return nil, wire.Reject(wire.CodeUnknownType, field, "descriptor type %q is not registered", t)
 		}
 	}
 	return out, nil
 }
 
-func (x *execCtx) registerProvider(m *MsgRegisterProvider) error {
+func (x *execCtx) registerProvider(m *wire.MsgRegisterProvider) error {
 	pub := x.signer.Bytes[:]
 	if _, ok := x.st.provider(pub); ok {
-		return reject(CodeAlreadyExists, "msg.register_provider", "%s is already a provider (use update_provider)", x.signerAddr)
+		return wire.Reject(wire.CodeAlreadyExists, "msg.register_provider", "%s is already a provider (use update_provider)", x.signerAddr)
 	}
 	if err := validateURL("msg.register_provider.endpoint", m.Endpoint, providerSchemes...); err != nil {
 		return err
@@ -221,36 +222,36 @@ func (x *execCtx) registerProvider(m *MsgRegisterProvider) error {
 		return err
 	}
 	if m.Capacity == 0 {
-		return reject(CodeInvalid, "msg.register_provider.capacity", "must be > 0")
+		return wire.Reject(wire.CodeInvalid, "msg.register_provider.capacity", "must be > 0")
 	}
 	if m.PricePerUnit == 0 {
-		return reject(CodeInvalid, "msg.register_provider.price_per_unit", "must be > 0")
+		return wire.Reject(wire.CodeInvalid, "msg.register_provider.price_per_unit", "must be > 0")
 	}
-	p := &Provider{Address: x.signerAddr, Endpoint: m.Endpoint, Types: types, Capacity: m.Capacity,
+	p := &wire.Provider{Address: x.signerAddr, Endpoint: m.Endpoint, Types: types, Capacity: m.Capacity,
 		PricePerUnit: m.PricePerUnit, EarnedAt: x.height, RegisteredAt: x.height}
 	for _, t := range types {
 		x.st.kv.Set(provByTypeKey(t, pub), nil)
 	}
 	x.st.setProvider(pub, p)
-	x.emitProvider(EventProviderRegistered, p)
+	x.emitProvider(wire.EventProviderRegistered, p)
 	return nil
 }
 
-func (x *execCtx) emitProvider(typ string, p *Provider) {
+func (x *execCtx) emitProvider(typ string, p *wire.Provider) {
 	x.emit(typ, indexed("provider", p.Address), attr("endpoint", p.Endpoint), attr("types", strings.Join(p.Types, ",")),
 		uattr("capacity", p.Capacity), attr("price_per_unit", p.PricePerUnit.String()), attr("paused", fmt.Sprint(p.Paused)))
 }
 
 // signerProvider loads the signer's provider record.
-func (x *execCtx) signerProvider(field string) (*Provider, error) {
+func (x *execCtx) signerProvider(field string) (*wire.Provider, error) {
 	p, ok := x.st.provider(x.signer.Bytes[:])
 	if !ok {
-		return nil, reject(CodeNotFound, field, "%s is not a registered provider", x.signerAddr)
+		return nil, wire.Reject(wire.CodeNotFound, field, "%s is not a registered provider", x.signerAddr)
 	}
 	return p, nil
 }
 
-func (x *execCtx) updateProvider(m *MsgUpdateProvider) error {
+func (x *execCtx) updateProvider(m *wire.MsgUpdateProvider) error {
 	p, err := x.signerProvider("msg.update_provider")
 	if err != nil {
 		return err
@@ -264,16 +265,16 @@ func (x *execCtx) updateProvider(m *MsgUpdateProvider) error {
 	}
 	if m.Capacity != nil {
 		if *m.Capacity == 0 {
-			return reject(CodeInvalid, "msg.update_provider.capacity", "must be > 0 (pause or deregister instead)")
+			return wire.Reject(wire.CodeInvalid, "msg.update_provider.capacity", "must be > 0 (pause or deregister instead)")
 		}
 		if *m.Capacity < p.Reserved {
-			return reject(CodeInvalid, "msg.update_provider.capacity", "%d is below the %d units in use", *m.Capacity, p.Reserved)
+			return wire.Reject(wire.CodeInvalid, "msg.update_provider.capacity", "%d is below the %d units in use", *m.Capacity, p.Reserved)
 		}
 		p.Capacity = *m.Capacity
 	}
 	if m.PricePerUnit != nil {
 		if *m.PricePerUnit == 0 {
-			return reject(CodeInvalid, "msg.update_provider.price_per_unit", "must be > 0")
+			return wire.Reject(wire.CodeInvalid, "msg.update_provider.price_per_unit", "must be > 0")
 		}
 		p.PricePerUnit = *m.PricePerUnit
 	}
@@ -291,7 +292,7 @@ func (x *execCtx) updateProvider(m *MsgUpdateProvider) error {
 		p.Types = types
 	}
 	x.st.setProvider(pub, p)
-	x.emitProvider(EventProviderUpdated, p)
+	x.emitProvider(wire.EventProviderUpdated, p)
 	return nil
 }
 
@@ -307,9 +308,9 @@ func (x *execCtx) setPaused(paused bool) error {
 	p.Paused = paused
 	x.st.setProvider(x.signer.Bytes[:], p)
 	if paused {
-		x.emit(EventProviderPaused, indexed("provider", p.Address))
+		x.emit(wire.EventProviderPaused, indexed("provider", p.Address))
 	} else {
-		x.emit(EventProviderResumed, indexed("provider", p.Address))
+		x.emit(wire.EventProviderResumed, indexed("provider", p.Address))
 	}
 	return nil
 }
@@ -320,7 +321,7 @@ func (x *execCtx) deregisterProvider() error {
 		return err
 	}
 	if p.Reserved > 0 {
-		return reject(CodeProviderBusy, "msg.deregister_provider", "%d units are still held by pending or active subscriptions", p.Reserved)
+		return wire.Reject(wire.CodeProviderBusy, "msg.deregister_provider", "%d units are still held by pending or active subscriptions", p.Reserved)
 	}
 	pub := x.signer.Bytes[:]
 	x.settleProvider(pub, p) // nothing accrues without active subscriptions, but keep it exact
@@ -328,7 +329,7 @@ func (x *execCtx) deregisterProvider() error {
 		x.st.kv.Delete(provByTypeKey(t, pub))
 	}
 	x.st.kv.Delete(providerKey(pub))
-	x.emit(EventProviderDeregistered, indexed("provider", p.Address))
+	x.emit(wire.EventProviderDeregistered, indexed("provider", p.Address))
 	return nil
 }
 
@@ -341,56 +342,56 @@ func (x *execCtx) claimEarnings() error {
 	x.settleProvider(x.signer.Bytes[:], p)
 	x.st.setProvider(x.signer.Bytes[:], p)
 	if len(x.events) == n { // nothing accrued: still say the claim happened
-		x.emit(EventProviderPaid, indexed("provider", p.Address), attr("amount", "0"))
+		x.emit(wire.EventProviderPaid, indexed("provider", p.Address), attr("amount", "0"))
 	}
 	return nil
 }
 
 // settleProvider credits the provider's earnings accrued since EarnedAt to its balance.
 // The caller stores p.
-func (x *execCtx) settleProvider(pub []byte, p *Provider) {
+func (x *execCtx) settleProvider(pub []byte, p *wire.Provider) {
 	if x.height <= p.EarnedAt {
 		return
 	}
 	due, _ := mul(uint64(p.Rate), uint64(x.height-p.EarnedAt))
 	p.EarnedAt = x.height
 	if due > 0 {
-		x.credit(pub, Amount(due))
-		x.emit(EventProviderPaid, indexed("provider", p.Address), attr("amount", Amount(due).String()))
+		x.credit(pub, wire.Amount(due))
+		x.emit(wire.EventProviderPaid, indexed("provider", p.Address), attr("amount", wire.Amount(due).String()))
 	}
 }
 
-func (x *execCtx) subscribe(m *MsgSubscribe) error {
+func (x *execCtx) subscribe(m *wire.MsgSubscribe) error {
 	const f = "msg.subscribe."
 	if err := validateCID(m.DescriptorCID); err != nil {
-		return reject(CodeInvalid, f+"descriptor_cid", "%v", err)
+		return wire.Reject(wire.CodeInvalid, f+"descriptor_cid", "%v", err)
 	}
 	if _, ok := x.st.descriptorType(m.DescriptorType); !ok {
-		return reject(CodeUnknownType, f+"descriptor_type", "descriptor type %q is not registered", m.DescriptorType)
+		return wire.Reject(wire.CodeUnknownType, f+"descriptor_type", "descriptor type %q is not registered", m.DescriptorType)
 	}
 	if m.Units == 0 {
-		return reject(CodeInvalid, f+"units", "must be > 0")
+		return wire.Reject(wire.CodeInvalid, f+"units", "must be > 0")
 	}
 	if m.MaxPricePerUnit == 0 {
-		return reject(CodeInvalid, f+"max_price_per_unit", "must be > 0")
+		return wire.Reject(wire.CodeInvalid, f+"max_price_per_unit", "must be > 0")
 	}
 	strategy := m.Strategy
 	if strategy == "" {
 		strategy = x.params.DefaultStrategy
 	}
-	if !validStrategy(strategy) {
-		return reject(CodeInvalid, f+"strategy", "%q is not round_robin, random or capacity", m.Strategy)
+	if !wire.ValidStrategy(strategy) {
+		return wire.Reject(wire.CodeInvalid, f+"strategy", "%q is not round_robin, random or capacity", m.Strategy)
 	}
 	minDeposit, ok := mul(m.Units, uint64(m.MaxPricePerUnit))
 	if !ok {
-		return reject(CodeInvalid, f+"max_price_per_unit", "units * max_price_per_unit overflows")
+		return wire.Reject(wire.CodeInvalid, f+"max_price_per_unit", "units * max_price_per_unit overflows")
 	}
 	if uint64(m.Deposit) < minDeposit {
-		return reject(CodeInvalid, f+"deposit", "%s does not cover one block at the maximum price (units * max_price_per_unit = %d)", m.Deposit, minDeposit)
+		return wire.Reject(wire.CodeInvalid, f+"deposit", "%s does not cover one block at the maximum price (units * max_price_per_unit = %d)", m.Deposit, minDeposit)
 	}
 	consumer := x.signer.Bytes[:]
 	if a := x.st.account(consumer); a.Balance < m.Deposit {
-		return reject(CodeInsufficientFunds, f+"deposit", "%s needed, %s has %s free", m.Deposit, x.signerAddr, a.Balance)
+		return wire.Reject(wire.CodeInsufficientFunds, f+"deposit", "%s needed, %s has %s free", m.Deposit, x.signerAddr, a.Balance)
 	}
 	id := x.st.metaUint(metaNextSub)
 	provPub, p, err := x.award(m, strategy, id)
@@ -405,12 +406,12 @@ func (x *execCtx) subscribe(m *MsgSubscribe) error {
 	if sshKey == "" && x.signer.Scheme == keyring.Ed25519 {
 		sshKey, _ = x.signer.SSHAuthorizedKey()
 	}
-	sub := &Subscription{
+	sub := &wire.Subscription{
 		ID: id, Consumer: x.signerAddr, ConsumerScheme: string(x.signer.Scheme),
 		ConsumerPublicKey: "0x" + hex.EncodeToString(consumer), ConsumerSSHKey: sshKey,
 		Provider: p.Address, DescriptorCID: m.DescriptorCID, DescriptorType: m.DescriptorType,
-		Units: m.Units, PricePerBlock: Amount(price), MaxPricePerUnit: m.MaxPricePerUnit,
-		Strategy: strategy, State: StatePending, Deposit: m.Deposit,
+		Units: m.Units, PricePerBlock: wire.Amount(price), MaxPricePerUnit: m.MaxPricePerUnit,
+		Strategy: strategy, State: wire.StatePending, Deposit: m.Deposit,
 		SettledAt: x.height, CreatedAt: x.height, ExpiresAt: x.height + x.params.DeployTimeout,
 	}
 	p.Reserved += m.Units
@@ -423,15 +424,15 @@ func (x *execCtx) subscribe(m *MsgSubscribe) error {
 	x.st.kv.Set(liveKey(id), nil)
 	x.st.kv.Set(liveByProviderKey(provPub, id), nil)
 	x.st.kv.Set(expiryKey(sub.ExpiresAt, id), nil)
-	x.emitSub(EventSubscriptionAwarded, sub,
+	x.emitSub(wire.EventSubscriptionAwarded, sub,
 		attr("provider_endpoint", p.Endpoint), attr("price_per_block", sub.PricePerBlock.String()),
 		attr("deposit", sub.Deposit.String()), attr("strategy", strategy), uattr("deploy_deadline", uint64(sub.ExpiresAt)))
 	return nil
 }
 
 // emitSub emits a subscription event: the fields a provider's watcher needs, then extras.
-func (x *execCtx) emitSub(typ string, s *Subscription, extra ...Attribute) {
-	attrs := []Attribute{
+func (x *execCtx) emitSub(typ string, s *wire.Subscription, extra ...wire.Attribute) {
+	attrs := []wire.Attribute{
 		indexed("id", fmt.Sprint(s.ID)), indexed("provider", s.Provider), indexed("consumer", s.Consumer),
 		attr("consumer_public_key", s.ConsumerPublicKey), attr("consumer_scheme", s.ConsumerScheme),
 		attr("consumer_ssh_key", s.ConsumerSSHKey), indexed("descriptor_cid", s.DescriptorCID),
@@ -441,90 +442,90 @@ func (x *execCtx) emitSub(typ string, s *Subscription, extra ...Attribute) {
 }
 
 // consumerSub loads a subscription the signer consumes, live.
-func (x *execCtx) consumerSub(field string, id uint64) (*Subscription, error) {
+func (x *execCtx) consumerSub(field string, id uint64) (*wire.Subscription, error) {
 	sub, ok := x.st.subscription(id)
 	if !ok {
-		return nil, reject(CodeNotFound, field, "subscription %d does not exist", id)
+		return nil, wire.Reject(wire.CodeNotFound, field, "subscription %d does not exist", id)
 	}
 	if sub.Consumer != x.signerAddr {
-		return nil, reject(CodeUnauthorized, field, "subscription %d belongs to %s", id, sub.Consumer)
+		return nil, wire.Reject(wire.CodeUnauthorized, field, "subscription %d belongs to %s", id, sub.Consumer)
 	}
 	if !sub.Live() {
-		return nil, reject(CodeWrongState, field, "subscription %d has ended (%s)", id, sub.EndReason)
+		return nil, wire.Reject(wire.CodeWrongState, field, "subscription %d has ended (%s)", id, sub.EndReason)
 	}
 	return sub, nil
 }
 
 // settleSub moves what an active subscription owes from its deposit to its charged total
 // (the provider receives it through its rate).
-func (x *execCtx) settleSub(s *Subscription) {
-	owed := s.owed(x.height)
+func (x *execCtx) settleSub(s *wire.Subscription) {
+	owed := owed(s, x.height)
 	s.Deposit -= owed
 	s.Charged += owed
-	if s.State == StateActive {
+	if s.State == wire.StateActive {
 		s.SettledAt = x.height
 	}
 }
 
 // setExpiry moves a live subscription's expiry index entry.
-func (x *execCtx) setExpiry(s *Subscription, h int64) {
+func (x *execCtx) setExpiry(s *wire.Subscription, h int64) {
 	x.st.kv.Delete(expiryKey(s.ExpiresAt, s.ID))
 	s.ExpiresAt = h
 	x.st.kv.Set(expiryKey(h, s.ID), nil)
 }
 
 // paidUntil is the block in which an active subscription's deposit runs out.
-func (x *execCtx) paidUntil(s *Subscription) int64 {
+func (x *execCtx) paidUntil(s *wire.Subscription) int64 {
 	return s.SettledAt + int64(uint64(s.Deposit)/uint64(s.PricePerBlock))
 }
 
-func (x *execCtx) topUp(m *MsgTopUp) error {
+func (x *execCtx) topUp(m *wire.MsgTopUp) error {
 	sub, err := x.consumerSub("msg.top_up.subscription_id", m.SubscriptionID)
 	if err != nil {
 		return err
 	}
 	if m.Amount == 0 {
-		return reject(CodeInvalid, "msg.top_up.amount", "must be > 0")
+		return wire.Reject(wire.CodeInvalid, "msg.top_up.amount", "must be > 0")
 	}
 	if err := x.debit(x.signer.Bytes[:], m.Amount, "msg.top_up.amount"); err != nil {
 		return err
 	}
 	x.settleSub(sub)
 	sub.Deposit += m.Amount
-	if sub.State == StateActive {
+	if sub.State == wire.StateActive {
 		x.setExpiry(sub, x.paidUntil(sub))
 	}
 	x.st.setSubscription(sub)
-	x.emitSub(EventSubscriptionToppedUp, sub, attr("amount", m.Amount.String()),
+	x.emitSub(wire.EventSubscriptionToppedUp, sub, attr("amount", m.Amount.String()),
 		attr("deposit", sub.Deposit.String()), uattr("expires_at", uint64(sub.ExpiresAt)))
 	return nil
 }
 
-func (x *execCtx) cancel(m *MsgCancel) error {
+func (x *execCtx) cancel(m *wire.MsgCancel) error {
 	sub, err := x.consumerSub("msg.cancel.subscription_id", m.SubscriptionID)
 	if err != nil {
 		return err
 	}
-	x.endSubscription(sub, ReasonCancelled, "")
+	x.endSubscription(sub, wire.ReasonCancelled, "")
 	return nil
 }
 
-func (x *execCtx) reportStatus(m *MsgReportStatus) error {
+func (x *execCtx) reportStatus(m *wire.MsgReportStatus) error {
 	const f = "msg.report_status."
 	sub, ok := x.st.subscription(m.SubscriptionID)
 	if !ok {
-		return reject(CodeNotFound, f+"subscription_id", "subscription %d does not exist", m.SubscriptionID)
+		return wire.Reject(wire.CodeNotFound, f+"subscription_id", "subscription %d does not exist", m.SubscriptionID)
 	}
 	if sub.Provider != x.signerAddr {
-		return reject(CodeUnauthorized, f+"subscription_id", "subscription %d was awarded to %s", sub.ID, sub.Provider)
+		return wire.Reject(wire.CodeUnauthorized, f+"subscription_id", "subscription %d was awarded to %s", sub.ID, sub.Provider)
 	}
 	if !sub.Live() {
-		return reject(CodeWrongState, f+"subscription_id", "subscription %d has ended (%s)", sub.ID, sub.EndReason)
+		return wire.Reject(wire.CodeWrongState, f+"subscription_id", "subscription %d has ended (%s)", sub.ID, sub.EndReason)
 	}
 	switch m.Status {
-	case StatusDeployed:
+	case wire.StatusDeployed:
 		if len(m.Endpoints) == 0 || len(m.Endpoints) > maxEndpoints {
-			return reject(CodeInvalid, f+"endpoints", "want 1 to %d endpoints, got %d", maxEndpoints, len(m.Endpoints))
+			return wire.Reject(wire.CodeInvalid, f+"endpoints", "want 1 to %d endpoints, got %d", maxEndpoints, len(m.Endpoints))
 		}
 		for i, e := range m.Endpoints {
 			if err := validateURL(fmt.Sprintf("%sendpoints[%d]", f, i), e, endpointSchemes...); err != nil {
@@ -535,45 +536,45 @@ func (x *execCtx) reportStatus(m *MsgReportStatus) error {
 			}
 		}
 		if m.Reason != "" {
-			return reject(CodeInvalid, f+"reason", "only a failed report has a reason")
+			return wire.Reject(wire.CodeInvalid, f+"reason", "only a failed report has a reason")
 		}
 		sub.Endpoints = append([]string(nil), m.Endpoints...)
-		if sub.State == StatePending {
+		if sub.State == wire.StatePending {
 			provPub, _, _ := keyring.DecodeSS58(sub.Provider)
 			p, _ := x.st.provider(provPub)
 			x.settleProvider(provPub, p)
 			p.Rate += sub.PricePerBlock
 			x.st.setProvider(provPub, p)
-			sub.State, sub.DeployedAt, sub.SettledAt = StateActive, x.height, x.height
+			sub.State, sub.DeployedAt, sub.SettledAt = wire.StateActive, x.height, x.height
 			x.setExpiry(sub, x.paidUntil(sub))
 		}
 		x.st.setSubscription(sub)
-		x.emitSub(EventSubscriptionDeployed, sub, attr("endpoints", strings.Join(sub.Endpoints, ",")),
+		x.emitSub(wire.EventSubscriptionDeployed, sub, attr("endpoints", strings.Join(sub.Endpoints, ",")),
 			attr("price_per_block", sub.PricePerBlock.String()), uattr("expires_at", uint64(sub.ExpiresAt)))
 		return nil
-	case StatusFailed:
+	case wire.StatusFailed:
 		if m.Reason == "" || len(m.Reason) > maxReasonLen {
-			return reject(CodeInvalid, f+"reason", "a failed report needs a reason of 1 to %d characters", maxReasonLen)
+			return wire.Reject(wire.CodeInvalid, f+"reason", "a failed report needs a reason of 1 to %d characters", maxReasonLen)
 		}
 		if len(m.Endpoints) != 0 {
-			return reject(CodeInvalid, f+"endpoints", "a failed report has no endpoints")
+			return wire.Reject(wire.CodeInvalid, f+"endpoints", "a failed report has no endpoints")
 		}
-		x.endSubscription(sub, ReasonFailed, m.Reason)
+		x.endSubscription(sub, wire.ReasonFailed, m.Reason)
 		return nil
 	}
-	return reject(CodeInvalid, f+"status", "%q is not deployed or failed", m.Status)
+	return wire.Reject(wire.CodeInvalid, f+"status", "%q is not deployed or failed", m.Status)
 }
 
 // endSubscription ends a live subscription: the provider is paid up to now, the rest of
 // the deposit goes back to the consumer, the capacity is freed and the indexes dropped.
-func (x *execCtx) endSubscription(sub *Subscription, reason, detail string) {
+func (x *execCtx) endSubscription(sub *wire.Subscription, reason, detail string) {
 	provPub, _, _ := keyring.DecodeSS58(sub.Provider)
 	consumerPub, _, _ := keyring.DecodeSS58(sub.Consumer)
 	p, ok := x.st.provider(provPub)
 	if !ok {
 		panic(fmt.Sprintf("ledger: subscription %d names missing provider %s", sub.ID, sub.Provider))
 	}
-	wasActive := sub.State == StateActive
+	wasActive := sub.State == wire.StateActive
 	x.settleSub(sub)
 	if wasActive {
 		x.settleProvider(provPub, p)
@@ -587,9 +588,9 @@ func (x *execCtx) endSubscription(sub *Subscription, reason, detail string) {
 	x.st.kv.Delete(liveKey(sub.ID))
 	x.st.kv.Delete(liveByProviderKey(provPub, sub.ID))
 	x.st.setMetaUint(metaLiveCount, x.st.metaUint(metaLiveCount)-1)
-	sub.State, sub.EndedAt, sub.EndReason, sub.EndDetail = StateEnded, x.height, reason, detail
+	sub.State, sub.EndedAt, sub.EndReason, sub.EndDetail = wire.StateEnded, x.height, reason, detail
 	sub.Deposit, sub.Refunded = 0, refund
 	x.st.setSubscription(sub)
-	x.emitSub(EventSubscriptionEnded, sub, indexed("reason", reason), attr("detail", detail),
+	x.emitSub(wire.EventSubscriptionEnded, sub, indexed("reason", reason), attr("detail", detail),
 		attr("refund", refund.String()), attr("charged", sub.Charged.String()))
 }

@@ -8,58 +8,31 @@ import (
 
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
-// Params are the chain's rules, fixed at genesis.
-type Params struct {
-	SS58Prefix      uint16 `json:"ss58_prefix"`           // addresses in events and queries
-	MaxTxBytes      int    `json:"max_tx_bytes"`          // larger txs are rejected (tx_too_large)
-	TypeDeposit     Amount `json:"type_deposit"`          // held per registered descriptor type
-	DeployTimeout   int64  `json:"deploy_timeout_blocks"` // blocks a provider has to report an award deployed
-	DefaultStrategy string `json:"default_strategy"`      // award strategy when a subscription names none
-}
-
 // DefaultParams are the dev chain's rules.
-func DefaultParams() Params {
-	return Params{
+func DefaultParams() wire.Params {
+	return wire.Params{
 		SS58Prefix:      keyring.SubstratePrefix,
 		MaxTxBytes:      8 << 10,
 		TypeDeposit:     1_000_000_000,
 		DeployTimeout:   600,
-		DefaultStrategy: StrategyRoundRobin,
+		DefaultStrategy: wire.StrategyRoundRobin,
 	}
-}
-
-// Validate checks the params, naming the bad field.
-func (p Params) Validate() error {
-	switch {
-	case p.SS58Prefix >= 16384:
-		return fmt.Errorf("params.ss58_prefix: %d is not below 16384", p.SS58Prefix)
-	case p.MaxTxBytes < 512:
-		return fmt.Errorf("params.max_tx_bytes: must be >= 512, got %d", p.MaxTxBytes)
-	case p.DeployTimeout < 1:
-		return fmt.Errorf("params.deploy_timeout_blocks: must be >= 1, got %d", p.DeployTimeout)
-	case !validStrategy(p.DefaultStrategy):
-		return fmt.Errorf("params.default_strategy: %q is not round_robin, random or capacity", p.DefaultStrategy)
-	}
-	return nil
-}
-
-func validStrategy(s string) bool {
-	return s == StrategyRoundRobin || s == StrategyRandom || s == StrategyCapacity
 }
 
 // Genesis is the ledger's part of the CometBFT genesis document (its app_state).
 type Genesis struct {
-	Params   Params           `json:"params"`
+	Params   wire.Params      `json:"params"`
 	Accounts []GenesisAccount `json:"accounts"`
 	Types    []GenesisType    `json:"types"`
 }
 
 // GenesisAccount is an endowed account.
 type GenesisAccount struct {
-	Address string `json:"address"`
-	Balance Amount `json:"balance"`
+	Address string      `json:"address"`
+	Balance wire.Amount `json:"balance"`
 }
 
 // GenesisType is a built-in descriptor type (no deposit, no owner).
@@ -70,7 +43,7 @@ type GenesisType struct {
 }
 
 // DevEndowment is what each development account holds at genesis.
-const DevEndowment Amount = 1_000_000_000_000_000
+const DevEndowment wire.Amount = 1_000_000_000_000_000
 
 // DevGenesis endows the development accounts (//Alice .. //Ferdie, sr25519 and ed25519)
 // and registers the given built-in types.
@@ -151,15 +124,15 @@ var (
 
 // validateTypeFields checks a type's name, version and schema CID (field names relative to
 // the type).
-func validateTypeFields(name, version, schemaCID string) *TxError {
+func validateTypeFields(name, version, schemaCID string) *wire.TxError {
 	if !typeNameRe.MatchString(name) {
-		return reject(CodeInvalid, "name", "%q must be lower-case letters, digits and dashes, starting with a letter, at most 63 characters", name)
+		return wire.Reject(wire.CodeInvalid, "name", "%q must be lower-case letters, digits and dashes, starting with a letter, at most 63 characters", name)
 	}
 	if !typeVersionRe.MatchString(version) {
-		return reject(CodeInvalid, "version", "%q must look like v1, v2beta1 or v1alpha1", version)
+		return wire.Reject(wire.CodeInvalid, "version", "%q must look like v1, v2beta1 or v1alpha1", version)
 	}
 	if err := validateCID(schemaCID); err != nil {
-		return reject(CodeInvalid, "schema_cid", "%v", err)
+		return wire.Reject(wire.CodeInvalid, "schema_cid", "%v", err)
 	}
 	return nil
 }

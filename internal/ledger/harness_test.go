@@ -13,6 +13,7 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 const testChain = "dinfra-test"
@@ -82,12 +83,12 @@ func (h *harness) nonce(p *keyring.Pair) uint64 {
 }
 
 // tx signs msg with the signer's next nonce (counting txs already built for this block).
-func (h *harness) tx(p *keyring.Pair, msg Msg) []byte {
+func (h *harness) tx(p *keyring.Pair, msg wire.Msg) []byte {
 	h.t.Helper()
 	addr := p.Address(42)
 	n := h.nonce(p) + h.pending[addr]
 	h.pending[addr]++
-	raw, err := EncodeTx(p, testChain, n, msg)
+	raw, err := wire.EncodeTx(p, testChain, n, msg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -119,10 +120,10 @@ func (h *harness) block(txs ...[]byte) *BlockResult {
 }
 
 // ok executes one tx in its own block and fails unless it succeeded.
-func (h *harness) ok(p *keyring.Pair, msg Msg) TxResult {
+func (h *harness) ok(p *keyring.Pair, msg wire.Msg) TxResult {
 	h.t.Helper()
 	res := h.block(h.tx(p, msg))
-	if r := res.TxResults[0]; r.Code != CodeOK {
+	if r := res.TxResults[0]; r.Code != wire.CodeOK {
 		h.t.Fatalf("%s by %s: %s", msg.Name(), p, r.Log)
 	}
 	return res.TxResults[0]
@@ -146,19 +147,19 @@ func (h *harness) query(path string, out any) {
 	}
 }
 
-func (h *harness) balance(p *keyring.Pair) Amount {
+func (h *harness) balance(p *keyring.Pair) wire.Amount {
 	return store{h.l.committed}.account(pubOf(p)).Balance
 }
 
-func (h *harness) sub(id uint64) SubscriptionView {
-	var v SubscriptionView
-	h.query(QuerySubscription+itoa(id), &v)
+func (h *harness) sub(id uint64) wire.SubscriptionView {
+	var v wire.SubscriptionView
+	h.query(wire.QuerySubscription+itoa(id), &v)
 	return v
 }
 
-func (h *harness) provider(p *keyring.Pair) ProviderView {
-	var v ProviderView
-	h.query(QueryProvider+p.Address(42), &v)
+func (h *harness) provider(p *keyring.Pair) wire.ProviderView {
+	var v wire.ProviderView
+	h.query(wire.QueryProvider+p.Address(42), &v)
 	return v
 }
 
@@ -171,20 +172,20 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func registerProvider(endpoint string, capacity uint64, price Amount) Msg {
-	return Msg{RegisterProvider: &MsgRegisterProvider{Endpoint: endpoint, Types: []string{typeSubstrate}, Capacity: capacity, PricePerUnit: price}}
+func registerProvider(endpoint string, capacity uint64, price wire.Amount) wire.Msg {
+	return wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{Endpoint: endpoint, Types: []string{typeSubstrate}, Capacity: capacity, PricePerUnit: price}}
 }
 
-func subscribe(units uint64, deposit, maxPrice Amount, strategy string) Msg {
-	return Msg{Subscribe: &MsgSubscribe{DescriptorCID: testCID("network"), DescriptorType: typeSubstrate, Units: units, Deposit: deposit, MaxPricePerUnit: maxPrice, Strategy: strategy}}
+func subscribe(units uint64, deposit, maxPrice wire.Amount, strategy string) wire.Msg {
+	return wire.Msg{Subscribe: &wire.MsgSubscribe{DescriptorCID: testCID("network"), DescriptorType: typeSubstrate, Units: units, Deposit: deposit, MaxPricePerUnit: maxPrice, Strategy: strategy}}
 }
 
-func deployed(id uint64) Msg {
-	return Msg{ReportStatus: &MsgReportStatus{SubscriptionID: id, Status: StatusDeployed, Endpoints: []string{"wss://rpc.example:443"}}}
+func deployed(id uint64) wire.Msg {
+	return wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: id, Status: wire.StatusDeployed, Endpoints: []string{"wss://rpc.example:443"}}}
 }
 
 // events returns the events of a type in a result.
-func events(evs []Event, typ string) []map[string]string {
+func events(evs []wire.Event, typ string) []map[string]string {
 	var out []map[string]string
 	for _, e := range evs {
 		if e.Type == typ {

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // CheckInvariants verifies, over the whole committed state, the properties the runtime
@@ -34,8 +35,8 @@ func (l *Ledger) CheckInvariants() error {
 	live := map[uint64]bool{}
 	expiry := map[uint64]int64{}
 	liveByProv := map[uint64]string{}
-	providers := map[string]*Provider{}
-	var liveSubs []*Subscription
+	providers := map[string]*wire.Provider{}
+	var liveSubs []*wire.Subscription
 
 	l.committed.Iterate(nil, nil, func(k, v []byte) bool {
 		if isStateKey(k) {
@@ -47,23 +48,23 @@ func (l *Ledger) CheckInvariants() error {
 			_ = json.Unmarshal(v, &a)
 			total += uint64(a.Balance)
 		case pType:
-			var t DescriptorType
+			var t wire.DescriptorType
 			_ = json.Unmarshal(v, &t)
 			total += uint64(t.Deposit)
 		case pProvider:
-			var p Provider
+			var p wire.Provider
 			_ = json.Unmarshal(v, &p)
 			providers[p.Address] = &p
 			if h > p.EarnedAt {
 				total += uint64(p.Rate) * uint64(h-p.EarnedAt)
 			}
 		case pSub:
-			var s Subscription
+			var s wire.Subscription
 			_ = json.Unmarshal(v, &s)
 			if s.Live() {
-				total += uint64(s.Deposit - s.owed(h))
+				total += uint64(s.Deposit - owed(&s, h))
 				reserved[s.Provider] += s.Units
-				if s.State == StateActive {
+				if s.State == wire.StateActive {
 					rate[s.Provider] += uint64(s.PricePerBlock)
 				}
 				liveSubs = append(liveSubs, &s)
@@ -110,7 +111,7 @@ func (l *Ledger) CheckInvariants() error {
 		if _, ok := providers[s.Provider]; !ok {
 			fail("subscription %d awarded to missing provider %s", s.ID, s.Provider)
 		}
-		if s.State == StateActive && s.ExpiresAt != s.SettledAt+int64(uint64(s.Deposit)/uint64(s.PricePerBlock)) {
+		if s.State == wire.StateActive && s.ExpiresAt != s.SettledAt+int64(uint64(s.Deposit)/uint64(s.PricePerBlock)) {
 			fail("subscription %d expiry %d does not match its deposit", s.ID, s.ExpiresAt)
 		}
 	}

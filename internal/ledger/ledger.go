@@ -10,6 +10,7 @@ import (
 	dbm "github.com/cometbft/cometbft-db"
 
 	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // Ledger is the DINFRA state machine: the runtime of the chain. It is deterministic: its
@@ -39,7 +40,7 @@ type Ledger struct {
 	nextAppHash []byte
 
 	chainID string
-	params  Params
+	params  wire.Params
 
 	sigs *sigCache
 }
@@ -76,7 +77,7 @@ func (l *Ledger) AppHash() []byte { return bytes.Clone(l.appHash) }
 func (l *Ledger) ChainID() string { return l.chainID }
 
 // Params are the chain's rules.
-func (l *Ledger) Params() Params { return l.params }
+func (l *Ledger) Params() wire.Params { return l.params }
 
 // InitChain writes the genesis state and returns its app hash. It is committed with the
 // first block.
@@ -104,7 +105,7 @@ func (l *Ledger) InitChain(chainID string, appState []byte, initialHeight int64)
 		total += uint64(a.Balance)
 	}
 	for _, t := range g.Types {
-		st.setJSON(typeKey(t.Name+"/"+t.Version), DescriptorType{Name: t.Name, Version: t.Version, SchemaCID: t.SchemaCID})
+		st.setJSON(typeKey(t.Name+"/"+t.Version), wire.DescriptorType{Name: t.Name, Version: t.Version, SchemaCID: t.SchemaCID})
 	}
 	st.setMetaUint(metaIssuance, total)
 	st.setMetaUint(metaNextSub, 1)
@@ -124,32 +125,18 @@ type Block struct {
 	Txs    [][]byte
 }
 
-// Event is a state change, in the shape of an ABCI event.
-type Event struct {
-	Type       string      `json:"type"`
-	Attributes []Attribute `json:"attributes"`
-}
-
-// Attribute is one key/value of an event. Indexed attributes can be searched with
-// CometBFT's tx_search and subscription queries.
-type Attribute struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-	Index bool   `json:"index,omitempty"`
-}
-
 // TxResult is the outcome of one transaction. A rejected transaction (Code != 0) changed
 // nothing, not even the nonce, and has no events.
 type TxResult struct {
-	Code   Code
+	Code   wire.Code
 	Log    string
-	Events []Event
+	Events []wire.Event
 }
 
 // BlockResult is the outcome of a block: events of the block itself (expiries, which
 // happen before the transactions), one result per transaction and the new app hash.
 type BlockResult struct {
-	Events    []Event
+	Events    []wire.Event
 	TxResults []TxResult
 	AppHash   []byte
 }
@@ -177,11 +164,11 @@ func (l *Ledger) FinalizeBlock(b Block) (*BlockResult, error) {
 	return res, nil
 }
 
-func txResult(events []Event, err error) TxResult {
+func txResult(events []wire.Event, err error) TxResult {
 	if err != nil {
-		return TxResult{Code: CodeOf(err), Log: err.Error()}
+		return TxResult{Code: wire.CodeOf(err), Log: err.Error()}
 	}
-	return TxResult{Code: CodeOK, Events: events}
+	return TxResult{Code: wire.CodeOK, Events: events}
 }
 
 // prepareCommit computes the sum and app hash of the state with the block's writes.
@@ -244,26 +231,26 @@ func (l *Ledger) Commit() error {
 // transactions with consecutive nonces).
 func (l *Ledger) CheckTx(tx []byte) TxResult {
 	if l.chainID == "" {
-		return TxResult{Code: CodeInvalid, Log: "chain not initialized"}
+		return TxResult{Code: wire.CodeInvalid, Log: "chain not initialized"}
 	}
 	_, err := l.runTx(l.check, l.height+1, nil, tx)
 	return txResult(nil, err)
 }
 
 // runTx executes one transaction on top of parent, writing to it only on success.
-func (l *Ledger) runTx(parent *cache, height int64, blockHash, raw []byte) ([]Event, error) {
+func (l *Ledger) runTx(parent *cache, height int64, blockHash, raw []byte) ([]wire.Event, error) {
 	if len(raw) > l.params.MaxTxBytes {
-		return nil, reject(CodeTxTooLarge, "", "tx is %d bytes, the maximum is %d", len(raw), l.params.MaxTxBytes)
+		return nil, wire.Reject(wire.CodeTxTooLarge, "", "tx is %d bytes, the maximum is %d", len(raw), l.params.MaxTxBytes)
 	}
 	d, err := decodeTx(raw)
 	if err != nil {
 		return nil, err
 	}
 	if d.body.ChainID != l.chainID {
-		return nil, reject(CodeWrongChainID, "body.chain_id", "%q is not this chain (%q)", d.body.ChainID, l.chainID)
+		return nil, wire.Reject(wire.CodeWrongChainID, "body.chain_id", "%q is not this chain (%q)", d.body.ChainID, l.chainID)
 	}
 	if !l.sigs.verify(d.signer, d.signed, d.signature) {
-		return nil, reject(CodeBadSignature, "signature", "does not verify for %s key %s", d.signer.Scheme, d.body.Signer)
+		return nil, wire.Reject(wire.CodeBadSignature, "signature", "does not verify for %s key %s", d.signer.Scheme, d.body.Signer)
 	}
 	txc := newCache(parent)
 	st := store{txc}
@@ -271,9 +258,9 @@ func (l *Ledger) runTx(parent *cache, height int64, blockHash, raw []byte) ([]Ev
 	acct := st.account(signer)
 	switch {
 	case d.body.Nonce < acct.Nonce:
-		return nil, reject(CodeNonceReplayed, "body.nonce", "%d was already used; the account's next nonce is %d", d.body.Nonce, acct.Nonce)
+		return nil, wire.Reject(wire.CodeNonceReplayed, "body.nonce", "%d was already used; the account's next nonce is %d", d.body.Nonce, acct.Nonce)
 	case d.body.Nonce > acct.Nonce:
-		return nil, reject(CodeNonceFuture, "body.nonce", "%d is ahead of the account's next nonce %d", d.body.Nonce, acct.Nonce)
+		return nil, wire.Reject(wire.CodeNonceFuture, "body.nonce", "%d is ahead of the account's next nonce %d", d.body.Nonce, acct.Nonce)
 	}
 	x := &execCtx{
 		st: st, height: height, blockHash: blockHash, params: l.params,
@@ -290,7 +277,7 @@ func (l *Ledger) runTx(parent *cache, height int64, blockHash, raw []byte) ([]Ev
 }
 
 // processExpiries ends every subscription whose expiry index entry is at height h.
-func (l *Ledger) processExpiries(h int64) []Event {
+func (l *Ledger) processExpiries(h int64) []wire.Event {
 	var ids []uint64
 	iteratePrefix(l.block, expiryPrefix(h), func(k, _ []byte) bool {
 		ids = append(ids, binary.BigEndian.Uint64(k[9:]))
@@ -302,9 +289,9 @@ func (l *Ledger) processExpiries(h int64) []Event {
 		if !ok || !sub.Live() || sub.ExpiresAt != h {
 			panic(fmt.Sprintf("ledger: expiry index at %d names subscription %d in state %+v", h, id, sub))
 		}
-		reason := ReasonExpired
-		if sub.State == StatePending {
-			reason = ReasonDeployTimeout
+		reason := wire.ReasonExpired
+		if sub.State == wire.StatePending {
+			reason = wire.ReasonDeployTimeout
 		}
 		x.endSubscription(sub, reason, "")
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // setupMarket registers bob and charlie as providers (capacity 10, price 5 and 7) and
@@ -22,11 +23,11 @@ func setupMarket(t *testing.T) *harness {
 		h.tx(charlie, registerProvider("https://charlie.example/reactor", 10, 7)),
 	)
 	for _, r := range res.TxResults {
-		if r.Code != CodeOK {
+		if r.Code != wire.CodeOK {
 			t.Fatal(r.Log)
 		}
 	}
-	h.ok(alice, subscribe(2, 1000, 5, StrategyCapacity))
+	h.ok(alice, subscribe(2, 1000, 5, wire.StrategyCapacity))
 	return h
 }
 
@@ -43,135 +44,135 @@ func TestRejections(t *testing.T) {
 	cases := []struct {
 		name  string
 		build func(h *harness) []byte
-		code  Code
+		code  wire.Code
 		field string
 	}{
-		{"garbage", func(h *harness) []byte { return []byte("not json") }, CodeDecode, ""},
+		{"garbage", func(h *harness) []byte { return []byte("not json") }, wire.CodeDecode, ""},
 		{"unknown field", func(h *harness) []byte {
 			return []byte(`{"body":"e30=","signature":"0x00","extra":1}`)
-		}, CodeDecode, ""},
+		}, wire.CodeDecode, ""},
 		{"no message", func(h *harness) []byte {
-			raw, _ := json.Marshal(Tx{Body: []byte(`{"chain_id":"dinfra-test","signer":"` + alice.Address(42) + `","scheme":"sr25519","nonce":0,"msg":{}}`), Signature: "0x" + strings.Repeat("00", 64)})
+			raw, _ := json.Marshal(wire.Tx{Body: []byte(`{"chain_id":"dinfra-test","signer":"` + alice.Address(42) + `","scheme":"sr25519","nonce":0,"msg":{}}`), Signature: "0x" + strings.Repeat("00", 64)})
 			return raw
-		}, CodeDecode, "body.msg"},
+		}, wire.CodeDecode, "body.msg"},
 		{"two messages", func(h *harness) []byte {
 			body := `{"chain_id":"dinfra-test","signer":"` + alice.Address(42) + `","scheme":"sr25519","nonce":1,"msg":{"transfer":{"to":"` + bob.Address(42) + `","amount":"1"},"cancel":{"subscription_id":1}}}`
-			return must(json.Marshal(Tx{Body: []byte(body), Signature: "0x" + hex.EncodeToString(alice.MustSign(SignBytes([]byte(body))))}))
-		}, CodeDecode, "body.msg"},
+			return must(json.Marshal(wire.Tx{Body: []byte(body), Signature: "0x" + hex.EncodeToString(alice.MustSign(wire.SignBytes([]byte(body))))}))
+		}, wire.CodeDecode, "body.msg"},
 		{"bad signature", func(h *harness) []byte {
-			var tx Tx
-			_ = json.Unmarshal(h.tx(alice, Msg{Transfer: &MsgTransfer{To: bob.Address(42), Amount: 1}}), &tx)
+			var tx wire.Tx
+			_ = json.Unmarshal(h.tx(alice, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 1}}), &tx)
 			sig, _ := hex.DecodeString(tx.Signature[2:])
 			sig[10] ^= 0xff
 			tx.Signature = "0x" + hex.EncodeToString(sig)
 			return must(json.Marshal(tx))
-		}, CodeBadSignature, "signature"},
+		}, wire.CodeBadSignature, "signature"},
 		{"signature by another key", func(h *harness) []byte {
-			var tx Tx
-			_ = json.Unmarshal(h.tx(alice, Msg{Transfer: &MsgTransfer{To: bob.Address(42), Amount: 1}}), &tx)
-			tx.Signature = "0x" + hex.EncodeToString(bob.MustSign(SignBytes(tx.Body)))
+			var tx wire.Tx
+			_ = json.Unmarshal(h.tx(alice, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 1}}), &tx)
+			tx.Signature = "0x" + hex.EncodeToString(bob.MustSign(wire.SignBytes(tx.Body)))
 			return must(json.Marshal(tx))
-		}, CodeBadSignature, "signature"},
+		}, wire.CodeBadSignature, "signature"},
 		{"wrong chain id", func(h *harness) []byte {
-			return must(EncodeTx(alice, "other-chain", h.nonce(alice), Msg{Transfer: &MsgTransfer{To: bob.Address(42), Amount: 1}}))
-		}, CodeWrongChainID, "body.chain_id"},
+			return must(wire.EncodeTx(alice, "other-chain", h.nonce(alice), wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 1}}))
+		}, wire.CodeWrongChainID, "body.chain_id"},
 		{"replayed nonce", func(h *harness) []byte {
-			return must(EncodeTx(alice, testChain, h.nonce(alice)-1, Msg{Transfer: &MsgTransfer{To: bob.Address(42), Amount: 1}}))
-		}, CodeNonceReplayed, "body.nonce"},
+			return must(wire.EncodeTx(alice, testChain, h.nonce(alice)-1, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 1}}))
+		}, wire.CodeNonceReplayed, "body.nonce"},
 		{"future nonce", func(h *harness) []byte {
-			return must(EncodeTx(alice, testChain, h.nonce(alice)+1, Msg{Transfer: &MsgTransfer{To: bob.Address(42), Amount: 1}}))
-		}, CodeNonceFuture, "body.nonce"},
+			return must(wire.EncodeTx(alice, testChain, h.nonce(alice)+1, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 1}}))
+		}, wire.CodeNonceFuture, "body.nonce"},
 		{"oversized tx", func(h *harness) []byte {
 			ep := "https://x.example/" + strings.Repeat("a", 9000)
-			return h.tx(bob, Msg{UpdateProvider: &MsgUpdateProvider{Endpoint: &ep}})
-		}, CodeTxTooLarge, ""},
+			return h.tx(bob, wire.Msg{UpdateProvider: &wire.MsgUpdateProvider{Endpoint: &ep}})
+		}, wire.CodeTxTooLarge, ""},
 		{"insufficient funds transfer", func(h *harness) []byte {
-			return h.tx(nobody, Msg{Transfer: &MsgTransfer{To: bob.Address(42), Amount: 1}})
-		}, CodeInsufficientFunds, "msg.transfer.amount"},
+			return h.tx(nobody, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 1}})
+		}, wire.CodeInsufficientFunds, "msg.transfer.amount"},
 		{"insufficient funds deposit", func(h *harness) []byte {
 			return h.tx(alice, subscribe(1, DevEndowment*2, 5, ""))
-		}, CodeInsufficientFunds, "msg.subscribe.deposit"},
+		}, wire.CodeInsufficientFunds, "msg.subscribe.deposit"},
 		{"insufficient funds type deposit", func(h *harness) []byte {
-			return h.tx(nobody, Msg{RegisterType: &MsgRegisterType{Name: "vm", Version: "v1", SchemaCID: testCID("vm")}})
-		}, CodeInsufficientFunds, "msg.register_type"},
+			return h.tx(nobody, wire.Msg{RegisterType: &wire.MsgRegisterType{Name: "vm", Version: "v1", SchemaCID: testCID("vm")}})
+		}, wire.CodeInsufficientFunds, "msg.register_type"},
 		{"zero transfer", func(h *harness) []byte {
-			return h.tx(alice, Msg{Transfer: &MsgTransfer{To: bob.Address(42), Amount: 0}})
-		}, CodeInvalid, "msg.transfer.amount"},
+			return h.tx(alice, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 0}})
+		}, wire.CodeInvalid, "msg.transfer.amount"},
 		{"bad address", func(h *harness) []byte {
-			return h.tx(alice, Msg{Transfer: &MsgTransfer{To: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ", Amount: 1}})
-		}, CodeInvalid, "msg.transfer.to"},
+			return h.tx(alice, wire.Msg{Transfer: &wire.MsgTransfer{To: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ", Amount: 1}})
+		}, wire.CodeInvalid, "msg.transfer.to"},
 		{"unknown type", func(h *harness) []byte {
 			m := subscribe(1, 100, 5, "")
 			m.Subscribe.DescriptorType = "vm/v1"
 			return h.tx(alice, m)
-		}, CodeUnknownType, "msg.subscribe.descriptor_type"},
+		}, wire.CodeUnknownType, "msg.subscribe.descriptor_type"},
 		{"unknown type for provider", func(h *harness) []byte {
-			return h.tx(dave, Msg{RegisterProvider: &MsgRegisterProvider{Endpoint: "https://d.example", Types: []string{"vm/v1"}, Capacity: 1, PricePerUnit: 1}})
-		}, CodeUnknownType, "msg.register_provider.types"},
-		{"bad descriptor cid", withCID("not-a-cid"), CodeInvalid, "msg.subscribe.descriptor_cid"},
-		{"CIDv0 descriptor", withCID("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"), CodeInvalid, "msg.subscribe.descriptor_cid"},
-		{"dag-pb descriptor CID no reactor can serve", withCID("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"), CodeInvalid, "msg.subscribe.descriptor_cid"},
-		{"identity-hash descriptor CID", withCID(must(cid.NewPrefixV1(cid.Raw, multihash.IDENTITY).Sum([]byte("{}"))).String()), CodeInvalid, "msg.subscribe.descriptor_cid"},
+			return h.tx(dave, wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{Endpoint: "https://d.example", Types: []string{"vm/v1"}, Capacity: 1, PricePerUnit: 1}})
+		}, wire.CodeUnknownType, "msg.register_provider.types"},
+		{"bad descriptor cid", withCID("not-a-cid"), wire.CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"CIDv0 descriptor", withCID("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"), wire.CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"dag-pb descriptor CID no reactor can serve", withCID("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"), wire.CodeInvalid, "msg.subscribe.descriptor_cid"},
+		{"identity-hash descriptor CID", withCID(must(cid.NewPrefixV1(cid.Raw, multihash.IDENTITY).Sum([]byte("{}"))).String()), wire.CodeInvalid, "msg.subscribe.descriptor_cid"},
 		{"CIDv0 schema", func(h *harness) []byte {
-			return h.tx(alice, Msg{RegisterType: &MsgRegisterType{Name: "vm", Version: "v1", SchemaCID: "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"}})
-		}, CodeInvalid, "msg.register_type.schema_cid"},
-		{"no capacity", func(h *harness) []byte { return h.tx(alice, subscribe(11, 1000, 10, "")) }, CodeNoCapacity, "msg.subscribe.units"},
-		{"no capacity at price", func(h *harness) []byte { return h.tx(alice, subscribe(9, 1000, 5, "")) }, CodeNoCapacity, "msg.subscribe.units"},
-		{"price above the maximum", func(h *harness) []byte { return h.tx(alice, subscribe(1, 100, 4, "")) }, CodePriceAboveMax, "msg.subscribe.max_price_per_unit"},
-		{"deposit below one block", func(h *harness) []byte { return h.tx(alice, subscribe(2, 9, 5, "")) }, CodeInvalid, "msg.subscribe.deposit"},
-		{"bad strategy", func(h *harness) []byte { return h.tx(alice, subscribe(1, 100, 5, "cheapest")) }, CodeInvalid, "msg.subscribe.strategy"},
+			return h.tx(alice, wire.Msg{RegisterType: &wire.MsgRegisterType{Name: "vm", Version: "v1", SchemaCID: "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"}})
+		}, wire.CodeInvalid, "msg.register_type.schema_cid"},
+		{"no capacity", func(h *harness) []byte { return h.tx(alice, subscribe(11, 1000, 10, "")) }, wire.CodeNoCapacity, "msg.subscribe.units"},
+		{"no capacity at price", func(h *harness) []byte { return h.tx(alice, subscribe(9, 1000, 5, "")) }, wire.CodeNoCapacity, "msg.subscribe.units"},
+		{"price above the maximum", func(h *harness) []byte { return h.tx(alice, subscribe(1, 100, 4, "")) }, wire.CodePriceAboveMax, "msg.subscribe.max_price_per_unit"},
+		{"deposit below one block", func(h *harness) []byte { return h.tx(alice, subscribe(2, 9, 5, "")) }, wire.CodeInvalid, "msg.subscribe.deposit"},
+		{"bad strategy", func(h *harness) []byte { return h.tx(alice, subscribe(1, 100, 5, "cheapest")) }, wire.CodeInvalid, "msg.subscribe.strategy"},
 		{"deregister busy provider", func(h *harness) []byte {
-			return h.tx(bob, Msg{DeregisterProvider: &MsgDeregisterProvider{}})
-		}, CodeProviderBusy, "msg.deregister_provider"},
+			return h.tx(bob, wire.Msg{DeregisterProvider: &wire.MsgDeregisterProvider{}})
+		}, wire.CodeProviderBusy, "msg.deregister_provider"},
 		{"capacity below reserved", func(h *harness) []byte {
 			c := uint64(1)
-			return h.tx(bob, Msg{UpdateProvider: &MsgUpdateProvider{Capacity: &c}})
-		}, CodeInvalid, "msg.update_provider.capacity"},
+			return h.tx(bob, wire.Msg{UpdateProvider: &wire.MsgUpdateProvider{Capacity: &c}})
+		}, wire.CodeInvalid, "msg.update_provider.capacity"},
 		{"register provider twice", func(h *harness) []byte {
 			return h.tx(bob, registerProvider("https://bob.example", 1, 1))
-		}, CodeAlreadyExists, "msg.register_provider"},
+		}, wire.CodeAlreadyExists, "msg.register_provider"},
 		{"register type twice", func(h *harness) []byte {
-			return h.tx(alice, Msg{RegisterType: &MsgRegisterType{Name: "substrate-network", Version: "v1alpha1", SchemaCID: testCID("x")}})
-		}, CodeAlreadyExists, "msg.register_type"},
+			return h.tx(alice, wire.Msg{RegisterType: &wire.MsgRegisterType{Name: "substrate-network", Version: "v1alpha1", SchemaCID: testCID("x")}})
+		}, wire.CodeAlreadyExists, "msg.register_type"},
 		{"bad type name", func(h *harness) []byte {
-			return h.tx(alice, Msg{RegisterType: &MsgRegisterType{Name: "VM", Version: "v1", SchemaCID: testCID("x")}})
-		}, CodeInvalid, "msg.register_type.name"},
+			return h.tx(alice, wire.Msg{RegisterType: &wire.MsgRegisterType{Name: "VM", Version: "v1", SchemaCID: testCID("x")}})
+		}, wire.CodeInvalid, "msg.register_type.name"},
 		{"bad endpoint", func(h *harness) []byte {
-			return h.tx(dave, Msg{RegisterProvider: &MsgRegisterProvider{Endpoint: "ftp://d", Types: []string{typeSubstrate}, Capacity: 1, PricePerUnit: 1}})
-		}, CodeInvalid, "msg.register_provider.endpoint"},
-		{"not a provider", func(h *harness) []byte { return h.tx(dave, Msg{PauseProvider: &MsgPauseProvider{}}) }, CodeNotFound, "msg.pause_provider"},
+			return h.tx(dave, wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{Endpoint: "ftp://d", Types: []string{typeSubstrate}, Capacity: 1, PricePerUnit: 1}})
+		}, wire.CodeInvalid, "msg.register_provider.endpoint"},
+		{"not a provider", func(h *harness) []byte { return h.tx(dave, wire.Msg{PauseProvider: &wire.MsgPauseProvider{}}) }, wire.CodeNotFound, "msg.pause_provider"},
 		{"top up unknown", func(h *harness) []byte {
-			return h.tx(alice, Msg{TopUp: &MsgTopUp{SubscriptionID: 99, Amount: 1}})
-		}, CodeNotFound, "msg.top_up.subscription_id"},
-		{"cancel someone else's", func(h *harness) []byte { return h.tx(dave, Msg{Cancel: &MsgCancel{SubscriptionID: 1}}) }, CodeUnauthorized, "msg.cancel.subscription_id"},
-		{"report on another provider's", func(h *harness) []byte { return h.tx(dev(t, "charlie"), deployed(1)) }, CodeUnauthorized, "msg.report_status.subscription_id"},
+			return h.tx(alice, wire.Msg{TopUp: &wire.MsgTopUp{SubscriptionID: 99, Amount: 1}})
+		}, wire.CodeNotFound, "msg.top_up.subscription_id"},
+		{"cancel someone else's", func(h *harness) []byte { return h.tx(dave, wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: 1}}) }, wire.CodeUnauthorized, "msg.cancel.subscription_id"},
+		{"report on another provider's", func(h *harness) []byte { return h.tx(dev(t, "charlie"), deployed(1)) }, wire.CodeUnauthorized, "msg.report_status.subscription_id"},
 		{"report without endpoints", func(h *harness) []byte {
-			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed}})
-		}, CodeInvalid, "msg.report_status.endpoints"},
+			return h.tx(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusDeployed}})
+		}, wire.CodeInvalid, "msg.report_status.endpoints"},
 		{"javascript: endpoint", func(h *harness) []byte {
-			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"javascript:alert(1)"}}})
-		}, CodeInvalid, "msg.report_status.endpoints[0]"},
+			return h.tx(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusDeployed, Endpoints: []string{"javascript:alert(1)"}}})
+		}, wire.CodeInvalid, "msg.report_status.endpoints[0]"},
 		{"data: endpoint", func(h *harness) []byte {
-			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"wss://rpc.example", "data:text/html,<script>alert(1)</script>"}}})
-		}, CodeInvalid, "msg.report_status.endpoints[1]"},
+			return h.tx(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusDeployed, Endpoints: []string{"wss://rpc.example", "data:text/html,<script>alert(1)</script>"}}})
+		}, wire.CodeInvalid, "msg.report_status.endpoints[1]"},
 		{"endpoint with credentials", func(h *harness) []byte {
-			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"https://user:pw@rpc.example"}}})
-		}, CodeInvalid, "msg.report_status.endpoints[0]"},
+			return h.tx(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusDeployed, Endpoints: []string{"https://user:pw@rpc.example"}}})
+		}, wire.CodeInvalid, "msg.report_status.endpoints[0]"},
 		{"endpoint without host", func(h *harness) []byte {
-			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"wss:///path"}}})
-		}, CodeInvalid, "msg.report_status.endpoints[0]"},
+			return h.tx(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusDeployed, Endpoints: []string{"wss:///path"}}})
+		}, wire.CodeInvalid, "msg.report_status.endpoints[0]"},
 		{"ssh endpoint with a malformed fingerprint", func(h *harness) []byte {
-			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"ssh://m.example:2222?fingerprint=MD5%3Aab"}}})
-		}, CodeInvalid, "msg.report_status.endpoints[0]"},
+			return h.tx(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusDeployed, Endpoints: []string{"ssh://m.example:2222?fingerprint=MD5%3Aab"}}})
+		}, wire.CodeInvalid, "msg.report_status.endpoints[0]"},
 		{"ssh endpoint with another query", func(h *harness) []byte {
-			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{"ssh://m.example:2222?fingerprint=" + sshFP + "&user=root"}}})
-		}, CodeInvalid, "msg.report_status.endpoints[0]"},
+			return h.tx(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusDeployed, Endpoints: []string{"ssh://m.example:2222?fingerprint=" + sshFP + "&user=root"}}})
+		}, wire.CodeInvalid, "msg.report_status.endpoints[0]"},
 		{"failure without reason", func(h *harness) []byte {
-			return h.tx(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusFailed}})
-		}, CodeInvalid, "msg.report_status.reason"},
+			return h.tx(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusFailed}})
+		}, wire.CodeInvalid, "msg.report_status.reason"},
 		{"bad ssh key", func(h *harness) []byte {
-			return h.tx(alice, Msg{SetSSHKey: &MsgSetSSHKey{SSHKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC9"}})
-		}, CodeInvalid, "msg.set_ssh_key.ssh_key"},
+			return h.tx(alice, wire.Msg{SetSSHKey: &wire.MsgSetSSHKey{SSHKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC9"}})
+		}, wire.CodeInvalid, "msg.set_ssh_key.ssh_key"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -208,17 +209,17 @@ func TestRejections(t *testing.T) {
 func TestNoProvider(t *testing.T) {
 	h := newHarness(t, nil)
 	r := h.block(h.tx(dev(t, "alice"), subscribe(1, 100, 5, ""))).TxResults[0]
-	if r.Code != CodeNoProvider || !strings.Contains(r.Log, "no active provider serves substrate-network/v1alpha1") {
+	if r.Code != wire.CodeNoProvider || !strings.Contains(r.Log, "no active provider serves substrate-network/v1alpha1") {
 		t.Fatalf("%s %s", r.Code, r.Log)
 	}
 	// A paused provider does not count.
 	bob := dev(t, "bob")
 	h.ok(bob, registerProvider("https://bob.example", 10, 1))
-	h.ok(bob, Msg{PauseProvider: &MsgPauseProvider{}})
-	if r := h.block(h.tx(dev(t, "alice"), subscribe(1, 100, 5, ""))).TxResults[0]; r.Code != CodeNoProvider {
+	h.ok(bob, wire.Msg{PauseProvider: &wire.MsgPauseProvider{}})
+	if r := h.block(h.tx(dev(t, "alice"), subscribe(1, 100, 5, ""))).TxResults[0]; r.Code != wire.CodeNoProvider {
 		t.Fatalf("paused provider: %s %s", r.Code, r.Log)
 	}
-	h.ok(bob, Msg{ResumeProvider: &MsgResumeProvider{}})
+	h.ok(bob, wire.Msg{ResumeProvider: &wire.MsgResumeProvider{}})
 	h.ok(dev(t, "alice"), subscribe(1, 100, 5, ""))
 }
 
@@ -228,19 +229,19 @@ func TestTransferAndNonces(t *testing.T) {
 	// Several txs of one account in one block, consecutive nonces, checked first by CheckTx.
 	var txs [][]byte
 	for i := 0; i < 3; i++ {
-		tx := h.tx(alice, Msg{Transfer: &MsgTransfer{To: bob.Address(42), Amount: 100}})
-		if r := h.l.CheckTx(tx); r.Code != CodeOK {
+		tx := h.tx(alice, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 100}})
+		if r := h.l.CheckTx(tx); r.Code != wire.CodeOK {
 			t.Fatal(r.Log)
 		}
 		txs = append(txs, tx)
 	}
 	res := h.block(txs...)
 	for _, r := range res.TxResults {
-		if r.Code != CodeOK {
+		if r.Code != wire.CodeOK {
 			t.Fatal(r.Log)
 		}
 	}
-	ev := events(res.TxResults[0].Events, EventTransfer)
+	ev := events(res.TxResults[0].Events, wire.EventTransfer)
 	if len(ev) != 1 || ev[0]["from"] != alice.Address(42) || ev[0]["to"] != bob.Address(42) || ev[0]["amount"] != "100" {
 		t.Fatalf("transfer event %v", ev)
 	}
@@ -248,19 +249,19 @@ func TestTransferAndNonces(t *testing.T) {
 		t.Fatalf("balances %d %d nonce %d", h.balance(alice), h.balance(bob), h.nonce(alice))
 	}
 	// Replaying a committed tx fails.
-	if r := h.block(txs[0]).TxResults[0]; r.Code != CodeNonceReplayed {
+	if r := h.block(txs[0]).TxResults[0]; r.Code != wire.CodeNonceReplayed {
 		t.Fatalf("replay: %s", r.Log)
 	}
 	// ed25519 accounts sign too.
 	edAlice := keyOf(t, keyring.Ed25519, "//Alice")
-	h.ok(edAlice, Msg{Transfer: &MsgTransfer{To: bob.Address(42), Amount: 1}})
+	h.ok(edAlice, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 1}})
 }
 
 func TestSubscriptionLifecycleAndBilling(t *testing.T) {
 	h := setupMarket(t)
 	alice, bob := dev(t, "alice"), dev(t, "bob")
 	s := h.sub(1)
-	if s.State != StatePending || s.Provider != bob.Address(42) || s.PricePerBlock != 10 || s.Deposit != 1000 {
+	if s.State != wire.StatePending || s.Provider != bob.Address(42) || s.PricePerBlock != 10 || s.Deposit != 1000 {
 		t.Fatalf("awarded %+v", s)
 	}
 	if p := h.provider(bob); p.Reserved != 2 || p.Free != 8 {
@@ -274,37 +275,37 @@ func TestSubscriptionLifecycleAndBilling(t *testing.T) {
 	}
 	res := h.ok(bob, deployed(1))
 	dh := h.l.Height()
-	ev := events(res.Events, EventSubscriptionDeployed)
+	ev := events(res.Events, wire.EventSubscriptionDeployed)
 	if len(ev) != 1 || ev[0]["endpoints"] != "wss://rpc.example:443" || ev[0]["expires_at"] != itoa(uint64(dh+100)) {
 		t.Fatalf("deployed event %v (height %d)", ev, dh)
 	}
 	// 1000 at 10 per block pays for 100 blocks: it ends at the start of block dh+100.
 	h.skip(40)
 	s = h.sub(1)
-	if s.Remaining != 600 || s.PaidTotal != 400 || s.State != StateActive {
+	if s.Remaining != 600 || s.PaidTotal != 400 || s.State != wire.StateActive {
 		t.Fatalf("after 40 blocks: %+v", s)
 	}
 	// Top up 65 in block dh+41: 590+65 = 655 left, 65 more blocks (5 left over).
-	r := h.ok(alice, Msg{TopUp: &MsgTopUp{SubscriptionID: 1, Amount: 65}})
+	r := h.ok(alice, wire.Msg{TopUp: &wire.MsgTopUp{SubscriptionID: 1, Amount: 65}})
 	th := h.l.Height()
 	if s := h.sub(1); s.ExpiresAt != th+65 || s.Remaining != 655 {
 		t.Fatalf("after top up at %d: %+v", th, s)
 	}
-	if ev := events(r.Events, EventSubscriptionToppedUp); len(ev) != 1 || ev[0]["expires_at"] != itoa(uint64(th+65)) {
+	if ev := events(r.Events, wire.EventSubscriptionToppedUp); len(ev) != 1 || ev[0]["expires_at"] != itoa(uint64(th+65)) {
 		t.Fatalf("top up event %v", ev)
 	}
 	for h.l.Height() < th+64 {
 		h.block()
 	}
-	if s := h.sub(1); s.State != StateActive {
+	if s := h.sub(1); s.State != wire.StateActive {
 		t.Fatalf("ended early at %d: %+v", h.l.Height(), s)
 	}
 	res2 := h.block() // block th+65: expiry happens exactly here, before any tx
 	if h.l.Height() != th+65 {
 		t.Fatal("height")
 	}
-	ended := events(res2.Events, EventSubscriptionEnded)
-	if len(ended) != 1 || ended[0]["reason"] != ReasonExpired || ended[0]["refund"] != "5" || ended[0]["charged"] != "1060" {
+	ended := events(res2.Events, wire.EventSubscriptionEnded)
+	if len(ended) != 1 || ended[0]["reason"] != wire.ReasonExpired || ended[0]["refund"] != "5" || ended[0]["charged"] != "1060" {
 		t.Fatalf("expiry events %v", res2.Events)
 	}
 	for _, k := range []string{"id", "provider", "consumer", "consumer_public_key", "descriptor_cid", "descriptor_type", "units"} {
@@ -312,7 +313,7 @@ func TestSubscriptionLifecycleAndBilling(t *testing.T) {
 			t.Errorf("ended event lacks %s", k)
 		}
 	}
-	if s := h.sub(1); s.State != StateEnded || s.EndReason != ReasonExpired || s.Remaining != 0 || s.PaidTotal != 1060 {
+	if s := h.sub(1); s.State != wire.StateEnded || s.EndReason != wire.ReasonExpired || s.Remaining != 0 || s.PaidTotal != 1060 {
 		t.Fatalf("ended %+v", s)
 	}
 	if p := h.provider(bob); p.Reserved != 0 || p.Rate != 0 || p.PendingEarnings != 0 {
@@ -326,7 +327,7 @@ func TestSubscriptionLifecycleAndBilling(t *testing.T) {
 		t.Fatalf("consumer paid %d more", got)
 	}
 	// Now the provider is idle and may leave.
-	h.ok(bob, Msg{DeregisterProvider: &MsgDeregisterProvider{}})
+	h.ok(bob, wire.Msg{DeregisterProvider: &wire.MsgDeregisterProvider{}})
 }
 
 func TestCancelRefundsRemainder(t *testing.T) {
@@ -335,15 +336,15 @@ func TestCancelRefundsRemainder(t *testing.T) {
 	h.ok(bob, deployed(1))
 	h.skip(9)
 	before := h.balance(alice)
-	r := h.ok(alice, Msg{Cancel: &MsgCancel{SubscriptionID: 1}})
-	ev := events(r.Events, EventSubscriptionEnded)
-	if len(ev) != 1 || ev[0]["reason"] != ReasonCancelled || ev[0]["refund"] != "900" || ev[0]["charged"] != "100" {
+	r := h.ok(alice, wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: 1}})
+	ev := events(r.Events, wire.EventSubscriptionEnded)
+	if len(ev) != 1 || ev[0]["reason"] != wire.ReasonCancelled || ev[0]["refund"] != "900" || ev[0]["charged"] != "100" {
 		t.Fatalf("cancel events %v", r.Events)
 	}
 	if h.balance(alice)-before != 900 {
 		t.Fatalf("refund %d", h.balance(alice)-before)
 	}
-	if r := h.block(h.tx(alice, Msg{Cancel: &MsgCancel{SubscriptionID: 1}})).TxResults[0]; r.Code != CodeWrongState {
+	if r := h.block(h.tx(alice, wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: 1}})).TxResults[0]; r.Code != wire.CodeWrongState {
 		t.Fatalf("second cancel: %s", r.Log)
 	}
 }
@@ -352,9 +353,9 @@ func TestFailureRefundsConsumer(t *testing.T) {
 	h := setupMarket(t)
 	alice, bob := dev(t, "alice"), dev(t, "bob")
 	before := h.balance(alice)
-	r := h.ok(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusFailed, Reason: "image pull failed"}})
-	ev := events(r.Events, EventSubscriptionEnded)
-	if len(ev) != 1 || ev[0]["reason"] != ReasonFailed || ev[0]["detail"] != "image pull failed" || ev[0]["refund"] != "1000" {
+	r := h.ok(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusFailed, Reason: "image pull failed"}})
+	ev := events(r.Events, wire.EventSubscriptionEnded)
+	if len(ev) != 1 || ev[0]["reason"] != wire.ReasonFailed || ev[0]["detail"] != "image pull failed" || ev[0]["refund"] != "1000" {
 		t.Fatalf("failure events %v", r.Events)
 	}
 	if h.balance(alice)-before != 1000 {
@@ -364,11 +365,11 @@ func TestFailureRefundsConsumer(t *testing.T) {
 		t.Fatalf("capacity not freed: %+v", p)
 	}
 	// A deployment that fails later is refunded what is left.
-	h.ok(alice, subscribe(1, 100, 5, StrategyCapacity))
+	h.ok(alice, subscribe(1, 100, 5, wire.StrategyCapacity))
 	h.ok(bob, deployed(2))
 	h.skip(4)
-	r = h.ok(bob, Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 2, Status: StatusFailed, Reason: "node crashed"}})
-	if ev := events(r.Events, EventSubscriptionEnded); ev[0]["refund"] != "75" || ev[0]["charged"] != "25" {
+	r = h.ok(bob, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 2, Status: wire.StatusFailed, Reason: "node crashed"}})
+	if ev := events(r.Events, wire.EventSubscriptionEnded); ev[0]["refund"] != "75" || ev[0]["charged"] != "25" {
 		t.Fatalf("late failure %v", ev)
 	}
 }
@@ -380,8 +381,8 @@ func TestDeployTimeout(t *testing.T) {
 		h.block()
 	}
 	res := h.block()
-	ev := events(res.Events, EventSubscriptionEnded)
-	if len(ev) != 1 || ev[0]["reason"] != ReasonDeployTimeout || ev[0]["refund"] != "1000" {
+	ev := events(res.Events, wire.EventSubscriptionEnded)
+	if len(ev) != 1 || ev[0]["reason"] != wire.ReasonDeployTimeout || ev[0]["refund"] != "1000" {
 		t.Fatalf("timeout events %v", res.Events)
 	}
 }
@@ -398,13 +399,13 @@ func TestStrategies(t *testing.T) {
 		h.block(txs...)
 		return h
 	}
-	awarded := func(r TxResult) string { return events(r.Events, EventSubscriptionAwarded)[0]["provider"] }
+	awarded := func(r TxResult) string { return events(r.Events, wire.EventSubscriptionAwarded)[0]["provider"] }
 
 	t.Run("round robin", func(t *testing.T) {
 		h := setup()
 		var got []string
 		for i := 0; i < 6; i++ {
-			got = append(got, awarded(h.ok(alice, subscribe(1, 10, 1, StrategyRoundRobin))))
+			got = append(got, awarded(h.ok(alice, subscribe(1, 10, 1, wire.StrategyRoundRobin))))
 		}
 		for i := 0; i < 3; i++ {
 			if got[i] != got[i+3] {
@@ -419,11 +420,11 @@ func TestStrategies(t *testing.T) {
 	})
 	t.Run("capacity", func(t *testing.T) {
 		h := setup() // free: bob 10, charlie 20, dave 30
-		if got := awarded(h.ok(alice, subscribe(15, 15, 1, StrategyCapacity))); got != providers[2].Address(42) {
+		if got := awarded(h.ok(alice, subscribe(15, 15, 1, wire.StrategyCapacity))); got != providers[2].Address(42) {
 			t.Fatalf("first award to %s", got)
 		}
 		// dave now has 15 free, charlie 20.
-		if got := awarded(h.ok(alice, subscribe(1, 10, 1, StrategyCapacity))); got != providers[1].Address(42) {
+		if got := awarded(h.ok(alice, subscribe(1, 10, 1, wire.StrategyCapacity))); got != providers[1].Address(42) {
 			t.Fatalf("second award to %s", got)
 		}
 	})
@@ -433,7 +434,7 @@ func TestStrategies(t *testing.T) {
 		for run := 0; run < 2; run++ {
 			h := setup()
 			for i := 0; i < 12; i++ {
-				p := awarded(h.ok(alice, subscribe(1, 10, 1, StrategyRandom)))
+				p := awarded(h.ok(alice, subscribe(1, 10, 1, wire.StrategyRandom)))
 				seen[p] = true
 				if run == 0 {
 					first = append(first, p)
@@ -447,10 +448,10 @@ func TestStrategies(t *testing.T) {
 		}
 	})
 	t.Run("genesis default", func(t *testing.T) {
-		h := newHarness(t, func(g *Genesis) { g.Params.DefaultStrategy = StrategyCapacity })
+		h := newHarness(t, func(g *Genesis) { g.Params.DefaultStrategy = wire.StrategyCapacity })
 		h.block(h.tx(providers[0], registerProvider("https://p.example", 5, 1)), h.tx(providers[1], registerProvider("https://p.example", 50, 1)))
 		r := h.ok(alice, subscribe(1, 10, 1, ""))
-		if ev := events(r.Events, EventSubscriptionAwarded)[0]; ev["provider"] != providers[1].Address(42) || ev["strategy"] != StrategyCapacity {
+		if ev := events(r.Events, wire.EventSubscriptionAwarded)[0]; ev["provider"] != providers[1].Address(42) || ev["strategy"] != wire.StrategyCapacity {
 			t.Fatalf("default strategy award %v", ev)
 		}
 	})
@@ -463,27 +464,27 @@ func TestAwardEventCarriesWatcherFields(t *testing.T) {
 	// An sr25519 consumer registers an SSH key; an ed25519 one gets its own key.
 	alice := dev(t, "alice")
 	edKey, _ := keyOf(t, keyring.Ed25519, "//Alice").SSHAuthorizedKey()
-	h.ok(alice, Msg{SetSSHKey: &MsgSetSSHKey{SSHKey: edKey + " alice@laptop"}})
+	h.ok(alice, wire.Msg{SetSSHKey: &wire.MsgSetSSHKey{SSHKey: edKey + " alice@laptop"}})
 	r := h.ok(alice, subscribe(3, 30, 1, ""))
-	e, err := ParseSubscriptionEvent(EventSubscriptionAwarded, events(r.Events, EventSubscriptionAwarded)[0])
+	e, err := wire.ParseSubscriptionEvent(wire.EventSubscriptionAwarded, events(r.Events, wire.EventSubscriptionAwarded)[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := SubscriptionEvent{Type: EventSubscriptionAwarded, ID: 1, Provider: bob.Address(42), Consumer: alice.Address(42),
+	want := wire.SubscriptionEvent{Type: wire.EventSubscriptionAwarded, ID: 1, Provider: bob.Address(42), Consumer: alice.Address(42),
 		ConsumerPublicKey: alice.Public().Hex(), ConsumerScheme: "sr25519", ConsumerSSHKey: edKey,
-		DescriptorCID: testCID("network"), DescriptorType: typeSubstrate, Units: 3, State: StatePending,
-		ProviderEndpoint: "https://bob.example/reactor", PricePerBlock: 3, Deposit: 30, Strategy: StrategyRoundRobin,
+		DescriptorCID: testCID("network"), DescriptorType: typeSubstrate, Units: 3, State: wire.StatePending,
+		ProviderEndpoint: "https://bob.example/reactor", PricePerBlock: 3, Deposit: 30, Strategy: wire.StrategyRoundRobin,
 		DeployDeadline: h.l.Height() + 20}
 	if got := *e; got.ID != want.ID || got.Provider != want.Provider || got.Consumer != want.Consumer ||
 		got.ConsumerPublicKey != want.ConsumerPublicKey || got.ConsumerSSHKey != want.ConsumerSSHKey ||
 		got.DescriptorCID != want.DescriptorCID || got.DescriptorType != want.DescriptorType || got.Units != 3 ||
 		got.ProviderEndpoint != want.ProviderEndpoint || got.PricePerBlock != 3 || got.DeployDeadline != want.DeployDeadline ||
-		got.ConsumerScheme != "sr25519" || got.State != StatePending {
+		got.ConsumerScheme != "sr25519" || got.State != wire.StatePending {
 		t.Fatalf("award event\n got %+v\nwant %+v", got, want)
 	}
 	edAlice := keyOf(t, keyring.Ed25519, "//Alice")
 	r = h.ok(edAlice, subscribe(1, 10, 1, ""))
-	if ev := events(r.Events, EventSubscriptionAwarded)[0]; ev["consumer_ssh_key"] != edKey || ev["consumer_scheme"] != "ed25519" {
+	if ev := events(r.Events, wire.EventSubscriptionAwarded)[0]; ev["consumer_ssh_key"] != edKey || ev["consumer_scheme"] != "ed25519" {
 		t.Fatalf("ed25519 consumer event %v", ev)
 	}
 }
@@ -493,24 +494,24 @@ func TestRegisterTypeHoldsDeposit(t *testing.T) {
 	h.skip(1)
 	alice := dev(t, "alice")
 	before := h.balance(alice)
-	h.ok(alice, Msg{RegisterType: &MsgRegisterType{Name: "cloud-init", Version: "v1", SchemaCID: testCID("ci")}})
+	h.ok(alice, wire.Msg{RegisterType: &wire.MsgRegisterType{Name: "cloud-init", Version: "v1", SchemaCID: testCID("ci")}})
 	if before-h.balance(alice) != h.l.Params().TypeDeposit {
 		t.Fatalf("deposit not taken: %d -> %d", before, h.balance(alice))
 	}
-	var types []DescriptorType
-	h.query(QueryTypes, &types)
+	var types []wire.DescriptorType
+	h.query(wire.QueryTypes, &types)
 	if len(types) != 2 || types[0].ID() != "cloud-init/v1" || types[0].Owner != alice.Address(42) || types[1].ID() != typeSubstrate {
 		t.Fatalf("types %+v", types)
 	}
 	// A provider can now serve it and a consumer rent it.
 	bob := dev(t, "bob")
-	h.ok(bob, Msg{RegisterProvider: &MsgRegisterProvider{Endpoint: "https://bob.example", Types: []string{"cloud-init/v1", typeSubstrate}, Capacity: 4, PricePerUnit: 2}})
+	h.ok(bob, wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{Endpoint: "https://bob.example", Types: []string{"cloud-init/v1", typeSubstrate}, Capacity: 4, PricePerUnit: 2}})
 	m := subscribe(1, 10, 2, "")
 	m.Subscribe.DescriptorType = "cloud-init/v1"
 	h.ok(alice, m)
 	// Changing the served types moves the provider between type indexes.
-	h.ok(bob, Msg{UpdateProvider: &MsgUpdateProvider{Types: []string{typeSubstrate}}})
-	if r := h.block(h.tx(alice, m)).TxResults[0]; r.Code != CodeNoProvider {
+	h.ok(bob, wire.Msg{UpdateProvider: &wire.MsgUpdateProvider{Types: []string{typeSubstrate}}})
+	if r := h.block(h.tx(alice, m)).TxResults[0]; r.Code != wire.CodeNoProvider {
 		t.Fatalf("after update: %s", r.Log)
 	}
 }
@@ -519,58 +520,58 @@ func TestQueries(t *testing.T) {
 	h := setupMarket(t)
 	alice, bob := dev(t, "alice"), dev(t, "bob")
 	for i := 0; i < 4; i++ {
-		h.ok(alice, subscribe(1, 100, 10, StrategyRoundRobin))
+		h.ok(alice, subscribe(1, 100, 10, wire.StrategyRoundRobin))
 	}
-	h.ok(alice, Msg{Cancel: &MsgCancel{SubscriptionID: 2}})
-	var st Status
-	h.query(QueryStatus, &st)
+	h.ok(alice, wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: 2}})
+	var st wire.Status
+	h.query(wire.QueryStatus, &st)
 	if st.ChainID != testChain || st.Height != h.l.Height() || st.LiveSubscriptions != 4 || st.NextSubscriptionID != 6 {
 		t.Fatalf("status %+v", st)
 	}
-	var acct AccountView
-	h.query(QueryAccount+alice.Address(42), &acct)
+	var acct wire.AccountView
+	h.query(wire.QueryAccount+alice.Address(42), &acct)
 	if acct.Nonce != 6 || acct.PublicKey != alice.Public().Hex() {
 		t.Fatalf("account %+v", acct)
 	}
-	list := func(path string, page Page) SubscriptionList {
+	list := func(path string, page wire.Page) wire.SubscriptionList {
 		b, err := h.l.Query(path, must(json.Marshal(page)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var l SubscriptionList
+		var l wire.SubscriptionList
 		_ = json.Unmarshal(b, &l)
 		return l
 	}
-	ids := func(l SubscriptionList) (out []uint64) {
+	ids := func(l wire.SubscriptionList) (out []uint64) {
 		for _, s := range l.Subscriptions {
 			out = append(out, s.ID)
 		}
 		return
 	}
-	if got := ids(list(QuerySubscriptionsConsumer+alice.Address(42), Page{})); len(got) != 5 {
+	if got := ids(list(wire.QuerySubscriptionsConsumer+alice.Address(42), wire.Page{})); len(got) != 5 {
 		t.Fatalf("by consumer %v", got)
 	}
-	p1 := list(QuerySubscriptionsActive, Page{Limit: 2})
-	p2 := list(QuerySubscriptionsActive, Page{Limit: 2, After: p1.Next})
+	p1 := list(wire.QuerySubscriptionsActive, wire.Page{Limit: 2})
+	p2 := list(wire.QuerySubscriptionsActive, wire.Page{Limit: 2, After: p1.Next})
 	if got := append(ids(p1), ids(p2)...); len(got) != 4 || got[0] != 1 || got[1] != 3 || got[3] != 5 || p1.Next != "3" || p2.Next != "" {
 		t.Fatalf("active pages %v %v next %q %q", ids(p1), ids(p2), p1.Next, p2.Next)
 	}
-	byBob := ids(list(QuerySubscriptionsProvider+bob.Address(42), Page{}))
-	byCharlie := ids(list(QuerySubscriptionsProvider+dev(t, "charlie").Address(42), Page{}))
+	byBob := ids(list(wire.QuerySubscriptionsProvider+bob.Address(42), wire.Page{}))
+	byCharlie := ids(list(wire.QuerySubscriptionsProvider+dev(t, "charlie").Address(42), wire.Page{}))
 	if len(byBob)+len(byCharlie) != 5 {
 		t.Fatalf("by provider %v %v", byBob, byCharlie)
 	}
-	liveBob := ids(list(QuerySubscriptionsProvider+bob.Address(42), Page{Live: true}))
-	liveCharlie := ids(list(QuerySubscriptionsProvider+dev(t, "charlie").Address(42), Page{Live: true}))
+	liveBob := ids(list(wire.QuerySubscriptionsProvider+bob.Address(42), wire.Page{Live: true}))
+	liveCharlie := ids(list(wire.QuerySubscriptionsProvider+dev(t, "charlie").Address(42), wire.Page{Live: true}))
 	if len(liveBob)+len(liveCharlie) != 4 {
 		t.Fatalf("live by provider %v %v", liveBob, liveCharlie)
 	}
-	var provs ProviderList
-	h.query(QueryProviders, &provs)
+	var provs wire.ProviderList
+	h.query(wire.QueryProviders, &provs)
 	if len(provs.Providers) != 2 {
 		t.Fatalf("providers %+v", provs)
 	}
-	for _, bad := range []string{"/nope", QuerySubscription + "x", QuerySubscription + "99", QueryProvider + alice.Address(42), QueryAccount + "bad"} {
+	for _, bad := range []string{"/nope", wire.QuerySubscription + "x", wire.QuerySubscription + "99", wire.QueryProvider + alice.Address(42), wire.QueryAccount + "bad"} {
 		if _, err := h.l.Query(bad, nil); err == nil {
 			t.Errorf("query %s succeeded", bad)
 		}
@@ -583,13 +584,13 @@ func TestProviderEarningsAccrueLazily(t *testing.T) {
 	h.ok(bob, deployed(1))
 	before := h.balance(bob)
 	h.skip(10)
-	var acct AccountView
-	h.query(QueryAccount+bob.Address(42), &acct)
+	var acct wire.AccountView
+	h.query(wire.QueryAccount+bob.Address(42), &acct)
 	if acct.PendingEarnings != 100 || acct.Balance != before {
 		t.Fatalf("pending %d balance %d (before %d)", acct.PendingEarnings, acct.Balance, before)
 	}
-	r := h.ok(bob, Msg{ClaimEarnings: &MsgClaimEarnings{}})
-	if ev := events(r.Events, EventProviderPaid); len(ev) != 1 || ev[0]["amount"] != "110" {
+	r := h.ok(bob, wire.Msg{ClaimEarnings: &wire.MsgClaimEarnings{}})
+	if ev := events(r.Events, wire.EventProviderPaid); len(ev) != 1 || ev[0]["amount"] != "110" {
 		t.Fatalf("claim %v", r.Events)
 	}
 	if h.balance(bob)-before != 110 {
@@ -603,7 +604,7 @@ func TestRestartKeepsState(t *testing.T) {
 	h.skip(3)
 	height, hash := h.l.Height(), h.l.AppHash()
 	// A block executed but never committed (a crash) is lost; the committed one is not.
-	if _, err := h.l.FinalizeBlock(Block{Height: height + 1, Txs: [][]byte{h.tx(dev(t, "alice"), Msg{Cancel: &MsgCancel{SubscriptionID: 1}})}}); err != nil {
+	if _, err := h.l.FinalizeBlock(Block{Height: height + 1, Txs: [][]byte{h.tx(dev(t, "alice"), wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: 1}})}}); err != nil {
 		t.Fatal(err)
 	}
 	l2, err := Open(h.db)
@@ -618,10 +619,10 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 	h.l = l2
 	h.pending = map[string]uint64{}
-	if s := h.sub(1); s.State != StateActive {
+	if s := h.sub(1); s.State != wire.StateActive {
 		t.Fatalf("sub after restart %+v", s)
 	}
-	h.ok(dev(t, "alice"), Msg{Cancel: &MsgCancel{SubscriptionID: 1}})
+	h.ok(dev(t, "alice"), wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: 1}})
 }
 
 func TestGenesisValidation(t *testing.T) {
@@ -650,7 +651,7 @@ const sshFP = "SHA256%3An4bQgYhMfWWaL%2BqgxVrQFaO%2FTxsrC4Is0V1sFbDwCgg"
 func TestSSHEndpointCarriesTheHostKeyFingerprint(t *testing.T) {
 	h := setupMarket(t)
 	ep := "ssh://127.0.0.1:40022?fingerprint=" + sshFP
-	h.ok(dev(t, "bob"), Msg{ReportStatus: &MsgReportStatus{SubscriptionID: 1, Status: StatusDeployed, Endpoints: []string{ep}}})
+	h.ok(dev(t, "bob"), wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusDeployed, Endpoints: []string{ep}}})
 	if got := h.sub(1).Endpoints; len(got) != 1 || got[0] != ep {
 		t.Fatalf("endpoints on chain = %v", got)
 	}

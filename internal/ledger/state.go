@@ -4,101 +4,25 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // Account is an account's state. Accounts are keyed by their 32-byte public key; the
 // address is its SS58 form.
 type Account struct {
-	Balance Amount `json:"balance"`
-	Nonce   uint64 `json:"nonce"`
-	SSHKey  string `json:"ssh_key,omitempty"`
+	Balance wire.Amount `json:"balance"`
+	Nonce   uint64      `json:"nonce"`
+	SSHKey  string      `json:"ssh_key,omitempty"`
 }
-
-// DescriptorType is a registered descriptor type.
-type DescriptorType struct {
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	SchemaCID    string `json:"schema_cid"`
-	Owner        string `json:"owner,omitempty"` // empty for genesis types
-	Deposit      Amount `json:"deposit"`
-	RegisteredAt int64  `json:"registered_at"`
-}
-
-// ID is NAME/VERSION, the form subscriptions and providers refer to.
-func (t DescriptorType) ID() string { return t.Name + "/" + t.Version }
-
-// Provider is a registered provider. Its earnings accrue lazily: Rate (the sum of the
-// per-block prices of its active subscriptions) is credited to its balance for the blocks
-// since EarnedAt whenever the provider or one of its subscriptions changes.
-type Provider struct {
-	Address      string   `json:"address"`
-	Endpoint     string   `json:"endpoint"`
-	Types        []string `json:"types"`
-	Capacity     uint64   `json:"capacity"`
-	Reserved     uint64   `json:"reserved"` // units held by pending and active subscriptions
-	PricePerUnit Amount   `json:"price_per_unit"`
-	Paused       bool     `json:"paused"`
-	Rate         Amount   `json:"rate"`
-	EarnedAt     int64    `json:"earned_at"`
-	RegisteredAt int64    `json:"registered_at"`
-}
-
-// Subscription states.
-const (
-	StatePending = "pending" // awarded, waiting for the provider to report it deployed
-	StateActive  = "active"  // deployed and billed every block
-	StateEnded   = "ended"
-)
-
-// End reasons.
-const (
-	ReasonExpired       = "expired"        // the deposit ran out
-	ReasonCancelled     = "cancelled"      // the consumer cancelled
-	ReasonFailed        = "failed"         // the provider reported the deployment failed
-	ReasonDeployTimeout = "deploy_timeout" // the provider did not deploy in time
-)
-
-// Subscription is a consumer's deployment. While active it pays PricePerBlock for every
-// block after SettledAt out of Deposit; ExpiresAt is the block in which it ends unless
-// something changes (the deploy deadline while pending, the block where the deposit runs
-// out while active).
-type Subscription struct {
-	ID                uint64   `json:"id"`
-	Consumer          string   `json:"consumer"`
-	ConsumerScheme    string   `json:"consumer_scheme"`
-	ConsumerPublicKey string   `json:"consumer_public_key"`
-	ConsumerSSHKey    string   `json:"consumer_ssh_key,omitempty"`
-	Provider          string   `json:"provider"`
-	DescriptorCID     string   `json:"descriptor_cid"`
-	DescriptorType    string   `json:"descriptor_type"`
-	Units             uint64   `json:"units"`
-	PricePerBlock     Amount   `json:"price_per_block"`
-	MaxPricePerUnit   Amount   `json:"max_price_per_unit"`
-	Strategy          string   `json:"strategy"`
-	State             string   `json:"state"`
-	Deposit           Amount   `json:"deposit"` // escrow left as of SettledAt
-	Charged           Amount   `json:"charged"` // paid to the provider as of SettledAt
-	SettledAt         int64    `json:"settled_at"`
-	CreatedAt         int64    `json:"created_at"`
-	DeployedAt        int64    `json:"deployed_at,omitempty"`
-	ExpiresAt         int64    `json:"expires_at"`
-	EndedAt           int64    `json:"ended_at,omitempty"`
-	EndReason         string   `json:"end_reason,omitempty"`
-	EndDetail         string   `json:"end_detail,omitempty"`
-	Refunded          Amount   `json:"refunded"`
-	Endpoints         []string `json:"endpoints,omitempty"`
-}
-
-// Live reports whether the subscription holds capacity (pending or active).
-func (s *Subscription) Live() bool { return s.State == StatePending || s.State == StateActive }
 
 // owed is what the subscription has consumed since SettledAt, as of height h.
-func (s *Subscription) owed(h int64) Amount {
-	if s.State != StateActive || h <= s.SettledAt {
+func owed(s *wire.Subscription, h int64) wire.Amount {
+	if s.State != wire.StateActive || h <= s.SettledAt {
 		return 0
 	}
 	v, _ := mul(uint64(s.PricePerBlock), uint64(h-s.SettledAt))
-	return Amount(v)
+	return wire.Amount(v)
 }
 
 // Key layout. Everything except the '_' bookkeeping prefix is state and enters the app hash.
@@ -198,33 +122,33 @@ func (s store) setAccount(pub []byte, a Account) {
 	s.setJSON(accountKey(pub), a)
 }
 
-func (s store) provider(pub []byte) (*Provider, bool) {
-	var p Provider
+func (s store) provider(pub []byte) (*wire.Provider, bool) {
+	var p wire.Provider
 	if !s.getJSON(providerKey(pub), &p) {
 		return nil, false
 	}
 	return &p, true
 }
 
-func (s store) setProvider(pub []byte, p *Provider) { s.setJSON(providerKey(pub), p) }
+func (s store) setProvider(pub []byte, p *wire.Provider) { s.setJSON(providerKey(pub), p) }
 
-func (s store) descriptorType(id string) (*DescriptorType, bool) {
-	var t DescriptorType
+func (s store) descriptorType(id string) (*wire.DescriptorType, bool) {
+	var t wire.DescriptorType
 	if !s.getJSON(typeKey(id), &t) {
 		return nil, false
 	}
 	return &t, true
 }
 
-func (s store) subscription(id uint64) (*Subscription, bool) {
-	var sub Subscription
+func (s store) subscription(id uint64) (*wire.Subscription, bool) {
+	var sub wire.Subscription
 	if !s.getJSON(subKey(id), &sub) {
 		return nil, false
 	}
 	return &sub, true
 }
 
-func (s store) setSubscription(sub *Subscription) { s.setJSON(subKey(sub.ID), sub) }
+func (s store) setSubscription(sub *wire.Subscription) { s.setJSON(subKey(sub.ID), sub) }
 
 func (s store) metaUint(name string) uint64 {
 	var v uint64
@@ -240,8 +164,8 @@ func (s store) metaString(name string) string {
 	return v
 }
 
-func (s store) params() Params {
-	var p Params
+func (s store) params() wire.Params {
+	var p wire.Params
 	if !s.getJSON(metaKey(metaParams), &p) {
 		panic("ledger state: no params (chain not initialized)")
 	}

@@ -95,3 +95,15 @@ func TestNothingImportsACommand(t *testing.T) {
 		}
 	}
 }
+
+// The chain's clients speak its wire types (internal/ledger/wire) and link none of the
+// state machine.
+func TestChainClientsLinkNoStateMachine(t *testing.T) {
+	for _, pkg := range []string{"internal/chain/client", "internal/reactor/watcher"} {
+		for _, p := range deps(t, pkg) {
+			if p == "internal/ledger" || p == "internal/ledger/abciapp" || p == "internal/chain" {
+				t.Errorf("%s depends on %s", pkg, p)
+			}
+		}
+	}
+}

@@ -18,7 +18,7 @@ import (
 	"github.com/dinfra/stack/internal/chain"
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/descriptor"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 	onflocal "github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/local"
@@ -88,7 +88,7 @@ func waitDeployed(ctx context.Context, t *testing.T, env *gossamerEnv, subID uin
 			return false, err.Error()
 		}
 		endpoints = s.Endpoints
-		return s.State == ledger.StateActive && len(s.Endpoints) > 0, s.State
+		return s.State == wire.StateActive && len(s.Endpoints) > 0, s.State
 	})
 	var rpcURL string
 	for _, e := range endpoints {

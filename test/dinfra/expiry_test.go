@@ -15,7 +15,7 @@ import (
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/reactor/local"
 	"github.com/dinfra/stack/internal/reactor/watcher"
 	"github.com/dinfra/stack/internal/testenv"
@@ -44,7 +44,7 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 	// the runway plus a remainder below one block's price, which must come back.
 	price := before.PricePerUnit
 	paidBlocks := int64(expiryRunway / chain.DefaultBlockTime)
-	deposit := price*ledger.Amount(paidBlocks) + price - 1
+	deposit := price*wire.Amount(paidBlocks) + price - 1
 	alice := dinfratest.Consumer(t).Address(keyring.SubstratePrefix)
 	aliceBefore, bobBefore := balance(ctx, t, cc, alice), balance(ctx, t, cc, p.Address)
 
@@ -65,14 +65,14 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 	requireRunning(ctx, t, env, subID)
 
 	// No cancel: wait for the chain to end the subscription on its own.
-	var ended *ledger.SubscriptionView
+	var ended *wire.SubscriptionView
 	testenv.Eventually(t, 2*time.Minute, "subscription ended", func() (bool, string) {
 		s, err := cc.Subscription(ctx, subID)
 		if err != nil {
 			return false, err.Error()
 		}
 		ended = s
-		return s.State == ledger.StateEnded, s.State
+		return s.State == wire.StateEnded, s.State
 	})
 	latest, err := cc.LatestHeight(ctx)
 	if err != nil {
@@ -80,7 +80,7 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 	}
 	deployed, end := deployedAndEnded(ctx, t, cc, subID, subHeight, latest)
 	wantEnd := deployed.Height + int64(deposit/price)
-	charged := price * ledger.Amount(paidBlocks)
+	charged := price * wire.Amount(paidBlocks)
 	endEv, err := end.Subscription()
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 		what      string
 		got, want any
 	}{
-		{"end reason", endEv.Reason, ledger.ReasonExpired},
+		{"end reason", endEv.Reason, wire.ReasonExpired},
 		{"end height", end.Height, wantEnd},
 		{"end is a block event (tx index)", end.TxIndex, -1},
 		{"ended_at", ended.EndedAt, wantEnd},
@@ -132,7 +132,7 @@ func TestDepositRunningOutTearsNetworkDown(t *testing.T) {
 }
 
 // balance is an account's free balance plus the earnings accrued but not yet credited.
-func balance(ctx context.Context, t *testing.T, cc *client.Client, addr string) ledger.Amount {
+func balance(ctx context.Context, t *testing.T, cc *client.Client, addr string) wire.Amount {
 	t.Helper()
 	a, err := cc.Account(ctx, addr)
 	if err != nil {
@@ -150,7 +150,7 @@ func providerFree(ctx context.Context, t *testing.T, cc *client.Client, addr str
 	return pv.Free
 }
 
-func mustSubscription(t *testing.T, e client.Event) *ledger.SubscriptionEvent {
+func mustSubscription(t *testing.T, e client.Event) *wire.SubscriptionEvent {
 	t.Helper()
 	s, err := e.Subscription()
 	if err != nil {
@@ -171,12 +171,12 @@ func deployedAndEnded(ctx context.Context, t *testing.T, cc *client.Client, id u
 			t.Fatal(err)
 		}
 		for _, e := range evs {
-			if ledger.IsSubscriptionEvent(e.Type) && e.Attributes["id"] == strconv.FormatUint(id, 10) {
+			if wire.IsSubscriptionEvent(e.Type) && e.Attributes["id"] == strconv.FormatUint(id, 10) {
 				found[e.Type] = append(found[e.Type], e)
 			}
 		}
 	}
-	deps, ends := found[ledger.EventSubscriptionDeployed], found[ledger.EventSubscriptionEnded]
+	deps, ends := found[wire.EventSubscriptionDeployed], found[wire.EventSubscriptionEnded]
 	if len(deps) != 1 || len(ends) != 1 {
 		t.Fatalf("blocks %d..%d: %d deployed and %d ended events for subscription %d, want one each", from, to, len(deps), len(ends), id)
 	}

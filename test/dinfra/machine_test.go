@@ -15,7 +15,7 @@ import (
 	"github.com/dinfra/stack/internal/chain"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/machine/machinetest"
 	"github.com/dinfra/stack/internal/reactor/watcher"
@@ -63,7 +63,7 @@ func TestRentAMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cc.Signer(dinfratest.Consumer(t)).Send(ctx, ledger.Msg{SetSSHKey: &ledger.MsgSetSSHKey{SSHKey: sshKey}}); err != nil {
+	if _, err := cc.Signer(dinfratest.Consumer(t)).Send(ctx, wire.Msg{SetSSHKey: &wire.MsgSetSSHKey{SSHKey: sshKey}}); err != nil {
 		t.Fatal(err)
 	}
 	provider, err := cc.Provider(ctx, p.Address)
@@ -72,14 +72,14 @@ func TestRentAMachine(t *testing.T) {
 	}
 	price := provider.PricePerUnit
 	paidBlocks := int64(machineRunway / chain.DefaultBlockTime)
-	subID, _ := dinfratest.SubscribeWithDeposit(t, cc, descriptor.TypeCloudInit, docCID.String(), price*ledger.Amount(paidBlocks)+price-1)
+	subID, _ := dinfratest.SubscribeWithDeposit(t, cc, descriptor.TypeCloudInit, docCID.String(), price*wire.Amount(paidBlocks)+price-1)
 
-	var sub *ledger.SubscriptionView
+	var sub *wire.SubscriptionView
 	testenv.Eventually(t, 2*time.Minute, "subscription active with an ssh endpoint", func() (bool, string) {
 		if sub, err = cc.Subscription(ctx, subID); err != nil {
 			return false, err.Error()
 		}
-		return sub.State == ledger.StateActive && len(sub.Endpoints) == 1, sub.State + " " + sub.EndReason
+		return sub.State == wire.StateActive && len(sub.Endpoints) == 1, sub.State + " " + sub.EndReason
 	})
 	if !strings.HasPrefix(sub.Endpoints[0], "ssh://127.0.0.1:") || !strings.Contains(sub.Endpoints[0], "?fingerprint=SHA256%3A") {
 		t.Fatalf("endpoint on chain: %s", sub.Endpoints[0])
@@ -131,9 +131,9 @@ func TestRentAMachine(t *testing.T) {
 		if sub, err = cc.Subscription(ctx, subID); err != nil {
 			return false, err.Error()
 		}
-		return sub.State == ledger.StateEnded, sub.State
+		return sub.State == wire.StateEnded, sub.State
 	})
-	if sub.EndReason != ledger.ReasonExpired || sub.EndedAt != wantEnd {
+	if sub.EndReason != wire.ReasonExpired || sub.EndedAt != wantEnd {
 		t.Errorf("ended %s in block %d, want expired in block %d", sub.EndReason, sub.EndedAt, wantEnd)
 	}
 	ended := time.Now()

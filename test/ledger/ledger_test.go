@@ -18,7 +18,7 @@ import (
 
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/keyring"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/testenv"
 )
 
@@ -167,24 +167,24 @@ func TestKill9AndRestart(t *testing.T) {
 	defer cancel()
 
 	bob, alice := c.Signer(dev("bob")), c.Signer(dev("alice"))
-	if _, err := bob.Send(ctx, ledger.Msg{RegisterProvider: &ledger.MsgRegisterProvider{Endpoint: "https://bob.example",
+	if _, err := bob.Send(ctx, wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{Endpoint: "https://bob.example",
 		Types: []string{"substrate-network/v1alpha1"}, Capacity: 1000, PricePerUnit: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	cid := "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
-	res, err := alice.Send(ctx, ledger.Msg{Subscribe: &ledger.MsgSubscribe{DescriptorCID: cid,
+	res, err := alice.Send(ctx, wire.Msg{Subscribe: &wire.MsgSubscribe{DescriptorCID: cid,
 		DescriptorType: "substrate-network/v1alpha1", Units: 1, Deposit: 100000, MaxPricePerUnit: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bob.Send(ctx, ledger.Msg{ReportStatus: &ledger.MsgReportStatus{SubscriptionID: 1, Status: ledger.StatusDeployed, Endpoints: []string{"wss://x"}}}); err != nil {
+	if _, err := bob.Send(ctx, wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: 1, Status: wire.StatusDeployed, Endpoints: []string{"wss://x"}}}); err != nil {
 		t.Fatal(err)
 	}
 	// A stream of transfers, in flight while the node dies.
 	charlie := c.Signer(dev("charlie"))
 	var hashes []string
 	for i := 0; i < 40; i++ {
-		h, err := charlie.SendAsync(ctx, ledger.Msg{Transfer: &ledger.MsgTransfer{To: dev("dave").Address(42), Amount: 1}})
+		h, err := charlie.SendAsync(ctx, wire.Msg{Transfer: &wire.MsgTransfer{To: dev("dave").Address(42), Amount: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +215,7 @@ func TestKill9AndRestart(t *testing.T) {
 		t.Fatalf("status after restart %+v, before %+v", after, before)
 	}
 	sub, err := c.Subscription(ctx, 1)
-	if err != nil || sub.State != ledger.StateActive || sub.Remaining >= 100000 {
+	if err != nil || sub.State != wire.StateActive || sub.Remaining >= 100000 {
 		t.Fatalf("subscription after restart %+v %v", sub, err)
 	}
 	// Every transfer that made it into a block before the crash is still there.
@@ -230,7 +230,7 @@ func TestKill9AndRestart(t *testing.T) {
 	if err := charlie.Resync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := charlie.Send(ctx, ledger.Msg{Transfer: &ledger.MsgTransfer{To: dev("dave").Address(42), Amount: 1}}); err != nil {
+	if _, err := charlie.Send(ctx, wire.Msg{Transfer: &wire.MsgTransfer{To: dev("dave").Address(42), Amount: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	node.stop(t)
@@ -259,7 +259,7 @@ func TestFourValidators(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	// A tx sent to node 1 is seen by node 3.
-	res, err := clients[1].Signer(dev("alice")).Send(ctx, ledger.Msg{Transfer: &ledger.MsgTransfer{To: dev("bob").Address(42), Amount: 7}})
+	res, err := clients[1].Signer(dev("alice")).Send(ctx, wire.Msg{Transfer: &wire.MsgTransfer{To: dev("bob").Address(42), Amount: 7}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestFourValidators(t *testing.T) {
 	// Stop one validator: 3 of 4 (75% of the power) keep committing.
 	nodes[3].stop(t)
 	stoppedAt := waitHeight(t, clients[0], 1, time.Second)
-	res2, err := clients[0].Signer(dev("bob")).Send(ctx, ledger.Msg{Transfer: &ledger.MsgTransfer{To: dev("alice").Address(42), Amount: 3}})
+	res2, err := clients[0].Signer(dev("bob")).Send(ctx, wire.Msg{Transfer: &wire.MsgTransfer{To: dev("alice").Address(42), Amount: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}

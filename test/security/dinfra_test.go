@@ -17,7 +17,7 @@ import (
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/chainspec"
 	"github.com/dinfra/stack/internal/descriptor"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 	onflocal "github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/boundary"
@@ -71,8 +71,8 @@ func (m *dinfraMarket) failed(t *testing.T, id uint64, within time.Duration) str
 	var detail string
 	testenv.Eventually(t, within, fmt.Sprintf("subscription %d failed", id), func() (bool, string) {
 		s, err := m.cc.Subscription(context.Background(), id)
-		if err == nil && s.State == ledger.StateEnded {
-			if s.EndReason != ledger.ReasonFailed {
+		if err == nil && s.State == wire.StateEnded {
+			if s.EndReason != wire.ReasonFailed {
 				t.Fatalf("subscription %d ended %s (%s), want failed", id, s.EndReason, s.EndDetail)
 			}
 			detail = s.EndDetail
@@ -257,15 +257,15 @@ func TestDinfraEndpointsAreWebURLs(t *testing.T) {
 	id := m.order(t, `{"chain":{"builtin":"westend-dev"},"groups":[{"name":"v","role":"validator"}]}`)
 	bob := m.cc.Signer(m.p.Pair)
 	for _, ep := range []string{"javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "https://admin:pw@rpc.example", "vbscript:msgbox"} {
-		_, err := bob.Send(context.Background(), ledger.Msg{ReportStatus: &ledger.MsgReportStatus{SubscriptionID: id, Status: ledger.StatusDeployed, Endpoints: []string{ep}}})
-		if ledger.CodeOf(err) != ledger.CodeInvalid || !strings.Contains(err.Error(), "msg.report_status.endpoints[0]") {
+		_, err := bob.Send(context.Background(), wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: id, Status: wire.StatusDeployed, Endpoints: []string{ep}}})
+		if wire.CodeOf(err) != wire.CodeInvalid || !strings.Contains(err.Error(), "msg.report_status.endpoints[0]") {
 			t.Fatalf("%s: %v", ep, err)
 		}
 	}
-	if s, err := m.cc.Subscription(context.Background(), id); err != nil || s.State != ledger.StatePending || len(s.Endpoints) != 0 {
+	if s, err := m.cc.Subscription(context.Background(), id); err != nil || s.State != wire.StatePending || len(s.Endpoints) != 0 {
 		t.Fatalf("subscription after rejected reports: %+v %v", s, err)
 	}
-	if _, err := bob.Send(context.Background(), ledger.Msg{ReportStatus: &ledger.MsgReportStatus{SubscriptionID: id, Status: ledger.StatusDeployed, Endpoints: []string{"wss://rpc.example:443"}}}); err != nil {
+	if _, err := bob.Send(context.Background(), wire.Msg{ReportStatus: &wire.MsgReportStatus{SubscriptionID: id, Status: wire.StatusDeployed, Endpoints: []string{"wss://rpc.example:443"}}}); err != nil {
 		t.Fatalf("a wss endpoint: %v", err)
 	}
 }
@@ -276,9 +276,9 @@ func TestDinfraUnservableCIDsAreNeverAwarded(t *testing.T) {
 	m := dinfraStart(t, boundary.Policy{}, local.DefaultChainFetch())
 	alice := m.cc.Signer(dinfratest.Consumer(t))
 	for _, c := range []string{"QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "bafkqaaa"} {
-		_, err := alice.Send(context.Background(), ledger.Msg{Subscribe: &ledger.MsgSubscribe{
+		_, err := alice.Send(context.Background(), wire.Msg{Subscribe: &wire.MsgSubscribe{
 			DescriptorCID: c, DescriptorType: descriptor.TypeSubstrateNetwork, Units: 1, Deposit: 1000, MaxPricePerUnit: 5}})
-		if ledger.CodeOf(err) != ledger.CodeInvalid || !strings.Contains(err.Error(), "msg.subscribe.descriptor_cid") {
+		if wire.CodeOf(err) != wire.CodeInvalid || !strings.Contains(err.Error(), "msg.subscribe.descriptor_cid") {
 			t.Fatalf("%s: %v", c, err)
 		}
 	}

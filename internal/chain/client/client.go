@@ -11,7 +11,7 @@
 //		return saveHeight(h)
 //	})
 //	signer := c.Signer(providerKey)
-//	_, _ = signer.Send(ctx, ledger.Msg{ReportStatus: &ledger.MsgReportStatus{...}})
+//	_, _ = signer.Send(ctx, wire.Msg{ReportStatus: &wire.MsgReportStatus{...}})
 package client
 
 import (
@@ -29,7 +29,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/dinfra/stack/internal/keyring"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // Client talks to one node.
@@ -108,22 +108,22 @@ func (c *Client) LatestHeight(ctx context.Context) (int64, error) {
 type TxResult struct {
 	Hash   string // upper-case hex, as CometBFT prints it
 	Height int64
-	Code   ledger.Code
+	Code   wire.Code
 	Log    string
 	Events []Event
 }
 
-// Err is the rejection as a *ledger.TxError, or nil when the tx succeeded.
+// Err is the rejection as a *wire.TxError, or nil when the tx succeeded.
 func (r *TxResult) Err() error {
-	if r.Code == ledger.CodeOK {
+	if r.Code == wire.CodeOK {
 		return nil
 	}
 	return txError(uint32(r.Code), r.Log)
 }
 
-// txError rebuilds a *ledger.TxError from a code and log ("name: field: reason").
-func txError(code uint32, log string) *ledger.TxError {
-	e := &ledger.TxError{Code: ledger.Code(code), Reason: log}
+// txError rebuilds a *wire.TxError from a code and log ("name: field: reason").
+func txError(code uint32, log string) *wire.TxError {
+	e := &wire.TxError{Code: wire.Code(code), Reason: log}
 	parts := strings.SplitN(log, ": ", 3)
 	if len(parts) == 3 && parts[0] == e.Code.String() {
 		e.Field, e.Reason = parts[1], parts[2]
@@ -134,14 +134,14 @@ func txError(code uint32, log string) *ledger.TxError {
 }
 
 // Broadcast submits a signed transaction and returns its hash once the node's mempool
-// accepted it. A rejection by CheckTx is returned as a *ledger.TxError.
+// accepted it. A rejection by CheckTx is returned as a *wire.TxError.
 func (c *Client) Broadcast(ctx context.Context, tx []byte) (string, error) {
 	res, err := c.rpc.BroadcastTxSync(ctx, tx)
 	if err != nil {
 		return "", fmt.Errorf("broadcast: %w", err)
 	}
 	if res.Code != abci.CodeTypeOK {
-		if res.Codespace != ledger.Codespace {
+		if res.Codespace != wire.Codespace {
 			return "", fmt.Errorf("broadcast rejected by the node (%s %d): %s", res.Codespace, res.Code, res.Log)
 		}
 		return "", txError(res.Code, res.Log)
@@ -151,7 +151,7 @@ func (c *Client) Broadcast(ctx context.Context, tx []byte) (string, error) {
 
 // BroadcastBatch submits several signed transactions in one RPC round trip (a JSON-RPC
 // batch of broadcast_tx_sync calls) and returns, per transaction, its hash or its
-// rejection (a *ledger.TxError). Transactions of one account must be in nonce order. DINFRA
+// rejection (a *wire.TxError). Transactions of one account must be in nonce order. DINFRA
 // nodes accept batches of up to 100 (CometBFT's rpc.max_request_batch_size).
 func (c *Client) BroadcastBatch(ctx context.Context, txs [][]byte) ([]string, []error, error) {
 	batch := c.rpc.NewBatch()
@@ -191,7 +191,7 @@ func (c *Client) WaitTx(ctx context.Context, hash string) (*TxResult, error) {
 		res, err := c.rpc.Tx(ctx, raw, false)
 		if err == nil {
 			return &TxResult{
-				Hash: hash, Height: res.Height, Code: ledger.Code(res.TxResult.Code), Log: res.TxResult.Log,
+				Hash: hash, Height: res.Height, Code: wire.Code(res.TxResult.Code), Log: res.TxResult.Log,
 				Events: convertEvents(res.Height, int(res.Index), res.TxResult.Events),
 			}, nil
 		}
@@ -208,7 +208,7 @@ func (c *Client) WaitTx(ctx context.Context, hash string) (*TxResult, error) {
 }
 
 // Submit broadcasts a signed transaction and waits for its block. A rejection, by CheckTx
-// or in the block, is returned as a *ledger.TxError together with the result (if any).
+// or in the block, is returned as a *wire.TxError together with the result (if any).
 func (c *Client) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 	hash, err := c.Broadcast(ctx, tx)
 	if err != nil {
@@ -251,7 +251,7 @@ func (s *Signer) Resync(ctx context.Context) error {
 }
 
 // Sign builds the next transaction for msg, taking the next nonce.
-func (s *Signer) Sign(ctx context.Context, msg ledger.Msg) ([]byte, error) {
+func (s *Signer) Sign(ctx context.Context, msg wire.Msg) ([]byte, error) {
 	chainID, err := s.c.ChainID(ctx)
 	if err != nil {
 		return nil, err
@@ -266,7 +266,7 @@ func (s *Signer) Sign(ctx context.Context, msg ledger.Msg) ([]byte, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := ledger.EncodeTx(s.pair, chainID, s.next, msg)
+	tx, err := wire.EncodeTx(s.pair, chainID, s.next, msg)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +275,7 @@ func (s *Signer) Sign(ctx context.Context, msg ledger.Msg) ([]byte, error) {
 }
 
 // SendAsync signs and broadcasts msg, returning the tx hash once the mempool took it.
-func (s *Signer) SendAsync(ctx context.Context, msg ledger.Msg) (string, error) {
+func (s *Signer) SendAsync(ctx context.Context, msg wire.Msg) (string, error) {
 	tx, err := s.Sign(ctx, msg)
 	if err != nil {
 		return "", err
@@ -290,8 +290,8 @@ func (s *Signer) SendAsync(ctx context.Context, msg ledger.Msg) (string, error) 
 }
 
 // Send signs and broadcasts msg and waits for its block. A rejection is returned as a
-// *ledger.TxError (use ledger.CodeOf to branch on it).
-func (s *Signer) Send(ctx context.Context, msg ledger.Msg) (*TxResult, error) {
+// *wire.TxError (use wire.CodeOf to branch on it).
+func (s *Signer) Send(ctx context.Context, msg wire.Msg) (*TxResult, error) {
 	hash, err := s.SendAsync(ctx, msg)
 	if err != nil {
 		return nil, err
@@ -300,7 +300,7 @@ func (s *Signer) Send(ctx context.Context, msg ledger.Msg) (*TxResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.Code != ledger.CodeOK {
+	if res.Code != wire.CodeOK {
 		s.mu.Lock()
 		s.synced = false
 		s.mu.Unlock()
@@ -311,14 +311,14 @@ func (s *Signer) Send(ctx context.Context, msg ledger.Msg) (*TxResult, error) {
 // QueryError is a failed ledger query.
 type QueryError struct {
 	Path string
-	Err  *ledger.TxError
+	Err  *wire.TxError
 }
 
 func (e *QueryError) Error() string { return fmt.Sprintf("query %s: %v", e.Path, e.Err) }
 func (e *QueryError) Unwrap() error { return e.Err }
 
 // IsNotFound reports whether err is a query for something that does not exist.
-func IsNotFound(err error) bool { return ledger.CodeOf(err) == ledger.CodeNotFound }
+func IsNotFound(err error) bool { return wire.CodeOf(err) == wire.CodeNotFound }
 
 // Query runs a ledger query (see the ledger.Query* paths) with optional data (marshaled
 // to JSON) and decodes the answer into out. It returns the height the answer reflects.
@@ -346,40 +346,40 @@ func (c *Client) Query(ctx context.Context, path string, data, out any) (int64, 
 }
 
 // Status is the ledger's status.
-func (c *Client) Status(ctx context.Context) (*ledger.Status, error) {
-	var v ledger.Status
-	_, err := c.Query(ctx, ledger.QueryStatus, nil, &v)
+func (c *Client) Status(ctx context.Context) (*wire.Status, error) {
+	var v wire.Status
+	_, err := c.Query(ctx, wire.QueryStatus, nil, &v)
 	return &v, err
 }
 
 // Params are the chain's rules.
-func (c *Client) Params(ctx context.Context) (*ledger.Params, error) {
-	var v ledger.Params
-	_, err := c.Query(ctx, ledger.QueryParams, nil, &v)
+func (c *Client) Params(ctx context.Context) (*wire.Params, error) {
+	var v wire.Params
+	_, err := c.Query(ctx, wire.QueryParams, nil, &v)
 	return &v, err
 }
 
 // Account is an account's balance, nonce and SSH key (a zero account if unknown).
-func (c *Client) Account(ctx context.Context, addr string) (*ledger.AccountView, error) {
-	var v ledger.AccountView
-	_, err := c.Query(ctx, ledger.QueryAccount+addr, nil, &v)
+func (c *Client) Account(ctx context.Context, addr string) (*wire.AccountView, error) {
+	var v wire.AccountView
+	_, err := c.Query(ctx, wire.QueryAccount+addr, nil, &v)
 	return &v, err
 }
 
 // Provider is a registered provider.
-func (c *Client) Provider(ctx context.Context, addr string) (*ledger.ProviderView, error) {
-	var v ledger.ProviderView
-	_, err := c.Query(ctx, ledger.QueryProvider+addr, nil, &v)
+func (c *Client) Provider(ctx context.Context, addr string) (*wire.ProviderView, error) {
+	var v wire.ProviderView
+	_, err := c.Query(ctx, wire.QueryProvider+addr, nil, &v)
 	return &v, err
 }
 
 // Providers lists every provider.
-func (c *Client) Providers(ctx context.Context) ([]ledger.ProviderView, error) {
-	var all []ledger.ProviderView
-	page := ledger.Page{Limit: ledger.MaxPageLimit}
+func (c *Client) Providers(ctx context.Context) ([]wire.ProviderView, error) {
+	var all []wire.ProviderView
+	page := wire.Page{Limit: wire.MaxPageLimit}
 	for {
-		var l ledger.ProviderList
-		if _, err := c.Query(ctx, ledger.QueryProviders, page, &l); err != nil {
+		var l wire.ProviderList
+		if _, err := c.Query(ctx, wire.QueryProviders, page, &l); err != nil {
 			return nil, err
 		}
 		all = append(all, l.Providers...)
@@ -391,34 +391,34 @@ func (c *Client) Providers(ctx context.Context) ([]ledger.ProviderView, error) {
 }
 
 // Type is a registered descriptor type (id NAME/VERSION).
-func (c *Client) Type(ctx context.Context, id string) (*ledger.DescriptorType, error) {
-	var v ledger.DescriptorType
-	_, err := c.Query(ctx, ledger.QueryType+id, nil, &v)
+func (c *Client) Type(ctx context.Context, id string) (*wire.DescriptorType, error) {
+	var v wire.DescriptorType
+	_, err := c.Query(ctx, wire.QueryType+id, nil, &v)
 	return &v, err
 }
 
 // Types lists the registered descriptor types.
-func (c *Client) Types(ctx context.Context) ([]ledger.DescriptorType, error) {
-	var v []ledger.DescriptorType
-	_, err := c.Query(ctx, ledger.QueryTypes, nil, &v)
+func (c *Client) Types(ctx context.Context) ([]wire.DescriptorType, error) {
+	var v []wire.DescriptorType
+	_, err := c.Query(ctx, wire.QueryTypes, nil, &v)
 	return v, err
 }
 
 // Subscription is one subscription with its figures as of the last block.
-func (c *Client) Subscription(ctx context.Context, id uint64) (*ledger.SubscriptionView, error) {
-	var v ledger.SubscriptionView
-	_, err := c.Query(ctx, fmt.Sprintf("%s%d", ledger.QuerySubscription, id), nil, &v)
+func (c *Client) Subscription(ctx context.Context, id uint64) (*wire.SubscriptionView, error) {
+	var v wire.SubscriptionView
+	_, err := c.Query(ctx, fmt.Sprintf("%s%d", wire.QuerySubscription, id), nil, &v)
 	return &v, err
 }
 
 // listSubs fetches every page of a subscription list. The height is the first page's; a
 // list longer than one page (1000) may straddle blocks.
-func (c *Client) listSubs(ctx context.Context, path string, live bool) ([]ledger.SubscriptionView, int64, error) {
-	var all []ledger.SubscriptionView
-	page := ledger.Page{Limit: ledger.MaxPageLimit, Live: live}
+func (c *Client) listSubs(ctx context.Context, path string, live bool) ([]wire.SubscriptionView, int64, error) {
+	var all []wire.SubscriptionView
+	page := wire.Page{Limit: wire.MaxPageLimit, Live: live}
 	var height int64
 	for {
-		var l ledger.SubscriptionList
+		var l wire.SubscriptionList
 		h, err := c.Query(ctx, path, page, &l)
 		if err != nil {
 			return nil, 0, err
@@ -435,20 +435,20 @@ func (c *Client) listSubs(ctx context.Context, path string, live bool) ([]ledger
 }
 
 // SubscriptionsByConsumer lists a consumer's subscriptions, ended ones included.
-func (c *Client) SubscriptionsByConsumer(ctx context.Context, addr string) ([]ledger.SubscriptionView, error) {
-	subs, _, err := c.listSubs(ctx, ledger.QuerySubscriptionsConsumer+addr, false)
+func (c *Client) SubscriptionsByConsumer(ctx context.Context, addr string) ([]wire.SubscriptionView, error) {
+	subs, _, err := c.listSubs(ctx, wire.QuerySubscriptionsConsumer+addr, false)
 	return subs, err
 }
 
 // SubscriptionsByProvider lists a provider's subscriptions (only the pending and active
 // ones with liveOnly) and the height the answer reflects.
-func (c *Client) SubscriptionsByProvider(ctx context.Context, addr string, liveOnly bool) ([]ledger.SubscriptionView, int64, error) {
-	return c.listSubs(ctx, ledger.QuerySubscriptionsProvider+addr, liveOnly)
+func (c *Client) SubscriptionsByProvider(ctx context.Context, addr string, liveOnly bool) ([]wire.SubscriptionView, int64, error) {
+	return c.listSubs(ctx, wire.QuerySubscriptionsProvider+addr, liveOnly)
 }
 
 // ActiveSubscriptions lists every pending and active subscription.
-func (c *Client) ActiveSubscriptions(ctx context.Context) ([]ledger.SubscriptionView, int64, error) {
-	return c.listSubs(ctx, ledger.QuerySubscriptionsActive, false)
+func (c *Client) ActiveSubscriptions(ctx context.Context) ([]wire.SubscriptionView, int64, error) {
+	return c.listSubs(ctx, wire.QuerySubscriptionsActive, false)
 }
 
 // Event is a ledger event as a client sees it.
@@ -462,8 +462,8 @@ type Event struct {
 }
 
 // Subscription decodes a subscription_* event.
-func (e Event) Subscription() (*ledger.SubscriptionEvent, error) {
-	return ledger.ParseSubscriptionEvent(e.Type, e.Attributes)
+func (e Event) Subscription() (*wire.SubscriptionEvent, error) {
+	return wire.ParseSubscriptionEvent(e.Type, e.Attributes)
 }
 
 func convertEvents(height int64, txIndex int, evs []abci.Event) []Event {

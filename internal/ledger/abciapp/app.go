@@ -12,6 +12,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // Version is reported in Info.
@@ -115,21 +116,21 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 	defer a.mu.Unlock()
 	v, err := a.l.Query(req.Path, req.Data)
 	if err != nil {
-		code := ledger.CodeOf(err)
+		code := wire.CodeOf(err)
 		return &abci.ResponseQuery{Code: uint32(code), Log: err.Error(), Codespace: codespace(code), Height: a.l.Height()}, nil
 	}
 	return &abci.ResponseQuery{Value: v, Height: a.l.Height()}, nil
 }
 
-func codespace(c ledger.Code) string {
-	if c == ledger.CodeOK {
+func codespace(c wire.Code) string {
+	if c == wire.CodeOK {
 		return ""
 	}
-	return ledger.Codespace
+	return wire.Codespace
 }
 
 // Events converts ledger events to ABCI events.
-func Events(evs []ledger.Event) []abci.Event {
+func Events(evs []wire.Event) []abci.Event {
 	out := make([]abci.Event, 0, len(evs))
 	for _, e := range evs {
 		ae := abci.Event{Type: e.Type}

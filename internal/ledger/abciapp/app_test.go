@@ -9,6 +9,7 @@ import (
 
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 func TestABCIRoundTrip(t *testing.T) {
@@ -26,12 +27,12 @@ func TestABCIRoundTrip(t *testing.T) {
 	}
 	alice, _ := keyring.Dev(keyring.Sr25519, "alice")
 	bob, _ := keyring.Dev(keyring.Sr25519, "bob")
-	good, _ := ledger.EncodeTx(alice, "c", 0, ledger.Msg{Transfer: &ledger.MsgTransfer{To: bob.Address(42), Amount: 5}})
-	bad, _ := ledger.EncodeTx(alice, "other", 0, ledger.Msg{Transfer: &ledger.MsgTransfer{To: bob.Address(42), Amount: 5}})
+	good, _ := wire.EncodeTx(alice, "c", 0, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 5}})
+	bad, _ := wire.EncodeTx(alice, "other", 0, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 5}})
 	if r, _ := app.CheckTx(ctx, &abci.RequestCheckTx{Tx: good}); r.Code != 0 {
 		t.Fatalf("check good: %s", r.Log)
 	}
-	if r, _ := app.CheckTx(ctx, &abci.RequestCheckTx{Tx: bad}); r.Code != uint32(ledger.CodeWrongChainID) || r.Codespace != ledger.Codespace {
+	if r, _ := app.CheckTx(ctx, &abci.RequestCheckTx{Tx: bad}); r.Code != uint32(wire.CodeWrongChainID) || r.Codespace != wire.Codespace {
 		t.Fatalf("check bad: %d %s %s", r.Code, r.Codespace, r.Log)
 	}
 	huge := make([]byte, 10000)
@@ -43,7 +44,7 @@ func TestABCIRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fin.TxResults[0].Code != 0 || fin.TxResults[1].Code != uint32(ledger.CodeWrongChainID) || len(fin.TxResults[0].Events) != 1 {
+	if fin.TxResults[0].Code != 0 || fin.TxResults[1].Code != uint32(wire.CodeWrongChainID) || len(fin.TxResults[0].Events) != 1 {
 		t.Fatalf("results %+v", fin.TxResults)
 	}
 	if ev := fin.TxResults[0].Events[0]; ev.Type != "transfer" || !ev.Attributes[0].Index {
@@ -56,12 +57,12 @@ func TestABCIRoundTrip(t *testing.T) {
 	if info.LastBlockHeight != 1 || string(info.LastBlockAppHash) != string(fin.AppHash) || info.AppVersion != AppVersion {
 		t.Fatalf("info %+v", info)
 	}
-	q, _ := app.Query(ctx, &abci.RequestQuery{Path: ledger.QueryAccount + bob.Address(42)})
+	q, _ := app.Query(ctx, &abci.RequestQuery{Path: wire.QueryAccount + bob.Address(42)})
 	if q.Code != 0 || q.Height != 1 {
 		t.Fatalf("query %+v", q)
 	}
-	q, _ = app.Query(ctx, &abci.RequestQuery{Path: ledger.QuerySubscription + "9"})
-	if q.Code != uint32(ledger.CodeNotFound) {
+	q, _ = app.Query(ctx, &abci.RequestQuery{Path: wire.QuerySubscription + "9"})
+	if q.Code != uint32(wire.CodeNotFound) {
 		t.Fatalf("missing subscription query %+v", q)
 	}
 	// A new app over the same store resumes at the committed height and hash.

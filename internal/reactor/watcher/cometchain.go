@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dinfra/stack/internal/chain/client"
-	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // CometChain is the DINFRA chain seen through its Go client; reports are signed by the
@@ -47,9 +47,9 @@ func (cc *CometChain) Events(ctx context.Context, height int64, provider string)
 	for _, e := range evs {
 		var kind EventKind
 		switch e.Type {
-		case ledger.EventSubscriptionAwarded:
+		case wire.EventSubscriptionAwarded:
 			kind = Awarded
-		case ledger.EventSubscriptionEnded:
+		case wire.EventSubscriptionEnded:
 			kind = Ended
 		default:
 			continue
@@ -81,22 +81,22 @@ func (cc *CometChain) LiveOrders(ctx context.Context, provider string) ([]Order,
 		out = append(out, Order{
 			ID: s.ID, Consumer: s.Consumer, ConsumerPublicKey: s.ConsumerPublicKey, ConsumerSSHKey: s.ConsumerSSHKey,
 			DescriptorCID: s.DescriptorCID, DescriptorType: s.DescriptorType, Units: s.Units,
-			PricePerBlock: s.PricePerBlock.String(), Reported: s.State == ledger.StateActive, AwardedAt: s.CreatedAt,
+			PricePerBlock: s.PricePerBlock.String(), Reported: s.State == wire.StateActive, AwardedAt: s.CreatedAt,
 		})
 	}
 	return out, h, nil
 }
 
 func (cc *CometChain) ReportDeployed(ctx context.Context, id uint64, endpoints []string) error {
-	return cc.report(ctx, &ledger.MsgReportStatus{SubscriptionID: id, Status: ledger.StatusDeployed, Endpoints: endpoints})
+	return cc.report(ctx, &wire.MsgReportStatus{SubscriptionID: id, Status: wire.StatusDeployed, Endpoints: endpoints})
 }
 
 func (cc *CometChain) ReportFailed(ctx context.Context, id uint64, reason string) error {
-	return cc.report(ctx, &ledger.MsgReportStatus{SubscriptionID: id, Status: ledger.StatusFailed, Reason: reason})
+	return cc.report(ctx, &wire.MsgReportStatus{SubscriptionID: id, Status: wire.StatusFailed, Reason: reason})
 }
 
-func (cc *CometChain) report(ctx context.Context, m *ledger.MsgReportStatus) error {
-	if _, err := cc.signer.Send(ctx, ledger.Msg{ReportStatus: m}); err != nil {
+func (cc *CometChain) report(ctx context.Context, m *wire.MsgReportStatus) error {
+	if _, err := cc.signer.Send(ctx, wire.Msg{ReportStatus: m}); err != nil {
 		return fmt.Errorf("report %s for subscription %d: %w", m.Status, m.SubscriptionID, err)
 	}
 	return nil

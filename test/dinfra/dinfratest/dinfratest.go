@@ -22,6 +22,7 @@ import (
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/watcher"
 	"github.com/dinfra/stack/internal/testenv"
@@ -126,7 +127,7 @@ func StartProvider(t testing.TB, cc *client.Client, reg *descriptor.Registry, st
 	if p.Pair, err = keyring.Dev(keyring.Sr25519, "bob"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cc.Signer(p.Pair).Send(ctx, ledger.Msg{RegisterProvider: &ledger.MsgRegisterProvider{
+	if _, err := cc.Signer(p.Pair).Send(ctx, wire.Msg{RegisterProvider: &wire.MsgRegisterProvider{
 		Endpoint: hs.URL, Types: []string{descriptor.TypeSubstrateNetwork, descriptor.TypeCloudInit}, Capacity: uint64(cfg.Driver.Capacity()), PricePerUnit: ProviderPricePerUnit}}); err != nil {
 		t.Fatal(err)
 	}
@@ -198,15 +199,15 @@ func Subscribe(t testing.TB, cc *client.Client, typ string, c string) (uint64, i
 }
 
 // SubscribeWithDeposit is Subscribe with a deposit of the caller's choice.
-func SubscribeWithDeposit(t testing.TB, cc *client.Client, typ string, c string, deposit ledger.Amount) (uint64, int64) {
+func SubscribeWithDeposit(t testing.TB, cc *client.Client, typ string, c string, deposit wire.Amount) (uint64, int64) {
 	t.Helper()
-	res, err := cc.Signer(Consumer(t)).Send(context.Background(), ledger.Msg{Subscribe: &ledger.MsgSubscribe{
+	res, err := cc.Signer(Consumer(t)).Send(context.Background(), wire.Msg{Subscribe: &wire.MsgSubscribe{
 		DescriptorCID: c, DescriptorType: typ, Units: 1, Deposit: deposit, MaxPricePerUnit: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range res.Events {
-		if e.Type == ledger.EventSubscriptionAwarded {
+		if e.Type == wire.EventSubscriptionAwarded {
 			s, err := e.Subscription()
 			if err != nil {
 				t.Fatal(err)
@@ -221,7 +222,7 @@ func SubscribeWithDeposit(t testing.TB, cc *client.Client, typ string, c string,
 // CancelSubscription makes Alice cancel subscription id.
 func CancelSubscription(t testing.TB, cc *client.Client, id uint64) {
 	t.Helper()
-	if _, err := cc.Signer(Consumer(t)).Send(context.Background(), ledger.Msg{Cancel: &ledger.MsgCancel{SubscriptionID: id}}); err != nil {
+	if _, err := cc.Signer(Consumer(t)).Send(context.Background(), wire.Msg{Cancel: &wire.MsgCancel{SubscriptionID: id}}); err != nil {
 		t.Fatal(err)
 	}
 }

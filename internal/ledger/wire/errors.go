@@ -1,4 +1,4 @@
-package ledger
+package wire
 
 import (
 	"errors"
@@ -70,7 +70,7 @@ func (e *TxError) Error() string {
 	return fmt.Sprintf("%s: %s: %s", e.Code, e.Field, e.Reason)
 }
 
-func reject(code Code, field, format string, args ...any) *TxError {
+func Reject(code Code, field, format string, args ...any) *TxError {
 	return &TxError{Code: code, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 

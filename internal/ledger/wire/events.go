@@ -1,4 +1,4 @@
-package ledger
+package wire
 
 import (
 	"fmt"
@@ -116,4 +116,18 @@ func (e Event) AttributeMap() map[string]string {
 		m[a.Key] = a.Value
 	}
 	return m
+}
+
+// Event is a state change, in the shape of an ABCI event.
+type Event struct {
+	Type       string      `json:"type"`
+	Attributes []Attribute `json:"attributes"`
+}
+
+// Attribute is one key/value of an event. Indexed attributes can be searched with
+// CometBFT's tx_search and subscription queries.
+type Attribute struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	Index bool   `json:"index,omitempty"`
 }
