@@ -236,7 +236,7 @@ func Up(ctx context.Context, rt *local.Runtime, name string, o Options) (*State,
 		"targets/gateway.json": gatewayTargets(name, gwTarget),
 		"exporter.json":        exporter,
 	}
-	files["prometheus.yml"], err = prometheusConfig(o, st.Alertmanager.Listen, st.Exporter.Listen)
+	files["prometheus.yml"], err = prometheusConfig(o, name, st.Alertmanager.Listen, st.Exporter.Listen)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +335,7 @@ receivers:
   - name: none
 `
 
-func prometheusConfig(o Options, alertmanager, exporter string) ([]byte, error) {
+func prometheusConfig(o Options, network, alertmanager, exporter string) ([]byte, error) {
 	sd := func(job, file string) map[string]any {
 		return map[string]any{"job_name": job, "file_sd_configs": []any{map[string]any{"files": []string{"targets/" + file}}}}
 	}
@@ -349,8 +349,10 @@ func prometheusConfig(o Options, alertmanager, exporter string) ([]byte, error) 
 			"static_configs": []any{map[string]any{"targets": []string{alertmanager}}},
 		}}},
 		"scrape_configs": []any{sd("onf-node", "nodes.json"), sd("onf-gateway", "gateway.json"), map[string]any{
-			// The exporter's series carry their own network and node labels.
-			"job_name": "onf-exporter", "static_configs": []any{map[string]any{"targets": []string{exporter}}},
+			// The exporter's series carry their own network and node labels; the target's
+			// network label is for its `up` (OnfExporterDown).
+			"job_name": "onf-exporter", "honor_labels": true,
+			"static_configs": []any{map[string]any{"targets": []string{exporter}, "labels": map[string]string{"network": network}}},
 		}},
 	})
 }

@@ -275,7 +275,7 @@ receivers:
 
 	st, _, _ = monitor.Load(c.Home, "dev")
 	c.Must("monitor", "down", "dev")
-	for _, p := range []monitor.Process{st.Prometheus, st.Alertmanager, st.LogShipper} {
+	for _, p := range []monitor.Process{st.Prometheus, st.Alertmanager, st.Exporter, st.LogShipper} {
 		if p.Running() {
 			t.Errorf("pid %d still runs after monitor down", p.PID)
 		}
@@ -293,6 +293,8 @@ func checkExporter(t *testing.T, c *onfcli.CLI, prometheus, backups string) {
 	t.Helper()
 	keys := `onf_session_keys_registered{network="dev",node="validator-0",job="onf-exporter"}`
 	last := `onf_backup_last_success_timestamp_seconds{network="dev",node="rpc-0"}`
+	// The exporter target carries the network (for OnfExporterDown); its series keep their own.
+	waitValue(t, prometheus, `up{job="onf-exporter",network="dev"}`, func(v float64) bool { return v == 1 })
 	waitValue(t, prometheus, keys, func(v float64) bool { return v == 0 })
 	waitValue(t, prometheus, `onf_backup_interval_seconds{network="dev",node="rpc-0"}`, func(v float64) bool { return v == 86400 })
 	started := time.Now()
