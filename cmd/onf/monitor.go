@@ -79,7 +79,7 @@ processes reload them without losing their data. A bad receivers file changes no
 		},
 	}
 	addSpecFlag(c, &file, false)
-	c.Flags().StringVar(&o.LokiURL, "loki-url", "", "ship the nodes' logs to this Loki push API (labels network, node, level)")
+	c.Flags().StringVar(&o.LokiURL, "loki-url", "", "ship the nodes' logs to this Loki push API (labels network, group, node, level)")
 	c.Flags().StringToStringVar(&o.Validators, "validator", nil, "NODE=ADDRESS: the node must hold the session keys of this validator (stash or controller, SS58); repeatable")
 	c.Flags().StringVar(&o.AlertmanagerConfig, "alertmanager-config", "", "Alertmanager configuration with the receivers (default: alerts are kept, sent nowhere)")
 	c.Flags().DurationVar(&o.ScrapeInterval, "scrape-interval", 15*time.Second, "how often every node and the gateway are scraped")
