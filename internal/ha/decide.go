@@ -91,6 +91,11 @@ func Decide(v View, t Timing) Decision {
 		return Decision{Wait, "authority holding the lease"}
 	}
 	if !v.Holding {
+		if v.WatchingSince.IsZero() || !v.Unhealthy.IsZero() {
+			// A node that cannot follow the chain could never promote: taking the lease
+			// would only keep a healthy standby from it.
+			return Decision{Wait, "standby not following the chain: not campaigning"}
+		}
 		return Decision{Campaign, "standby without the lease"}
 	}
 	switch {

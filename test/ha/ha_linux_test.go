@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -102,6 +103,13 @@ func TestFailoverNeverDoubleSigns(t *testing.T) {
 	start := time.Now()
 	first := producing(start, 3*time.Minute)
 	t.Logf("network up, %s signs, after %s", first, time.Since(start).Round(time.Second))
+	// onf status names the authority and, from etcd, the lease holder and its expiry.
+	if h := cli.Status("ha").HA[0]; h.Identity != "validator-0" || h.Authority != first || h.Holder != first || h.Expires == "" || h.Error != "" {
+		t.Errorf("status ha: %+v, want %s as authority and holder with an expiry", h, first)
+	}
+	if out, want := cli.Must("status", "ha"), "ha validator-0: authority "+first+", lease holder "+first+", expires "; !strings.Contains(out, want) {
+		t.Errorf("onf status lacks %q:\n%s", want, out)
+	}
 
 	faults := []string{"kill -9", "SIGSTOP", "etcd down"}
 	var done []round
