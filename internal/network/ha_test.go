@@ -91,3 +91,26 @@ func TestHAPlan(t *testing.T) {
 		}
 	}
 }
+
+// A polkadot-sdk candidate fills its keystore only as the authority: the standby plan has no
+// key insert commands, no keystore path and no --validator.
+func TestHAPlanSubstrate(t *testing.T) {
+	n, err := Parse([]byte(relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}, ha: {etcd: {endpoints: ["http://127.0.0.1:2379"]}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Build(n, newFixedTarget(n, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	np := p.Nodes[0]
+	if np.Name != "validator-0-0" || len(np.InsertKeys) == 0 || !slices.Contains(np.Args, "--validator") || !slices.Contains(np.Args, "--keystore-path") {
+		t.Fatalf("authority plan: %s insert %v args %v", np.Name, np.InsertKeys, np.Args)
+	}
+	sb := np.Standby()
+	if len(sb.InsertKeys) != 0 || sb.KeystorePath != "" || slices.Contains(sb.Args, "--validator") || slices.Contains(sb.Args, "--keystore-path") {
+		t.Errorf("standby plan: insert %v keystore %q args %v", sb.InsertKeys, sb.KeystorePath, sb.Args)
+	}
+}
