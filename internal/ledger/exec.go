@@ -229,9 +229,6 @@ func (x *execCtx) registerProvider(m *wire.MsgRegisterProvider) error {
 	}
 	p := &wire.Provider{Address: x.signerAddr, Endpoint: m.Endpoint, Types: types, Capacity: m.Capacity,
 		PricePerUnit: m.PricePerUnit, EarnedAt: x.height, RegisteredAt: x.height}
-	for _, t := range types {
-		x.st.kv.Set(provByTypeKey(t, pub), nil)
-	}
 	x.st.setProvider(pub, p)
 	x.emitProvider(wire.EventProviderRegistered, p)
 	return nil
@@ -283,12 +280,6 @@ func (x *execCtx) updateProvider(m *wire.MsgUpdateProvider) error {
 		if err != nil {
 			return err
 		}
-		for _, t := range p.Types {
-			x.st.kv.Delete(provByTypeKey(t, pub))
-		}
-		for _, t := range types {
-			x.st.kv.Set(provByTypeKey(t, pub), nil)
-		}
 		p.Types = types
 	}
 	x.st.setProvider(pub, p)
@@ -325,10 +316,7 @@ func (x *execCtx) deregisterProvider() error {
 	}
 	pub := x.signer.Bytes[:]
 	x.settleProvider(pub, p) // nothing accrues without active subscriptions, but keep it exact
-	for _, t := range p.Types {
-		x.st.kv.Delete(provByTypeKey(t, pub))
-	}
-	x.st.kv.Delete(providerKey(pub))
+	x.st.deleteProvider(pub)
 	x.emit(wire.EventProviderDeregistered, indexed("provider", p.Address))
 	return nil
 }
@@ -419,11 +407,6 @@ func (x *execCtx) subscribe(m *wire.MsgSubscribe) error {
 	x.st.setSubscription(sub)
 	x.st.setMetaUint(metaNextSub, id+1)
 	x.st.setMetaUint(metaLiveCount, x.st.metaUint(metaLiveCount)+1)
-	x.st.kv.Set(subConsumerKey(consumer, id), nil)
-	x.st.kv.Set(subProviderKey(provPub, id), nil)
-	x.st.kv.Set(liveKey(id), nil)
-	x.st.kv.Set(liveByProviderKey(provPub, id), nil)
-	x.st.kv.Set(expiryKey(sub.ExpiresAt, id), nil)
 	x.emitSub(wire.EventSubscriptionAwarded, sub,
 		attr("provider_endpoint", p.Endpoint), attr("price_per_block", sub.PricePerBlock.String()),
 		attr("deposit", sub.Deposit.String()), attr("strategy", strategy), uattr("deploy_deadline", uint64(sub.ExpiresAt)))
@@ -467,13 +450,6 @@ func (x *execCtx) settleSub(s *wire.Subscription) {
 	}
 }
 
-// setExpiry moves a live subscription's expiry index entry.
-func (x *execCtx) setExpiry(s *wire.Subscription, h int64) {
-	x.st.kv.Delete(expiryKey(s.ExpiresAt, s.ID))
-	s.ExpiresAt = h
-	x.st.kv.Set(expiryKey(h, s.ID), nil)
-}
-
 // paidUntil is the block in which an active subscription's deposit runs out.
 func (x *execCtx) paidUntil(s *wire.Subscription) int64 {
 	return s.SettledAt + int64(uint64(s.Deposit)/uint64(s.PricePerBlock))
@@ -493,7 +469,7 @@ func (x *execCtx) topUp(m *wire.MsgTopUp) error {
 	x.settleSub(sub)
 	sub.Deposit += m.Amount
 	if sub.State == wire.StateActive {
-		x.setExpiry(sub, x.paidUntil(sub))
+		sub.ExpiresAt = x.paidUntil(sub)
 	}
 	x.st.setSubscription(sub)
 	x.emitSub(wire.EventSubscriptionToppedUp, sub, attr("amount", m.Amount.String()),
@@ -546,7 +522,7 @@ func (x *execCtx) reportStatus(m *wire.MsgReportStatus) error {
 			p.Rate += sub.PricePerBlock
 			x.st.setProvider(provPub, p)
 			sub.State, sub.DeployedAt, sub.SettledAt = wire.StateActive, x.height, x.height
-			x.setExpiry(sub, x.paidUntil(sub))
+			sub.ExpiresAt = x.paidUntil(sub)
 		}
 		x.st.setSubscription(sub)
 		x.emitSub(wire.EventSubscriptionDeployed, sub, attr("endpoints", strings.Join(sub.Endpoints, ",")),
@@ -584,9 +560,6 @@ func (x *execCtx) endSubscription(sub *wire.Subscription, reason, detail string)
 	x.st.setProvider(provPub, p)
 	refund := sub.Deposit
 	x.credit(consumerPub, refund)
-	x.st.kv.Delete(expiryKey(sub.ExpiresAt, sub.ID))
-	x.st.kv.Delete(liveKey(sub.ID))
-	x.st.kv.Delete(liveByProviderKey(provPub, sub.ID))
 	x.st.setMetaUint(metaLiveCount, x.st.metaUint(metaLiveCount)-1)
 	sub.State, sub.EndedAt, sub.EndReason, sub.EndDetail = wire.StateEnded, x.height, reason, detail
 	sub.Deposit, sub.Refunded = 0, refund

@@ -2,9 +2,12 @@ package ledger
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
@@ -130,7 +133,30 @@ func (s store) provider(pub []byte) (*wire.Provider, bool) {
 	return &p, true
 }
 
-func (s store) setProvider(pub []byte, p *wire.Provider) { s.setJSON(providerKey(pub), p) }
+// setProvider stores a provider and keeps its by-type index: an entry for each type it
+// serves now, none for a type it served before.
+func (s store) setProvider(pub []byte, p *wire.Provider) {
+	s.unindexProvider(pub)
+	for _, t := range p.Types {
+		s.kv.Set(provByTypeKey(t, pub), nil)
+	}
+	s.setJSON(providerKey(pub), p)
+}
+
+// deleteProvider removes a provider and its index entries.
+func (s store) deleteProvider(pub []byte) {
+	s.unindexProvider(pub)
+	s.kv.Delete(providerKey(pub))
+}
+
+func (s store) unindexProvider(pub []byte) {
+	var old struct{ Types []string } // only what the index is made of: decoding is the cost
+	if s.getJSON(providerKey(pub), &old) {
+		for _, t := range old.Types {
+			s.kv.Delete(provByTypeKey(t, pub))
+		}
+	}
+}
 
 func (s store) descriptorType(id string) (*wire.DescriptorType, bool) {
 	var t wire.DescriptorType
@@ -148,7 +174,51 @@ func (s store) subscription(id uint64) (*wire.Subscription, bool) {
 	return &sub, true
 }
 
-func (s store) setSubscription(sub *wire.Subscription) { s.setJSON(subKey(sub.ID), sub) }
+// setSubscription stores a subscription and keeps its indexes: by consumer and by provider
+// from its creation on; live and live-by-provider while it is pending or active; expiry at
+// ExpiresAt while it is live. Handlers change the record; the indexes follow from it.
+func (s store) setSubscription(sub *wire.Subscription) {
+	var old struct { // only what the indexes are made of: decoding is the cost
+		State     string `json:"state"`
+		ExpiresAt int64  `json:"expires_at"`
+	}
+	had := s.getJSON(subKey(sub.ID), &old)
+	consumer, provider := subscriptionParties(sub)
+	wasLive := had && (old.State == wire.StatePending || old.State == wire.StateActive)
+	if !had {
+		s.kv.Set(subConsumerKey(consumer, sub.ID), nil)
+		s.kv.Set(subProviderKey(provider, sub.ID), nil)
+	}
+	if wasLive {
+		s.kv.Delete(expiryKey(old.ExpiresAt, sub.ID))
+	}
+	switch {
+	case sub.Live():
+		s.kv.Set(expiryKey(sub.ExpiresAt, sub.ID), nil)
+		if !wasLive {
+			s.kv.Set(liveKey(sub.ID), nil)
+			s.kv.Set(liveByProviderKey(provider, sub.ID), nil)
+		}
+	case wasLive:
+		s.kv.Delete(liveKey(sub.ID))
+		s.kv.Delete(liveByProviderKey(provider, sub.ID))
+	}
+	s.setJSON(subKey(sub.ID), sub)
+}
+
+// subscriptionParties are the public keys of a subscription's consumer and provider, as its
+// indexes are keyed. The record was written by the ledger: an undecodable key is corrupt
+// state.
+func subscriptionParties(sub *wire.Subscription) (consumer, provider []byte) {
+	consumer, err := hex.DecodeString(strings.TrimPrefix(sub.ConsumerPublicKey, "0x"))
+	if err == nil {
+		provider, _, err = keyring.DecodeSS58(sub.Provider)
+	}
+	if err != nil {
+		panic(fmt.Errorf("ledger state: subscription %d: %w", sub.ID, err))
+	}
+	return consumer, provider
+}
 
 func (s store) metaUint(name string) uint64 {
 	var v uint64
