@@ -265,6 +265,32 @@ type NodeGroup struct {
 	// nodes and an active node that signs only while it holds a lease (docs/ha.md).
 	// +optional
 	HA *HA `json:"ha,omitempty"`
+
+	// RestoreFrom bootstraps the group's new or wiped nodes from a backup or a snapshot
+	// instead of syncing from genesis: an init step restores it before the node starts
+	// (docs/backup.md). Volumes that already hold a database are never touched.
+	// +optional
+	RestoreFrom *RestoreFrom `json:"restoreFrom,omitempty"`
+}
+
+// RestoreFrom is a backup at spec.backup.destination, or a snapshot archive at a URL with its
+// checksum. Exactly one of backup and url is set.
+// +kubebuilder:validation:XValidation:rule="has(self.backup) != has(self.url)",message="set exactly one of backup, url"
+type RestoreFrom struct {
+	// Backup is the ID of a backup at spec.backup.destination (`onf backup list`).
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Backup string `json:"backup,omitempty"`
+
+	// URL is an http(s) URL of a snapshot: an onf backup archive (archive.tar.zst).
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	URL string `json:"url,omitempty"`
+
+	// SHA256 is the hex sha256 of the archive at URL; required with url.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // HA is a validator or collator group's failover: per identity one active node holding the
@@ -392,9 +418,23 @@ type Backup struct {
 	// +kubebuilder:validation:MaxLength=2048
 	Destination string `json:"destination"`
 
-	// Retention says which backups `onf backup prune` keeps.
+	// Retention says which backups `onf backup prune` keeps (and, in clusters, which the
+	// backup Job deletes after each backup).
 	// +optional
 	Retention *BackupRetention `json:"retention,omitempty"`
+
+	// CredentialsSecret names a Secret in the network's namespace whose keys are mounted as
+	// files in the backup and restore pods (clusters): key `credentials` is an AWS shared
+	// credentials file for s3:// destinations. Never passed through env or arguments.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	CredentialsSecret string `json:"credentialsSecret,omitempty"`
+
+	// VolumeClaim names a PersistentVolumeClaim (clusters) mounted at /backups in the backup
+	// and restore pods, for a file:///backups/... destination.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	VolumeClaim string `json:"volumeClaim,omitempty"`
 }
 
 // BackupRetention keeps the newest Keep backups and, of those, the ones younger than MaxAge.

@@ -90,7 +90,8 @@ func NewID(network string, t time.Time) string {
 	return network + "-" + strings.ToLower(t.UTC().Format("20060102T150405.000Z"))
 }
 
-func checkID(id string) error {
+// CheckID refuses a string that is not a backup ID as NewID makes them.
+func CheckID(id string) error {
 	if !idPattern.MatchString(id) {
 		return fmt.Errorf("backup id %q: not an id made by onf backup create (NETWORK-YYYYMMDDtHHMMSS.mmmz)", id)
 	}
@@ -101,7 +102,7 @@ func checkID(id string) error {
 // node, chain facts) and writes its manifest last. A failure or a cancelled ctx aborts the
 // upload, and no manifest is written: the backup does not exist.
 func (s *Store) Create(ctx context.Context, src string, m Manifest) (*Manifest, error) {
-	if err := checkID(m.ID); err != nil {
+	if err := CheckID(m.ID); err != nil {
 		return nil, err
 	}
 	if ok, err := s.bucket.Exists(ctx, m.ID+"/"+manifestObject); err != nil || ok {
@@ -144,7 +145,7 @@ func fmtErrIf(cond bool, format string, args ...any) error {
 
 // Manifest reads one backup's manifest.
 func (s *Store) Manifest(ctx context.Context, id string) (*Manifest, error) {
-	if err := checkID(id); err != nil {
+	if err := CheckID(id); err != nil {
 		return nil, err
 	}
 	data, err := s.bucket.ReadAll(ctx, id+"/"+manifestObject)
@@ -177,7 +178,7 @@ func (s *Store) List(ctx context.Context, network string) ([]Manifest, error) {
 			return nil, err
 		}
 		id := strings.TrimSuffix(obj.Key, "/")
-		if !obj.IsDir || checkID(id) != nil || network != "" && !strings.HasPrefix(id, network+"-") {
+		if !obj.IsDir || CheckID(id) != nil || network != "" && !strings.HasPrefix(id, network+"-") {
 			continue
 		}
 		m, err := s.Manifest(ctx, id)
@@ -242,7 +243,7 @@ func (s *Store) read(ctx context.Context, id string, unpack func(io.Reader) (Sta
 
 // Delete removes a backup: the manifest first, so a half-deleted backup is an incomplete one.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := checkID(id); err != nil {
+	if err := CheckID(id); err != nil {
 		return err
 	}
 	for _, obj := range []string{manifestObject, archiveObject} {

@@ -1,18 +1,24 @@
 package network
 
 import (
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
 )
 
-// validateBackup checks spec.backup: a source group that can pause for a copy, a cron
+// validateBackup checks spec.backup and the groups' restoreFrom: a source group that can pause for a copy, a cron
 // schedule as a Kubernetes CronJob parses it (same library), a destination without
 // credentials and a retention that keeps something.
 func validateBackup(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
+	for i := range s.Groups {
+		validateRestoreFrom(ps, s, path("spec").key("groups").index(i).key("restoreFrom"), s.Groups[i].RestoreFrom)
+	}
 	b := s.Backup
 	if b == nil {
 		return
@@ -43,6 +49,39 @@ func validateBackup(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 			if d, err := time.ParseDuration(r.MaxAge); err != nil || d <= 0 {
 				ps.add(at.key("retention.maxAge").String(), "want a positive duration such as 720h, got %q", r.MaxAge)
 			}
+		}
+	}
+}
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// validateRestoreFrom checks a group's restoreFrom: a backup ID at spec.backup.destination,
+// or an http(s) snapshot URL with the archive's sha256.
+func validateRestoreFrom(ps *Problems, s *v1alpha1.SubstrateNetworkSpec, at path, r *v1alpha1.RestoreFrom) {
+	if r == nil {
+		return
+	}
+	switch {
+	case (r.Backup == "") == (r.URL == ""):
+		ps.add(at.String(), "set exactly one of backup, url")
+	case r.Backup != "":
+		if err := backup.CheckID(r.Backup); err != nil {
+			ps.add(at.key("backup").String(), "%v", err)
+		}
+		if s.Backup == nil {
+			ps.add(at.key("backup").String(), "a backup ID is looked up at spec.backup.destination: set spec.backup")
+		}
+		if r.SHA256 != "" {
+			ps.add(at.key("sha256").String(), "only with url: a backup's manifest carries its checksum")
+		}
+	default:
+		if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ps.add(at.key("url").String(), "want an http:// or https:// URL of a snapshot archive, got %q", r.URL)
+		} else if u.User != nil {
+			ps.add(at.key("url").String(), "credentials do not belong in the URL")
+		}
+		if !sha256Hex.MatchString(r.SHA256) {
+			ps.add(at.key("sha256").String(), "the snapshot's sha256 is required with url: 64 lowercase hex digits")
 		}
 	}
 }

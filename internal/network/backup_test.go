@@ -45,3 +45,29 @@ func TestBackupSpec(t *testing.T) {
 		}
 	}
 }
+
+// restoreFrom: a backup ID needs spec.backup; a URL needs its sha256; both named by path.
+func TestRestoreFromSpec(t *testing.T) {
+	sum := "6f1ed002ab5595859014ebf0951522d9c5f1b6f1c2e8a2b3f0d8d2a1e0c9b8a7"
+	for doc, field := range map[string]string{
+		gossamerDev + "  - {name: rpc, role: rpc, restoreFrom: {backup: dev-20261205t101500.000z}}\n":                                                 "spec.groups[1].restoreFrom.backup",
+		gossamerDev + "  - {name: rpc, role: rpc, restoreFrom: {url: \"https://snapshots.example/a.tar.zst\"}}\n":                                     "spec.groups[1].restoreFrom.sha256",
+		gossamerDev + "  - {name: rpc, role: rpc, restoreFrom: {url: \"ftp://h/a\", sha256: " + sum + "}}\n":                                          "spec.groups[1].restoreFrom.url",
+		gossamerDev + "  - {name: rpc, role: rpc, restoreFrom: {}}\n":                                                                                 "spec.groups[1].restoreFrom",
+		gossamerDev + "  - {name: rpc, role: rpc, restoreFrom: {backup: last-one}}\n  backup: {source: rpc, schedule: \"@daily\", destination: /b}\n": "spec.groups[1].restoreFrom.backup",
+	} {
+		_, err := Parse([]byte(doc))
+		var got Problems
+		if !errors.As(err, &got) || len(got) != 1 || got[0].Field != field {
+			t.Errorf("%s: %v, want one problem at %s", doc, err, field)
+		}
+	}
+	for _, doc := range []string{
+		gossamerDev + "  - {name: rpc, role: rpc, restoreFrom: {backup: dev-20261205t101500.000z}}\n  backup: {source: rpc, schedule: \"@daily\", destination: /b}\n",
+		gossamerDev + "  - {name: rpc, role: rpc, restoreFrom: {url: \"https://snapshots.example/a.tar.zst\", sha256: " + sum + "}}\n",
+	} {
+		if _, err := Parse([]byte(doc)); err != nil {
+			t.Errorf("%s: %v", doc, err)
+		}
+	}
+}
