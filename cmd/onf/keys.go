@@ -392,12 +392,16 @@ func (k *keysNet) reportCheck(ctx context.Context, c *cobra.Command, f *keysFlag
 }
 
 // record notes a node's registered public keys on its pod, for the operator's status
-// (status.nodes[].sessionKeys), when the node holds what the chain expects. Local networks
-// show them in onf keys check only.
+// (status.nodes[].sessionKeys) and its onf_session_keys_registered, when the node holds what
+// the chain expects, and removes them when it does not. Local networks show them in onf keys
+// check only.
 func (k *keysNet) record(ctx context.Context, st sessionkeys.Status) error {
 	c, ok := k.b.(*cluster.Client)
-	if !ok || st.Result != "match" {
+	if !ok {
 		return nil
+	}
+	if st.Result != "match" {
+		return c.AnnotatePod(ctx, k.name, st.Node, kube.AnnotationSessionKeys, "")
 	}
 	v, err := json.Marshal(v1alpha1.RegisteredKeys{Validator: st.Validator, Keys: st.NextKeys, Session: int64(st.Session)})
 	if err != nil {

@@ -58,6 +58,9 @@ type Config struct {
 	Builders kube.Options
 	// Endpoint overrides how a pod's RPC URL is found (tests).
 	Endpoint func(*corev1.Pod) string
+	// Probe overrides how a node's facts are read from its endpoint (tests: a fake node
+	// status source for kwok pods, which run no node).
+	Probe nodestatus.Prober
 	Log      *slog.Logger
 }
 
@@ -143,10 +146,12 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	opts := c.Builders
 	opts.ServiceMonitor = opts.ServiceMonitor || hasKind(mgr.GetRESTMapper(), kube.ServiceMonitorGVK.Group, kube.ServiceMonitorGVK.Kind)
 	opts.PrometheusRule = opts.PrometheusRule || hasKind(mgr.GetRESTMapper(), kube.PrometheusRuleGVK.Group, kube.PrometheusRuleGVK.Kind)
-	r := &Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: scheme, Options: opts, Log: c.Log}
+	r := &Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: scheme, Options: opts, Log: c.Log,
+		Events: mgr.GetEventRecorder("onf-operator")}
+	keysMetric.use(mgr.GetClient())
 	var nodeEvents source.Source
 	if c.NodeStatusInterval > 0 {
-		r.Nodes = &nodestatus.Cache{Reader: mgr.GetClient(), Interval: c.NodeStatusInterval, Endpoint: c.Endpoint, Log: c.Log}
+		r.Nodes = &nodestatus.Cache{Reader: mgr.GetClient(), Interval: c.NodeStatusInterval, Endpoint: c.Endpoint, Probe: c.Probe, Log: c.Log}
 		if err := mgr.Add(r.Nodes); err != nil {
 			return nil, err
 		}
@@ -154,8 +159,9 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("substratenetwork").
-		// Status writes bump no generation: the operator does not wake itself up.
-		For(&v1alpha1.SubstrateNetwork{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Status writes bump no generation: the operator does not wake itself up. Annotations
+		// carry requests (`onf rollout abort`).
+		For(&v1alpha1.SubstrateNetwork{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).

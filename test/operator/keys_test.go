@@ -1,0 +1,141 @@
+package operator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/kube"
+	"github.com/dinfra/stack/internal/kube/controller"
+	"github.com/dinfra/stack/internal/kube/kubetest"
+	"github.com/dinfra/stack/internal/monitor"
+	"github.com/dinfra/stack/internal/testenv"
+)
+
+const keysSpec = `
+apiVersion: onf.dinfra.dev/v1alpha1
+kind: SubstrateNetwork
+metadata:
+  name: relay
+  namespace: chains
+spec:
+  chain:
+    builtin: rococo-local
+  node:
+    flavor: substrate
+    binary: polkadot
+    image: docker.io/parity/polkadot:stable2503
+  groups:
+    - name: validator
+      role: validator
+      keys:
+        secret: validator-keys
+    - name: dev
+      role: validator
+      keys:
+        dev: ["//Bob"]
+`
+
+// TestSessionKeysMetric: the operator's metrics endpoint serves onf_session_keys_registered
+// for cluster networks, under the local exporter's name and labels (plus the namespace the
+// network's PrometheusRule selects): 0 for a validator on real keys that has no registered
+// keys recorded, 1 once `onf keys` records the keys it holds (the pod annotation behind
+// status.nodes[].sessionKeys), 0 again when that record goes; a validator on dev keys is
+// not reported until something is recorded for it.
+func TestSessionKeysMetric(t *testing.T) {
+	if controller.MetricSessionKeysRegistered != monitor.MetricSessionKeysRegistered {
+		t.Fatalf("operator serves %s, the local exporter %s: the alert covers one only", controller.MetricSessionKeysRegistered, monitor.MetricSessionKeysRegistered)
+	}
+	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: append(crds(), repoPath("test/operator/testdata/crds")), Workloads: true})
+	cl := newClient(t, cluster)
+	ctx := context.Background()
+	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	startOperator(t, cluster, controller.Config{MetricsAddr: addr})
+	n := parseNetwork(t, keysSpec)
+	if err := cl.Create(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	series := func(node string) string {
+		return fmt.Sprintf(`%s{namespace="chains",network="relay",node="%s"}`, controller.MetricSessionKeysRegistered, node)
+	}
+	waitMetrics := func(what string, ok func(string) bool) {
+		t.Helper()
+		testenv.Eventually(t, 60*time.Second, what, func() (bool, error) {
+			body, err := scrapeText(addr)
+			return err == nil && ok(body), fmt.Errorf("%v: %s", err, grepLines(body, controller.MetricSessionKeysRegistered))
+		})
+	}
+	waitMetrics("validator-0 reported unregistered", func(b string) bool {
+		return strings.Contains(b, series("relay-validator-0")+" 0") && !strings.Contains(b, series("relay-dev-0"))
+	})
+
+	// The alert the network's PrometheusRule carries selects this very series.
+	rule := &unstructured.Unstructured{}
+	rule.SetGroupVersionKind(schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "PrometheusRule"})
+	if err := cl.Get(ctx, types.NamespacedName{Namespace: "chains", Name: "relay"}, rule); err != nil {
+		t.Fatalf("PrometheusRule: %v", err)
+	}
+	raw, _ := json.Marshal(rule.Object["spec"])
+	if want := controller.MetricSessionKeysRegistered + `{namespace=\"chains\",network=\"relay\"} == 0`; !strings.Contains(string(raw), want) {
+		t.Errorf("PrometheusRule has no %s", want)
+	}
+
+	annotate := func(pod, value string) {
+		t.Helper()
+		var v any
+		if value != "" {
+			v = value
+		}
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{kube.AnnotationSessionKeys: v}}})
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "chains", Name: pod}}
+		if err := cl.Patch(ctx, p, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recorded, _ := json.Marshal(v1alpha1.RegisteredKeys{Validator: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", Keys: "0x" + strings.Repeat("ab", 192), Session: 3})
+	annotate("relay-validator-0", string(recorded))
+	annotate("relay-dev-0", string(recorded))
+	waitMetrics("both validators reported registered", func(b string) bool {
+		return strings.Contains(b, series("relay-validator-0")+" 1") && strings.Contains(b, series("relay-dev-0")+" 1")
+	})
+	annotate("relay-validator-0", "") // what onf keys check does on a mismatch
+	waitMetrics("validator-0 unregistered again", func(b string) bool {
+		return strings.Contains(b, series("relay-validator-0")+" 0")
+	})
+}
+
+func scrapeText(addr string) (string, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func grepLines(text, word string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
