@@ -9,7 +9,6 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/network"
-	"github.com/dinfra/stack/internal/rpc"
 )
 
 // nodePlan is the plan of one node of a local network.
@@ -51,7 +50,7 @@ func (r *Runtime) Backup(ctx context.Context, name, node string, store *backup.S
 	}
 	now := time.Now().UTC()
 	m := backup.Manifest{ID: backup.NewID(name, now), Network: name, Node: node, Created: now}
-	if err := chainFacts(ctx, rpcURL(*np), &m); err != nil {
+	if err := backup.ChainFacts(ctx, rpcURL(*np), &m); err != nil {
 		return nil, fmt.Errorf("node %s must be running to record what it holds: %w", node, err)
 	}
 	release, err := r.Hold(ctx, name, node)
@@ -76,7 +75,7 @@ func (r *Runtime) Restore(ctx context.Context, name, node, id string, store *bac
 		return nil, err
 	}
 	var here backup.Manifest
-	if chainFacts(ctx, rpcURL(*np), &here) == nil && here.GenesisHash != m.GenesisHash {
+	if backup.ChainFacts(ctx, rpcURL(*np), &here) == nil && here.GenesisHash != m.GenesisHash {
 		return nil, fmt.Errorf("backup %s is of chain %q (genesis %s), node %s runs genesis %s", id, m.Chain, m.GenesisHash, node, here.GenesisHash)
 	}
 	release, err := r.Hold(ctx, name, node)
@@ -115,29 +114,6 @@ func (r *Runtime) restart(ctx context.Context, name, node string, release func()
 }
 
 func rpcURL(np network.NodePlan) string { return fmt.Sprintf("http://127.0.0.1:%d", np.Ports.RPC) }
-
-// chainFacts reads what a node holds: chain, genesis, best and finalized blocks, version.
-func chainFacts(ctx context.Context, url string, m *backup.Manifest) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c, err := rpc.Dial(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	s, err := c.Status(ctx)
-	if err != nil {
-		return err
-	}
-	genesis, err := c.BlockHash(ctx, 0)
-	if err != nil {
-		return err
-	}
-	m.Chain, m.GenesisHash, m.NodeVersion = s.Chain, genesis, s.Version
-	m.Best = backup.Block{Number: uint64(s.Best), Hash: s.BestHash}
-	m.Finalized = backup.Block{Number: uint64(s.Finalized), Hash: s.FinalizedHash}
-	return nil
-}
 
 // BackupRetention is spec.backup.retention of the network's applied spec (validated there).
 func (r *Runtime) BackupRetention(name string) (backup.Retention, error) {
