@@ -28,11 +28,10 @@ up: build
 down: build
 	$(BIN)/onf down -f examples/dev-network.yaml
 
-# Runs every test, unit and integration, against real components built by scripts/tools.sh.
-# One package at a time (-p 1): the integration tests run real nodes, control planes and load
-# tests whose timing should not depend on which other package shares the 2 cores.
+# Runs every test, unit and integration, against real components built by scripts/tools.sh:
+# one package at a time, beside the real-pod cluster tests (see scripts/test.sh).
 test:
-	eval "$$(scripts/tools.sh env)" && eval "$$(scripts/images.sh env)" && $(GO) test -p 1 -count=1 -timeout 60m ./...
+	scripts/test.sh
 
 test-short:
 	$(GO) test -short ./...

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,7 @@ type realCluster struct {
 	cluster *kubetest.Cluster
 	cl      client.Client // knows SubstrateNetwork
 	image   string        // the gossamer image
+	slots   chan struct{} // one per test running (slot)
 }
 
 // startRealCluster starts a real one-node cluster with the CRD installed and the operator
@@ -86,11 +88,17 @@ func startRealCluster(t testing.TB) *realCluster {
 		t.Fatal(err)
 	}
 	startOperator(t, cluster)
-	return &realCluster{cluster: cluster, cl: cl, image: image}
+	atOnce := 3
+	if v := os.Getenv("ONF_CLUSTER_TESTS_AT_ONCE"); v != "" {
+		if atOnce, err = strconv.Atoi(v); err != nil || atOnce < 1 {
+			t.Fatalf("ONF_CLUSTER_TESTS_AT_ONCE=%q: want a number of tests, at least 1", v)
+		}
+	}
+	return &realCluster{cluster: cluster, cl: cl, image: image, slots: make(chan struct{}, atOnce)}
 }
 
 // namespace creates namespace ns for one test; when the test ends, its networks are deleted
-// and their pods waited for, so the next test has the machine to itself.
+// and their pods waited for, so the next test gets the test's share of the machine.
 func (rc *realCluster) namespace(t testing.TB, ns string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -144,14 +152,37 @@ func (rc *realCluster) waitNoPods(t testing.TB, ns string) {
 	})
 }
 
-// TestRealCluster runs the real-pod tests on one cluster, each in a namespace of its own.
+// realClusterTests are the real-pod tests, each in a namespace of its own.
+var realClusterTests = []struct {
+	name string
+	run  func(*testing.T, *realCluster)
+}{
+	{"dev network", testDevNetwork},
+	{"day-2 commands", testDay2Commands},
+	{"gateway", testGateway},
+	{"network policies enforced", testNetworkPolicies},
+	{"keys", testSessionKeys},
+}
+
+// TestRealCluster runs the real-pod tests on one cluster, side by side (see slots): most of
+// their time is spent waiting for pods and blocks, not computing.
 func TestRealCluster(t *testing.T) {
 	rc := startRealCluster(t)
-	t.Run("dev network", func(t *testing.T) { testDevNetwork(t, rc) })
-	t.Run("day-2 commands", func(t *testing.T) { testDay2Commands(t, rc) })
-	t.Run("gateway", func(t *testing.T) { testGateway(t, rc) })
-	t.Run("network policies enforced", func(t *testing.T) { testNetworkPolicies(t, rc) })
-	t.Run("keys", func(t *testing.T) { testSessionKeys(t, rc) })
+	for _, tc := range realClusterTests {
+		t.Run(tc.name, func(t *testing.T) {
+			rc.slot(t)
+			tc.run(t, rc)
+		})
+	}
+}
+
+// slot runs test t in parallel with the other real-pod tests, but no more than
+// ONF_CLUSTER_TESTS_AT_ONCE (default 3) at a time, so that nodes on a small machine still
+// produce blocks in their slots. The slot is held until the test's namespace is emptied.
+func (rc *realCluster) slot(t *testing.T) {
+	t.Parallel()
+	rc.slots <- struct{}{}
+	t.Cleanup(func() { <-rc.slots })
 }
 
 // testDevNetwork runs examples/dev-network.yaml: probes, blocks, Services, status, policies,
