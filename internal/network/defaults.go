@@ -1,11 +1,25 @@
 package network
 
 import (
+	"slices"
+
 	"github.com/dinfra/stack/api/v1alpha1"
 )
 
-// DefaultFlavor is the node flavor of a spec that names none: gossamer, the node that runs here.
-const DefaultFlavor = v1alpha1.FlavorGossamer
+// GossamerChains are the builtin chains gossamer ships (its chain/ folder).
+var GossamerChains = []string{"westend-dev", "westend-local"}
+
+// DefaultFlavor is the node flavor of a spec that names none. gossamer, the node that runs
+// here, only for a chain it can run: one of GossamerChains, or a chain spec from a file, URL or
+// ConfigMap (onf cannot tell whose it is), in a network without parachains. Any other builtin
+// name (polkadot, kusama, westend, rococo-local, dev, ...) and every network with parachains is
+// polkadot-sdk's, so such a spec never silently looks for gossamer.
+func DefaultFlavor(s *v1alpha1.SubstrateNetworkSpec) v1alpha1.Flavor {
+	if len(s.Parachains) > 0 || (s.Chain.Builtin != "" && !slices.Contains(GossamerChains, s.Chain.Builtin)) {
+		return v1alpha1.FlavorSubstrate
+	}
+	return v1alpha1.FlavorGossamer
+}
 
 // Relay chain validators' session keys (Polkadot, Kusama, Westend, Rococo runtimes).
 var relayValidatorKeys = []v1alpha1.SessionKeyType{
@@ -25,7 +39,7 @@ func Default(n *v1alpha1.SubstrateNetwork) {
 	}
 	s := &n.Spec
 	if s.Node.Flavor == "" {
-		s.Node.Flavor = DefaultFlavor
+		s.Node.Flavor = DefaultFlavor(s)
 	}
 	for i := range s.Parachains {
 		p := &s.Parachains[i]
