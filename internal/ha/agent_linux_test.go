@@ -61,6 +61,15 @@ func TestAgentsAgainstEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
+	store := NewEtcd(cli, "/test/", "v-0")
+	storeDown(t, func() Store { return store }, e.Stop, e.Start)
+}
+
+// storeDown runs two agents whose stores come from newStore through an outage of the store
+// (down, later up): the active fences within TTL - M of the outage, nobody signs during it,
+// one signs again after it, and the signing spans are at least 2M apart.
+func storeDown(t *testing.T, newStore func() Store, down, up func()) {
+	t.Helper()
 	tm := Timing{TTL: 3 * time.Second, Margin: time.Second}
 	var mu sync.Mutex
 	var spans []span
@@ -73,7 +82,7 @@ func TestAgentsAgainstEtcd(t *testing.T) {
 		nodes[name] = n
 		w := &Watch{}
 		w.since = time.Now().Add(-time.Hour) // a quiet chain, watched for long
-		a := &Agent{Name: name, Store: NewEtcd(cli, "/test/", "v-0"), Timing: tm, Node: &lockedNode{n, &mu}, Watch: w, Log: log}
+		a := &Agent{Name: name, Store: newStore(), Timing: tm, Node: &lockedNode{n, &mu}, Watch: w, Log: log}
 		wg.Add(1)
 		go func() { defer wg.Done(); a.Run(ctx) }()
 	}
@@ -88,22 +97,24 @@ func TestAgentsAgainstEtcd(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "one node signs", func() bool { return active() != "" })
 	first := active()
 
-	e.Stop()
+	down()
 	stopped := time.Now()
-	testenv.Eventually(t, tm.TTL, "the active fences without etcd", func() bool { return active() == "" })
+	testenv.Eventually(t, tm.TTL, "the active fences without its store", func() bool { return active() == "" })
 	if took := time.Since(stopped); took > tm.TTL-tm.Margin+200*time.Millisecond {
-		t.Errorf("fenced %s after etcd stopped, want <= TTL-M", took)
+		t.Errorf("fenced %s after the store went down, want <= TTL-M", took)
 	}
 	time.Sleep(2 * tm.TTL)
 	if a := active(); a != "" {
-		t.Fatalf("%s signs while etcd is down", a)
+		t.Fatalf("%s signs while the store is down", a)
 	}
-	e.Start()
-	testenv.Eventually(t, 4*tm.TTL, "a node signs again once etcd is back", func() bool { return active() != "" })
+	up()
+	testenv.Eventually(t, 4*tm.TTL, "a node signs again once the store is back", func() bool { return active() != "" })
 	t.Logf("first %s, then %s", first, active())
 	cancel()
 	wg.Wait()
 
+	mu.Lock()
+	defer mu.Unlock()
 	for i := 1; i < len(spans); i++ {
 		if gap := spans[i].start.Sub(spans[i-1].end); gap < 2*tm.Margin {
 			t.Errorf("span %d (%s) starts %s after span %d (%s) ended, want >= 2M", i, spans[i].node, gap, i-1, spans[i-1].node)

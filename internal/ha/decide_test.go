@@ -45,6 +45,8 @@ func TestDecide(t *testing.T) {
 			View{Now: at(3 * s), Holding: true, Acquired: at(0), Renewed: at(0), TTL: 9 * s, WatchingSince: at(-60 * s)}, Promote},
 		{"standby waits while the identity authored within the margin",
 			View{Now: at(5 * s), Holding: true, Acquired: at(0), Renewed: at(4 * s), TTL: 9 * s, WatchingSince: at(-60 * s), LastAuthored: at(3 * s)}, Wait},
+		{"standby waits for a block from a future slot (the authority's clock jumped ahead)",
+			View{Now: at(5 * s), Holding: true, Acquired: at(0), Renewed: at(4 * s), TTL: 9 * s, WatchingSince: at(-60 * s), LastAuthored: at(60 * s)}, Wait},
 		{"standby that has not watched the chain for the margin waits",
 			View{Now: at(5 * s), Holding: true, Acquired: at(0), Renewed: at(4 * s), TTL: 9 * s, WatchingSince: at(3 * s)}, Wait},
 		{"standby not following the chain at all waits",
