@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/cluster"
 	"github.com/dinfra/stack/internal/console"
 	"github.com/dinfra/stack/internal/console/site"
@@ -28,6 +30,7 @@ func init() {
 		history    int
 		noLocal    bool
 		timeout    time.Duration
+		backups    string
 	)
 	cmd := &cobra.Command{
 		Use:   "console",
@@ -36,8 +39,10 @@ func init() {
 under the ONF home (one site) and the SubstrateNetworks in every namespace of each kubeconfig
 context (one site each: a data centre, a cloud). The overview shows each network's
 ready/desired nodes, best and finalized block, finality lag, fewest peers, chain and version;
-a network's page shows its nodes by group and plots block height, finality lag and peers over
-time. The page updates itself (server-sent events).
+a network's page shows its nodes by group (with their registered session keys and last
+backup), the firing alerts of its Alertmanager (onf monitor up), and plots block height,
+finality lag, peers over time and a block time histogram. The page updates itself
+(server-sent events).
 
 A background poller asks each site once per --interval: local networks as onf status does
 (the supervisor's state and the nodes' RPC), clusters from the SubstrateNetworks' status and
@@ -45,16 +50,17 @@ their pods only (two list calls per site, never the nodes). Pages read that cach
 poll fails is shown unreachable with its last known networks.
 
 The console is read-only unless --api-keys names an API key file (the gateway's format, see
-onf gateway key new): then a key with role operator (the default role) may scale a group from
-a network's page, the same change onf scale makes, after the user confirms it by typing the
-network's name. The key travels in the X-Api-Key header, never in a cookie; requests from
+onf gateway key new): then a key with role operator (the default role) may scale a group
+(what onf scale does) or back up a local node into --backups (what onf backup create does)
+from a network's page, after the user confirms it by typing the network's name. The key travels in the X-Api-Key header, never in a cookie; requests from
 other origins are refused. The console serves plain HTTP on loopback only: put a TLS proxy in
 front of it to reach it from elsewhere. See docs/console.md.`,
 		Example: `  onf console                                   # local networks, http://127.0.0.1:8080
   onf console --context eu-1 --context us-1     # plus two clusters of ~/.kube/config
   onf console --kubeconfig ~/.kube/fleet --context dc-a --context dc-b --no-local
   (echo keys:; onf gateway key new --id alice --role operator) > console-keys.yaml
-  onf console --api-keys console-keys.yaml --listen 127.0.0.1:9090   # alice's key may scale`,
+  onf console --api-keys console-keys.yaml --listen 127.0.0.1:9090   # alice's key may act
+  onf console --api-keys console-keys.yaml --backups 's3://chain-backups?region=eu-west-1'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := loopbackOnly(listen); err != nil {
@@ -67,7 +73,15 @@ front of it to reach it from elsewhere. See docs/console.md.`,
 				if err != nil {
 					return err
 				}
-				sites = append(sites, console.NamedSite{Name: "local", Site: site.Local{Runtime: rt, ScaleTimeout: timeout}})
+				if backups == "" {
+					backups = filepath.Join(rt.Home, "backups") // onf backup's default --dest
+				}
+				store, err := backup.Open(c.Context(), backups)
+				if err != nil {
+					return fmt.Errorf("--backups: %w", err)
+				}
+				defer store.Close()
+				sites = append(sites, console.NamedSite{Name: "local", Site: site.Local{Runtime: rt, ScaleTimeout: timeout, Backups: store}})
 			}
 			if kubeconfig != "" && len(contexts) == 0 {
 				contexts = []string{""} // the kubeconfig's current context
@@ -107,7 +121,8 @@ front of it to reach it from elsewhere. See docs/console.md.`,
 	f.DurationVar(&interval, "interval", 5*time.Second, "how often each site is polled")
 	f.IntVar(&history, "history", 360, "samples kept per network for the plots")
 	f.BoolVar(&noLocal, "no-local", false, "leave out the local networks under --home")
-	f.DurationVar(&timeout, "action-timeout", 3*time.Minute, "how long an action may wait for the network to converge")
+	f.DurationVar(&timeout, "action-timeout", 3*time.Minute, "how long an action may wait for the network to converge or a backup to finish")
+	f.StringVar(&backups, "backups", "", "backup destination of the local networks, as onf backup --dest (default <home>/backups)")
 	rootCmd.AddCommand(cmd)
 }
 

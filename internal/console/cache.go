@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/monitor"
 )
 
 // Sample is one poll's chain facts of a network, for the plots.
@@ -58,11 +61,57 @@ type Overview struct {
 
 // Detail is the network page.
 type Detail struct {
-	Summary   Summary   `json:"summary"`
-	Reachable bool      `json:"reachable"`
-	Groups    []Group   `json:"groups"`
-	History   []Sample  `json:"history"`
-	Polled    time.Time `json:"polled"`
+	Summary   Summary           `json:"summary"`
+	Reachable bool              `json:"reachable"`
+	Groups    []Group           `json:"groups"`
+	History   []Sample          `json:"history"`
+	BlockTime []Bucket          `json:"blockTime"`
+	Alerts    []monitor.Alert   `json:"alerts"`
+	Backups   []backup.Manifest `json:"backups"`
+	Notes     []string          `json:"notes,omitempty"`
+	Polled    time.Time         `json:"polled"`
+}
+
+// Bucket is one bar of the block time histogram: how many blocks came in at most Le seconds
+// (and more than the previous bucket's Le); Le 0 is the last, open-ended bucket.
+type Bucket struct {
+	Le     float64 `json:"le"`
+	Blocks int     `json:"blocks"`
+}
+
+// blockTimeEdges are the histogram's upper bounds in seconds, around the usual 6 s slot.
+var blockTimeEdges = []float64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 30, 60}
+
+// BlockTimes is the histogram of block times seen in the samples: between two samples where
+// the best block moved, each of the new blocks took the time since the previous move divided
+// by their number. The resolution is the poll interval; the first move has no start and is
+// not counted.
+func BlockTimes(hist []Sample) []Bucket {
+	out := make([]Bucket, len(blockTimeEdges)+1)
+	for i, le := range blockTimeEdges {
+		out[i].Le = le
+	}
+	var last *Sample // the sample where the best block last moved
+	for i := 1; i < len(hist); i++ {
+		cur := &hist[i]
+		if cur.Best <= hist[i-1].Best {
+			continue
+		}
+		if last != nil && cur.Best > last.Best {
+			blocks := int(cur.Best - last.Best)
+			secs := float64(cur.Time-last.Time) / 1000 / float64(blocks)
+			b := len(blockTimeEdges)
+			for j, le := range blockTimeEdges {
+				if secs <= le {
+					b = j
+					break
+				}
+			}
+			out[b].Blocks += blocks
+		}
+		last = cur
+	}
+	return out
 }
 
 // Options configure a Cache.
@@ -238,9 +287,11 @@ func (c *Cache) Detail(site, id string) (*Detail, bool) {
 	if ns == nil {
 		return nil, false
 	}
+	hist := ns.hist.samples()
 	return &Detail{
-		Summary: Summarize(site, ns.net), Reachable: s.view.Reachable, Groups: Groups(ns.net.Status),
-		History: ns.hist.samples(), Polled: s.view.Polled,
+		Summary: Summarize(site, ns.net), Reachable: s.view.Reachable, Groups: Groups(ns.net),
+		History: hist, BlockTime: BlockTimes(hist), Alerts: nonNil(ns.net.Alerts),
+		Backups: nonNil(ns.net.Backups), Notes: ns.net.Notes, Polled: s.view.Polled,
 	}, true
 }
 
@@ -257,4 +308,12 @@ func (c *Cache) lookup(site, id string) (Site, Summary, bool) {
 		return nil, Summary{}, false
 	}
 	return s.site, Summarize(site, ns.net), true
+}
+
+// nonNil makes an empty list an empty JSON array, not null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -8,8 +8,12 @@ package console
 
 import (
 	"context"
+	"errors"
 	"slices"
 
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/monitor"
 	"github.com/dinfra/stack/internal/netstatus"
 )
 
@@ -20,12 +24,29 @@ type Site interface {
 	// Scale is `onf scale` of a group of one of the site's networks: it returns once the
 	// network has converged, or with the reason it did not.
 	Scale(ctx context.Context, namespace, name, group string, replicas int) error
+	// Backup is `onf backup create` of a node: it returns the complete backup's manifest, or
+	// ErrUnsupported where the site cannot back up.
+	Backup(ctx context.Context, namespace, name, node string) (*backup.Manifest, error)
 }
+
+// ErrUnsupported marks an action a site does not have.
+var ErrUnsupported = errors.New("not supported by this site")
 
 // Network is one network as a site's poll found it.
 type Network struct {
 	Chain  string // the chain spec's name: builtin name, file, URL or ConfigMap
 	Status *netstatus.Network
+	// Alerts are the alerts firing in the network's Alertmanager (a local network's `onf
+	// monitor up` stack), what `onf status` prints under the table.
+	Alerts []monitor.Alert
+	// Backups are the newest complete backup of each node that has one, newest first.
+	Backups []backup.Manifest
+	// SessionKeys are the public session keys registered on chain per node, as `onf keys`
+	// recorded them (status.nodes[].sessionKeys in a cluster).
+	SessionKeys map[string]*v1alpha1.RegisteredKeys
+	// Notes say why some of the above could not be read (an Alertmanager that does not
+	// answer, an unreadable backup destination): the network is still shown.
+	Notes []string
 }
 
 // ID names a network within its site: namespace/name in a cluster, the name locally.
@@ -57,6 +78,8 @@ type Summary struct {
 	Peers    int      `json:"peers"`
 	Versions []string `json:"versions"`
 	Gateway  string   `json:"gateway,omitempty"`
+	// Alerts counts the firing alerts.
+	Alerts int `json:"alerts"`
 }
 
 // Summarize is the overview row of a network.
@@ -65,6 +88,7 @@ func Summarize(site string, n Network) Summary {
 	s := Summary{
 		Site: site, ID: ID(st), Name: st.Network, Namespace: st.Namespace, Chain: n.Chain,
 		State: st.State, Error: st.Error, Desired: len(st.Nodes), Gateway: st.Gateway, Versions: []string{},
+		Alerts: len(n.Alerts),
 	}
 	for i := range st.Nodes {
 		node := &st.Nodes[i]
@@ -89,21 +113,45 @@ func Summarize(site string, n Network) Summary {
 
 // Group is a node group on the network page.
 type Group struct {
-	Name  string           `json:"name"`
-	Role  string           `json:"role"`
-	Nodes []netstatus.Node `json:"nodes"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+	Nodes []Node `json:"nodes"`
+}
+
+// Node is a node's row on the network page: `onf status`'s, its registered session keys and
+// its last backup.
+type Node struct {
+	netstatus.Node
+	SessionKeys *v1alpha1.RegisteredKeys `json:"sessionKeys,omitempty"`
+	LastBackup  *backup.Manifest         `json:"lastBackup,omitempty"`
 }
 
 // Groups are a network's nodes by group, in the spec's order.
-func Groups(st *netstatus.Network) []Group {
+func Groups(n Network) []Group {
 	var out []Group
-	for _, n := range st.Nodes {
-		i := slices.IndexFunc(out, func(g Group) bool { return g.Name == n.Group })
+	for _, sn := range n.Status.Nodes {
+		i := slices.IndexFunc(out, func(g Group) bool { return g.Name == sn.Group })
 		if i < 0 {
-			out = append(out, Group{Name: n.Group, Role: string(n.Role)})
+			out = append(out, Group{Name: sn.Group, Role: string(sn.Role)})
 			i = len(out) - 1
 		}
-		out[i].Nodes = append(out[i].Nodes, n)
+		node := Node{Node: sn, SessionKeys: n.SessionKeys[sn.Name]}
+		if b := slices.IndexFunc(n.Backups, func(m backup.Manifest) bool { return m.Node == sn.Name }); b >= 0 {
+			node.LastBackup = &n.Backups[b]
+		}
+		out[i].Nodes = append(out[i].Nodes, node)
+	}
+	return out
+}
+
+// Newest keeps the newest backup of each node, newest first, from a list oldest first (as
+// backup.Store.List returns it).
+func Newest(list []backup.Manifest) []backup.Manifest {
+	var out []backup.Manifest
+	for _, m := range slices.Backward(list) {
+		if !slices.ContainsFunc(out, func(o backup.Manifest) bool { return o.Node == m.Node }) {
+			out = append(out, m)
+		}
 	}
 	return out
 }

@@ -17,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/gateway/auth"
+	"github.com/dinfra/stack/internal/monitor"
 	"github.com/dinfra/stack/internal/netstatus"
 )
 
@@ -39,9 +42,52 @@ func TestSummarize(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Summarize:\n got %+v\nwant %+v", got, want)
 	}
-	groups := Groups(st)
-	if len(groups) != 2 || groups[0].Name != "validator" || len(groups[1].Nodes) != 3 {
-		t.Errorf("Groups: %+v", groups)
+	if got := Summarize("dc-1", Network{Status: st, Alerts: []monitor.Alert{{Name: "NodeDown"}, {Name: "FinalityStalled"}}}); got.Alerts != 2 {
+		t.Errorf("Summarize: %d alerts, want 2", got.Alerts)
+	}
+}
+
+func TestGroupsCarryKeysAndLastBackup(t *testing.T) {
+	st := &netstatus.Network{Network: "relay", Nodes: []netstatus.Node{
+		node("validator-0", "validator", true, "", 3, 10, 7, "v"),
+		node("rpc-0", "rpc", true, "", 1, 9, 7, "v"),
+		node("rpc-1", "rpc", true, "", 1, 9, 7, "v"),
+	}}
+	at := func(min int) time.Time { return time.Date(2026, 12, 5, 10, min, 0, 0, time.UTC) }
+	list := []backup.Manifest{{ID: "a", Node: "rpc-0", Created: at(1)}, {ID: "b", Node: "rpc-1", Created: at(2)}, {ID: "c", Node: "rpc-0", Created: at(3)}}
+	newest := Newest(list)
+	if len(newest) != 2 || newest[0].ID != "c" || newest[1].ID != "b" {
+		t.Fatalf("Newest: %+v", newest)
+	}
+	keys := &v1alpha1.RegisteredKeys{Validator: "5Grw", Keys: "0x01", Session: 4}
+	groups := Groups(Network{Status: st, Backups: newest, SessionKeys: map[string]*v1alpha1.RegisteredKeys{"validator-0": keys}})
+	if len(groups) != 2 || groups[0].Name != "validator" || len(groups[1].Nodes) != 2 {
+		t.Fatalf("Groups: %+v", groups)
+	}
+	if v := groups[0].Nodes[0]; v.SessionKeys != keys || v.LastBackup != nil {
+		t.Errorf("validator-0: keys %v, backup %v", v.SessionKeys, v.LastBackup)
+	}
+	if r0, r1 := groups[1].Nodes[0], groups[1].Nodes[1]; r0.LastBackup == nil || r0.LastBackup.ID != "c" || r1.LastBackup == nil || r1.LastBackup.ID != "b" || r0.SessionKeys != nil {
+		t.Errorf("rpc nodes: %+v %+v", r0, r1)
+	}
+}
+
+func TestBlockTimes(t *testing.T) {
+	// Polls every 2 s: the chain moves 1 block in 6 s, then 2 blocks in 4 s, then stalls for 80 s.
+	hist := []Sample{{Time: 0, Best: 10}, {Time: 2000, Best: 11}, {Time: 4000, Best: 11}, {Time: 6000, Best: 11},
+		{Time: 8000, Best: 12}, {Time: 10000, Best: 12}, {Time: 12000, Best: 14}, {Time: 92000, Best: 15}}
+	got := map[float64]int{}
+	for _, b := range BlockTimes(hist) {
+		if b.Blocks > 0 {
+			got[b.Le] = b.Blocks
+		}
+	}
+	// 11 has no start; 12 took 6 s; 13 and 14 took 2 s each; 15 took 80 s (open-ended bucket).
+	if want := map[float64]int{6: 1, 2: 2, 0: 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("BlockTimes: %v, want %v", got, want)
+	}
+	if n := len(BlockTimes(nil)); n != len(blockTimeEdges)+1 {
+		t.Errorf("empty history: %d buckets", n)
 	}
 }
 
@@ -70,6 +116,7 @@ type fakeSite struct {
 	err    error
 	polls  int
 	scaled []string
+	backed []string
 }
 
 func (f *fakeSite) Poll(context.Context) ([]Network, error) {
@@ -84,6 +131,18 @@ func (f *fakeSite) Scale(_ context.Context, ns, name, group string, replicas int
 	defer f.mu.Unlock()
 	f.scaled = append(f.scaled, fmt.Sprint(ns, " ", name, " ", group, " ", replicas))
 	return nil
+}
+
+// Backup backs up nodes named rpc-*, and refuses others as the local runtime refuses
+// validators.
+func (f *fakeSite) Backup(_ context.Context, ns, name, node string) (*backup.Manifest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !strings.HasPrefix(node, "rpc-") {
+		return nil, fmt.Errorf("node %s is a validator node", node)
+	}
+	f.backed = append(f.backed, fmt.Sprint(ns, " ", name, " ", node))
+	return &backup.Manifest{ID: name + "-1", Node: node, Best: backup.Block{Number: 9}, Finalized: backup.Block{Number: 7}}, nil
 }
 
 func (f *fakeSite) set(nets []Network, err error) {
@@ -199,6 +258,40 @@ func TestScale(t *testing.T) {
 	}
 	if want := []string{"chains relay rpc 3"}; !reflect.DeepEqual(site.scaled, want) {
 		t.Errorf("scale calls %q, want %q", site.scaled, want)
+	}
+}
+
+func TestBackupAction(t *testing.T) {
+	site := &fakeSite{nets: []Network{{Status: &netstatus.Network{Network: "dev", Nodes: []netstatus.Node{}}}}}
+	cache := NewCache([]NamedSite{{Name: "local", Site: site}}, Options{})
+	cache.poll(context.Background(), "local", cache.sites["local"])
+	srv := &Server{Cache: cache, Keys: keyStore(t), ActionTimeout: time.Minute, Log: discard()}
+	for _, tc := range []struct {
+		name, key, body string
+		code            int
+		msg             string
+	}{
+		{"no key", "", `{"site":"local","network":"dev","node":"rpc-0","confirm":"dev"}`, 401, "no API key"},
+		{"no node", testKey, `{"site":"local","network":"dev","confirm":"dev"}`, 400, "node: required"},
+		{"not confirmed", testKey, `{"site":"local","network":"dev","node":"rpc-0"}`, 400, "confirm:"},
+		{"validator", testKey, `{"site":"local","network":"dev","node":"validator-0","confirm":"dev"}`, 409, "validator node"},
+		{"rpc node", testKey, `{"site":"local","network":"dev","node":"rpc-0","confirm":"dev"}`, 200, "backup dev-1 of rpc-0 at block 9 (finalized 7)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/api/backup", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			if tc.key != "" {
+				req.Header.Set("X-Api-Key", tc.key)
+			}
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, req)
+			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.msg) {
+				t.Errorf("got %d %s, want %d with %q", rec.Code, rec.Body, tc.code, tc.msg)
+			}
+		})
+	}
+	if want := []string{" dev rpc-0"}; !reflect.DeepEqual(site.backed, want) {
+		t.Errorf("backup calls %q, want %q", site.backed, want)
 	}
 }
 

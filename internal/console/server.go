@@ -46,6 +46,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/network", s.network)
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("POST /api/scale", s.scale)
+	mux.HandleFunc("POST /api/backup", s.backup)
 	return secureHeaders(mux)
 }
 
@@ -127,20 +128,80 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ScaleRequest is the body of POST /api/scale.
-type ScaleRequest struct {
-	Site     string `json:"site"`
-	Network  string `json:"network"` // the network's ID in its site
-	Group    string `json:"group"`
-	Replicas int    `json:"replicas"`
+// Target is the network an action is for, in every action's body.
+type Target struct {
+	Site    string `json:"site"`
+	Network string `json:"network"` // the network's ID in its site
 	// Confirm repeats Network: the page sends it only after the user typed the name.
 	Confirm string `json:"confirm"`
 }
 
-// scale is `onf scale` for a caller with an operator's API key. The key comes in a header
-// (X-Api-Key or Authorization: Bearer), never a cookie, and a request from another origin is
-// refused, so another site's page cannot make a browser act here (CSRF).
+// ScaleRequest is the body of POST /api/scale.
+type ScaleRequest struct {
+	Target
+	Group    string `json:"group"`
+	Replicas int    `json:"replicas"`
+}
+
+// BackupRequest is the body of POST /api/backup.
+type BackupRequest struct {
+	Target
+	Node string `json:"node"`
+}
+
+// action is a request body: its target and a check of its own fields.
+type action interface {
+	target() *Target
+	check() error
+}
+
+func (t *Target) target() *Target { return t }
+
+func (q *ScaleRequest) check() error {
+	switch {
+	case q.Group == "":
+		return errors.New("group: required")
+	case q.Replicas < 0 || q.Replicas > network.MaxReplicas:
+		return fmt.Errorf("replicas: must be between 0 and %d, got %d", network.MaxReplicas, q.Replicas)
+	}
+	return nil
+}
+
+func (q *BackupRequest) check() error {
+	if q.Node == "" {
+		return errors.New("node: required")
+	}
+	return nil
+}
+
+// scale is `onf scale`.
 func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
+	var req ScaleRequest
+	s.act(w, r, "scale", &req, func(ctx context.Context, site Site, sum Summary) (string, error) {
+		if err := site.Scale(ctx, sum.Namespace, sum.Name, req.Group, req.Replicas); err != nil {
+			return "", fmt.Errorf("scale %s group %s: %w", req.Network, req.Group, err)
+		}
+		return fmt.Sprintf("network %s: group %s has %d nodes", req.Network, req.Group, req.Replicas), nil
+	})
+}
+
+// backup is `onf backup create`.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	var req BackupRequest
+	s.act(w, r, "backup", &req, func(ctx context.Context, site Site, sum Summary) (string, error) {
+		m, err := site.Backup(ctx, sum.Namespace, sum.Name, req.Node)
+		if err != nil {
+			return "", fmt.Errorf("backup %s node %s: %w", req.Network, req.Node, err)
+		}
+		return fmt.Sprintf("network %s: backup %s of %s at block %d (finalized %d)", req.Network, m.ID, m.Node, m.Best.Number, m.Finalized.Number), nil
+	})
+}
+
+// act runs an action for a caller with an operator's API key. The key comes in a header
+// (X-Api-Key or Authorization: Bearer), never a cookie, and a request from another origin is
+// refused, so another site's page cannot make a browser act here (CSRF). Everything is
+// checked, naming the field, before run asks anything of a site.
+func (s *Server) act(w http.ResponseWriter, r *http.Request, verb string, req action, run func(context.Context, Site, Summary) (string, error)) {
 	if s.Keys == nil {
 		fail(w, http.StatusForbidden, "the console is read-only: start it with --api-keys to allow actions")
 		return
@@ -167,50 +228,47 @@ func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusForbidden, "key %s has role %q; actions need role %q", who.ID, who.Role, RoleOperator)
 		return
 	}
-	var req ScaleRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(req); err != nil {
 		fail(w, http.StatusBadRequest, "body: %v", err)
 		return
 	}
-	if err := req.check(); err != nil {
+	t := req.target()
+	if err := errors.Join(t.check(), req.check()); err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	site, sum, ok := s.Cache.lookup(req.Site, req.Network)
+	site, sum, ok := s.Cache.lookup(t.Site, t.Network)
 	if !ok {
-		fail(w, http.StatusNotFound, "network: site %q has no network %q", req.Site, req.Network)
+		fail(w, http.StatusNotFound, "network: site %q has no network %q", t.Site, t.Network)
 		return
 	}
-	s.Log.Info("scale", "key", who.ID, "site", req.Site, "network", req.Network, "group", req.Group, "replicas", req.Replicas)
+	s.Log.Info(verb, "key", who.ID, "site", t.Site, "request", req)
 	ctx, cancel := context.WithTimeout(r.Context(), s.ActionTimeout)
 	defer cancel()
-	err = site.Scale(ctx, sum.Namespace, sum.Name, req.Group, req.Replicas)
-	s.Cache.Refresh(req.Site)
-	if err != nil {
-		s.Log.Warn("scale failed", "key", who.ID, "site", req.Site, "network", req.Network, "err", err)
-		fail(w, http.StatusConflict, "scale %s group %s: %v", req.Network, req.Group, err)
-		return
+	result, err := run(ctx, site, sum)
+	s.Cache.Refresh(t.Site)
+	switch {
+	case errors.Is(err, ErrUnsupported):
+		fail(w, http.StatusNotImplemented, "%v", err)
+	case err != nil:
+		s.Log.Warn(verb+" failed", "key", who.ID, "site", t.Site, "network", t.Network, "err", err)
+		fail(w, http.StatusConflict, "%v", err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"result": result})
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
-		"result": fmt.Sprintf("network %s: group %s has %d nodes", req.Network, req.Group, req.Replicas),
-	})
 }
 
-// check refuses a request before anything is asked of a site, naming the field.
-func (q *ScaleRequest) check() error {
+// check refuses a target that is incomplete or unconfirmed, naming the field.
+func (t *Target) check() error {
 	switch {
-	case q.Site == "":
+	case t.Site == "":
 		return errors.New("site: required")
-	case q.Network == "":
+	case t.Network == "":
 		return errors.New("network: required")
-	case q.Group == "":
-		return errors.New("group: required")
-	case q.Replicas < 0 || q.Replicas > network.MaxReplicas:
-		return fmt.Errorf("replicas: must be between 0 and %d, got %d", network.MaxReplicas, q.Replicas)
-	case q.Confirm != q.Network:
-		return fmt.Errorf("confirm: must repeat the network's name %q to confirm the action", q.Network)
+	case t.Confirm != t.Network:
+		return fmt.Errorf("confirm: must repeat the network's name %q to confirm the action", t.Network)
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ let current = null; // the network page's data, as last drawn
 let lastResult = null; // the last action's outcome, shown until the page changes
 
 function h(tag, attrs, ...kids) {
-  const svg = ['svg', 'polyline', 'line', 'text', 'g'].includes(tag);
+  const svg = ['svg', 'polyline', 'line', 'text', 'g', 'rect'].includes(tag);
   const el = svg ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
@@ -78,6 +78,7 @@ function render() {
       h('td', { 'data-field': 'state', class: stateClass(n.state), title: n.error || '' }, n.state),
       h('td', { 'data-field': 'ready', class: 'num ' + (n.ready === n.desired ? 'state-ok' : 'state-warn') }, n.ready + '/' + n.desired),
       num(n.best, 'best'), num(n.finalized, 'finalized'), num(n.lag, 'lag'), num(n.peers, 'peers'),
+      h('td', { class: 'num ' + (n.alerts ? 'state-bad' : ''), 'data-field': 'alerts' }, n.alerts),
       h('td', { 'data-field': 'version' }, n.versions.join(', ') || '-')));
     kids.push(h('section', { class: 'site', 'data-site': site.name, 'data-reachable': String(site.reachable) },
       h('h2', {}, site.name,
@@ -85,7 +86,7 @@ function render() {
         h('span', { class: 'muted' }, site.networks.length + ' networks, polled ' + ago(site.polled)),
         site.error ? h('span', { class: 'muted', 'data-field': 'error' }, site.error) : null),
       h('table', {},
-        h('thead', {}, h('tr', {}, ['network', 'chain', 'state', 'ready', 'best', 'finalized', 'lag', 'min peers', 'version'].map(c => h('th', {}, c)))),
+        h('thead', {}, h('tr', {}, ['network', 'chain', 'state', 'ready', 'best', 'finalized', 'lag', 'min peers', 'alerts', 'version'].map(c => h('th', {}, c)))),
         h('tbody', {}, rows))));
   }
   patch(main, kids);
@@ -113,6 +114,24 @@ function plot(name, caption, series) {
     h('div', { class: 'legend' }, series.map((s, i) => h('span', {}, h('i', { class: 'l' + i }), s.label))), svg);
 }
 
+// histogram draws the block time buckets as SVG bars, one per bucket, labelled by bound.
+function histogram(name, caption, buckets) {
+  const W = 400, H = 150, L = 40, B = 16;
+  const top = Math.max(1, ...buckets.map(b => b.blocks));
+  const bw = (W - L - 4) / buckets.length;
+  return h('figure', {}, h('figcaption', {}, caption),
+    h('svg', { class: 'plot', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', 'data-plot': name },
+      h('line', { class: 'axis', x1: L, y1: H - B, x2: W, y2: H - B }),
+      h('text', { x: 2, y: 12 }, String(top)), h('text', { x: 2, y: H - B }, '0'),
+      buckets.map((b, i) => {
+        const bh = (b.blocks / top) * (H - B - 8);
+        return h('g', {},
+          h('rect', { class: 'bar', x: (L + i * bw + 1).toFixed(1), y: (H - B - bh).toFixed(1), width: (bw - 2).toFixed(1), height: bh.toFixed(1),
+            'data-le': b.le, 'data-blocks': b.blocks }),
+          h('text', { x: (L + i * bw + 1).toFixed(1), y: H - 2 }, b.le ? '≤' + b.le : '>'));
+      })));
+}
+
 function card(k, v, field) { return h('div', { class: 'card' }, h('div', { class: 'v', 'data-field': field }, v), h('div', { class: 'k' }, k)); }
 
 async function renderNetwork(r) {
@@ -138,40 +157,57 @@ async function renderNetwork(r) {
       card('best', s.best, 'best'), card('finalized', s.finalized, 'finalized'), card('finality lag', s.lag, 'lag'),
       card('min peers', s.peers, 'peers'), card('chain', s.chain, 'chain'), card('version', s.versions.join(', ') || '-', 'version')),
     s.error ? h('p', { class: 'state-bad' }, s.error) : null,
+    (d.notes || []).map(n => h('p', { class: 'state-warn', 'data-note': '' }, n)),
     s.gateway ? h('p', {}, 'RPC gateway: ', h('code', {}, s.gateway)) : null,
+    h('div', { id: 'alerts', 'data-count': d.alerts.length },
+      h('h3', {}, 'Firing alerts ', h('span', { class: 'muted' }, d.alerts.length ? '' : 'none (or no Alertmanager: onf monitor up)')),
+      d.alerts.length ? h('table', {}, h('thead', {}, h('tr', {}, ['alert', 'node', 'severity', 'since', 'summary'].map(c => h('th', {}, c)))),
+        h('tbody', {}, d.alerts.map(a => h('tr', { 'data-alert': a.name },
+          h('td', { class: 'state-bad' }, a.name), h('td', {}, a.node || '(network)'), h('td', {}, a.severity),
+          h('td', {}, new Date(a.since).toLocaleTimeString()), h('td', {}, a.summary))))) : null),
+    h('p', { id: 'last-backup', 'data-id': d.backups[0]?.id }, 'Last backup: ',
+      d.backups.length ? [h('code', {}, d.backups[0].id), ` of ${d.backups[0].node} at block ${d.backups[0].best.number} (finalized ${d.backups[0].finalized.number}), ${ago(d.backups[0].created)}`] : 'none'),
     h('div', { class: 'plots' },
       plot('height', 'Block height (best, finalized)', [{ label: 'best', points: pts('best') }, { label: 'finalized', points: pts('finalized') }]),
       plot('lag', 'Finality lag (blocks)', [{ label: 'lag', points: pts('lag') }]),
-      plot('peers', 'Peers (fewest of a ready node)', [{ label: 'peers', points: pts('peers') }])),
+      plot('peers', 'Peers (fewest of a ready node)', [{ label: 'peers', points: pts('peers') }]),
+      histogram('blocktime', 'Block time (seconds, from the polls)', d.blockTime)),
     h('div', { id: 'result', 'data-state': lastResult?.state }, lastResult ? h('p', {}, lastResult.msg) : null),
     d.groups.map(g => h('div', { class: 'group', 'data-group': g.name },
       h('h3', {}, g.name, h('span', { class: 'muted' }, g.role + ', ' + g.nodes.length + ' nodes'), h('span', { class: 'spacer' }),
         actions ? h('button', { 'data-scale-button': g.name, onclick: () => askScale(g.name) }, 'Scale…') : null),
       h('table', {},
-        h('thead', {}, h('tr', {}, ['node', 'state', 'restarts', 'version', 'peers', 'best', 'finalized', 'syncing', 'logs', 'RPC'].map(c => h('th', {}, c)))),
+        h('thead', {}, h('tr', {}, ['node', 'state', 'restarts', 'version', 'peers', 'best', 'finalized', 'syncing', 'session keys', 'last backup', 'logs', 'RPC', ''].map(c => h('th', {}, c)))),
         h('tbody', {}, g.nodes.map(n => {
           const st = n.conflict ? 'conflict' : n.running && n.rpcError ? 'starting' : n.running ? 'up' : 'stopped';
           return h('tr', { 'data-node': n.name },
             h('td', {}, n.name), h('td', { class: stateClass(st), title: n.rpcError || n.lastExit || '' }, st),
             num(n.restarts, 'restarts'), h('td', {}, n.version || '-'), num(n.peers, 'peers'), num(n.best, 'best'),
             num(n.finalized, 'finalized'), h('td', {}, n.syncing ? 'yes' : 'no'),
+            h('td', { 'data-field': 'keys', title: n.sessionKeys?.keys || '' }, n.sessionKeys ? `session ${n.sessionKeys.session}: ${short(n.sessionKeys.keys)}` : '-'),
+            h('td', { 'data-field': 'backup', title: n.lastBackup?.id || '' }, n.lastBackup ? `#${n.lastBackup.best.number}, ${ago(n.lastBackup.created)}` : '-'),
             h('td', {}, h('code', {}, 'onf logs ' + s.name + ' ' + n.name + where)),
-            h('td', {}, h('code', {}, 'onf rpc ' + s.name + ' ' + n.name + ' system_health' + where)));
+            h('td', {}, h('code', {}, 'onf rpc ' + s.name + ' ' + n.name + ' system_health' + where)),
+            h('td', {}, actions && local && backupRoles.includes(g.role) ? h('button', { 'data-backup-button': n.name, onclick: () => askBackup(n.name) }, 'Back up…') : null));
         })))))]);
 }
 
-// askScale opens the confirmation of a scale action; the page stops redrawing until it closes.
-function askScale(group) {
-  const s = current.summary, g = current.groups.find(g => g.name === group);
-  const replicas = h('input', { type: 'number', min: 0, value: g.nodes.length, id: 'replicas' });
+// Roles whose nodes onf backup create copies (the others never pause).
+const backupRoles = ['full', 'archive', 'rpc'];
+
+function short(hex) { return hex && hex.length > 18 ? hex.slice(0, 10) + '…' + hex.slice(-6) : hex; }
+
+// confirmAction opens an action's confirmation: its own inputs, the API key and the network's
+// name typed out. The page stops redrawing until it closes.
+function confirmAction(title, inputs, verb, body, waiting) {
+  const s = current.summary;
   const key = h('input', { type: 'password', id: 'apikey', autocomplete: 'off' });
   const confirm = h('input', { type: 'text', id: 'confirm-name', autocomplete: 'off' });
   const box = h('div', { class: 'confirm', id: 'confirm' },
-    h('strong', {}, `Scale group ${g.name} of ${s.id} at ${s.site} (now ${g.nodes.length} nodes)`),
-    h('label', {}, 'Nodes ', replicas),
+    h('strong', {}, title), inputs,
     h('label', {}, 'API key (role operator) ', key),
     h('label', {}, 'Type the network name ', h('code', {}, s.id), ' to confirm ', confirm),
-    h('button', { id: 'confirm-button', onclick: () => doScale(s, g, Number(replicas.value), key.value, confirm.value, box) }, 'Scale'), ' ',
+    h('button', { id: 'confirm-button', onclick: () => act(verb, { site: s.site, network: s.id, ...body(), confirm: confirm.value }, key.value, waiting(), box) }, verb[0].toUpperCase() + verb.slice(1)), ' ',
     h('button', { onclick: () => { box.remove(); render(); } }, 'Cancel'));
   lastResult = null;
   const result = document.getElementById('result');
@@ -179,17 +215,31 @@ function askScale(group) {
   result.replaceChildren(box);
 }
 
-async function doScale(s, g, replicas, key, confirm, box) {
-  box.replaceChildren(h('span', {}, `scaling ${g.name} to ${replicas}: waiting for the network to converge…`));
+function askScale(group) {
+  const s = current.summary, g = current.groups.find(g => g.name === group);
+  const replicas = h('input', { type: 'number', min: 0, value: g.nodes.length, id: 'replicas' });
+  confirmAction(`Scale group ${g.name} of ${s.id} at ${s.site} (now ${g.nodes.length} nodes)`, h('label', {}, 'Nodes ', replicas),
+    'scale', () => ({ group: g.name, replicas: Number(replicas.value) }),
+    () => `scaling ${g.name} to ${replicas.value}: waiting for the network to converge…`);
+}
+
+function askBackup(node) {
+  const s = current.summary;
+  confirmAction(`Back up ${node} of ${s.id} at ${s.site}: the node stops for the copy and starts again`, null,
+    'backup', () => ({ node }), () => `backing up ${node}…`);
+}
+
+// act posts an action with the key in a header (never a cookie) and shows its outcome.
+async function act(verb, body, key, waiting, box) {
+  box.replaceChildren(h('span', {}, waiting));
   const headers = { 'Content-Type': 'application/json' };
   if (key) headers['X-Api-Key'] = key;
   let msg, ok = false;
   try {
-    const res = await fetch('/api/scale', { method: 'POST', headers, credentials: 'omit',
-      body: JSON.stringify({ site: s.site, network: s.id, group: g.name, replicas, confirm }) });
-    const body = await res.json();
+    const res = await fetch('/api/' + verb, { method: 'POST', headers, credentials: 'omit', body: JSON.stringify(body) });
+    const out = await res.json();
     ok = res.ok;
-    msg = ok ? body.result : `refused (${res.status}): ${body.error}`;
+    msg = ok ? out.result : `refused (${res.status}): ${out.error}`;
   } catch (e) {
     msg = 'failed: ' + e;
   }

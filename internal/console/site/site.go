@@ -1,19 +1,23 @@
 // Package site holds the console's sites: the local home, read through the local runtime as
 // `onf status` reads it, and a cluster context, read from the SubstrateNetworks' status and
-// pods (never from the nodes). Scaling is the same call `onf scale` makes.
+// pods (never from the nodes). Actions are the same calls the CLI verbs make: `onf scale`,
+// `onf backup create`.
 package site
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path"
 	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/cluster"
 	"github.com/dinfra/stack/internal/console"
 	"github.com/dinfra/stack/internal/local"
+	"github.com/dinfra/stack/internal/monitor"
 	"github.com/dinfra/stack/internal/netstatus"
 )
 
@@ -21,14 +25,24 @@ import (
 type Local struct {
 	Runtime      *local.Runtime
 	ScaleTimeout time.Duration
+	// Backups is the backup destination `onf backup` uses (its --dest): the last backups
+	// shown and where a backup from the console goes.
+	Backups *backup.Store
 }
 
-// Poll is `onf status` of every local network. A network whose state cannot be read is
-// listed with the reason instead of failing the whole site.
+// Poll is `onf status` of every local network, with the alerts its monitoring stack's
+// Alertmanager holds (what `onf status` prints under the table) and its last backups. A
+// network whose state cannot be read is listed with the reason instead of failing the whole
+// site; alerts or backups that cannot be read are noted on the network.
 func (l Local) Poll(ctx context.Context) ([]console.Network, error) {
 	names, err := l.Runtime.Networks()
 	if err != nil {
 		return nil, err
+	}
+	var backups []backup.Manifest
+	var backupErr error
+	if l.Backups != nil && len(names) > 0 {
+		backups, backupErr = l.Backups.List(ctx, "") // one listing for every network
 	}
 	out := make([]console.Network, 0, len(names))
 	for _, name := range names {
@@ -36,9 +50,45 @@ func (l Local) Poll(ctx context.Context) ([]console.Network, error) {
 		if err != nil {
 			st = &netstatus.Network{Network: name, State: "unknown", Error: err.Error(), Nodes: []netstatus.Node{}}
 		}
-		out = append(out, console.Network{Chain: l.chain(name), Status: st})
+		n := console.Network{Chain: l.chain(name), Status: st}
+		if n.Alerts, err = FiringAlerts(ctx, l.Runtime.Home, name); err != nil {
+			n.Notes = append(n.Notes, "alerts: "+err.Error())
+		}
+		if backupErr != nil {
+			n.Notes = append(n.Notes, "backups: "+backupErr.Error())
+		}
+		var mine []backup.Manifest
+		for _, m := range backups {
+			if m.Network == name {
+				mine = append(mine, m)
+			}
+		}
+		n.Backups = console.Newest(mine)
+		out = append(out, n)
 	}
 	return out, nil
+}
+
+// FiringAlerts are the alerts of a local network's Alertmanager (`onf monitor up`) as `onf
+// status` prints them: active, neither silenced nor inhibited. None without a running stack.
+func FiringAlerts(ctx context.Context, home, name string) ([]monitor.Alert, error) {
+	st, ok, err := monitor.Load(home, name)
+	if err != nil || !ok || !st.Alertmanager.Running() {
+		return nil, err
+	}
+	alerts, err := monitor.Notified(ctx, st.Alertmanager.URL())
+	if err != nil {
+		return nil, fmt.Errorf("alertmanager %s: %w", st.Alertmanager.URL(), err)
+	}
+	return alerts, nil
+}
+
+// Backup is `onf backup create` of a local node into the console's destination.
+func (l Local) Backup(ctx context.Context, _, name, node string) (*backup.Manifest, error) {
+	if l.Backups == nil {
+		return nil, fmt.Errorf("no backup destination: %w", console.ErrUnsupported)
+	}
+	return l.Runtime.Backup(ctx, name, node, l.Backups)
 }
 
 // chain reads only spec.chain of the applied spec: the rest (keys among it) stays unread.
@@ -74,7 +124,8 @@ type Cluster struct {
 	ScaleTimeout time.Duration
 }
 
-// Poll reads every network's status and pods with two list calls.
+// Poll reads every network's status and pods with two list calls. The registered session
+// keys are those `onf keys` recorded and the operator copied into status.nodes[].sessionKeys.
 func (c Cluster) Poll(ctx context.Context) ([]console.Network, error) {
 	nets, sts, err := c.Client.Statuses(ctx)
 	if err != nil {
@@ -83,8 +134,21 @@ func (c Cluster) Poll(ctx context.Context) ([]console.Network, error) {
 	out := make([]console.Network, len(nets))
 	for i := range nets {
 		out[i] = console.Network{Chain: ChainName(nets[i].Spec.Chain), Status: sts[i]}
+		for _, ns := range nets[i].Status.Nodes {
+			if ns.SessionKeys != nil {
+				if out[i].SessionKeys == nil {
+					out[i].SessionKeys = map[string]*v1alpha1.RegisteredKeys{}
+				}
+				out[i].SessionKeys[ns.Name] = ns.SessionKeys
+			}
+		}
 	}
 	return out, nil
+}
+
+// Backup is refused: `onf backup` backs up local networks only (docs/backup.md).
+func (c Cluster) Backup(context.Context, string, string, string) (*backup.Manifest, error) {
+	return nil, fmt.Errorf("backups of networks in a cluster: %w (onf backup is local only, see docs/backup.md)", console.ErrUnsupported)
 }
 
 // Scale is `onf scale -n NAMESPACE` of a network in the cluster.
