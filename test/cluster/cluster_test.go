@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +69,6 @@ type realCluster struct {
 	cluster *kubetest.Cluster
 	cl      client.Client // knows SubstrateNetwork
 	image   string        // the gossamer image
-	slots   chan struct{} // one per test running (slot)
 }
 
 // startRealCluster starts a real one-node cluster with the CRD installed and the operator
@@ -88,13 +86,7 @@ func startRealCluster(t testing.TB) *realCluster {
 		t.Fatal(err)
 	}
 	startOperator(t, cluster)
-	atOnce := 3
-	if v := os.Getenv("ONF_CLUSTER_TESTS_AT_ONCE"); v != "" {
-		if atOnce, err = strconv.Atoi(v); err != nil || atOnce < 1 {
-			t.Fatalf("ONF_CLUSTER_TESTS_AT_ONCE=%q: want a number of tests, at least 1", v)
-		}
-	}
-	return &realCluster{cluster: cluster, cl: cl, image: image, slots: make(chan struct{}, atOnce)}
+	return &realCluster{cluster: cluster, cl: cl, image: image}
 }
 
 // namespace creates namespace ns for one test; when the test ends, its networks are deleted
@@ -164,25 +156,17 @@ var realClusterTests = []struct {
 	{"keys", testSessionKeys},
 }
 
-// TestRealCluster runs the real-pod tests on one cluster, side by side (see slots): most of
-// their time is spent waiting for pods and blocks, not computing.
+// TestRealCluster runs the real-pod tests on one cluster, side by side (as many at once as
+// go test's -parallel, by default the number of cores): most of their time is spent waiting
+// for pods and blocks, not computing.
 func TestRealCluster(t *testing.T) {
 	rc := startRealCluster(t)
 	for _, tc := range realClusterTests {
 		t.Run(tc.name, func(t *testing.T) {
-			rc.slot(t)
+			t.Parallel()
 			tc.run(t, rc)
 		})
 	}
-}
-
-// slot runs test t in parallel with the other real-pod tests, but no more than
-// ONF_CLUSTER_TESTS_AT_ONCE (default 3) at a time, so that nodes on a small machine still
-// produce blocks in their slots. The slot is held until the test's namespace is emptied.
-func (rc *realCluster) slot(t *testing.T) {
-	t.Parallel()
-	rc.slots <- struct{}{}
-	t.Cleanup(func() { <-rc.slots })
 }
 
 // testDevNetwork runs examples/dev-network.yaml: probes, blocks, Services, status, policies,
