@@ -207,7 +207,7 @@ spec.backup.retention of the network's applied spec.`,
 	prune.Flags().IntVar(&keep, "keep", 0, "how many of the newest backups to keep")
 	prune.Flags().DurationVar(&maxAge, "max-age", 0, "delete backups older than this (the newest is always kept)")
 
-	cmd.AddCommand(create, list, verify, restore, prune)
+	cmd.AddCommand(create, list, verify, restore, prune, backupJobCmd())
 	rootCmd.AddCommand(cmd)
 }
 

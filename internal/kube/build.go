@@ -97,6 +97,11 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 		return nil, err
 	}
 	objs = append(objs, gwObjs...)
+	backupObjs, err := backupObjects(n, templates, opts)
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, backupObjs...)
 	if opts.ServiceMonitor {
 		objs = append(objs, serviceMonitors(n)...)
 	}
@@ -223,6 +228,9 @@ func (b *groupBuilder) objects() ([]client.Object, error) {
 	}
 	sts, err := b.statefulSet()
 	if err != nil {
+		return nil, err
+	}
+	if err := b.withRestore(&sts.Spec.Template.Spec); err != nil {
 		return nil, err
 	}
 	objs = append(objs, sts, b.podDisruptionBudget(), b.networkPolicy())

@@ -47,6 +47,11 @@ func (b *groupBuilder) networkPolicy() *networkingv1.NetworkPolicy {
 		if fronted { // clients go through the gateway
 			from = append(from, gatewayPeer(b.net.Name))
 		}
+		if bk := b.net.Spec.Backup; bk != nil && bk.Source == b.group.Name { // its facts step
+			from = append(from, networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
+				LabelNetwork: b.net.Name, LabelBackupOf: b.group.Name,
+			}}})
+		}
 		for i := range b.opts.RPCClients {
 			from = append(from, networkingv1.NetworkPolicyPeer{
 				NamespaceSelector: &metav1.LabelSelector{}, // in any namespace

@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/robfig/cron/v3"
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/backup"
@@ -27,8 +26,8 @@ import (
 // (SessionKeysNotRegistered, BackupTooOld); a test holds the two to the same names.
 const (
 	MetricSessionKeysRegistered = "onf_session_keys_registered"
-	MetricBackupLastSuccess     = "onf_backup_last_success_timestamp_seconds"
-	MetricBackupInterval        = "onf_backup_interval_seconds"
+	MetricBackupLastSuccess     = backup.MetricLastSuccess
+	MetricBackupInterval        = backup.MetricInterval
 )
 
 // ExporterConfig is what `onf monitor up` tells the exporter (exporter.json, reread at every
@@ -267,29 +266,6 @@ func lastBackup(ctx context.Context, network string, b *BackupWatch) (time.Time,
 		}
 	}
 	return last, nil
-}
-
-// ScheduleInterval is the longest gap between two runs of a cron schedule over the next
-// eight days: a weekday-only schedule's backup is due after the weekend, not every day.
-func ScheduleInterval(schedule string, now time.Time) (time.Duration, error) {
-	s, err := cron.ParseStandard(schedule)
-	if err != nil {
-		return 0, err
-	}
-	var longest time.Duration
-	prev := s.Next(now)
-	for i := 0; i < 20000 && prev.Sub(now) < 8*24*time.Hour; i++ {
-		next := s.Next(prev)
-		if next.IsZero() {
-			break
-		}
-		longest = max(longest, next.Sub(prev))
-		prev = next
-	}
-	if longest == 0 {
-		return 0, fmt.Errorf("schedule %q never runs twice", schedule)
-	}
-	return longest, nil
 }
 
 // ServeHTTP serves the last results in the Prometheus text format.

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
 	gwconfig "github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/local"
@@ -417,7 +418,7 @@ func exporterConfig(n *v1alpha1.SubstrateNetwork, s *local.NetworkStatus, valida
 		}
 	}
 	if b := n.Spec.Backup; b != nil {
-		interval, err := ScheduleInterval(b.Schedule, now)
+		interval, err := backup.ScheduleInterval(b.Schedule, now)
 		if err != nil {
 			return nil, fmt.Errorf("spec.backup.schedule: %w", err)
 		}
