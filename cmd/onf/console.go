@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +20,7 @@ import (
 	"github.com/dinfra/stack/internal/console"
 	"github.com/dinfra/stack/internal/console/site"
 	"github.com/dinfra/stack/internal/gateway/auth"
+	"github.com/dinfra/stack/internal/sessionkeys"
 )
 
 func init() {
@@ -68,6 +71,7 @@ front of it to reach it from elsewhere. See docs/console.md.`,
 			}
 			log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil))
 			var sites []console.NamedSite
+			where := map[string]clusterFlags{} // how onf keys finds each site's networks
 			if !noLocal {
 				rt, err := localRuntime()
 				if err != nil {
@@ -82,6 +86,7 @@ front of it to reach it from elsewhere. See docs/console.md.`,
 				}
 				defer store.Close()
 				sites = append(sites, console.NamedSite{Name: "local", Site: site.Local{Runtime: rt, ScaleTimeout: timeout, Backups: store}})
+				where["local"] = clusterFlags{}
 			}
 			if kubeconfig != "" && len(contexts) == 0 {
 				contexts = []string{""} // the kubeconfig's current context
@@ -97,11 +102,12 @@ front of it to reach it from elsewhere. See docs/console.md.`,
 					name = "cluster"
 				}
 				sites = append(sites, console.NamedSite{Name: name, Site: site.Cluster{Client: cl, ScaleTimeout: timeout}})
+				where[name] = clusterFlags{cluster: true, kubeconfig: kubeconfig, context: ctx}
 			}
 			if len(sites) == 0 {
 				return errors.New("no site: drop --no-local or give --context or --kubeconfig")
 			}
-			srv := &console.Server{ActionTimeout: timeout, Log: log}
+			srv := &console.Server{ActionTimeout: timeout, Log: log, RotateKeys: rotateKeys(where)}
 			if keys != "" {
 				ks, err := auth.NewKeyStore(keys, console.RoleOperator, func(string) bool { return true })
 				if err != nil {
@@ -124,6 +130,27 @@ front of it to reach it from elsewhere. See docs/console.md.`,
 	f.DurationVar(&timeout, "action-timeout", 3*time.Minute, "how long an action may wait for the network to converge or a backup to finish")
 	f.StringVar(&backups, "backups", "", "backup destination of the local networks, as onf backup --dest (default <home>/backups)")
 	rootCmd.AddCommand(cmd)
+}
+
+// rotateKeys is onf keys rotate for the console: the verb's own steps (keysTarget and the
+// node's custodian through withCustodian, Rotate, then reportCheck, which records the keys
+// for the operator's status) on the network of a site, its printed check as the result.
+func rotateKeys(where map[string]clusterFlags) console.KeyRotator {
+	return func(ctx context.Context, site, namespace, name, node, suri string) (string, error) {
+		f := keysFlags{where: where[site], output: "table"}
+		f.where.namespace = namespace
+		var out bytes.Buffer
+		c := &cobra.Command{}
+		c.SetContext(ctx)
+		c.SetOut(&out)
+		err := withCustodian(c, &f, []string{name, node}, func(ctx context.Context, k *keysNet, cu *sessionkeys.Custodian, node string) error {
+			if _, err := cu.Rotate(ctx, suri); err != nil {
+				return err
+			}
+			return k.reportCheck(ctx, c, &f, cu, node, suri)
+		})
+		return strings.TrimSpace(out.String()), err
+	}
 }
 
 // loopbackOnly refuses to serve plain HTTP (and API keys in it) beyond this machine.

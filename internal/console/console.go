@@ -27,7 +27,15 @@ type Site interface {
 	// Backup is `onf backup create` of a node: it returns the complete backup's manifest, or
 	// ErrUnsupported where the site cannot back up.
 	Backup(ctx context.Context, namespace, name, node string) (*backup.Manifest, error)
+	// Restart is `onf restart` of a node: it returns once the node answers again, or
+	// ErrUnsupported where the site cannot restart one.
+	Restart(ctx context.Context, namespace, name, node string) error
 }
+
+// KeyRotator is `onf keys rotate` of a node of a site's network: new session keys made on the
+// node and registered on chain with the controller's secret URI. It returns what `onf keys
+// rotate` prints (the check of the registered keys).
+type KeyRotator func(ctx context.Context, site, namespace, name, node, suri string) (string, error)
 
 // ErrUnsupported marks an action a site does not have.
 var ErrUnsupported = errors.New("not supported by this site")

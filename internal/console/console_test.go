@@ -111,12 +111,13 @@ func TestRing(t *testing.T) {
 // fakeSite is a test double of a site: its networks and failure are set by the test, and it
 // records the scale calls it gets.
 type fakeSite struct {
-	mu     sync.Mutex
-	nets   []Network
-	err    error
-	polls  int
-	scaled []string
-	backed []string
+	mu        sync.Mutex
+	nets      []Network
+	err       error
+	polls     int
+	scaled    []string
+	backed    []string
+	restarted []string
 }
 
 func (f *fakeSite) Poll(context.Context) ([]Network, error) {
@@ -143,6 +144,13 @@ func (f *fakeSite) Backup(_ context.Context, ns, name, node string) (*backup.Man
 	}
 	f.backed = append(f.backed, fmt.Sprint(ns, " ", name, " ", node))
 	return &backup.Manifest{ID: name + "-1", Node: node, Best: backup.Block{Number: 9}, Finalized: backup.Block{Number: 7}}, nil
+}
+
+func (f *fakeSite) Restart(_ context.Context, ns, name, node string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.restarted = append(f.restarted, fmt.Sprint(ns, " ", name, " ", node))
+	return nil
 }
 
 func (f *fakeSite) set(nets []Network, err error) {
@@ -261,24 +269,44 @@ func TestScale(t *testing.T) {
 	}
 }
 
-func TestBackupAction(t *testing.T) {
+// The node actions (backup, restart, key rotation) pass the same checks as scale, call the
+// site's (or the rotator's) one call, and never log the controller's secret URI.
+func TestNodeActions(t *testing.T) {
 	site := &fakeSite{nets: []Network{{Status: &netstatus.Network{Network: "dev", Nodes: []netstatus.Node{}}}}}
 	cache := NewCache([]NamedSite{{Name: "local", Site: site}}, Options{})
 	cache.poll(context.Background(), "local", cache.sites["local"])
-	srv := &Server{Cache: cache, Keys: keyStore(t), ActionTimeout: time.Minute, Log: discard()}
+	var logs strings.Builder
+	var rotated []string
+	srv := &Server{Cache: cache, Keys: keyStore(t), ActionTimeout: time.Minute, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	rotator := func(_ context.Context, site, ns, name, node, suri string) (string, error) {
+		rotated = append(rotated, fmt.Sprint(site, " ", ns, " ", name, " ", node, " ", suri))
+		return "validator-0 match", nil
+	}
+	const suri = "//Alice-secret-0123"
 	for _, tc := range []struct {
-		name, key, body string
-		code            int
-		msg             string
+		name, path, key, body string
+		rotator               bool
+		code                  int
+		msg                   string
 	}{
-		{"no key", "", `{"site":"local","network":"dev","node":"rpc-0","confirm":"dev"}`, 401, "no API key"},
-		{"no node", testKey, `{"site":"local","network":"dev","confirm":"dev"}`, 400, "node: required"},
-		{"not confirmed", testKey, `{"site":"local","network":"dev","node":"rpc-0"}`, 400, "confirm:"},
-		{"validator", testKey, `{"site":"local","network":"dev","node":"validator-0","confirm":"dev"}`, 409, "validator node"},
-		{"rpc node", testKey, `{"site":"local","network":"dev","node":"rpc-0","confirm":"dev"}`, 200, "backup dev-1 of rpc-0 at block 9 (finalized 7)"},
+		{"backup without a key", "backup", "", `{"site":"local","network":"dev","node":"rpc-0","confirm":"dev"}`, false, 401, "no API key"},
+		{"backup without node", "backup", testKey, `{"site":"local","network":"dev","confirm":"dev"}`, false, 400, "node: required"},
+		{"backup not confirmed", "backup", testKey, `{"site":"local","network":"dev","node":"rpc-0"}`, false, 400, "confirm:"},
+		{"backup of a validator", "backup", testKey, `{"site":"local","network":"dev","node":"validator-0","confirm":"dev"}`, false, 409, "validator node"},
+		{"backup", "backup", testKey, `{"site":"local","network":"dev","node":"rpc-0","confirm":"dev"}`, false, 200, "backup dev-1 of rpc-0 at block 9 (finalized 7)"},
+		{"restart without a key", "restart", "", `{"site":"local","network":"dev","node":"rpc-0","confirm":"dev"}`, false, 401, "no API key"},
+		{"restart", "restart", testKey, `{"site":"local","network":"dev","node":"rpc-0","confirm":"dev"}`, false, 200, "rpc-0 restarted"},
+		{"rotate without a key", "rotate-keys", "", `{"site":"local","network":"dev","node":"validator-0","suri":"` + suri + `","confirm":"dev"}`, true, 401, "no API key"},
+		{"rotate without suri", "rotate-keys", testKey, `{"site":"local","network":"dev","node":"validator-0","confirm":"dev"}`, true, 400, "suri: required"},
+		{"rotate without rotator", "rotate-keys", testKey, `{"site":"local","network":"dev","node":"validator-0","suri":"` + suri + `","confirm":"dev"}`, false, 501, "not supported"},
+		{"rotate", "rotate-keys", testKey, `{"site":"local","network":"dev","node":"validator-0","suri":"` + suri + `","confirm":"dev"}`, true, 200, "validator-0 match"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/api/backup", strings.NewReader(tc.body))
+			srv.RotateKeys = nil
+			if tc.rotator {
+				srv.RotateKeys = rotator
+			}
+			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/api/"+tc.path, strings.NewReader(tc.body))
 			req.Header.Set("Content-Type", "application/json")
 			if tc.key != "" {
 				req.Header.Set("X-Api-Key", tc.key)
@@ -292,6 +320,15 @@ func TestBackupAction(t *testing.T) {
 	}
 	if want := []string{" dev rpc-0"}; !reflect.DeepEqual(site.backed, want) {
 		t.Errorf("backup calls %q, want %q", site.backed, want)
+	}
+	if want := []string{" dev rpc-0"}; !reflect.DeepEqual(site.restarted, want) {
+		t.Errorf("restart calls %q, want %q", site.restarted, want)
+	}
+	if want := []string{"local  dev validator-0 " + suri}; !reflect.DeepEqual(rotated, want) {
+		t.Errorf("rotations %q, want %q", rotated, want)
+	}
+	if strings.Contains(logs.String(), suri) || !strings.Contains(logs.String(), "rotate-keys") {
+		t.Errorf("the log has the secret URI, or no rotation:\n%s", logs.String())
 	}
 }
 

@@ -30,7 +30,9 @@ type Server struct {
 	Keys *auth.KeyStore
 	// ActionTimeout bounds an action, waiting for the network to converge included.
 	ActionTimeout time.Duration
-	Log           *slog.Logger
+	// RotateKeys rotates session keys; nil refuses it.
+	RotateKeys KeyRotator
+	Log        *slog.Logger
 }
 
 // Handler is the console's HTTP handler.
@@ -47,6 +49,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("POST /api/scale", s.scale)
 	mux.HandleFunc("POST /api/backup", s.backup)
+	mux.HandleFunc("POST /api/restart", s.restart)
+	mux.HandleFunc("POST /api/rotate-keys", s.rotateKeys)
 	return secureHeaders(mux)
 }
 
@@ -143,10 +147,23 @@ type ScaleRequest struct {
 	Replicas int    `json:"replicas"`
 }
 
-// BackupRequest is the body of POST /api/backup.
-type BackupRequest struct {
+// NodeRequest is the body of POST /api/backup and /api/restart.
+type NodeRequest struct {
 	Target
 	Node string `json:"node"`
+}
+
+// RotateRequest is the body of POST /api/rotate-keys.
+type RotateRequest struct {
+	NodeRequest
+	// SURI is the validator's controller secret URI, which signs session.setKeys. It is used
+	// for this call only: never logged, stored or sent back.
+	SURI string `json:"suri"`
+}
+
+// LogValue keeps the secret URI out of the log.
+func (q *RotateRequest) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("network", q.Network), slog.String("node", q.Node))
 }
 
 // action is a request body: its target and a check of its own fields.
@@ -167,11 +184,18 @@ func (q *ScaleRequest) check() error {
 	return nil
 }
 
-func (q *BackupRequest) check() error {
+func (q *NodeRequest) check() error {
 	if q.Node == "" {
 		return errors.New("node: required")
 	}
 	return nil
+}
+
+func (q *RotateRequest) check() error {
+	if q.SURI == "" {
+		return errors.Join(q.NodeRequest.check(), errors.New("suri: required: the controller's secret URI signs session.setKeys"))
+	}
+	return q.NodeRequest.check()
 }
 
 // scale is `onf scale`.
@@ -187,13 +211,39 @@ func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
 
 // backup is `onf backup create`.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
-	var req BackupRequest
+	var req NodeRequest
 	s.act(w, r, "backup", &req, func(ctx context.Context, site Site, sum Summary) (string, error) {
 		m, err := site.Backup(ctx, sum.Namespace, sum.Name, req.Node)
 		if err != nil {
 			return "", fmt.Errorf("backup %s node %s: %w", req.Network, req.Node, err)
 		}
 		return fmt.Sprintf("network %s: backup %s of %s at block %d (finalized %d)", req.Network, m.ID, m.Node, m.Best.Number, m.Finalized.Number), nil
+	})
+}
+
+// restart is `onf restart`.
+func (s *Server) restart(w http.ResponseWriter, r *http.Request) {
+	var req NodeRequest
+	s.act(w, r, "restart", &req, func(ctx context.Context, site Site, sum Summary) (string, error) {
+		if err := site.Restart(ctx, sum.Namespace, sum.Name, req.Node); err != nil {
+			return "", fmt.Errorf("restart %s node %s: %w", req.Network, req.Node, err)
+		}
+		return fmt.Sprintf("network %s: %s restarted and answers RPC", req.Network, req.Node), nil
+	})
+}
+
+// rotateKeys is `onf keys rotate`.
+func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
+	var req RotateRequest
+	s.act(w, r, "rotate-keys", &req, func(ctx context.Context, _ Site, sum Summary) (string, error) {
+		if s.RotateKeys == nil {
+			return "", fmt.Errorf("rotate keys: %w", ErrUnsupported)
+		}
+		out, err := s.RotateKeys(ctx, req.Site, sum.Namespace, sum.Name, req.Node, req.SURI)
+		if err != nil {
+			return "", fmt.Errorf("rotate keys of %s node %s: %w", req.Network, req.Node, err)
+		}
+		return out, nil
 	})
 }
 

@@ -188,17 +188,24 @@ async function renderNetwork(r) {
             h('td', { 'data-field': 'backup', title: n.lastBackup?.id || '' }, n.lastBackup ? `#${n.lastBackup.best.number}, ${ago(n.lastBackup.created)}` : '-'),
             h('td', {}, h('code', {}, 'onf logs ' + s.name + ' ' + n.name + where)),
             h('td', {}, h('code', {}, 'onf rpc ' + s.name + ' ' + n.name + ' system_health' + where)),
-            h('td', {}, actions && local && backupRoles.includes(g.role) ? h('button', { 'data-backup-button': n.name, onclick: () => askBackup(n.name) }, 'Back up…') : null));
+            h('td', { class: 'actions' },
+              actions && local ? h('button', { 'data-restart-button': n.name, onclick: () => askRestart(n.name) }, 'Restart…') : null,
+              actions && local && backupRoles.includes(g.role) ? h('button', { 'data-backup-button': n.name, onclick: () => askBackup(n.name) }, 'Back up…') : null,
+              actions && signingRoles.includes(g.role) ? h('button', { 'data-rotate-button': n.name, onclick: () => askRotate(n.name) }, 'Rotate keys…') : null));
         })))))]);
 }
 
 // Roles whose nodes onf backup create copies (the others never pause).
 const backupRoles = ['full', 'archive', 'rpc'];
+// Roles with session keys.
+const signingRoles = ['validator', 'collator'];
 
 function short(hex) { return hex && hex.length > 18 ? hex.slice(0, 10) + '…' + hex.slice(-6) : hex; }
 
 // confirmAction opens an action's confirmation: its own inputs, the API key and the network's
 // name typed out. The page stops redrawing until it closes.
+const verbs = { scale: 'Scale', backup: 'Back up', restart: 'Restart', 'rotate-keys': 'Rotate keys' };
+
 function confirmAction(title, inputs, verb, body, waiting) {
   const s = current.summary;
   const key = h('input', { type: 'password', id: 'apikey', autocomplete: 'off' });
@@ -207,7 +214,7 @@ function confirmAction(title, inputs, verb, body, waiting) {
     h('strong', {}, title), inputs,
     h('label', {}, 'API key (role operator) ', key),
     h('label', {}, 'Type the network name ', h('code', {}, s.id), ' to confirm ', confirm),
-    h('button', { id: 'confirm-button', onclick: () => act(verb, { site: s.site, network: s.id, ...body(), confirm: confirm.value }, key.value, waiting(), box) }, verb[0].toUpperCase() + verb.slice(1)), ' ',
+    h('button', { id: 'confirm-button', onclick: () => act(verb, { site: s.site, network: s.id, ...body(), confirm: confirm.value }, key.value, waiting(), box) }, verbs[verb]), ' ',
     h('button', { onclick: () => { box.remove(); render(); } }, 'Cancel'));
   lastResult = null;
   const result = document.getElementById('result');
@@ -227,6 +234,20 @@ function askBackup(node) {
   const s = current.summary;
   confirmAction(`Back up ${node} of ${s.id} at ${s.site}: the node stops for the copy and starts again`, null,
     'backup', () => ({ node }), () => `backing up ${node}…`);
+}
+
+function askRestart(node) {
+  const s = current.summary;
+  confirmAction(`Restart ${node} of ${s.id} at ${s.site}: it stops and starts again with its data and keys`, null,
+    'restart', () => ({ node }), () => `restarting ${node}…`);
+}
+
+function askRotate(node) {
+  const s = current.summary;
+  const suri = h('input', { type: 'password', id: 'suri', autocomplete: 'off' });
+  confirmAction(`Rotate the session keys of ${node} of ${s.id} at ${s.site}: new keys on the node, registered with session.setKeys`,
+    h('label', {}, "Controller's secret URI (signs session.setKeys; used for this call only) ", suri),
+    'rotate-keys', () => ({ node, suri: suri.value }), () => `rotating the keys of ${node}: waiting for session.nextKeys…`);
 }
 
 // act posts an action with the key in a header (never a cookie) and shows its outcome.

@@ -1,7 +1,7 @@
 // Package site holds the console's sites: the local home, read through the local runtime as
 // `onf status` reads it, and a cluster context, read from the SubstrateNetworks' status and
 // pods (never from the nodes). Actions are the same calls the CLI verbs make: `onf scale`,
-// `onf backup create`.
+// `onf backup create`, `onf restart`.
 package site
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -117,6 +118,11 @@ func (l Local) Scale(ctx context.Context, _, name, group string, replicas int) e
 	return l.Runtime.Scale(ctx, name, group, replicas, local.UpOptions{Timeout: l.ScaleTimeout})
 }
 
+// Restart is `onf restart` of a local node.
+func (l Local) Restart(ctx context.Context, _, name, node string) error {
+	return l.Runtime.Restart(ctx, name, node)
+}
+
 // Cluster is the SubstrateNetworks of a cluster: every namespace when the client's Namespace
 // is empty.
 type Cluster struct {
@@ -133,17 +139,26 @@ func (c Cluster) Poll(ctx context.Context) ([]console.Network, error) {
 	}
 	out := make([]console.Network, len(nets))
 	for i := range nets {
-		out[i] = console.Network{Chain: ChainName(nets[i].Spec.Chain), Status: sts[i]}
-		for _, ns := range nets[i].Status.Nodes {
-			if ns.SessionKeys != nil {
-				if out[i].SessionKeys == nil {
-					out[i].SessionKeys = map[string]*v1alpha1.RegisteredKeys{}
-				}
-				out[i].SessionKeys[ns.Name] = ns.SessionKeys
-			}
-		}
+		out[i] = console.Network{Chain: ChainName(nets[i].Spec.Chain), Status: sts[i], SessionKeys: sessionKeys(&nets[i])}
 	}
 	return out, nil
+}
+
+// sessionKeys are the registered keys in status.nodes by node name (GROUP-INDEX); the
+// status names nodes by pod (kube.PodName: NETWORK-GROUP-INDEX).
+func sessionKeys(n *v1alpha1.SubstrateNetwork) map[string]*v1alpha1.RegisteredKeys {
+	var out map[string]*v1alpha1.RegisteredKeys
+	for _, ns := range n.Status.Nodes {
+		node, ok := strings.CutPrefix(ns.Name, n.Name+"-")
+		if ns.SessionKeys == nil || !ok {
+			continue
+		}
+		if out == nil {
+			out = map[string]*v1alpha1.RegisteredKeys{}
+		}
+		out[node] = ns.SessionKeys
+	}
+	return out
 }
 
 // Backup is refused: `onf backup` backs up local networks only (docs/backup.md).
@@ -156,6 +171,12 @@ func (c Cluster) Scale(ctx context.Context, namespace, name, group string, repli
 	in := *c.Client
 	in.Namespace = namespace
 	return in.Scale(ctx, name, group, replicas, c.ScaleTimeout)
+}
+
+// Restart is refused: `onf restart` restarts local nodes only; a cluster's StatefulSet
+// starts a deleted pod again.
+func (c Cluster) Restart(context.Context, string, string, string) error {
+	return fmt.Errorf("restarting a node in a cluster: %w (delete its pod: kubectl delete pod)", console.ErrUnsupported)
 }
 
 // ChainName is how the console names a chain: the builtin name, the spec file's or URL's last

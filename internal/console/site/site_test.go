@@ -22,3 +22,13 @@ func TestChainName(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionKeysByNode(t *testing.T) {
+	keys := &v1alpha1.RegisteredKeys{Validator: "5Grw", Keys: "0x01", Session: 3}
+	n := &v1alpha1.SubstrateNetwork{}
+	n.Name = "relay"
+	n.Status.Nodes = []v1alpha1.NodeStatus{{Name: "relay-validator-0", SessionKeys: keys}, {Name: "relay-rpc-0"}}
+	if got := sessionKeys(n); len(got) != 1 || got["validator-0"] != keys {
+		t.Errorf("sessionKeys: %v", got)
+	}
+}
