@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/rollout"
 )
 
 // The exit status a CI job gates on: success and running rollouts pass, a rollback or an abort
@@ -34,7 +35,7 @@ func TestReportRolloutsExitStatus(t *testing.T) {
 		}
 	}
 	want := "rollout rpc: RolledBack at step 1 of 2, 0 of 2 nodes on new (from old); gate running failed on rpc-0: exit code 3 (want keeps running)"
-	if got := rolloutLine(back); got != want {
+	if got := rollout.Line(back); got != want {
 		t.Errorf("line:\n%s\nwant:\n%s", got, want)
 	}
 	var out bytes.Buffer

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dinfra/stack/internal/rollout"
 )
 
 func init() {
@@ -98,7 +100,7 @@ func printStatus(c *cobra.Command, b backend, name, output string) error {
 		fmt.Fprintf(out, "conflict: %s\n", c)
 	}
 	for _, r := range st.Rollouts {
-		fmt.Fprintln(out, rolloutLine(r))
+		fmt.Fprintln(out, rollout.Line(r))
 	}
 	for _, h := range st.HA {
 		fmt.Fprintf(out, "ha %s: authority %s, lease holder %s, expires %s%s\n", h.Identity, dash(h.Authority), dash(h.Holder), dash(h.Expires), dashErr(h.Error))

@@ -52,7 +52,7 @@ func podOf(n *v1alpha1.SubstrateNetwork, node string) (string, error) {
 func statusOf(n *v1alpha1.SubstrateNetwork, pods []corev1.Pod) *netstatus.Network {
 	out := &netstatus.Network{
 		Network: n.Name, Namespace: n.Namespace, State: networkState(n),
-		Generation: n.Status.ObservedGeneration, Nodes: []netstatus.Node{},
+		Generation: n.Status.ObservedGeneration, Nodes: []netstatus.Node{}, Rollouts: n.Status.Rollouts,
 	}
 	if c := meta.FindStatusCondition(n.Status.Conditions, kube.ConditionDegraded); c != nil && c.Status == metav1.ConditionTrue {
 		out.Error = c.Message

@@ -1,6 +1,8 @@
 package rollout
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,4 +96,41 @@ func Abort(st *v1alpha1.RolloutStatus) bool {
 	}
 	st.Phase, st.Upgraded = v1alpha1.RolloutAborted, 0
 	return true
+}
+
+// AbortAnnotation on a SubstrateNetwork asks the operator to abort rollouts (`onf rollout
+// abort`): its value is AbortRequest's, and it aborts only rollouts that started before it,
+// so it needs no removal and never aborts a later rollout.
+const AbortAnnotation = "onf.dinfra.dev/rollout-abort"
+
+// AbortRequest is the annotation's value asking to abort the group's rollout ("" every group)
+// at time at.
+func AbortRequest(group string, at time.Time) string {
+	if group == "" {
+		group = "*"
+	}
+	return group + "@" + at.UTC().Format(time.RFC3339Nano)
+}
+
+// AbortRequested says whether the annotation's value asks to abort the group's rollout that
+// started at started. A value it cannot read asks nothing.
+func AbortRequested(value, group string, started time.Time) bool {
+	g, at, ok := strings.Cut(value, "@")
+	t, err := time.Parse(time.RFC3339Nano, at)
+	return ok && err == nil && (g == "*" || g == group) && !t.Before(started.Truncate(time.Second))
+}
+
+// Line is one rollout in a sentence, for `onf rollout status`, `onf status` and the
+// operator's Rollout condition.
+func Line(r v1alpha1.RolloutStatus) string {
+	s := fmt.Sprintf("rollout %s: %s at step %d of %d, %d of %d nodes on %s (from %s)", r.Group, r.Phase, r.Step, len(r.Steps),
+		r.Upgraded, r.Steps[len(r.Steps)-1], r.To, r.From)
+	if f := r.Failure; f != nil {
+		s += fmt.Sprintf("; gate %s failed", f.Gate)
+		if f.Node != "" {
+			s += " on " + f.Node
+		}
+		s += fmt.Sprintf(": %s (want %s)", f.Value, f.Want)
+	}
+	return s
 }

@@ -78,3 +78,25 @@ func TestNextClampsToFewerReplicas(t *testing.T) {
 		t.Errorf("scaled down mid-rollout: %+v", st)
 	}
 }
+
+// An abort request aborts the rollouts that started before it, of its group or of every group.
+func TestAbortRequested(t *testing.T) {
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, c := range []struct {
+		value, group string
+		want         bool
+	}{
+		{AbortRequest("rpc", started.Add(time.Minute)), "rpc", true},
+		{AbortRequest("", started.Add(time.Minute)), "rpc", true},
+		{AbortRequest("rpc", started.Add(300*time.Millisecond)), "rpc", true}, // status times are whole seconds
+		{AbortRequest("rpc", started.Add(-time.Minute)), "rpc", false},        // made before this rollout
+		{AbortRequest("full", started.Add(time.Minute)), "rpc", false},
+		{"rpc", "rpc", false},
+		{"rpc@yesterday", "rpc", false},
+		{"", "rpc", false},
+	} {
+		if got := AbortRequested(c.value, c.group, started); got != c.want {
+			t.Errorf("AbortRequested(%q, %q) = %v, want %v", c.value, c.group, got, c.want)
+		}
+	}
+}

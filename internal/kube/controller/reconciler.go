@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -51,10 +52,13 @@ type Reconciler struct {
 	Options   kube.Options
 	// Nodes holds the nodes' chain facts; nil leaves per-node chain facts empty.
 	Nodes *nodestatus.Cache
-	Log   *slog.Logger
+	// Events records the canary rollouts' steps on the network; nil records none.
+	Events events.EventRecorder
+	Log    *slog.Logger
 
 	reconciles atomic.Int64
 	expect     expectations
+	steps      stepRuns
 }
 
 // Reconciles is how many reconciles ran (tests compare it with the writes they caused).
@@ -79,12 +83,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if n.DeletionTimestamp != nil {
 		return ctrl.Result{}, nil
 	}
+	if hasRollouts(&n) && r.APIReader != nil {
+		// Rollouts act on their own last status (the step): never on a cached copy that
+		// does not show the last status write yet.
+		if err := r.APIReader.Get(ctx, req.NamespacedName, &n); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
 	net := n.DeepCopy()
 	network.Default(net)
 	reason, problem := "", ""
 	var applied map[string]string
 	var waiting bool
-	objs, err := r.desired(ctx, net)
+	objs, rollouts, err := r.desired(ctx, &n, net)
 	var invalid *invalidError
 	switch {
 	case errors.As(err, &invalid):
@@ -98,11 +109,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			r.log().Warn("apply network", "network", req.NamespacedName, "err", err)
 		}
 	}
-	if err := r.updateStatus(ctx, &n, net, applied, reason, problem); err != nil {
+	if err := r.updateStatus(ctx, &n, net, applied, rollouts, reason, problem); err != nil {
 		return ctrl.Result{}, err
 	}
 	if reason == kube.ReasonApplyFailed {
 		return ctrl.Result{}, errors.New(problem) // retried with backoff
+	}
+	for _, st := range rollouts {
+		if st.Phase == v1alpha1.RolloutProgressing || st.Finished == nil && st.Phase != v1alpha1.RolloutPaused && st.Phase != v1alpha1.RolloutSucceeded {
+			// Gates are judged on a clock: bake and step timeout.
+			return ctrl.Result{RequeueAfter: rolloutCheckEvery}, nil
+		}
 	}
 	if waiting {
 		// Normally the cache's events come first; this catches an object deleted meanwhile.
@@ -117,19 +134,28 @@ type invalidError struct{ err error }
 func (e *invalidError) Error() string { return e.err.Error() }
 func (e *invalidError) Unwrap() error { return e.err }
 
-func (r *Reconciler) desired(ctx context.Context, n *v1alpha1.SubstrateNetwork) ([]client.Object, error) {
+// desired is what should exist for the defaulted network n (live is as stored), with the
+// upgrade groups' StatefulSets at their canary rollouts' images and partitions, and those
+// rollouts.
+func (r *Reconciler) desired(ctx context.Context, live, n *v1alpha1.SubstrateNetwork) ([]client.Object, []v1alpha1.RolloutStatus, error) {
 	if err := network.Validate(n); err != nil {
-		return nil, &invalidError{err}
+		return nil, nil, &invalidError{err}
 	}
+	rollouts, sets, err := r.rollouts(ctx, live, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	useRolloutImages(n, sets)
 	keys, err := r.nodeKeys(ctx, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	objs, err := kube.Desired(n, keys, r.Options)
 	if err != nil {
-		return nil, &invalidError{err}
+		return nil, nil, &invalidError{err}
 	}
-	return objs, nil
+	rolloutObjects(n, objs, sets)
+	return objs, rollouts, nil
 }
 
 // applyAll applies every desired object, then deletes the network's objects that are no
@@ -193,7 +219,7 @@ func objectID(o client.Object) string {
 
 // updateStatus writes the status if it changed. applied holds the hashes just applied: a
 // StatefulSet whose cached copy does not carry its hash yet is an update still on its way.
-func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.SubstrateNetwork, applied map[string]string, reason, problem string) error {
+func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.SubstrateNetwork, applied map[string]string, rollouts []v1alpha1.RolloutStatus, reason, problem string) error {
 	obs := kube.Observed{StatefulSets: map[string]*appsv1.StatefulSet{}, Pending: map[string]bool{}}
 	for _, g := range n.Spec.Groups {
 		var sts appsv1.StatefulSet
@@ -231,12 +257,28 @@ func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.Substra
 	if r.Nodes != nil {
 		obs.Nodes = r.Nodes.Nodes(client.ObjectKeyFromObject(n))
 	}
-	st := kube.ComputeStatus(n, obs, reason, problem, metav1.Now())
+	now := metav1.Now()
+	st := kube.ComputeStatus(n, obs, reason, problem, now)
+	if reason != kube.ReasonInvalidSpec {
+		st.Rollouts = rollouts
+		rolloutCondition(&st, rollouts, n.Generation, now)
+	} else {
+		st.Rollouts = live.Status.Rollouts // nothing was judged: keep them as they were
+	}
 	if equalStatus(live.Status, st) {
 		return nil
 	}
 	live.Status = st
-	if err := r.Client.Status().Update(ctx, live); err != nil {
+	err := r.Client.Status().Update(ctx, live)
+	if apierrors.IsConflict(err) && len(rollouts) > 0 && r.APIReader != nil {
+		// The spec changed meanwhile; a rollout's step already acted on must still be
+		// recorded, for what this reconcile observed.
+		if err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(live), live); err == nil {
+			live.Status = st
+			err = r.Client.Status().Update(ctx, live)
+		}
+	}
+	if err != nil {
 		if apierrors.IsConflict(err) {
 			return nil // a newer version is queued and will be reconciled
 		}

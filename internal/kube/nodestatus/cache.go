@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -54,7 +55,10 @@ type Cache struct {
 
 	mu       sync.Mutex
 	networks map[types.NamespacedName]map[string]v1alpha1.NodeStatus
-	events   chan event.GenericEvent
+	// polled is the UID of the pod each network's facts were read from: a pod restarted
+	// under the same name has no facts of its own until the next poll (canary gates).
+	polled map[types.NamespacedName]map[string]types.UID
+	events chan event.GenericEvent
 }
 
 // Events delivers a network whenever its nodes' facts change; the controller watches it so
@@ -80,6 +84,13 @@ func (c *Cache) Nodes(network types.NamespacedName) map[string]v1alpha1.NodeStat
 	return maps.Clone(c.networks[network])
 }
 
+// PolledUID is the UID of the pod whose facts Nodes returns under that pod name; "" when none.
+func (c *Cache) PolledUID(network types.NamespacedName, pod string) types.UID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.polled[network][pod]
+}
+
 // Start polls until ctx ends (a manager Runnable).
 func (c *Cache) Start(ctx context.Context) error {
 	interval := orDefault(c.Interval, 15*time.Second)
@@ -101,6 +112,7 @@ func (c *Cache) NeedLeaderElection() bool { return true }
 type result struct {
 	network types.NamespacedName
 	pod     string
+	uid     types.UID
 	status  v1alpha1.NodeStatus
 }
 
@@ -132,19 +144,23 @@ func (c *Cache) pollAll(ctx context.Context) {
 			results <- result{
 				network: types.NamespacedName{Namespace: p.Namespace, Name: p.Labels[kube.LabelNetwork]},
 				pod:     p.Name,
+				uid:     p.UID,
 				status:  c.poll(ctx, p.Name, endpoint),
 			}
 		}()
 	}
 	go func() { wg.Wait(); close(results) }()
 	next := map[types.NamespacedName]map[string]v1alpha1.NodeStatus{}
+	polled := map[types.NamespacedName]map[string]types.UID{}
 	for r := range results {
 		if next[r.network] == nil {
 			next[r.network] = map[string]v1alpha1.NodeStatus{}
+			polled[r.network] = map[string]types.UID{}
 		}
 		next[r.network][r.pod] = r.status
+		polled[r.network][r.pod] = r.uid
 	}
-	c.swap(next)
+	c.swap(next, polled)
 }
 
 // poll reads one node; an unreachable node has no facts (zero values).
@@ -167,7 +183,7 @@ func (c *Cache) poll(ctx context.Context, pod, endpoint string) v1alpha1.NodeSta
 }
 
 // swap replaces the facts and announces the networks whose facts changed.
-func (c *Cache) swap(next map[types.NamespacedName]map[string]v1alpha1.NodeStatus) {
+func (c *Cache) swap(next map[types.NamespacedName]map[string]v1alpha1.NodeStatus, polled map[types.NamespacedName]map[string]types.UID) {
 	c.mu.Lock()
 	var changed []types.NamespacedName
 	for k, v := range next {
@@ -180,7 +196,12 @@ func (c *Cache) swap(next map[types.NamespacedName]map[string]v1alpha1.NodeStatu
 			changed = append(changed, k)
 		}
 	}
-	c.networks = next
+	for k, v := range polled {
+		if !maps.Equal(c.polled[k], v) && !slices.Contains(changed, k) {
+			changed = append(changed, k) // a restarted pod's first facts
+		}
+	}
+	c.networks, c.polled = next, polled
 	c.mu.Unlock()
 	for _, k := range changed {
 		n := &v1alpha1.SubstrateNetwork{}

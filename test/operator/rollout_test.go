@@ -1,0 +1,368 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/kube"
+	"github.com/dinfra/stack/internal/kube/controller"
+	"github.com/dinfra/stack/internal/kube/kubetest"
+	"github.com/dinfra/stack/internal/rollout"
+	"github.com/dinfra/stack/internal/rpc"
+	"github.com/dinfra/stack/internal/testenv"
+)
+
+const rolloutSpec = `
+apiVersion: onf.dinfra.dev/v1alpha1
+kind: SubstrateNetwork
+metadata:
+  name: canary
+  namespace: chains
+spec:
+  chain:
+    builtin: rococo-local
+  node:
+    flavor: substrate
+    binary: polkadot
+    image: example.org/polkadot:v1
+  groups:
+    - name: validator
+      role: validator
+      replicas: 2
+      keys:
+        dev: ["//Alice", "//Bob"]
+    - name: rpc
+      role: rpc
+      replicas: 4
+      upgrade:
+        steps: [1, "50%", "100%"]
+        bake: 2s
+        stepTimeout: 12s
+`
+
+// fakeNodeStatus is the fake node-status source of the kwok rollout test: kwok's pods run no
+// node, so the operator's node-status cache reads each pod's facts from here instead of its
+// RPC port. A pod's facts follow its image's tag: "never-imports" answers RPC but stays at
+// block 0 without peers; every other tag follows a chain that grows a block a second.
+type fakeNodeStatus struct{ start time.Time }
+
+// endpoint names the pod and its image instead of a URL; probe reads it back.
+func (f *fakeNodeStatus) endpoint(p *corev1.Pod) string {
+	return "fake://" + p.Name + "/" + p.Spec.Containers[0].Image
+}
+
+func (f *fakeNodeStatus) probe(_ context.Context, endpoint string) (*rpc.Status, error) {
+	pod, image, _ := strings.Cut(strings.TrimPrefix(endpoint, "fake://"), "/")
+	best := rpc.BlockNumber(10 + time.Since(f.start)/time.Second)
+	s := &rpc.Status{PeerID: "12D3Koo-fake-" + pod, Version: image, Best: best, Finalized: best - 2, Health: rpc.Health{Peers: 3}}
+	if strings.HasSuffix(image, ":never-imports") {
+		s.Best, s.Finalized, s.Health.Peers = 0, 0, 0
+	}
+	return s, nil
+}
+
+// TestCanaryRolloutOnKubernetes drives canary rollouts of the rpc group's image through the
+// operator on a real control plane (StatefulSet controller included) with kwok pods and the
+// fake node-status source: a good image steps the StatefulSet's partition 3, 2, 0 and
+// succeeds; an image whose node never imports is rolled back at the first step, with the gate
+// and its value in status and events, while the other pods are never replaced; a container in
+// a crash loop fails the step at once; a paused rollout holds, and an abort request rolls
+// back.
+func TestCanaryRolloutOnKubernetes(t *testing.T) {
+	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
+	cl := newClient(t, cluster)
+	ctx := context.Background()
+	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeNodeStatus{start: time.Now()}
+	startOperator(t, cluster, controller.Config{NodeStatusInterval: 500 * time.Millisecond, Endpoint: fake.endpoint, Probe: fake.probe})
+	n := parseNetwork(t, rolloutSpec)
+	if err := cl.Create(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	key := client.ObjectKeyFromObject(n)
+	stsKey := types.NamespacedName{Namespace: "chains", Name: "canary-rpc"}
+	waitCondition(t, cl, key, "Ready", metav1.ConditionTrue, "", 2*time.Minute)
+
+	// The partitions the StatefulSet goes through, watched from the side.
+	watch := watchPartitions(t, cl, stsKey)
+	setImage(t, cl, key, "example.org/polkadot:v2", false)
+	st := waitRollout(t, cl, key, v1alpha1.RolloutSucceeded, 90*time.Second)
+	if got := watch.stop(); !slices.Equal(got, []int32{0, 3, 2, 0}) {
+		t.Errorf("partitions %v, want 0 (before), 3, 2, 0", got)
+	}
+	if st.From != "example.org/polkadot:v1" || st.To != "example.org/polkadot:v2" || st.Upgraded != 4 || !slices.Equal(st.Steps, []int32{1, 2, 4}) {
+		t.Errorf("rollout %+v", st)
+	}
+	if imgs := podImages(t, cl); !allEqual(imgs, "example.org/polkadot:v2") {
+		t.Errorf("after success: %v", imgs)
+	}
+	wantEvents(t, cl, key, controller.EventRolloutStep, controller.EventRolloutSucceeded)
+
+	// A node that never imports: rolled back at step 1 by a gate, the other pods untouched.
+	before := podUIDs(t, cl)
+	setImage(t, cl, key, "example.org/polkadot:never-imports", false)
+	st = waitRollout(t, cl, key, v1alpha1.RolloutRolledBack, 60*time.Second)
+	if f := st.Failure; f == nil || f.Node != "rpc-3" || f.Gate != "maxBlocksBehind" || !strings.Contains(f.Value, "best 0") || st.Step != 1 {
+		t.Errorf("rolled back rollout %+v, failure %+v", st, st.Failure)
+	}
+	st = waitFinished(t, cl, key)
+	after := podUIDs(t, cl)
+	for _, pod := range []string{"canary-rpc-0", "canary-rpc-1", "canary-rpc-2"} {
+		if before[pod] != after[pod] {
+			t.Errorf("%s was replaced during the failed canary", pod)
+		}
+	}
+	if before["canary-rpc-3"] == after["canary-rpc-3"] {
+		t.Errorf("canary-rpc-3 never ran the new image")
+	}
+	if imgs := podImages(t, cl); !allEqual(imgs, "example.org/polkadot:v2") {
+		t.Errorf("after rollback: %v", imgs)
+	}
+	got := waitCondition(t, cl, key, controller.ConditionRollout, metav1.ConditionFalse, string(v1alpha1.RolloutRolledBack), 10*time.Second)
+	if c := condition(got, controller.ConditionRollout); !strings.Contains(c.Message, "gate maxBlocksBehind failed on rpc-3") {
+		t.Errorf("Rollout condition: %s", c.Message)
+	}
+	wantEvents(t, cl, key, controller.EventRolloutFailed, controller.EventRolloutRolledBack)
+	// The same spec again (a new generation) does not retry the rolled-back image.
+	bumpGeneration(t, cl, key)
+	time.Sleep(3 * time.Second)
+	if again := rolloutOf(t, cl, key); again.Phase != v1alpha1.RolloutRolledBack || !again.Started.Equal(&st.Started) {
+		t.Errorf("after reapplying: %+v", st)
+	}
+
+	// A crash loop fails the step at once, long before the step timeout.
+	setImage(t, cl, key, "example.org/polkadot:crashes", false)
+	crashed := time.Now()
+	testenv.Eventually(t, 30*time.Second, "canary-rpc-3 runs the crashing image", func() (bool, error) {
+		var p corev1.Pod
+		if err := cl.Get(ctx, types.NamespacedName{Namespace: "chains", Name: "canary-rpc-3"}, &p); err != nil {
+			return false, err
+		}
+		if p.Spec.Containers[0].Image != "example.org/polkadot:crashes" || p.Status.Phase != corev1.PodRunning {
+			return false, nil
+		}
+		p.Status.ContainerStatuses[0].RestartCount = 1
+		p.Status.ContainerStatuses[0].LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error"}}
+		return true, cl.Status().Update(ctx, &p)
+	})
+	st = waitRollout(t, cl, key, v1alpha1.RolloutRolledBack, 30*time.Second)
+	if f := st.Failure; f == nil || f.Gate != "running" || f.Node != "rpc-3" || !strings.Contains(f.Value, "exit code 3") || st.To != "example.org/polkadot:crashes" {
+		t.Errorf("crash: %+v, failure %+v", st, st.Failure)
+	}
+	if d := time.Since(crashed); d > 12*time.Second {
+		t.Errorf("the crash took %s to roll back: the step timeout, not the running gate", d)
+	}
+	waitFinished(t, cl, key)
+
+	// Paused: step 1 holds past its bake; an abort request rolls it back.
+	setImage(t, cl, key, "example.org/polkadot:v3", true)
+	testenv.Eventually(t, 30*time.Second, "canary-rpc-3 on v3", func() (bool, error) {
+		imgs := podImages(t, cl)
+		return imgs["canary-rpc-3"] == "example.org/polkadot:v3", fmt.Errorf("%v", imgs)
+	})
+	time.Sleep(4 * time.Second)
+	if st := rolloutOf(t, cl, key); st.Phase != v1alpha1.RolloutPaused || st.Step != 1 || st.Upgraded != 1 {
+		t.Errorf("paused: %+v", st)
+	}
+	var live v1alpha1.SubstrateNetwork
+	if err := cl.Get(ctx, key, &live); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(live.DeepCopy())
+	metav1.SetMetaDataAnnotation(&live.ObjectMeta, rollout.AbortAnnotation, rollout.AbortRequest("rpc", time.Now()))
+	if err := cl.Patch(ctx, &live, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitRollout(t, cl, key, v1alpha1.RolloutAborted, 30*time.Second)
+	waitFinished(t, cl, key)
+	if imgs := podImages(t, cl); !allEqual(imgs, "example.org/polkadot:v2") {
+		t.Errorf("after abort: %v", imgs)
+	}
+	wantEvents(t, cl, key, controller.EventRolloutAborted)
+}
+
+func setImage(t *testing.T, cl client.Client, key types.NamespacedName, image string, paused bool) {
+	t.Helper()
+	var n v1alpha1.SubstrateNetwork
+	if err := cl.Get(context.Background(), key, &n); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(n.DeepCopy())
+	g := &n.Spec.Groups[1]
+	g.Node = &v1alpha1.NodeSoftware{Image: image}
+	g.Upgrade.Paused = paused
+	if err := cl.Patch(context.Background(), &n, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bumpGeneration applies the same spec again under a new generation.
+func bumpGeneration(t *testing.T, cl client.Client, key types.NamespacedName) {
+	t.Helper()
+	var n v1alpha1.SubstrateNetwork
+	if err := cl.Get(context.Background(), key, &n); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(n.DeepCopy())
+	n.Spec.Groups[1].Upgrade.Bake = "3s"
+	if err := cl.Patch(context.Background(), &n, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rolloutOf(t *testing.T, cl client.Client, key types.NamespacedName) v1alpha1.RolloutStatus {
+	t.Helper()
+	var n v1alpha1.SubstrateNetwork
+	if err := cl.Get(context.Background(), key, &n); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range n.Status.Rollouts {
+		if r.Group == "rpc" {
+			return r
+		}
+	}
+	return v1alpha1.RolloutStatus{}
+}
+
+// waitRollout waits until the rpc group's rollout to the spec's image reaches phase.
+func waitRollout(t *testing.T, cl client.Client, key types.NamespacedName, phase v1alpha1.RolloutPhase, timeout time.Duration) v1alpha1.RolloutStatus {
+	t.Helper()
+	var st v1alpha1.RolloutStatus
+	testenv.Eventually(t, timeout, "rollout "+string(phase), func() (bool, error) {
+		var n v1alpha1.SubstrateNetwork
+		if err := cl.Get(context.Background(), key, &n); err != nil {
+			return false, err
+		}
+		st = rolloutOf(t, cl, key)
+		if st.To != n.Spec.Groups[1].Node.Image {
+			return false, fmt.Errorf("rollout to %q, want to %q", st.To, n.Spec.Groups[1].Node.Image)
+		}
+		return st.Phase == phase, fmt.Errorf("%s", rollout.Line(st))
+	})
+	return st
+}
+
+// waitFinished waits until the rollback completed: every pod on the previous image again.
+func waitFinished(t *testing.T, cl client.Client, key types.NamespacedName) v1alpha1.RolloutStatus {
+	t.Helper()
+	var st v1alpha1.RolloutStatus
+	testenv.Eventually(t, 60*time.Second, "rollback finished", func() (bool, error) {
+		st = rolloutOf(t, cl, key)
+		return st.Finished != nil, fmt.Errorf("%s; pods %v", rollout.Line(st), podImages(t, cl))
+	})
+	return st
+}
+
+func podImages(t *testing.T, cl client.Client) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, p := range rpcPods(t, cl) {
+		out[p.Name] = p.Spec.Containers[0].Image
+	}
+	return out
+}
+
+func podUIDs(t *testing.T, cl client.Client) map[string]types.UID {
+	t.Helper()
+	out := map[string]types.UID{}
+	for _, p := range rpcPods(t, cl) {
+		out[p.Name] = p.UID
+	}
+	return out
+}
+
+func rpcPods(t *testing.T, cl client.Client) []corev1.Pod {
+	t.Helper()
+	var pods corev1.PodList
+	if err := cl.List(context.Background(), &pods, client.InNamespace("chains"), client.MatchingLabels{kube.LabelGroup: "rpc"}); err != nil {
+		t.Fatal(err)
+	}
+	return pods.Items
+}
+
+func allEqual(m map[string]string, v string) bool {
+	for _, x := range m {
+		if x != v {
+			return false
+		}
+	}
+	return len(m) > 0
+}
+
+func wantEvents(t *testing.T, cl client.Client, key types.NamespacedName, reasons ...string) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, "events "+strings.Join(reasons, ", "), func() (bool, error) {
+		var evs eventsv1.EventList
+		if err := cl.List(context.Background(), &evs, client.InNamespace(key.Namespace)); err != nil {
+			return false, err
+		}
+		seen := map[string]bool{}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == key.Name && e.Regarding.Kind == "SubstrateNetwork" {
+				seen[e.Reason] = true
+			}
+		}
+		for _, r := range reasons {
+			if !seen[r] {
+				return false, errors.New("no event " + r)
+			}
+		}
+		return true, nil
+	})
+}
+
+// partitionWatch records each distinct partition of a StatefulSet's rolling update.
+type partitionWatch struct {
+	mu   sync.Mutex
+	seen []int32
+	stop func() []int32
+}
+
+func watchPartitions(t *testing.T, cl client.Client, key types.NamespacedName) *partitionWatch {
+	w := &partitionWatch{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			var sts appsv1.StatefulSet
+			if err := cl.Get(ctx, key, &sts); err == nil {
+				p := int32(0)
+				if ru := sts.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+					p = *ru.Partition
+				}
+				w.mu.Lock()
+				if len(w.seen) == 0 || w.seen[len(w.seen)-1] != p {
+					w.seen = append(w.seen, p)
+				}
+				w.mu.Unlock()
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	w.stop = func() []int32 {
+		cancel()
+		<-done
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.seen
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	return w
+}
