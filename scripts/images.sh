@@ -4,8 +4,8 @@
 #   onf       the operator and CLI (Dockerfile at the root): static onf and dinfra
 #   gossamer  a gossamer node: the binary from scripts/tools.sh, its westend chain specs, busybox
 #   pause     the pod sandbox image of the real-pod test cluster (scripts/cluster-host.sh)
-#   machine   a rented machine of the cloud-init/v1 driver: Debian 12 minbase with sshd and sudo
-#             (root file system from mmdebstrap, cached in $CACHE/machine-rootfs.tar)
+#   machine   a rented machine of the cloud-init/v1 driver: Debian 12 minbase with sshd, sudo and
+#             cloud-init (root file system from mmdebstrap, cached in $CACHE/machine-rootfs-HASH.tar)
 #
 # Each image is tagged localhost/dinfra/NAME:<hash of its build context>, so an unchanged
 # image is never rebuilt and a changed one never hides behind an old tag.
@@ -42,24 +42,35 @@ context() {
     machine)
       machine_rootfs || return 1
       cp "$ROOT"/images/machine/* "$dir/"
-      ln "$CACHE/machine-rootfs.tar" "$dir/rootfs.tar" 2>/dev/null || cp "$CACHE/machine-rootfs.tar" "$dir/rootfs.tar"
+      ln "$MACHINE_ROOTFS_TAR" "$dir/rootfs.tar" 2>/dev/null || cp "$MACHINE_ROOTFS_TAR" "$dir/rootfs.tar"
       ;;
     *) echo "unknown image $name (onf, gossamer, pause, machine)" >&2; return 2 ;;
   esac
 }
 
-# machine_rootfs: a Debian 12 minbase root file system with sshd and sudo, built once from
-# Debian's archive. Its host keys are removed: every machine gets its own from the driver.
+# machine_rootfs: a Debian 12 minbase root file system with sshd, sudo and Debian's
+# cloud-init (22.4.2), built once from Debian's archive and cached by a hash of its recipe
+# (machine-rootfs-HASH.tar): a changed recipe builds a new one. Host keys are removed (every
+# machine gets its own through its user data); sshd's PAM session does not require
+# pam_loginuid (a container may not set the login uid); /var/lib/dinfra/debs is a local
+# package repository (the "hello" package) so a #cloud-config "packages" list installs
+# offline, the way it would from a provider's mirror.
+MACHINE_ROOTFS=(mmdebstrap --quiet --variant=minbase --include=openssh-server,sudo,ca-certificates,cloud-init
+  --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*'
+  --customize-hook='sed -i "s/^session\s\+required\s\+pam_loginuid.so/session optional pam_loginuid.so/" "$1"/etc/pam.d/sshd'
+  --customize-hook='mkdir -p "$1"/var/lib/dinfra/debs && chroot "$1" sh -c "cd /var/lib/dinfra/debs && apt-get download -q hello" && (cd "$1"/var/lib/dinfra/debs && dpkg-scanpackages . >Packages 2>/dev/null)'
+  --customize-hook='echo "deb [trusted=yes] file:/var/lib/dinfra/debs ./" >"$1"/etc/apt/sources.list.d/dinfra-local.list'
+  bookworm)
 machine_rootfs() {
-  local tar="$CACHE/machine-rootfs.tar"
   mkdir -p "$CACHE"
+  MACHINE_ROOTFS_TAR="$CACHE/machine-rootfs-$(printf '%s\n' "${MACHINE_ROOTFS[@]}" | sha256sum | cut -c1-16).tar"
+  local tar=$MACHINE_ROOTFS_TAR
   exec 9>"$CACHE/machine-rootfs.lock"
   flock 9
   if [[ ! -f $tar ]]; then
-    echo "building the machine root file system (mmdebstrap, about two minutes)" >&2
-    local tmp="$CACHE/machine-rootfs.$$.tar"
-    mmdebstrap --quiet --variant=minbase --include=openssh-server,sudo,ca-certificates \
-      --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' bookworm "$tmp" >&2 || { rm -f "$tmp"; return 1; }
+    echo "building the machine root file system (mmdebstrap, a few minutes)" >&2
+    local tmp="${tar%.tar}.$$.tar" # mmdebstrap picks its output format by the extension
+    "${MACHINE_ROOTFS[@]}" "$tmp" >&2 || { rm -f "$tmp"; return 1; }
     mv "$tmp" "$tar" || return 1
   fi
   exec 9>&-

@@ -77,6 +77,8 @@ type serveFlags struct {
 	// The cloudstack driver (cloud-init/v1).
 	csURL, csCredentials, csZone     string
 	csTemplates, csOfferings, csNets []string
+	csForward                        bool
+	csSSHSources                     []string
 }
 
 func newReactorServeCmd() *cobra.Command {
@@ -97,7 +99,9 @@ SSH on --machine-address; consumers log in with 'dinfra ssh'. The cloudstack dri
 each cloud-init/v1 deployment as a virtual machine of the CloudStack at --cloudstack-url
 (credentials from the 0600 JSON file --cloudstack-credentials) in --cloudstack-zone, from
 the template --cloudstack-template maps its image to, on the smallest --cloudstack-offering
-that holds it; the consumer's key is registered as its SSH key pair (docs/cloudstack.md).
+that holds it; the consumer's key is registered as its SSH key pair. On an isolated
+network, --cloudstack-port-forwarding gives each machine a public address with SSH
+forwarded to it from --cloudstack-ssh-source (docs/cloudstack.md).
 
 Clients authenticate with the bearer token in --token-file, or with a client certificate
 signed by --client-ca when TLS is on.
@@ -118,7 +122,11 @@ addresses (a mirror of your own in such a range: --chain-url-allow-net).`,
   dinfra reactor serve --driver cloudstack --token-file reactor.token --capacity 16 \
     --cloudstack-url https://cloud.example.net/client/api --cloudstack-credentials cloudstack.json \
     --cloudstack-zone zone-1 --cloudstack-template debian-12=debian-12-cloudinit \
-    --cloudstack-offering small --cloudstack-offering large`,
+    --cloudstack-offering small --cloudstack-offering large
+  dinfra reactor serve --driver cloudstack --token-file reactor.token --capacity 16 \
+    --cloudstack-url https://cloud.example.net/client/api --cloudstack-credentials cloudstack.json \
+    --cloudstack-zone zone-1 --cloudstack-template debian-12=debian-12-cloudinit --cloudstack-offering small \
+    --cloudstack-network 9c0e4d2b-... --cloudstack-port-forwarding --cloudstack-ssh-source 0.0.0.0/0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return serve(cmd.Context(), f) },
 	}
@@ -153,6 +161,8 @@ addresses (a mirror of your own in such a range: --chain-url-allow-net).`,
 	fl.StringArrayVar(&f.csTemplates, "cloudstack-template", nil, "cloudstack driver: NAME=TEMPLATE, an image consumers may name and its template (name or id; repeatable)")
 	fl.StringArrayVar(&f.csOfferings, "cloudstack-offering", nil, "cloudstack driver: service offering machines may run on (name or id; repeatable; the smallest that holds a machine is used)")
 	fl.StringArrayVar(&f.csNets, "cloudstack-network", nil, "cloudstack driver: network id machines join (repeatable; none: the zone's default)")
+	fl.BoolVar(&f.csForward, "cloudstack-port-forwarding", false, "cloudstack driver: give each machine a public address of its (isolated) network with port 22 forwarded to it, and report that address")
+	fl.StringArrayVar(&f.csSSHSources, "cloudstack-ssh-source", nil, "cloudstack driver: with --cloudstack-port-forwarding, a CIDR the firewall lets reach SSH (repeatable; none: 0.0.0.0/0)")
 	return cmd
 }
 
@@ -288,7 +298,7 @@ func newDriver(f serveFlags) (reactor.Driver, error) {
 			return nil, fmt.Errorf(`--cloudstack-credentials %s: want {"apiKey": "...", "secretKey": "..."}`, f.csCredentials)
 		}
 		d, err := cloudstack.New(cloudstack.Config{APIURL: f.csURL, APIKey: cred.APIKey, SecretKey: cred.SecretKey, Zone: f.csZone,
-			Templates: templates, Offerings: f.csOfferings, Networks: f.csNets, Capacity: f.capacity, Unit: f.machineUnit, ReadyTimeout: f.readyWait})
+			Templates: templates, Offerings: f.csOfferings, Networks: f.csNets, PortForwarding: f.csForward, SSHSources: f.csSSHSources, Capacity: f.capacity, Unit: f.machineUnit, ReadyTimeout: f.readyWait})
 		if err != nil {
 			return nil, fmt.Errorf("--driver cloudstack: %w", err)
 		}

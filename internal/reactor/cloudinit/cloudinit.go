@@ -110,6 +110,9 @@ func (o Offer) Check(dep reactor.Deployment) (*Request, []descriptor.Problem) {
 		}
 		r.AuthorizedKeys = append(r.AuthorizedKeys, k)
 	}
+	if _, ups := CloudConfig(r.UserData); ups != nil {
+		ps = append(ps, ups...)
+	}
 	if len(r.AuthorizedKeys) == 0 {
 		bad("sshAuthorizedKeys", "nobody could log in: the consumer has no SSH key on chain and the descriptor lists none")
 	}

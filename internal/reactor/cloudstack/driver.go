@@ -8,17 +8,25 @@
 // name, a host key generated for the machine and the "dinfra" account with every key that
 // may log in. The endpoint it reports carries the host key's fingerprint.
 //
-// Deployments are found again by name (dinfra-ID), so Deploy and Teardown converge after a
-// restart of the reactor; asynchronous jobs are polled under the caller's context.
-// Teardown destroys the machine with expunge (nothing is left to recover) and deletes the
-// key pair.
+// On an isolated network (behind CloudStack's virtual router) a machine's own address is
+// private: with PortForwarding each machine gets a public address of its network
+// (associateIpAddress) whose port 22 is forwarded to it (createPortForwardingRule with
+// openfirewall, which adds the firewall's ingress rule from SSHSources), and the endpoint
+// on chain is that address.
+//
+// Deployments are found again by name (dinfra-ID; their public address by a tag), so Deploy
+// and Teardown converge after a restart of the reactor; asynchronous jobs are polled under
+// the caller's context. Teardown releases the public address (its rules go with it),
+// destroys the machine with expunge (nothing is left to recover) and deletes the key pair.
 package cloudstack
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -48,6 +56,11 @@ type Config struct {
 	Offerings []string
 	// Networks are the network ids machines join (none: the zone's default).
 	Networks []string
+	// PortForwarding gives each machine a public address with SSH forwarded to it: for
+	// isolated networks, whose machines' own addresses are private. SSHSources are the
+	// CIDRs the firewall lets in (none: 0.0.0.0/0).
+	PortForwarding bool
+	SSHSources     []string
 	// Capacity is the units offered; Unit what one of them buys.
 	Capacity int64
 	Unit     cloudinit.Unit
@@ -96,6 +109,11 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if err := cfg.Unit.Valid(); err != nil {
 		return nil, fmt.Errorf("cloudstack driver: %w", err)
+	}
+	for _, c := range cfg.SSHSources {
+		if _, _, err := net.ParseCIDR(c); err != nil || !cfg.PortForwarding {
+			return nil, fmt.Errorf("cloudstack driver: SSH source %q: want a CIDR, with port forwarding on", c)
+		}
 	}
 	if cfg.MaxUserData <= 0 {
 		cfg.MaxUserData = 32768
@@ -146,7 +164,11 @@ func vmName(id string) string { return "dinfra-" + id }
 
 // tagHostKey is the tag on a machine holding its host key's fingerprint: set once the
 // deploy finished, so that a machine without it is one a stopped reactor left half-made.
-const tagHostKey = "dinfra-host-key-sha256"
+// tagDeployment marks the public address of a deployment.
+const (
+	tagHostKey    = "dinfra-host-key-sha256"
+	tagDeployment = "dinfra-deployment"
+)
 
 // machine is a deployment checked and ready to deploy.
 type machine struct {
@@ -173,8 +195,8 @@ func (d *Driver) plan(dep reactor.Deployment) (*machine, error) {
 		m.offering = d.offerings[i]
 	}
 	// The size of what is sent, with a host key of the real size.
-	if ud, err := userData(r, strings.Repeat("k", 400), strings.Repeat("k", 80)); err == nil && len(ud) > d.cfg.MaxUserData {
-		ps = append(ps, descriptor.Problem{Path: "userData", Reason: fmt.Sprintf("%d bytes base64-encoded with the provider's part; this provider takes at most %d", len(ud), d.cfg.MaxUserData)})
+	if ud, err := cloudinit.UserData(r, strings.Repeat("k", 400), strings.Repeat("k", 80)); err == nil && base64.StdEncoding.EncodedLen(len(ud)) > d.cfg.MaxUserData {
+		ps = append(ps, descriptor.Problem{Path: "userData", Reason: fmt.Sprintf("%d bytes base64-encoded with the provider's part; this provider takes at most %d", base64.StdEncoding.EncodedLen(len(ud)), d.cfg.MaxUserData)})
 	}
 	if len(ps) > 0 {
 		return nil, cloudinit.Invalid(ps...)
@@ -233,7 +255,97 @@ func (d *Driver) Deploy(ctx context.Context, dep reactor.Deployment) ([]api.Endp
 	if len(vm.Nic) == 0 || vm.Nic[0].Ipaddress == "" {
 		return nil, fmt.Errorf("machine %s has no address", vm.Name)
 	}
-	return []api.Endpoint{{Name: "ssh", Url: cloudinit.EndpointURL(vm.Nic[0].Ipaddress, 22, tag(vm, tagHostKey))}}, nil
+	host := vm.Nic[0].Ipaddress
+	if d.cfg.PortForwarding {
+		if host, err = d.forwardSSH(ctx, dep.ID, vm); err != nil {
+			return nil, err
+		}
+	}
+	return []api.Endpoint{{Name: "ssh", Url: cloudinit.EndpointURL(host, 22, tag(vm, tagHostKey))}}, nil
+}
+
+// forwardSSH gives the machine of deployment id a public address of its network, tagged
+// with the deployment, whose port 22 is forwarded to the machine's through the firewall;
+// it returns the address. What exists already is kept.
+func (d *Driver) forwardSSH(ctx context.Context, id string, vm *cs.VirtualMachine) (string, error) {
+	ip, err := d.publicAddress(id)
+	if err != nil {
+		return "", err
+	}
+	if ip == nil {
+		p := d.api.Address.NewAssociateIpAddressParams()
+		p.SetNetworkid(vm.Nic[0].Networkid)
+		res, err := d.job(ctx, "associate a public address", func() (string, error) {
+			r, err := d.api.Address.AssociateIpAddress(p)
+			return jobID(r, err)
+		})
+		if err != nil {
+			return "", err
+		}
+		var out struct {
+			IP cs.PublicIpAddress `json:"ipaddress"`
+		}
+		if err := json.Unmarshal(res, &out); err != nil || out.IP.Id == "" {
+			return "", fmt.Errorf("associate a public address: unexpected job result %.200s", res)
+		}
+		if _, err := d.job(ctx, "tag the public address", func() (string, error) {
+			r, err := d.api.Resourcetags.CreateTags(d.api.Resourcetags.NewCreateTagsParams([]string{out.IP.Id}, "PublicIpAddress", map[string]string{tagDeployment: id}))
+			return jobID(r, err)
+		}); err != nil {
+			return "", errors.Join(err, d.release(context.WithoutCancel(ctx), out.IP.Id))
+		}
+		ip = &out.IP
+	}
+	l := d.api.Firewall.NewListPortForwardingRulesParams()
+	l.SetIpaddressid(ip.Id)
+	rules, err := d.api.Firewall.ListPortForwardingRules(l)
+	if err != nil {
+		return "", fmt.Errorf("list port forwarding rules: %w", err)
+	}
+	for _, r := range rules.PortForwardingRules {
+		if r.Virtualmachineid == vm.Id && r.Publicport == "22" && r.Privateport == "22" {
+			return ip.Ipaddress, nil
+		}
+	}
+	p := d.api.Firewall.NewCreatePortForwardingRuleParams(ip.Id, 22, "tcp", 22, vm.Id)
+	p.SetOpenfirewall(true)
+	if len(d.cfg.SSHSources) > 0 {
+		p.SetCidrlist(d.cfg.SSHSources)
+	}
+	if _, err := d.job(ctx, "forward SSH", func() (string, error) {
+		r, err := d.api.Firewall.CreatePortForwardingRule(p)
+		return jobID(r, err)
+	}); err != nil {
+		return "", err
+	}
+	return ip.Ipaddress, nil
+}
+
+// publicAddress returns the public address of deployment id, or nil.
+func (d *Driver) publicAddress(id string) (*cs.PublicIpAddress, error) {
+	p := d.api.Address.NewListPublicIpAddressesParams()
+	p.SetTags(map[string]string{tagDeployment: id})
+	l, err := d.api.Address.ListPublicIpAddresses(p)
+	if err != nil {
+		return nil, fmt.Errorf("list public addresses: %w", err)
+	}
+	for _, ip := range l.PublicIpAddresses {
+		for _, t := range ip.Tags {
+			if t.Key == tagDeployment && t.Value == id {
+				return ip, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// release disassociates a public address; its rules go with it.
+func (d *Driver) release(ctx context.Context, ipID string) error {
+	_, err := d.job(ctx, "release the public address", func() (string, error) {
+		r, err := d.api.Address.DisassociateIpAddress(d.api.Address.NewDisassociateIpAddressParams(ipID))
+		return jobID(r, err)
+	})
+	return err
 }
 
 // create registers the consumer's key pair, deploys the machine and tags it with its host
@@ -244,7 +356,7 @@ func (d *Driver) create(ctx context.Context, id string, m *machine) (*cs.Virtual
 	if err != nil {
 		return nil, err
 	}
-	ud, err := userData(m.Request, string(priv), pub)
+	ud, err := cloudinit.UserData(m.Request, string(priv), pub)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +364,7 @@ func (d *Driver) create(ctx context.Context, id string, m *machine) (*cs.Virtual
 	p.SetName(name)
 	p.SetDisplayname(m.Name)
 	p.SetRootdisksize(m.DiskGiB)
-	p.SetUserdata(ud)
+	p.SetUserdata(base64.StdEncoding.EncodeToString(ud))
 	if len(d.cfg.Networks) > 0 {
 		p.SetNetworkids(d.cfg.Networks)
 	}
@@ -337,6 +449,15 @@ func tag(vm *cs.VirtualMachine, key string) string {
 // Teardown destroys and expunges the deployment's machine and deletes its key pair;
 // nothing there is torn down already.
 func (d *Driver) Teardown(ctx context.Context, id string) error {
+	ip, err := d.publicAddress(id)
+	if err != nil {
+		return err
+	}
+	if ip != nil {
+		if err := d.release(ctx, ip.Id); err != nil {
+			return err
+		}
+	}
 	vm, err := d.find(id)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/mail"
@@ -18,7 +19,7 @@ import (
 
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/internal/descriptor"
-	"github.com/dinfra/stack/internal/keyring"
+	"github.com/dinfra/stack/internal/keyring/keyringtest"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/cloudinit"
 	"github.com/dinfra/stack/internal/reactor/cloudstack"
@@ -39,21 +40,8 @@ func driver(t *testing.T, f *cloudstackfake.Fake, capacity int64) *cloudstack.Dr
 	return d
 }
 
-func aliceKey(t *testing.T) string {
-	t.Helper()
-	p, err := keyring.Dev(keyring.Ed25519, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := p.SSHAuthorizedKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 func deployment(t *testing.T, id string, units int64, doc string) reactor.Deployment {
-	k := aliceKey(t)
+	k := keyringtest.SSHKey(t, "alice")
 	c, _ := descriptor.CID([]byte(doc))
 	return reactor.Deployment{ID: id, Type: descriptor.TypeCloudInit, CID: c, Descriptor: []byte(doc), Units: units,
 		Consumer: api.Consumer{Address: "5x", SshPublicKey: &k}}
@@ -108,7 +96,7 @@ func TestDeployAndTeardown(t *testing.T) {
 	if !ok || vm.State != "Running" || vm.DisplayName != "box" || vm.RootDiskGiB != 20 || vm.KeyPair != "dinfra-m1" {
 		t.Fatalf("machine %+v", vm)
 	}
-	if got := f.KeyPairs()["dinfra-m1"]; got != aliceKey(t) {
+	if got := f.KeyPairs()["dinfra-m1"]; got != keyringtest.SSHKey(t, "alice") {
 		t.Errorf("key pair dinfra-m1 = %q, want the consumer's key", got)
 	}
 	addr, fp, err := cloudinit.ParseEndpoint(eps[0].Url)
@@ -135,7 +123,7 @@ func TestDeployAndTeardown(t *testing.T) {
 	if signer, err := ssh.ParsePrivateKey([]byte(own.SSHKeys["ed25519_private"])); err != nil || ssh.FingerprintSHA256(signer.PublicKey()) != fp {
 		t.Errorf("host private key does not match: %v", err)
 	}
-	if own.Hostname != "box" || own.MergeHow == "" || len(own.Users) != 2 || !strings.Contains(parts[1].body, "bob") || !strings.Contains(parts[1].body, aliceKey(t)) {
+	if own.Hostname != "box" || own.MergeHow == "" || len(own.Users) != 2 || !strings.Contains(parts[1].body, "bob") || !strings.Contains(parts[1].body, keyringtest.SSHKey(t, "alice")) {
 		t.Errorf("the driver's cloud-config: %s", parts[1].body)
 	}
 
@@ -160,6 +148,60 @@ func TestDeployAndTeardown(t *testing.T) {
 	}
 }
 
+// TestPortForwardingOnAnIsolatedNetwork: with PortForwarding, a machine on the fake's
+// isolated network gets a public address of its network, tagged with its deployment, whose
+// port 22 the virtual router forwards to the machine's through a firewall rule from the
+// provider's SSH sources; the endpoint on chain is that address (the machine's own is
+// private); no other port is routed. A second Deploy adds nothing; Teardown releases the
+// address and its rules.
+func TestPortForwardingOnAnIsolatedNetwork(t *testing.T) {
+	f := cloudstackfake.Start(t)
+	d, err := cloudstack.New(cloudstack.Config{APIURL: f.URL, APIKey: f.APIKey, SecretKey: f.SecretKey, Zone: "zone-1",
+		Templates: map[string]string{"debian-12": "debian-12-template"}, Offerings: []string{"small"},
+		PortForwarding: true, SSHSources: []string{"198.51.100.0/24"},
+		Capacity: 4, Unit: cloudinit.DefaultUnit(), PollInterval: 5 * time.Millisecond, ReadyTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	dep := deployment(t, "pf1", 1, `{"name":"fwd","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5}`)
+	eps, err := d.Deploy(ctx, dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := f.VMs()["dinfra-pf1"]
+	addr, _, err := cloudinit.ParseEndpoint(eps[0].Url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _, _ := strings.Cut(addr, ":")
+	ip, ok := f.Addresses()[host]
+	if !ok || host == vm.Address || ip.Tags["dinfra-deployment"] != "pf1" {
+		t.Fatalf("endpoint %s: not a public address of the deployment (addresses %+v, machine at %s)", eps[0].Url, f.Addresses(), vm.Address)
+	}
+	if got := f.Route(host, 22); got != vm.Address+":22" {
+		t.Errorf("the virtual router sends %s:22 to %q, want the machine's %s:22", host, got, vm.Address)
+	}
+	if got := f.Route(host, 2222); got != "" {
+		t.Errorf("port 2222 is routed to %q", got)
+	}
+	fw := slices.Collect(maps.Values(f.Firewall()))
+	if len(fw) != 1 || fw[0].PublicPort != 22 || fw[0].CIDRs != "198.51.100.0/24" {
+		t.Errorf("firewall rules %+v, want port 22 from the provider's SSH sources", fw)
+	}
+	calls := len(f.Calls())
+	if again, err := d.Deploy(ctx, dep); err != nil || again[0].Url != eps[0].Url ||
+		count(f.Calls()[calls:], "associateIpAddress")+count(f.Calls()[calls:], "createPortForwardingRule") != 0 {
+		t.Fatalf("second deploy: %v %v, calls %v", again, err, f.Calls()[calls:])
+	}
+	if err := d.Teardown(ctx, "pf1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Addresses()) != 0 || f.Route(host, 22) != "" || len(f.VMs()) != 0 {
+		t.Errorf("left after teardown: addresses %v, route %q, machines %v", f.Addresses(), f.Route(host, 22), f.VMs())
+	}
+}
+
 // TestHalfMadeMachineIsReplaced: a machine left without its host key tag (the reactor
 // stopped between deploy and tag) is expunged and deployed again, so the fingerprint on
 // chain is never a guess.
@@ -180,7 +222,8 @@ func TestHalfMadeMachineIsReplaced(t *testing.T) {
 // TestFailuresAndRefusals: a deploy CloudStack cannot place (its job fails, 533) is an
 // error whose public message says nothing of the provider's, and teardown removes the
 // machine left in Error; what no offering holds, or userData too long for CloudStack, is
-// refused before booking with its field; a wrong secret key fails at start (401).
+// refused before booking with its field; a wrong secret key fails at start (401), and so do
+// SSH sources that are not CIDRs or come without port forwarding.
 func TestFailuresAndRefusals(t *testing.T) {
 	f := cloudstackfake.Start(t)
 	f.HostMemoryMiB = 3000
@@ -216,6 +259,16 @@ func TestFailuresAndRefusals(t *testing.T) {
 		Templates: map[string]string{"debian-12": "debian-12-template"}, Offerings: []string{"small"}, Capacity: 1, Unit: cloudinit.DefaultUnit()})
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("a wrong secret key: %v", err)
+	}
+	for _, c := range []struct {
+		forward bool
+		sources []string
+	}{{true, []string{"198.51.100.0"}}, {false, []string{"198.51.100.0/24"}}} {
+		_, err = cloudstack.New(cloudstack.Config{APIURL: f.URL, APIKey: f.APIKey, SecretKey: f.SecretKey, Zone: "zone-1", PortForwarding: c.forward, SSHSources: c.sources,
+			Templates: map[string]string{"debian-12": "debian-12-template"}, Offerings: []string{"small"}, Capacity: 1, Unit: cloudinit.DefaultUnit()})
+		if err == nil || !strings.Contains(err.Error(), "want a CIDR, with port forwarding on") {
+			t.Errorf("SSH sources %v (forwarding %v): %v", c.sources, c.forward, err)
+		}
 	}
 }
 

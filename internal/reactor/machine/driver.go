@@ -2,13 +2,16 @@
 // podman container started from a provider image with sshd (images/machine), limited to
 // the CPUs and memory the descriptor asks for (within what its units pay for), with the
 // consumer's SSH key (derived from their chain account) and the descriptor's
-// sshAuthorizedKeys installed for the user "dinfra", its userData run at first boot, and
-// its SSH port published on the provider's address. The endpoint it reports carries the
+// sshAuthorizedKeys installed for the user "dinfra", and its SSH port published on the
+// provider's address. The machine's own cloud-init (Debian's, in the image) applies it all
+// at first boot from a NoCloud seed the driver writes: the same user data the cloudstack
+// driver sends (cloudinit.UserData: the descriptor's userData untouched, then the driver's
+// part with the host name, the host key and the keys). The endpoint it reports carries the
 // machine's SSH host key fingerprint, so consumers check whom they log into.
 //
 // What a descriptor may ask for is checked before a deployment is booked: only the
-// provider's images, no host paths, no host network, no limits beyond its units, only the
-// cloud-config modules this driver applies.
+// provider's images, no host paths, no host network, no limits beyond its units, no
+// cloud-config modules that manage disks or mounts (a container's are the provider's).
 package machine
 
 import (
@@ -100,11 +103,17 @@ func (*Driver) Name() string      { return "machine" }
 func (*Driver) Types() []string   { return []string{descriptor.TypeCloudInit} }
 func (d *Driver) Capacity() int64 { return d.cfg.Capacity }
 
-// machine is what a deployment runs.
-type machine struct {
-	*cloudinit.Request
-	authorizedKeys []byte
-	firstBoot      []byte
+// Seed is what a machine boots with: its cloud-init's NoCloud seed, the host key its user
+// data installs and the size of its container.
+type Seed struct {
+	// Image is the podman image; Hostname the container's.
+	Image, Hostname string
+	CPUs, MemoryMiB int64
+	// UserData and MetaData are the seed's user-data and meta-data files
+	// (/var/lib/cloud/seed/nocloud): secrets (the host key), copied in as files.
+	UserData, MetaData []byte
+	// HostKey is the SHA256 fingerprint of the host key the user data installs.
+	HostKey string
 }
 
 // Check refuses, before booking, what this provider does not run (see plan).
@@ -113,21 +122,39 @@ func (d *Driver) Check(dep reactor.Deployment) error {
 	return err
 }
 
-// plan checks a deployment against the provider's offer (cloudinit.Offer) and renders its
-// userData (firstBoot) and returns what to run. Every problem names its field.
-func (d *Driver) plan(dep reactor.Deployment) (*machine, error) {
+// containerModules are cloud-config modules that manage disks, mounts and power: a
+// machine's are its container's, which are the provider's.
+var containerModules = []string{"disk_setup", "fs_setup", "growpart", "mounts", "power_state", "resize_rootfs", "swap"}
+
+// plan checks a deployment against the provider's offer (cloudinit.Offer) and returns its
+// seed, with a new host key. Every problem names its field.
+func (d *Driver) plan(dep reactor.Deployment) (*Seed, error) {
 	r, ps := cloudinit.Offer{Images: d.cfg.Images, Unit: d.cfg.Unit}.Check(dep)
 	if r == nil {
 		return nil, cloudinit.Invalid(ps...)
 	}
-	m := machine{Request: r, authorizedKeys: []byte(strings.Join(r.AuthorizedKeys, "\n") + "\n")}
-	script, ups := firstBoot(r.UserData)
-	ps = append(ps, ups...)
-	m.firstBoot = script
+	cc, _ := cloudinit.CloudConfig(r.UserData)
+	for _, k := range containerModules {
+		if _, ok := cc[k]; ok {
+			ps = append(ps, descriptor.Problem{Path: "userData." + k, Reason: "not supported by this provider: a machine's disks, mounts and power are its container's"})
+		}
+	}
 	if len(ps) > 0 {
 		return nil, cloudinit.Invalid(ps...)
 	}
-	return &m, nil
+	priv, pub, fp, err := cloudinit.HostKey()
+	if err != nil {
+		return nil, err
+	}
+	ud, err := cloudinit.UserData(r, string(priv), pub)
+	if err != nil {
+		return nil, err
+	}
+	md, err := json.Marshal(map[string]string{"instance-id": dep.ID, "local-hostname": r.Name})
+	if err != nil {
+		return nil, err
+	}
+	return &Seed{Image: r.Image, Hostname: r.Name, CPUs: r.CPUs, MemoryMiB: r.MemoryMiB, UserData: ud, MetaData: md, HostKey: fp}, nil
 }
 
 // ContainerName is the podman container of deployment id.
@@ -143,24 +170,31 @@ const (
 // Deploy creates and starts the deployment's machine (converging on one that exists) and
 // returns its SSH endpoint once sshd answers with the machine's host key.
 func (d *Driver) Deploy(ctx context.Context, dep reactor.Deployment) ([]api.Endpoint, error) {
-	m, err := d.plan(dep)
+	s, err := d.plan(dep)
 	if err != nil {
 		return nil, err
 	}
-	name := ContainerName(dep.ID)
+	return d.Boot(ctx, dep.ID, s)
+}
+
+// Boot creates and starts the machine of deployment id from s (converging on one that
+// exists: s is then unused) and returns its SSH endpoint once sshd answers with its host
+// key, after its cloud-init's first boot.
+func (d *Driver) Boot(ctx context.Context, id string, s *Seed) ([]api.Endpoint, error) {
+	name := ContainerName(id)
 	c, err := d.inspect(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	if c != nil && !c.State.Running && c.State.StartedAt.IsZero() {
-		// Created but never started: its first-boot files may be missing. Start afresh.
-		if err := d.Teardown(ctx, dep.ID); err != nil {
+		// Created but never started: its seed may be missing. Start afresh.
+		if err := d.Teardown(ctx, id); err != nil {
 			return nil, err
 		}
 		c = nil
 	}
 	if c == nil {
-		if err := d.create(ctx, dep.ID, m); err != nil {
+		if err := d.create(ctx, id, s); err != nil {
 			return nil, err
 		}
 	}
@@ -172,7 +206,7 @@ func (d *Driver) Deploy(ctx context.Context, dep reactor.Deployment) ([]api.Endp
 	if c, err = d.inspect(ctx, name); err != nil || c == nil {
 		return nil, fmt.Errorf("machine %s: %v", name, err)
 	}
-	f, err := d.publish(dep.ID, c)
+	f, err := d.publish(id, c)
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: %w", name, err)
 	}
@@ -205,28 +239,24 @@ func (d *Driver) publish(id string, c *container) (*forwarder, error) {
 	return f, nil
 }
 
-// create makes the machine's container and copies in its host key, the authorized keys and
-// the first-boot script (files, never arguments or environment: they hold secrets).
-func (d *Driver) create(ctx context.Context, id string, m *machine) error {
-	priv, _, fp, err := cloudinit.HostKey()
-	if err != nil {
-		return err
-	}
+// create makes the machine's container and copies in its cloud-init seed (files, never
+// arguments or environment: the user data holds the host key).
+func (d *Driver) create(ctx context.Context, id string, s *Seed) error {
 	port, err := freePort(d.cfg.PublishAddress)
 	if err != nil {
 		return err
 	}
 	name := ContainerName(id)
 	// --pull never: machines run the provider's own images; a deploy never reaches a registry.
-	args := []string{"create", "--pull", "never", "--name", name, "--init", "--hostname", m.Name,
-		"--label", labelDeployment + "=" + id, "--label", labelHostKey + "=" + fp, "--label", labelSSHPort + "=" + strconv.Itoa(port),
-		"--cpus", strconv.FormatInt(m.CPUs, 10),
-		"--memory", fmt.Sprintf("%dm", m.MemoryMiB), "--memory-swap", fmt.Sprintf("%dm", m.MemoryMiB),
+	args := []string{"create", "--pull", "never", "--name", name, "--init", "--hostname", s.Hostname,
+		"--label", labelDeployment + "=" + id, "--label", labelHostKey + "=" + s.HostKey, "--label", labelSSHPort + "=" + strconv.Itoa(port),
+		"--cpus", strconv.FormatInt(s.CPUs, 10),
+		"--memory", fmt.Sprintf("%dm", s.MemoryMiB), "--memory-swap", fmt.Sprintf("%dm", s.MemoryMiB),
 		"--pids-limit", strconv.FormatInt(d.cfg.PidsLimit, 10)}
 	if d.cfg.Network != "" {
 		args = append(args, "--network", d.cfg.Network)
 	}
-	if _, err := d.podman(ctx, append(args, m.Image)...); err != nil {
+	if _, err := d.podman(ctx, append(args, s.Image)...); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "dinfra-machine-")
@@ -234,25 +264,12 @@ func (d *Driver) create(ctx context.Context, id string, m *machine) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	files := []struct {
-		name string
-		data []byte
-		mode os.FileMode
-	}{
-		{"dinfra/authorized_keys", m.authorizedKeys, 0o600},
-		{"dinfra/user-data", m.firstBoot, 0o700},
-		{"ssh_host_ed25519_key", priv, 0o600},
-	}
-	if err := os.Mkdir(filepath.Join(dir, "dinfra"), 0o700); err != nil {
-		return err
-	}
-	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+	for file, data := range map[string][]byte{"user-data": s.UserData, "meta-data": s.MetaData} {
+		if err := os.WriteFile(filepath.Join(dir, file), data, 0o600); err != nil {
 			return err
 		}
-	}
-	for _, cp := range [][2]string{{"dinfra", "/dinfra"}, {"ssh_host_ed25519_key", "/etc/ssh/ssh_host_ed25519_key"}} {
-		if _, err := d.podman(ctx, "cp", filepath.Join(dir, cp[0]), name+":"+cp[1]); err != nil {
+		// The image has the seed directory (images/machine).
+		if _, err := d.podman(ctx, "cp", filepath.Join(dir, file), name+":/var/lib/cloud/seed/nocloud/"+file); err != nil {
 			return errors.Join(err, d.Teardown(context.WithoutCancel(ctx), id))
 		}
 	}
@@ -296,7 +313,7 @@ func (d *Driver) waitSSH(ctx context.Context, name, addr, fp string) error {
 		}
 		if c, err := d.inspect(ctx, name); err == nil && c != nil && !c.State.Running {
 			logs, _ := d.podman(context.WithoutCancel(ctx), "logs", "--tail", "20", name)
-			return fmt.Errorf("machine %s stopped during its first boot (exit code %d): %s", name, c.State.ExitCode, logs)
+			return fmt.Errorf("machine %s stopped while booting (exit code %d): %s", name, c.State.ExitCode, logs)
 		}
 		select {
 		case <-ctx.Done():

@@ -15,7 +15,17 @@
 //     queryAsyncJobResult (jobstatus 0 for JobPolls polls, then 1 or 2);
 //   - errors as CloudStack sends them: HTTP 431 with errorcode/cserrorcode/errortext for
 //     bad parameters, and failed jobs (533, insufficient capacity, when the zone's host
-//     lacks the memory).
+//     lacks the memory);
+//   - the zone's one guest network is isolated (behind a virtual router, as in an advanced
+//     zone): machines get addresses from 10.1.1.0/24 on it, reachable from outside only
+//     through a public address of the network (associateIpAddress, async; from
+//     203.0.113.0/24, never dialled) with a port forwarding rule (createPortForwardingRule,
+//     async; openfirewall, true by default outside VPCs, adds the firewall's ingress rule
+//     for the public port, otherwise the port stays closed) — listPublicIpAddresses (tags),
+//     listPortForwardingRules, listFirewallRules, createTags on PublicIpAddress,
+//     disassociateIpAddress (async: the address's rules go with it); expunging a machine
+//     removes its forwarding rules. Route says where the virtual router would send a
+//     connection.
 //
 // No machine boots: a deployed machine is Running with an address from 10.1.1.0/24.
 package cloudstackfake
@@ -26,6 +36,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -52,6 +63,10 @@ type Fake struct {
 	offerings map[string]Offering
 	keyPairs  map[string]string // name -> public key
 	vms       map[string]*VM    // by id
+	network   string            // the isolated guest network's id
+	addresses map[string]*PublicIP
+	forwards  map[string]*Forward // port forwarding rules by id
+	firewall  map[string]*Forward // firewall ingress rules by id (PrivatePort unused)
 	jobs      map[string]*job
 	seq       int
 	calls     []string
@@ -72,6 +87,20 @@ type VM struct {
 	UserData                              []byte // decoded
 	Tags                                  map[string]string
 	memoryMiB                             int
+	network                               string
+}
+
+// PublicIP is a public address associated with the guest network.
+type PublicIP struct {
+	ID, Address, NetworkID string
+	Tags                   map[string]string
+}
+
+// Forward is a port forwarding rule (or, without VMID, a firewall ingress rule).
+type Forward struct {
+	ID, IPID, VMID, Protocol string
+	PublicPort, PrivatePort  int
+	CIDRs                    string
 }
 
 type job struct {
@@ -92,7 +121,8 @@ func Start(t testing.TB) *Fake {
 			"b5d8c6a0-0000-4000-8000-000000000003": {ID: "b5d8c6a0-0000-4000-8000-000000000003", Name: "small", CPUs: 1, MemoryMiB: 1024},
 			"b5d8c6a0-0000-4000-8000-000000000004": {ID: "b5d8c6a0-0000-4000-8000-000000000004", Name: "large", CPUs: 2, MemoryMiB: 4096},
 		},
-		keyPairs: map[string]string{}, vms: map[string]*VM{}, jobs: map[string]*job{}}
+		keyPairs: map[string]string{}, vms: map[string]*VM{}, jobs: map[string]*job{},
+		network: "9c0e4d2b-0000-4000-8000-000000000006", addresses: map[string]*PublicIP{}, forwards: map[string]*Forward{}, firewall: map[string]*Forward{}}
 	hs := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(hs.Close)
 	f.URL = hs.URL + "/client/api"
@@ -121,24 +151,55 @@ func (f *Fake) DeleteTemplate(name string) {
 
 // VMs returns copies of the machines that exist, by name.
 func (f *Fake) VMs() map[string]VM {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := map[string]VM{}
-	for _, vm := range f.vms {
-		out[vm.Name] = *vm
-	}
-	return out
+	return copies(f, f.vms, func(vm *VM) string { return vm.Name })
 }
 
 // KeyPairs returns the registered key pairs (name -> public key).
 func (f *Fake) KeyPairs() map[string]string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := map[string]string{}
-	for k, v := range f.keyPairs {
-		out[k] = v
+	return maps.Clone(f.keyPairs)
+}
+
+// Addresses returns copies of the public addresses associated, by address.
+func (f *Fake) Addresses() map[string]PublicIP {
+	return copies(f, f.addresses, func(ip *PublicIP) string { return ip.Address })
+}
+
+// Firewall returns copies of the firewall's ingress rules, by id.
+func (f *Fake) Firewall() map[string]Forward {
+	return copies(f, f.firewall, func(r *Forward) string { return r.ID })
+}
+
+// copies returns copies of the resources in m, by key.
+func copies[R any](f *Fake, m map[string]*R, key func(*R) string) map[string]R {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]R{}
+	for _, r := range m {
+		out[key(r)] = *r
 	}
 	return out
+}
+
+// Route is where the network's virtual router sends a TCP connection to a public address
+// and port: the machine's address and port of a forwarding rule, when a firewall rule
+// opens the port ("" otherwise).
+func (f *Fake) Route(address string, port int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	open := false
+	for _, r := range f.firewall {
+		if ip := f.addresses[r.IPID]; ip != nil && ip.Address == address && r.Protocol == "tcp" && r.PublicPort == port {
+			open = true
+		}
+	}
+	for _, r := range f.forwards {
+		if ip, vm := f.addresses[r.IPID], f.vms[r.VMID]; open && ip != nil && vm != nil && ip.Address == address && r.Protocol == "tcp" && r.PublicPort == port {
+			return fmt.Sprintf("%s:%d", vm.Address, r.PrivatePort)
+		}
+	}
+	return ""
 }
 
 // Calls returns the commands served, in order.
@@ -321,25 +382,90 @@ func (f *Fake) command(cmd, method string, p url.Values) (any, *apiError) {
 			return nil, bad("Unable to expunge VM %s: it is not Destroyed", vm.ID)
 		case cmd == "expungeVirtualMachine" || p.Get("expunge") == "true":
 			vm.State = "Expunging"
-			j.apply = func() { delete(f.vms, vm.ID) }
+			j.apply = func() {
+				delete(f.vms, vm.ID)
+				for id, r := range f.forwards {
+					if r.VMID == vm.ID {
+						delete(f.forwards, id)
+					}
+				}
+			}
 		default:
 			vm.State = "Destroyed"
 		}
 		return f.async(j, ""), nil
 	case "createTags":
-		vm := f.vms[p.Get("resourceids")]
-		if vm == nil || p.Get("resourcetype") != "UserVm" {
-			return nil, bad("Unable to find resource by id %s and type %s", p.Get("resourceids"), p.Get("resourcetype"))
+		var on map[string]string
+		switch id := p.Get("resourceids"); {
+		case p.Get("resourcetype") == "UserVm" && f.vms[id] != nil:
+			on = f.vms[id].Tags
+		case p.Get("resourcetype") == "PublicIpAddress" && f.addresses[id] != nil:
+			on = f.addresses[id].Tags
+		default:
+			return nil, bad("Unable to find resource by id %s and type %s", id, p.Get("resourcetype"))
 		}
-		tags := map[string]string{}
-		for i := 0; p.Has(fmt.Sprintf("tags[%d].key", i)); i++ {
-			tags[p.Get(fmt.Sprintf("tags[%d].key", i))] = p.Get(fmt.Sprintf("tags[%d].value", i))
-		}
+		tags := tagsOf(p)
 		return f.async(&job{status: 1, result: map[string]any{"success": true}, apply: func() {
 			for k, v := range tags {
-				vm.Tags[k] = v
+				on[k] = v
 			}
 		}}, ""), nil
+	case "associateIpAddress":
+		if p.Get("networkid") != f.network {
+			return nil, bad("Unable to find network by id %s", p.Get("networkid"))
+		}
+		ip := &PublicIP{ID: f.id(), NetworkID: f.network, Tags: map[string]string{}}
+		ip.Address = fmt.Sprintf("203.0.113.%d", 1+len(f.addresses)%250)
+		j := &job{status: 1}
+		j.apply = func() {
+			f.addresses[ip.ID] = ip
+			j.result = map[string]any{"ipaddress": ip.view()}
+		}
+		return f.async(j, ip.ID), nil
+	case "listPublicIpAddresses":
+		want := tagsOf(p)
+		var items []any
+	ips:
+		for _, ip := range f.addresses {
+			for k, v := range want {
+				if ip.Tags[k] != v {
+					continue ips
+				}
+			}
+			if (p.Get("id") == "" || p.Get("id") == ip.ID) && (p.Get("associatednetworkid") == "" || p.Get("associatednetworkid") == ip.NetworkID) {
+				items = append(items, ip.view())
+			}
+		}
+		return list("publicipaddress", items), nil
+	case "disassociateIpAddress":
+		ip := f.addresses[p.Get("id")]
+		if ip == nil {
+			return nil, bad("Unable to find ip address by id=%s", p.Get("id"))
+		}
+		return f.async(&job{status: 1, result: map[string]any{"success": true}, apply: func() {
+			delete(f.addresses, ip.ID)
+			for _, rules := range []map[string]*Forward{f.forwards, f.firewall} {
+				for id, r := range rules {
+					if r.IPID == ip.ID {
+						delete(rules, id)
+					}
+				}
+			}
+		}}, ""), nil
+	case "createPortForwardingRule":
+		return f.forward(p)
+	case "listPortForwardingRules", "listFirewallRules":
+		rules, key := f.forwards, "portforwardingrule"
+		if cmd == "listFirewallRules" {
+			rules, key = f.firewall, "firewallrule"
+		}
+		var items []any
+		for _, r := range rules {
+			if p.Get("ipaddressid") == "" || p.Get("ipaddressid") == r.IPID {
+				items = append(items, r.view(f.addresses[r.IPID]))
+			}
+		}
+		return list(key, items), nil
 	case "queryAsyncJobResult":
 		j := f.jobs[p.Get("jobid")]
 		if j == nil {
@@ -401,7 +527,7 @@ func (f *Fake) deploy(method string, p url.Values) (any, *apiError) {
 	}
 	disk, _ := strconv.ParseInt(p.Get("rootdisksize"), 10, 64)
 	vm := &VM{ID: f.id(), Name: name, DisplayName: p.Get("displayname"), State: "Starting", TemplateID: p.Get("templateid"),
-		OfferingID: o.ID, KeyPair: kp, RootDiskGiB: disk, UserData: ud, Tags: map[string]string{}, memoryMiB: o.MemoryMiB}
+		OfferingID: o.ID, KeyPair: kp, RootDiskGiB: disk, UserData: ud, Tags: map[string]string{}, memoryMiB: o.MemoryMiB, network: f.network}
 	used := 0
 	for _, other := range f.vms {
 		used += other.memoryMiB
@@ -437,7 +563,77 @@ func (vm *VM) view() map[string]any {
 	v := map[string]any{"id": vm.ID, "name": vm.Name, "displayname": vm.DisplayName, "state": vm.State,
 		"templateid": vm.TemplateID, "serviceofferingid": vm.OfferingID, "keypairs": vm.KeyPair, "tags": tags, "nic": []any{}}
 	if vm.Address != "" {
-		v["nic"] = []any{map[string]any{"id": vm.ID + "-nic", "ipaddress": vm.Address, "isdefault": true}}
+		v["nic"] = []any{map[string]any{"id": vm.ID + "-nic", "ipaddress": vm.Address, "isdefault": true, "networkid": vm.network}}
+	}
+	return v
+}
+
+// tagsOf is the tags[i].key/tags[i].value parameters.
+func tagsOf(p url.Values) map[string]string {
+	tags := map[string]string{}
+	for i := 0; p.Has(fmt.Sprintf("tags[%d].key", i)); i++ {
+		tags[p.Get(fmt.Sprintf("tags[%d].key", i))] = p.Get(fmt.Sprintf("tags[%d].value", i))
+	}
+	return tags
+}
+
+// forward creates a port forwarding rule (and, with openfirewall, its firewall rule).
+func (f *Fake) forward(p url.Values) (any, *apiError) {
+	ip, vm := f.addresses[p.Get("ipaddressid")], f.vms[p.Get("virtualmachineid")]
+	private, err1 := strconv.Atoi(p.Get("privateport"))
+	public, err2 := strconv.Atoi(p.Get("publicport"))
+	proto := strings.ToLower(p.Get("protocol"))
+	switch {
+	case ip == nil:
+		return nil, bad("Unable to create port forwarding rule; ip id=%s doesn't exist in the system", p.Get("ipaddressid"))
+	case vm == nil:
+		return nil, bad("Unable to find virtual machine by id %s", p.Get("virtualmachineid"))
+	case vm.network != ip.NetworkID:
+		return nil, bad("Unable to create port forwarding rule; vm id=%s is not in the network of the ip address", vm.ID)
+	case err1 != nil || err2 != nil || private < 1 || private > 65535 || public < 1 || public > 65535:
+		return nil, bad("Unable to create port forwarding rule: invalid port")
+	case proto != "tcp" && proto != "udp":
+		return nil, bad("Unable to create port forwarding rule: protocol %s is not supported", proto)
+	}
+	for _, r := range f.forwards {
+		if r.IPID == ip.ID && r.Protocol == proto && r.PublicPort == public {
+			return nil, bad("The range specified, %d-%d, conflicts with rule %s which has %d-%d", public, public, r.ID, r.PublicPort, r.PublicPort)
+		}
+	}
+	cidrs := p.Get("cidrlist")
+	if cidrs == "" {
+		cidrs = "0.0.0.0/0"
+	}
+	r := &Forward{ID: f.id(), IPID: ip.ID, VMID: vm.ID, Protocol: proto, PublicPort: public, PrivatePort: private, CIDRs: cidrs}
+	j := &job{status: 1, result: map[string]any{"portforwardingrule": r.view(ip)}}
+	j.apply = func() {
+		f.forwards[r.ID] = r
+		// Outside VPCs openfirewall defaults to true.
+		if p.Get("openfirewall") != "false" {
+			f.firewall[r.ID+"-fw"] = &Forward{ID: r.ID + "-fw", IPID: ip.ID, Protocol: proto, PublicPort: public, CIDRs: cidrs}
+		}
+	}
+	return f.async(j, r.ID), nil
+}
+
+func (ip *PublicIP) view() map[string]any {
+	tags := []any{}
+	for k, v := range ip.Tags {
+		tags = append(tags, map[string]any{"key": k, "value": v, "resourcetype": "PublicIpAddress", "resourceid": ip.ID})
+	}
+	return map[string]any{"id": ip.ID, "ipaddress": ip.Address, "associatednetworkid": ip.NetworkID, "state": "Allocated", "issourcenat": false, "tags": tags}
+}
+
+func (r *Forward) view(ip *PublicIP) map[string]any {
+	v := map[string]any{"id": r.ID, "ipaddressid": r.IPID, "protocol": r.Protocol, "cidrlist": r.CIDRs, "state": "Active",
+		"startport": r.PublicPort, "endport": r.PublicPort}
+	if ip != nil {
+		v["ipaddress"] = ip.Address
+	}
+	if r.VMID != "" {
+		v["virtualmachineid"] = r.VMID
+		v["publicport"], v["publicendport"] = strconv.Itoa(r.PublicPort), strconv.Itoa(r.PublicPort)
+		v["privateport"], v["privateendport"] = strconv.Itoa(r.PrivatePort), strconv.Itoa(r.PrivatePort)
 	}
 	return v
 }

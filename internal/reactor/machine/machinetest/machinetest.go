@@ -29,6 +29,8 @@ const MissingImage = "debian-gone"
 // Env is a driver and its network.
 type Env struct {
 	Driver *machine.Driver
+	// Image is the machine image (MACHINE_IMAGE), offered as debian-12.
+	Image string
 	// Gateway is the host's address on the machines' network.
 	Gateway string
 }
@@ -55,7 +57,7 @@ func Start(t testing.TB, capacity int64) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Driver: d, Gateway: nets[0].Subnets[0].Gateway}
+	return &Env{Driver: d, Image: image, Gateway: nets[0].Subnets[0].Gateway}
 }
 
 // Exists reports whether the machine of deployment id has a container.
