@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
 	"text/tabwriter"
 
@@ -34,10 +37,11 @@ func init() {
 author_rotateKeys does nothing) from the system's random source and inserted with
 author_insertKey over the node's own RPC, never through a gateway: on a local network its
 loopback address, kept in the node's keystore directory apart from its chain data
-(STATE/networks/NAME/keystore/NODE, 0700, one 0600 file per key); in a cluster (generate,
-set, rotate, check with --context/--namespace, as onf scale and onf exec take them) a
-port-forward to the pod's RPC port, the seeds in this process's memory only until the
-node holds them, the pending public keys in an annotation of the pod. They are registered on
+(STATE/networks/NAME/keystore/NODE, 0700, one 0600 file per key); in a cluster (every
+verb with --context/--namespace, as onf scale and onf exec take them) a port-forward to
+the pod's RPC port, the seeds in this process's memory only until the node holds them (a
+gossamer pod also keeps them in its keystore volume, 0400, written through exec's standard
+input), the pending public keys in an annotation of the pod. They are registered on
 chain with session.setKeys, signed by the validator's controller account, whose secret URI
 is read from a 0600 file (--suri-file): never from arguments or the environment.
 See docs/keys.md.`,
@@ -193,10 +197,11 @@ exits non-zero when no node matches.`,
 hold the same keys), waits until session.nextKeys shows them, then removes FROM's keystore.
 FROM stops signing for the validator at the next session change: stop or restart it after
 that. docs/keys.md describes the other way (stop the old node first, then move its keys).
-Local networks only: in a cluster, rotate on the new node, then scale the old one away
-(docs/keys.md).`,
-		Example: `  onf keys migrate dev validator-0 standby-0 --suri-file controller.suri`,
-		Args:    cobra.RangeArgs(2, 3),
+In a cluster FROM and TO are pods of the same network (another group member, another
+group); FROM's keystore is its pod's keystore volume, emptied through exec.`,
+		Example: `  onf keys migrate dev validator-0 standby-0 --suri-file controller.suri
+  onf keys migrate --context prod -n chains relay validator-0 validator-1 --suri-file controller.suri`,
+		Args: cobra.RangeArgs(2, 3),
 		RunE: func(c *cobra.Command, args []string) error {
 			suri, err := readSURIFile(f.suriFile)
 			if err != nil {
@@ -212,7 +217,7 @@ Local networks only: in a cluster, rotate on the new node, then scale the old on
 			}
 			return k.custodian(c.Context(), from, func(ctx context.Context, old *sessionkeys.Custodian) error {
 				return k.custodian(ctx, to, func(ctx context.Context, cu *sessionkeys.Custodian) error {
-					if _, err := sessionkeys.Migrate(ctx, old.Keystore.(sessionkeys.Keystore), cu, suri); err != nil {
+					if _, err := sessionkeys.Migrate(ctx, old.Keystore, cu, suri); err != nil {
 						return err
 					}
 					return k.reportCheck(ctx, c, &f, cu, to, suri)
@@ -221,7 +226,7 @@ Local networks only: in a cluster, rotate on the new node, then scale the old on
 		},
 	}
 	suriFlag(migrate)
-	for _, c := range []*cobra.Command{generate, set, rotate, check} {
+	for _, c := range []*cobra.Command{generate, set, rotate, check, migrate} {
 		addClusterFlags(c, &f.where)
 	}
 	keys.AddCommand(generate, set, rotate, check, migrate)
@@ -291,17 +296,33 @@ func keysTarget(ctx context.Context, f *keysFlags, args []string) (*keysNet, err
 		}
 	case *cluster.Client:
 		k.store = func(ctx context.Context, node string) (sessionkeys.Store, error) {
-			return podKeys(ctx, b, k.name, node), nil
+			return podKeys(ctx, b, k.name, node)
 		}
 	}
 	return k, nil
 }
 
 // podKeys keeps custody's state of a node in a pod: the seeds of the keys this command
-// generates in its memory until they are inserted into the node's own keystore, the pending
-// public keys in an annotation of the pod.
-func podKeys(ctx context.Context, c *cluster.Client, name, node string) *sessionkeys.InPod {
-	return &sessionkeys.InPod{
+// generates in its memory until they are inserted into the node's own keystore (and, for a
+// node that keeps it in memory, written into the pod's keystore volume through exec's
+// standard input, never an argument), the pending public keys in an annotation of the pod.
+func podKeys(ctx context.Context, c *cluster.Client, name, node string) (*sessionkeys.InPod, error) {
+	restoreDir, err := c.PodAnnotation(ctx, name, node, kube.AnnotationKeystoreRestore)
+	if err != nil {
+		return nil, err
+	}
+	inPod := func(stdin io.Reader, script string, args ...string) error {
+		var stderr strings.Builder
+		argv := append([]string{"/bin/sh", "-c", script, "sh"}, args...)
+		if err := c.Exec(ctx, name, node, argv, stdin, io.Discard, &stderr); err != nil {
+			return fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		return nil
+	}
+	p := &sessionkeys.InPod{
+		Clear: func() error {
+			return inPod(nil, `for f in "$1"/* "$1"/.[!.]*; do if [ -f "$f" ]; then rm -f "$f"; fi; done`, cmp.Or(restoreDir, kube.PodKeystoreDir))
+		},
 		Load: func() (sessionkeys.Set, error) {
 			v, err := c.PodAnnotation(ctx, name, node, kube.AnnotationPendingKeys)
 			if err != nil || v == "" {
@@ -325,6 +346,13 @@ func podKeys(ctx context.Context, c *cluster.Client, name, node string) *session
 			return c.AnnotatePod(ctx, name, node, kube.AnnotationPendingKeys, v)
 		},
 	}
+	if restoreDir != "" {
+		p.Keep = func(k sessionkeys.Key, req []byte) error {
+			file := path.Join(restoreDir, k.Type+"-"+strings.TrimPrefix(k.Public, "0x")+".json")
+			return inPod(bytes.NewReader(req), `rm -f "$1.tmp" && umask 277 && cat > "$1.tmp" && mv -f "$1.tmp" "$1"`, file)
+		}
+	}
+	return p, nil
 }
 
 // withCustodian runs fn for the node named in args.

@@ -43,8 +43,7 @@ func TestReadSURIFile(t *testing.T) {
 	}
 }
 
-// The keys verbs but migrate take the cluster flags, explain the rule and show a cluster
-// example; migrate is local only and says so.
+// Every keys verb takes the cluster flags, explains the rule and shows a cluster example.
 func TestKeysVerbsTakeClusterFlags(t *testing.T) {
 	for _, name := range []string{"generate", "set", "rotate", "check", "migrate"} {
 		c, _, err := rootCmd.Find([]string{"keys", name})
@@ -52,12 +51,6 @@ func TestKeysVerbsTakeClusterFlags(t *testing.T) {
 			t.Fatalf("onf keys %s: %v", name, err)
 		}
 		cluster := c.Flags().Lookup("namespace") != nil && c.Flags().Lookup("context") != nil && c.Flags().Lookup("kubeconfig") != nil
-		if name == "migrate" {
-			if cluster || !strings.Contains(c.Long, "Local networks only") {
-				t.Errorf("onf keys migrate: cluster flags %t, or --help does not say it is local only", cluster)
-			}
-			continue
-		}
 		if !cluster || !strings.Contains(c.Long, "Local or cluster") || !strings.Contains(c.Example, " -n ") {
 			t.Errorf("onf keys %s: cluster flags %t, or --help lacks the rule or a cluster example", name, cluster)
 		}

@@ -79,16 +79,16 @@ func (b *groupBuilder) statefulSet() (*appsv1.StatefulSet, error) {
 			},
 			PersistentVolumeClaimRetentionPolicy: b.pvcRetention(),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: b.podAnnotations()},
 				Spec:       pod,
 			},
-			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+			VolumeClaimTemplates: append([]corev1.PersistentVolumeClaim{{
 				ObjectMeta: metav1.ObjectMeta{Name: volumeData, Labels: labels},
 				Spec: corev1.PersistentVolumeClaimSpec{
 					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 					Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
 				},
-			}},
+			}}, b.keystoreClaim(labels)...),
 		},
 	}, nil
 }
@@ -130,14 +130,13 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 		// Only the init step that fills the keystore sees the secret URI.
 		initMounts = append(initMounts, corev1.VolumeMount{Name: volumeKeys, MountPath: suriFile, SubPathExpr: "$(" + envPodIndex + ")", ReadOnly: true})
 	}
-	if len(np.InsertKeys) > 0 {
-		// The keystore is a volume of its own, in memory: private session keys never reach
-		// the data volume (nor its snapshots or backups) and go with the pod.
-		volumes = append(volumes, corev1.Volume{Name: volumeKeystore, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-			Medium: corev1.StorageMediumMemory, SizeLimit: ptr(resource.MustParse("1Mi")),
-		}}})
+	if np.KeystorePath != "" {
+		// The keystore is a claim of its own (keystoreClaim): private session keys never
+		// reach the data volume (nor its snapshots or backups) and outlive the pod.
 		keystore := corev1.VolumeMount{Name: volumeKeystore, MountPath: np.KeystorePath}
-		initMounts = append(initMounts, keystore)
+		if len(np.InsertKeys) > 0 {
+			initMounts = append(initMounts, keystore)
+		}
 		mounts = append(mounts, keystore)
 	}
 
@@ -163,6 +162,7 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 		VolumeMounts:    mounts,
 		Resources:       resources,
 		SecurityContext: security,
+		Lifecycle:       b.keystoreRestore(),
 	}
 	container.LivenessProbe, container.ReadinessProbe, container.StartupProbe = probes(np.Flavor)
 
@@ -193,7 +193,7 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 
 // initScript runs the plan's init commands once per data volume: a marker in the volume
 // records that they ran (gossamer's init, for one, would wipe the database if run again).
-// The key inserts run at every start: the keystore volume is empty at each.
+// The key inserts run at every start (inserting a key the keystore holds is harmless).
 // Arguments are file paths and names, never secrets; each is single-quoted for the shell.
 func initScript(binary string, once, every [][]string, perPod func([]string) []string) (string, error) {
 	var b strings.Builder

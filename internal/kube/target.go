@@ -20,8 +20,8 @@ const (
 	// suriFile is the pod's own secret URI: the replica's key of the keys Secret, mounted
 	// alone (subPathExpr) so a pod never sees another replica's secret.
 	suriFile = "/onf/keys/suri"
-	// keystoreDir is the node's session keystore: a memory-backed volume of its own, never
-	// in the data volume (so never in its snapshots), filled from the Secret at each start.
+	// keystoreDir is the node's session keystore: a volume claim of its own, never in the
+	// data volume (so never in its snapshots), filled from the Secret at each start.
 	keystoreDir = "/keystore"
 )
 

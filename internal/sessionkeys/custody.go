@@ -250,7 +250,7 @@ func Restore(ctx context.Context, ks Keystore, node Node) (int, error) {
 // (to), then removing the old node's keystore: the two nodes never hold the same keys, and
 // the chain expects the new node's keys from the next session on. The old node stops signing
 // for the validator at that session change; retire or restart it after (docs/keys.md).
-func Migrate(ctx context.Context, from Keystore, to *Custodian, controllerSURI string) (Set, error) {
+func Migrate(ctx context.Context, from Store, to *Custodian, controllerSURI string) (Set, error) {
 	set, err := to.Rotate(ctx, controllerSURI)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package sessionkeys
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -50,5 +51,43 @@ func TestInPodKeepsSeedsInMemoryOnly(t *testing.T) {
 	}
 	if err := next.Confirm(); err != nil || a.set != nil {
 		t.Errorf("after Confirm: %v, pending %v", err, a.set)
+	}
+}
+
+// A pod whose node keeps its keystore in memory gets, for every key generated, the
+// author_insertKey request its start hook sends again (Keep); Remove empties the pod's
+// keystore (Clear).
+func TestInPodKeepsRestorableKeys(t *testing.T) {
+	a := &annotation{}
+	p := a.store()
+	kept := map[string]string{}
+	p.Keep = func(k Key, req []byte) error {
+		var r struct {
+			Method string   `json:"method"`
+			Params []string `json:"params"`
+		}
+		if err := json.Unmarshal(req, &r); err != nil || r.Method != "author_insertKey" || len(r.Params) != 3 || r.Params[0] != k.Type || r.Params[2] != k.Public {
+			t.Errorf("request for %s %s: %s (%v)", k.Type, k.Public, req, err)
+		} else {
+			kept[k.Public] = r.Params[1]
+		}
+		return nil
+	}
+	cleared := false
+	p.Clear = func() error { cleared = true; return nil }
+	set, err := p.Generate(westendTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != len(set) {
+		t.Fatalf("kept %d keys of %d", len(kept), len(set))
+	}
+	for _, k := range set {
+		if seed, _ := p.Seed(k); kept[k.Public] != seed {
+			t.Errorf("%s: the kept request holds another seed than the key's", k.Type)
+		}
+	}
+	if err := p.Remove(); err != nil || !cleared {
+		t.Errorf("Remove: %v, cleared %v", err, cleared)
 	}
 }
