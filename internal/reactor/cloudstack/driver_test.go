@@ -247,6 +247,7 @@ func TestFailuresAndRefusals(t *testing.T) {
 		{`{"name":"x","image":"debian-12","cpus":3,"memoryMiB":512,"diskGiB":5}`, "cpus: no offering of this provider has 3 CPUs"},
 		{`{"name":"x","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5,"userData":"#!/bin/sh\n` + strings.Repeat("echo 0123456789abcdef; ", 1500) + `"}`, "userData: "},
 		{`{"name":"x","image":"ubuntu-24.04","cpus":1,"memoryMiB":512,"diskGiB":5}`, `image: "ubuntu-24.04" is not offered`},
+		{`{"name":"x","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5,"userData":"#include\nhttps://example.net/x\n"}`, "userData: want a #cloud-config document or a #! script"},
 	} {
 		err := d.Check(deployment(t, "c", 8, c.doc))
 		var ie *descriptor.InvalidError

@@ -1,8 +1,11 @@
 package machine
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
 
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/internal/descriptor"
@@ -83,4 +86,34 @@ func TestPlanRefusesWhatTheProviderDoesNotRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestSeedIsTheSharedUserData: a machine's NoCloud seed is the user data every cloud-init/v1
+// driver sends (the descriptor's userData untouched, then the driver's part with the host
+// key whose fingerprint the seed carries) and meta-data naming the instance by deployment.
+func TestSeedIsTheSharedUserData(t *testing.T) {
+	d := testDriver(t)
+	const ud = "#cloud-config\nruncmd: [[touch, /tmp/x]]\n"
+	s, err := d.plan(deployment(t, 1, `{"name":"seeded","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5,"userData":`+strconv.Quote(ud)+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Image != "localhost/dinfra/machine:x" || s.Hostname != "seeded" || s.CPUs != 1 || s.MemoryMiB != 512 {
+		t.Errorf("seed %+v", s)
+	}
+	if string(s.MetaData) != `{"instance-id":"m1","local-hostname":"seeded"}` {
+		t.Errorf("meta-data %s", s.MetaData)
+	}
+	if !strings.Contains(string(s.UserData), "Content-Type: multipart/mixed") || !strings.Contains(string(s.UserData), ud) {
+		t.Errorf("user data lacks the multipart header or the consumer's part:\n%s", s.UserData)
+	}
+	i := strings.Index(string(s.UserData), "ed25519_public: ")
+	if i < 0 {
+		t.Fatalf("no host key in the user data:\n%s", s.UserData)
+	}
+	line, _, _ := strings.Cut(string(s.UserData[i+len("ed25519_public: "):]), "\n")
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil || ssh.FingerprintSHA256(pub) != s.HostKey {
+		t.Errorf("host key %q: %v, want fingerprint %s", line, err, s.HostKey)
+	}
 }
