@@ -20,6 +20,7 @@ import (
 	"github.com/dinfra/stack/internal/console"
 	"github.com/dinfra/stack/internal/console/site"
 	"github.com/dinfra/stack/internal/gateway/auth"
+	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/sessionkeys"
 )
 
@@ -34,6 +35,7 @@ func init() {
 		noLocal    bool
 		timeout    time.Duration
 		backups    string
+		jwtc       config.JWT
 	)
 	cmd := &cobra.Command{
 		Use:   "console",
@@ -53,17 +55,22 @@ their pods only (two list calls per site, never the nodes). Pages read that cach
 poll fails is shown unreachable with its last known networks.
 
 The console is read-only unless --api-keys names an API key file (the gateway's format, see
-onf gateway key new): then a key with role operator (the default role) may scale a group
-(what onf scale does) or back up a local node into --backups (what onf backup create does)
-from a network's page, after the user confirms it by typing the network's name. The key travels in the X-Api-Key header, never in a cookie; requests from
-other origins are refused. The console serves plain HTTP on loopback only: put a TLS proxy in
-front of it to reach it from elsewhere. See docs/console.md.`,
+onf gateway key new) or --jwt-* accept bearer JWTs (as the gateway checks them: EdDSA or
+HS256, issuer and audience). Then a key with role operator (the default role of a key; a JWT
+needs the claim "role": "operator") may act from a network's page, after the user confirms
+by typing the network's name: scale a group (onf scale), restart a local node (onf restart),
+back up a local node into --backups (onf backup create), rotate a validator's session keys
+(onf keys rotate; the controller's secret URI is typed into the confirmation, used for that
+call only, never logged). The key travels in the X-Api-Key header, never in a cookie;
+requests from other origins are refused. The console serves plain HTTP on loopback only: put
+a TLS proxy in front of it to reach it from elsewhere. See docs/console.md.`,
 		Example: `  onf console                                   # local networks, http://127.0.0.1:8080
   onf console --context eu-1 --context us-1     # plus two clusters of ~/.kube/config
   onf console --kubeconfig ~/.kube/fleet --context dc-a --context dc-b --no-local
   (echo keys:; onf gateway key new --id alice --role operator) > console-keys.yaml
   onf console --api-keys console-keys.yaml --listen 127.0.0.1:9090   # alice's key may act
-  onf console --api-keys console-keys.yaml --backups 's3://chain-backups?region=eu-west-1'`,
+  onf console --api-keys console-keys.yaml --backups 's3://chain-backups?region=eu-west-1'
+  onf console --jwt-eddsa-public-key idp.pem --jwt-issuer https://idp.example --jwt-audience onf`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := loopbackOnly(listen); err != nil {
@@ -115,6 +122,16 @@ front of it to reach it from elsewhere. See docs/console.md.`,
 				}
 				srv.Keys = ks
 			}
+			if jwtc.HS256SecretFile != "" || jwtc.EdDSAPublicKeyFile != "" {
+				// No default role: a token acts only with "role": "operator" in its claims.
+				v, err := auth.NewJWTVerifier(&jwtc, func(string) bool { return true })
+				if err != nil {
+					return fmt.Errorf("--jwt: %w", err)
+				}
+				srv.JWT = v
+			} else if jwtc.Issuer != "" || jwtc.Audience != "" {
+				return errors.New("--jwt-issuer and --jwt-audience need --jwt-eddsa-public-key or --jwt-hs256-secret-file")
+			}
 			srv.Cache = console.NewCache(sites, console.Options{Interval: interval, History: history, Log: log})
 			return serveConsole(c.Context(), srv, listen, c.OutOrStdout(), log)
 		},
@@ -128,6 +145,10 @@ front of it to reach it from elsewhere. See docs/console.md.`,
 	f.IntVar(&history, "history", 360, "samples kept per network for the plots")
 	f.BoolVar(&noLocal, "no-local", false, "leave out the local networks under --home")
 	f.DurationVar(&timeout, "action-timeout", 3*time.Minute, "how long an action may wait for the network to converge or a backup to finish")
+	f.StringVar(&jwtc.EdDSAPublicKeyFile, "jwt-eddsa-public-key", "", "accept bearer JWTs signed with this Ed25519 public key (PEM); role claim operator may act")
+	f.StringVar(&jwtc.HS256SecretFile, "jwt-hs256-secret-file", "", "accept bearer JWTs signed with the HS256 secret in this file (32 bytes or more)")
+	f.StringVar(&jwtc.Issuer, "jwt-issuer", "", "the iss claim a JWT must carry")
+	f.StringVar(&jwtc.Audience, "jwt-audience", "", "the aud claim a JWT must carry")
 	f.StringVar(&backups, "backups", "", "backup destination of the local networks, as onf backup --dest (default <home>/backups)")
 	rootCmd.AddCommand(cmd)
 }

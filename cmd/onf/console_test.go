@@ -21,6 +21,8 @@ func TestConsoleRefusesBadFlags(t *testing.T) {
 		{[]string{"--no-local", "--listen", "127.0.0.1:0"}, "no site"},
 		{[]string{"--kubeconfig", "/nonexistent/kubeconfig", "--context", "eu-1", "--listen", "[::1]:0"}, "--context eu-1: kubeconfig"},
 		{[]string{"--api-keys", "/nonexistent/keys.yaml", "--listen", "localhost:0"}, "--api-keys: read API key file"},
+		{[]string{"--jwt-issuer", "https://idp.example", "--listen", "localhost:0"}, "--jwt-issuer and --jwt-audience need"},
+		{[]string{"--jwt-hs256-secret-file", "/nonexistent/secret", "--listen", "localhost:0"}, "--jwt: auth.jwt.hs256SecretFile"},
 	} {
 		resetFlags(t, "console")
 		rootCmd.SetOut(&bytes.Buffer{})

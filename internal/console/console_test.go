@@ -17,9 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/gateway/auth"
+	"github.com/dinfra/stack/internal/gateway/config"
 	"github.com/dinfra/stack/internal/monitor"
 	"github.com/dinfra/stack/internal/netstatus"
 )
@@ -386,3 +389,53 @@ func TestPageAndHeaders(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// A bearer JWT as the gateway checks it (here HS256 with an issuer) may act when its role
+// claim is operator; a token without it, expired or from another issuer may not.
+func TestActionWithJWT(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "jwt.secret")
+	if err := os.WriteFile(secret, []byte(strings.Repeat("s", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewJWTVerifier(&config.JWT{HS256SecretFile: secret, Issuer: "https://idp.example"}, func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := &fakeSite{nets: []Network{{Status: &netstatus.Network{Network: "dev", Nodes: []netstatus.Node{}}}}}
+	cache := NewCache([]NamedSite{{Name: "local", Site: site}}, Options{})
+	cache.poll(context.Background(), "local", cache.sites["local"])
+	srv := &Server{Cache: cache, JWT: v, ActionTimeout: time.Minute, Log: discard()}
+	token := func(iss, role string, exp time.Duration) string {
+		claims := jwt.MapClaims{"iss": iss, "sub": "alice", "exp": time.Now().Add(exp).Unix()}
+		if role != "" {
+			claims["role"] = role
+		}
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(strings.Repeat("s", 32)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name, token string
+		code        int
+	}{
+		{"operator", token("https://idp.example", RoleOperator, time.Minute), 200},
+		{"no role", token("https://idp.example", "", time.Minute), 403},
+		{"expired", token("https://idp.example", RoleOperator, -time.Minute), 401},
+		{"other issuer", token("https://other.example", RoleOperator, time.Minute), 401},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/api/restart",
+			strings.NewReader(`{"site":"local","network":"dev","node":"rpc-0","confirm":"dev"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tc.token)
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != tc.code {
+			t.Errorf("%s: %d %s, want %d", tc.name, rec.Code, rec.Body, tc.code)
+		}
+	}
+	if len(site.restarted) != 1 {
+		t.Errorf("%d restarts, want the operator's one", len(site.restarted))
+	}
+}

@@ -26,8 +26,10 @@ const RoleOperator = "operator"
 // Server serves the cache and the actions.
 type Server struct {
 	Cache *Cache
-	// Keys authenticate actions; nil makes the console read-only.
+	// Keys and JWT authenticate actions (API keys, bearer JWTs as the gateway checks them);
+	// both nil make the console read-only.
 	Keys *auth.KeyStore
+	JWT  *auth.JWTVerifier
 	// ActionTimeout bounds an action, waiting for the network to converge included.
 	ActionTimeout time.Duration
 	// RotateKeys rotates session keys; nil refuses it.
@@ -80,9 +82,11 @@ func fail(w http.ResponseWriter, code int, format string, args ...any) {
 	writeJSON(w, code, problem{Error: fmt.Sprintf(format, args...)})
 }
 
+func (s *Server) actions() bool { return s.Keys != nil || s.JWT != nil }
+
 // info tells the page whether actions are possible.
 func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]bool{"actions": s.Keys != nil})
+	writeJSON(w, http.StatusOK, map[string]bool{"actions": s.actions()})
 }
 
 func (s *Server) overview(w http.ResponseWriter, _ *http.Request) {
@@ -252,8 +256,8 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 // refused, so another site's page cannot make a browser act here (CSRF). Everything is
 // checked, naming the field, before run asks anything of a site.
 func (s *Server) act(w http.ResponseWriter, r *http.Request, verb string, req action, run func(context.Context, Site, Summary) (string, error)) {
-	if s.Keys == nil {
-		fail(w, http.StatusForbidden, "the console is read-only: start it with --api-keys to allow actions")
+	if !s.actions() {
+		fail(w, http.StatusForbidden, "the console is read-only: start it with --api-keys or --jwt-* to allow actions")
 		return
 	}
 	if !sameOrigin(r) {
@@ -265,13 +269,15 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, verb string, req ac
 		return
 	}
 	// Keys rotate without a restart: the file is re-read when it changed.
-	if _, err := s.Keys.Reload(); err != nil {
-		s.Log.Error("API keys not reloaded; the previous keys stay in force", "err", err)
+	if s.Keys != nil {
+		if _, err := s.Keys.Reload(); err != nil {
+			s.Log.Error("API keys not reloaded; the previous keys stay in force", "err", err)
+		}
 	}
-	who, err := (&auth.Authenticator{Keys: s.Keys}).Authenticate(r)
+	who, err := (&auth.Authenticator{Keys: s.Keys, JWT: s.JWT}).Authenticate(r)
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="onf console"`)
-		fail(w, http.StatusUnauthorized, "%v: actions need an API key in the X-Api-Key header", err)
+		fail(w, http.StatusUnauthorized, "%v: actions need an API key or a JWT in the X-Api-Key or Authorization: Bearer header", err)
 		return
 	}
 	if who.Role != RoleOperator {

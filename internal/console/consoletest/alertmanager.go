@@ -69,9 +69,12 @@ func (a *Alertmanager) Record(home, network string, pid int) {
 // Alertmanager listens.
 func (a *Alertmanager) Fire(network, node, name, severity, summary string) {
 	a.t.Helper()
-	body, _ := json.Marshal([]map[string]map[string]string{{
-		"labels":      {"alertname": name, "network": network, "node": node, "severity": severity},
-		"annotations": {"summary": summary},
+	// endsAt an hour away: firing for the whole test (without it the Alertmanager resolves
+	// an alert nobody re-sends after its resolve_timeout, 5 minutes).
+	body, _ := json.Marshal([]map[string]any{{
+		"labels":      map[string]string{"alertname": name, "network": network, "node": node, "severity": severity},
+		"annotations": map[string]string{"summary": summary},
+		"endsAt":      time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
 	}})
 	testenv.Eventually(a.t, 30*time.Second, "alert "+name+" posted", func() (bool, error) {
 		res, err := http.Post(a.URL+"/api/v2/alerts", "application/json", bytes.NewReader(body))
