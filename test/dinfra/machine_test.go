@@ -75,7 +75,7 @@ func TestRentAMachine(t *testing.T) {
 	subID, _ := dinfratest.SubscribeWithDeposit(t, cc, descriptor.TypeCloudInit, docCID.String(), price*wire.Amount(paidBlocks)+price-1)
 
 	var sub *wire.SubscriptionView
-	testenv.Eventually(t, 2*time.Minute, "subscription active with an ssh endpoint", func() (bool, string) {
+	testenv.Eventually(t, 4*time.Minute, "subscription active with an ssh endpoint", func() (bool, string) {
 		if sub, err = cc.Subscription(ctx, subID); err != nil {
 			return false, err.Error()
 		}

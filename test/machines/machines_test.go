@@ -47,7 +47,7 @@ func deploy(t *testing.T, d *machine.Driver, id string, units int64, doc string)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Teardown(context.Background(), id) })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	eps, err := d.Deploy(ctx, dep)
 	if err != nil {
@@ -288,7 +288,7 @@ func TestMachineDriverConformance(t *testing.T) {
 	t.Parallel()
 	e := machinetest.Start(t, 2)
 	failing := []byte(`{"name":"failing","image":"` + machinetest.MissingImage + `","cpus":1,"memoryMiB":512,"diskGiB":5}`)
-	reactortest.Conformance(t, e.Driver, conformance.Config{DeployTimeout: 2 * time.Minute,
+	reactortest.Conformance(t, e.Driver, conformance.Config{DeployTimeout: 4 * time.Minute,
 		Failing: map[string][]byte{descriptor.TypeCloudInit: failing}})
 }
 
@@ -315,7 +315,7 @@ func TestCloudStackUserDataInMachine(t *testing.T) {
 	k := keyringtest.SSHKey(t, "alice")
 	dep := reactor.Deployment{ID: id, Type: descriptor.TypeCloudInit, Descriptor: []byte(doc), Units: 1,
 		Consumer: api.Consumer{Address: "alice", SshPublicKey: &k}}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	eps, err := cd.Deploy(ctx, dep)
 	if err != nil {

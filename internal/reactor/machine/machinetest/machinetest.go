@@ -53,7 +53,7 @@ func Start(t testing.TB, capacity int64) *Env {
 		t.Fatalf("podman network inspect %s: %v", name, err)
 	}
 	d, err := machine.New(machine.Config{Podman: Podman, Images: map[string]string{"debian-12": image, MissingImage: "localhost/dinfra/machine:missing"}, Capacity: capacity,
-		Unit: cloudinit.DefaultUnit(), Network: name, PublishAddress: "127.0.0.1", ReadyTimeout: 2 * time.Minute})
+		Unit: cloudinit.DefaultUnit(), Network: name, PublishAddress: "127.0.0.1", ReadyTimeout: 4 * time.Minute}) // cloud-init boots in 20-90 s, slower on a loaded host
 	if err != nil {
 		t.Fatal(err)
 	}
