@@ -17,20 +17,21 @@ import (
 var snapshotBlocks = flag.Uint64("snapshot-blocks", 300, "BenchmarkSnapshotVsGenesis: blocks the network makes before nodes join (6 s each)")
 
 // BenchmarkSnapshotVsGenesis times what snapshots are for: a new node of a running network
-// reaching the network's best block from a snapshot, against syncing from genesis. Each
-// iteration runs a real gossamer network (TestBackupAndRestoreRealGossamer's: a validator and
-// rpc-0) until it has made
-// -snapshot-blocks blocks, backs up rpc-0 (`onf backup create`), then adds rpc-1 (`onf
-// scale`: it syncs from genesis) and times it to the validator's best block at its start;
-// then adds rpc-2 and restores the backup into it at once (`onf backup restore`) and times
-// the same. Both times run from the scale command to the new node's best block reaching the
-// target. The network is made fresh each time: gossamer v0.9.0 resumed from its database
-// refuses blocks it saw before the stop (docs/backup.md), so no network is cached.
+// getting the chain from a snapshot, against syncing from genesis. Each iteration runs a real
+// gossamer network (TestBackupAndRestoreRealGossamer's: a validator and rpc-0) until it has
+// made -snapshot-blocks blocks, backs up rpc-0 (`onf backup create`: finalised block N), then
+// adds rpc-1 (`onf scale`: it syncs from genesis) and times it to block N and on to the
+// network's best block at its start; then adds rpc-2, restores the backup into it at once
+// (`onf backup restore`) and times the same from the scale command. The network is made fresh
+// each time: gossamer v0.9.0 resumed from its database refuses blocks it saw before the stop,
+// so no network is cached, and a restored gossamer node usually stops at N for the same bug
+// (docs/backup.md): its time to the best block is reported only when it gets there.
 func BenchmarkSnapshotVsGenesis(b *testing.B) {
 	gossamer := testenv.Binary(b, "GOSSAMER_BIN")
 	c := onfcli.Build(b)
-	var genesis, snapshot time.Duration
-	var behind, blocks uint64
+	var toN, toBest [2]time.Duration // genesis, snapshot
+	var n, best uint64
+	snapshotsAtBest := 0
 	for b.Loop() {
 		c.Home = b.TempDir()
 		dest := filepath.Join(c.Home, "snapshots")
@@ -47,33 +48,58 @@ func BenchmarkSnapshotVsGenesis(b *testing.B) {
 		if err := json.Unmarshal([]byte(c.Must("backup", "list", "bk", "--dest", dest, "-o", "json")), &list); err != nil || len(list) != 1 {
 			b.Fatalf("list: %v %v", list, err)
 		}
+		n = list[0].Finalized.Number
 
-		target, start := validator(), time.Now()
+		best = validator()
+		start := time.Now()
 		c.Must("scale", "bk", "rpc=2")
-		reach(b, c, "rpc-1", target)
-		genesis += time.Since(start)
+		reach(b, c, "rpc-1", n, 20*time.Minute)
+		toN[0] += time.Since(start)
+		reach(b, c, "rpc-1", best, 20*time.Minute)
+		toBest[0] += time.Since(start)
 
-		target, start = validator(), time.Now()
+		target := validator()
+		start = time.Now()
 		c.Must("scale", "bk", "rpc=3")
 		c.Must("backup", "restore", "bk", "rpc-2", list[0].ID, "--dest", dest)
-		reach(b, c, "rpc-2", target)
-		snapshot += time.Since(start)
-		blocks, behind = target, target-list[0].Finalized.Number
+		reach(b, c, "rpc-2", n, 5*time.Minute)
+		toN[1] += time.Since(start)
+		if reached(c, "rpc-2", target, 2*time.Minute) {
+			toBest[1] += time.Since(start)
+			snapshotsAtBest++
+		}
 		c.Must("down", "bk")
 	}
-	n := float64(b.N)
-	b.ReportMetric(float64(blocks), "blocks")
-	b.ReportMetric(float64(behind), "snapshot-behind-blocks")
-	b.ReportMetric(genesis.Seconds()/n, "genesis-s")
-	b.ReportMetric(snapshot.Seconds()/n, "snapshot-s")
-	b.ReportMetric(genesis.Seconds()/snapshot.Seconds(), "genesis/snapshot")
+	runs := float64(b.N)
+	b.ReportMetric(float64(n), "snapshot-block")
+	b.ReportMetric(float64(best), "best-block")
+	b.ReportMetric(toN[0].Seconds()/runs, "genesis-to-N-s")
+	b.ReportMetric(toN[1].Seconds()/runs, "snapshot-to-N-s")
+	b.ReportMetric(toN[0].Seconds()/toN[1].Seconds(), "genesis/snapshot-to-N")
+	b.ReportMetric(toBest[0].Seconds()/runs, "genesis-to-best-s")
+	if snapshotsAtBest == b.N {
+		b.ReportMetric(toBest[1].Seconds()/runs, "snapshot-to-best-s")
+		b.ReportMetric(toBest[0].Seconds()/toBest[1].Seconds(), "genesis/snapshot-to-best")
+	} else {
+		b.Logf("the restored node reached the best block in %d of %d runs (gossamer v0.9.0's re-import bug)", snapshotsAtBest, b.N)
+	}
 }
 
 // reach waits until node's best block is at least target.
-func reach(b *testing.B, c *onfcli.CLI, node string, target uint64) {
+func reach(b *testing.B, c *onfcli.CLI, node string, target uint64, timeout time.Duration) {
 	b.Helper()
-	testenv.Eventually(b, 20*time.Minute, node+" to reach the network's best block", func() (bool, string) {
+	testenv.Eventually(b, timeout, fmt.Sprintf("%s to reach block #%d", node, target), func() (bool, string) {
 		nd := c.Node("bk", node)
-		return nd.Best >= target, fmt.Sprintf("best #%d of #%d", nd.Best, target)
+		return nd.Best >= target, fmt.Sprintf("best #%d", nd.Best)
 	})
+}
+
+// reached reports whether node's best block gets to target within timeout.
+func reached(c *onfcli.CLI, node string, target uint64, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if c.Node("bk", node).Best >= target {
+			return true
+		}
+	}
+	return false
 }
