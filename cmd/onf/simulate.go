@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,10 +13,11 @@ import (
 
 func init() {
 	var (
-		where  clusterFlags
-		cfg    loadgen.Config
-		node   string
-		output string
+		where   clusterFlags
+		cfg     loadgen.Config
+		node    string
+		output  string
+		timeout time.Duration
 	)
 	c := &cobra.Command{
 		Use:   "simulate NETWORK [--transfers-per-block N] [--blocks M]",
@@ -34,17 +37,19 @@ simulation template's (onf init --template simulation).`,
 			if output != "text" && output != "json" {
 				return fmt.Errorf("--output %q: want text or json", output)
 			}
-			b, net, err := target(c.Context(), &where, args, "")
+			ctx, cancel := context.WithTimeout(c.Context(), timeout)
+			defer cancel()
+			b, net, err := target(ctx, &where, args, "")
 			if err != nil {
 				return err
 			}
-			url, stop, err := b.ForwardRPC(c.Context(), net, node)
+			url, stop, err := b.ForwardRPC(ctx, net, node)
 			if err != nil {
 				return err
 			}
 			defer stop()
 			cfg.URL, cfg.Progress = url, c.ErrOrStderr()
-			sum, err := loadgen.Run(c.Context(), cfg)
+			sum, err := loadgen.Run(ctx, cfg)
 			if err != nil {
 				return err
 			}
@@ -62,6 +67,7 @@ simulation template's (onf init --template simulation).`,
 	c.Flags().IntVar(&cfg.Grace, "grace", 3, "blocks after the last send that still count inclusions")
 	c.Flags().StringVar(&node, "node", "rpc-0", "the node whose RPC the transfers go through")
 	c.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	c.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long (a chain that stopped producing blocks)")
 	addClusterFlags(c, &where)
 	rootCmd.AddCommand(c)
 }

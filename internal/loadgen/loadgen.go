@@ -29,7 +29,7 @@ type Config struct {
 	URL string
 	// TransfersPerBlock are sent on each new best block.
 	TransfersPerBlock int
-	// Blocks is how many new blocks the run sends on.
+	// Blocks is how many new best blocks the run sends on.
 	Blocks int
 	// Senders are secret URIs of funded accounts (default DevAccounts); each pays the next.
 	Senders []string
@@ -158,7 +158,9 @@ func (r *run) loop(ctx context.Context) (Summary, error) {
 	last := uint64(head.Number)
 	ticker := time.NewTicker(r.cfg.Poll)
 	defer ticker.Stop()
-	for seen := 0; seen < r.cfg.Blocks+r.cfg.Grace; {
+	// Each poll that finds a new best block is one step, however many blocks it brought: a
+	// node catching up imports many at once, and a batch is sent once per step.
+	for steps := 0; steps < r.cfg.Blocks+r.cfg.Grace; {
 		select {
 		case <-ctx.Done():
 			return r.sum, ctx.Err()
@@ -169,23 +171,27 @@ func (r *run) loop(ctx context.Context) (Summary, error) {
 			return r.sum, fmt.Errorf("best block: %w", err)
 		}
 		best := uint64(head.Number)
+		if best <= last {
+			continue
+		}
 		for ; last < best; last++ {
 			if err := r.observe(last + 1); err != nil {
 				return r.sum, err
 			}
-			seen++
 		}
-		if best == last && seen > 0 && seen <= r.cfg.Blocks && r.sum.Blocks < seen {
-			r.sum.Blocks = seen
-			if err := r.finalityLag(best); err != nil {
-				return r.sum, err
-			}
-			if err := r.send(); err != nil {
-				return r.sum, err
-			}
-			if r.cfg.Progress != nil {
-				fmt.Fprintf(r.cfg.Progress, "block #%d: sent %d, included %d so far\n", best, r.sum.Sent, r.sum.Included)
-			}
+		steps++
+		if steps > r.cfg.Blocks {
+			continue
+		}
+		r.sum.Blocks = steps
+		if err := r.finalityLag(best); err != nil {
+			return r.sum, err
+		}
+		if err := r.send(); err != nil {
+			return r.sum, err
+		}
+		if r.cfg.Progress != nil {
+			fmt.Fprintf(r.cfg.Progress, "block #%d: sent %d, included %d so far\n", best, r.sum.Sent, r.sum.Included)
 		}
 	}
 	r.summarise()
