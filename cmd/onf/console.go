@@ -92,7 +92,7 @@ a TLS proxy in front of it to reach it from elsewhere. See docs/console.md.`,
 					return fmt.Errorf("--backups: %w", err)
 				}
 				defer store.Close()
-				sites = append(sites, console.NamedSite{Name: "local", Site: site.Local{Runtime: rt, ScaleTimeout: timeout, Backups: store}})
+				sites = append(sites, console.NamedSite{Name: "local", Site: site.NewLocal(rt, timeout, store)})
 				where["local"] = clusterFlags{}
 			}
 			if kubeconfig != "" && len(contexts) == 0 {

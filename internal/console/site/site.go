@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -29,6 +30,39 @@ type Local struct {
 	// Backups is the backup destination `onf backup` uses (its --dest): the last backups
 	// shown and where a backup from the console goes.
 	Backups *backup.Store
+	// listed keeps the destination's last listing; nil lists it on every poll.
+	listed *listing
+}
+
+// NewLocal is the local site with its backup destination listed at most once a minute
+// (listing reads every manifest: an s3:// destination's requests add up), and at once after
+// a backup from the console.
+func NewLocal(rt *local.Runtime, scaleTimeout time.Duration, backups *backup.Store) Local {
+	return Local{Runtime: rt, ScaleTimeout: scaleTimeout, Backups: backups, listed: &listing{every: time.Minute}}
+}
+
+// listing is the last listing of a backup destination and when it was made.
+type listing struct {
+	every time.Duration
+	mu    sync.Mutex
+	at    time.Time
+	list  []backup.Manifest
+	err   error
+}
+
+// backups lists the destination, or returns the last listing while it is fresh.
+func (l Local) backups(ctx context.Context) ([]backup.Manifest, error) {
+	if l.listed == nil {
+		return l.Backups.List(ctx, "")
+	}
+	c := l.listed
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || time.Since(c.at) >= c.every {
+		c.list, c.err = l.Backups.List(ctx, "")
+		c.at = time.Now()
+	}
+	return c.list, c.err
 }
 
 // Poll is `onf status` of every local network, with the alerts its monitoring stack's
@@ -43,7 +77,7 @@ func (l Local) Poll(ctx context.Context) ([]console.Network, error) {
 	var backups []backup.Manifest
 	var backupErr error
 	if l.Backups != nil && len(names) > 0 {
-		backups, backupErr = l.Backups.List(ctx, "") // one listing for every network
+		backups, backupErr = l.backups(ctx) // one listing for every network
 	}
 	out := make([]console.Network, 0, len(names))
 	for _, name := range names {
@@ -89,7 +123,13 @@ func (l Local) Backup(ctx context.Context, _, name, node string) (*backup.Manife
 	if l.Backups == nil {
 		return nil, fmt.Errorf("no backup destination: %w", console.ErrUnsupported)
 	}
-	return l.Runtime.Backup(ctx, name, node, l.Backups)
+	m, err := l.Runtime.Backup(ctx, name, node, l.Backups)
+	if l.listed != nil {
+		l.listed.mu.Lock()
+		l.listed.at = time.Time{} // the next poll lists the new backup
+		l.listed.mu.Unlock()
+	}
+	return m, err
 }
 
 // chain reads only spec.chain of the applied spec: the rest (keys among it) stays unread.

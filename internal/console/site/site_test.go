@@ -1,9 +1,14 @@
 package site
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
 )
 
 func TestChainName(t *testing.T) {
@@ -30,5 +35,40 @@ func TestSessionKeysByNode(t *testing.T) {
 	n.Status.Nodes = []v1alpha1.NodeStatus{{Name: "relay-validator-0", SessionKeys: keys}, {Name: "relay-rpc-0"}}
 	if got := sessionKeys(n); len(got) != 1 || got["validator-0"] != keys {
 		t.Errorf("sessionKeys: %v", got)
+	}
+}
+
+// The local site lists its backup destination at most once per interval, and again at once
+// when a backup from the console made it stale.
+func TestBackupListing(t *testing.T) {
+	ctx := context.Background()
+	store, err := backup.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "db"), []byte("chain data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	create := func(node string) {
+		now := time.Now().UTC()
+		if _, err := store.Create(ctx, src, backup.Manifest{ID: backup.NewID("dev", now), Network: "dev", Node: node, Created: now}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // distinct IDs
+	}
+	l := NewLocal(nil, 0, store)
+	create("rpc-0")
+	if list, err := l.backups(ctx); err != nil || len(list) != 1 {
+		t.Fatalf("first listing: %d, %v", len(list), err)
+	}
+	create("rpc-1")
+	if list, _ := l.backups(ctx); len(list) != 1 {
+		t.Errorf("listed again within the minute: %d backups", len(list))
+	}
+	l.listed.at = time.Time{} // what Backup does after a backup
+	if list, _ := l.backups(ctx); len(list) != 2 {
+		t.Errorf("after a backup: %d backups, want 2", len(list))
 	}
 }
