@@ -21,13 +21,13 @@ func sh(b *testing.B, script string, args ...string) time.Duration {
 	return time.Since(start)
 }
 
-// BenchmarkBackupVsTarZstd backs up and restores the loaded network's rpc-0 database (real
-// gossamer BadgerDB, loadedSize) through onf's code (file:// destination: tar, zstd, sha256,
+// BenchmarkBackupVsTarZstd backs up and restores a real gossamer database of a few hundred
+// MB (stateDB) through onf's code (file:// destination: tar, zstd, sha256,
 // manifest; restore: read, sha256, unpack, swap) and, in the same iteration, through
 // `tar -c DIR | zstd -3` and `zstd -d | tar -x` of the same directory. Ratios above 1 mean
 // onf is slower.
 func BenchmarkBackupVsTarZstd(b *testing.B) {
-	zstdBin := testenv.Binary(b, "ZSTD_BIN", "zstd")
+	zstdBin := testenv.Binary(b, "ZSTD_BIN", "zstd") // Debian's zstd (.ci/run installs it)
 	src := stateDB(b)
 	size := dirSize(b, src)
 	ctx := context.Background()
