@@ -29,7 +29,7 @@ down: build
 	$(BIN)/onf down -f examples/dev-network.yaml
 
 # Runs every test, unit and integration, against real components built by scripts/tools.sh:
-# one package at a time, beside the real-pod cluster tests (see scripts/test.sh).
+# one package at a time in two lanes side by side (see scripts/test.sh).
 test:
 	scripts/test.sh
 
