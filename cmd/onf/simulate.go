@@ -64,7 +64,7 @@ simulation template's (onf init --template simulation).`,
 	}
 	c.Flags().IntVar(&cfg.TransfersPerBlock, "transfers-per-block", 5, "transfers sent on each new block")
 	c.Flags().IntVar(&cfg.Blocks, "blocks", 10, "blocks to send on")
-	c.Flags().IntVar(&cfg.Grace, "grace", 3, "blocks after the last send that still count inclusions")
+	c.Flags().IntVar(&cfg.Grace, "grace", 3, "at most this many blocks after the last send count inclusions (the run ends once all are included)")
 	c.Flags().StringVar(&node, "node", "rpc-0", "the node whose RPC the transfers go through")
 	c.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	c.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long (a chain that stopped producing blocks)")

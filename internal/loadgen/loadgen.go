@@ -35,7 +35,8 @@ type Config struct {
 	Senders []string
 	// Amount is each transfer's value in the chain's smallest unit (default 1e12).
 	Amount uint64
-	// Grace is how many blocks after the last send still count inclusions (default 3).
+	// Grace is how many new best blocks after the last send may still include transfers
+	// (default 3); the run ends sooner once every transfer sent is in a block.
 	Grace int
 	// Poll is how often the best block is read (default 100ms).
 	Poll time.Duration
@@ -84,8 +85,8 @@ type run struct {
 	sum     Summary
 }
 
-// Run sends cfg.TransfersPerBlock transfers on each of cfg.Blocks new blocks, then watches
-// cfg.Grace more blocks for inclusions, and returns the summary.
+// Run sends cfg.TransfersPerBlock transfers on each of cfg.Blocks new blocks, then watches up
+// to cfg.Grace more blocks for inclusions, and returns the summary.
 func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.TransfersPerBlock < 1 || cfg.Blocks < 1 {
 		return Summary{}, errors.New("transfers per block and blocks must be at least 1")
@@ -181,6 +182,9 @@ func (r *run) loop(ctx context.Context) (Summary, error) {
 		}
 		steps++
 		if steps > r.cfg.Blocks {
+			if len(r.pending) == 0 {
+				break // everything sent is in a block: no need to wait out the grace
+			}
 			continue
 		}
 		r.sum.Blocks = steps

@@ -132,7 +132,7 @@ func endToEnd(t *testing.T, c *onfcli.CLI, gossamer string) {
 	t.Cleanup(func() { c.Run("down", "val", "--purge") })
 	c.Must("up", "-f", spec, "--binary", gossamer, "--until-block", "1", "--timeout", "4m")
 
-	out := c.Must("simulate", "val", "--node", "full-0", "--transfers-per-block", "2", "--blocks", "2", "--grace", "4", "-o", "json")
+	out := c.Must("simulate", "val", "--node", "full-0", "--transfers-per-block", "2", "--blocks", "2", "--grace", "10", "-o", "json")
 	var sum loadgen.Summary
 	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &sum); err != nil {
 		t.Fatalf("%v\n%s", err, out)
