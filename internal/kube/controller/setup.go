@@ -9,9 +9,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -61,7 +63,7 @@ type Config struct {
 	// Probe overrides how a node's facts are read from its endpoint (tests: a fake node
 	// status source for kwok pods, which run no node).
 	Probe nodestatus.Prober
-	Log      *slog.Logger
+	Log   *slog.Logger
 }
 
 // Operator is a configured manager with its reconciler.
@@ -97,6 +99,7 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	byObject := map[client.Object]cache.ByObject{}
 	// Cache only the operator's own objects: never every Secret or Pod of the cluster.
 	for _, o := range []client.Object{&appsv1.StatefulSet{}, &appsv1.Deployment{}, &corev1.Service{}, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Pod{},
+		&batchv1.CronJob{}, &corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
 		&policyv1.PodDisruptionBudget{}, &networkingv1.NetworkPolicy{}, &autoscalingv2.HorizontalPodAutoscaler{}} {
 		byObject[o] = cache.ByObject{Label: managed}
 	}
@@ -149,6 +152,7 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	r := &Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: scheme, Options: opts, Log: c.Log,
 		Events: mgr.GetEventRecorder("onf-operator")}
 	keysMetric.use(mgr.GetClient())
+	backupMetric.use(mgr.GetClient())
 	var nodeEvents source.Source
 	if c.NodeStatusInterval > 0 {
 		r.Nodes = &nodestatus.Cache{Reader: mgr.GetClient(), Interval: c.NodeStatusInterval, Endpoint: c.Endpoint, Probe: c.Probe, Log: c.Log}
@@ -170,6 +174,10 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&networkingv1.NetworkPolicy{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&batchv1.CronJob{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
 		// Pods belong to StatefulSets and the gateway's Deployment; their failures still
 		// change the network's status.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToNetwork)).

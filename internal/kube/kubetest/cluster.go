@@ -133,7 +133,8 @@ func (c *Cluster) startControllers(t testing.TB, realNode bool) {
 	kcm := testenv.Binary(t, "KCM_BIN", "kube-controller-manager")
 	sched := testenv.Binary(t, "KUBE_SCHEDULER_BIN", "kube-scheduler")
 	// Only what turns owned objects into pods and cleans them up.
-	controllers := "statefulset-controller,garbage-collector-controller,disruption-controller,endpointslice-controller"
+	controllers := "statefulset-controller,garbage-collector-controller,disruption-controller,endpointslice-controller," +
+		"job-controller,cronjob-controller" // backups: spec.backup's CronJob and its Jobs
 	if realNode {
 		controllers += ",deployment-controller,replicaset-controller,node-lifecycle-controller," +
 			"persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller"
