@@ -93,10 +93,7 @@ func TestFailoverNeverDoubleSigns(t *testing.T) {
 	// producing waits for two new blocks by Alice after since, and returns who signs.
 	producing := func(since time.Time, timeout time.Duration) string {
 		t.Helper()
-		testenv.Eventually(t, timeout, "two blocks by //Alice", func() (bool, string) {
-			n := c.authoredAfter(since)
-			return n >= 2, fmt.Sprintf("%d blocks by //Alice since %s", n, since.Format(time.TimeOnly))
-		})
+		c.waitAuthored(t, since, timeout)
 		a, _ := authority()
 		return a
 	}
@@ -152,7 +149,7 @@ func TestFailoverNeverDoubleSigns(t *testing.T) {
 	if eq := c.equivocations(); len(eq) > 0 {
 		t.Errorf("equivocations (two blocks by one authority in one slot): %v", eq)
 	}
-	if logs := equivocationLogs(t, cli.Home); len(logs) > 0 {
+	if logs := equivocationLogs(t, c, cli.Home); len(logs) > 0 {
 		t.Errorf("node logs report equivocation: %v", logs)
 	}
 	var gaps []uint64
@@ -171,9 +168,15 @@ func TestFailoverNeverDoubleSigns(t *testing.T) {
 // collector follows every node's chain over its RPC and keeps every block it sees, forks
 // included, with its BABE slot and authority.
 type collector struct {
-	urls []string
-	mu   sync.Mutex
-	seen map[string]block // by hash
+	sources []source
+	mu      sync.Mutex
+	seen    map[string]block // by hash
+}
+
+// source is one node's RPC and how to dial it.
+type source struct {
+	url  string
+	opts []rpc.Option
 }
 
 type block struct {
@@ -185,25 +188,35 @@ type block struct {
 
 func newCollector(nodes []local.NodeInfo) *collector {
 	c := &collector{seen: map[string]block{}}
-	for _, n := range nodes {
-		c.urls = append(c.urls, n.RPC)
-	}
+	c.add(nodes)
 	return c
+}
+
+// add follows more nodes, dialed with opts.
+func (c *collector) add(nodes []local.NodeInfo, opts ...rpc.Option) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range nodes {
+		c.sources = append(c.sources, source{n.RPC, opts})
+	}
 }
 
 func (c *collector) run(ctx context.Context) {
 	for ctx.Err() == nil {
-		for _, u := range c.urls {
-			c.poll(ctx, u)
+		c.mu.Lock()
+		sources := slices.Clone(c.sources)
+		c.mu.Unlock()
+		for _, s := range sources {
+			c.poll(ctx, s)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
 }
 
-func (c *collector) poll(ctx context.Context, url string) {
+func (c *collector) poll(ctx context.Context, s source) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	cl, err := rpc.Dial(ctx, url)
+	cl, err := rpc.Dial(ctx, s.url, s.opts...)
 	if err != nil {
 		return
 	}
@@ -247,6 +260,15 @@ func (c *collector) authoredAfter(t time.Time) int {
 		}
 	}
 	return n
+}
+
+// waitAuthored waits for two blocks by //Alice in slots from since on.
+func (c *collector) waitAuthored(t *testing.T, since time.Time, timeout time.Duration) {
+	t.Helper()
+	testenv.Eventually(t, timeout, "two blocks by //Alice", func() (bool, string) {
+		n := c.authoredAfter(since)
+		return n >= 2, fmt.Sprintf("%d blocks by //Alice since %s", n, since.Format(time.TimeOnly))
+	})
 }
 
 func (c *collector) count() int {
@@ -293,11 +315,20 @@ func (c *collector) equivocations() []string {
 	return out
 }
 
-var equivocation = regexp.MustCompile(`(?i)equivocat`)
+var (
+	equivocation = regexp.MustCompile(`(?i)equivocat`)
+	// entryStart begins a gossamer log entry; an error's stack trace continues it.
+	entryStart = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT`)
+	// reimport is gossamer v0.9.0 refusing a block because it holds another header for that
+	// slot and authority: its known false report after a restart on its old database
+	// (local-runtime.md), and also what a real equivocation would give.
+	reimport = regexp.MustCompile(`block with hash (0x[0-9a-f]{64}) failed: .*could not verify block equivocation`)
+)
 
-// equivocationLogs are node log lines where gossamer reports an equivocation (BABE or
-// GRANDPA) it saw.
-func equivocationLogs(t *testing.T, home string) []string {
+// equivocationLogs are node log entries where gossamer reports an equivocation (BABE or
+// GRANDPA) it saw. A refused block is cross-checked with every block the collector saw: it
+// counts only if the collector holds another block of its slot and authority, or never saw it.
+func equivocationLogs(t *testing.T, c *collector, home string) []string {
 	files, _ := filepath.Glob(filepath.Join(home, "networks", "ha", "logs", "*.log"))
 	var out []string
 	for _, f := range files {
@@ -305,10 +336,34 @@ func equivocationLogs(t *testing.T, home string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range equivocation.FindAllIndex(data, 5) {
-			lo, hi := max(m[0]-120, 0), min(m[1]+120, len(data))
-			out = append(out, filepath.Base(f)+": "+string(data[lo:hi]))
+		starts := append(entryStart.FindAllIndex(data, -1), []int{len(data), len(data)})
+		for i := 0; i+1 < len(starts); i++ {
+			entry := data[starts[i][0]:starts[i+1][0]]
+			if !equivocation.Match(entry) {
+				continue
+			}
+			if m := reimport.FindSubmatch(entry); m != nil && c.alone(string(m[1])) {
+				t.Logf("%s: gossamer refused block %s as an equivocation, but no other block of its slot and authority exists (its known false report after a restart)", filepath.Base(f), m[1])
+				continue
+			}
+			out = append(out, filepath.Base(f)+": "+string(entry[:min(len(entry), 400)]))
 		}
 	}
 	return out
+}
+
+// alone: the collector saw the block and no other block of its slot and authority.
+func (c *collector) alone(hash string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.seen[hash]
+	if !ok {
+		return false
+	}
+	for h, o := range c.seen {
+		if h != hash && o.slot == b.slot && o.author == b.author {
+			return false
+		}
+	}
+	return true
 }
