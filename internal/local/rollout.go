@@ -61,10 +61,7 @@ func (s *Supervisor) saveRollouts() {
 	if s.gone {
 		return
 	}
-	sts := make([]v1alpha1.RolloutStatus, 0, len(s.rollouts))
-	for _, r := range s.rollouts {
-		sts = append(sts, r.status)
-	}
+	sts := s.rolloutStatuses()
 	slices.SortFunc(sts, func(a, b v1alpha1.RolloutStatus) int { return strings.Compare(a.Group, b.Group) })
 	if err := writeJSON(s.dir.Rollouts(), sts, 0o600); err != nil {
 		s.log.Error("write rollouts", "err", err)
@@ -78,6 +75,13 @@ func (s *Supervisor) applyRollouts(n *v1alpha1.SubstrateNetwork, p *network.Plan
 	aborts := s.takeAborts()
 	now := time.Now()
 	keep := map[string]bool{}
+	signing := map[string]bool{}
+	for _, g := range n.Spec.Groups {
+		signing[g.Name] = network.Signs(g.Role)
+	}
+	// held: the binary a signing group's nodes keep while its new rollout waits for another
+	// signing group's (rollout.Held).
+	held := map[string]string{}
 	for i := range n.Spec.Groups {
 		g := &n.Spec.Groups[i]
 		if g.Upgrade == nil {
@@ -94,6 +98,13 @@ func (s *Supervisor) applyRollouts(n *v1alpha1.SubstrateNetwork, p *network.Plan
 		if next == nil {
 			delete(s.rollouts, g.Name)
 			continue
+		}
+		if prev == nil || prev.To != next.To {
+			if by := rollout.Held(g.Name, signing, s.rolloutStatuses()); by != "" && s.runningBinary(p, g.Name) != "" {
+				s.log.Info("rollout waits for another signing group's", "group", g.Name, "waits for", by)
+				held[g.Name] = s.runningBinary(p, g.Name)
+				continue
+			}
 		}
 		if r == nil || !next.StepStarted.Equal(&prev.StepStarted) {
 			r = &rolloutRun{step: rollout.Step{Started: now}}
@@ -114,11 +125,22 @@ func (s *Supervisor) applyRollouts(n *v1alpha1.SubstrateNetwork, p *network.Plan
 	}
 	for i := range p.Nodes {
 		np := &p.Nodes[i]
-		if r := s.rollouts[np.Group]; r != nil {
+		if b, ok := held[np.Group]; ok {
+			np.Binary = b
+		} else if r := s.rollouts[np.Group]; r != nil {
 			np.Binary = rollout.Version(&r.status, np.Index)
 		}
 	}
 	s.saveRollouts()
+}
+
+// rolloutStatuses are the groups' rollouts as they stand.
+func (s *Supervisor) rolloutStatuses() []v1alpha1.RolloutStatus {
+	out := make([]v1alpha1.RolloutStatus, 0, len(s.rollouts))
+	for _, r := range s.rollouts {
+		out = append(out, r.status)
+	}
+	return out
 }
 
 // runningBinary is the binary the group's first running node was started with, "" when none

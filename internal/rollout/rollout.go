@@ -50,15 +50,18 @@ func Plan(steps []intstr.IntOrString, replicas int, oneAtATime bool) []int32 {
 type Gates struct {
 	MaxBlocksBehind    uint64
 	FinalizedAdvancing bool
-	MinPeers           int
-	Bake, Timeout      time.Duration
+	// FinalityHolds: the network's finalized block must advance during the step before the
+	// step passes (signing groups: the next validator goes out only while finality holds).
+	FinalityHolds bool
+	MinPeers      int
+	Bake, Timeout time.Duration
 }
 
 // GatesOf reads a defaulted, validated upgrade of a group with role r.
 func GatesOf(u *v1alpha1.Upgrade, r v1alpha1.Role) Gates {
 	bake, _ := time.ParseDuration(u.Bake)
 	timeout, _ := time.ParseDuration(u.StepTimeout)
-	g := Gates{Bake: bake, Timeout: timeout, FinalizedAdvancing: true,
+	g := Gates{Bake: bake, Timeout: timeout, FinalizedAdvancing: true, FinalityHolds: network.Signs(r),
 		MaxBlocksBehind: uint64(network.DefaultMaxBlocksBehind), MinPeers: int(network.DefaultMinPeers)}
 	if gs := u.Gates; gs != nil {
 		if gs.MaxBlocksBehind != nil {
@@ -107,6 +110,10 @@ type Step struct {
 	finalized map[string]uint64
 	// last is the most recent failing gate, reported when the step times out.
 	last *v1alpha1.RolloutFailure
+	// networkFinalized is the highest finalized block of the chain's nodes first seen in this
+	// step; seen says it was.
+	networkFinalized uint64
+	seen             bool
 }
 
 // Check evaluates one observation of the step's upgraded nodes against the others of their
@@ -138,9 +145,25 @@ func (s *Step) Check(g Gates, now time.Time, upgraded, others []Node) (Verdict, 
 			refBest, refFinalized = max(refBest, n.Best), max(refFinalized, n.Finalized)
 		}
 	}
+	chainFinalized := refFinalized
+	for _, n := range upgraded {
+		if n.RPCError == "" {
+			chainFinalized = max(chainFinalized, n.Finalized)
+		}
+	}
+	if !s.seen {
+		s.networkFinalized, s.seen = chainFinalized, true
+	}
 	baked := !s.Healthy.IsZero() && now.Sub(s.Healthy) >= g.Bake
 	var failing *v1alpha1.RolloutFailure
+	if baked && g.FinalityHolds && chainFinalized <= s.networkFinalized {
+		failing = at("finalityHolds", "", fmt.Sprintf("network finalized %d, not advanced since the step began %s ago", chainFinalized, now.Sub(s.Started).Round(time.Second)),
+			"the network's finalized block advancing")
+	}
 	for _, n := range upgraded {
+		if failing != nil {
+			break
+		}
 		if n.RPCError != "" {
 			failing = at("rpc", n.Name, n.RPCError, "answers RPC")
 			break

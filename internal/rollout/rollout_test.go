@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestGatesOf(t *testing.T) {
 	if g.FinalizedAdvancing || g.MinPeers != 3 || g.MaxBlocksBehind != 5 || g.Bake != 10*time.Second || g.Timeout != time.Minute {
 		t.Errorf("rpc group: %+v", g)
 	}
-	if g := GatesOf(u, v1alpha1.RoleValidator); !g.FinalizedAdvancing {
+	if g := GatesOf(u, v1alpha1.RoleValidator); !g.FinalizedAdvancing || !g.FinalityHolds {
 		t.Errorf("a validator group gates on finality whatever the spec says: %+v", g)
 	}
 }
@@ -106,5 +107,35 @@ func TestStepCheckWholeGroup(t *testing.T) {
 	up := []Node{{Name: "a-0", Best: 10}, {Name: "a-1", Best: 3}}
 	if v, f := s.Check(g, time.Unix(61, 0), up, nil); v != Fail || f.Node != "a-1" || f.Gate != "maxBlocksBehind" {
 		t.Errorf("got %d %+v", v, f)
+	}
+}
+
+// A validator step passes only once the network's finality moved during it: the next
+// validator never goes out while finality is stalled, and a stall to the timeout fails.
+func TestStepCheckFinalityHolds(t *testing.T) {
+	g := Gates{FinalizedAdvancing: true, FinalityHolds: true, MaxBlocksBehind: 5, MinPeers: 1, Bake: 10 * time.Second, Timeout: time.Minute}
+	t0 := time.Unix(1000, 0)
+	val := func(fin uint64) Node { return Node{Name: "validator-1", Best: fin + 2, Finalized: fin, Peers: 2} }
+	other := func(fin uint64) []Node { return []Node{{Name: "validator-0", Best: fin + 2, Finalized: fin, Peers: 2}} }
+
+	s := &Step{Started: t0}
+	s.Check(g, t0, []Node{val(16)}, other(16))
+	s.Check(g, t0.Add(5*time.Second), []Node{val(16)}, other(16))
+	if v, _ := s.Check(g, t0.Add(15*time.Second), []Node{val(16)}, other(16)); v != Wait {
+		t.Errorf("stalled finality: verdict %d, want wait", v)
+	}
+	s.Check(g, t0.Add(20*time.Second), []Node{val(17)}, other(17))
+	if v, f := s.Check(g, t0.Add(30*time.Second), []Node{val(18)}, other(18)); v != Pass {
+		t.Errorf("finality moving again: verdict %d (%+v), want pass", v, f)
+	}
+
+	s = &Step{Started: t0}
+	var v Verdict
+	var f *v1alpha1.RolloutFailure
+	for _, after := range []time.Duration{0, 10 * time.Second, 30 * time.Second, time.Minute} {
+		v, f = s.Check(g, t0.Add(after), []Node{val(16)}, other(16))
+	}
+	if v != Fail || f.Gate != "finalityHolds" || !strings.Contains(f.Value, "network finalized 16") {
+		t.Errorf("finality stalled to the timeout: %d %+v", v, f)
 	}
 }

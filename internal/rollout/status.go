@@ -123,6 +123,9 @@ func AbortRequested(value, group string, started time.Time) bool {
 // Line is one rollout in a sentence, for `onf rollout status`, `onf status` and the
 // operator's Rollout condition.
 func Line(r v1alpha1.RolloutStatus) string {
+	if len(r.Steps) == 0 {
+		return fmt.Sprintf("rollout %s: none", r.Group)
+	}
 	s := fmt.Sprintf("rollout %s: %s at step %d of %d, %d of %d nodes on %s (from %s)", r.Group, r.Phase, r.Step, len(r.Steps),
 		r.Upgraded, r.Steps[len(r.Steps)-1], r.To, r.From)
 	if f := r.Failure; f != nil {
@@ -133,4 +136,20 @@ func Line(r v1alpha1.RolloutStatus) string {
 		s += fmt.Sprintf(": %s (want %s)", f.Value, f.Want)
 	}
 	return s
+}
+
+// Held names the signing group whose rollout keeps a new rollout of signing group group from
+// starting, "" when none does: never more than one validator (or collator) of a network is
+// out or on trial at once, across groups. signing says which groups sign; rs are the
+// network's other rollouts as decided so far.
+func Held(group string, signing map[string]bool, rs []v1alpha1.RolloutStatus) string {
+	if !signing[group] {
+		return ""
+	}
+	for _, r := range rs {
+		if r.Group != group && signing[r.Group] && r.Phase == v1alpha1.RolloutProgressing {
+			return r.Group
+		}
+	}
+	return ""
 }

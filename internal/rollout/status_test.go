@@ -100,3 +100,27 @@ func TestAbortRequested(t *testing.T) {
 		}
 	}
 }
+
+// A validator group's new rollout waits while another signing group's rollout progresses;
+// rpc groups and paused or finished rollouts hold nothing.
+func TestHeld(t *testing.T) {
+	signing := map[string]bool{"validator-a": true, "validator-b": true}
+	run := func(g string, p v1alpha1.RolloutPhase) v1alpha1.RolloutStatus {
+		return v1alpha1.RolloutStatus{Group: g, Phase: p}
+	}
+	for _, c := range []struct {
+		group string
+		rs    []v1alpha1.RolloutStatus
+		want  string
+	}{
+		{"validator-b", []v1alpha1.RolloutStatus{run("validator-a", v1alpha1.RolloutProgressing)}, "validator-a"},
+		{"validator-b", []v1alpha1.RolloutStatus{run("validator-a", v1alpha1.RolloutSucceeded), run("rpc", v1alpha1.RolloutProgressing)}, ""},
+		{"validator-b", []v1alpha1.RolloutStatus{run("validator-a", v1alpha1.RolloutPaused)}, ""},
+		{"validator-b", []v1alpha1.RolloutStatus{run("validator-b", v1alpha1.RolloutProgressing)}, ""},
+		{"rpc", []v1alpha1.RolloutStatus{run("validator-a", v1alpha1.RolloutProgressing)}, ""},
+	} {
+		if got := Held(c.group, signing, c.rs); got != c.want {
+			t.Errorf("Held(%s, %+v) = %q, want %q", c.group, c.rs, got, c.want)
+		}
+	}
+}

@@ -154,6 +154,7 @@ var realClusterTests = []struct {
 	{"gateway", testGateway},
 	{"network policies enforced", testNetworkPolicies},
 	{"keys", testSessionKeys},
+	{"rollout", testRollout},
 }
 
 // TestRealCluster runs the real-pod tests on one cluster, side by side (as many at once as

@@ -83,18 +83,8 @@ func (f *fakeNodeStatus) probe(_ context.Context, endpoint string) (*rpc.Status,
 // a crash loop fails the step at once; a paused rollout holds, and an abort request rolls
 // back.
 func TestCanaryRolloutOnKubernetes(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cl, n := startWithFakeNodes(t, rolloutSpec)
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
-		t.Fatal(err)
-	}
-	fake := &fakeNodeStatus{start: time.Now()}
-	startOperator(t, cluster, controller.Config{NodeStatusInterval: 500 * time.Millisecond, Endpoint: fake.endpoint, Probe: fake.probe})
-	n := parseNetwork(t, rolloutSpec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
 	key := client.ObjectKeyFromObject(n)
 	stsKey := types.NamespacedName{Namespace: "chains", Name: "canary-rpc"}
 	waitCondition(t, cl, key, "Ready", metav1.ConditionTrue, "", 2*time.Minute)
@@ -195,6 +185,25 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 		t.Errorf("after abort: %v", imgs)
 	}
 	wantEvents(t, cl, key, controller.EventRolloutAborted)
+}
+
+// startWithFakeNodes starts a kwok cluster and an operator whose node facts come from
+// fakeNodeStatus, and creates the network of spec in namespace chains.
+func startWithFakeNodes(t *testing.T, spec string) (client.Client, *v1alpha1.SubstrateNetwork) {
+	t.Helper()
+	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
+	cl := newClient(t, cluster)
+	ctx := context.Background()
+	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeNodeStatus{start: time.Now()}
+	startOperator(t, cluster, controller.Config{NodeStatusInterval: 500 * time.Millisecond, Endpoint: fake.endpoint, Probe: fake.probe})
+	n := parseNetwork(t, spec)
+	if err := cl.Create(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	return cl, n
 }
 
 func setImage(t *testing.T, cl client.Client, key types.NamespacedName, image string, paused bool) {
@@ -365,4 +374,96 @@ func watchPartitions(t *testing.T, cl client.Client, key types.NamespacedName) *
 	}
 	t.Cleanup(func() { cancel(); <-done })
 	return w
+}
+
+const validatorsSpec = `
+apiVersion: onf.dinfra.dev/v1alpha1
+kind: SubstrateNetwork
+metadata:
+  name: signers
+  namespace: chains
+spec:
+  chain:
+    builtin: rococo-local
+  node:
+    flavor: substrate
+    binary: polkadot
+    image: example.org/polkadot:v1
+  groups:
+    - name: validator-a
+      role: validator
+      replicas: 2
+      keys:
+        dev: ["//Alice", "//Bob"]
+      upgrade: {bake: 2s, stepTimeout: 20s}
+    - name: validator-b
+      role: validator
+      replicas: 2
+      keys:
+        dev: ["//Charlie", "//Dave"]
+      upgrade: {bake: 2s, stepTimeout: 20s}
+`
+
+// TestValidatorRolloutsOneAtATime changes the image of two validator groups at once: the
+// operator moves one validator at a time across both groups (the second group's rollout waits
+// while the first progresses), and both succeed. Node facts come from fakeNodeStatus.
+func TestValidatorRolloutsOneAtATime(t *testing.T) {
+	cl, n := startWithFakeNodes(t, validatorsSpec)
+	ctx := context.Background()
+	key := client.ObjectKeyFromObject(n)
+	waitCondition(t, cl, key, "Ready", metav1.ConditionTrue, "", 2*time.Minute)
+
+	var live v1alpha1.SubstrateNetwork
+	if err := cl.Get(ctx, key, &live); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(live.DeepCopy())
+	live.Spec.Node.Image = "example.org/polkadot:v2"
+	if err := cl.Patch(ctx, &live, patch); err != nil {
+		t.Fatal(err)
+	}
+	maxOut, maxProgressing := 0, 0
+	testenv.Eventually(t, 2*time.Minute, "both validator groups on v2", func() (bool, error) {
+		var got v1alpha1.SubstrateNetwork
+		if err := cl.Get(ctx, key, &got); err != nil {
+			return false, err
+		}
+		progressing, done := 0, 0
+		for _, r := range got.Status.Rollouts {
+			switch r.Phase {
+			case v1alpha1.RolloutProgressing:
+				progressing++
+			case v1alpha1.RolloutSucceeded:
+				if r.To == "example.org/polkadot:v2" {
+					done++
+				}
+			}
+		}
+		maxProgressing = max(maxProgressing, progressing)
+		// Validators out: pods on v2 not yet Ready, or on their way (terminating).
+		var pods corev1.PodList
+		if err := cl.List(ctx, &pods, client.InNamespace("chains"), client.MatchingLabels{kube.LabelNetwork: "signers"}); err != nil {
+			return false, err
+		}
+		out := 0
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil || !isReady(&p) {
+				out++
+			}
+		}
+		maxOut = max(maxOut, out)
+		return done == 2, fmt.Errorf("rollouts %+v", got.Status.Rollouts)
+	})
+	if maxProgressing != 1 || maxOut > 1 {
+		t.Errorf("at most %d signing rollouts progressed and %d validators were out at once; want 1 and at most 1", maxProgressing, maxOut)
+	}
+}
+
+func isReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -14,11 +14,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -71,7 +69,6 @@ func owned() []client.ObjectList {
 	return []client.ObjectList{
 		&appsv1.StatefulSetList{}, &appsv1.DeploymentList{}, &corev1.ServiceList{}, &corev1.SecretList{}, &corev1.ConfigMapList{},
 		&policyv1.PodDisruptionBudgetList{}, &networkingv1.NetworkPolicyList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
-		&batchv1.CronJobList{}, &corev1.ServiceAccountList{}, &rbacv1.RoleList{}, &rbacv1.RoleBindingList{},
 	}
 }
 
@@ -112,17 +109,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			r.log().Warn("apply network", "network", req.NamespacedName, "err", err)
 		}
 	}
-	if err := r.updateStatus(ctx, &n, net, applied, rollouts, reason, problem); err != nil {
+	if err := r.updateStatus(ctx, &n, net, applied, rollouts.statuses, reason, problem); err != nil {
 		return ctrl.Result{}, err
 	}
 	if reason == kube.ReasonApplyFailed {
 		return ctrl.Result{}, errors.New(problem) // retried with backoff
 	}
-	for _, st := range rollouts {
-		if st.Phase == v1alpha1.RolloutProgressing || st.Finished == nil && st.Phase != v1alpha1.RolloutPaused && st.Phase != v1alpha1.RolloutSucceeded {
-			// Gates are judged on a clock: bake and step timeout.
-			return ctrl.Result{RequeueAfter: rolloutCheckEvery}, nil
-		}
+	if rollouts.again() {
+		return ctrl.Result{RequeueAfter: rolloutCheckEvery}, nil
 	}
 	if waiting {
 		// Normally the cache's events come first; this catches an object deleted meanwhile.
@@ -140,27 +134,24 @@ func (e *invalidError) Unwrap() error { return e.err }
 // desired is what should exist for the defaulted network n (live is as stored), with the
 // upgrade groups' StatefulSets at their canary rollouts' images and partitions, and those
 // rollouts.
-func (r *Reconciler) desired(ctx context.Context, live, n *v1alpha1.SubstrateNetwork) ([]client.Object, []v1alpha1.RolloutStatus, error) {
+func (r *Reconciler) desired(ctx context.Context, live, n *v1alpha1.SubstrateNetwork) ([]client.Object, rolloutPlan, error) {
 	if err := network.Validate(n); err != nil {
-		return nil, nil, &invalidError{err}
+		return nil, rolloutPlan{}, &invalidError{err}
 	}
-	rollouts, sets, err := r.rollouts(ctx, live, n)
+	rollouts, err := r.rollouts(ctx, live, n)
 	if err != nil {
-		return nil, nil, err
+		return nil, rolloutPlan{}, err
 	}
-	useRolloutImages(n, sets)
+	useRolloutImages(n, rollouts.sets)
 	keys, err := r.nodeKeys(ctx, n)
 	if err != nil {
-		return nil, nil, err
+		return nil, rolloutPlan{}, err
 	}
 	objs, err := kube.Desired(n, keys, r.Options)
 	if err != nil {
-		return nil, nil, &invalidError{err}
+		return nil, rolloutPlan{}, &invalidError{err}
 	}
-	rolloutObjects(n, objs, sets)
-	if err := r.holdForBackup(ctx, n, objs); err != nil {
-		return nil, nil, err
-	}
+	rolloutObjects(n, objs, rollouts.sets)
 	return objs, rollouts, nil
 }
 

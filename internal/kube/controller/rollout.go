@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,15 +79,46 @@ type groupRollout struct {
 	partition int32
 }
 
+// rolloutPlan is what a reconcile decided of the network's rollouts.
+type rolloutPlan struct {
+	statuses []v1alpha1.RolloutStatus
+	sets     map[string]groupRollout
+	// held: a signing group's new rollout waits for another's to end.
+	held bool
+}
+
+// again says whether the network must be reconciled again soon, whatever changes: gates are
+// judged on a clock (bake, step timeout), a rollback is watched until it completed, and a
+// held rollout starts once the one it waits for ended.
+func (p rolloutPlan) again() bool {
+	for _, st := range p.statuses {
+		if st.Phase == v1alpha1.RolloutProgressing || st.Finished == nil && st.Phase != v1alpha1.RolloutPaused && st.Phase != v1alpha1.RolloutSucceeded {
+			return true
+		}
+	}
+	return p.held
+}
+
 // rollouts brings every upgrade group's rollout up to the spec (rollout.Next), aborts what
 // `onf rollout abort` asked to, judges each progressing step on what the pods and the node
 // status cache show, and returns the rollouts for the status, plus, per group, the image and
 // partition its StatefulSet gets. live is the stored network, n its defaulted copy.
-func (r *Reconciler) rollouts(ctx context.Context, live, n *v1alpha1.SubstrateNetwork) ([]v1alpha1.RolloutStatus, map[string]groupRollout, error) {
+func (r *Reconciler) rollouts(ctx context.Context, live, n *v1alpha1.SubstrateNetwork) (rolloutPlan, error) {
 	now := time.Now()
 	var out []v1alpha1.RolloutStatus
 	sets := map[string]groupRollout{}
+	held := false
 	var pods *corev1.PodList
+	// The rollouts decided so far, the stored ones for the groups still to come: a signing
+	// group's new rollout waits for another's (rollout.Held).
+	decided := map[string]v1alpha1.RolloutStatus{}
+	signing := map[string]bool{}
+	for _, r := range live.Status.Rollouts {
+		decided[r.Group] = r
+	}
+	for _, g := range n.Spec.Groups {
+		signing[g.Name] = network.Signs(g.Role)
+	}
 	for i := range n.Spec.Groups {
 		g := &n.Spec.Groups[i]
 		if g.Upgrade == nil {
@@ -103,7 +136,7 @@ func (r *Reconciler) rollouts(ctx context.Context, live, n *v1alpha1.SubstrateNe
 		case apierrors.IsNotFound(err):
 			sts = appsv1.StatefulSet{}
 		case err != nil:
-			return nil, nil, fmt.Errorf("read statefulset of group %s: %w", g.Name, err)
+			return rolloutPlan{}, fmt.Errorf("read statefulset of group %s: %w", g.Name, err)
 		}
 		replicas := network.Replicas(g)
 		if sts.Spec.Replicas != nil && g.Autoscaling != nil {
@@ -112,7 +145,19 @@ func (r *Reconciler) rollouts(ctx context.Context, live, n *v1alpha1.SubstrateNe
 		steps := rollout.Plan(g.Upgrade.Steps, replicas, network.Signs(g.Role))
 		st := rollout.Next(prev, g.Name, templateImage(&sts), network.Software(&n.Spec, g).Image, steps, g.Upgrade.Paused, now)
 		if st == nil {
+			delete(decided, g.Name)
 			continue
+		}
+		if prev == nil || prev.To != st.To {
+			if by := rollout.Held(g.Name, signing, slices.Collect(maps.Values(decided))); by != "" {
+				// Keep every node on what it runs until group by's rollout is over.
+				r.log().Info("rollout waits for another signing group's", "network", client.ObjectKeyFromObject(n), "group", g.Name, "waits for", by)
+				sets[g.Name], held = groupRollout{image: templateImage(&sts)}, true
+				if prev != nil {
+					out = append(out, *prev)
+				}
+				continue
+			}
 		}
 		seconds(st)
 		if prev == nil || !st.StepStarted.Equal(&prev.StepStarted) || st.Phase != prev.Phase {
@@ -126,7 +171,7 @@ func (r *Reconciler) rollouts(ctx context.Context, live, n *v1alpha1.SubstrateNe
 			if pods == nil {
 				pods = &corev1.PodList{}
 				if err := r.Client.List(ctx, pods, client.InNamespace(n.Namespace), client.MatchingLabels{kube.LabelNetwork: n.Name, kube.LabelManagedBy: kube.ManagedBy}); err != nil {
-					return nil, nil, fmt.Errorf("list pods: %w", err)
+					return rolloutPlan{}, fmt.Errorf("list pods: %w", err)
 				}
 			}
 			r.judge(live, n, g, st, &sts, pods.Items, replicas, now)
@@ -145,9 +190,10 @@ func (r *Reconciler) rollouts(ctx context.Context, live, n *v1alpha1.SubstrateNe
 		}
 		sets[g.Name] = set
 		seconds(st)
+		decided[g.Name] = *st
 		out = append(out, *st)
 	}
-	return out, sets, nil
+	return rolloutPlan{statuses: out, sets: sets, held: held}, nil
 }
 
 // hasRollouts says whether the network has a group with an upgrade, or a rollout in status.
