@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/console/consoletest"
 	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
@@ -43,7 +47,8 @@ func TestConsoleMultiSite(t *testing.T) {
 	ctx := context.Background()
 
 	dc1, dc2 := startSite(t), startSite(t)
-	dc1.create(t, ctx, fakeNetwork{namespace: "chains", name: "relay", rpc: 2, ready: 2, best: 120, finalized: 117, peers: 4})
+	dc1.create(t, ctx, fakeNetwork{namespace: "chains", name: "relay", rpc: 2, ready: 2, best: 120, finalized: 117, peers: 4,
+		keys: &v1alpha1.RegisteredKeys{Validator: "5GNJqTPyNqANBkUVMN1LPPrxXnFouWXoe2wNSmmEoLctxiZY", Keys: "0x" + strings.Repeat("ab", 192), Session: 7}})
 	dc1.create(t, ctx, fakeNetwork{namespace: "team-b", name: "relay", rpc: 3, ready: 1, best: 40, finalized: 30, peers: 2})
 	dc2.create(t, ctx, fakeNetwork{namespace: "chains", name: "para", rpc: 1, ready: 1, best: 77, finalized: 75, peers: 1})
 
@@ -54,6 +59,8 @@ func TestConsoleMultiSite(t *testing.T) {
 	}
 	cli.Must("up", "-f", spec, "--binary", gossamer, "--until-block", "1", "--timeout", "3m")
 	t.Cleanup(func() { _, _ = cli.Run("down", "devnet", "--purge") })
+	// The local network's monitoring: a real Alertmanager with one firing alert.
+	consoletest.StartAlertmanager(t, cli.Home, "devnet").Fire("devnet", "rpc-0", "OnfConsoleTestAlert", "warning", "posted by the test")
 
 	keys, key := keyFile(t)
 	url, _ := startConsole(t, cli.Bin, "--home", cli.Home, "--kubeconfig", kubeconfig(t, map[string]*site{"dc-1": dc1, "dc-2": dc2}),
@@ -71,7 +78,7 @@ func TestConsoleMultiSite(t *testing.T) {
 			}
 		}
 		local := summaryOf(siteOf(o, "local"), "devnet")
-		return local != nil && local.Ready == 2 && local.Best >= 1, nil
+		return local != nil && local.Ready == 2 && local.Best >= 1 && local.Alerts == 1, nil
 	})
 	o, _ := getOverview(url)
 	for _, tc := range []struct {
@@ -144,7 +151,7 @@ func testBrowser(t *testing.T, url, key string, cli *onfcli.CLI) {
 	if row := waitFor[map[string]string](t, b, 5*time.Second, "team-b row", rowScript("dc-1", "team-b/relay")); row["ready"] != "2/4" || row["lag"] != "10" {
 		t.Errorf("overview row dc-1 team-b/relay: %v", row)
 	}
-	if row := waitFor[map[string]string](t, b, 5*time.Second, "local row", rowScript("local", "devnet")); row["ready"] != "2/2" || row["chain"] != "westend-dev" {
+	if row := waitFor[map[string]string](t, b, 5*time.Second, "local row", rowScript("local", "devnet")); row["ready"] != "2/2" || row["chain"] != "westend-dev" || row["alerts"] != "1" {
 		t.Errorf("overview row local devnet: %v", row)
 	}
 
@@ -162,18 +169,7 @@ func testBrowser(t *testing.T, url, key string, cli *onfcli.CLI) {
 
 	// Without a key the action is refused and nothing changes.
 	scale := func(key string) string {
-		do(t, b, 10*time.Second,
-			chromedp.Click(chromedp.CSS(`button[data-scale-button=rpc]`)),
-			chromedp.WaitVisible(chromedp.CSS(`#confirm-name`)),
-			chromedp.SetValue(chromedp.CSS(`#replicas`), "2"),
-			chromedp.SendKeys(chromedp.CSS(`#confirm-name`), "devnet"),
-		)
-		if key != "" {
-			do(t, b, 10*time.Second, chromedp.SendKeys(chromedp.CSS(`#apikey`), key))
-		}
-		do(t, b, 5*time.Second, chromedp.Click(chromedp.CSS(`#confirm-button`)))
-		return waitFor[string](t, b, 3*time.Minute, "the action's result",
-			`(() => { const r = document.getElementById('result'); return r && (r.dataset.state === 'ok' || r.dataset.state === 'error') ? r.dataset.state + ': ' + r.textContent : null; })()`)
+		return act(t, b, `button[data-scale-button=rpc]`, key, chromedp.SetValue(chromedp.CSS(`#replicas`), "2"))
 	}
 	if got := scale(""); !strings.HasPrefix(got, "error: refused (401)") {
 		t.Errorf("scale without a key: %q", got)
@@ -196,6 +192,120 @@ func testBrowser(t *testing.T, url, key string, cli *onfcli.CLI) {
 	do(t, b, 10*time.Second, chromedp.Navigate(url+"/#/"))
 	waitFor[bool](t, b, 10*time.Second, "the overview", `document.querySelectorAll('tr[data-network]').length === 4`)
 	shot(t, b, "console-scaled.png")
+
+	t.Run("panels", func(t *testing.T) { testPanels(t, b, url) })
+	t.Run("node actions", func(t *testing.T) { testNodeActions(t, b, url, key, cli) })
+}
+
+// testPanels checks the network pages' panels: a cluster validator's registered session keys,
+// the local network's firing alert and its block time histogram.
+func testPanels(t *testing.T, b context.Context, url string) {
+	do(t, b, 10*time.Second, chromedp.Navigate(url+"/#/n/dc-1/chains%2Frelay"))
+	keys := waitFor[string](t, b, 10*time.Second, "validator-0's session keys", `(() => {
+  const c = document.querySelector('tr[data-node="validator-0"] td[data-field=keys]');
+  return c && c.textContent !== '-' ? c.textContent + ' ' + c.title.length : null;
+})()`)
+	if want := "session 7: 0xabababab…ababab 386"; keys != want {
+		t.Errorf("session keys cell %q, want %q", keys, want)
+	}
+	do(t, b, 10*time.Second, chromedp.Navigate(url+"/#/n/local/devnet"))
+	alert := waitFor[string](t, b, 10*time.Second, "the firing alert", `(() => {
+  const r = document.querySelector('#alerts tr[data-alert]');
+  return r ? [...r.cells].map(c => c.textContent).join(' | ') : null;
+})()`)
+	if !strings.HasPrefix(alert, "OnfConsoleTestAlert | rpc-0 | warning | ") || !strings.HasSuffix(alert, " | posted by the test") {
+		t.Errorf("alert row %q", alert)
+	}
+	// gossamer's westend-dev makes a block every 6 s; the console polls every second.
+	blocks := waitFor[int](t, b, 60*time.Second, "block times in the histogram", `(() => {
+  const bars = [...document.querySelectorAll('svg[data-plot=blocktime] rect[data-blocks]')];
+  const n = bars.reduce((s, r) => s + Number(r.dataset.blocks), 0);
+  return bars.length === 15 && n >= 2 ? n : 0;
+})()`)
+	mode := waitFor[string](t, b, 5*time.Second, "the fullest bucket", `(() => {
+  const bars = [...document.querySelectorAll('svg[data-plot=blocktime] rect[data-blocks]')];
+  return bars.reduce((a, r) => Number(r.dataset.blocks) > Number(a.dataset.blocks) ? r : a).dataset.le;
+})()`)
+	t.Logf("block time histogram: %d blocks, most at <= %s s", blocks, mode)
+	if mode == "0" || mode == "1" || mode == "2" {
+		t.Errorf("most blocks in the bucket <= %s s: gossamer's slots are 6 s", mode)
+	}
+}
+
+// testNodeActions backs up, restarts and rotates the keys of the local network's nodes from
+// the page: each refused without a key (changing nothing), then done, and seen done by onf.
+func testNodeActions(t *testing.T, b context.Context, url, key string, cli *onfcli.CLI) {
+	do(t, b, 10*time.Second, chromedp.Navigate(url+"/#/n/local/devnet"))
+	waitFor[bool](t, b, 10*time.Second, "the rpc-0 row", `document.querySelector('button[data-backup-button="rpc-0"]') !== null`)
+	backups := func() []backup.Manifest {
+		var list []backup.Manifest
+		if err := json.Unmarshal([]byte(cli.Must("backup", "list", "devnet", "-o", "json")), &list); err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	if got := act(t, b, `button[data-backup-button="rpc-0"]`, ""); !strings.HasPrefix(got, "error: refused (401)") {
+		t.Errorf("backup without a key: %q", got)
+	}
+	if n := len(backups()); n != 0 {
+		t.Fatalf("a refused backup made %d backups", n)
+	}
+	if got := act(t, b, `button[data-backup-button="rpc-0"]`, key); !strings.HasPrefix(got, "ok: network devnet: backup devnet-") {
+		t.Fatalf("backup with a key: %q", got)
+	}
+	list := backups()
+	if len(list) != 1 || list[0].Node != "rpc-0" {
+		t.Fatalf("onf backup list after the page's backup: %+v", list)
+	}
+	id := waitFor[string](t, b, 10*time.Second, "the last backup", `(() => { const p = document.getElementById('last-backup'); return p && p.dataset.id ? p.dataset.id : null; })()`)
+	cell := waitFor[string](t, b, 5*time.Second, "rpc-0's last backup", `(() => { const c = document.querySelector('tr[data-node="rpc-0"] td[data-field=backup]'); return c && c.title ? c.title : null; })()`)
+	if id != list[0].ID || cell != list[0].ID {
+		t.Errorf("last backup on the page %q (rpc-0's %q), want %q", id, cell, list[0].ID)
+	}
+
+	before := cli.Node("devnet", "rpc-0").PID
+	if got := act(t, b, `button[data-restart-button="rpc-0"]`, ""); !strings.HasPrefix(got, "error: refused (401)") {
+		t.Errorf("restart without a key: %q", got)
+	}
+	if pid := cli.Node("devnet", "rpc-0").PID; pid != before {
+		t.Fatalf("a refused restart changed rpc-0's pid %d to %d", before, pid)
+	}
+	if got := act(t, b, `button[data-restart-button="rpc-0"]`, key); got != "ok: network devnet: rpc-0 restarted and answers RPC" {
+		t.Fatalf("restart with a key: %q", got)
+	}
+	if n := cli.Node("devnet", "rpc-0"); n.PID == before || !n.Running || n.RPCError != "" {
+		t.Errorf("rpc-0 after the restart: pid %d (was %d), %+v", n.PID, before, n)
+	}
+
+	suri := chromedp.SendKeys(chromedp.CSS(`#suri`), "//Alice") // Alice's controller: its stash is westend-dev's validator
+	if got := act(t, b, `button[data-rotate-button="validator-0"]`, "", suri); !strings.HasPrefix(got, "error: refused (401)") {
+		t.Errorf("rotate without a key: %q", got)
+	}
+	rotated := time.Now()
+	got := act(t, b, `button[data-rotate-button="validator-0"]`, key, suri)
+	if !strings.HasPrefix(got, "ok: ") || !strings.Contains(got, "match") || strings.Contains(got, "mismatch") {
+		t.Fatalf("rotate with a key: %q", got)
+	}
+	t.Logf("keys rotated from the page in %s: %s", time.Since(rotated).Round(time.Millisecond), got)
+	shot(t, b, "console-actions.png")
+}
+
+// act opens an action's confirmation with the button, fills it (the extra steps, the key
+// unless empty, the network's name), confirms, and returns the outcome shown: "ok: ..." or
+// "error: refused (CODE): ...".
+func act(t *testing.T, b context.Context, button, key string, fill ...chromedp.Action[chromedp.Void]) string {
+	t.Helper()
+	do(t, b, 10*time.Second, chromedp.Click(chromedp.CSS(button)), chromedp.WaitVisible(chromedp.CSS(`#confirm-name`)))
+	if len(fill) > 0 {
+		do(t, b, 10*time.Second, fill...)
+	}
+	do(t, b, 10*time.Second, chromedp.SendKeys(chromedp.CSS(`#confirm-name`), "devnet"))
+	if key != "" {
+		do(t, b, 10*time.Second, chromedp.SendKeys(chromedp.CSS(`#apikey`), key))
+	}
+	do(t, b, 5*time.Second, chromedp.Click(chromedp.CSS(`#confirm-button`)))
+	return waitFor[string](t, b, 3*time.Minute, "the action's result",
+		`(() => { const r = document.getElementById('result'); return r && (r.dataset.state === 'ok' || r.dataset.state === 'error') ? r.dataset.state + ': ' + r.textContent : null; })()`)
 }
 
 // shot saves a screenshot of the page as a test artifact (t.TempDir, or $CONSOLE_SCREENSHOTS).

@@ -74,6 +74,8 @@ type fakeNetwork struct {
 	rpc, ready      int
 	best, finalized int64
 	peers           int32
+	// keys are the validator's registered session keys, as onf keys records them.
+	keys *v1alpha1.RegisteredKeys
 }
 
 func (s *site) create(t testing.TB, ctx context.Context, f fakeNetwork) {
@@ -121,8 +123,12 @@ func (s *site) createNetwork(ctx context.Context, f fakeNetwork) error {
 				return err
 			}
 			if ready {
-				n.Status.Nodes = append(n.Status.Nodes, v1alpha1.NodeStatus{Name: pod, Group: g.name, Role: g.role, Ready: true,
-					Version: "0.9.0-fake", Peers: f.peers, Best: f.best, Finalized: f.finalized})
+				ns := v1alpha1.NodeStatus{Name: pod, Group: g.name, Role: g.role, Ready: true,
+					Version: "0.9.0-fake", Peers: f.peers, Best: f.best, Finalized: f.finalized}
+				if g.role == v1alpha1.RoleValidator {
+					ns.SessionKeys = f.keys
+				}
+				n.Status.Nodes = append(n.Status.Nodes, ns)
 			}
 		}
 	}

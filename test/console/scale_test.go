@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/dinfra/stack/internal/cluster"
+	consolesite "github.com/dinfra/stack/internal/console/site"
 	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
@@ -60,6 +62,25 @@ func TestOverviewHundredNetworks(t *testing.T) {
 		s := siteOf(o, "dc-1")
 		return s != nil && len(s.Networks) == 100, nil
 	})
+
+	// One poll round as the console makes it (site.Cluster.Poll: two list calls and the rows),
+	// timed from here: the cost of listing instead of watching.
+	cl, err := cluster.New(cluster.Options{Kubeconfig: kubeconfig(t, map[string]*site{"dc-1": dc}), Context: "dc-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Namespace = ""
+	var rounds []time.Duration
+	for range 5 {
+		start := time.Now()
+		nets, err := (consolesite.Cluster{Client: cl}).Poll(ctx)
+		if err != nil || len(nets) != 100 {
+			t.Fatalf("poll: %d networks, %v", len(nets), err)
+		}
+		rounds = append(rounds, time.Since(start))
+	}
+	slices.Sort(rounds)
+	t.Logf("one poll round (list 100 SubstrateNetworks and 1000 pods, build the rows): %v, median %s", rounds, rounds[2].Round(time.Millisecond))
 
 	// Idle: the console polls every 5 s (two list calls) and serves nobody.
 	const idle = 10 * time.Second
