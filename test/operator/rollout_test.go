@@ -83,7 +83,9 @@ func (f *fakeNodeStatus) probe(_ context.Context, endpoint string) (*rpc.Status,
 // a crash loop fails the step at once; a paused rollout holds, and an abort request rolls
 // back.
 func TestCanaryRolloutOnKubernetes(t *testing.T) {
-	cl, n := startWithFakeNodes(t, rolloutSpec)
+	cluster, cl, n := startWithFakeNodes(t, rolloutSpec)
+	onf := buildOnf(t)
+	kc := "--kubeconfig=" + cluster.Kubeconfig
 	ctx := context.Background()
 	key := client.ObjectKeyFromObject(n)
 	stsKey := types.NamespacedName{Namespace: "chains", Name: "canary-rpc"}
@@ -91,7 +93,7 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 
 	// The partitions the StatefulSet goes through, watched from the side.
 	watch := watchPartitions(t, cl, stsKey)
-	setImage(t, cl, key, "example.org/polkadot:v2", false)
+	setImage(t, cl, key, "example.org/polkadot:v2")
 	st := waitRollout(t, cl, key, v1alpha1.RolloutSucceeded, 90*time.Second)
 	if got := watch.stop(); !slices.Equal(got, []int32{0, 3, 2, 0}) {
 		t.Errorf("partitions %v, want 0 (before), 3, 2, 0", got)
@@ -103,10 +105,14 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 		t.Errorf("after success: %v", imgs)
 	}
 	wantEvents(t, cl, key, controller.EventRolloutStep, controller.EventRolloutSucceeded)
+	// A CI job's gate: onf rollout status --wait with the cluster flags exits 0 on success.
+	if out, err := onf.run(t, nil, "rollout", "status", kc, "-n", "chains", "canary", "--wait", "--timeout", "1m"); err != nil || !strings.Contains(out, "rollout rpc: Succeeded at step 3 of 3") {
+		t.Errorf("onf rollout status --wait after success: %v\n%s", err, out)
+	}
 
 	// A node that never imports: rolled back at step 1 by a gate, the other pods untouched.
 	before := podUIDs(t, cl)
-	setImage(t, cl, key, "example.org/polkadot:never-imports", false)
+	setImage(t, cl, key, "example.org/polkadot:never-imports")
 	st = waitRollout(t, cl, key, v1alpha1.RolloutRolledBack, 60*time.Second)
 	if f := st.Failure; f == nil || f.Node != "rpc-3" || f.Gate != "maxBlocksBehind" || !strings.Contains(f.Value, "best 0") || st.Step != 1 {
 		t.Errorf("rolled back rollout %+v, failure %+v", st, st.Failure)
@@ -129,6 +135,9 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 		t.Errorf("Rollout condition: %s", c.Message)
 	}
 	wantEvents(t, cl, key, controller.EventRolloutFailed, controller.EventRolloutRolledBack)
+	if out, err := onf.run(t, nil, "rollout", "status", kc, "-n", "chains", "canary"); err == nil || !strings.Contains(out, "gate maxBlocksBehind failed on rpc-3") {
+		t.Errorf("onf rollout status after the rollback: want a failure and the gate, got %v\n%s", err, out)
+	}
 	// The same spec again (a new generation) does not retry the rolled-back image.
 	bumpGeneration(t, cl, key)
 	time.Sleep(3 * time.Second)
@@ -137,7 +146,7 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 	}
 
 	// A crash loop fails the step at once, long before the step timeout.
-	setImage(t, cl, key, "example.org/polkadot:crashes", false)
+	setImage(t, cl, key, "example.org/polkadot:crashes")
 	crashed := time.Now()
 	testenv.Eventually(t, 30*time.Second, "canary-rpc-3 runs the crashing image", func() (bool, error) {
 		var p corev1.Pod
@@ -160,8 +169,12 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 	}
 	waitFinished(t, cl, key)
 
-	// Paused: step 1 holds past its bake; an abort request rolls it back.
-	setImage(t, cl, key, "example.org/polkadot:v3", true)
+	// Paused (onf rollout pause): step 1 holds past its bake; onf rollout abort rolls it back
+	// and undo sets the spec's image back to what runs.
+	if _, err := onf.run(t, nil, "rollout", "pause", kc, "-n", "chains", "canary", "--group", "rpc"); err != nil {
+		t.Fatal(err)
+	}
+	setImage(t, cl, key, "example.org/polkadot:v3")
 	testenv.Eventually(t, 30*time.Second, "canary-rpc-3 on v3", func() (bool, error) {
 		imgs := podImages(t, cl)
 		return imgs["canary-rpc-3"] == "example.org/polkadot:v3", fmt.Errorf("%v", imgs)
@@ -170,13 +183,7 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 	if st := rolloutOf(t, cl, key); st.Phase != v1alpha1.RolloutPaused || st.Step != 1 || st.Upgraded != 1 {
 		t.Errorf("paused: %+v", st)
 	}
-	var live v1alpha1.SubstrateNetwork
-	if err := cl.Get(ctx, key, &live); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(live.DeepCopy())
-	metav1.SetMetaDataAnnotation(&live.ObjectMeta, rollout.AbortAnnotation, rollout.AbortRequest("rpc", time.Now()))
-	if err := cl.Patch(ctx, &live, patch); err != nil {
+	if _, err := onf.run(t, nil, "rollout", "abort", kc, "-n", "chains", "canary"); err != nil {
 		t.Fatal(err)
 	}
 	waitRollout(t, cl, key, v1alpha1.RolloutAborted, 30*time.Second)
@@ -185,11 +192,21 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 		t.Errorf("after abort: %v", imgs)
 	}
 	wantEvents(t, cl, key, controller.EventRolloutAborted)
+	if _, err := onf.run(t, nil, "rollout", "undo", kc, "-n", "chains", "canary", "--group", "rpc"); err != nil {
+		t.Fatal(err)
+	}
+	var live v1alpha1.SubstrateNetwork
+	if err := cl.Get(ctx, key, &live); err != nil {
+		t.Fatal(err)
+	}
+	if img := live.Spec.Groups[1].Node.Image; img != "example.org/polkadot:v2" || !live.Spec.Groups[1].Upgrade.Paused {
+		t.Errorf("after undo: image %s, paused %t; want v2, still paused", img, live.Spec.Groups[1].Upgrade.Paused)
+	}
 }
 
 // startWithFakeNodes starts a kwok cluster and an operator whose node facts come from
 // fakeNodeStatus, and creates the network of spec in namespace chains.
-func startWithFakeNodes(t *testing.T, spec string) (client.Client, *v1alpha1.SubstrateNetwork) {
+func startWithFakeNodes(t *testing.T, spec string) (*kubetest.Cluster, client.Client, *v1alpha1.SubstrateNetwork) {
 	t.Helper()
 	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
 	cl := newClient(t, cluster)
@@ -203,19 +220,17 @@ func startWithFakeNodes(t *testing.T, spec string) (client.Client, *v1alpha1.Sub
 	if err := cl.Create(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	return cl, n
+	return cluster, cl, n
 }
 
-func setImage(t *testing.T, cl client.Client, key types.NamespacedName, image string, paused bool) {
+func setImage(t *testing.T, cl client.Client, key types.NamespacedName, image string) {
 	t.Helper()
 	var n v1alpha1.SubstrateNetwork
 	if err := cl.Get(context.Background(), key, &n); err != nil {
 		t.Fatal(err)
 	}
 	patch := client.MergeFrom(n.DeepCopy())
-	g := &n.Spec.Groups[1]
-	g.Node = &v1alpha1.NodeSoftware{Image: image}
-	g.Upgrade.Paused = paused
+	n.Spec.Groups[1].Node = &v1alpha1.NodeSoftware{Image: image}
 	if err := cl.Patch(context.Background(), &n, patch); err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +423,7 @@ spec:
 // operator moves one validator at a time across both groups (the second group's rollout waits
 // while the first progresses), and both succeed. Node facts come from fakeNodeStatus.
 func TestValidatorRolloutsOneAtATime(t *testing.T) {
-	cl, n := startWithFakeNodes(t, validatorsSpec)
+	_, cl, n := startWithFakeNodes(t, validatorsSpec)
 	ctx := context.Background()
 	key := client.ObjectKeyFromObject(n)
 	waitCondition(t, cl, key, "Ready", metav1.ConditionTrue, "", 2*time.Minute)
