@@ -105,6 +105,20 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 		t.Errorf("after success: %v", imgs)
 	}
 	wantEvents(t, cl, key, controller.EventRolloutStep, controller.EventRolloutSucceeded)
+	// An event for each step that passed: steps 1 and 2 of 3 (the third is the success).
+	testenv.Eventually(t, 10*time.Second, "an event per passed step", func() (bool, error) {
+		var evs eventsv1.EventList
+		if err := cl.List(ctx, &evs, client.InNamespace("chains")); err != nil {
+			return false, err
+		}
+		var passed []string
+		for _, e := range evs.Items {
+			if e.Reason == controller.EventRolloutStep && strings.Contains(e.Note, "passed its gates") {
+				passed = append(passed, e.Note)
+			}
+		}
+		return len(passed) == 2, fmt.Errorf("step events: %q", passed)
+	})
 	// A CI job's gate: onf rollout status --wait with the cluster flags exits 0 on success.
 	if out, err := onf.run(t, nil, "rollout", "status", kc, "-n", "chains", "canary", "--wait", "--timeout", "1m"); err != nil || !strings.Contains(out, "rollout rpc: Succeeded at step 3 of 3") {
 		t.Errorf("onf rollout status --wait after success: %v\n%s", err, out)

@@ -258,6 +258,9 @@ func (r *Reconciler) judge(live, n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeG
 		rollout.Advance(st, now)
 		if st.Phase == v1alpha1.RolloutSucceeded {
 			r.event(live, corev1.EventTypeNormal, EventRolloutSucceeded, "group %s: every node runs %s", g.Name, st.To)
+		} else {
+			r.event(live, corev1.EventTypeNormal, EventRolloutStep, "group %s: step %d of %d passed its gates, %d of %d nodes on %s next",
+				g.Name, st.Step-1, len(st.Steps), st.Upgraded, replicas, st.To)
 		}
 	case rollout.Fail:
 		rollout.RollBack(st, f)
