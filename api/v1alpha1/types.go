@@ -273,6 +273,10 @@ type NodeGroup struct {
 	RestoreFrom *RestoreFrom `json:"restoreFrom,omitempty"`
 }
 
+// BackupIDPattern is the form of a backup ID as `onf backup create` makes them:
+// NETWORK-YYYYMMDDtHHMMSS.mmmz.
+const BackupIDPattern = `^[a-z][a-z0-9-]{0,41}-[0-9]{8}t[0-9]{6}(\.[0-9]{3})?z$`
+
 // RestoreFrom is a backup at spec.backup.destination, or a snapshot archive at a URL with its
 // checksum. Exactly one of backup and url is set.
 // +kubebuilder:validation:XValidation:rule="has(self.backup) != has(self.url)",message="set exactly one of backup, url"

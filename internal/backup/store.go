@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
+
+	"github.com/dinfra/stack/api/v1alpha1"
 	_ "gocloud.dev/blob/fileblob" // file:// destinations
 	_ "gocloud.dev/blob/s3blob"   // s3:// destinations
 	"gocloud.dev/gcerrors"
@@ -83,7 +85,7 @@ func Open(ctx context.Context, dest string) (*Store, error) {
 // Close releases the destination.
 func (s *Store) Close() error { return s.bucket.Close() }
 
-var idPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,41}-[0-9]{8}t[0-9]{6}(\.[0-9]{3})?z$`)
+var idPattern = regexp.MustCompile(v1alpha1.BackupIDPattern)
 
 // NewID names a backup of a network taken at t: IDs of one network sort by time.
 func NewID(network string, t time.Time) string {

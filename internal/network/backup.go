@@ -9,7 +9,6 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/backup"
 )
 
 // validateBackup checks spec.backup and the groups' restoreFrom: a source group that can pause for a copy, a cron
@@ -53,7 +52,10 @@ func validateBackup(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 	}
 }
 
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var (
+	sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	backupID  = regexp.MustCompile(v1alpha1.BackupIDPattern)
+)
 
 // validateRestoreFrom checks a group's restoreFrom: a backup ID at spec.backup.destination,
 // or an http(s) snapshot URL with the archive's sha256.
@@ -65,8 +67,8 @@ func validateRestoreFrom(ps *Problems, s *v1alpha1.SubstrateNetworkSpec, at path
 	case (r.Backup == "") == (r.URL == ""):
 		ps.add(at.String(), "set exactly one of backup, url")
 	case r.Backup != "":
-		if err := backup.CheckID(r.Backup); err != nil {
-			ps.add(at.key("backup").String(), "%v", err)
+		if !backupID.MatchString(r.Backup) {
+			ps.add(at.key("backup").String(), "%q is not a backup ID as onf backup create makes them (NETWORK-YYYYMMDDtHHMMSS.mmmz)", r.Backup)
 		}
 		if s.Backup == nil {
 			ps.add(at.key("backup").String(), "a backup ID is looked up at spec.backup.destination: set spec.backup")
