@@ -403,6 +403,33 @@ type UpgradeGates struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=10000
 	MinPeers *int32 `json:"minPeers,omitempty"`
+
+	// Prometheus are PromQL queries (an error rate, say) whose every sample must stay at or
+	// below its max for the whole bake; `{{upgraded}}` in a query stands for the upgraded
+	// nodes' names as a regular expression (`node=~"{{upgraded}}"`).
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	Prometheus []PrometheusGate `json:"prometheus,omitempty"`
+
+	// PrometheusURL is the Prometheus whose HTTP API answers the queries. Default: locally the
+	// Prometheus of `onf monitor up`; clusters have no default.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^https?://`
+	// +kubebuilder:validation:MaxLength=2048
+	PrometheusURL string `json:"prometheusURL,omitempty"`
+}
+
+// PrometheusGate is a PromQL query whose result must stay at or below Max.
+type PrometheusGate struct {
+	// Query is a PromQL expression giving a scalar or an instant vector.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Query string `json:"query"`
+
+	// Max is the highest value any sample may have, a decimal number as a string ("0.01").
+	// +kubebuilder:validation:Pattern=`^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`
+	// +kubebuilder:validation:MaxLength=64
+	Max string `json:"max"`
 }
 
 // Backup is a schedule of backups of a group's first node (`onf backup create`).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ type rolloutObs struct {
 	step             int32
 	stepStarted      time.Time
 	upgraded, others []rollout.Node
+	queries          []rollout.QueryResult
 }
 
 // loadRollouts reads the rollouts a previous supervisor left; running ones restart their
@@ -198,11 +200,36 @@ func (s *Supervisor) checkRollouts() {
 		}
 		r.checking = true
 		o := rolloutObs{group: group, step: r.status.Step, stepStarted: r.status.StepStarted.Time}
+		names := make([]string, len(up))
+		for i, n := range up {
+			names[i] = n.Name
+		}
+		gates, promURL := r.gates.Prometheus, r.gates.PrometheusURL
+		if promURL == "" && len(gates) > 0 {
+			promURL = s.monitorPrometheus()
+		}
 		go func() {
 			o.upgraded, o.others = observe(s.ctx, up), observe(s.ctx, others)
+			o.queries = rollout.Evaluate(s.ctx, promURL, gates, names)
 			s.rolloutObs <- o
 		}()
 	}
+}
+
+// monitorPrometheus is the address of the Prometheus `onf monitor up` runs for the network
+// (its stack.json under <home>/monitoring/<network>, written by internal/monitor, which
+// imports this package), "" when no monitoring is attached.
+func (s *Supervisor) monitorPrometheus() string {
+	var st struct {
+		Prometheus struct {
+			Listen string `json:"listen"`
+		} `json:"prometheus"`
+	}
+	ok, err := readJSON(filepath.Join(s.home, "monitoring", filepath.Base(string(s.dir)), "stack.json"), &st)
+	if err != nil || !ok || st.Prometheus.Listen == "" {
+		return ""
+	}
+	return "http://" + st.Prometheus.Listen
 }
 
 // observe asks the running nodes of infos for their chain facts, all at once.
@@ -232,7 +259,7 @@ func (s *Supervisor) onRolloutObs(o rolloutObs) {
 	if r.status.Phase != v1alpha1.RolloutProgressing || r.status.Step != o.step || !r.status.StepStarted.Time.Equal(o.stepStarted) {
 		return // made before the rollout moved on
 	}
-	s.judge(r, o.upgraded, o.others)
+	s.judge(r, o.upgraded, o.others, o.queries...)
 }
 
 // onRolloutExit fails the step of a rollout whose upgraded node exited.
@@ -244,9 +271,9 @@ func (s *Supervisor) onRolloutExit(pr *proc) {
 	s.judge(r, []rollout.Node{{Name: pr.plan.Name, Exited: pr.lastExit}}, nil)
 }
 
-func (s *Supervisor) judge(r *rolloutRun, upgraded, others []rollout.Node) {
+func (s *Supervisor) judge(r *rolloutRun, upgraded, others []rollout.Node, queries ...rollout.QueryResult) {
 	now := time.Now()
-	switch v, f := r.step.Check(r.gates, now, upgraded, others); v {
+	switch v, f := r.step.Check(r.gates, now, upgraded, others, queries...); v {
 	case rollout.Pass:
 		rollout.Advance(&r.status, now)
 		r.step = rollout.Step{Started: now}

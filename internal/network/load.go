@@ -268,12 +268,13 @@ func schemaReason(k jsonschema.ErrorKind) string {
 // patternHelp says in words what the schema's patterns accept. A pattern missing here is shown
 // as it is; TestPatternHelp keeps this table complete.
 var patternHelp = map[string]string{
-	`^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$`:  "a name of 1 to 32 lowercase letters, digits and '-' that starts with a letter and does not end with '-'",
-	`^[a-z0-9][a-z0-9_.-]*$`:             "a chain name of lowercase letters, digits, '.', '_' and '-'",
-	`^https?://`:                         "an http:// or https:// URL",
-	`^(archive|[0-9]+)$`:                 "archive or a number of blocks",
-	`^[0-9a-f]{64}$`:                     "a sha256 checksum: 64 lowercase hex digits",
-	`^[a-z]{4}:(sr25519|ed25519|ecdsa)$`: "a key type and scheme such as babe:sr25519 (scheme sr25519, ed25519 or ecdsa)",
+	`^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$`:       "a name of 1 to 32 lowercase letters, digits and '-' that starts with a letter and does not end with '-'",
+	`^[a-z0-9][a-z0-9_.-]*$`:                  "a chain name of lowercase letters, digits, '.', '_' and '-'",
+	`^https?://`:                              "an http:// or https:// URL",
+	`^(archive|[0-9]+)$`:                      "archive or a number of blocks",
+	`^[0-9a-f]{64}$`:                          "a sha256 checksum: 64 lowercase hex digits",
+	`^[a-z]{4}:(sr25519|ed25519|ecdsa)$`:      "a key type and scheme such as babe:sr25519 (scheme sr25519, ed25519 or ecdsa)",
+	`^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`: "a decimal number as a string, such as \"0.01\"",
 	`^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`: "a Kubernetes quantity such as 500m, 2 or 4Gi",
 }
 

@@ -1,6 +1,8 @@
 package network
 
 import (
+	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,6 +86,27 @@ func validateUpgrade(ps *Problems, at path, g *v1alpha1.NodeGroup) {
 	}
 	if gs := u.Gates; gs != nil && gs.FinalizedAdvancing != nil && !*gs.FinalizedAdvancing && Signs(g.Role) {
 		ps.add(at.key("gates.finalizedAdvancing").String(), "%s groups always gate on finality: a signing node is upgraded only while finality holds", g.Role)
+	}
+	if gs := u.Gates; gs != nil {
+		validatePrometheusGates(ps, at.key("gates"), gs)
+	}
+}
+
+// validatePrometheusGates checks the query gates: a query each, a finite max, an http(s) URL.
+func validatePrometheusGates(ps *Problems, at path, gs *v1alpha1.UpgradeGates) {
+	for i, q := range gs.Prometheus {
+		gate := at.key("prometheus").index(i)
+		if strings.TrimSpace(q.Query) == "" {
+			ps.add(gate.key("query").String(), "want a PromQL expression, got none")
+		}
+		if m, err := strconv.ParseFloat(q.Max, 64); err != nil || math.IsInf(m, 0) || math.IsNaN(m) {
+			ps.add(gate.key("max").String(), "want a finite decimal number such as \"0.01\", got %q", q.Max)
+		}
+	}
+	if gs.PrometheusURL != "" {
+		if u, err := url.Parse(gs.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ps.add(at.key("prometheusURL").String(), "want the http(s) address of a Prometheus, got %q", gs.PrometheusURL)
+		}
 	}
 }
 

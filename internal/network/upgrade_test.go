@@ -53,6 +53,23 @@ spec:
 		t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(want))
 	}
 
+	queries := gossamerDev + `  - name: rpc
+    role: rpc
+    upgrade:
+      gates:
+        prometheus: [{query: " ", max: "1e999"}, {query: up, max: "0.5"}]
+        prometheusURL: "http://"
+`
+	want = Problems{
+		{"spec.groups[1].upgrade.gates.prometheusURL", `want the http(s) address of a Prometheus, got "http://"`},
+		{"spec.groups[1].upgrade.gates.prometheus[0].max", `want a finite decimal number such as "0.01", got "1e999"`},
+		{"spec.groups[1].upgrade.gates.prometheus[0].query", "want a PromQL expression, got none"},
+	}
+	_, err = Parse([]byte(queries))
+	if !errors.As(err, &got) || !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(want))
+	}
+
 	n, err := Parse([]byte(gossamerDev + "  - {name: rpc, role: rpc, replicas: 4, upgrade: {}}\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ package rollout
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -55,6 +56,10 @@ type Gates struct {
 	FinalityHolds bool
 	MinPeers      int
 	Bake, Timeout time.Duration
+	// Prometheus are the query gates, judged on the QueryResults given to Check in their
+	// order; PrometheusURL is the spec's address of their Prometheus ("" when it gives none).
+	Prometheus    []PromGate
+	PrometheusURL string
 }
 
 // GatesOf reads a defaulted, validated upgrade of a group with role r.
@@ -73,6 +78,11 @@ func GatesOf(u *v1alpha1.Upgrade, r v1alpha1.Role) Gates {
 		if gs.FinalizedAdvancing != nil {
 			g.FinalizedAdvancing = *gs.FinalizedAdvancing || network.Signs(r)
 		}
+		for _, q := range gs.Prometheus {
+			most, _ := strconv.ParseFloat(q.Max, 64)
+			g.Prometheus = append(g.Prometheus, PromGate{Query: q.Query, Max: most})
+		}
+		g.PrometheusURL = gs.PrometheusURL
 	}
 	return g
 }
@@ -117,10 +127,10 @@ type Step struct {
 }
 
 // Check evaluates one observation of the step's upgraded nodes against the others of their
-// chain (nodes not upgraded). An upgraded node that exited fails the step at once; any other
-// failing gate restarts the bake, and fails the step only when the step's timeout passes
-// before the bake completes.
-func (s *Step) Check(g Gates, now time.Time, upgraded, others []Node) (Verdict, *v1alpha1.RolloutFailure) {
+// chain (nodes not upgraded), and the answers to g.Prometheus's queries made with it. An
+// upgraded node that exited fails the step at once; any other failing gate restarts the bake,
+// and fails the step only when the step's timeout passes before the bake completes.
+func (s *Step) Check(g Gates, now time.Time, upgraded, others []Node, queries ...QueryResult) (Verdict, *v1alpha1.RolloutFailure) {
 	at := func(gate, node, value, want string) *v1alpha1.RolloutFailure {
 		return &v1alpha1.RolloutFailure{Gate: gate, Node: node, Value: value, Want: want}
 	}
@@ -187,6 +197,19 @@ func (s *Step) Check(g Gates, now time.Time, upgraded, others []Node) (Verdict, 
 				fmt.Sprintf("finalized %d since the step began %s ago, others at %d", n.Finalized, now.Sub(s.Started).Round(time.Second), refFinalized),
 				"advancing, or at the others' finalized block")
 			break
+		}
+	}
+	for i, q := range g.Prometheus {
+		if failing != nil {
+			break
+		}
+		switch {
+		case i >= len(queries):
+			failing = at("prometheus", "", q.Query+": not evaluated", fmt.Sprintf("at most %g", q.Max))
+		case queries[i].Err != "":
+			failing = at("prometheus", "", q.Query+": "+queries[i].Err, fmt.Sprintf("at most %g", q.Max))
+		case queries[i].Value > q.Max:
+			failing = at("prometheus", "", fmt.Sprintf("%s = %g", q.Query, queries[i].Value), fmt.Sprintf("at most %g", q.Max))
 		}
 	}
 	switch {

@@ -174,7 +174,7 @@ func (r *Reconciler) rollouts(ctx context.Context, live, n *v1alpha1.SubstrateNe
 					return rolloutPlan{}, fmt.Errorf("list pods: %w", err)
 				}
 			}
-			r.judge(live, n, g, st, &sts, pods.Items, replicas, now)
+			r.judge(ctx, live, n, g, st, &sts, pods.Items, replicas, now)
 		}
 		if !rollout.Running(st.Phase) && st.Phase != v1alpha1.RolloutSucceeded && st.Finished == nil && rolledBack(&sts, st.From) {
 			t := metav1.NewTime(now)
@@ -208,8 +208,9 @@ func hasRollouts(n *v1alpha1.SubstrateNetwork) bool {
 
 // judge checks a progressing rollout's current step and moves it on: the next step, a
 // rollback, or nothing yet. In a StatefulSet the partition keeps the lowest ordinals on the
-// current revision, so the upgraded nodes are the highest ordinals.
-func (r *Reconciler) judge(live, n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeGroup, st *v1alpha1.RolloutStatus, sts *appsv1.StatefulSet, pods []corev1.Pod, replicas int, now time.Time) {
+// current revision, so the upgraded nodes are the highest ordinals. The Prometheus query gates
+// go to the spec's prometheusURL, with the upgraded pods' names for `{{upgraded}}`.
+func (r *Reconciler) judge(ctx context.Context, live, n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeGroup, st *v1alpha1.RolloutStatus, sts *appsv1.StatefulSet, pods []corev1.Pod, replicas int, now time.Time) {
 	key := client.ObjectKeyFromObject(n)
 	partition := replicas - int(st.Upgraded)
 	// The StatefulSet controller has seen the step's template and partition: its update
@@ -221,6 +222,7 @@ func (r *Reconciler) judge(live, n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeG
 		facts = r.Nodes.Nodes(key)
 	}
 	var upgraded, others []rollout.Node
+	var upgradedPods []string
 	for i := range pods {
 		p := &pods[i]
 		og := network.FindGroup(&n.Spec, p.Labels[kube.LabelGroup])
@@ -250,10 +252,12 @@ func (r *Reconciler) judge(live, n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeG
 		} else {
 			node.Exited = exited(p)
 		}
-		upgraded = append(upgraded, node)
+		upgraded, upgradedPods = append(upgraded, node), append(upgradedPods, p.Name)
 	}
 	run := r.steps.of(stepKey{key, g.Name}, st, now)
-	switch v, f := run.step.Check(rollout.GatesOf(g.Upgrade, g.Role), now, upgraded, others); v {
+	gates := rollout.GatesOf(g.Upgrade, g.Role)
+	queries := rollout.Evaluate(ctx, gates.PrometheusURL, gates.Prometheus, upgradedPods)
+	switch v, f := run.step.Check(gates, now, upgraded, others, queries...); v {
 	case rollout.Pass:
 		rollout.Advance(st, now)
 		if st.Phase == v1alpha1.RolloutSucceeded {
