@@ -229,7 +229,7 @@ func (c *Client) scaled(ctx context.Context, n *v1alpha1.SubstrateNetwork, gen i
 	}
 	ready := 0
 	for i := range pods.Items {
-		if podReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
+		if kube.PodReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
 			ready++
 		}
 	}

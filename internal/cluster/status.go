@@ -120,7 +120,7 @@ func fillFromPod(row *netstatus.Node, p *corev1.Pod) {
 		row.RPCError = "container waiting: " + cs.State.Waiting.Reason
 	case !row.Running:
 		row.RPCError = "pod " + strings.ToLower(string(p.Status.Phase))
-	case !podReady(p):
+	case !kube.PodReady(p):
 		row.RPCError = "pod not ready"
 	}
 	if ip := p.Status.PodIP; ip != "" && c != nil {
@@ -151,15 +151,6 @@ func nodeContainer(p *corev1.Pod) (*corev1.Container, *corev1.ContainerStatus) {
 		}
 	}
 	return c, nil
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // groupNames lists a spec's groups, for errors.

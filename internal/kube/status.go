@@ -222,7 +222,7 @@ func nodeStatuses(n *v1alpha1.SubstrateNetwork, obs Observed) (nodes []v1alpha1.
 		info.Name = p.Name
 		info.Group = p.Labels[LabelGroup]
 		info.Role = v1alpha1.Role(p.Labels[LabelRole])
-		info.Ready = podReady(p)
+		info.Ready = PodReady(p)
 		info.SessionKeys = registeredKeys(p)
 		nodes = append(nodes, info)
 		best, finalized = max(best, info.Best), max(finalized, info.Finalized)
@@ -231,7 +231,8 @@ func nodeStatuses(n *v1alpha1.SubstrateNetwork, obs Observed) (nodes []v1alpha1.
 	return nodes, best, finalized
 }
 
-func podReady(p *corev1.Pod) bool {
+// PodReady reports whether pod p's Ready condition is true.
+func PodReady(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue

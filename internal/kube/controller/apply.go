@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -49,9 +50,17 @@ func (r *Reconciler) apply(ctx context.Context, desired client.Object) (hash str
 		return "", false, fmt.Errorf("read %s %s: %w", u.GetKind(), u.GetName(), err)
 	case err == nil && live.GetAnnotations()[AnnotationHash] == hash:
 		r.expect.observed(key)
+		if sts, ok := live.(*appsv1.StatefulSet); ok {
+			remain, err := r.renewPodsWithoutClaims(ctx, sts)
+			return hash, remain, err
+		}
 		return hash, false, nil
 	case r.expect.pending(key, hash):
 		return hash, true, nil
+	case err == nil:
+		if replacing, err := r.replaceStatefulSet(ctx, live, desired); replacing || err != nil {
+			return hash, true, err
+		}
 	}
 	annotations := u.GetAnnotations()
 	if annotations == nil {
