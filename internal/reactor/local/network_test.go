@@ -30,7 +30,7 @@ func checked(t *testing.T, id, spec string, p boundary.Policy) reactor.Deploymen
 
 func TestRunnableUsesTheProvidersBinaries(t *testing.T) {
 	bins := Binaries{v1alpha1.FlavorGossamer: "/opt/gossamer", v1alpha1.FlavorSubstrate: "/opt/polkadot-parachain"}
-	d := checked(t, "12", `{"chain":{"builtin":"westend-dev"},"groups":[{"name":"v","role":"validator","keys":{"dev":["//Alice"]}},{"name":"c","role":"collator","parachain":"p"}],
+	d := checked(t, "12", `{"chain":{"builtin":"westend-dev"},"node":{"flavor":"gossamer"},"groups":[{"name":"v","role":"validator","keys":{"dev":["//Alice"]}},{"name":"c","role":"collator","parachain":"p"}],
 "parachains":[{"name":"p","id":1000,"chain":{"builtin":"dev"}}]}`, boundary.Policy{})
 	n, err := runnable(d, bins)
 	if err != nil {
@@ -39,7 +39,8 @@ func TestRunnableUsesTheProvidersBinaries(t *testing.T) {
 	if n.Name != "dinfra-12" || n.Namespace != "" {
 		t.Fatalf("name %q namespace %q", n.Name, n.Namespace)
 	}
-	// The collator runs its parachain's flavor (substrate by default), not the network's.
+	// The collator runs its parachain's flavor (substrate by default), not the network's
+	// (named: a network with parachains defaults to substrate).
 	if g := n.Spec.Groups; g[0].Node.Binary != "/opt/gossamer" || g[1].Node.Binary != "/opt/polkadot-parachain" || g[1].Node.Flavor != v1alpha1.FlavorSubstrate {
 		t.Fatalf("binaries not the provider's for each group's flavor: %+v %+v", g[0].Node, g[1].Node)
 	}
@@ -50,7 +51,7 @@ func TestRunnableUsesTheProvidersBinaries(t *testing.T) {
 
 func TestRunnableRefusesUnservedFlavors(t *testing.T) {
 	bins := Binaries{v1alpha1.FlavorGossamer: "/opt/gossamer"}
-	d := checked(t, "1", `{"chain":{"builtin":"westend-dev"},"groups":[{"name":"v","role":"validator"},{"name":"c","role":"collator","parachain":"p"}],
+	d := checked(t, "1", `{"chain":{"builtin":"westend-dev"},"node":{"flavor":"gossamer"},"groups":[{"name":"v","role":"validator"},{"name":"c","role":"collator","parachain":"p"}],
 "parachains":[{"name":"p","id":1000,"chain":{"builtin":"dev"}}]}`, boundary.Policy{})
 	_, err := runnable(d, bins)
 	ps := descriptor.Problems(err)
