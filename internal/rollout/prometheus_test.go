@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -105,8 +102,7 @@ func TestStepCheckPrometheus(t *testing.T) {
 // that does not exist fail with the reason; no Prometheus fails every gate saying so.
 func TestEvaluateRealPrometheus(t *testing.T) {
 	testenv.Short(t)
-	bin := testenv.Binary(t, "PROMETHEUS_BIN", "prometheus")
-	url := startPrometheus(t, bin)
+	url := testenv.Prometheus(t)
 	gates := []PromGate{
 		{Query: `up{job=~"{{upgraded}}"}`, Max: 1},
 		{Query: `up{job="self"}`, Max: 0.5},
@@ -148,20 +144,4 @@ func TestEvaluateRealPrometheus(t *testing.T) {
 			}
 		}
 	}
-}
-
-// startPrometheus runs Prometheus on loopback scraping itself every second (job "self").
-func startPrometheus(t *testing.T, bin string) string {
-	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: self\n    static_configs: [{targets: [%q]}]\n", addr), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return "http://" + addr
 }

@@ -216,6 +216,23 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 	if img := live.Spec.Groups[1].Node.Image; img != "example.org/polkadot:v2" || !live.Spec.Groups[1].Upgrade.Paused {
 		t.Errorf("after undo: image %s, paused %t; want v2, still paused", img, live.Spec.Groups[1].Upgrade.Paused)
 	}
+
+	// A Prometheus query gate (a real Prometheus scraping itself) above its max: the operator
+	// asks it with every check and rolls the canary back at the step timeout, with the value.
+	prom := testenv.Prometheus(t)
+	patch := client.MergeFrom(live.DeepCopy())
+	live.Spec.Groups[1].Node.Image = "example.org/polkadot:v4"
+	live.Spec.Groups[1].Upgrade.Paused = false
+	live.Spec.Groups[1].Upgrade.Gates = &v1alpha1.UpgradeGates{PrometheusURL: prom,
+		Prometheus: []v1alpha1.PrometheusGate{{Query: `max(up{job="self"}) + count(up{instance!~"{{upgraded}}"})`, Max: "1.5"}}}
+	if err := cl.Patch(ctx, &live, patch); err != nil {
+		t.Fatal(err)
+	}
+	st = waitRollout(t, cl, key, v1alpha1.RolloutRolledBack, 40*time.Second)
+	if f := st.Failure; f == nil || f.Gate != "prometheus" || !strings.HasSuffix(f.Value, " = 2") || f.Want != "at most 1.5" || st.Step != 1 {
+		t.Errorf("query gate: %+v, failure %+v", st, st.Failure)
+	}
+	waitFinished(t, cl, key)
 }
 
 // startWithFakeNodes starts a kwok cluster and an operator whose node facts come from
