@@ -254,6 +254,14 @@ func (r *Reconciler) judge(ctx context.Context, live, n *v1alpha1.SubstrateNetwo
 		}
 		upgraded, upgradedPods = append(upgraded, node), append(upgradedPods, p.Name)
 	}
+	// A node of the step without a live pod (being replaced, not yet made) is judged too, as
+	// not answering: otherwise a step whose pods are all in between would pass on no evidence.
+	for index := partition; index < replicas; index++ {
+		name := g.Name + "-" + strconv.Itoa(index)
+		if !slices.ContainsFunc(upgraded, func(u rollout.Node) bool { return u.Name == name }) {
+			upgraded = append(upgraded, rollout.Node{Name: name, RPCError: "no pod on " + st.To + " yet"})
+		}
+	}
 	run := r.steps.of(stepKey{key, g.Name}, st, now)
 	gates := rollout.GatesOf(g.Upgrade, g.Role)
 	queries := rollout.Evaluate(ctx, gates.PrometheusURL, gates.Prometheus, upgradedPods)
