@@ -134,7 +134,8 @@ a whole bake time before the next step.`,
 		`abort sends the nodes a running rollout upgraded back to the previous binary (image, in a
 cluster) and marks it Aborted; nothing more is upgraded until the spec changes (or undo makes
 the spec agree with what runs). In a cluster it annotates the SubstrateNetwork with the
-request (onf.dinfra.dev/rollout-abort); the operator aborts the rollouts started before it.`,
+request (onf.dinfra.dev/rollout-abort), naming the newest rollout running; the operator
+aborts that rollout and any started before it, never a later one.`,
 		"  onf rollout abort dev\n  onf rollout abort dev --group rpc\n  onf rollout abort -n chains relay",
 		func(b rolloutBackend, ctx context.Context, name, group string) error {
 			return b.abort(ctx, name, group)

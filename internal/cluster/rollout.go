@@ -45,14 +45,26 @@ func (c *Client) UndoRollout(ctx context.Context, name, group string) error {
 }
 
 // AbortRollout asks the operator to roll back the group's running rollout ("" every group):
-// an annotation that aborts the rollouts started before it (rollout.AbortAnnotation).
+// an annotation that aborts the rollouts started no later than the newest one running now
+// (rollout.AbortAnnotation). Naming that start, not the time of the request, keeps a rollout
+// that a pipeline starts right after the abort (in the same second) from being aborted too.
 func (c *Client) AbortRollout(ctx context.Context, name, group string) error {
 	n, err := c.network(ctx, name)
 	if err != nil {
 		return err
 	}
+	var newest time.Time
+	for _, st := range n.Status.Rollouts {
+		running := st.Phase == v1alpha1.RolloutProgressing || st.Phase == v1alpha1.RolloutPaused
+		if running && (group == "" || st.Group == group) && st.Started.After(newest) {
+			newest = st.Started.Time
+		}
+	}
+	if newest.IsZero() {
+		return fmt.Errorf("network %s has no rollout in progress to abort", name)
+	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{
-		rollout.AbortAnnotation: rollout.AbortRequest(group, time.Now()),
+		rollout.AbortAnnotation: rollout.AbortRequest(group, newest),
 	}}})
 	if err != nil {
 		return err

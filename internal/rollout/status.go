@@ -99,12 +99,13 @@ func Abort(st *v1alpha1.RolloutStatus) bool {
 }
 
 // AbortAnnotation on a SubstrateNetwork asks the operator to abort rollouts (`onf rollout
-// abort`): its value is AbortRequest's, and it aborts only rollouts that started before it,
-// so it needs no removal and never aborts a later rollout.
+// abort`): its value is AbortRequest's, naming the newest start among the rollouts to abort,
+// and it aborts only rollouts that started no later, so it needs no removal and never aborts
+// a later rollout.
 const AbortAnnotation = "onf.dinfra.dev/rollout-abort"
 
-// AbortRequest is the annotation's value asking to abort the group's rollout ("" every group)
-// at time at.
+// AbortRequest is the annotation's value asking to abort the group's rollouts ("" every
+// group) that started at or before at.
 func AbortRequest(group string, at time.Time) string {
 	if group == "" {
 		group = "*"
