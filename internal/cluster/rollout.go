@@ -84,26 +84,14 @@ func (c *Client) editUpgrades(ctx context.Context, name, group string, edit func
 		return err
 	}
 	var ops []map[string]any
-	found := false
-	for i := range n.Spec.Groups {
-		g := &n.Spec.Groups[i]
-		if g.Upgrade == nil || group != "" && g.Name != group {
-			continue
-		}
-		found = true
-		var st *v1alpha1.RolloutStatus
-		for j := range n.Status.Rollouts {
-			if n.Status.Rollouts[j].Group == g.Name {
-				st = &n.Status.Rollouts[j]
-			}
-		}
+	err = rollout.EachUpgradable(name, &n.Spec, n.Status.Rollouts, group, func(i int, g *v1alpha1.NodeGroup, st *v1alpha1.RolloutStatus) {
 		if more := edit(i, g, st); len(more) > 0 {
 			ops = append(ops, map[string]any{"op": "test", "path": fmt.Sprintf("/spec/groups/%d/name", i), "value": g.Name})
 			ops = append(ops, more...)
 		}
-	}
-	if !found {
-		return fmt.Errorf("network %s has no group %q with spec.groups[].upgrade", name, group)
+	})
+	if err != nil {
+		return err
 	}
 	if len(ops) == 0 {
 		return nil

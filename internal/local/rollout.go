@@ -357,23 +357,11 @@ func (r *Runtime) editGroups(ctx context.Context, name, group string, edit func(
 	if err != nil {
 		return 0, err
 	}
-	found := false
-	for i := range n.Spec.Groups {
-		g := &n.Spec.Groups[i]
-		if g.Upgrade == nil || group != "" && g.Name != group {
-			continue
-		}
-		found = true
-		var st *v1alpha1.RolloutStatus
-		for j := range state.Rollouts {
-			if state.Rollouts[j].Group == g.Name {
-				st = &state.Rollouts[j]
-			}
-		}
+	err = rollout.EachUpgradable(name, &n.Spec, state.Rollouts, group, func(_ int, g *v1alpha1.NodeGroup, st *v1alpha1.RolloutStatus) {
 		edit(g, st)
-	}
-	if !found {
-		return 0, fmt.Errorf("network %s has no group %q with spec.groups[].upgrade", name, group)
+	})
+	if err != nil {
+		return 0, err
 	}
 	return r.Apply(ctx, n)
 }

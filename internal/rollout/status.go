@@ -154,3 +154,28 @@ func Held(group string, signing map[string]bool, rs []v1alpha1.RolloutStatus) st
 	}
 	return ""
 }
+
+// EachUpgradable calls fn for each group of network's spec with an upgrade (the one named, or
+// every one when group is ""), with its rollout among rollouts, nil when it has none. It fails
+// when no group matches: the same refusal for `onf rollout` locally and in clusters.
+func EachUpgradable(network string, spec *v1alpha1.SubstrateNetworkSpec, rollouts []v1alpha1.RolloutStatus, group string, fn func(i int, g *v1alpha1.NodeGroup, st *v1alpha1.RolloutStatus)) error {
+	found := false
+	for i := range spec.Groups {
+		g := &spec.Groups[i]
+		if g.Upgrade == nil || group != "" && g.Name != group {
+			continue
+		}
+		found = true
+		var st *v1alpha1.RolloutStatus
+		for j := range rollouts {
+			if rollouts[j].Group == g.Name {
+				st = &rollouts[j]
+			}
+		}
+		fn(i, g, st)
+	}
+	if !found {
+		return fmt.Errorf("network %s has no group %q with spec.groups[].upgrade", network, group)
+	}
+	return nil
+}
