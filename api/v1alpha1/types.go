@@ -240,10 +240,20 @@ type NodeGroup struct {
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
-	// Storage is the size of each node's data volume (clusters only). Default: 10Gi.
+	// Storage is the size of each node's data volume (clusters only). Default: 10Gi. Raising
+	// it grows the existing volumes (where the StorageClass allows expansion); volumes never
+	// shrink, so lowering it is refused.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(self) || !isQuantity(oldSelf) || quantity(self).compareTo(quantity(oldSelf)) >= 0",message="data volumes cannot shrink: storage must not be lowered"
 	Storage string `json:"storage,omitempty"`
+
+	// StorageClassName is the StorageClass of each node's data volume (clusters only).
+	// Default: the cluster's default class. Growing `storage` later needs a class that allows
+	// volume expansion; the class of existing volumes cannot change.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	StorageClassName string `json:"storageClassName,omitempty"`
 
 	// StorageRetention says what happens to the group's data volumes when the group leaves
 	// the spec or the network is deleted (clusters only): Retain (the default) keeps them,
@@ -265,6 +275,11 @@ type NodeGroup struct {
 	// nodes and an active node that signs only while it holds a lease (docs/ha.md).
 	// +optional
 	HA *HA `json:"ha,omitempty"`
+
+	// Pod places and labels the group's pods (clusters only): node selection, tolerations,
+	// affinity, topology spread, priority, and extra labels and annotations.
+	// +optional
+	Pod *PodOptions `json:"pod,omitempty"`
 
 	// RestoreFrom bootstraps the group's new or wiped nodes from a backup or a snapshot
 	// instead of syncing from genesis: an init step restores it before the node starts
@@ -543,6 +558,47 @@ type RPC struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100000
 	MaxConnections *int32 `json:"maxConnections,omitempty"`
+}
+
+// PodOptions are Kubernetes pod settings of a group, passed to its pods as they are.
+type PodOptions struct {
+	// NodeSelector runs the pods only on nodes with these labels (validators on dedicated
+	// nodes, for one).
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations let the pods run on tainted nodes.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// Affinity is the pods' node affinity and pod (anti-)affinity.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+
+	// TopologySpreadConstraints spread the pods over zones or nodes. A constraint without a
+	// labelSelector counts the group's own pods.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+
+	// PriorityClassName is the pods' PriorityClass.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+
+	// Labels are added to the pods; onf's own labels cannot be overridden.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// Annotations are added to the pods.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// ServiceAnnotations are added to the group's Services (its headless Service, RPC
+	// Service and per-pod P2P Services), e.g. for external-dns or a cloud load balancer.
+	// +optional
+	ServiceAnnotations map[string]string `json:"serviceAnnotations,omitempty"`
 }
 
 // Exposure is how nodes of a group are reachable from outside a cluster.
