@@ -59,6 +59,12 @@ func testRollout(t *testing.T, rc *realCluster) {
 	bad := rc.image + "-bad"
 	tagImage(t, testenv.Value(t, "PAUSE_IMAGE", "run `eval \"$(scripts/images.sh env)\"` after scripts/cluster-host.sh"), bad)
 	t.Run("a bad image is rolled back at step 1, rpc-0 keeps serving", func(t *testing.T) {
+		// A rolled-back good rollout may still be putting rpc-0 back on its image: only a
+		// finished one leaves rpc-0 alone, so its pod can be told apart from a replacement.
+		kubetest.Eventually(t, 3*time.Minute, "the previous rollout finished", func() (bool, error) {
+			st := rolloutOfGroup(t, e, "rpc")
+			return st.Finished != nil, fmt.Errorf("%s", rollout.Line(st))
+		})
 		rpc0 := kube.PodName(n.Name, "rpc", 0)
 		uid := podUID(t, e, rpc0)
 		p := mustPod(t, e, rpc0)
@@ -79,11 +85,13 @@ func testRollout(t *testing.T, rc *realCluster) {
 			t.Errorf("rpc-0 was replaced during the failed canary")
 		}
 		if failed > 0 || len(heads) < 2 || heads[len(heads)-1] <= heads[0] {
-			t.Errorf("rpc-0 during the failed canary: %d failed polls, best blocks %v", failed, heads)
+			served := fmt.Sprintf("rpc-0 during the failed canary: %d failed polls, best blocks %v", failed, heads)
+			e.skipOnGossamerBug(t, served)
+			t.Errorf("%s", served)
 		}
 		validatorBest := e.best(t)
-		t.Logf("bad image to completed rollback: %s (failed at %s: %s); rpc-0 polls: %d failed, best %d..%d, validator at %d",
-			took.Round(100*time.Millisecond), st.Failure.At.Sub(start).Round(time.Second), st.Failure.Value, failed, heads[0], heads[len(heads)-1], validatorBest)
+		t.Logf("bad image to completed rollback: %s (failed at %s: %s); rpc-0 polls: %d failed, best blocks %v, validator at %d",
+			took.Round(100*time.Millisecond), st.Failure.At.Sub(start).Round(time.Second), st.Failure.Value, failed, heads, validatorBest)
 		for _, p := range e.pods(t) {
 			// st.From: the good tag, or the first image when the good rollout skipped.
 			if p.Labels[kube.LabelGroup] == "rpc" && p.Spec.Containers[0].Image != st.From {

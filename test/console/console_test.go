@@ -67,7 +67,7 @@ func TestConsoleMultiSite(t *testing.T) {
 		"--context", "dc-1", "--context", "dc-2", "--api-keys", keys, "--interval", "1s")
 
 	// The API: every site live with the numbers the test set (clusters) or gossamer reports (local).
-	testenv.Eventually(t, 30*time.Second, "three live sites", func() (bool, error) {
+	testenv.Eventually(t, 2*time.Minute, "three live sites", func() (bool, error) {
 		o, err := getOverview(url)
 		if err != nil || len(o.Sites) != 3 {
 			return false, err
@@ -110,7 +110,7 @@ func TestConsoleMultiSite(t *testing.T) {
 	// One site goes away: it is shown unreachable (with its last networks), the others stay live.
 	dc2.Stop(t)
 	stopped := time.Now()
-	testenv.Eventually(t, 30*time.Second, "dc-2 unreachable, the others polled since", func() (bool, error) {
+	testenv.Eventually(t, 2*time.Minute, "dc-2 unreachable, the others polled since", func() (bool, error) {
 		o, err := getOverview(url)
 		if err != nil {
 			return false, err
@@ -157,7 +157,7 @@ func testBrowser(t *testing.T, url, key string, cli *onfcli.CLI) {
 
 	// The local network's page: the block height plot gains a point per poll.
 	do(t, b, 10*time.Second, chromedp.Navigate(url+"/#/n/local/devnet"))
-	points := waitFor[int](t, b, 20*time.Second, "a height plot with 5 points", `(() => {
+	points := waitFor[int](t, b, time.Minute, "a height plot with 5 points", `(() => {
   const p = document.querySelector('svg[data-plot=height] polyline[data-series=best]');
   const n = p ? p.getAttribute('points').trim().split(' ').length : 0;
   return n >= 5 ? n : 0;
@@ -187,10 +187,10 @@ func testBrowser(t *testing.T, url, key string, cli *onfcli.CLI) {
 	if rpc1 := cli.Node("devnet", "rpc-1"); !rpc1.Running || rpc1.RPCError != "" {
 		t.Errorf("rpc-1 after scaling: %+v", rpc1)
 	}
-	waitFor[bool](t, b, 10*time.Second, "rpc-1 on the page", `document.querySelector('tr[data-node="rpc-1"]') !== null`)
+	waitFor[bool](t, b, time.Minute, "rpc-1 on the page", `document.querySelector('tr[data-node="rpc-1"]') !== null`)
 
 	do(t, b, 10*time.Second, chromedp.Navigate(url+"/#/"))
-	waitFor[bool](t, b, 10*time.Second, "the overview", `document.querySelectorAll('tr[data-network]').length === 4`)
+	waitFor[bool](t, b, time.Minute, "the overview", `document.querySelectorAll('tr[data-network]').length === 4`)
 	shot(t, b, "console-scaled.png")
 
 	t.Run("panels", func(t *testing.T) { testPanels(t, b, url) })
@@ -201,7 +201,7 @@ func testBrowser(t *testing.T, url, key string, cli *onfcli.CLI) {
 // the local network's firing alert and its block time histogram.
 func testPanels(t *testing.T, b context.Context, url string) {
 	do(t, b, 10*time.Second, chromedp.Navigate(url+"/#/n/dc-1/chains%2Frelay"))
-	keys := waitFor[string](t, b, 10*time.Second, "validator-0's session keys", `(() => {
+	keys := waitFor[string](t, b, time.Minute, "validator-0's session keys", `(() => {
   const c = document.querySelector('tr[data-node="validator-0"] td[data-field=keys]');
   return c && c.textContent !== '-' ? c.textContent + ' ' + c.title.length : null;
 })()`)
@@ -209,7 +209,7 @@ func testPanels(t *testing.T, b context.Context, url string) {
 		t.Errorf("session keys cell %q, want %q", keys, want)
 	}
 	do(t, b, 10*time.Second, chromedp.Navigate(url+"/#/n/local/devnet"))
-	alert := waitFor[string](t, b, 10*time.Second, "the firing alert", `(() => {
+	alert := waitFor[string](t, b, time.Minute, "the firing alert", `(() => {
   const r = document.querySelector('#alerts tr[data-alert]');
   return r ? [...r.cells].map(c => c.textContent).join(' | ') : null;
 })()`)
@@ -257,8 +257,8 @@ func testNodeActions(t *testing.T, b context.Context, url, key string, cli *onfc
 	if len(list) != 1 || list[0].Node != "rpc-0" {
 		t.Fatalf("onf backup list after the page's backup: %+v", list)
 	}
-	id := waitFor[string](t, b, 10*time.Second, "the last backup", `(() => { const p = document.getElementById('last-backup'); return p && p.dataset.id ? p.dataset.id : null; })()`)
-	cell := waitFor[string](t, b, 5*time.Second, "rpc-0's last backup", `(() => { const c = document.querySelector('tr[data-node="rpc-0"] td[data-field=backup]'); return c && c.title ? c.title : null; })()`)
+	id := waitFor[string](t, b, time.Minute, "the last backup", `(() => { const p = document.getElementById('last-backup'); return p && p.dataset.id ? p.dataset.id : null; })()`)
+	cell := waitFor[string](t, b, time.Minute, "rpc-0's last backup", `(() => { const c = document.querySelector('tr[data-node="rpc-0"] td[data-field=backup]'); return c && c.title ? c.title : null; })()`)
 	if id != list[0].ID || cell != list[0].ID {
 		t.Errorf("last backup on the page %q (rpc-0's %q), want %q", id, cell, list[0].ID)
 	}

@@ -74,11 +74,22 @@ func TestSessionKeysMetric(t *testing.T) {
 	series := func(node string) string {
 		return fmt.Sprintf(`%s{namespace="chains",network="relay",node="%s"}`, controller.MetricSessionKeysRegistered, node)
 	}
+	// On a timeout the error says what the scrape and the network's status held, so a failure
+	// on a busy machine tells the operator's lag from a wrong series.
 	waitMetrics := func(what string, ok func(string) bool) {
 		t.Helper()
-		testenv.Eventually(t, 60*time.Second, what, func() (bool, error) {
+		testenv.Eventually(t, 2*time.Minute, what, func() (bool, error) {
 			body, err := scrapeText(addr)
-			return err == nil && ok(body), fmt.Errorf("%v: %s", err, grepLines(body, controller.MetricSessionKeysRegistered))
+			if err == nil && ok(body) {
+				return true, nil
+			}
+			var live v1alpha1.SubstrateNetwork
+			getErr := cl.Get(ctx, client.ObjectKeyFromObject(n), &live)
+			var nodes []string
+			for _, node := range live.Status.Nodes {
+				nodes = append(nodes, fmt.Sprintf("%s(keys recorded: %t)", node.Name, node.SessionKeys != nil))
+			}
+			return false, fmt.Errorf("scrape: %v: %q; status.nodes %v (%v)", err, grepLines(body, controller.MetricSessionKeysRegistered), nodes, getErr)
 		})
 	}
 	waitMetrics("validator-0 reported unregistered", func(b string) bool {
