@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 func init() { rootCmd.AddCommand(newValidateCmd()) }
@@ -55,8 +55,8 @@ func runValidate(c *cobra.Command, file, output string) error {
 	if err == nil {
 		n, err = network.Parse(data)
 	}
-	var problems network.Problems
-	if err != nil && !errors.As(err, &problems) {
+	problems := problem.Of(err)
+	if err != nil && problems == nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	out := c.OutOrStdout()
@@ -64,7 +64,7 @@ func runValidate(c *cobra.Command, file, output string) error {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false) // reasons such as "must be >= 0" stay readable
-		if err := enc.Encode(append(network.Problems{}, problems...)); err != nil {
+		if err := enc.Encode(append(problem.List{}, problems...)); err != nil {
 			return err
 		}
 	} else {

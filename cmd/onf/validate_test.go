@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // runMainEnv makes the test binary run main() instead of the tests, so a test can check the
@@ -115,7 +115,7 @@ func TestValidateJSON(t *testing.T) {
 	if err == nil {
 		t.Fatal("a bad spec passed")
 	}
-	var got []network.Problem
+	var got problem.List
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("output is not a JSON list of problems: %v\n%s", err, out)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/netstatus"
 	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/problem"
 	"github.com/dinfra/stack/internal/rpc"
 )
 
@@ -299,16 +300,13 @@ type NodeHA struct {
 // checkHA refuses HA groups without a lease store before anything starts: locally the
 // leases live in etcd.
 func checkHA(n *v1alpha1.SubstrateNetwork) error {
-	var ps network.Problems
+	var ps problem.List
 	for i, g := range n.Spec.Groups {
 		if g.HA != nil && g.HA.Etcd == nil {
-			ps = append(ps, network.Problem{Field: fmt.Sprintf("spec.groups[%d].ha.etcd", i), Reason: "required locally: the leases live in etcd (clusters use Kubernetes Leases)"})
+			ps.Add(fmt.Sprintf("spec.groups[%d].ha.etcd", i), "required locally: the leases live in etcd (clusters use Kubernetes Leases)")
 		}
 	}
-	if len(ps) > 0 {
-		return ps
-	}
-	return nil
+	return network.Invalid(ps)
 }
 
 // haStatus reads each HA identity's lease from its store (a short timeout: status must not

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // spec.backup: every bad field is named with its path and reason; a good one passes.
@@ -15,14 +17,14 @@ func TestBackupSpec(t *testing.T) {
     destination: "ftp://host/backups"
     retention: {maxAge: "-1h"}
 `
-	want := Problems{
-		{"spec.backup.destination", `scheme "ftp": want file:// or s3://`},
-		{"spec.backup.retention.maxAge", `want a positive duration such as 720h, got "-1h"`},
-		{"spec.backup.schedule", "not a cron schedule of five fields: expected exactly 5 fields, found 2: [every night]"},
-		{"spec.backup.source", `group "validator" is a validator group: back up a full, archive or rpc group, which can pause for the copy`},
+	want := problem.List{
+		{Field: "spec.backup.destination", Reason: `scheme "ftp": want file:// or s3://`},
+		{Field: "spec.backup.retention.maxAge", Reason: `want a positive duration such as 720h, got "-1h"`},
+		{Field: "spec.backup.schedule", Reason: "not a cron schedule of five fields: expected exactly 5 fields, found 2: [every night]"},
+		{Field: "spec.backup.source", Reason: `group "validator" is a validator group: back up a full, archive or rpc group, which can pause for the copy`},
 	}
 	_, err := Parse([]byte(bad))
-	var got Problems
+	var got problem.List
 	if !errors.As(err, &got) || !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(want))
 	}
@@ -57,7 +59,7 @@ func TestRestoreFromSpec(t *testing.T) {
 		gossamerDev + "  - {name: rpc, role: rpc, restoreFrom: {backup: last-one}}\n  backup: {source: rpc, schedule: \"@daily\", destination: /b}\n": "spec.groups[1].restoreFrom.backup",
 	} {
 		_, err := Parse([]byte(doc))
-		var got Problems
+		var got problem.List
 		if !errors.As(err, &got) || len(got) != 1 || got[0].Field != field {
 			t.Errorf("%s: %v, want one problem at %s", doc, err, field)
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // HA defaults and bounds (docs/ha.md).
@@ -57,43 +58,43 @@ func defaultHA(h *v1alpha1.HA) {
 	}
 }
 
-func validateHA(ps *Problems, at path, g *v1alpha1.NodeGroup) {
+func validateHA(ps *problem.List, at path, g *v1alpha1.NodeGroup) {
 	h := g.HA
 	if h == nil {
 		return
 	}
 	if g.Role != v1alpha1.RoleValidator && g.Role != v1alpha1.RoleCollator {
-		ps.add(at.String(), "only validator and collator groups fail over (role is %s)", g.Role)
+		ps.Add(at.String(), "only validator and collator groups fail over (role is %s)", g.Role)
 	}
 	if h.Standbys != nil && (*h.Standbys < 1 || *h.Standbys > 8) {
-		ps.add(at.key("standbys").String(), "must be between 1 and 8, got %d", *h.Standbys)
+		ps.Add(at.key("standbys").String(), "must be between 1 and 8, got %d", *h.Standbys)
 	}
 	ttl, err := time.ParseDuration(h.LeaseTTL)
 	switch {
 	case err != nil:
-		ps.add(at.key("leaseTTL").String(), "must be a Go duration such as 10s, got %q", h.LeaseTTL)
+		ps.Add(at.key("leaseTTL").String(), "must be a Go duration such as 10s, got %q", h.LeaseTTL)
 	case ttl%time.Second != 0 || ttl < minLeaseTTL || ttl > maxLeaseTTL:
-		ps.add(at.key("leaseTTL").String(), "must be whole seconds between %s and %s (etcd and Lease TTLs are seconds), got %s", minLeaseTTL, maxLeaseTTL, h.LeaseTTL)
+		ps.Add(at.key("leaseTTL").String(), "must be whole seconds between %s and %s (etcd and Lease TTLs are seconds), got %s", minLeaseTTL, maxLeaseTTL, h.LeaseTTL)
 	}
 	margin, merr := time.ParseDuration(h.SafetyMargin)
 	switch {
 	case merr != nil:
-		ps.add(at.key("safetyMargin").String(), "must be a Go duration such as 3s, got %q", h.SafetyMargin)
+		ps.Add(at.key("safetyMargin").String(), "must be a Go duration such as 3s, got %q", h.SafetyMargin)
 	case margin <= 0:
-		ps.add(at.key("safetyMargin").String(), "must be positive, got %s", h.SafetyMargin)
+		ps.Add(at.key("safetyMargin").String(), "must be positive, got %s", h.SafetyMargin)
 	case err == nil && 2*margin >= ttl:
 		// The active must still hold the lease when it has stopped signing, with time to spare.
-		ps.add(at.key("safetyMargin").String(), "must be below half of leaseTTL (%s), got %s", h.LeaseTTL, h.SafetyMargin)
+		ps.Add(at.key("safetyMargin").String(), "must be below half of leaseTTL (%s), got %s", h.LeaseTTL, h.SafetyMargin)
 	}
 	if h.Etcd != nil {
 		for i, e := range h.Etcd.Endpoints {
 			u, err := url.Parse(e)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-				ps.add(at.key("etcd.endpoints").index(i).String(), "must be an http:// or https:// URL of an etcd client port without credentials, got %q", e)
+				ps.Add(at.key("etcd.endpoints").index(i).String(), "must be an http:// or https:// URL of an etcd client port without credentials, got %q", e)
 			}
 		}
 		if len(h.Etcd.Endpoints) == 0 {
-			ps.add(at.key("etcd.endpoints").String(), "name at least one etcd endpoint")
+			ps.Add(at.key("etcd.endpoints").String(), "name at least one etcd endpoint")
 		}
 	}
 }

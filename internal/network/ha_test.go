@@ -4,6 +4,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // spec.groups[].ha: bad fields are named with path and reason; defaults fill a bare block.
@@ -19,16 +21,16 @@ func TestHASpec(t *testing.T) {
     role: rpc
     ha: {leaseTTL: 10s, safetyMargin: 5s}
 `
-	want := Problems{
-		{"spec.groups[0].ha.etcd.endpoints[0]", `must be an http:// or https:// URL of an etcd client port without credentials, got "unix:///x"`},
-		{"spec.groups[0].ha.etcd.endpoints[1]", `must be an http:// or https:// URL of an etcd client port without credentials, got "http://u:p@127.0.0.1:2379"`},
-		{"spec.groups[0].ha.leaseTTL", "must be whole seconds between 3s and 1h0m0s (etcd and Lease TTLs are seconds), got 2500ms"},
-		{"spec.groups[0].ha.safetyMargin", "must be below half of leaseTTL (2500ms), got 2s"},
-		{"spec.groups[1].ha", "only validator and collator groups fail over (role is rpc)"},
-		{"spec.groups[1].ha.safetyMargin", "must be below half of leaseTTL (10s), got 5s"},
+	want := problem.List{
+		{Field: "spec.groups[0].ha.etcd.endpoints[0]", Reason: `must be an http:// or https:// URL of an etcd client port without credentials, got "unix:///x"`},
+		{Field: "spec.groups[0].ha.etcd.endpoints[1]", Reason: `must be an http:// or https:// URL of an etcd client port without credentials, got "http://u:p@127.0.0.1:2379"`},
+		{Field: "spec.groups[0].ha.leaseTTL", Reason: "must be whole seconds between 3s and 1h0m0s (etcd and Lease TTLs are seconds), got 2500ms"},
+		{Field: "spec.groups[0].ha.safetyMargin", Reason: "must be below half of leaseTTL (2500ms), got 2s"},
+		{Field: "spec.groups[1].ha", Reason: "only validator and collator groups fail over (role is rpc)"},
+		{Field: "spec.groups[1].ha.safetyMargin", Reason: "must be below half of leaseTTL (10s), got 5s"},
 	}
 	_, err := Parse([]byte(bad))
-	var got Problems
+	var got problem.List
 	if !errors.As(err, &got) || !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(want))
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // FuzzParse feeds Parse arbitrary documents, seeded with the examples, every bad spec of the
@@ -34,9 +36,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		n, err := Parse(doc)
 		if err != nil {
-			var ps Problems
+			var ps problem.List
 			if !errors.As(err, &ps) || len(ps) == 0 {
-				t.Fatalf("Parse refused with %T %v, want Problems", err, err)
+				t.Fatalf("Parse refused with %T %v, want problems", err, err)
 			}
 			for _, p := range ps {
 				if p.Field == "" || p.Reason == "" {

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // spec.groups[].upgrade: every bad field is named with its path and reason; defaults fill a
@@ -20,15 +21,15 @@ func TestUpgradeSpec(t *testing.T) {
       bake: 2m
       stepTimeout: 1m
 `
-	want := Problems{
-		{"spec.groups[1].upgrade.stepTimeout", `must be longer than bake (2m): the nodes need time to start before the bake, got 1m`},
-		{"spec.groups[1].upgrade.steps[1]", `a node count must be at least 1 and above the previous count (2), got 2`},
-		{"spec.groups[1].upgrade.steps[3]", `a percentage must be 1% to 100% and above the previous one (25%), got "10%"`},
-		{"spec.groups[1].upgrade.steps[4]", `want a node count or a percentage such as "25%", got "half"`},
-		{"spec.groups[1].upgrade.steps[5]", `the last step must be "100%", so that every node is upgraded, got "50%"`},
+	want := problem.List{
+		{Field: "spec.groups[1].upgrade.stepTimeout", Reason: `must be longer than bake (2m): the nodes need time to start before the bake, got 1m`},
+		{Field: "spec.groups[1].upgrade.steps[1]", Reason: `a node count must be at least 1 and above the previous count (2), got 2`},
+		{Field: "spec.groups[1].upgrade.steps[3]", Reason: `a percentage must be 1% to 100% and above the previous one (25%), got "10%"`},
+		{Field: "spec.groups[1].upgrade.steps[4]", Reason: `want a node count or a percentage such as "25%", got "half"`},
+		{Field: "spec.groups[1].upgrade.steps[5]", Reason: `the last step must be "100%", so that every node is upgraded, got "50%"`},
 	}
 	_, err := Parse([]byte(bad))
-	var got Problems
+	var got problem.List
 	if !errors.As(err, &got) || !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(want))
 	}
@@ -44,9 +45,9 @@ spec:
       keys: {dev: ["//Alice"]}
       upgrade: {bake: "-1s", gates: {finalizedAdvancing: false}}
 `
-	want = Problems{
-		{"spec.groups[0].upgrade.bake", `want a positive duration such as 30s, got "-1s"`},
-		{"spec.groups[0].upgrade.gates.finalizedAdvancing", "validator groups always gate on finality: a signing node is upgraded only while finality holds"},
+	want = problem.List{
+		{Field: "spec.groups[0].upgrade.bake", Reason: `want a positive duration such as 30s, got "-1s"`},
+		{Field: "spec.groups[0].upgrade.gates.finalizedAdvancing", Reason: "validator groups always gate on finality: a signing node is upgraded only while finality holds"},
 	}
 	_, err = Parse([]byte(validator))
 	if !errors.As(err, &got) || !slices.Equal(got, want) {
@@ -60,10 +61,10 @@ spec:
         prometheus: [{query: " ", max: "1e999"}, {query: up, max: "0.5"}]
         prometheusURL: "http://"
 `
-	want = Problems{
-		{"spec.groups[1].upgrade.gates.prometheusURL", `want the http(s) address of a Prometheus, got "http://"`},
-		{"spec.groups[1].upgrade.gates.prometheus[0].max", `want a finite decimal number such as "0.01", got "1e999"`},
-		{"spec.groups[1].upgrade.gates.prometheus[0].query", "want a PromQL expression, got none"},
+	want = problem.List{
+		{Field: "spec.groups[1].upgrade.gates.prometheusURL", Reason: `want the http(s) address of a Prometheus, got "http://"`},
+		{Field: "spec.groups[1].upgrade.gates.prometheus[0].max", Reason: `want a finite decimal number such as "0.01", got "1e999"`},
+		{Field: "spec.groups[1].upgrade.gates.prometheus[0].query", Reason: "want a PromQL expression, got none"},
 	}
 	_, err = Parse([]byte(queries))
 	if !errors.As(err, &got) || !slices.Equal(got, want) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/flavor"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 var dnsLabel = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,40}[a-z0-9])?$`)
@@ -26,37 +27,37 @@ const (
 )
 
 // Validate runs the semantic checks the JSON Schema cannot express, on a defaulted spec.
-// It returns Problems listing every reason, or nil.
+// It returns a *problem.Error listing every reason, or nil.
 func Validate(n *v1alpha1.SubstrateNetwork) error {
-	var ps Problems
+	var ps problem.List
 	if n.APIVersion != v1alpha1.GroupVersion.String() {
-		ps.add("apiVersion", "must be %s", v1alpha1.GroupVersion)
+		ps.Add("apiVersion", "must be %s", v1alpha1.GroupVersion)
 	}
 	if n.Kind != v1alpha1.Kind {
-		ps.add("kind", "must be %s", v1alpha1.Kind)
+		ps.Add("kind", "must be %s", v1alpha1.Kind)
 	}
 	if err := CheckName(n.Name); err != nil {
-		ps.add("metadata.name", "%v", err)
+		ps.Add("metadata.name", "%v", err)
 	}
 	s := &n.Spec
 	spec := path("spec")
 	if nodes := maxNodes(s); nodes > MaxNodes {
-		ps.add(spec.key("groups").String(), "must have at most %d nodes, every group at its largest (replicas or autoscaling.maxReplicas), got %d", MaxNodes, nodes)
+		ps.Add(spec.key("groups").String(), "must have at most %d nodes, every group at its largest (replicas or autoscaling.maxReplicas), got %d", MaxNodes, nodes)
 	}
 	validateChain(&ps, spec.key("chain"), s.Chain)
 	if _, err := flavor.For(s.Node.Flavor); err != nil {
-		ps.add(spec.key("node.flavor").String(), "%v", err)
+		ps.Add(spec.key("node.flavor").String(), "%v", err)
 	}
 	validateParachains(&ps, s)
 	validateGroups(&ps, s)
 	validateBackup(&ps, s)
 	if gw := s.Gateway; gw != nil && FindGroup(s, gw.Group) == nil {
-		ps.add(spec.key("gateway.group").String(), "no group named %q in spec.groups", gw.Group)
+		ps.Add(spec.key("gateway.group").String(), "no group named %q in spec.groups", gw.Group)
 	}
-	return ps.err()
+	return Invalid(ps)
 }
 
-func validateChain(ps *Problems, at path, c v1alpha1.Chain) {
+func validateChain(ps *problem.List, at path, c v1alpha1.Chain) {
 	set := 0
 	for _, v := range []bool{c.Builtin != "", c.File != "", c.URL != "", c.ConfigMap != nil} {
 		if v {
@@ -64,44 +65,44 @@ func validateChain(ps *Problems, at path, c v1alpha1.Chain) {
 		}
 	}
 	if set != 1 {
-		ps.add(at.String(), "set exactly one of builtin, file, url, configMap (%d set)", set)
+		ps.Add(at.String(), "set exactly one of builtin, file, url, configMap (%d set)", set)
 	}
 }
 
-func validateParachains(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
+func validateParachains(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 	names, ids := map[string]bool{}, map[int32]string{}
 	hasRelay := slices.ContainsFunc(s.Groups, func(g v1alpha1.NodeGroup) bool { return g.Parachain == "" })
 	for i, p := range s.Parachains {
 		at := path("spec").key("parachains").index(i)
 		if names[p.Name] {
-			ps.add(at.key("name").String(), "duplicate parachain name %q", p.Name)
+			ps.Add(at.key("name").String(), "duplicate parachain name %q", p.Name)
 		}
 		names[p.Name] = true
 		if other, dup := ids[p.ID]; dup {
-			ps.add(at.key("id").String(), "para id %d is already used by parachain %q", p.ID, other)
+			ps.Add(at.key("id").String(), "para id %d is already used by parachain %q", p.ID, other)
 		}
 		ids[p.ID] = p.Name
 		validateChain(ps, at.key("chain"), p.Chain)
 		if p.Node != nil && p.Node.Flavor == v1alpha1.FlavorGossamer {
-			ps.add(at.key("node.flavor").String(), "gossamer cannot run collators: use substrate")
+			ps.Add(at.key("node.flavor").String(), "gossamer cannot run collators: use substrate")
 		}
 		if len(p.Relay.RPCURLs) == 0 && !hasRelay {
-			ps.add(at.key("relay").String(), "parachain %q has no relay chain: add relay chain groups to the network or set relay.rpcUrls", p.Name)
+			ps.Add(at.key("relay").String(), "parachain %q has no relay chain: add relay chain groups to the network or set relay.rpcUrls", p.Name)
 		}
 		// The embedded relay chain node is a polkadot-sdk node.
 		checkArgs(ps, at.key("relay.args"), v1alpha1.FlavorSubstrate, p.Relay.Args)
 		for j, u := range p.Relay.RPCURLs {
 			if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
-				ps.add(at.key("relay.rpcUrls").index(j).String(), "must be a ws:// or wss:// URL, got %q", u)
+				ps.Add(at.key("relay.rpcUrls").index(j).String(), "must be a ws:// or wss:// URL, got %q", u)
 			}
 		}
 		if !slices.ContainsFunc(s.Groups, func(g v1alpha1.NodeGroup) bool { return g.Parachain == p.Name && g.Role == v1alpha1.RoleCollator }) {
-			ps.add(at.String(), "parachain %q has no collator group", p.Name)
+			ps.Add(at.String(), "parachain %q has no collator group", p.Name)
 		}
 	}
 }
 
-func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
+func validateGroups(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 	names := map[string]bool{}
 	keys := keyUse{}
 	gossamerValidators := 0
@@ -109,31 +110,31 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 		g := &s.Groups[i]
 		at := path("spec").key("groups").index(i)
 		if names[g.Name] {
-			ps.add(at.key("name").String(), "duplicate group name %q", g.Name)
+			ps.Add(at.key("name").String(), "duplicate group name %q", g.Name)
 		}
 		names[g.Name] = true
 		replicas := Replicas(g)
 		if replicas < 0 || replicas > MaxReplicas {
-			ps.add(at.key("replicas").String(), "must be between 0 and %d, got %d", MaxReplicas, replicas)
+			ps.Add(at.key("replicas").String(), "must be between 0 and %d, got %d", MaxReplicas, replicas)
 		}
 		sw := Software(s, g)
 		if g.Node != nil && g.Node.Flavor != "" {
 			if _, err := flavor.For(g.Node.Flavor); err != nil {
-				ps.add(at.key("node.flavor").String(), "%v", err)
+				ps.Add(at.key("node.flavor").String(), "%v", err)
 			}
 		}
 		gossamer := sw.Flavor == v1alpha1.FlavorGossamer
 
 		switch {
 		case g.Role == v1alpha1.RoleCollator && g.Parachain == "":
-			ps.add(at.key("parachain").String(), "collator groups must name their parachain")
+			ps.Add(at.key("parachain").String(), "collator groups must name their parachain")
 		case g.Role == v1alpha1.RoleValidator && g.Parachain != "":
-			ps.add(at.key("parachain").String(), "validators belong to the relay chain, not to parachain %q", g.Parachain)
+			ps.Add(at.key("parachain").String(), "validators belong to the relay chain, not to parachain %q", g.Parachain)
 		case g.Parachain != "" && FindParachain(s, g.Parachain) == nil:
-			ps.add(at.key("parachain").String(), "no parachain named %q in spec.parachains", g.Parachain)
+			ps.Add(at.key("parachain").String(), "no parachain named %q in spec.parachains", g.Parachain)
 		}
 		if gossamer && g.Parachain != "" {
-			ps.add(at.key("parachain").String(), "gossamer cannot run parachain nodes: use flavor substrate")
+			ps.Add(at.key("parachain").String(), "gossamer cannot run parachain nodes: use flavor substrate")
 		}
 		if g.Role == v1alpha1.RoleValidator && gossamer {
 			gossamerValidators += max(replicas, 0)
@@ -143,40 +144,40 @@ func validateGroups(ps *Problems, s *v1alpha1.SubstrateNetworkSpec) {
 		if g.Autoscaling != nil {
 			a := at.key("autoscaling")
 			if g.Role != v1alpha1.RoleRPC {
-				ps.add(a.String(), "only rpc groups autoscale (role is %s)", g.Role)
+				ps.Add(a.String(), "only rpc groups autoscale (role is %s)", g.Role)
 			}
 			if g.Autoscaling.MinReplicas > g.Autoscaling.MaxReplicas {
-				ps.add(a.key("minReplicas").String(), "must be <= maxReplicas (%d)", g.Autoscaling.MaxReplicas)
+				ps.Add(a.key("minReplicas").String(), "must be <= maxReplicas (%d)", g.Autoscaling.MaxReplicas)
 			}
 			if g.Autoscaling.MaxReplicas > MaxReplicas {
-				ps.add(a.key("maxReplicas").String(), "must be <= %d, got %d", MaxReplicas, g.Autoscaling.MaxReplicas)
+				ps.Add(a.key("maxReplicas").String(), "must be <= %d, got %d", MaxReplicas, g.Autoscaling.MaxReplicas)
 			}
 		}
 		if g.P2P != nil && g.P2P.Expose == v1alpha1.ExposeNodePort && g.P2P.PublicHost == "" {
-			ps.add(at.key("p2p.publicHost").String(), "required with expose NodePort: peers must know the node's public address")
+			ps.Add(at.key("p2p.publicHost").String(), "required with expose NodePort: peers must know the node's public address")
 		}
 		if g.Storage != "" {
 			if _, err := resource.ParseQuantity(g.Storage); err != nil {
-				ps.add(at.key("storage").String(), "must be a Kubernetes quantity such as 10Gi, got %q", g.Storage)
+				ps.Add(at.key("storage").String(), "must be a Kubernetes quantity such as 10Gi, got %q", g.Storage)
 			}
 		}
 		if gossamer {
 			// Gossamer ignores these settings; refusing them beats silently dropping them.
 			if g.RPC != nil && g.RPC.MaxConnections != nil {
-				ps.add(at.key("rpc.maxConnections").String(), "not supported by gossamer")
+				ps.Add(at.key("rpc.maxConnections").String(), "not supported by gossamer")
 			}
 			if g.RPC != nil && len(g.RPC.CORS) > 0 {
-				ps.add(at.key("rpc.cors").String(), "not supported by gossamer (its --rpc-cors is a no-op)")
+				ps.Add(at.key("rpc.cors").String(), "not supported by gossamer (its --rpc-cors is a no-op)")
 			}
 			if g.Pruning != "" && g.Pruning != "archive" {
-				ps.add(at.key("pruning").String(), "gossamer supports archive only, got %q", g.Pruning)
+				ps.Add(at.key("pruning").String(), "gossamer supports archive only, got %q", g.Pruning)
 			}
 		}
 		checkArgs(ps, at.key("args"), sw.Flavor, g.Args)
 		validateUpgrade(ps, at.key("upgrade"), g)
 	}
 	if gossamerValidators > 1 {
-		ps.add("spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got %d", gossamerValidators)
+		ps.Add("spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got %d", gossamerValidators)
 	}
 }
 
@@ -197,9 +198,9 @@ func maxNodes(s *v1alpha1.SubstrateNetworkSpec) int64 {
 
 // checkArgs refuses extra arguments by the flavor's policy (internal/flavor/args.go): flags
 // onf sets, and flags that widen exposure, carry keys or secrets, or start debug servers.
-func checkArgs(ps *Problems, at path, f v1alpha1.Flavor, args []string) {
+func checkArgs(ps *problem.List, at path, f v1alpha1.Flavor, args []string) {
 	for _, r := range flavor.CheckArgs(f, args) {
-		ps.add(at.index(r.Index).String(), "%s", r.Reason)
+		ps.Add(at.index(r.Index).String(), "%s", r.Reason)
 	}
 }
 
@@ -207,27 +208,27 @@ func checkArgs(ps *Problems, at path, f v1alpha1.Flavor, args []string) {
 // chain signing with the same key equivocate.
 type keyUse map[[2]string]string
 
-func (u keyUse) claim(ps *Problems, at path, chain, source string) {
+func (u keyUse) claim(ps *problem.List, at path, chain, source string) {
 	k := [2]string{chain, source}
 	if first, used := u[k]; used {
-		ps.add(at.String(), "same key as %s: two nodes signing with one key equivocate", first)
+		ps.Add(at.String(), "same key as %s: two nodes signing with one key equivocate", first)
 		return
 	}
 	u[k] = at.String()
 }
 
-func validateKeys(ps *Problems, at path, g *v1alpha1.NodeGroup, replicas int, gossamer bool, used keyUse) {
+func validateKeys(ps *problem.List, at path, g *v1alpha1.NodeGroup, replicas int, gossamer bool, used keyUse) {
 	signs := g.Role == v1alpha1.RoleValidator || g.Role == v1alpha1.RoleCollator
 	k := g.Keys
 	if !signs {
 		if k != nil {
-			ps.add(at.String(), "only validator and collator groups have session keys (role is %s)", g.Role)
+			ps.Add(at.String(), "only validator and collator groups have session keys (role is %s)", g.Role)
 		}
 		return
 	}
 	if k == nil {
 		if replicas > 0 {
-			ps.add(at.String(), "required for %s groups: set dev, files or secret", g.Role)
+			ps.Add(at.String(), "required for %s groups: set dev, files or secret", g.Role)
 		}
 		return
 	}
@@ -244,17 +245,17 @@ func validateKeys(ps *Problems, at path, g *v1alpha1.NodeGroup, replicas int, go
 		count = replicas // a Secret holds one key per replica; checked by the cluster backend
 	}
 	if sources != 1 {
-		ps.add(at.String(), "set exactly one of dev, files, secret (%d set)", sources)
+		ps.Add(at.String(), "set exactly one of dev, files, secret (%d set)", sources)
 		return
 	}
 	if count < replicas {
-		ps.add(at.String(), "keys for %d of %d replicas: every replica needs its own key", count, replicas)
+		ps.Add(at.String(), "keys for %d of %d replicas: every replica needs its own key", count, replicas)
 	}
 	for i, uri := range k.Dev {
 		if !strings.HasPrefix(uri, "//") {
-			ps.add(at.key("dev").index(i).String(), "must be a dev URI such as //Alice, got %q", uri)
+			ps.Add(at.key("dev").index(i).String(), "must be a dev URI such as //Alice, got %q", uri)
 		} else if gossamer && !slices.Contains(flavor.GossamerDevKeys, flavor.DevKeyName(uri)) {
-			ps.add(at.key("dev").index(i).String(), "gossamer knows the dev keys %s, not %q", strings.Join(flavor.GossamerDevKeys, ", "), uri)
+			ps.Add(at.key("dev").index(i).String(), "gossamer knows the dev keys %s, not %q", strings.Join(flavor.GossamerDevKeys, ", "), uri)
 		} else if i < replicas {
 			used.claim(ps, at.key("dev").index(i), g.Parachain, "dev:"+uri)
 		}
@@ -266,6 +267,6 @@ func validateKeys(ps *Problems, at path, g *v1alpha1.NodeGroup, replicas int, go
 		used.claim(ps, at.key("secret"), g.Parachain, "secret:"+k.Secret)
 	}
 	if gossamer && len(k.Dev) == 0 {
-		ps.add(at.String(), "gossamer %s groups take dev keys only (keys.dev): gossamer loads its authority key by name at start", g.Role)
+		ps.Add(at.String(), "gossamer %s groups take dev keys only (keys.dev): gossamer loads its authority key by name at start", g.Role)
 	}
 }

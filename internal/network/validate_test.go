@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // head is the document header every case shares unless it tests the header itself.
@@ -34,41 +35,41 @@ const (
 var rejectCases = []struct {
 	name string
 	doc  string
-	want Problems
+	want problem.List
 }{
 	// Structure: the JSON Schema, closed against unknown fields.
-	{"not YAML", "spec: [", Problems{
-		{"(document)", "not valid YAML or JSON: yaml: line 1: did not find expected node content"},
+	{"not YAML", "spec: [", problem.List{
+		{Field: "(document)", Reason: "not valid YAML or JSON: yaml: line 1: did not find expected node content"},
 	}},
-	{"wrong apiVersion and kind", strings.Replace(strings.Replace(gossamerDev, "v1alpha1", "v1beta1", 1), "kind: SubstrateNetwork", "kind: Network", 1), Problems{
-		{"apiVersion", `must be "onf.dinfra.dev/v1alpha1", got "onf.dinfra.dev/v1beta1"`},
-		{"kind", `must be "SubstrateNetwork", got "Network"`},
+	{"wrong apiVersion and kind", strings.Replace(strings.Replace(gossamerDev, "v1alpha1", "v1beta1", 1), "kind: SubstrateNetwork", "kind: Network", 1), problem.List{
+		{Field: "apiVersion", Reason: `must be "onf.dinfra.dev/v1alpha1", got "onf.dinfra.dev/v1beta1"`},
+		{Field: "kind", Reason: `must be "SubstrateNetwork", got "Network"`},
 	}},
-	{"no spec", head, Problems{
-		{"spec", "required"},
+	{"no spec", head, problem.List{
+		{Field: "spec", Reason: "required"},
 	}},
 	{"misspelt spec field", head + `spec:
   chain: {builtin: westend-dev}
   grups: []
-`, Problems{
-		{"spec.groups", "required"},
-		{"spec.grups", "unknown field"},
+`, problem.List{
+		{Field: "spec.groups", Reason: "required"},
+		{Field: "spec.grups", Reason: "unknown field"},
 	}},
 	{"unknown group field", head + `spec:
   chain: {builtin: westend-dev}
   groups:
   - {name: rpc, role: rpc, replica: 2}
-`, Problems{
-		{"spec.groups[0].replica", "unknown field"},
+`, problem.List{
+		{Field: "spec.groups[0].replica", Reason: "unknown field"},
 	}},
-	{"unknown metadata field", strings.Replace(gossamerDev, "{name: dev}", "{name: dev, lables: {a: b}}", 1), Problems{
-		{"metadata", `unknown field "lables"`},
+	{"unknown metadata field", strings.Replace(gossamerDev, "{name: dev}", "{name: dev, lables: {a: b}}", 1), problem.List{
+		{Field: "metadata", Reason: `unknown field "lables"`},
 	}},
 	{"no groups", head + `spec:
   chain: {builtin: westend-dev}
   groups: []
-`, Problems{
-		{"spec.groups", "must not be empty"},
+`, problem.List{
+		{Field: "spec.groups", Reason: "must not be empty"},
 	}},
 	{"bad role, flavor and replicas", head + `spec:
   chain: {builtin: westend-dev}
@@ -77,23 +78,23 @@ var rejectCases = []struct {
   - {name: boot, role: king}
   - {name: rpc, role: rpc, replicas: -1}
   - {name: full, role: full, replicas: two}
-`, Problems{
-		{"spec.groups[0].role", `must be one of "validator", "collator", "full", "archive", "rpc", "bootnode", got "king"`},
-		{"spec.groups[1].replicas", "must be >= 0, got -1"},
-		{"spec.groups[2].replicas", "must be integer, got string"},
-		{"spec.node.flavor", `must be one of "substrate", "gossamer", got "parity"`},
+`, problem.List{
+		{Field: "spec.groups[0].role", Reason: `must be one of "validator", "collator", "full", "archive", "rpc", "bootnode", got "king"`},
+		{Field: "spec.groups[1].replicas", Reason: "must be >= 0, got -1"},
+		{Field: "spec.groups[2].replicas", Reason: "must be integer, got string"},
+		{Field: "spec.node.flavor", Reason: `must be one of "substrate", "gossamer", got "parity"`},
 	}},
 	{"bad names and pruning", head + `spec:
   chain: {builtin: Westend_Dev}
   groups:
   - {name: Full_Nodes, role: full, pruning: some}
   - {name: rpc-, role: rpc, pruning: "-1"}
-`, Problems{
-		{"spec.chain.builtin", `must be a chain name of lowercase letters, digits, '.', '_' and '-', got "Westend_Dev"`},
-		{"spec.groups[0].name", `must be a name of 1 to 32 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "Full_Nodes"`},
-		{"spec.groups[0].pruning", `must be archive or a number of blocks, got "some"`},
-		{"spec.groups[1].name", `must be a name of 1 to 32 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "rpc-"`},
-		{"spec.groups[1].pruning", `must be archive or a number of blocks, got "-1"`},
+`, problem.List{
+		{Field: "spec.chain.builtin", Reason: `must be a chain name of lowercase letters, digits, '.', '_' and '-', got "Westend_Dev"`},
+		{Field: "spec.groups[0].name", Reason: `must be a name of 1 to 32 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "Full_Nodes"`},
+		{Field: "spec.groups[0].pruning", Reason: `must be archive or a number of blocks, got "some"`},
+		{Field: "spec.groups[1].name", Reason: `must be a name of 1 to 32 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "rpc-"`},
+		{Field: "spec.groups[1].pruning", Reason: `must be archive or a number of blocks, got "-1"`},
 	}},
 	{"bad chain url, key type, rpc and autoscaling", head + `spec:
   chain: {url: "ftp://example.org/spec.json"}
@@ -103,99 +104,99 @@ var rejectCases = []struct {
     rpc: {methods: all, maxConnections: 0}
     autoscaling: {minReplicas: 0}
   - {name: validator, role: validator, keys: {dev: ["//Alice"], types: [babe]}}
-`, Problems{
-		{"spec.chain.url", `must be an http:// or https:// URL, got "ftp://example.org/spec.json"`},
-		{"spec.groups[0].autoscaling.maxReplicas", "required"},
-		{"spec.groups[0].autoscaling.minReplicas", "must be >= 1, got 0"},
-		{"spec.groups[0].rpc.maxConnections", "must be >= 1, got 0"},
-		{"spec.groups[0].rpc.methods", `must be one of "safe", "unsafe", "auto", got "all"`},
-		{"spec.groups[1].keys.types[0]", `must be a key type and scheme such as babe:sr25519 (scheme sr25519, ed25519 or ecdsa), got "babe"`},
+`, problem.List{
+		{Field: "spec.chain.url", Reason: `must be an http:// or https:// URL, got "ftp://example.org/spec.json"`},
+		{Field: "spec.groups[0].autoscaling.maxReplicas", Reason: "required"},
+		{Field: "spec.groups[0].autoscaling.minReplicas", Reason: "must be >= 1, got 0"},
+		{Field: "spec.groups[0].rpc.maxConnections", Reason: "must be >= 1, got 0"},
+		{Field: "spec.groups[0].rpc.methods", Reason: `must be one of "safe", "unsafe", "auto", got "all"`},
+		{Field: "spec.groups[1].keys.types[0]", Reason: `must be a key type and scheme such as babe:sr25519 (scheme sr25519, ed25519 or ecdsa), got "babe"`},
 	}},
 	{"bad resources", head + `spec:
   chain: {builtin: westend-dev}
   groups:
   - {name: rpc, role: rpc, resources: {limits: {cpu: lots, memory: true}}}
-`, Problems{
-		{"spec.groups[0].resources.limits.cpu", `must be a Kubernetes quantity such as 500m, 2 or 4Gi, got "lots"`},
-		{"spec.groups[0].resources.limits.memory", "must be integer or string, got boolean"},
+`, problem.List{
+		{Field: "spec.groups[0].resources.limits.cpu", Reason: `must be a Kubernetes quantity such as 500m, 2 or 4Gi, got "lots"`},
+		{Field: "spec.groups[0].resources.limits.memory", Reason: "must be integer or string, got boolean"},
 	}},
 	{"bad parachain fields", relayHead + `  groups:
   - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
   parachains:
   - {name: asset-hub, id: 0, chain: {configMap: {name: ""}}}
-`, Problems{
-		{"spec.parachains[0].chain.configMap.key", "required"},
-		{"spec.parachains[0].chain.configMap.name", "must not be empty"},
-		{"spec.parachains[0].id", "must be >= 1, got 0"},
+`, problem.List{
+		{Field: "spec.parachains[0].chain.configMap.key", Reason: "required"},
+		{Field: "spec.parachains[0].chain.configMap.name", Reason: "must not be empty"},
+		{Field: "spec.parachains[0].id", Reason: "must be >= 1, got 0"},
 	}},
 
 	// Semantics: validate.go, on a structurally valid spec.
-	{"bad metadata.name", strings.Replace(gossamerDev, "{name: dev}", "{name: Dev_Net}", 1), Problems{
-		{"metadata.name", `must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "Dev_Net"`},
+	{"bad metadata.name", strings.Replace(gossamerDev, "{name: dev}", "{name: Dev_Net}", 1), problem.List{
+		{Field: "metadata.name", Reason: `must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "Dev_Net"`},
 	}},
-	{"no metadata.name", strings.Replace(gossamerDev, "metadata: {name: dev}", "metadata: {}", 1), Problems{
-		{"metadata.name", `must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got ""`},
+	{"no metadata.name", strings.Replace(gossamerDev, "metadata: {name: dev}", "metadata: {}", 1), problem.List{
+		{Field: "metadata.name", Reason: `must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got ""`},
 	}},
 	{"chain with no source", head + `spec:
   chain: {}
   groups:
   - {name: full, role: full}
-`, Problems{
-		{"spec.chain", "set exactly one of builtin, file, url, configMap (0 set)"},
+`, problem.List{
+		{Field: "spec.chain", Reason: "set exactly one of builtin, file, url, configMap (0 set)"},
 	}},
 	{"chain with two sources", head + `spec:
   chain: {builtin: westend-dev, file: ./westend.json}
   groups:
   - {name: full, role: full}
-`, Problems{
-		{"spec.chain", "set exactly one of builtin, file, url, configMap (2 set)"},
+`, problem.List{
+		{Field: "spec.chain", Reason: "set exactly one of builtin, file, url, configMap (2 set)"},
 	}},
 	{"duplicate group name", gossamerDev + `  - {name: rpc, role: rpc}
   - {name: rpc, role: full}
-`, Problems{
-		{"spec.groups[2].name", `duplicate group name "rpc"`},
+`, problem.List{
+		{Field: "spec.groups[2].name", Reason: `duplicate group name "rpc"`},
 	}},
 	{"two gossamer validators", gossamerDev + `  - {name: second, role: validator, keys: {dev: ["//Bob"]}}
-`, Problems{
-		{"spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got 2"},
+`, problem.List{
+		{Field: "spec.groups", Reason: "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got 2"},
 	}},
 	{"gossamer validator group of two", head + `spec:
   chain: {builtin: westend-local}
   groups:
   - {name: validator, role: validator, replicas: 2, keys: {dev: ["//Alice", "//Bob"]}}
-`, Problems{
-		{"spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got 2"},
+`, problem.List{
+		{Field: "spec.groups", Reason: "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got 2"},
 	}},
 	{"keys missing", head + `spec:
   chain: {builtin: westend-dev}
   groups:
   - {name: validator, role: validator}
-`, Problems{
-		{"spec.groups[0].keys", "required for validator groups: set dev, files or secret"},
+`, problem.List{
+		{Field: "spec.groups[0].keys", Reason: "required for validator groups: set dev, files or secret"},
 	}},
 	{"keys on a full node", gossamerDev + `  - {name: full, role: full, keys: {dev: ["//Bob"]}}
-`, Problems{
-		{"spec.groups[1].keys", "only validator and collator groups have session keys (role is full)"},
+`, problem.List{
+		{Field: "spec.groups[1].keys", Reason: "only validator and collator groups have session keys (role is full)"},
 	}},
 	{"too few keys", relayHead + `  groups:
   - {name: validator, role: validator, replicas: 3, keys: {dev: ["//Alice", "//Bob"]}}
-`, Problems{
-		{"spec.groups[0].keys", "keys for 2 of 3 replicas: every replica needs its own key"},
+`, problem.List{
+		{Field: "spec.groups[0].keys", Reason: "keys for 2 of 3 replicas: every replica needs its own key"},
 	}},
 	{"two key sources", relayHead + `  groups:
   - {name: validator, role: validator, keys: {dev: ["//Alice"], files: [alice.suri]}}
-`, Problems{
-		{"spec.groups[0].keys", "set exactly one of dev, files, secret (2 set)"},
+`, problem.List{
+		{Field: "spec.groups[0].keys", Reason: "set exactly one of dev, files, secret (2 set)"},
 	}},
 	{"key types but no source", relayHead + `  groups:
   - {name: validator, role: validator, keys: {types: ["babe:sr25519"]}}
-`, Problems{
-		{"spec.groups[0].keys", "set exactly one of dev, files, secret (0 set)"},
+`, problem.List{
+		{Field: "spec.groups[0].keys", Reason: "set exactly one of dev, files, secret (0 set)"},
 	}},
 	{"bad dev URI", relayHead + `  groups:
   - {name: validator, role: validator, replicas: 2, keys: {dev: ["//Alice", "Bob"]}}
-`, Problems{
-		{"spec.groups[0].keys.dev[1]", `must be a dev URI such as //Alice, got "Bob"`},
+`, problem.List{
+		{Field: "spec.groups[0].keys.dev[1]", Reason: `must be a dev URI such as //Alice, got "Bob"`},
 	}},
 	{"one key for two nodes of a chain", relayHead + `  groups:
   - {name: validator, role: validator, replicas: 2, keys: {dev: ["//Alice", "//Bob"]}}
@@ -203,43 +204,43 @@ var rejectCases = []struct {
   - {name: signer, role: validator, replicas: 2, keys: {files: [a.suri, a.suri]}}
   - {name: vault, role: validator, keys: {secret: keys}}
   - {name: vault-2, role: validator, keys: {secret: keys}}
-`, Problems{
-		{"spec.groups[1].keys.dev[0]", "same key as spec.groups[0].keys.dev[1]: two nodes signing with one key equivocate"},
-		{"spec.groups[2].keys.files[1]", "same key as spec.groups[2].keys.files[0]: two nodes signing with one key equivocate"},
-		{"spec.groups[4].keys.secret", "same key as spec.groups[3].keys.secret: two nodes signing with one key equivocate"},
+`, problem.List{
+		{Field: "spec.groups[1].keys.dev[0]", Reason: "same key as spec.groups[0].keys.dev[1]: two nodes signing with one key equivocate"},
+		{Field: "spec.groups[2].keys.files[1]", Reason: "same key as spec.groups[2].keys.files[0]: two nodes signing with one key equivocate"},
+		{Field: "spec.groups[4].keys.secret", Reason: "same key as spec.groups[3].keys.secret: two nodes signing with one key equivocate"},
 	}},
 	{"gossamer dev key it does not know", head + `spec:
   chain: {builtin: westend-dev}
   groups:
   - {name: validator, role: validator, keys: {dev: ["//Zed"]}}
-`, Problems{
-		{"spec.groups[0].keys.dev[0]", `gossamer knows the dev keys alice, bob, charlie, dave, eve, ferdie, george, heather, ian, not "//Zed"`},
+`, problem.List{
+		{Field: "spec.groups[0].keys.dev[0]", Reason: `gossamer knows the dev keys alice, bob, charlie, dave, eve, ferdie, george, heather, ian, not "//Zed"`},
 	}},
 	{"gossamer key files", head + `spec:
   chain: {builtin: westend-dev}
   groups:
   - {name: validator, role: validator, keys: {files: [alice.suri]}}
-`, Problems{
-		{"spec.groups[0].keys", "gossamer validator groups take dev keys only (keys.dev): gossamer loads its authority key by name at start"},
+`, problem.List{
+		{Field: "spec.groups[0].keys", Reason: "gossamer validator groups take dev keys only (keys.dev): gossamer loads its authority key by name at start"},
 	}},
 	{"reserved args", gossamerDev + `  - name: rpc
     role: rpc
     args: ["--node-key=0123", "--base-path", /tmp/x, "--rpc-methods=unsafe", "--", "--log=sync=debug"]
-`, Problems{
-		{"spec.groups[1].args[0]", "--node-key is not allowed: would put a secret key on the command line"},
-		{"spec.groups[1].args[1]", "--base-path is not allowed: the data directory is set by onf"},
-		{"spec.groups[1].args[3]", "--rpc-methods is not allowed: set from rpc.methods"},
-		{"spec.groups[1].args[4]", "-- is not allowed: onf puts the embedded relay chain node's arguments (spec.parachains[].relay.args) after --"},
+`, problem.List{
+		{Field: "spec.groups[1].args[0]", Reason: "--node-key is not allowed: would put a secret key on the command line"},
+		{Field: "spec.groups[1].args[1]", Reason: "--base-path is not allowed: the data directory is set by onf"},
+		{Field: "spec.groups[1].args[3]", Reason: "--rpc-methods is not allowed: set from rpc.methods"},
+		{Field: "spec.groups[1].args[4]", Reason: "-- is not allowed: onf puts the embedded relay chain node's arguments (spec.parachains[].relay.args) after --"},
 	}},
 	// Issue 11 item 7: every count and length has a bound in the schema.
 	{"counts and lengths over the schema's bounds", relayHead + `  groups:
   - {name: validator, role: validator, replicas: 1001, keys: {dev: ["//Alice"]}, args: ["--log=` + strings.Repeat("x", 4100) + `"]}
   - {name: rpc, role: rpc, autoscaling: {minReplicas: 1, maxReplicas: 100000}, rpc: {cors: [` + strings.Repeat(`"https://a.example",`, 33) + `]}}
-`, Problems{
-		{"spec.groups[0].args[0]", "must be at most 4096 characters long, got 4106"},
-		{"spec.groups[0].replicas", "must be <= 1000, got 1001"},
-		{"spec.groups[1].autoscaling.maxReplicas", "must be <= 1000, got 100000"},
-		{"spec.groups[1].rpc.cors", "must have at most 32 items, got 33"},
+`, problem.List{
+		{Field: "spec.groups[0].args[0]", Reason: "must be at most 4096 characters long, got 4106"},
+		{Field: "spec.groups[0].replicas", Reason: "must be <= 1000, got 1001"},
+		{Field: "spec.groups[1].autoscaling.maxReplicas", Reason: "must be <= 1000, got 100000"},
+		{Field: "spec.groups[1].rpc.cors", Reason: "must have at most 32 items, got 33"},
 	}},
 	// Issue 11 item 8: flags that widen exposure, bring keys or debug servers, in every spelling.
 	{"gossamer args that widen exposure", gossamerDev + `  - name: full
@@ -249,27 +250,27 @@ var rejectCases = []struct {
       "--babe-authority=true", "--prometheus-external", "--listen-addr", "/ip4/0.0.0.0/tcp/1", "--public-ip=203.0.113.7",
       "--telemetry-url=wss://telemetry.example.org/submit", "--RPC-EXTERNAL", "-rpc-external", "--rpc_external",
       "--max-peers", "5", "init", "--maxpeers=5"]
-`, Problems{
-		{"spec.groups[1].args[0]", "--unsafe-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[1].args[1]", "--rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[1].args[2]", "--ws-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[1].args[3]", "--unsafe-ws-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[1].args[4]", "--unsafe-rpc is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[1].args[5]", "--rpc-host is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[1].args[6]", "--pprof.enabled is not allowed: would start a debug server"},
-		{"spec.groups[1].args[7]", "--pprof.listening-address is not allowed: would start a debug server"},
-		{"spec.groups[1].args[9]", "--bob is not allowed: would make the node sign with a well-known dev key: session keys come from keys"},
-		{"spec.groups[1].args[10]", "--unlock is not allowed: would unlock a keystore account"},
-		{"spec.groups[1].args[11]", "--babe-authority is not allowed: set from the group role"},
-		{"spec.groups[1].args[12]", "--prometheus-external is not allowed: metrics exposure is set by onf"},
-		{"spec.groups[1].args[13]", "--listen-addr is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
-		{"spec.groups[1].args[15]", "--public-ip is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
-		{"spec.groups[1].args[16]", "--telemetry-url is not allowed: would send node data to another server"},
-		{"spec.groups[1].args[17]", "--RPC-EXTERNAL is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[1].args[18]", "-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[1].args[19]", "--rpc_external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[1].args[22]", "a bare word that is not a flag's value would be read as a subcommand"},
-		{"spec.groups[1].args[23]", "--maxpeers is not allowed: gossamer takes only --discovery-interval, --grandpa-interval, --log, --max-peers, --min-peers, --no-bootstrap, --persistent-peers, --wasm-interpreter, -l as extra arguments"},
+`, problem.List{
+		{Field: "spec.groups[1].args[0]", Reason: "--unsafe-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[1].args[1]", Reason: "--rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[1].args[2]", Reason: "--ws-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[1].args[3]", Reason: "--unsafe-ws-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[1].args[4]", Reason: "--unsafe-rpc is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[1].args[5]", Reason: "--rpc-host is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[1].args[6]", Reason: "--pprof.enabled is not allowed: would start a debug server"},
+		{Field: "spec.groups[1].args[7]", Reason: "--pprof.listening-address is not allowed: would start a debug server"},
+		{Field: "spec.groups[1].args[9]", Reason: "--bob is not allowed: would make the node sign with a well-known dev key: session keys come from keys"},
+		{Field: "spec.groups[1].args[10]", Reason: "--unlock is not allowed: would unlock a keystore account"},
+		{Field: "spec.groups[1].args[11]", Reason: "--babe-authority is not allowed: set from the group role"},
+		{Field: "spec.groups[1].args[12]", Reason: "--prometheus-external is not allowed: metrics exposure is set by onf"},
+		{Field: "spec.groups[1].args[13]", Reason: "--listen-addr is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
+		{Field: "spec.groups[1].args[15]", Reason: "--public-ip is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
+		{Field: "spec.groups[1].args[16]", Reason: "--telemetry-url is not allowed: would send node data to another server"},
+		{Field: "spec.groups[1].args[17]", Reason: "--RPC-EXTERNAL is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[1].args[18]", Reason: "-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[1].args[19]", Reason: "--rpc_external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[1].args[22]", Reason: "a bare word that is not a flag's value would be read as a subcommand"},
+		{Field: "spec.groups[1].args[23]", Reason: "--maxpeers is not allowed: gossamer takes only --discovery-interval, --grandpa-interval, --log, --max-peers, --min-peers, --no-bootstrap, --persistent-peers, --wasm-interpreter, -l as extra arguments"},
 	}},
 	{"polkadot-sdk args that widen exposure, in groups and relay args", relayHead + `  groups:
   - name: validator
@@ -284,66 +285,66 @@ var rejectCases = []struct {
     id: 1000
     chain: {builtin: asset-hub-rococo-local}
     relay: {args: ["purge-chain", "--unsafe-rpc-external", "--Alice", "--node-key", "00"]}
-`, Problems{
-		{"spec.groups[0].args[0]", "--unsafe-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[0].args[1]", "--rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[0].args[2]", "--prometheus-external is not allowed: metrics exposure is set by onf"},
-		{"spec.groups[0].args[3]", "--listen-addr is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
-		{"spec.groups[0].args[4]", "--public-addr is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
-		{"spec.groups[0].args[6]", "--telemetry-url is not allowed: would send node data to another server"},
-		{"spec.groups[0].args[8]", "--bob is not allowed: would make the node sign with a well-known dev key: session keys come from keys"},
-		{"spec.groups[0].args[9]", "-d/tmp/x is not allowed: the data directory is set by onf"},
-		{"spec.groups[0].args[10]", "--dev is not allowed: sets --chain, --tmp, --alice and --rpc-cors all"},
-		{"spec.groups[0].args[11]", "--experimental-rpc-endpoint is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.groups[0].args[12]", "--rpc-methods is not allowed: set from rpc.methods"},
-		{"spec.groups[0].args[16]", `"purge-chain" is a subcommand: it would run instead of the node`},
-		{"spec.parachains[0].relay.args[0]", "a bare word that is not a flag's value would be read as a subcommand"},
-		{"spec.parachains[0].relay.args[1]", "--unsafe-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
-		{"spec.parachains[0].relay.args[2]", "--Alice is not allowed: would make the node sign with a well-known dev key: session keys come from keys"},
-		{"spec.parachains[0].relay.args[3]", "--node-key is not allowed: would put a secret key on the command line"},
+`, problem.List{
+		{Field: "spec.groups[0].args[0]", Reason: "--unsafe-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[0].args[1]", Reason: "--rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[0].args[2]", Reason: "--prometheus-external is not allowed: metrics exposure is set by onf"},
+		{Field: "spec.groups[0].args[3]", Reason: "--listen-addr is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
+		{Field: "spec.groups[0].args[4]", Reason: "--public-addr is not allowed: P2P listen and public addresses are set by onf and p2p.publicHost"},
+		{Field: "spec.groups[0].args[6]", Reason: "--telemetry-url is not allowed: would send node data to another server"},
+		{Field: "spec.groups[0].args[8]", Reason: "--bob is not allowed: would make the node sign with a well-known dev key: session keys come from keys"},
+		{Field: "spec.groups[0].args[9]", Reason: "-d/tmp/x is not allowed: the data directory is set by onf"},
+		{Field: "spec.groups[0].args[10]", Reason: "--dev is not allowed: sets --chain, --tmp, --alice and --rpc-cors all"},
+		{Field: "spec.groups[0].args[11]", Reason: "--experimental-rpc-endpoint is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.groups[0].args[12]", Reason: "--rpc-methods is not allowed: set from rpc.methods"},
+		{Field: "spec.groups[0].args[16]", Reason: `"purge-chain" is a subcommand: it would run instead of the node`},
+		{Field: "spec.parachains[0].relay.args[0]", Reason: "a bare word that is not a flag's value would be read as a subcommand"},
+		{Field: "spec.parachains[0].relay.args[1]", Reason: "--unsafe-rpc-external is not allowed: RPC exposure is set from rpc.methods and where the node runs (loopback locally)"},
+		{Field: "spec.parachains[0].relay.args[2]", Reason: "--Alice is not allowed: would make the node sign with a well-known dev key: session keys come from keys"},
+		{Field: "spec.parachains[0].relay.args[3]", Reason: "--node-key is not allowed: would put a secret key on the command line"},
 	}},
 	{"autoscaling a validator, min above max", relayHead + `  groups:
   - name: validator
     role: validator
     keys: {dev: ["//Alice"]}
     autoscaling: {minReplicas: 3, maxReplicas: 2}
-`, Problems{
-		{"spec.groups[0].autoscaling", "only rpc groups autoscale (role is validator)"},
-		{"spec.groups[0].autoscaling.minReplicas", "must be <= maxReplicas (2)"},
+`, problem.List{
+		{Field: "spec.groups[0].autoscaling", Reason: "only rpc groups autoscale (role is validator)"},
+		{Field: "spec.groups[0].autoscaling.minReplicas", Reason: "must be <= maxReplicas (2)"},
 	}},
 	{"NodePort without publicHost", gossamerDev + `  - {name: boot, role: bootnode, p2p: {expose: NodePort}}
-`, Problems{
-		{"spec.groups[1].p2p.publicHost", "required with expose NodePort: peers must know the node's public address"},
+`, problem.List{
+		{Field: "spec.groups[1].p2p.publicHost", Reason: "required with expose NodePort: peers must know the node's public address"},
 	}},
 	{"maxConnections on gossamer", gossamerDev + `  - {name: rpc, role: rpc, rpc: {maxConnections: 100}}
-`, Problems{
-		{"spec.groups[1].rpc.maxConnections", "not supported by gossamer"},
+`, problem.List{
+		{Field: "spec.groups[1].rpc.maxConnections", Reason: "not supported by gossamer"},
 	}},
 	{"gateway in front of an unknown group", gossamerDev + `  gateway: {group: api, config: gw.yaml}
-`, Problems{
-		{"spec.gateway.group", `no group named "api" in spec.groups`},
+`, problem.List{
+		{Field: "spec.gateway.group", Reason: `no group named "api" in spec.groups`},
 	}},
 	{"settings gossamer ignores", gossamerDev + `  - {name: rpc, role: rpc, pruning: "256", rpc: {cors: [all]}}
-`, Problems{
-		{"spec.groups[1].pruning", `gossamer supports archive only, got "256"`},
-		{"spec.groups[1].rpc.cors", "not supported by gossamer (its --rpc-cors is a no-op)"},
+`, problem.List{
+		{Field: "spec.groups[1].pruning", Reason: `gossamer supports archive only, got "256"`},
+		{Field: "spec.groups[1].rpc.cors", Reason: "not supported by gossamer (its --rpc-cors is a no-op)"},
 	}},
 	{"bad storage size", gossamerDev + `  - {name: archive, role: archive, storage: 2TB}
-`, Problems{
-		{"spec.groups[1].storage", `must be a Kubernetes quantity such as 10Gi, got "2TB"`},
+`, problem.List{
+		{Field: "spec.groups[1].storage", Reason: `must be a Kubernetes quantity such as 10Gi, got "2TB"`},
 	}},
 
 	// Parachains.
 	{"collator without parachain", relayHead + `  groups:
   - {name: collator, role: collator, keys: {dev: ["//Alice"]}}
-`, Problems{
-		{"spec.groups[0].parachain", "collator groups must name their parachain"},
+`, problem.List{
+		{Field: "spec.groups[0].parachain", Reason: "collator groups must name their parachain"},
 	}},
 	{"unknown parachain", relayHead + `  groups:
   - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
   - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
-`, Problems{
-		{"spec.groups[1].parachain", `no parachain named "asset-hub" in spec.parachains`},
+`, problem.List{
+		{Field: "spec.groups[1].parachain", Reason: `no parachain named "asset-hub" in spec.parachains`},
 	}},
 	{"validator of a parachain", relayHead + `  groups:
   - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
@@ -351,16 +352,16 @@ var rejectCases = []struct {
   - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
   parachains:
   - {name: asset-hub, id: 1000, chain: {builtin: asset-hub-rococo-local}}
-`, Problems{
-		{"spec.groups[1].parachain", `validators belong to the relay chain, not to parachain "asset-hub"`},
+`, problem.List{
+		{Field: "spec.groups[1].parachain", Reason: `validators belong to the relay chain, not to parachain "asset-hub"`},
 	}},
 	{"parachain without relay chain or collators", relayHead + `  groups:
   - {name: asset-rpc, role: rpc, parachain: asset-hub}
   parachains:
   - {name: asset-hub, id: 1000, chain: {builtin: asset-hub-rococo-local}}
-`, Problems{
-		{"spec.parachains[0]", `parachain "asset-hub" has no collator group`},
-		{"spec.parachains[0].relay", `parachain "asset-hub" has no relay chain: add relay chain groups to the network or set relay.rpcUrls`},
+`, problem.List{
+		{Field: "spec.parachains[0]", Reason: `parachain "asset-hub" has no collator group`},
+		{Field: "spec.parachains[0].relay", Reason: `parachain "asset-hub" has no relay chain: add relay chain groups to the network or set relay.rpcUrls`},
 	}},
 	{"duplicate parachain name and para id, chain with no source", relayHead + `  groups:
   - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
@@ -368,10 +369,10 @@ var rejectCases = []struct {
   parachains:
   - {name: asset-hub, id: 1000, chain: {builtin: asset-hub-rococo-local}}
   - {name: asset-hub, id: 1000, chain: {}}
-`, Problems{
-		{"spec.parachains[1].chain", "set exactly one of builtin, file, url, configMap (0 set)"},
-		{"spec.parachains[1].id", `para id 1000 is already used by parachain "asset-hub"`},
-		{"spec.parachains[1].name", `duplicate parachain name "asset-hub"`},
+`, problem.List{
+		{Field: "spec.parachains[1].chain", Reason: "set exactly one of builtin, file, url, configMap (0 set)"},
+		{Field: "spec.parachains[1].id", Reason: `para id 1000 is already used by parachain "asset-hub"`},
+		{Field: "spec.parachains[1].name", Reason: `duplicate parachain name "asset-hub"`},
 	}},
 	{"bad relay rpc URL and relay args", relayHead + `  groups:
   - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
@@ -382,9 +383,9 @@ var rejectCases = []struct {
     relay:
       rpcUrls: ["wss://rpc.example.org", "http://127.0.0.1:9944"]
       args: ["--chain=westend", "--sync=warp"]
-`, Problems{
-		{"spec.parachains[0].relay.args[0]", "--chain is not allowed: set from spec.chain"},
-		{"spec.parachains[0].relay.rpcUrls[1]", `must be a ws:// or wss:// URL, got "http://127.0.0.1:9944"`},
+`, problem.List{
+		{Field: "spec.parachains[0].relay.args[0]", Reason: "--chain is not allowed: set from spec.chain"},
+		{Field: "spec.parachains[0].relay.rpcUrls[1]", Reason: `must be a ws:// or wss:// URL, got "http://127.0.0.1:9944"`},
 	}},
 	{"gossamer collator and parachain node", head + `spec:
   chain: {builtin: westend-dev}
@@ -396,12 +397,12 @@ var rejectCases = []struct {
   - {name: para, id: 2000, chain: {file: para.json}}
   - {name: other, id: 2001, chain: {file: other.json}, node: {flavor: gossamer}}
   - {name: third, id: 2002, chain: {file: third.json}}
-`, Problems{
-		{"spec.groups[1].parachain", "gossamer cannot run parachain nodes: use flavor substrate"},
-		{"spec.groups[2].parachain", "gossamer cannot run parachain nodes: use flavor substrate"},
-		{"spec.parachains[1]", `parachain "other" has no collator group`},
-		{"spec.parachains[1].node.flavor", "gossamer cannot run collators: use substrate"},
-		{"spec.parachains[2]", `parachain "third" has no collator group`},
+`, problem.List{
+		{Field: "spec.groups[1].parachain", Reason: "gossamer cannot run parachain nodes: use flavor substrate"},
+		{Field: "spec.groups[2].parachain", Reason: "gossamer cannot run parachain nodes: use flavor substrate"},
+		{Field: "spec.parachains[1]", Reason: `parachain "other" has no collator group`},
+		{Field: "spec.parachains[1].node.flavor", Reason: "gossamer cannot run collators: use substrate"},
+		{Field: "spec.parachains[2]", Reason: `parachain "third" has no collator group`},
 	}},
 
 	// Everything at once: one report, not one problem per run.
@@ -414,14 +415,14 @@ spec:
   - {name: validator, role: validator, replicas: 2, keys: {dev: ["//Alice"]}}
   - {name: rpc, role: rpc, keys: {dev: ["//Bob"]}, args: ["--rpc-port=9944"]}
   - {name: rpc, role: full}
-`, Problems{
-		{"metadata.name", `must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "Dev"`},
-		{"spec.chain", "set exactly one of builtin, file, url, configMap (2 set)"},
-		{"spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got 2"},
-		{"spec.groups[0].keys", "keys for 1 of 2 replicas: every replica needs its own key"},
-		{"spec.groups[1].args[0]", "--rpc-port is not allowed: ports are allocated by onf"},
-		{"spec.groups[1].keys", "only validator and collator groups have session keys (role is rpc)"},
-		{"spec.groups[2].name", `duplicate group name "rpc"`},
+`, problem.List{
+		{Field: "metadata.name", Reason: `must be a name of 1 to 42 lowercase letters, digits and '-' that starts with a letter and does not end with '-', got "Dev"`},
+		{Field: "spec.chain", Reason: "set exactly one of builtin, file, url, configMap (2 set)"},
+		{Field: "spec.groups", Reason: "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got 2"},
+		{Field: "spec.groups[0].keys", Reason: "keys for 1 of 2 replicas: every replica needs its own key"},
+		{Field: "spec.groups[1].args[0]", Reason: "--rpc-port is not allowed: ports are allocated by onf"},
+		{Field: "spec.groups[1].keys", Reason: "only validator and collator groups have session keys (role is rpc)"},
+		{Field: "spec.groups[2].name", Reason: `duplicate group name "rpc"`},
 	}},
 }
 
@@ -429,9 +430,9 @@ func TestParseRejects(t *testing.T) {
 	for _, tc := range rejectCases {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := Parse([]byte(tc.doc))
-			var got Problems
+			var got problem.List
 			if !errors.As(err, &got) {
-				t.Fatalf("Parse = %v, %v; want Problems", n, err)
+				t.Fatalf("Parse = %v, %v; want problems", n, err)
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(tc.want))
@@ -440,21 +441,7 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
-func TestProblemsSortByField(t *testing.T) {
-	ps := Problems{
-		{"spec.parachains[0]", "c"}, {"spec.groups[10].name", "b"}, {"spec.groups[2].name", "a"},
-		{"spec.groups", "g"}, {"spec.groups[2]", "f"}, {"metadata.name", "e"}, {"spec.groups[2].name", "d"},
-	}
-	var got []string
-	for _, p := range ps.err().(Problems) {
-		got = append(got, p.Reason)
-	}
-	if want := []string{"e", "g", "f", "a", "d", "b", "c"}; !slices.Equal(got, want) {
-		t.Errorf("order %q, want %q", got, want)
-	}
-}
-
-func lines(ps Problems) string {
+func lines(ps problem.List) string {
 	var b strings.Builder
 	for _, p := range ps {
 		b.WriteString("  " + p.String() + "\n")
@@ -522,14 +509,14 @@ func TestValidateGoValue(t *testing.T) {
 	n.Name = "dev"
 	n.APIVersion = "onf.dinfra.dev/v1"
 	Default(n)
-	var got Problems
+	var got problem.List
 	if !errors.As(Validate(n), &got) {
 		t.Fatal("Validate accepted a bad spec")
 	}
-	want := Problems{
-		{"apiVersion", "must be onf.dinfra.dev/v1alpha1"},
-		{"spec.groups[0].node.flavor", `unknown node flavor "parity" (want substrate or gossamer)`},
-		{"spec.groups[0].replicas", "must be between 0 and 1000, got -1"},
+	want := problem.List{
+		{Field: "apiVersion", Reason: "must be onf.dinfra.dev/v1alpha1"},
+		{Field: "spec.groups[0].node.flavor", Reason: `unknown node flavor "parity" (want substrate or gossamer)`},
+		{Field: "spec.groups[0].replicas", Reason: "must be between 0 and 1000, got -1"},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(want))
@@ -595,21 +582,21 @@ func TestValidateBoundsNodes(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		n    *v1alpha1.SubstrateNetwork
-		want Problems
+		want problem.List
 	}{
-		{"a hundred million replicas", spec(full("full", 100_000_000)), Problems{
-			{"spec.groups", "must have at most 5000 nodes, every group at its largest (replicas or autoscaling.maxReplicas), got 100000000"},
-			{"spec.groups[0].replicas", "must be between 0 and 1000, got 100000000"},
+		{"a hundred million replicas", spec(full("full", 100_000_000)), problem.List{
+			{Field: "spec.groups", Reason: "must have at most 5000 nodes, every group at its largest (replicas or autoscaling.maxReplicas), got 100000000"},
+			{Field: "spec.groups[0].replicas", Reason: "must be between 0 and 1000, got 100000000"},
 		}},
-		{"an autoscaler's maximum", spec(rpc), Problems{
-			{"spec.groups", "must have at most 5000 nodes, every group at its largest (replicas or autoscaling.maxReplicas), got 100000"},
-			{"spec.groups[0].autoscaling.maxReplicas", "must be <= 1000, got 100000"},
+		{"an autoscaler's maximum", spec(rpc), problem.List{
+			{Field: "spec.groups", Reason: "must have at most 5000 nodes, every group at its largest (replicas or autoscaling.maxReplicas), got 100000"},
+			{Field: "spec.groups[0].autoscaling.maxReplicas", Reason: "must be <= 1000, got 100000"},
 		}},
-		{"groups within bounds, too many together", spec(many...), Problems{
-			{"spec.groups", "must have at most 5000 nodes, every group at its largest (replicas or autoscaling.maxReplicas), got 6000"},
+		{"groups within bounds, too many together", spec(many...), problem.List{
+			{Field: "spec.groups", Reason: "must have at most 5000 nodes, every group at its largest (replicas or autoscaling.maxReplicas), got 6000"},
 		}},
 	} {
-		var got Problems
+		var got problem.List
 		if !errors.As(Validate(c.n), &got) || !slices.Equal(got, c.want) {
 			t.Errorf("%s: problems:\n%s\nwant:\n%s", c.name, lines(got), lines(c.want))
 		}
@@ -645,9 +632,9 @@ func TestSchemaBoundsMatchValidate(t *testing.T) {
 
 // A document over MaxSpecBytes is refused before it is parsed, and Read stops reading there.
 func TestOversizedDocument(t *testing.T) {
-	want := Problems{{"(document)", "larger than the limit of 1048576 bytes (1 MiB)"}}
+	want := problem.List{{Field: "(document)", Reason: "larger than the limit of 1048576 bytes (1 MiB)"}}
 	big := append([]byte(gossamerDev), bytes.Repeat([]byte("#"), MaxSpecBytes)...)
-	var got Problems
+	var got problem.List
 	if _, err := Parse(big); !errors.As(err, &got) || !slices.Equal(got, want) {
 		t.Errorf("Parse of %d bytes: %v, want %v", len(big), err, want)
 	}
