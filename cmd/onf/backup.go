@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -14,11 +15,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/cluster"
 	"github.com/dinfra/stack/internal/local"
 )
 
 func init() {
 	var dest, file string
+	var where clusterFlags
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "backup",
 		Short: "Back up, verify and restore nodes' chain databases",
@@ -39,8 +43,19 @@ See docs/backup.md.`,
 	}
 	cmd.PersistentFlags().StringVar(&dest, "dest", "", "destination: a directory, file:// or s3:// URL (default <home>/backups)")
 	cmd.PersistentFlags().StringVar(&file, "spec", "", "network spec, to name the network")
-	open := func(c *cobra.Command) (*backup.Store, error) {
+	// open opens --dest, else the default: <home>/backups for local networks, and for a
+	// network in a cluster its spec.backup.destination when this machine reaches it (s3://).
+	open := func(c *cobra.Command, netArgs []string) (*backup.Store, error) {
 		d := dest
+		if d == "" && where.selected() {
+			cl, name, err := clusterNetwork(c, &where, netArgs, file)
+			if err != nil {
+				return nil, err
+			}
+			if d, err = clusterDest(c, cl, name); err != nil {
+				return nil, err
+			}
+		}
 		if d == "" {
 			home := homeFlag
 			if home == "" {
@@ -60,7 +75,7 @@ See docs/backup.md.`,
 		if err != nil {
 			return err
 		}
-		st, err := open(c)
+		st, err := open(c, netArgs)
 		if err != nil {
 			return err
 		}
@@ -74,11 +89,32 @@ See docs/backup.md.`,
 		Long: `create stops the node, streams its data directory into the destination and starts it
 again, so the copy is consistent (no process writes the database while it is read). Only
 full, archive and rpc nodes are backed up. The manifest is written after the archive: an
-interrupted backup never shows in list and cannot be restored.`,
+interrupted backup never shows in list and cannot be restored.
+
+In a cluster, NODE is spec.backup.source's node (GROUP-0): create runs the network's backup
+CronJob once (a Job from its jobTemplate, owned by the CronJob, as kubectl create job
+--from=cronjob/NET-backup does), waits until it ends and prints the backup it made.`,
 		Example: `  onf backup create dev rpc-0
-  onf backup create rpc-0 --dest /mnt/backups`,
+  onf backup create rpc-0 --dest /mnt/backups
+  onf backup create -n chains relay backup-0 --timeout 2h`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
+			if where.selected() {
+				cl, name, err := clusterNetwork(c, &where, args[:len(args)-1], file)
+				if err != nil {
+					return err
+				}
+				raw, err := cl.BackupNow(c.Context(), name, args[len(args)-1], timeout)
+				if err != nil {
+					return err
+				}
+				var m backup.Manifest
+				if err := json.Unmarshal([]byte(raw), &m); err != nil {
+					return fmt.Errorf("the backup Job's report %q: %w", raw, err)
+				}
+				printManifest(c.OutOrStdout(), &m)
+				return nil
+			}
 			return onNetwork(c, args[:len(args)-1], func(rt *local.Runtime, name string, st *backup.Store) error {
 				m, err := rt.Backup(c.Context(), name, args[len(args)-1], st)
 				if m != nil {
@@ -93,10 +129,17 @@ interrupted backup never shows in list and cannot be restored.`,
 	list := &cobra.Command{
 		Use:     "list [NETWORK]",
 		Short:   "List the complete backups in the destination",
-		Example: "  onf backup list\n  onf backup list dev -o json",
+		Example: "  onf backup list\n  onf backup list dev -o json\n  onf backup list -n chains relay",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			st, err := open(c)
+			if where.selected() && len(args) == 0 {
+				_, name, err := clusterNetwork(c, &where, args, file)
+				if err != nil {
+					return err
+				}
+				args = []string{name}
+			}
+			st, err := open(c, args)
 			if err != nil {
 				return err
 			}
@@ -130,10 +173,13 @@ interrupted backup never shows in list and cannot be restored.`,
 		Long: `verify downloads the archive, checks its size and sha256 against the manifest and
 unpacks it in memory to the end (nothing is written). It fails on a corrupt or truncated
 archive.`,
-		Example: "  onf backup verify dev-20261205t101500.000z",
+		Example: "  onf backup verify dev-20261205t101500.000z\n  onf backup verify -n chains relay-20261205t030000.000z",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			st, err := open(c)
+			if err := backup.CheckID(args[0]); err != nil {
+				return err
+			}
+			st, err := open(c, []string{backup.NetworkOf(args[0])})
 			if err != nil {
 				return err
 			}
@@ -158,6 +204,9 @@ archive is refused and the node's data is left as it was. The node keeps its own
 		Args:    cobra.RangeArgs(2, 3),
 		RunE: func(c *cobra.Command, args []string) error {
 			node, id := args[len(args)-2], args[len(args)-1]
+			if where.selected() {
+				return fmt.Errorf("onf backup restore works on local networks only so far; in a cluster set spec.groups[].restoreFrom: {backup: %s} on the node's group and delete its claim and pod (kubectl delete pvc data-NET-%s; kubectl delete pod NET-%s): the new empty volume is restored before the node starts (docs/backup.md)", id, node, node)
+			}
 			return onNetwork(c, args[:len(args)-2], func(rt *local.Runtime, name string, st *backup.Store) error {
 				m, err := rt.Restore(c.Context(), name, node, id, st)
 				if m != nil {
@@ -175,24 +224,24 @@ archive is refused and the node's data is left as it was. The node keeps its own
 		Short: "Delete a network's backups beyond a retention",
 		Long: `prune keeps a network's newest --keep backups and, of those, the ones younger than
 --max-age, and deletes the rest. The newest backup is always kept. Without flags it uses
-spec.backup.retention of the network's applied spec.`,
-		Example: "  onf backup prune dev --keep 7\n  onf backup prune dev --max-age 720h",
+spec.backup.retention of the network's applied spec (in a cluster, of the SubstrateNetwork).`,
+		Example: "  onf backup prune dev --keep 7\n  onf backup prune dev --max-age 720h\n  onf backup prune -n chains relay",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			rt, name, err := localNetwork(args, file)
+			name, specRetention, err := retentionOf(c, &where, args, file)
 			if err != nil {
 				return err
 			}
 			r := backup.Retention{Keep: keep, MaxAge: maxAge}
 			if !c.Flags().Changed("keep") && !c.Flags().Changed("max-age") {
-				if r, err = rt.BackupRetention(name); err != nil {
+				if r, err = specRetention(); err != nil {
 					return err
 				}
 			}
 			if r.Keep < 0 || r.MaxAge < 0 || r == (backup.Retention{}) {
 				return fmt.Errorf("give --keep N (N >= 1) or --max-age, or set spec.backup.retention")
 			}
-			st, err := open(c)
+			st, err := open(c, []string{name})
 			if err != nil {
 				return err
 			}
@@ -207,6 +256,10 @@ spec.backup.retention of the network's applied spec.`,
 	prune.Flags().IntVar(&keep, "keep", 0, "how many of the newest backups to keep")
 	prune.Flags().DurationVar(&maxAge, "max-age", 0, "delete backups older than this (the newest is always kept)")
 
+	create.Flags().DurationVar(&timeout, "timeout", time.Hour, "in a cluster: give up waiting for the backup Job after this long")
+	for _, c := range []*cobra.Command{create, list, verify, restore, prune} {
+		addClusterFlags(c, &where)
+	}
 	cmd.AddCommand(create, list, verify, restore, prune, backupJobCmd())
 	rootCmd.AddCommand(cmd)
 }
@@ -218,3 +271,49 @@ func printManifest(w io.Writer, m *backup.Manifest) {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// clusterNetwork is the cluster and the SubstrateNetwork a backup verb with cluster flags is
+// about.
+func clusterNetwork(c *cobra.Command, where *clusterFlags, args []string, specFile string) (*cluster.Client, string, error) {
+	b, name, err := target(c.Context(), where, args, specFile)
+	if err != nil {
+		return nil, "", err
+	}
+	return b.(*cluster.Client), name, nil
+}
+
+// clusterDest is the network's spec.backup.destination when this machine reaches it: an
+// s3:// URL. A directory is on a claim inside the backup pods, so --dest must name a copy.
+func clusterDest(c *cobra.Command, cl *cluster.Client, name string) (string, error) {
+	b, err := cl.BackupSpec(c.Context(), name)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(b.Destination, "s3://") {
+		return "", fmt.Errorf("spec.backup.destination of network %s is %s, a directory on claim %q inside the cluster's backup pods: give --dest where this machine reaches it (the volume's directory, or a bucket it is copied to)", name, b.Destination, b.VolumeClaim)
+	}
+	return b.Destination, nil
+}
+
+// retentionOf is the network prune is about and a reader of its spec.backup.retention: the
+// applied spec of a local network, or the SubstrateNetwork's in a cluster.
+func retentionOf(c *cobra.Command, where *clusterFlags, args []string, specFile string) (string, func() (backup.Retention, error), error) {
+	if where.selected() {
+		cl, name, err := clusterNetwork(c, where, args, specFile)
+		if err != nil {
+			return "", nil, err
+		}
+		return name, func() (backup.Retention, error) {
+			b, err := cl.BackupSpec(c.Context(), name)
+			if err != nil {
+				return backup.Retention{}, err
+			}
+			return backup.RetentionOf(b)
+		}, nil
+	}
+	rt, name, err := localNetwork(args, specFile)
+	if err != nil {
+		return "", nil, err
+	}
+	return name, func() (backup.Retention, error) { return rt.BackupRetention(name) }, nil
+}

@@ -59,7 +59,7 @@ hand only to debug a pod. See docs/backup.md.`,
 	facts.Flags().StringVar(&rpcURL, "rpc", "", "the source node's RPC URL")
 	facts.Flags().StringVar(&out, "out", "", "file to write the facts to")
 
-	var netName, node, factsFile, data, waitPod, dest string
+	var netName, node, factsFile, data, waitPod, dest, report string
 	var keep int
 	var maxAge, waitFor time.Duration
 	create := &cobra.Command{
@@ -102,16 +102,28 @@ retention drops. It reads the pod through the API with the Job's ServiceAccount.
 				return err
 			}
 			printManifest(c.OutOrStdout(), made)
-			if keep == 0 && maxAge == 0 {
+			if keep != 0 || maxAge != 0 {
+				gone, err := st.Prune(ctx, netName, backup.Retention{Keep: keep, MaxAge: maxAge}, time.Now())
+				for _, g := range gone {
+					fmt.Fprintf(c.OutOrStdout(), "deleted %s\n", g.ID)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if report == "" {
 				return nil
 			}
-			gone, err := st.Prune(ctx, netName, backup.Retention{Keep: keep, MaxAge: maxAge}, time.Now())
-			for _, g := range gone {
-				fmt.Fprintf(c.OutOrStdout(), "deleted %s\n", g.ID)
+			// The pod's termination message: `onf backup create` on a cluster reads the
+			// manifest there (a few hundred bytes; the kubelet keeps up to 4 KiB).
+			raw, err = json.Marshal(made)
+			if err != nil {
+				return err
 			}
-			return err
+			return os.WriteFile(report, raw, 0o600)
 		},
 	}
+	create.Flags().StringVar(&report, "report", "", "file to write the new backup's manifest to (the pod's termination message)")
 	create.Flags().StringVar(&netName, "network", "", "the network's name (names the backup)")
 	create.Flags().StringVar(&node, "node", "", "the node's name in the manifest (GROUP-0)")
 	create.Flags().StringVar(&factsFile, "facts", "", "the file the facts step wrote")

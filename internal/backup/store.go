@@ -92,6 +92,11 @@ func NewID(network string, t time.Time) string {
 	return network + "-" + strings.ToLower(t.UTC().Format("20060102T150405.000Z"))
 }
 
+// NetworkOf is the network an ID (checked by CheckID) names.
+func NetworkOf(id string) string {
+	return id[:strings.LastIndexByte(id, '-')]
+}
+
 // CheckID refuses a string that is not a backup ID as NewID makes them.
 func CheckID(id string) error {
 	if !idPattern.MatchString(id) {
@@ -261,6 +266,22 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 type Retention struct {
 	Keep   int
 	MaxAge time.Duration
+}
+
+// RetentionOf is spec.backup.retention (none for a nil spec.backup).
+func RetentionOf(b *v1alpha1.Backup) (Retention, error) {
+	var out Retention
+	if b == nil || b.Retention == nil {
+		return out, nil
+	}
+	if k := b.Retention.Keep; k != nil {
+		out.Keep = int(*k)
+	}
+	var err error
+	if b.Retention.MaxAge != "" {
+		out.MaxAge, err = time.ParseDuration(b.Retention.MaxAge)
+	}
+	return out, err
 }
 
 // Expired picks the backups a retention drops from a list sorted oldest first.

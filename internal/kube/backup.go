@@ -150,7 +150,7 @@ func backupObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.N
 	rpcURL := fmt.Sprintf("http://%s:%d", t.Host(network.NodeRef{Group: b.Source, Index: 0}), templates[b.Source].Ports.RPC)
 
 	create := []string{"backup", "job", "create", "--network", n.Name, "--node", b.Source + "-0",
-		"--facts", factsFile, "--data", dataDir, "--wait-pod", pod, "--dest", access.dest}
+		"--facts", factsFile, "--data", dataDir, "--wait-pod", pod, "--dest", access.dest, "--report", corev1.TerminationMessagePathDefault}
 	if r := b.Retention; r != nil {
 		if r.Keep != nil {
 			create = append(create, "--keep", fmt.Sprint(*r.Keep))
@@ -175,6 +175,9 @@ func backupObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.N
 		}},
 		Containers: []corev1.Container{{
 			Name: "copy", Image: image, Args: create, Env: access.env,
+			// The manifest (or, on a failure, the log's tail) is the Job's result in the
+			// pod's status: what `onf backup create` on a cluster prints.
+			TerminationMessagePath: corev1.TerminationMessagePathDefault, TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 			VolumeMounts:    append([]corev1.VolumeMount{work, {Name: volumeData, MountPath: dataDir, ReadOnly: true}}, access.mounts...),
 			SecurityContext: backupSecurity(),
 		}},

@@ -84,9 +84,12 @@ func TestBackupCronJob(t *testing.T) {
 		t.Errorf("facts step %s %v, want onf:test %v", facts.Image, facts.Args, wantFacts)
 	}
 	wantCopy := []string{"backup", "job", "create", "--network", "dev", "--node", "backup-0", "--facts", factsFile, "--data", "/data",
-		"--wait-pod", "dev-backup-0", "--dest", "/backups/dev", "--keep", "3", "--max-age", "720h"}
+		"--wait-pod", "dev-backup-0", "--dest", "/backups/dev", "--report", "/dev/termination-log", "--keep", "3", "--max-age", "720h"}
 	if !slices.Equal(copyStep.Args, wantCopy) {
 		t.Errorf("copy step args %v, want %v", copyStep.Args, wantCopy)
+	}
+	if copyStep.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+		t.Errorf("copy step termination message policy %q: its log's tail must say why a copy failed", copyStep.TerminationMessagePolicy)
 	}
 	for _, c := range []corev1.Container{facts, copyStep} {
 		if sc := c.SecurityContext; sc == nil || *sc.RunAsUser != backupUID || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation {

@@ -1,0 +1,219 @@
+package operator
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/kube"
+	"github.com/dinfra/stack/internal/kube/controller"
+	"github.com/dinfra/stack/internal/kube/kubetest"
+	"github.com/dinfra/stack/internal/testenv"
+)
+
+// backupCLISpec is backupNetSpec with a directory destination on a claim, which this
+// machine cannot reach, and a retention of 2.
+var backupCLISpec = strings.NewReplacer(
+	"destination: s3://chain-backups?region=eu-west-1\n    credentialsSecret: s3-credentials", "destination: /backups/bk\n    volumeClaim: chain-backups",
+	"keep: 7", "keep: 2",
+).Replace(backupNetSpec)
+
+// TestBackupCommandsOnCluster runs the built `onf backup` verbs with the cluster flags
+// against a SubstrateNetwork on a real control plane with the operator and the real Job
+// controller. No pod runs here: the fake kubelet below (fakeBackupPod) moves each backup
+// Job's pod through its phases and writes the copy step's termination message, the manifest
+// `onf backup job create --report` writes in a real pod (test/cluster runs the real one).
+func TestBackupCommandsOnCluster(t *testing.T) {
+	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
+	cl := newClient(t, cluster)
+	ctx := context.Background()
+	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "backups"}}); err != nil {
+		t.Fatal(err)
+	}
+	// kwok would complete a Job's pod at once, with no termination message: no pod goes to
+	// its node, the fake kubelet below runs them.
+	var nodes corev1.NodeList
+	if err := cl.List(ctx, &nodes); err != nil {
+		t.Fatal(err)
+	}
+	for i := range nodes.Items {
+		nodes.Items[i].Spec.Unschedulable = true
+		if err := cl.Update(ctx, &nodes.Items[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startOperator(t, cluster, controller.Config{Workers: 2, Builders: kube.Options{GatewayImage: "onf:test"}})
+	if err := cl.Create(ctx, parseNetwork(t, backupCLISpec)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, "the backup CronJob", func() (bool, error) {
+		err := cl.Get(ctx, types.NamespacedName{Namespace: "backups", Name: "bk-backup"}, &batchv1.CronJob{})
+		return err == nil, err
+	})
+
+	onf := buildOnf(t)
+	kc := "--kubeconfig=" + cluster.Kubeconfig
+	made := backup.Manifest{Format: backup.Format, ID: "bk-20261205t030000.000z", Network: "bk", Node: "backup-0",
+		Chain: "Rococo Local", GenesisHash: "0xabc", Best: backup.Block{Number: 42, Hash: "0x42"},
+		Finalized: backup.Block{Number: 40, Hash: "0x40"}, NodeVersion: "1.0", ArchiveSize: 3 << 20, SHA256: "00ff"}
+
+	t.Run("create runs the CronJob once and prints the backup", func(t *testing.T) {
+		report, err := json.Marshal(made)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fakeBackupPod(t, cl, corev1.ContainerStateTerminated{ExitCode: 0, Message: string(report)})()
+		out, err := onf.run(t, nil, "backup", "create", kc, "-n", "backups", "bk", "backup-0", "--timeout", "90s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"backup bk-20261205t030000.000z of bk/backup-0", "best #42 0x42", "finalized #40 0x40", "(archive 3.0 MiB)"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("create printed\n%s\nwithout %q (the local command's output)", out, want)
+			}
+		}
+		var jobs batchv1.JobList
+		if err := cl.List(ctx, &jobs, client.InNamespace("backups")); err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs.Items) != 1 {
+			t.Fatalf("%d Jobs, want the one create made", len(jobs.Items))
+		}
+		j := jobs.Items[0]
+		if o := metav1.GetControllerOf(&j); o == nil || o.Kind != "CronJob" || o.Name != "bk-backup" || j.Annotations["cronjob.kubernetes.io/instantiate"] != "manual" {
+			t.Errorf("Job %s owner %+v, annotations %v: want a manual Job owned by CronJob bk-backup", j.Name, o, j.Annotations)
+		}
+		if j.Labels[kube.LabelBackupOf] != "backup" {
+			t.Errorf("Job labels %v: want the CronJob's jobTemplate labels", j.Labels)
+		}
+	})
+
+	t.Run("a failed Job fails create with the copy step's message", func(t *testing.T) {
+		defer fakeBackupPod(t, cl, corev1.ContainerStateTerminated{ExitCode: 1, Message: "backup bk-x: upload: no space left on device"})()
+		_, err := onf.run(t, nil, "backup", "create", kc, "-n", "backups", "bk", "backup-0", "--timeout", "90s")
+		if err == nil || !strings.Contains(err.Error(), "failed: backup bk-x: upload: no space left on device") {
+			t.Fatalf("create with a failing copy step: %v", err)
+		}
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"create", "bk", "validator-0"}, "network bk backs up node backup-0 (spec.backup.source \"backup\""},
+			{[]string{"list", "bk"}, "spec.backup.destination of network bk is /backups/bk, a directory on claim \"chain-backups\" inside the cluster's backup pods: give --dest"},
+			{[]string{"restore", "bk", "backup-0", made.ID}, "restoreFrom: {backup: " + made.ID + "}"},
+			{[]string{"verify", "nosuch-20261205t030000.000z"}, `no SubstrateNetwork "nosuch" in namespace backups`},
+		} {
+			_, err := onf.run(t, nil, append([]string{"backup", c.args[0], kc, "-n", "backups"}, c.args[1:]...)...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("onf backup %v: %v, want %q", c.args, err, c.want)
+			}
+		}
+	})
+
+	t.Run("list, verify and prune read the destination", func(t *testing.T) {
+		dest := t.TempDir()
+		src := t.TempDir()
+		if err := os.WriteFile(filepath.Join(src, "000001.sst"), []byte("chain data"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := backup.Open(ctx, dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var ids []string
+		for i := range 3 {
+			m := made
+			m.ID = backup.NewID("bk", time.Now().Add(time.Duration(i-3)*time.Hour))
+			if _, err := st.Create(ctx, src, m); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, m.ID)
+		}
+		out, err := onf.run(t, nil, "backup", "list", kc, "-n", "backups", "--dest", dest)
+		if err != nil || strings.Count(out, "bk-") != 3 || !strings.Contains(out, ids[0]) {
+			t.Fatalf("list of the only network: %v\n%s", err, out)
+		}
+		if out, err := onf.run(t, nil, "backup", "verify", kc, "-n", "backups", "--dest", dest, ids[1]); err != nil || !strings.Contains(out, "backup "+ids[1]+" is intact") {
+			t.Fatalf("verify: %v\n%s", err, out)
+		}
+		// Without flags prune applies the SubstrateNetwork's spec.backup.retention (keep 2).
+		out, err = onf.run(t, nil, "backup", "prune", kc, "-n", "backups", "bk", "--dest", dest)
+		if err != nil || out != "deleted "+ids[0]+"\n" {
+			t.Fatalf("prune by the network's retention: %v\n%s", err, out)
+		}
+	})
+}
+
+// fakeBackupPod stands in for the Job controller's pod and its kubelet: it waits for the
+// pod of a backup Job that has not ended, marks it running (the hold must stop the source
+// group), then ends it as the copy step would, with its termination message. It runs in the
+// background until the returned wait, which the test defers.
+func fakeBackupPod(t *testing.T, cl client.Client, end corev1.ContainerStateTerminated) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runBackupPod(t, cl, end)
+	}()
+	return func() { <-done }
+}
+
+func runBackupPod(t *testing.T, cl client.Client, end corev1.ContainerStateTerminated) {
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var pods corev1.PodList
+		if err := cl.List(ctx, &pods, client.InNamespace("backups"), client.MatchingLabels{kube.LabelBackupOf: "backup"}); err != nil {
+			t.Error(err)
+			return
+		}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if p.Status.Phase != corev1.PodPending && p.Status.Phase != "" {
+				continue
+			}
+			p.Status.Phase = corev1.PodRunning
+			if err := cl.Status().Update(ctx, p); err != nil {
+				t.Error(err)
+				return
+			}
+			held := false
+			for time.Now().Before(deadline) && !held {
+				var sts appsv1.StatefulSet
+				held = cl.Get(ctx, types.NamespacedName{Namespace: "backups", Name: "bk-backup"}, &sts) == nil && *sts.Spec.Replicas == 0
+				time.Sleep(100 * time.Millisecond)
+			}
+			if !held {
+				t.Error("the source group was not held (replicas 0) while the backup pod ran")
+			}
+			now := metav1.Now()
+			end.StartedAt, end.FinishedAt = now, now
+			p.Status.Phase = corev1.PodSucceeded
+			if end.ExitCode != 0 {
+				p.Status.Phase = corev1.PodFailed
+			}
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "copy", Image: "onf:test", State: corev1.ContainerState{Terminated: &end}}}
+			if err := cl.Status().Update(ctx, p); err != nil {
+				t.Error(err)
+			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Error("no backup pod to run within 60s")
+}
