@@ -16,23 +16,37 @@ build() {
 }
 
 # build_in MODULE NAME VERSION PACKAGE [ldflags]: builds PACKAGE from the wrapper module
-# tools/MODULE into CACHE/NAME-VERSION/NAME (one module may hold several binaries).
+# tools/MODULE into CACHE/NAME-VERSION/NAME (one module may hold several binaries). With
+# MODFILE set, the build reads that go.mod instead of the wrapper's (a patched dependency).
 build_in() {
   local module=$1 name=$2 version=$3 pkg=$4 ldflags=${5:-}
   local out="$CACHE/$name-$version/$name"
-  if [[ ! -x "$out" ]]; then
-    mkdir -p "$(dirname "$out")"
-    # One build per tool at a time: a second caller waits for the first and reuses its binary.
-    exec {lock}>"$out.lock"
+  once "$out" go_build "$module" "$name" "$version" "$pkg" "$ldflags"
+  echo "$out"
+}
+
+go_build() {
+  local module=$1 name=$2 version=$3 pkg=$4 ldflags=$5 out=$6
+  echo "building $name $version (cached in $CACHE)" >&2
+  (cd "$ROOT/tools/$module" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath ${MODFILE:+-modfile "$MODFILE"} -ldflags "$ldflags" -o "$out" "$pkg")
+}
+
+# once PATH MAKER ARGS...: unless PATH exists, runs MAKER ARGS... PATH.tmp and renames the
+# result to PATH. One maker at a time: a second caller waits for the first and reuses its work.
+once() {
+  local path=$1 lock
+  shift
+  if [[ ! -e "$path" ]]; then
+    mkdir -p "$(dirname "$path")"
+    exec {lock}>"$path.lock"
     flock "$lock"
-    if [[ ! -x "$out" ]]; then
-      echo "building $name $version (cached in $CACHE)" >&2
-      (cd "$ROOT/tools/$module" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg")
-      mv "$out.tmp" "$out"
+    if [[ ! -e "$path" ]]; then
+      rm -rf "$path.tmp"
+      "$@" "$path.tmp"
+      mv "$path.tmp" "$path"
     fi
     exec {lock}>&-
   fi
-  echo "$out"
 }
 
 # own_code VERSION MODULE: VERSION, and for a wrapper module with code of its own (a main.go
@@ -42,20 +56,41 @@ own_code() {
   echo "$version-$(cat "$ROOT/tools/$module"/*.go | sha256sum | cut -c1-8)"
 }
 
+# gossamer v0.9.0 carries the patches in tools/gossamer/patches (why: in each patch's header),
+# applied to a copy of its module source; a hash of them is part of the cache key.
+GOSSAMER_VERSION=v0.9.0
+
 gossamer() {
+  local key src
+  key="$GOSSAMER_VERSION-$(cat "$ROOT"/tools/gossamer/patches/*.patch | sha256sum | cut -c1-8)"
+  src="$CACHE/gossamer-src-$key"
+  once "$src" patched_gossamer_source
   local bin
-  bin=$(build gossamer v0.9.0 github.com/ChainSafe/gossamer/cmd/gossamer)
+  bin=$(MODFILE="$src.mod" build gossamer "$key" github.com/ChainSafe/gossamer/cmd/gossamer)
   # The westend chain specs ship inside the gossamer module; keep them beside the binary.
-  local chains="$(dirname "$bin")/chain"
-  if [[ ! -d "$chains" ]]; then
-    local dir
-    dir=$(cd "$ROOT/tools/gossamer" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/ChainSafe/gossamer)
-    mkdir -p "$chains.tmp"
-    cp -r "$dir/chain/westend-dev" "$dir/chain/westend-local" "$chains.tmp/"
-    chmod -R u+w "$chains.tmp"
-    mv "$chains.tmp" "$chains"
-  fi
+  once "$(dirname "$bin")/chain" copy_gossamer_chains "$src"
   echo "$bin"
+}
+
+# patched_gossamer_source DIR: the gossamer module's source with the patches applied, and
+# DIR.mod, the wrapper's go.mod pointing gossamer at DIR.
+patched_gossamer_source() {
+  local dir=$1 orig patch
+  orig=$(cd "$ROOT/tools/gossamer" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/ChainSafe/gossamer)
+  cp -r "$orig" "$dir"
+  chmod -R u+w "$dir"
+  for patch in "$ROOT"/tools/gossamer/patches/*.patch; do
+    patch --quiet --forward -d "$dir" -p1 <"$patch"
+  done
+  local final=${dir%.tmp}
+  cp "$ROOT/tools/gossamer/go.sum" "$final.sum"
+  { cat "$ROOT/tools/gossamer/go.mod"; echo "replace github.com/ChainSafe/gossamer => $final"; } >"$final.mod"
+}
+
+copy_gossamer_chains() {
+  local src=$1 dir=$2
+  mkdir -p "$dir"
+  cp -r "$src/chain/westend-dev" "$src/chain/westend-local" "$dir/"
 }
 
 # --- Kubernetes control plane for the operator's tests and benchmark -----------------------
