@@ -233,6 +233,7 @@ func (b *groupBuilder) objects() ([]client.Object, error) {
 	if err := b.withRestore(&sts.Spec.Template.Spec); err != nil {
 		return nil, err
 	}
+	b.withPodOptions(sts, objs)
 	objs = append(objs, sts, b.podDisruptionBudget(), b.networkPolicy())
 	if h := b.autoscaler(); h != nil {
 		objs = append(objs, h)

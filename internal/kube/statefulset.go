@@ -6,7 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -46,11 +45,7 @@ func (b *groupBuilder) statefulSet() (*appsv1.StatefulSet, error) {
 	if k := b.plan.Keys; k != nil && k.OverRPC && k.Dev == "" {
 		return nil, fmt.Errorf("%s: %s nodes take session keys over RPC after start, which the operator does not do; use dev keys or a polkadot-sdk node", b.field("keys"), b.plan.Flavor)
 	}
-	storage := b.group.Storage
-	if storage == "" {
-		storage = defaultStorage
-	}
-	size, err := resource.ParseQuantity(storage)
+	size, err := StorageSize(b.group)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.field("storage"), err)
 	}

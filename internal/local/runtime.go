@@ -117,6 +117,9 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	if pid := r.supervisorPID(n.Name); pid != 0 && fresh {
 		return 0, false, fmt.Errorf("network %s: its supervisor (pid %d) still runs but its state in %s is gone; it stops its nodes within %s, then run up again", n.Name, pid, dir, stateDirPoll*2)
 	}
+	if err := refuseClusterOnly(n); err != nil {
+		return 0, false, err
+	}
 	if err := resolveBinaries(n); err != nil {
 		return 0, false, err
 	}

@@ -99,6 +99,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var applied map[string]string
 	var waiting bool
 	objs, rollouts, err := r.desired(ctx, &n, net)
+	var grow []growth
+	if err == nil {
+		grow, err = r.storageChanges(ctx, net)
+	}
 	var invalid *invalidError
 	switch {
 	case errors.As(err, &invalid):
@@ -107,7 +111,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case err != nil:
 		return ctrl.Result{}, err
 	default:
-		if applied, waiting, err = r.applyAll(ctx, net, objs); err != nil {
+		applied, waiting, err = r.applyAll(ctx, net, objs)
+		if err == nil {
+			err = r.growClaims(ctx, grow)
+		}
+		if err != nil {
 			reason, problem = kube.ReasonApplyFailed, err.Error()
 			r.log().Warn("apply network", "network", req.NamespacedName, "err", err)
 		}

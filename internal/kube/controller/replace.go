@@ -31,6 +31,10 @@ func immutableChange(live, desired *appsv1.StatefulSet) string {
 	switch {
 	case !slices.Equal(claims(live), claims(desired)):
 		return fmt.Sprintf("volume claims %v, want %v", claims(live), claims(desired))
+	case !slices.Equal(claimShapes(live), claimShapes(desired)):
+		// spec.groups[].storage or storageClassName changed; the claims themselves are
+		// grown by a patch (storage.go).
+		return fmt.Sprintf("volume claims %v, want %v", claimShapes(live), claimShapes(desired))
 	case !equality.Semantic.DeepEqual(live.Spec.Selector, desired.Spec.Selector):
 		return "its selector differs"
 	case live.Spec.ServiceName != desired.Spec.ServiceName:
@@ -65,6 +69,20 @@ func (r *Reconciler) replaceStatefulSet(ctx context.Context, live, desired clien
 		return false, fmt.Errorf("replace StatefulSet %s (%s): %w", ls.Name, why, err)
 	}
 	return true, nil
+}
+
+// claimShapes are a StatefulSet's claim templates with their sizes and classes, sorted.
+func claimShapes(s *appsv1.StatefulSet) []string {
+	shapes := make([]string, len(s.Spec.VolumeClaimTemplates))
+	for i, c := range s.Spec.VolumeClaimTemplates {
+		class := ""
+		if c.Spec.StorageClassName != nil {
+			class = " class " + *c.Spec.StorageClassName
+		}
+		shapes[i] = c.Name + " " + c.Spec.Resources.Requests.Storage().String() + class
+	}
+	slices.Sort(shapes)
+	return shapes
 }
 
 // renewPodsWithoutClaims deletes a pod of sts that lacks the volume of one of its claim

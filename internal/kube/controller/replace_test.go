@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -32,6 +33,13 @@ func TestImmutableChange(t *testing.T) {
 		{"a claim more", set(func(s *appsv1.StatefulSet) {
 			s.Spec.VolumeClaimTemplates = append(s.Spec.VolumeClaimTemplates, corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "keystore"}})
 		}), "volume claims [data], want [data keystore]"},
+		{"a larger data volume on another class", set(func(s *appsv1.StatefulSet) {
+			class := "fast"
+			s.Spec.VolumeClaimTemplates[0].Spec = corev1.PersistentVolumeClaimSpec{
+				StorageClassName: &class,
+				Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")}},
+			}
+		}), "volume claims [data 0], want [data 20Gi class fast]"},
 		{"selector", set(func(s *appsv1.StatefulSet) { s.Spec.Selector.MatchLabels["x"] = "y" }), "its selector differs"},
 		{"service", set(func(s *appsv1.StatefulSet) { s.Spec.ServiceName = "other" }), `service name "dev-rpc", want "other"`},
 	} {

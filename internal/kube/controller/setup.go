@@ -98,7 +98,7 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	managed := labels.SelectorFromSet(labels.Set{kube.LabelManagedBy: kube.ManagedBy})
 	byObject := map[client.Object]cache.ByObject{}
 	// Cache only the operator's own objects: never every Secret or Pod of the cluster.
-	for _, o := range []client.Object{&appsv1.StatefulSet{}, &appsv1.Deployment{}, &corev1.Service{}, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Pod{},
+	for _, o := range []client.Object{&appsv1.StatefulSet{}, &appsv1.Deployment{}, &corev1.Service{}, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Pod{}, &corev1.PersistentVolumeClaim{},
 		&batchv1.CronJob{}, &corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
 		&policyv1.PodDisruptionBudget{}, &networkingv1.NetworkPolicy{}, &autoscalingv2.HorizontalPodAutoscaler{}} {
 		byObject[o] = cache.ByObject{Label: managed}

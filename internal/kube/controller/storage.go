@@ -1,0 +1,114 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/kube"
+)
+
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get
+
+// A StatefulSet's claim templates only shape claims it has yet to make: a group's existing
+// data volumes grow by a patch of each claim's request, which the StorageClass's provisioner
+// then carries out. Volumes never shrink and never change class, so those changes are refused
+// by field path before anything is applied.
+
+// growth is one data claim to patch to a larger request.
+type growth struct {
+	claim *corev1.PersistentVolumeClaim
+	size  resource.Quantity
+}
+
+// storageChanges returns the data claims of n's groups that must grow to their group's size,
+// or an *invalidError when the spec asks for what volumes cannot do: shrink, change class,
+// or grow on a class without volume expansion.
+func (r *Reconciler) storageChanges(ctx context.Context, n *v1alpha1.SubstrateNetwork) ([]growth, error) {
+	var grow []growth
+	classes := map[string]*storagev1.StorageClass{}
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		at := fmt.Sprintf("spec.groups[%d].", i)
+		size, err := kube.StorageSize(g)
+		if err != nil {
+			return nil, &invalidError{fmt.Errorf("%sstorage: %w", at, err)}
+		}
+		var claims corev1.PersistentVolumeClaimList
+		if err := r.Client.List(ctx, &claims, client.InNamespace(n.Namespace), client.MatchingLabels(kube.Selector(n.Name, g.Name))); err != nil {
+			return nil, fmt.Errorf("list data volumes of group %s: %w", g.Name, err)
+		}
+		for j := range claims.Items {
+			c := &claims.Items[j]
+			if !kube.IsDataClaim(n.Name, g.Name, c.Name) || c.DeletionTimestamp != nil {
+				continue
+			}
+			class := ""
+			if c.Spec.StorageClassName != nil {
+				class = *c.Spec.StorageClassName
+			}
+			if g.StorageClassName != "" && class != g.StorageClassName {
+				return nil, &invalidError{fmt.Errorf("%sstorageClassName: data volume %s has class %q and a volume's class cannot change; keep %q, or move the data with a backup and restoreFrom (docs/backup.md)", at, c.Name, class, class)}
+			}
+			have := c.Spec.Resources.Requests[corev1.ResourceStorage]
+			switch have.Cmp(size) {
+			case 1:
+				return nil, &invalidError{fmt.Errorf("%sstorage: data volume %s holds %s and volumes cannot shrink; set storage to at least %s", at, c.Name, have.String(), have.String())}
+			case 0:
+				continue
+			}
+			if c.Status.Phase != corev1.ClaimBound {
+				continue // the API server resizes bound claims only; a later reconcile grows it
+			}
+			if err := r.expandable(ctx, classes, class); err != nil {
+				return nil, &invalidError{fmt.Errorf("%sstorage: data volume %s cannot grow from %s to %s: %w", at, c.Name, have.String(), size.String(), err)}
+			}
+			grow = append(grow, growth{claim: c, size: size})
+		}
+	}
+	return grow, nil
+}
+
+// expandable says why volumes of class cannot grow, or nil when they can.
+func (r *Reconciler) expandable(ctx context.Context, seen map[string]*storagev1.StorageClass, class string) error {
+	if class == "" {
+		return fmt.Errorf("it has no StorageClass; only dynamically provisioned volumes grow")
+	}
+	sc, ok := seen[class]
+	if !ok {
+		sc = &storagev1.StorageClass{}
+		// Read directly: StorageClasses are cluster objects the namespaced cache does not hold.
+		reader := r.APIReader
+		if reader == nil {
+			reader = r.Client
+		}
+		if err := reader.Get(ctx, client.ObjectKey{Name: class}, sc); err != nil {
+			return fmt.Errorf("StorageClass %s: %w", class, err)
+		}
+		seen[class] = sc
+	}
+	if sc.AllowVolumeExpansion == nil || !*sc.AllowVolumeExpansion {
+		return fmt.Errorf("StorageClass %s does not allow volume expansion (allowVolumeExpansion)", class)
+	}
+	return nil
+}
+
+// growClaims patches each claim's storage request; the provisioner grows the volume and the
+// kubelet the file system, while the node keeps running.
+func (r *Reconciler) growClaims(ctx context.Context, grow []growth) error {
+	for _, g := range grow {
+		before := g.claim.DeepCopy()
+		g.claim.Spec.Resources.Requests[corev1.ResourceStorage] = g.size
+		if err := r.Client.Patch(ctx, g.claim, client.MergeFrom(before)); err != nil {
+			return fmt.Errorf("grow data volume %s to %s: %w", g.claim.Name, g.size.String(), err)
+		}
+		r.log().Info("growing a data volume", "namespace", g.claim.Namespace, "claim", g.claim.Name, "from", before.Spec.Resources.Requests.Storage().String(), "to", g.size.String())
+	}
+	return nil
+}

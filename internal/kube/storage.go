@@ -1,0 +1,29 @@
+package kube
+
+import (
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/dinfra/stack/api/v1alpha1"
+)
+
+// StorageSize is the size of a group's data volumes: spec.groups[].storage, 10Gi by default.
+func StorageSize(g *v1alpha1.NodeGroup) (resource.Quantity, error) {
+	if g.Storage == "" {
+		return resource.ParseQuantity(defaultStorage)
+	}
+	return resource.ParseQuantity(g.Storage)
+}
+
+// IsDataClaim reports whether a PersistentVolumeClaim is a data volume of the group: the
+// StatefulSet controller names replica i's claim data-<network>-<group>-<i>.
+func IsDataClaim(network, group, claim string) bool {
+	i, ok := strings.CutPrefix(claim, volumeData+"-"+GroupName(network, group)+"-")
+	if !ok {
+		return false
+	}
+	_, err := strconv.ParseUint(i, 10, 31)
+	return err == nil
+}

@@ -1,0 +1,115 @@
+package network
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/dinfra/stack/internal/problem"
+)
+
+// rpcGroup is a relay chain network whose second group is an rpc group with the pod options
+// (and storage settings) in extra.
+func rpcGroup(extra string) string {
+	return relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  - name: rpc
+    role: rpc
+` + extra
+}
+
+func TestPodOptionsAccepted(t *testing.T) {
+	doc := rpcGroup(`    storageClassName: fast-ssd
+    pod:
+      nodeSelector: {node-role.example.org/validator: "true"}
+      tolerations:
+      - {key: dedicated, operator: Equal, value: validators, effect: NoSchedule}
+      - {operator: Exists, effect: NoExecute, tolerationSeconds: 60}
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+            - matchExpressions: [{key: topology.kubernetes.io/zone, operator: In, values: [a, b]}]
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm: {topologyKey: kubernetes.io/hostname, labelSelector: {matchLabels: {onf.dinfra.dev/group: rpc}}}
+      topologySpreadConstraints:
+      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway}
+      priorityClassName: rpc-high
+      labels: {team: infra}
+      annotations: {example.org/owner: infra}
+      serviceAnnotations: {external-dns.alpha.kubernetes.io/hostname: rpc.example.org}
+`)
+	if _, err := Parse([]byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPodOptionsRejected(t *testing.T) {
+	const at = "spec.groups[1]."
+	cases := []struct {
+		name, extra string
+		want        problem.List
+	}{
+		{"onf's own labels and annotations", `    pod:
+      labels: {onf.dinfra.dev/group: other, app.kubernetes.io/managed-by: me}
+      annotations: {onf.dinfra.dev/keystore-restore: /x}
+      serviceAnnotations: {onf.dinfra.dev/applied-hash: x}
+`, problem.List{
+			{Field: at + "pod.annotations[onf.dinfra.dev/keystore-restore]", Reason: "Forbidden: onf sets annotations under onf.dinfra.dev/ itself"},
+			{Field: at + "pod.labels[app.kubernetes.io/managed-by]", Reason: "Forbidden: onf sets this label itself"},
+			{Field: at + "pod.labels[onf.dinfra.dev/group]", Reason: "Forbidden: onf sets this label itself"},
+			{Field: at + "pod.serviceAnnotations[onf.dinfra.dev/applied-hash]", Reason: "Forbidden: onf sets annotations under onf.dinfra.dev/ itself"},
+		}},
+		{"bad keys, values and names", `    storageClassName: Fast_SSD
+    pod:
+      nodeSelector: {"bad key!": x}
+      labels: {team: "not a label value"}
+      priorityClassName: High
+`, problem.List{
+			{Field: at + "pod.labels", Reason: `Invalid value: "not a label value": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`},
+			{Field: at + "pod.nodeSelector", Reason: `Invalid value: "bad key!": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`},
+			{Field: at + "pod.priorityClassName", Reason: `Invalid value: "High": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`},
+			{Field: at + "storageClassName", Reason: `a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`},
+		}},
+		{"tolerations, spread and affinity", `    pod:
+      tolerations:
+      - {operator: Equal, value: x}
+      - {key: k, operator: Exists, value: v, effect: Sometimes, tolerationSeconds: 5}
+      topologySpreadConstraints:
+      - {maxSkew: 0, topologyKey: "", whenUnsatisfiable: Maybe}
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+            - matchExpressions: [{key: zone, operator: Near}]
+        podAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - {topologyKey: "", labelSelector: {matchExpressions: [{key: a, operator: In}]}}
+`, problem.List{
+			{Field: at + "pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator", Reason: `Unsupported value: "Near": supported values: "In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"`},
+			{Field: at + "pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].values", Reason: "Required value: must be specified when `operator` is 'In' or 'NotIn'"},
+			{Field: at + "pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey", Reason: "Required value: the node label that names a topology domain, e.g. kubernetes.io/hostname"},
+			{Field: at + "pod.tolerations[0].operator", Reason: `Invalid value: "Equal": an empty key needs operator Exists`},
+			{Field: at + "pod.tolerations[1].effect", Reason: `Unsupported value: "Sometimes": supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"`},
+			{Field: at + "pod.tolerations[1].tolerationSeconds", Reason: "Invalid value: 5: only with effect NoExecute"},
+			{Field: at + "pod.tolerations[1].value", Reason: `Invalid value: "v": must be empty with operator Exists`},
+			{Field: at + "pod.topologySpreadConstraints[0].maxSkew", Reason: "Invalid value: 0: must be at least 1"},
+			{Field: at + "pod.topologySpreadConstraints[0].topologyKey", Reason: "Required value: the node label that names a topology domain, e.g. topology.kubernetes.io/zone"},
+			{Field: at + "pod.topologySpreadConstraints[0].whenUnsatisfiable", Reason: `Unsupported value: "Maybe": supported values: "DoNotSchedule", "ScheduleAnyway"`},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(rpcGroup(tc.extra)))
+			var got problem.List
+			if !errors.As(err, &got) {
+				t.Fatalf("Parse = %v; want problems", err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", lines(got), lines(tc.want))
+			}
+		})
+	}
+}
