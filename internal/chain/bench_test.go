@@ -14,7 +14,6 @@ import (
 
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/keyring"
-	"github.com/dinfra/stack/internal/ledger"
 	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/testenv"
 )
@@ -38,13 +37,13 @@ func BenchmarkCommittedTxs(b *testing.B) {
 	// Accounts: 10 providers and 200 consumers, endowed at genesis.
 	seed := func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 	var providers, accounts []*keyring.Pair
-	g := ledger.DevGenesis([]ledger.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: schemaCID}})
+	g := wire.DevGenesis([]wire.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: schemaCID}})
 	for i := 0; i < nProviders+consumers; i++ {
 		p, err := keyring.FromSeed(keyring.Sr25519, seed(fmt.Sprint("bench", i)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: p.Address(42), Balance: 1 << 40})
+		g.Accounts = append(g.Accounts, wire.GenesisAccount{Address: p.Address(42), Balance: 1 << 40})
 		if i < nProviders {
 			providers = append(providers, p)
 		} else {

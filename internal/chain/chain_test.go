@@ -10,7 +10,6 @@ import (
 
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/keyring"
-	"github.com/dinfra/stack/internal/ledger"
 	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/testenv"
 )
@@ -21,7 +20,7 @@ func startDevNode(t testing.TB) (*Node, *client.Client) {
 	t.Helper()
 	home := t.TempDir()
 	ports := testenv.FreePorts(t, 2)
-	g := ledger.DevGenesis([]ledger.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: schemaCID}})
+	g := wire.DevGenesis([]wire.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: schemaCID}})
 	if err := Init(InitOptions{Home: home, Genesis: g,
 		P2PAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]), RPCAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[1])}); err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/dinfra/stack/internal/ledger"
 	"github.com/dinfra/stack/internal/ledger/abciapp"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // Defaults of a dev chain.
@@ -42,12 +43,12 @@ const (
 // InitOptions configure a single-validator home.
 type InitOptions struct {
 	Home      string
-	ChainID   string         // default DefaultChainID
-	Moniker   string         // default "dinfra"
-	Genesis   ledger.Genesis // the ledger's app_state
-	BlockTime time.Duration  // consensus timeout_commit; default DefaultBlockTime
-	P2PAddr   string         // default tcp://127.0.0.1:26656
-	RPCAddr   string         // default tcp://127.0.0.1:26657
+	ChainID   string        // default DefaultChainID
+	Moniker   string        // default "dinfra"
+	Genesis   wire.Genesis  // the ledger's app_state
+	BlockTime time.Duration // consensus timeout_commit; default DefaultBlockTime
+	P2PAddr   string        // default tcp://127.0.0.1:26656
+	RPCAddr   string        // default tcp://127.0.0.1:26657
 	// Force overwrites an existing home's config and genesis (keys are kept).
 	Force bool
 }
@@ -65,7 +66,7 @@ func Init(o InitOptions) error {
 	if _, err := os.Stat(genesisFile); err == nil && !o.Force {
 		return fmt.Errorf("chain init: %s already exists (use --force to overwrite config and genesis)", genesisFile)
 	}
-	if err := o.Genesis.Validate(); err != nil {
+	if err := ledger.ValidateGenesis(o.Genesis); err != nil {
 		return fmt.Errorf("chain init: genesis: %w", err)
 	}
 	conf := nodeConfig(o.Home, o.Moniker, o.BlockTime, o.P2PAddr, o.RPCAddr)
@@ -131,7 +132,7 @@ func writeKeys(conf *cfg.Config) (*privval.FilePV, *p2p.NodeKey, error) {
 	return pv, nodeKey, nil
 }
 
-func genesisDoc(chainID string, g ledger.Genesis, vals []types.GenesisValidator) *types.GenesisDoc {
+func genesisDoc(chainID string, g wire.Genesis, vals []types.GenesisValidator) *types.GenesisDoc {
 	return &types.GenesisDoc{
 		ChainID:         chainID,
 		GenesisTime:     cmttime.Now(),

@@ -13,6 +13,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/dinfra/stack/internal/ledger"
+	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
 // TestnetOptions configure a multi-validator network.
@@ -20,7 +21,7 @@ type TestnetOptions struct {
 	Dir        string // node homes are written to Dir/node0 .. Dir/node{N-1}
 	Validators int
 	ChainID    string
-	Genesis    ledger.Genesis
+	Genesis    wire.Genesis
 	BlockTime  time.Duration // default 500ms: several validators need more than one round trip
 	Host       string        // address every node listens on and dials (default 127.0.0.1)
 	// BasePort: node i listens for p2p on BasePort+10*i and serves RPC on BasePort+10*i+1.
@@ -56,7 +57,7 @@ func Testnet(o TestnetOptions) ([]TestnetNode, error) {
 	if o.BlockTime <= 0 {
 		o.BlockTime = 500 * time.Millisecond
 	}
-	if err := o.Genesis.Validate(); err != nil {
+	if err := ledger.ValidateGenesis(o.Genesis); err != nil {
 		return nil, fmt.Errorf("testnet: genesis: %w", err)
 	}
 	nodes := make([]TestnetNode, o.Validators)

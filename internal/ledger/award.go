@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -8,56 +9,49 @@ import (
 	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
-type candidate struct {
-	pub []byte
-	p   *wire.Provider
-}
-
 // award picks the provider for a new subscription: among the unpaused providers serving
 // the type, those asking at most the maximum price, and of those the ones with enough
 // free units, chosen by the strategy. The reason for a rejection is the first filter that
 // left nobody.
-func (x *execCtx) award(m *wire.MsgSubscribe, strategy string, id uint64) ([]byte, *wire.Provider, error) {
-	var serving, affordable, fit []candidate
+func (x *execCtx) award(m *wire.MsgSubscribe, strategy string, id uint64) (*provider, error) {
+	var serving, affordable, fit []*provider
 	var cheapest wire.Amount
 	var mostFree uint64
 	iteratePrefix(x.st.kv, provByTypePrefix(m.DescriptorType), func(k, _ []byte) bool {
-		pub := k[len(k)-32:]
-		p, ok := x.st.provider(pub)
+		p, ok := x.st.provider(accountID(k[len(k)-len(accountID{}):]))
 		if !ok || p.Paused {
 			return true
 		}
-		c := candidate{pub: append([]byte(nil), pub...), p: p}
-		serving = append(serving, c)
+		serving = append(serving, p)
 		if cheapest == 0 || p.PricePerUnit < cheapest {
 			cheapest = p.PricePerUnit
 		}
 		if p.PricePerUnit > m.MaxPricePerUnit {
 			return true
 		}
-		affordable = append(affordable, c)
+		affordable = append(affordable, p)
 		free := p.Capacity - p.Reserved
 		mostFree = max(mostFree, free)
 		if free >= m.Units {
-			fit = append(fit, c)
+			fit = append(fit, p)
 		}
 		return true
 	})
 	const f = "msg.subscribe"
 	switch {
 	case len(serving) == 0:
-		return nil, nil, wire.Reject(wire.CodeNoProvider, f+".descriptor_type", "no active provider serves %s", m.DescriptorType)
+		return nil, wire.Reject(wire.CodeNoProvider, f+".descriptor_type", "no active provider serves %s", m.DescriptorType)
 	case len(affordable) == 0:
-		return nil, nil, wire.Reject(wire.CodePriceAboveMax, f+".max_price_per_unit", "every provider of %s asks more than %s per unit (cheapest: %s)", m.DescriptorType, m.MaxPricePerUnit, cheapest)
+		return nil, wire.Reject(wire.CodePriceAboveMax, f+".max_price_per_unit", "every provider of %s asks more than %s per unit (cheapest: %s)", m.DescriptorType, m.MaxPricePerUnit, cheapest)
 	case len(fit) == 0:
-		return nil, nil, wire.Reject(wire.CodeNoCapacity, f+".units", "no provider of %s at or below %s per unit has %d units free (most free: %d)", m.DescriptorType, m.MaxPricePerUnit, m.Units, mostFree)
+		return nil, wire.Reject(wire.CodeNoCapacity, f+".units", "no provider of %s at or below %s per unit has %d units free (most free: %d)", m.DescriptorType, m.MaxPricePerUnit, m.Units, mostFree)
 	}
-	var pick candidate
+	var pick *provider
 	switch strategy {
 	case wire.StrategyCapacity:
 		pick = fit[0]
 		for _, c := range fit[1:] {
-			if c.p.Capacity-c.p.Reserved > pick.p.Capacity-pick.p.Reserved {
+			if c.Capacity-c.Reserved > pick.Capacity-pick.Reserved {
 				pick = c
 			}
 		}
@@ -70,14 +64,14 @@ func (x *execCtx) award(m *wire.MsgSubscribe, strategy string, id uint64) ([]byt
 		last := x.st.kv.Get(cursorKey)
 		pick = fit[0]
 		for _, c := range fit {
-			if string(c.pub) > string(last) {
+			if string(c.Account[:]) > string(last) {
 				pick = c
 				break
 			}
 		}
-		x.st.kv.Set(cursorKey, pick.pub)
+		x.st.kv.Set(cursorKey, bytes.Clone(pick.Account[:]))
 	default:
 		panic(fmt.Sprintf("ledger: unknown strategy %q", strategy))
 	}
-	return pick.pub, pick.p, nil
+	return pick, nil
 }

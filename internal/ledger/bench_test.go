@@ -85,7 +85,7 @@ func benchLedger(b *testing.B, active, expiring int) (*Ledger, *harness) {
 			for id := first; id < first+uint64(n); id++ {
 				sub, _ := x.st.subscription(id)
 				for _, p := range providers {
-					if p.Address(42) == sub.Provider {
+					if pubOf(p) == sub.Provider {
 						if err := x.as(p).reportStatus(deployed(id).ReportStatus); err != nil {
 							b.Fatal(err)
 						}

@@ -32,7 +32,10 @@ type execCtx struct {
 	events     []wire.Event
 }
 
-func (x *execCtx) addr(pub []byte) string { return keyring.EncodeSS58(pub, x.params.SS58Prefix) }
+func (x *execCtx) addr(a accountID) string { return a.address(x.params.SS58Prefix) }
+
+// signerID is the signer's account.
+func (x *execCtx) signerID() accountID { return x.signer.Bytes }
 
 func (x *execCtx) emit(typ string, attrs ...wire.Attribute) {
 	x.events = append(x.events, wire.Event{Type: typ, Attributes: attrs})
@@ -75,32 +78,24 @@ func (x *execCtx) exec(name string, m *wire.Msg) error {
 }
 
 // debit takes amount from the signer's free balance.
-func (x *execCtx) debit(pub []byte, amount wire.Amount, field string) error {
-	a := x.st.account(pub)
+func (x *execCtx) debit(who accountID, amount wire.Amount, field string) error {
+	a := x.st.account(who)
 	if a.Balance < amount {
-		return wire.Reject(wire.CodeInsufficientFunds, field, "%s needed, %s has %s free", amount, x.addr(pub), a.Balance)
+		return wire.Reject(wire.CodeInsufficientFunds, field, "%s needed, %s has %s free", amount, x.addr(who), a.Balance)
 	}
 	a.Balance -= amount
-	x.st.setAccount(pub, a)
+	x.st.setAccount(who, a)
 	return nil
 }
 
 // credit adds to an account. Total issuance bounds every balance, so it cannot overflow.
-func (x *execCtx) credit(pub []byte, amount wire.Amount) {
+func (x *execCtx) credit(who accountID, amount wire.Amount) {
 	if amount == 0 {
 		return
 	}
-	a := x.st.account(pub)
+	a := x.st.account(who)
 	a.Balance += amount
-	x.st.setAccount(pub, a)
-}
-
-func parseAddress(field, s string) ([]byte, error) {
-	pub, _, err := keyring.DecodeSS58(s)
-	if err != nil {
-		return nil, wire.Reject(wire.CodeInvalid, field, "%v", err)
-	}
-	return pub, nil
+	x.st.setAccount(who, a)
 }
 
 func (x *execCtx) transfer(m *wire.MsgTransfer) error {
@@ -111,7 +106,7 @@ func (x *execCtx) transfer(m *wire.MsgTransfer) error {
 	if m.Amount == 0 {
 		return wire.Reject(wire.CodeInvalid, "msg.transfer.amount", "must be > 0")
 	}
-	if err := x.debit(x.signer.Bytes[:], m.Amount, "msg.transfer.amount"); err != nil {
+	if err := x.debit(x.signerID(), m.Amount, "msg.transfer.amount"); err != nil {
 		return err
 	}
 	x.credit(to, m.Amount)
@@ -127,9 +122,9 @@ func (x *execCtx) setSSHKey(m *wire.MsgSetSSHKey) error {
 			return wire.Reject(wire.CodeInvalid, "msg.set_ssh_key.ssh_key", "%v", err)
 		}
 	}
-	a := x.st.account(x.signer.Bytes[:])
+	a := x.st.account(x.signerID())
 	a.SSHKey = key
-	x.st.setAccount(x.signer.Bytes[:], a)
+	x.st.setAccount(x.signerID(), a)
 	x.emit(wire.EventSSHKeySet, indexed("account", x.signerAddr), attr("ssh_key", key))
 	return nil
 }
@@ -139,16 +134,18 @@ func (x *execCtx) registerType(m *wire.MsgRegisterType) error {
 		err.Field = "msg.register_type." + err.Field
 		return err
 	}
-	t := wire.DescriptorType{Name: m.Name, Version: m.Version, SchemaCID: m.SchemaCID, Owner: x.signerAddr, Deposit: x.params.TypeDeposit, RegisteredAt: x.height}
+	owner := x.signerID()
+	t := &descriptorType{Owner: &owner, DescriptorTypeFields: wire.DescriptorTypeFields{
+		Name: m.Name, Version: m.Version, SchemaCID: m.SchemaCID, Deposit: x.params.TypeDeposit, RegisteredAt: x.height}}
 	if _, ok := x.st.descriptorType(t.ID()); ok {
 		return wire.Reject(wire.CodeAlreadyExists, "msg.register_type", "type %s is already registered", t.ID())
 	}
-	if err := x.debit(x.signer.Bytes[:], t.Deposit, "msg.register_type"); err != nil {
+	if err := x.debit(x.signerID(), t.Deposit, "msg.register_type"); err != nil {
 		return err
 	}
-	x.st.setJSON(typeKey(t.ID()), t)
+	x.st.setDescriptorType(t)
 	x.emit(wire.EventTypeRegistered, indexed("type", t.ID()), attr("name", t.Name), attr("version", t.Version),
-		attr("schema_cid", t.SchemaCID), indexed("owner", t.Owner), attr("deposit", t.Deposit.String()))
+		attr("schema_cid", t.SchemaCID), indexed("owner", x.signerAddr), attr("deposit", t.Deposit.String()))
 	return nil
 }
 
@@ -210,8 +207,7 @@ func (x *execCtx) checkTypes(field string, types []string) ([]string, error) {
 }
 
 func (x *execCtx) registerProvider(m *wire.MsgRegisterProvider) error {
-	pub := x.signer.Bytes[:]
-	if _, ok := x.st.provider(pub); ok {
+	if _, ok := x.st.provider(x.signerID()); ok {
 		return wire.Reject(wire.CodeAlreadyExists, "msg.register_provider", "%s is already a provider (use update_provider)", x.signerAddr)
 	}
 	if err := validateURL("msg.register_provider.endpoint", m.Endpoint, providerSchemes...); err != nil {
@@ -227,21 +223,21 @@ func (x *execCtx) registerProvider(m *wire.MsgRegisterProvider) error {
 	if m.PricePerUnit == 0 {
 		return wire.Reject(wire.CodeInvalid, "msg.register_provider.price_per_unit", "must be > 0")
 	}
-	p := &wire.Provider{Address: x.signerAddr, Endpoint: m.Endpoint, Types: types, Capacity: m.Capacity,
-		PricePerUnit: m.PricePerUnit, EarnedAt: x.height, RegisteredAt: x.height}
-	x.st.setProvider(pub, p)
+	p := &provider{Account: x.signerID(), ProviderFields: wire.ProviderFields{Endpoint: m.Endpoint, Types: types,
+		Capacity: m.Capacity, PricePerUnit: m.PricePerUnit, EarnedAt: x.height, RegisteredAt: x.height}}
+	x.st.setProvider(p)
 	x.emitProvider(wire.EventProviderRegistered, p)
 	return nil
 }
 
-func (x *execCtx) emitProvider(typ string, p *wire.Provider) {
-	x.emit(typ, indexed("provider", p.Address), attr("endpoint", p.Endpoint), attr("types", strings.Join(p.Types, ",")),
+func (x *execCtx) emitProvider(typ string, p *provider) {
+	x.emit(typ, indexed("provider", x.addr(p.Account)), attr("endpoint", p.Endpoint), attr("types", strings.Join(p.Types, ",")),
 		uattr("capacity", p.Capacity), attr("price_per_unit", p.PricePerUnit.String()), attr("paused", fmt.Sprint(p.Paused)))
 }
 
 // signerProvider loads the signer's provider record.
-func (x *execCtx) signerProvider(field string) (*wire.Provider, error) {
-	p, ok := x.st.provider(x.signer.Bytes[:])
+func (x *execCtx) signerProvider(field string) (*provider, error) {
+	p, ok := x.st.provider(x.signerID())
 	if !ok {
 		return nil, wire.Reject(wire.CodeNotFound, field, "%s is not a registered provider", x.signerAddr)
 	}
@@ -253,7 +249,6 @@ func (x *execCtx) updateProvider(m *wire.MsgUpdateProvider) error {
 	if err != nil {
 		return err
 	}
-	pub := x.signer.Bytes[:]
 	if m.Endpoint != nil {
 		if err := validateURL("msg.update_provider.endpoint", *m.Endpoint, providerSchemes...); err != nil {
 			return err
@@ -282,7 +277,7 @@ func (x *execCtx) updateProvider(m *wire.MsgUpdateProvider) error {
 		}
 		p.Types = types
 	}
-	x.st.setProvider(pub, p)
+	x.st.setProvider(p)
 	x.emitProvider(wire.EventProviderUpdated, p)
 	return nil
 }
@@ -297,11 +292,11 @@ func (x *execCtx) setPaused(paused bool) error {
 		return err
 	}
 	p.Paused = paused
-	x.st.setProvider(x.signer.Bytes[:], p)
+	x.st.setProvider(p)
 	if paused {
-		x.emit(wire.EventProviderPaused, indexed("provider", p.Address))
+		x.emit(wire.EventProviderPaused, indexed("provider", x.signerAddr))
 	} else {
-		x.emit(wire.EventProviderResumed, indexed("provider", p.Address))
+		x.emit(wire.EventProviderResumed, indexed("provider", x.signerAddr))
 	}
 	return nil
 }
@@ -314,10 +309,9 @@ func (x *execCtx) deregisterProvider() error {
 	if p.Reserved > 0 {
 		return wire.Reject(wire.CodeProviderBusy, "msg.deregister_provider", "%d units are still held by pending or active subscriptions", p.Reserved)
 	}
-	pub := x.signer.Bytes[:]
-	x.settleProvider(pub, p) // nothing accrues without active subscriptions, but keep it exact
-	x.st.deleteProvider(pub)
-	x.emit(wire.EventProviderDeregistered, indexed("provider", p.Address))
+	x.settleProvider(p) // nothing accrues without active subscriptions, but keep it exact
+	x.st.deleteProvider(p.Account)
+	x.emit(wire.EventProviderDeregistered, indexed("provider", x.signerAddr))
 	return nil
 }
 
@@ -327,25 +321,25 @@ func (x *execCtx) claimEarnings() error {
 		return err
 	}
 	n := len(x.events)
-	x.settleProvider(x.signer.Bytes[:], p)
-	x.st.setProvider(x.signer.Bytes[:], p)
+	x.settleProvider(p)
+	x.st.setProvider(p)
 	if len(x.events) == n { // nothing accrued: still say the claim happened
-		x.emit(wire.EventProviderPaid, indexed("provider", p.Address), attr("amount", "0"))
+		x.emit(wire.EventProviderPaid, indexed("provider", x.signerAddr), attr("amount", "0"))
 	}
 	return nil
 }
 
 // settleProvider credits the provider's earnings accrued since EarnedAt to its balance.
 // The caller stores p.
-func (x *execCtx) settleProvider(pub []byte, p *wire.Provider) {
+func (x *execCtx) settleProvider(p *provider) {
 	if x.height <= p.EarnedAt {
 		return
 	}
 	due, _ := mul(uint64(p.Rate), uint64(x.height-p.EarnedAt))
 	p.EarnedAt = x.height
 	if due > 0 {
-		x.credit(pub, wire.Amount(due))
-		x.emit(wire.EventProviderPaid, indexed("provider", p.Address), attr("amount", wire.Amount(due).String()))
+		x.credit(p.Account, wire.Amount(due))
+		x.emit(wire.EventProviderPaid, indexed("provider", x.addr(p.Account)), attr("amount", wire.Amount(due).String()))
 	}
 }
 
@@ -377,12 +371,12 @@ func (x *execCtx) subscribe(m *wire.MsgSubscribe) error {
 	if uint64(m.Deposit) < minDeposit {
 		return wire.Reject(wire.CodeInvalid, f+"deposit", "%s does not cover one block at the maximum price (units * max_price_per_unit = %d)", m.Deposit, minDeposit)
 	}
-	consumer := x.signer.Bytes[:]
+	consumer := x.signerID()
 	if a := x.st.account(consumer); a.Balance < m.Deposit {
 		return wire.Reject(wire.CodeInsufficientFunds, f+"deposit", "%s needed, %s has %s free", m.Deposit, x.signerAddr, a.Balance)
 	}
 	id := x.st.metaUint(metaNextSub)
-	provPub, p, err := x.award(m, strategy, id)
+	p, err := x.award(m, strategy, id)
 	if err != nil {
 		return err
 	}
@@ -394,16 +388,17 @@ func (x *execCtx) subscribe(m *wire.MsgSubscribe) error {
 	if sshKey == "" && x.signer.Scheme == keyring.Ed25519 {
 		sshKey, _ = x.signer.SSHAuthorizedKey()
 	}
-	sub := &wire.Subscription{
-		ID: id, Consumer: x.signerAddr, ConsumerScheme: string(x.signer.Scheme),
-		ConsumerPublicKey: "0x" + hex.EncodeToString(consumer), ConsumerSSHKey: sshKey,
-		Provider: p.Address, DescriptorCID: m.DescriptorCID, DescriptorType: m.DescriptorType,
-		Units: m.Units, PricePerBlock: wire.Amount(price), MaxPricePerUnit: m.MaxPricePerUnit,
-		Strategy: strategy, State: wire.StatePending, Deposit: m.Deposit,
-		SettledAt: x.height, CreatedAt: x.height, ExpiresAt: x.height + x.params.DeployTimeout,
+	sub := &subscription{
+		ID: id, Consumer: consumer, ConsumerScheme: x.signer.Scheme, ConsumerSSHKey: sshKey, Provider: p.Account,
+		SubscriptionFields: wire.SubscriptionFields{
+			DescriptorCID: m.DescriptorCID, DescriptorType: m.DescriptorType,
+			Units: m.Units, PricePerBlock: wire.Amount(price), MaxPricePerUnit: m.MaxPricePerUnit,
+			Strategy: strategy, State: wire.StatePending, Deposit: m.Deposit,
+			SettledAt: x.height, CreatedAt: x.height, ExpiresAt: x.height + x.params.DeployTimeout,
+		},
 	}
 	p.Reserved += m.Units
-	x.st.setProvider(provPub, p)
+	x.st.setProvider(p)
 	x.st.setSubscription(sub)
 	x.st.setMetaUint(metaNextSub, id+1)
 	x.st.setMetaUint(metaLiveCount, x.st.metaUint(metaLiveCount)+1)
@@ -414,10 +409,10 @@ func (x *execCtx) subscribe(m *wire.MsgSubscribe) error {
 }
 
 // emitSub emits a subscription event: the fields a provider's watcher needs, then extras.
-func (x *execCtx) emitSub(typ string, s *wire.Subscription, extra ...wire.Attribute) {
+func (x *execCtx) emitSub(typ string, s *subscription, extra ...wire.Attribute) {
 	attrs := []wire.Attribute{
-		indexed("id", fmt.Sprint(s.ID)), indexed("provider", s.Provider), indexed("consumer", s.Consumer),
-		attr("consumer_public_key", s.ConsumerPublicKey), attr("consumer_scheme", s.ConsumerScheme),
+		indexed("id", fmt.Sprint(s.ID)), indexed("provider", x.addr(s.Provider)), indexed("consumer", x.addr(s.Consumer)),
+		attr("consumer_public_key", "0x"+hex.EncodeToString(s.Consumer[:])), attr("consumer_scheme", string(s.ConsumerScheme)),
 		attr("consumer_ssh_key", s.ConsumerSSHKey), indexed("descriptor_cid", s.DescriptorCID),
 		indexed("descriptor_type", s.DescriptorType), uattr("units", s.Units), attr("state", s.State),
 	}
@@ -425,13 +420,13 @@ func (x *execCtx) emitSub(typ string, s *wire.Subscription, extra ...wire.Attrib
 }
 
 // consumerSub loads a subscription the signer consumes, live.
-func (x *execCtx) consumerSub(field string, id uint64) (*wire.Subscription, error) {
+func (x *execCtx) consumerSub(field string, id uint64) (*subscription, error) {
 	sub, ok := x.st.subscription(id)
 	if !ok {
 		return nil, wire.Reject(wire.CodeNotFound, field, "subscription %d does not exist", id)
 	}
-	if sub.Consumer != x.signerAddr {
-		return nil, wire.Reject(wire.CodeUnauthorized, field, "subscription %d belongs to %s", id, sub.Consumer)
+	if sub.Consumer != x.signerID() {
+		return nil, wire.Reject(wire.CodeUnauthorized, field, "subscription %d belongs to %s", id, x.addr(sub.Consumer))
 	}
 	if !sub.Live() {
 		return nil, wire.Reject(wire.CodeWrongState, field, "subscription %d has ended (%s)", id, sub.EndReason)
@@ -441,7 +436,7 @@ func (x *execCtx) consumerSub(field string, id uint64) (*wire.Subscription, erro
 
 // settleSub moves what an active subscription owes from its deposit to its charged total
 // (the provider receives it through its rate).
-func (x *execCtx) settleSub(s *wire.Subscription) {
+func (x *execCtx) settleSub(s *subscription) {
 	owed := owed(s, x.height)
 	s.Deposit -= owed
 	s.Charged += owed
@@ -451,7 +446,7 @@ func (x *execCtx) settleSub(s *wire.Subscription) {
 }
 
 // paidUntil is the block in which an active subscription's deposit runs out.
-func (x *execCtx) paidUntil(s *wire.Subscription) int64 {
+func (x *execCtx) paidUntil(s *subscription) int64 {
 	return s.SettledAt + int64(uint64(s.Deposit)/uint64(s.PricePerBlock))
 }
 
@@ -463,7 +458,7 @@ func (x *execCtx) topUp(m *wire.MsgTopUp) error {
 	if m.Amount == 0 {
 		return wire.Reject(wire.CodeInvalid, "msg.top_up.amount", "must be > 0")
 	}
-	if err := x.debit(x.signer.Bytes[:], m.Amount, "msg.top_up.amount"); err != nil {
+	if err := x.debit(x.signerID(), m.Amount, "msg.top_up.amount"); err != nil {
 		return err
 	}
 	x.settleSub(sub)
@@ -492,8 +487,8 @@ func (x *execCtx) reportStatus(m *wire.MsgReportStatus) error {
 	if !ok {
 		return wire.Reject(wire.CodeNotFound, f+"subscription_id", "subscription %d does not exist", m.SubscriptionID)
 	}
-	if sub.Provider != x.signerAddr {
-		return wire.Reject(wire.CodeUnauthorized, f+"subscription_id", "subscription %d was awarded to %s", sub.ID, sub.Provider)
+	if sub.Provider != x.signerID() {
+		return wire.Reject(wire.CodeUnauthorized, f+"subscription_id", "subscription %d was awarded to %s", sub.ID, x.addr(sub.Provider))
 	}
 	if !sub.Live() {
 		return wire.Reject(wire.CodeWrongState, f+"subscription_id", "subscription %d has ended (%s)", sub.ID, sub.EndReason)
@@ -516,11 +511,10 @@ func (x *execCtx) reportStatus(m *wire.MsgReportStatus) error {
 		}
 		sub.Endpoints = append([]string(nil), m.Endpoints...)
 		if sub.State == wire.StatePending {
-			provPub, _, _ := keyring.DecodeSS58(sub.Provider)
-			p, _ := x.st.provider(provPub)
-			x.settleProvider(provPub, p)
+			p := x.awardedProvider(sub)
+			x.settleProvider(p)
 			p.Rate += sub.PricePerBlock
-			x.st.setProvider(provPub, p)
+			x.st.setProvider(p)
 			sub.State, sub.DeployedAt, sub.SettledAt = wire.StateActive, x.height, x.height
 			sub.ExpiresAt = x.paidUntil(sub)
 		}
@@ -543,27 +537,32 @@ func (x *execCtx) reportStatus(m *wire.MsgReportStatus) error {
 
 // endSubscription ends a live subscription: the provider is paid up to now, the rest of
 // the deposit goes back to the consumer, the capacity is freed and the indexes dropped.
-func (x *execCtx) endSubscription(sub *wire.Subscription, reason, detail string) {
-	provPub, _, _ := keyring.DecodeSS58(sub.Provider)
-	consumerPub, _, _ := keyring.DecodeSS58(sub.Consumer)
-	p, ok := x.st.provider(provPub)
-	if !ok {
-		panic(fmt.Sprintf("ledger: subscription %d names missing provider %s", sub.ID, sub.Provider))
-	}
+func (x *execCtx) endSubscription(sub *subscription, reason, detail string) {
+	p := x.awardedProvider(sub)
 	wasActive := sub.State == wire.StateActive
 	x.settleSub(sub)
 	if wasActive {
-		x.settleProvider(provPub, p)
+		x.settleProvider(p)
 		p.Rate -= sub.PricePerBlock
 	}
 	p.Reserved -= sub.Units
-	x.st.setProvider(provPub, p)
+	x.st.setProvider(p)
 	refund := sub.Deposit
-	x.credit(consumerPub, refund)
+	x.credit(sub.Consumer, refund)
 	x.st.setMetaUint(metaLiveCount, x.st.metaUint(metaLiveCount)-1)
 	sub.State, sub.EndedAt, sub.EndReason, sub.EndDetail = wire.StateEnded, x.height, reason, detail
 	sub.Deposit, sub.Refunded = 0, refund
 	x.st.setSubscription(sub)
 	x.emitSub(wire.EventSubscriptionEnded, sub, indexed("reason", reason), attr("detail", detail),
 		attr("refund", refund.String()), attr("charged", sub.Charged.String()))
+}
+
+// awardedProvider loads a live subscription's provider, which cannot deregister while it
+// holds the subscription: a missing one is corrupt state.
+func (x *execCtx) awardedProvider(sub *subscription) *provider {
+	p, ok := x.st.provider(sub.Provider)
+	if !ok {
+		panic(fmt.Sprintf("ledger state: subscription %d names missing provider %s", sub.ID, x.addr(sub.Provider)))
+	}
+	return p
 }

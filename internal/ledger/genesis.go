@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"regexp"
 
@@ -11,70 +10,20 @@ import (
 	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
-// DefaultParams are the dev chain's rules.
-func DefaultParams() wire.Params {
-	return wire.Params{
-		SS58Prefix:      keyring.SubstratePrefix,
-		MaxTxBytes:      8 << 10,
-		TypeDeposit:     1_000_000_000,
-		DeployTimeout:   600,
-		DefaultStrategy: wire.StrategyRoundRobin,
-	}
-}
-
-// Genesis is the ledger's part of the CometBFT genesis document (its app_state).
-type Genesis struct {
-	Params   wire.Params      `json:"params"`
-	Accounts []GenesisAccount `json:"accounts"`
-	Types    []GenesisType    `json:"types"`
-}
-
-// GenesisAccount is an endowed account.
-type GenesisAccount struct {
-	Address string      `json:"address"`
-	Balance wire.Amount `json:"balance"`
-}
-
-// GenesisType is a built-in descriptor type (no deposit, no owner).
-type GenesisType struct {
-	Name      string `json:"name"`
-	Version   string `json:"version"`
-	SchemaCID string `json:"schema_cid"`
-}
-
-// DevEndowment is what each development account holds at genesis.
-const DevEndowment wire.Amount = 1_000_000_000_000_000
-
-// DevGenesis endows the development accounts (//Alice .. //Ferdie, sr25519 and ed25519)
-// and registers the given built-in types.
-func DevGenesis(types []GenesisType) Genesis {
-	g := Genesis{Params: DefaultParams(), Types: types}
-	for _, scheme := range []keyring.Scheme{keyring.Sr25519, keyring.Ed25519} {
-		for _, name := range keyring.DevAccounts {
-			p, err := keyring.Dev(scheme, name)
-			if err != nil {
-				panic(err)
-			}
-			g.Accounts = append(g.Accounts, GenesisAccount{Address: p.Address(g.Params.SS58Prefix), Balance: DevEndowment})
-		}
-	}
-	return g
-}
-
-// ParseGenesis reads an app_state strictly (unknown fields are errors).
-func ParseGenesis(data []byte) (Genesis, error) {
-	var g Genesis
+// ParseGenesis reads an app_state strictly (unknown fields are errors) and checks it.
+func ParseGenesis(data []byte) (wire.Genesis, error) {
+	var g wire.Genesis
 	if len(bytes.TrimSpace(data)) == 0 {
 		return g, fmt.Errorf("genesis app_state is empty")
 	}
 	if err := decodeStrict(data, &g); err != nil {
 		return g, fmt.Errorf("genesis app_state: %w", err)
 	}
-	return g, g.Validate()
+	return g, ValidateGenesis(g)
 }
 
-// Validate checks the genesis, naming the bad field.
-func (g Genesis) Validate() error {
+// ValidateGenesis checks a genesis by the ledger's rules, naming the bad field.
+func ValidateGenesis(g wire.Genesis) error {
 	if err := g.Params.Validate(); err != nil {
 		return err
 	}
@@ -106,15 +55,6 @@ func (g Genesis) Validate() error {
 		types[id] = true
 	}
 	return nil
-}
-
-// JSON is the genesis as indented JSON.
-func (g Genesis) JSON() []byte {
-	b, err := json.MarshalIndent(g, "", "  ")
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 var (

@@ -55,13 +55,13 @@ type harness struct {
 	check   bool
 }
 
-func testGenesis() Genesis {
-	g := DevGenesis([]GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: testCID("schema")}})
+func testGenesis() wire.Genesis {
+	g := wire.DevGenesis([]wire.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: testCID("schema")}})
 	g.Params.DeployTimeout = 20
 	return g
 }
 
-func newHarness(t testing.TB, mutate func(*Genesis)) *harness {
+func newHarness(t testing.TB, mutate func(*wire.Genesis)) *harness {
 	t.Helper()
 	g := testGenesis()
 	if mutate != nil {
@@ -197,9 +197,6 @@ func events(evs []wire.Event, typ string) []map[string]string {
 
 func sameHash(a, b []byte) bool { return bytes.Equal(a, b) }
 
-func pubOf(p *keyring.Pair) []byte {
-	b := p.Public().Bytes
-	return b[:]
-}
+func pubOf(p *keyring.Pair) accountID { return p.Public().Bytes }
 
 func dbmNew() dbm.DB { return dbm.NewMemDB() }

@@ -3,11 +3,10 @@ package ledger
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
-	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
@@ -30,13 +29,14 @@ func (l *Ledger) CheckInvariants() error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	reserved := map[string]uint64{}
-	rate := map[string]uint64{}
+	reserved := map[accountID]uint64{}
+	rate := map[accountID]uint64{}
 	live := map[uint64]bool{}
 	expiry := map[uint64]int64{}
-	liveByProv := map[uint64]string{}
-	providers := map[string]*wire.Provider{}
-	var liveSubs []*wire.Subscription
+	liveByProv := map[uint64]accountID{}
+	providers := map[accountID]*provider{}
+	var liveSubs []*subscription
+	addr := func(a accountID) string { return a.address(l.params.SS58Prefix) }
 
 	l.committed.Iterate(nil, nil, func(k, v []byte) bool {
 		if isStateKey(k) {
@@ -45,22 +45,25 @@ func (l *Ledger) CheckInvariants() error {
 		switch k[0] {
 		case pAccount:
 			var a Account
-			_ = json.Unmarshal(v, &a)
+			st.decode(k, v, &a)
 			total += uint64(a.Balance)
 		case pType:
-			var t wire.DescriptorType
-			_ = json.Unmarshal(v, &t)
+			var t descriptorType
+			st.decode(k, v, &t)
 			total += uint64(t.Deposit)
 		case pProvider:
-			var p wire.Provider
-			_ = json.Unmarshal(v, &p)
-			providers[p.Address] = &p
+			var p provider
+			st.decode(k, v, &p)
+			if p.Account != accountID(k[1:]) {
+				fail("provider stored under %s names %s", addr(accountID(k[1:])), addr(p.Account))
+			}
+			providers[p.Account] = &p
 			if h > p.EarnedAt {
 				total += uint64(p.Rate) * uint64(h-p.EarnedAt)
 			}
 		case pSub:
-			var s wire.Subscription
-			_ = json.Unmarshal(v, &s)
+			var s subscription
+			st.decode(k, v, &s)
 			if s.Live() {
 				total += uint64(s.Deposit - owed(&s, h))
 				reserved[s.Provider] += s.Units
@@ -78,7 +81,7 @@ func (l *Ledger) CheckInvariants() error {
 			}
 			live[id] = true
 		case pLiveByProv:
-			liveByProv[binary.BigEndian.Uint64(k[33:])] = keyring.EncodeSS58(k[1:33], l.params.SS58Prefix)
+			liveByProv[binary.BigEndian.Uint64(k[33:])] = accountID(k[1:33])
 		case pExpiry:
 			id := binary.BigEndian.Uint64(k[9:])
 			if _, dup := expiry[id]; dup {
@@ -106,35 +109,29 @@ func (l *Ledger) CheckInvariants() error {
 			fail("subscription %d expires at %d, index says %d (ok=%v), height %d", s.ID, s.ExpiresAt, e, ok, h)
 		}
 		if liveByProv[s.ID] != s.Provider {
-			fail("live subscription %d is in provider %q's live index, want %s", s.ID, liveByProv[s.ID], s.Provider)
+			fail("live subscription %d is in provider %s's live index, want %s", s.ID, addr(liveByProv[s.ID]), addr(s.Provider))
 		}
 		if _, ok := providers[s.Provider]; !ok {
-			fail("subscription %d awarded to missing provider %s", s.ID, s.Provider)
+			fail("subscription %d awarded to missing provider %s", s.ID, addr(s.Provider))
 		}
 		if s.State == wire.StateActive && s.ExpiresAt != s.SettledAt+int64(uint64(s.Deposit)/uint64(s.PricePerBlock)) {
 			fail("subscription %d expiry %d does not match its deposit", s.ID, s.ExpiresAt)
 		}
 	}
-	addrs := make([]string, 0, len(providers))
-	for a := range providers {
-		addrs = append(addrs, a)
-	}
-	sort.Strings(addrs)
-	for _, a := range addrs {
+	for _, a := range slices.SortedFunc(maps.Keys(providers), func(a, b accountID) int { return bytes.Compare(a[:], b[:]) }) {
 		p := providers[a]
 		if p.Reserved != reserved[a] {
-			fail("provider %s reserves %d units, its live subscriptions hold %d", a, p.Reserved, reserved[a])
+			fail("provider %s reserves %d units, its live subscriptions hold %d", addr(a), p.Reserved, reserved[a])
 		}
 		if p.Reserved > p.Capacity {
-			fail("provider %s reserves %d units over its capacity %d", a, p.Reserved, p.Capacity)
+			fail("provider %s reserves %d units over its capacity %d", addr(a), p.Reserved, p.Capacity)
 		}
 		if uint64(p.Rate) != rate[a] {
-			fail("provider %s rate %d, active subscriptions pay %d", a, p.Rate, rate[a])
+			fail("provider %s rate %d, active subscriptions pay %d", addr(a), p.Rate, rate[a])
 		}
-		pub, _, _ := keyring.DecodeSS58(a)
 		for _, t := range p.Types {
-			if l.committed.Get(provByTypeKey(t, pub)) == nil {
-				fail("provider %s missing from the index of type %s", a, t)
+			if l.committed.Get(provByTypeKey(t, a)) == nil {
+				fail("provider %s missing from the index of type %s", addr(a), t)
 			}
 		}
 	}

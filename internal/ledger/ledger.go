@@ -99,13 +99,16 @@ func (l *Ledger) InitChain(chainID string, appState []byte, initialHeight int64)
 	st.setJSON(metaKey(metaParams), g.Params)
 	st.setJSON(metaKey(metaChainID), chainID)
 	var total uint64
-	for _, a := range g.Accounts {
-		pub, _, _ := keyring.DecodeSS58(a.Address)
+	for i, a := range g.Accounts {
+		pub, err := parseAddress(fmt.Sprintf("accounts[%d].address", i), a.Address)
+		if err != nil {
+			return nil, fmt.Errorf("init chain: genesis: %w", err)
+		}
 		st.setAccount(pub, Account{Balance: a.Balance})
 		total += uint64(a.Balance)
 	}
 	for _, t := range g.Types {
-		st.setJSON(typeKey(t.Name+"/"+t.Version), wire.DescriptorType{Name: t.Name, Version: t.Version, SchemaCID: t.SchemaCID})
+		st.setDescriptorType(&descriptorType{DescriptorTypeFields: wire.DescriptorTypeFields{Name: t.Name, Version: t.Version, SchemaCID: t.SchemaCID}})
 	}
 	st.setMetaUint(metaIssuance, total)
 	st.setMetaUint(metaNextSub, 1)
@@ -254,7 +257,7 @@ func (l *Ledger) runTx(parent *cache, height int64, blockHash, raw []byte) ([]wi
 	}
 	txc := newCache(parent)
 	st := store{txc}
-	signer := d.signer.Bytes[:]
+	var signer accountID = d.signer.Bytes
 	acct := st.account(signer)
 	switch {
 	case d.body.Nonce < acct.Nonce:

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
@@ -50,13 +49,13 @@ func (l *Ledger) Query(path string, data []byte) ([]byte, error) {
 		if !ok {
 			return nil, wire.Reject(wire.CodeNotFound, "path", "descriptor type %q is not registered", id)
 		}
-		v = t
+		v = t.view(q.prefix)
 	case path == wire.QueryTypes:
 		types := []wire.DescriptorType{}
-		iteratePrefix(q.st.kv, []byte{pType}, func(_, val []byte) bool {
-			var t wire.DescriptorType
-			_ = json.Unmarshal(val, &t)
-			types = append(types, t)
+		iteratePrefix(q.st.kv, []byte{pType}, func(k, val []byte) bool {
+			var t descriptorType
+			q.st.decode(k, val, &t)
+			types = append(types, t.view(q.prefix))
 			return true
 		})
 		v = types
@@ -97,7 +96,7 @@ type querier struct {
 	prefix uint16
 }
 
-func (q querier) pending(p *wire.Provider) wire.Amount {
+func (q querier) pending(p *provider) wire.Amount {
 	if q.h <= p.EarnedAt {
 		return 0
 	}
@@ -111,7 +110,7 @@ func (q querier) account(addr string) (*wire.AccountView, error) {
 		return nil, err
 	}
 	a := q.st.account(pub)
-	v := &wire.AccountView{Address: keyring.EncodeSS58(pub, q.prefix), PublicKey: "0x" + hex.EncodeToString(pub),
+	v := &wire.AccountView{Address: pub.address(q.prefix), PublicKey: "0x" + hex.EncodeToString(pub[:]),
 		Balance: a.Balance, Nonce: a.Nonce, SSHKey: a.SSHKey}
 	if p, ok := q.st.provider(pub); ok {
 		v.PendingEarnings = q.pending(p)
@@ -119,8 +118,8 @@ func (q querier) account(addr string) (*wire.AccountView, error) {
 	return v, nil
 }
 
-func (q querier) providerView(p *wire.Provider) wire.ProviderView {
-	return wire.ProviderView{Provider: *p, Free: p.Capacity - p.Reserved, PendingEarnings: q.pending(p)}
+func (q querier) providerView(p *provider) wire.ProviderView {
+	return wire.ProviderView{Provider: p.view(q.prefix), Free: p.Capacity - p.Reserved, PendingEarnings: q.pending(p)}
 }
 
 func (q querier) provider(addr string) (*wire.ProviderView, error) {
@@ -146,22 +145,22 @@ func (q querier) providers(page wire.Page) (*wire.ProviderList, error) {
 		start = append(providerKey(pub), 0)
 	}
 	out := &wire.ProviderList{Providers: []wire.ProviderView{}}
-	q.st.kv.Iterate(start, prefixEnd([]byte{pProvider}), func(_, val []byte) bool {
+	q.st.kv.Iterate(start, prefixEnd([]byte{pProvider}), func(k, val []byte) bool {
 		if len(out.Providers) == page.Limit {
 			out.Next = out.Providers[len(out.Providers)-1].Address
 			return false
 		}
-		var p wire.Provider
-		_ = json.Unmarshal(val, &p)
+		var p provider
+		q.st.decode(k, val, &p)
 		out.Providers = append(out.Providers, q.providerView(&p))
 		return true
 	})
 	return out, nil
 }
 
-func (q querier) subView(s *wire.Subscription) wire.SubscriptionView {
+func (q querier) subView(s *subscription) wire.SubscriptionView {
 	owed := owed(s, q.h)
-	return wire.SubscriptionView{Subscription: *s, Remaining: s.Deposit - owed, PaidTotal: s.Charged + owed, AsOf: q.h}
+	return wire.SubscriptionView{Subscription: s.view(q.prefix), Remaining: s.Deposit - owed, PaidTotal: s.Charged + owed, AsOf: q.h}
 }
 
 func (q querier) subsByAccount(prefix byte, addr string, page wire.Page) (*wire.SubscriptionList, error) {
@@ -169,7 +168,7 @@ func (q querier) subsByAccount(prefix byte, addr string, page wire.Page) (*wire.
 	if err != nil {
 		return nil, err
 	}
-	return q.subsByIndex(key(prefix, pub), page)
+	return q.subsByIndex(key(prefix, pub[:]), page)
 }
 
 // subsByIndex lists the subscriptions of an index whose keys end in the id.

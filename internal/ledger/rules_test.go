@@ -90,7 +90,7 @@ func TestRejections(t *testing.T) {
 			return h.tx(nobody, wire.Msg{Transfer: &wire.MsgTransfer{To: bob.Address(42), Amount: 1}})
 		}, wire.CodeInsufficientFunds, "msg.transfer.amount"},
 		{"insufficient funds deposit", func(h *harness) []byte {
-			return h.tx(alice, subscribe(1, DevEndowment*2, 5, ""))
+			return h.tx(alice, subscribe(1, wire.DevEndowment*2, 5, ""))
 		}, wire.CodeInsufficientFunds, "msg.subscribe.deposit"},
 		{"insufficient funds type deposit", func(h *harness) []byte {
 			return h.tx(nobody, wire.Msg{RegisterType: &wire.MsgRegisterType{Name: "vm", Version: "v1", SchemaCID: testCID("vm")}})
@@ -245,7 +245,7 @@ func TestTransferAndNonces(t *testing.T) {
 	if len(ev) != 1 || ev[0]["from"] != alice.Address(42) || ev[0]["to"] != bob.Address(42) || ev[0]["amount"] != "100" {
 		t.Fatalf("transfer event %v", ev)
 	}
-	if h.balance(alice) != DevEndowment-300 || h.balance(bob) != DevEndowment+300 || h.nonce(alice) != 3 {
+	if h.balance(alice) != wire.DevEndowment-300 || h.balance(bob) != wire.DevEndowment+300 || h.nonce(alice) != 3 {
 		t.Fatalf("balances %d %d nonce %d", h.balance(alice), h.balance(bob), h.nonce(alice))
 	}
 	// Replaying a committed tx fails.
@@ -448,7 +448,7 @@ func TestStrategies(t *testing.T) {
 		}
 	})
 	t.Run("genesis default", func(t *testing.T) {
-		h := newHarness(t, func(g *Genesis) { g.Params.DefaultStrategy = wire.StrategyCapacity })
+		h := newHarness(t, func(g *wire.Genesis) { g.Params.DefaultStrategy = wire.StrategyCapacity })
 		h.block(h.tx(providers[0], registerProvider("https://p.example", 5, 1)), h.tx(providers[1], registerProvider("https://p.example", 50, 1)))
 		r := h.ok(alice, subscribe(1, 10, 1, ""))
 		if ev := events(r.Events, wire.EventSubscriptionAwarded)[0]; ev["provider"] != providers[1].Address(42) || ev["strategy"] != wire.StrategyCapacity {

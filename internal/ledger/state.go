@@ -11,16 +11,88 @@ import (
 	"github.com/dinfra/stack/internal/ledger/wire"
 )
 
-// Account is an account's state. Accounts are keyed by their 32-byte public key; the
-// address is its SS58 form.
+// accountID is an account's 32-byte public key: how the state names accounts (in keys, and
+// in records as 0x hex). SS58 addresses belong to the edges (messages, queries, events), in
+// the chain's params.ss58_prefix.
+type accountID [keyring.PublicKeySize]byte
+
+func (a accountID) MarshalText() ([]byte, error) { return []byte("0x" + hex.EncodeToString(a[:])), nil }
+
+func (a *accountID) UnmarshalText(b []byte) error {
+	h, ok := strings.CutPrefix(string(b), "0x")
+	if !ok || len(h) != 2*len(a) {
+		return fmt.Errorf("account id %q: want 0x and %d hex bytes", b, len(a))
+	}
+	_, err := hex.Decode(a[:], []byte(h))
+	return err
+}
+
+// address is the account's SS58 form.
+func (a accountID) address(prefix uint16) string { return keyring.EncodeSS58(a[:], prefix) }
+
+// parseAddress reads an SS58 address from a message or query field.
+func parseAddress(field, s string) (accountID, error) {
+	pub, _, err := keyring.DecodeSS58(s)
+	if err != nil {
+		return accountID{}, wire.Reject(wire.CodeInvalid, field, "%v", err)
+	}
+	return accountID(pub), nil
+}
+
+// The state's records: the wire records' fields with accounts as public keys. view renders
+// one for queries, with SS58 addresses.
+
+// Account is an account's state, stored under its public key.
 type Account struct {
 	Balance wire.Amount `json:"balance"`
 	Nonce   uint64      `json:"nonce"`
 	SSHKey  string      `json:"ssh_key,omitempty"`
 }
 
+// descriptorType is a registered descriptor type.
+type descriptorType struct {
+	wire.DescriptorTypeFields
+	Owner *accountID `json:"owner,omitempty"` // nil for genesis types
+}
+
+func (t *descriptorType) view(prefix uint16) wire.DescriptorType {
+	v := wire.DescriptorType{DescriptorTypeFields: t.DescriptorTypeFields}
+	if t.Owner != nil {
+		v.Owner = t.Owner.address(prefix)
+	}
+	return v
+}
+
+// provider is a registered provider.
+type provider struct {
+	Account accountID `json:"account"`
+	wire.ProviderFields
+}
+
+func (p *provider) view(prefix uint16) wire.Provider {
+	return wire.Provider{Address: p.Account.address(prefix), ProviderFields: p.ProviderFields}
+}
+
+// subscription is a consumer's deployment.
+type subscription struct {
+	ID             uint64         `json:"id"`
+	Consumer       accountID      `json:"consumer"`
+	ConsumerScheme keyring.Scheme `json:"consumer_scheme"`
+	ConsumerSSHKey string         `json:"consumer_ssh_key,omitempty"`
+	Provider       accountID      `json:"provider"`
+	wire.SubscriptionFields
+}
+
+func (s *subscription) view(prefix uint16) wire.Subscription {
+	return wire.Subscription{
+		ID: s.ID, Consumer: s.Consumer.address(prefix), ConsumerScheme: string(s.ConsumerScheme),
+		ConsumerPublicKey: "0x" + hex.EncodeToString(s.Consumer[:]), ConsumerSSHKey: s.ConsumerSSHKey,
+		Provider: s.Provider.address(prefix), SubscriptionFields: s.SubscriptionFields,
+	}
+}
+
 // owed is what the subscription has consumed since SettledAt, as of height h.
-func owed(s *wire.Subscription, h int64) wire.Amount {
+func owed(s *subscription, h int64) wire.Amount {
 	if s.State != wire.StateActive || h <= s.SettledAt {
 		return 0
 	}
@@ -31,10 +103,10 @@ func owed(s *wire.Subscription, h int64) wire.Amount {
 // Key layout. Everything except the '_' bookkeeping prefix is state and enters the app hash.
 const (
 	pAccount     = 'a' // a | pubkey32 -> Account
-	pProvider    = 'p' // p | pubkey32 -> Provider
+	pProvider    = 'p' // p | pubkey32 -> provider
 	pProvByType  = 'q' // q | typeID | 0 | pubkey32 -> ""
-	pType        = 't' // t | typeID -> DescriptorType
-	pSub         = 's' // s | id64 -> Subscription
+	pType        = 't' // t | typeID -> descriptorType
+	pSub         = 's' // s | id64 -> subscription
 	pSubConsumer = 'c' // c | pubkey32 | id64 -> ""
 	pSubProvider = 'd' // d | pubkey32 | id64 -> ""
 	pLive        = 'l' // l | id64 -> "" (pending and active subscriptions)
@@ -54,23 +126,23 @@ func key(prefix byte, parts ...[]byte) []byte {
 	return k
 }
 
-func accountKey(pub []byte) []byte  { return key(pAccount, pub) }
-func providerKey(pub []byte) []byte { return key(pProvider, pub) }
-func provByTypeKey(typeID string, pub []byte) []byte {
-	return key(pProvByType, []byte(typeID), []byte{0}, pub)
+func accountKey(a accountID) []byte  { return key(pAccount, a[:]) }
+func providerKey(a accountID) []byte { return key(pProvider, a[:]) }
+func provByTypeKey(typeID string, a accountID) []byte {
+	return key(pProvByType, []byte(typeID), []byte{0}, a[:])
 }
 func provByTypePrefix(typeID string) []byte { return key(pProvByType, []byte(typeID), []byte{0}) }
 func typeKey(id string) []byte              { return key(pType, []byte(id)) }
 func subKey(id uint64) []byte               { return key(pSub, be64(id)) }
-func subConsumerKey(pub []byte, id uint64) []byte {
-	return key(pSubConsumer, pub, be64(id))
+func subConsumerKey(a accountID, id uint64) []byte {
+	return key(pSubConsumer, a[:], be64(id))
 }
-func subProviderKey(pub []byte, id uint64) []byte {
-	return key(pSubProvider, pub, be64(id))
+func subProviderKey(a accountID, id uint64) []byte {
+	return key(pSubProvider, a[:], be64(id))
 }
 func liveKey(id uint64) []byte { return key(pLive, be64(id)) }
-func liveByProviderKey(pub []byte, id uint64) []byte {
-	return key(pLiveByProv, pub, be64(id))
+func liveByProviderKey(a accountID, id uint64) []byte {
+	return key(pLiveByProv, a[:], be64(id))
 }
 func expiryKey(h int64, id uint64) []byte {
 	return key(pExpiry, be64(uint64(h)), be64(id))
@@ -96,10 +168,16 @@ func (s store) getJSON(k []byte, v any) bool {
 	if b == nil {
 		return false
 	}
+	s.decode(k, b, v)
+	return true
+}
+
+// decode reads the record stored under k. The ledger wrote it: one that does not decode is
+// corrupt state, and the node stops rather than go on from it.
+func (store) decode(k, b []byte, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		panic(fmt.Errorf("ledger state: corrupt record %q: %w", k, err))
 	}
-	return true
 }
 
 func (s store) setJSON(k []byte, v any) {
@@ -110,24 +188,24 @@ func (s store) setJSON(k []byte, v any) {
 	s.kv.Set(k, b)
 }
 
-func (s store) account(pub []byte) Account {
-	var a Account
-	s.getJSON(accountKey(pub), &a)
-	return a
+func (s store) account(a accountID) Account {
+	var acct Account
+	s.getJSON(accountKey(a), &acct)
+	return acct
 }
 
 // setAccount stores an account; an empty one is removed.
-func (s store) setAccount(pub []byte, a Account) {
-	if a == (Account{}) {
-		s.kv.Delete(accountKey(pub))
+func (s store) setAccount(a accountID, acct Account) {
+	if acct == (Account{}) {
+		s.kv.Delete(accountKey(a))
 		return
 	}
-	s.setJSON(accountKey(pub), a)
+	s.setJSON(accountKey(a), acct)
 }
 
-func (s store) provider(pub []byte) (*wire.Provider, bool) {
-	var p wire.Provider
-	if !s.getJSON(providerKey(pub), &p) {
+func (s store) provider(a accountID) (*provider, bool) {
+	var p provider
+	if !s.getJSON(providerKey(a), &p) {
 		return nil, false
 	}
 	return &p, true
@@ -135,39 +213,41 @@ func (s store) provider(pub []byte) (*wire.Provider, bool) {
 
 // setProvider stores a provider and keeps its by-type index: an entry for each type it
 // serves now, none for a type it served before.
-func (s store) setProvider(pub []byte, p *wire.Provider) {
-	s.unindexProvider(pub)
+func (s store) setProvider(p *provider) {
+	s.unindexProvider(p.Account)
 	for _, t := range p.Types {
-		s.kv.Set(provByTypeKey(t, pub), nil)
+		s.kv.Set(provByTypeKey(t, p.Account), nil)
 	}
-	s.setJSON(providerKey(pub), p)
+	s.setJSON(providerKey(p.Account), p)
 }
 
 // deleteProvider removes a provider and its index entries.
-func (s store) deleteProvider(pub []byte) {
-	s.unindexProvider(pub)
-	s.kv.Delete(providerKey(pub))
+func (s store) deleteProvider(a accountID) {
+	s.unindexProvider(a)
+	s.kv.Delete(providerKey(a))
 }
 
-func (s store) unindexProvider(pub []byte) {
+func (s store) unindexProvider(a accountID) {
 	var old struct{ Types []string } // only what the index is made of: decoding is the cost
-	if s.getJSON(providerKey(pub), &old) {
+	if s.getJSON(providerKey(a), &old) {
 		for _, t := range old.Types {
-			s.kv.Delete(provByTypeKey(t, pub))
+			s.kv.Delete(provByTypeKey(t, a))
 		}
 	}
 }
 
-func (s store) descriptorType(id string) (*wire.DescriptorType, bool) {
-	var t wire.DescriptorType
+func (s store) descriptorType(id string) (*descriptorType, bool) {
+	var t descriptorType
 	if !s.getJSON(typeKey(id), &t) {
 		return nil, false
 	}
 	return &t, true
 }
 
-func (s store) subscription(id uint64) (*wire.Subscription, bool) {
-	var sub wire.Subscription
+func (s store) setDescriptorType(t *descriptorType) { s.setJSON(typeKey(t.ID()), t) }
+
+func (s store) subscription(id uint64) (*subscription, bool) {
+	var sub subscription
 	if !s.getJSON(subKey(id), &sub) {
 		return nil, false
 	}
@@ -177,17 +257,16 @@ func (s store) subscription(id uint64) (*wire.Subscription, bool) {
 // setSubscription stores a subscription and keeps its indexes: by consumer and by provider
 // from its creation on; live and live-by-provider while it is pending or active; expiry at
 // ExpiresAt while it is live. Handlers change the record; the indexes follow from it.
-func (s store) setSubscription(sub *wire.Subscription) {
+func (s store) setSubscription(sub *subscription) {
 	var old struct { // only what the indexes are made of: decoding is the cost
 		State     string `json:"state"`
 		ExpiresAt int64  `json:"expires_at"`
 	}
 	had := s.getJSON(subKey(sub.ID), &old)
-	consumer, provider := subscriptionParties(sub)
 	wasLive := had && (old.State == wire.StatePending || old.State == wire.StateActive)
 	if !had {
-		s.kv.Set(subConsumerKey(consumer, sub.ID), nil)
-		s.kv.Set(subProviderKey(provider, sub.ID), nil)
+		s.kv.Set(subConsumerKey(sub.Consumer, sub.ID), nil)
+		s.kv.Set(subProviderKey(sub.Provider, sub.ID), nil)
 	}
 	if wasLive {
 		s.kv.Delete(expiryKey(old.ExpiresAt, sub.ID))
@@ -197,27 +276,13 @@ func (s store) setSubscription(sub *wire.Subscription) {
 		s.kv.Set(expiryKey(sub.ExpiresAt, sub.ID), nil)
 		if !wasLive {
 			s.kv.Set(liveKey(sub.ID), nil)
-			s.kv.Set(liveByProviderKey(provider, sub.ID), nil)
+			s.kv.Set(liveByProviderKey(sub.Provider, sub.ID), nil)
 		}
 	case wasLive:
 		s.kv.Delete(liveKey(sub.ID))
-		s.kv.Delete(liveByProviderKey(provider, sub.ID))
+		s.kv.Delete(liveByProviderKey(sub.Provider, sub.ID))
 	}
 	s.setJSON(subKey(sub.ID), sub)
-}
-
-// subscriptionParties are the public keys of a subscription's consumer and provider, as its
-// indexes are keyed. The record was written by the ledger: an undecodable key is corrupt
-// state.
-func subscriptionParties(sub *wire.Subscription) (consumer, provider []byte) {
-	consumer, err := hex.DecodeString(strings.TrimPrefix(sub.ConsumerPublicKey, "0x"))
-	if err == nil {
-		provider, _, err = keyring.DecodeSS58(sub.Provider)
-	}
-	if err != nil {
-		panic(fmt.Errorf("ledger state: subscription %d: %w", sub.ID, err))
-	}
-	return consumer, provider
 }
 
 func (s store) metaUint(name string) uint64 {

@@ -96,6 +96,16 @@ func TestNothingImportsACommand(t *testing.T) {
 	}
 }
 
+// The dinfra CLI runs the chain through internal/chain and speaks to it in the wire types:
+// no command imports the state machine itself.
+func TestDinfraCommandsImportNoStateMachine(t *testing.T) {
+	for _, p := range imports(t, "cmd/dinfra") {
+		if p == "internal/ledger" || p == "internal/ledger/abciapp" {
+			t.Errorf("cmd/dinfra imports %s", p)
+		}
+	}
+}
+
 // The chain's clients speak its wire types (internal/ledger/wire) and link none of the
 // state machine.
 func TestChainClientsLinkNoStateMachine(t *testing.T) {

@@ -20,7 +20,7 @@ func TestABCIRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := New(l, nil)
-	g := ledger.DevGenesis(nil)
+	g := wire.DevGenesis(nil)
 	init, err := app.InitChain(ctx, &abci.RequestInitChain{ChainId: "c", AppStateBytes: g.JSON(), InitialHeight: 1})
 	if err != nil || len(init.AppHash) != 32 {
 		t.Fatalf("init chain: %v %x", err, init.GetAppHash())

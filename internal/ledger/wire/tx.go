@@ -1,9 +1,10 @@
 // Package wire is the DINFRA chain on the wire: signed transactions and their messages,
-// result codes, events, query paths and answers, the records queries return and the
-// chain's params, as their JSON is encoded. The state machine (internal/ledger) and its
-// clients (internal/chain/client, the watcher, the CLI) both import it; a client links none
-// of the state machine. Field names and tags are the encoding: the state stores the records
-// as JSON, so the app hash depends on them.
+// result codes, events, query paths and answers, the records queries return, the chain's
+// params and its genesis app_state, as their JSON is encoded. The state machine
+// (internal/ledger) and its clients (internal/chain/client, the watcher, the CLI) both import
+// it; a client links none of the state machine. Field names and tags are the encoding: the
+// state machine stores the records' *Fields as JSON (with public keys where these records
+// have SS58 addresses), so the app hash depends on them.
 package wire
 
 import (

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +20,6 @@ import (
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
-	"github.com/dinfra/stack/internal/ledger"
 	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/watcher"
@@ -49,14 +47,9 @@ func Descriptors(t testing.TB) (*descriptor.Registry, *descriptor.DirStore) {
 // descriptor types, and returns a client once it has produced a block.
 func StartChain(t testing.TB, reg *descriptor.Registry, blockTime time.Duration) *client.Client {
 	t.Helper()
-	var types []ledger.GenesisType
-	for _, ty := range reg.Types() {
-		i := strings.LastIndexByte(ty.Name, '/')
-		types = append(types, ledger.GenesisType{Name: ty.Name[:i], Version: ty.Name[i+1:], SchemaCID: ty.SchemaCID.String()})
-	}
 	home := t.TempDir()
 	ports := testenv.FreePorts(t, 2)
-	if err := chain.Init(chain.InitOptions{Home: home, Genesis: ledger.DevGenesis(types), BlockTime: blockTime,
+	if err := chain.Init(chain.InitOptions{Home: home, Genesis: wire.DevGenesis(chain.BuiltinTypes(reg)), BlockTime: blockTime,
 		P2PAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]), RPCAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[1])}); err != nil {
 		t.Fatal(err)
 	}
