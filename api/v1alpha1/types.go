@@ -622,6 +622,14 @@ type P2P struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	PublicHost string `json:"publicHost,omitempty"`
+
+	// Bootnodes are boot nodes from outside this network, as multiaddrs ending in
+	// /p2p/PEER_ID: nodes of the same chain in another cluster, data centre or onf network.
+	// They come after the boot nodes onf wires itself.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MaxLength=512
+	Bootnodes []string `json:"bootnodes,omitempty"`
 }
 
 // Autoscaling scales a group between MinReplicas and MaxReplicas.

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // storeFlags selects the descriptor store; shared by every command that reads descriptors.
@@ -54,7 +55,7 @@ func validateFor(cmd *cobra.Command, typ string, data []byte, output string) err
 		return err
 	}
 	err = reg.Validate(typ, data)
-	problems := descriptor.Problems(err)
+	problems := problem.Of(err)
 	if problems == nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func TestDescriptorCommands(t *testing.T) {
 	}
 
 	_, stderr, err := runDinfra(t, `{"name":"X","cpus":0,"image":"debian-12","memoryMiB":512,"diskGiB":1}`, "descriptor", "validate", "-t", "cloud-init/v1", "-")
-	if err == nil || !strings.Contains(stderr, "cpus: minimum: got 0, want 1") || !strings.Contains(stderr, "name: 'X' does not match") {
+	if err == nil || !strings.Contains(stderr, "cpus: must be >= 1, got 0") || !strings.Contains(stderr, `name: must match ^[a-z]`) {
 		t.Fatalf("invalid descriptor: err %v, stderr:\n%s", err, stderr)
 	}
 

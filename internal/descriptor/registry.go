@@ -12,6 +12,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/dinfra/stack/internal/descriptor/schemas"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // Built-in descriptor type names.
@@ -35,15 +36,15 @@ type Type struct {
 	compiled  *jsonschema.Schema
 }
 
-// Validate checks doc against the type's schema. It returns an *InvalidError listing every
-// problem, or nil.
+// Validate checks doc against the type's schema. It returns a *problem.Error listing every
+// problem (see Invalid), or nil.
 func (t *Type) Validate(doc []byte) error {
 	if len(doc) > MaxSize {
-		return &InvalidError{t.Name, []Problem{{DocumentPath, fmt.Sprintf("document is %d bytes, the maximum is %d", len(doc), MaxSize)}}}
+		return Invalid(t.Name, problem.List{{Field: problem.Document, Reason: fmt.Sprintf("document is %d bytes, the maximum is %d", len(doc), MaxSize)}})
 	}
 	v, p := decodeJSON(doc)
 	if p != nil {
-		return &InvalidError{t.Name, []Problem{*p}}
+		return Invalid(t.Name, problem.List{*p})
 	}
 	err := t.compiled.Validate(v)
 	if err == nil {
@@ -53,7 +54,7 @@ func (t *Type) Validate(doc []byte) error {
 	if !errors.As(err, &ve) {
 		return fmt.Errorf("validate %s descriptor: %w", t.Name, err)
 	}
-	return &InvalidError{t.Name, problemsOf(ve, v)}
+	return Invalid(t.Name, problem.Schema(ve, v, nil))
 }
 
 // Registry knows descriptor types by name. It is safe for concurrent use.
@@ -153,7 +154,7 @@ func (r *Registry) Types() []*Type {
 }
 
 // Validate checks doc against type name: an error wrapping ErrUnknownType, an
-// *InvalidError, or nil.
+// *problem.Error, or nil.
 func (r *Registry) Validate(name string, doc []byte) error {
 	t, ok := r.Lookup(name)
 	if !ok {

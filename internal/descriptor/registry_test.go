@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dinfra/stack/internal/problem"
 )
 
 func readExample(t *testing.T, name string) []byte {
@@ -71,44 +73,44 @@ func TestValidationProblems(t *testing.T) {
 		name string
 		typ  string
 		doc  []byte
-		want []Problem
+		want problem.List
 	}{
 		{"bad role", TypeSubstrateNetwork, edit(t, network, `"role": "rpc"`, `"role": "miner"`),
-			[]Problem{{"spec.groups[1].role", "value must be one of 'validator', 'collator', 'full', 'archive', 'rpc', 'bootnode'"}}},
+			problem.List{{Field: "spec.groups[1].role", Reason: `must be one of "validator", "collator", "full", "archive", "rpc", "bootnode", got "miner"`}}},
 		{"negative replicas", TypeSubstrateNetwork, edit(t, network, `"replicas": 1,
         "keys"`, `"replicas": -1,
         "keys"`),
-			[]Problem{{"spec.groups[0].replicas", "minimum: got -1, want 0"}}},
+			problem.List{{Field: "spec.groups[0].replicas", Reason: "must be >= 0, got -1"}}},
 		{"missing chain", TypeSubstrateNetwork, edit(t, network, `"chain": {
       "builtin": "westend-dev"
     },`, ``),
-			[]Problem{{"spec.chain", "required field is missing"}}},
+			problem.List{{Field: "spec.chain", Reason: "required"}}},
 		{"network: misspelt field", TypeSubstrateNetwork, edit(t, network, `"chain"`, `"chian"`),
-			[]Problem{{"spec.chain", "required field is missing"}, {"spec.chian", "unknown field"}}},
+			problem.List{{Field: "spec.chain", Reason: "required"}, {Field: "spec.chian", Reason: "unknown field"}}},
 		{"vm: unknown field", TypeCloudInit, edit(t, vm, `"cpus"`, `"cpu": 1, "cpus"`),
-			[]Problem{{"cpu", "unknown field"}}},
+			problem.List{{Field: "cpu", Reason: "unknown field"}}},
 		{"wrong kind", TypeSubstrateNetwork, edit(t, network, `"SubstrateNetwork"`, `"Deployment"`),
-			[]Problem{{"kind", "value must be 'SubstrateNetwork'"}}},
+			problem.List{{Field: "kind", Reason: `must be "SubstrateNetwork", got "Deployment"`}}},
 		{"not JSON", TypeSubstrateNetwork, []byte("{\n  \"spec\": ,\n}"),
-			[]Problem{{DocumentPath, "not valid JSON at line 2, column 11: invalid character ',' looking for beginning of value"}}},
+			problem.List{{Field: problem.Document, Reason: "not valid JSON at line 2, column 11: invalid character ',' looking for beginning of value"}}},
 		{"trailing data", TypeCloudInit, append(append([]byte{}, vm...), []byte("{}")...),
-			[]Problem{{DocumentPath, "unexpected data after the JSON value at line 10, column 1"}}},
+			problem.List{{Field: problem.Document, Reason: "unexpected data after the JSON value at line 10, column 1"}}},
 		{"array instead of object", TypeCloudInit, []byte(`[]`),
-			[]Problem{{DocumentPath, "got array, want object"}}},
+			problem.List{{Field: problem.Document, Reason: "must be object, got array"}}},
 		{"vm: several problems at once", TypeCloudInit, []byte(`{"name":"Builder","image":"debian-12","cpus":0,"memoryMiB":1024,"diskGiB":10,"userData":"echo hi","sshAuthorizedKeys":["ssh-dss AAAA"]}`),
-			[]Problem{
-				{"cpus", "minimum: got 0, want 1"},
-				{"name", "'Builder' does not match pattern '^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$'"},
-				{"sshAuthorizedKeys[0]", `'ssh-dss AAAA' does not match pattern '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+=*( [^\\n]*)?$'`},
-				{"userData", "'echo hi' does not match pattern '^(#cloud-config|#!)'"},
+			problem.List{
+				{Field: "cpus", Reason: "must be >= 1, got 0"},
+				{Field: "name", Reason: `must match ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$, got "Builder"`},
+				{Field: "sshAuthorizedKeys[0]", Reason: `must match ^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+=*( [^\n]*)?$, got "ssh-dss AAAA"`},
+				{Field: "userData", Reason: `must match ^(#cloud-config|#!), got "echo hi"`},
 			}},
 		{"too large", TypeCloudInit, make([]byte, MaxSize+1),
-			[]Problem{{DocumentPath, "document is 262145 bytes, the maximum is 262144"}}},
+			problem.List{{Field: problem.Document, Reason: "document is 262145 bytes, the maximum is 262144"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := r.Validate(tt.typ, tt.doc)
-			got := Problems(err)
+			got := problem.Of(err)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("problems:\n got %q\nwant %q\n(err %v)", got, tt.want, err)
 			}
@@ -116,14 +118,6 @@ func TestValidationProblems(t *testing.T) {
 				t.Fatalf("error text %q does not name %q", err, tt.want[0])
 			}
 		})
-	}
-}
-
-func TestFieldPathQuotesOddKeys(t *testing.T) {
-	doc := map[string]any{"metadata": map[string]any{"labels": map[string]any{"app.kubernetes.io/name": 1}}}
-	got := fieldPath(doc, []string{"metadata", "labels", "app.kubernetes.io/name"})
-	if want := `metadata.labels["app.kubernetes.io/name"]`; got != want {
-		t.Fatalf("fieldPath = %s, want %s", got, want)
 	}
 }
 
@@ -153,7 +147,7 @@ func TestAddAndLoadType(t *testing.T) {
 	if !ty.SchemaCID.Equals(c) {
 		t.Fatalf("schema CID %s, want %s", ty.SchemaCID, c)
 	}
-	if got := Problems(r.Validate("disk/v1", []byte(`{"size":0}`))); !reflect.DeepEqual(got, []Problem{{"size", "minimum: got 0, want 1"}}) {
+	if got := problem.Of(r.Validate("disk/v1", []byte(`{"size":0}`))); !reflect.DeepEqual(got, problem.List{{Field: "size", Reason: "must be >= 1, got 0"}}) {
 		t.Fatalf("problems = %v", got)
 	}
 	// Same name, same schema: no-op. Same name, another schema: refused.

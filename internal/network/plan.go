@@ -270,6 +270,12 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 	if g.P2P != nil && g.P2P.PublicHost != "" {
 		fn.PublicHost = g.P2P.PublicHost
 	}
+	if g.P2P != nil && len(g.P2P.Bootnodes) > 0 {
+		// Boot nodes outside the network (another cluster or onf network of the same chain)
+		// come after the ones onf wires.
+		np.Bootnodes = append(append([]string(nil), np.Bootnodes...), g.P2P.Bootnodes...)
+		fn.Bootnodes = np.Bootnodes
+	}
 	if k := np.Keys; k != nil {
 		fn.DevKey = k.Dev
 		fn.SessionKeys = k.Types

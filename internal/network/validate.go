@@ -176,6 +176,7 @@ func validateGroups(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 		checkArgs(ps, at.key("args"), sw.Flavor, g.Args)
 		validateUpgrade(ps, at.key("upgrade"), g)
 		validatePod(ps, at, g)
+		validateBootnodes(ps, at.key("p2p"), g.P2P)
 	}
 	if gossamerValidators > 1 {
 		ps.Add("spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got %d", gossamerValidators)

@@ -14,7 +14,7 @@ import (
 
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // Deployment is a checked deploy request handed to a Driver.
@@ -85,26 +85,14 @@ const maxPublicMessage = 200
 // PublicMessage is what may be published about a failed deployment: "reason: message".
 func PublicMessage(err error) string {
 	var pe *PublicError
-	var ie *descriptor.InvalidError
 	msg := ReasonDeployFailed + ": the provider could not deploy this descriptor"
 	switch {
 	case errors.As(err, &pe):
 		msg = pe.Reason + ": " + pe.Message
-	case errors.As(err, &ie):
-		msg = ReasonInvalidDescriptor + ": " + problemList(ie.Problems)
+	case problem.Of(err) != nil:
+		msg = ReasonInvalidDescriptor + ": " + problem.Of(err).Error()
 	}
 	return Truncate(msg, maxPublicMessage)
-}
-
-func problemList(ps []descriptor.Problem) string {
-	out := ""
-	for i, p := range ps {
-		if i > 0 {
-			out += "; "
-		}
-		out += p.String()
-	}
-	return out
 }
 
 // Truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -15,6 +15,7 @@ import (
 
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/problem"
 	"github.com/dinfra/stack/internal/reactor/boundary"
 )
 
@@ -272,10 +273,10 @@ func (s *Server) check(req api.DeployRequestObject) (Deployment, api.DeployRespo
 			return Deployment{}, bad(api.ErrorCodeCidMismatch, "descriptor: %v", err)
 		}
 		resp := api.Deploy400JSONResponse{Code: api.ErrorCodeInvalidDescriptor, Message: err.Error()}
-		if ps := descriptor.Problems(err); ps != nil {
+		if ps := problem.Of(err); ps != nil {
 			out := make([]api.Problem, len(ps))
 			for i, p := range ps {
-				out[i] = api.Problem{Path: p.Path, Reason: p.Reason}
+				out[i] = api.Problem{Path: p.Field, Reason: p.Reason}
 			}
 			resp.Problems = &out
 		}

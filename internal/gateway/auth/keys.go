@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/internal/gateway/config"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // Identity is an authenticated caller.
@@ -85,10 +86,8 @@ func ParseKeyFile(data []byte, defaultRole string, roleExists func(string) bool)
 	if err := config.DecodeStrict(data, &kf); err != nil {
 		return nil, err
 	}
-	var ps config.Problems
-	add := func(f, format string, args ...any) {
-		ps = append(ps, config.Problem{Field: f, Reason: fmt.Sprintf(format, args...)})
-	}
+	var ps problem.List
+	add := ps.Add
 	out := make(map[[32]byte]Identity, len(kf.Keys))
 	ids := map[string]bool{}
 	for i, k := range kf.Keys {
@@ -116,16 +115,11 @@ func ParseKeyFile(data []byte, defaultRole string, roleExists func(string) bool)
 			add(f+".role", "role %q is not defined in the gateway config", role)
 		}
 		if k.Limits != nil {
-			if err := config.CheckLimits(f+".limits", *k.Limits); err != nil {
-				var kp config.Problems
-				if errors.As(err, &kp) {
-					ps = append(ps, kp...)
-				}
-			}
+			config.CheckLimits(&ps, f+".limits", *k.Limits)
 		}
 		out[sum] = Identity{ID: k.ID, Role: role, Limits: k.Limits, key: sum}
 	}
-	if err := ps.Err(); err != nil {
+	if err := ps.Err("API key file"); err != nil {
 		return nil, err
 	}
 	return out, nil

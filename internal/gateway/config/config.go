@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/dinfra/stack/internal/gateway/policy"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // Config is the whole gateway configuration.
@@ -278,113 +279,108 @@ func swapScheme(raw string, to map[string]string) string {
 
 // Validate reports every problem with its field path.
 func (c *Config) Validate() error {
-	var ps Problems
+	var ps problem.List
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		ps.add("listen", "must be host:port: %v", err)
+		ps.Add("listen", "must be host:port: %v", err)
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
-			ps.add("metricsListen", "must be host:port: %v", err)
+			ps.Add("metricsListen", "must be host:port: %v", err)
 		}
 	}
 	if c.TLS != nil && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
-		ps.add("tls", "certFile and keyFile are both required")
+		ps.Add("tls", "certFile and keyFile are both required")
 	}
 	if len(c.Upstreams) == 0 {
-		ps.add("upstreams", "at least one upstream is required")
+		ps.Add("upstreams", "at least one upstream is required")
 	}
 	names := map[string]bool{}
 	for i, u := range c.Upstreams {
 		f := fmt.Sprintf("upstreams[%d]", i)
 		if names[u.Name] {
-			ps.add(f+".name", "duplicate name %q", u.Name)
+			ps.Add(f+".name", "duplicate name %q", u.Name)
 		}
 		names[u.Name] = true
 		checkURL(&ps, f+".http", u.HTTP, "http", "https")
 		checkURL(&ps, f+".ws", u.WS, "ws", "wss")
 	}
 	if c.HealthCheck.Interval < Duration(100*time.Millisecond) {
-		ps.add("healthCheck.interval", "must be at least 100ms")
+		ps.Add("healthCheck.interval", "must be at least 100ms")
 	}
 	if c.HealthCheck.Timeout <= 0 || c.HealthCheck.Timeout > c.HealthCheck.Interval {
-		ps.add("healthCheck.timeout", "must be positive and at most the interval")
+		ps.Add("healthCheck.timeout", "must be positive and at most the interval")
 	}
 	if c.Auth.APIKeys == nil && c.Auth.JWT == nil {
-		ps.add("auth", "configure apiKeys and/or jwt (public routes alone need no auth, but the main route always does)")
+		ps.Add("auth", "configure apiKeys and/or jwt (public routes alone need no auth, but the main route always does)")
 	}
 	if k := c.Auth.APIKeys; k != nil {
 		if k.File == "" {
-			ps.add("auth.apiKeys.file", "is required")
+			ps.Add("auth.apiKeys.file", "is required")
 		}
 		if k.ReloadInterval < Duration(100*time.Millisecond) {
-			ps.add("auth.apiKeys.reloadInterval", "must be at least 100ms")
+			ps.Add("auth.apiKeys.reloadInterval", "must be at least 100ms")
 		}
 	}
 	if j := c.Auth.JWT; j != nil {
 		if j.HS256SecretFile == "" && j.EdDSAPublicKeyFile == "" {
-			ps.add("auth.jwt", "set hs256SecretFile and/or eddsaPublicKeyFile")
+			ps.Add("auth.jwt", "set hs256SecretFile and/or eddsaPublicKeyFile")
 		}
 		if _, ok := c.Roles[j.DefaultRole]; !ok {
-			ps.add("auth.jwt.defaultRole", "role %q is not defined in roles", j.DefaultRole)
+			ps.Add("auth.jwt.defaultRole", "role %q is not defined in roles", j.DefaultRole)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Roles)) {
 		r := c.Roles[name]
 		if _, err := policy.Compile(r.Allow, r.Deny); err != nil {
-			ps.add("roles."+name, "%v", err)
+			ps.Add("roles."+name, "%v", err)
 		}
 	}
 	paths := map[string]bool{"/": true, "/healthz": true}
 	for i, p := range c.Public {
 		f := fmt.Sprintf("public[%d]", i)
 		if !strings.HasPrefix(p.Path, "/") || paths[p.Path] {
-			ps.add(f+".path", "must start with / and be unique (not /, /healthz): %q", p.Path)
+			ps.Add(f+".path", "must start with / and be unique (not /, /healthz): %q", p.Path)
 		}
 		paths[p.Path] = true
 		if _, ok := c.Roles[p.Role]; !ok {
-			ps.add(f+".role", "role %q is not defined in roles", p.Role)
+			ps.Add(f+".role", "role %q is not defined in roles", p.Role)
 		}
 	}
-	checkLimits(&ps, "limits.perKey", c.Limits.PerKey)
-	checkLimits(&ps, "limits.perIP", c.Limits.PerIP)
+	CheckLimits(&ps, "limits.perKey", c.Limits.PerKey)
+	CheckLimits(&ps, "limits.perIP", c.Limits.PerIP)
 	if c.Limits.MaxRequestBytes < 256 {
-		ps.add("limits.maxRequestBytes", "must be at least 256")
+		ps.Add("limits.maxRequestBytes", "must be at least 256")
 	}
 	if c.Limits.MaxBatch < 1 {
-		ps.add("limits.maxBatch", "must be at least 1")
+		ps.Add("limits.maxBatch", "must be at least 1")
 	}
 	if r := c.Limits.MaxResponseBytes; r < 1024 || r > MaxAnswerBytes {
-		ps.add("limits.maxResponseBytes", "must be between 1024 and %d, got %d", MaxAnswerBytes, r)
+		ps.Add("limits.maxResponseBytes", "must be between 1024 and %d, got %d", MaxAnswerBytes, r)
 	}
-	return ps.Err()
+	return ps.Err("gateway config")
 }
 
-// CheckLimits validates a limit set at field path f (used for per-key overrides too).
-func CheckLimits(f string, l LimitSet) error {
-	var ps Problems
-	checkLimits(&ps, f, l)
-	return ps.Err()
-}
-
-func checkLimits(ps *Problems, f string, l LimitSet) {
+// CheckLimits adds the problems of a limit set at field path f to ps (used for per-key
+// overrides too).
+func CheckLimits(ps *problem.List, f string, l LimitSet) {
 	if l.CallsPerSecond < 0 {
-		ps.add(f+".callsPerSecond", "must be >= 0")
+		ps.Add(f+".callsPerSecond", "must be >= 0")
 	}
 	if l.Burst < 0 {
-		ps.add(f+".burst", "must be >= 0")
+		ps.Add(f+".burst", "must be >= 0")
 	}
 	if l.MaxConnections < 0 {
-		ps.add(f+".maxConnections", "must be >= 0")
+		ps.Add(f+".maxConnections", "must be >= 0")
 	}
 	if l.MaxSubscriptions < 0 {
-		ps.add(f+".maxSubscriptions", "must be >= 0")
+		ps.Add(f+".maxSubscriptions", "must be >= 0")
 	}
 }
 
-func checkURL(ps *Problems, f, raw string, schemes ...string) {
+func checkURL(ps *problem.List, f, raw string, schemes ...string) {
 	u, err := url.Parse(raw)
 	if raw == "" || err != nil || u.Host == "" {
-		ps.add(f, "must be a URL with scheme %s and a host (got %q)", strings.Join(schemes, " or "), raw)
+		ps.Add(f, "must be a URL with scheme %s and a host (got %q)", strings.Join(schemes, " or "), raw)
 		return
 	}
 	for _, s := range schemes {
@@ -392,7 +388,7 @@ func checkURL(ps *Problems, f, raw string, schemes ...string) {
 			return
 		}
 	}
-	ps.add(f, "scheme must be %s (got %q)", strings.Join(schemes, " or "), u.Scheme)
+	ps.Add(f, "scheme must be %s (got %q)", strings.Join(schemes, " or "), u.Scheme)
 }
 
 // Duration is a time.Duration written as a Go duration string ("5s", "250ms").
@@ -417,30 +413,3 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // D returns the time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// Problem is one rejected field.
-type Problem struct{ Field, Reason string }
-
-// Problems lists every rejected field.
-type Problems []Problem
-
-func (ps *Problems) add(field, format string, args ...any) {
-	*ps = append(*ps, Problem{field, fmt.Sprintf(format, args...)})
-}
-
-// Err returns nil for no problems.
-func (ps Problems) Err() error {
-	if len(ps) == 0 {
-		return nil
-	}
-	return ps
-}
-
-func (ps Problems) Error() string {
-	var b strings.Builder
-	b.WriteString("invalid gateway config:")
-	for _, p := range ps {
-		fmt.Fprintf(&b, "\n  %s: %s", p.Field, p.Reason)
-	}
-	return b.String()
-}

@@ -2,12 +2,13 @@ package config
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dinfra/stack/internal/problem"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -62,8 +63,7 @@ func TestRejects(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.field) {
 				t.Fatalf("error %v, want one naming %s", err, tt.field)
 			}
-			var ps Problems
-			if errors.As(err, &ps) && !strings.Contains(err.Error(), tt.field+":") {
+			if problem.Of(err) != nil && !strings.Contains(err.Error(), tt.field+":") {
 				t.Fatalf("problem list does not start a line with the field path: %v", err)
 			}
 		})

@@ -19,6 +19,7 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // DefaultNodesPerUnit is how many nodes one unit buys unless the provider says otherwise
@@ -93,33 +94,33 @@ var refusedBecause = map[string]string{
 
 // Network checks a substrate-network descriptor against the allow-list, the units paid for
 // and the policy's chain hosts, and returns the network decoded and defaulted
-// (network.Default). A rejection is a *descriptor.InvalidError naming every field at fault.
+// (network.Default). A rejection is a *problem.Error naming every field at fault.
 func Network(doc []byte, units int64, p Policy) (*v1alpha1.SubstrateNetwork, error) {
-	var ps problems
+	var ps problem.List
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	var tree any
 	if err := dec.Decode(&tree); err != nil {
-		ps.add(descriptor.DocumentPath, "not a JSON document: %v", err)
-		return nil, ps.err()
+		ps.Add(problem.Document, "not a JSON document: %v", err)
+		return nil, invalid(ps)
 	}
 	allowed(&ps, "", tree, consumerFields)
 	if len(ps) > 0 {
-		return nil, ps.err()
+		return nil, invalid(ps)
 	}
 	var n v1alpha1.SubstrateNetwork
 	if err := json.Unmarshal(doc, &n); err != nil {
-		ps.add(descriptor.DocumentPath, "not a SubstrateNetwork: %v", err)
-		return nil, ps.err()
+		ps.Add(problem.Document, "not a SubstrateNetwork: %v", err)
+		return nil, invalid(ps)
 	}
 	network.Default(&n)
 	checkSize(&ps, &n.Spec, units, p)
 	checkURLs(&ps, &n.Spec, p)
-	return &n, ps.err()
+	return &n, invalid(ps)
 }
 
 // allowed walks a decoded JSON value and refuses every field the tree does not list.
-func allowed(ps *problems, at string, v any, tree fields) {
+func allowed(ps *problem.List, at string, v any, tree fields) {
 	switch v := v.(type) {
 	case map[string]any:
 		keys := make([]string, 0, len(v))
@@ -139,7 +140,7 @@ func allowed(ps *problems, at string, v any, tree fields) {
 				if !known {
 					reason = "not accepted from consumers (set by the provider)"
 				}
-				ps.add(path, "%s", reason)
+				ps.Add(path, "%s", reason)
 			case sub != nil:
 				allowed(ps, path, v[k], sub)
 			}
@@ -155,7 +156,7 @@ func allowed(ps *problems, at string, v any, tree fields) {
 
 // checkSize bounds the nodes the network may ever run (an autoscaled group counts at its
 // maximum) by the units paid for.
-func checkSize(ps *problems, s *v1alpha1.SubstrateNetworkSpec, units int64, p Policy) {
+func checkSize(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec, units int64, p Policy) {
 	limit := p.MaxNodes(units)
 	var total int64
 	for i := range s.Groups {
@@ -166,7 +167,7 @@ func checkSize(ps *problems, s *v1alpha1.SubstrateNetworkSpec, units int64, p Po
 		}
 		total += nodes
 		if total > limit {
-			ps.add(path, "%d nodes bring the network to %d nodes; %d unit(s) buy at most %d (%d nodes per unit)",
+			ps.Add(path, "%d nodes bring the network to %d nodes; %d unit(s) buy at most %d (%d nodes per unit)",
 				nodes, total, units, limit, p.nodesPerUnit())
 			return
 		}
@@ -175,22 +176,22 @@ func checkSize(ps *problems, s *v1alpha1.SubstrateNetworkSpec, units int64, p Po
 
 // checkURLs refuses consumer URLs the provider has not agreed to: the provider's machine
 // would fetch or connect to them.
-func checkURLs(ps *problems, s *v1alpha1.SubstrateNetworkSpec, p Policy) {
+func checkURLs(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec, p Policy) {
 	check := func(path, raw string, schemes ...string) {
 		if raw == "" {
 			return
 		}
 		u, err := url.Parse(raw)
 		if err != nil || !slices.Contains(schemes, u.Scheme) || u.Hostname() == "" || u.User != nil {
-			ps.add(path, "want a %s URL with a host and no user information", strings.Join(schemes, " or "))
+			ps.Add(path, "want a %s URL with a host and no user information", strings.Join(schemes, " or "))
 			return
 		}
 		if len(p.ChainHosts) == 0 {
-			ps.add(path, "this provider fetches no consumer URLs; use a builtin chain")
+			ps.Add(path, "this provider fetches no consumer URLs; use a builtin chain")
 			return
 		}
 		if !slices.ContainsFunc(p.ChainHosts, func(h string) bool { return strings.EqualFold(h, u.Hostname()) }) {
-			ps.add(path, "host %q is not one this provider fetches from (%s)", u.Hostname(), strings.Join(p.ChainHosts, ", "))
+			ps.Add(path, "host %q is not one this provider fetches from (%s)", u.Hostname(), strings.Join(p.ChainHosts, ", "))
 		}
 	}
 	check("spec.chain.url", s.Chain.URL, "https", "http")
@@ -203,15 +204,5 @@ func checkURLs(ps *problems, s *v1alpha1.SubstrateNetworkSpec, p Policy) {
 	}
 }
 
-type problems []descriptor.Problem
-
-func (ps *problems) add(path, format string, args ...any) {
-	*ps = append(*ps, descriptor.Problem{Path: path, Reason: fmt.Sprintf(format, args...)})
-}
-
-func (ps problems) err() error {
-	if len(ps) == 0 {
-		return nil
-	}
-	return &descriptor.InvalidError{Type: descriptor.TypeSubstrateNetwork, Problems: ps}
-}
+// invalid is the rejection of a substrate-network descriptor for ps, nil for none.
+func invalid(ps problem.List) error { return descriptor.Invalid(descriptor.TypeSubstrateNetwork, ps) }

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/problem"
 	"github.com/dinfra/stack/internal/reactor/boundary"
 )
 
@@ -51,8 +51,8 @@ func TestProviderFieldsAreRefused(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
-			if descriptor.Problems(err) == nil {
-				t.Fatalf("%T is not an InvalidError with problems", err)
+			if problem.Of(err) == nil {
+				t.Fatalf("%T is not a rejection with problems", err)
 			}
 		})
 	}

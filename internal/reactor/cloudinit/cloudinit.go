@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/problem"
 	"github.com/dinfra/stack/internal/reactor"
 )
 
@@ -73,15 +74,13 @@ type Request struct {
 }
 
 // Check decodes dep's descriptor and checks it against o; every problem names its field.
-func (o Offer) Check(dep reactor.Deployment) (*Request, []descriptor.Problem) {
+func (o Offer) Check(dep reactor.Deployment) (*Request, problem.List) {
 	var r Request
 	if err := json.Unmarshal(dep.Descriptor, &r.Spec); err != nil {
-		return nil, []descriptor.Problem{{Path: descriptor.DocumentPath, Reason: err.Error()}}
+		return nil, problem.List{{Field: problem.Document, Reason: err.Error()}}
 	}
-	var ps []descriptor.Problem
-	bad := func(path, format string, args ...any) {
-		ps = append(ps, descriptor.Problem{Path: path, Reason: fmt.Sprintf(format, args...)})
-	}
+	var ps problem.List
+	bad := ps.Add
 	r.Image = o.Images[r.Spec.Image]
 	if r.Image == "" {
 		bad("image", "%q is not offered by this provider (offered: %s)", r.Spec.Image, strings.Join(o.ImageNames(), ", "))
@@ -135,10 +134,8 @@ func (o Offer) ImageNames() []string {
 	return names
 }
 
-// Invalid is the error refusing a cloud-init/v1 descriptor for ps.
-func Invalid(ps ...descriptor.Problem) error {
-	return &descriptor.InvalidError{Type: descriptor.TypeCloudInit, Problems: ps}
-}
+// Invalid is the error refusing a cloud-init/v1 descriptor for ps, nil for none.
+func Invalid(ps problem.List) error { return descriptor.Invalid(descriptor.TypeCloudInit, ps) }
 
 // HostKey returns a new ed25519 host key (OpenSSH PEM), its public key (authorized_keys
 // form) and its SHA256 fingerprint.

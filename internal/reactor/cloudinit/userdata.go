@@ -10,7 +10,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // UserData is what a machine's cloud-init gets (every driver sends the same; CloudStack
@@ -71,9 +71,9 @@ const cloudConfigHeader = "#cloud-config"
 // (nil for a #! script or none). Other kinds cloud-init knows (#include, #cloud-boothook,
 // MIME, gzip) are refused: the drivers send only these two, and cloud-init itself checks
 // what the modules get (its schema warnings are in the machine's /var/log/cloud-init.log).
-func CloudConfig(userData string) (map[string]json.RawMessage, []descriptor.Problem) {
-	bad := func(format string, args ...any) []descriptor.Problem {
-		return []descriptor.Problem{{Path: "userData", Reason: fmt.Sprintf(format, args...)}}
+func CloudConfig(userData string) (map[string]json.RawMessage, problem.List) {
+	bad := func(format string, args ...any) problem.List {
+		return problem.List{{Field: "userData", Reason: fmt.Sprintf(format, args...)}}
 	}
 	switch {
 	case userData == "", strings.HasPrefix(userData, "#!"):

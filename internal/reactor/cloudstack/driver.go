@@ -185,21 +185,21 @@ func (d *Driver) Check(dep reactor.Deployment) error {
 func (d *Driver) plan(dep reactor.Deployment) (*machine, error) {
 	r, ps := cloudinit.Offer{Images: d.templates, Unit: d.cfg.Unit}.Check(dep)
 	if r == nil {
-		return nil, cloudinit.Invalid(ps...)
+		return nil, cloudinit.Invalid(ps)
 	}
 	m := &machine{Request: r}
 	i := slices.IndexFunc(d.offerings, func(o offering) bool { return o.cpus >= r.CPUs && o.memoryMiB >= r.MemoryMiB })
 	if i < 0 {
-		ps = append(ps, descriptor.Problem{Path: "cpus", Reason: fmt.Sprintf("no offering of this provider has %d CPUs and %d MiB of memory", r.CPUs, r.MemoryMiB)})
+		ps.Add("cpus", "no offering of this provider has %d CPUs and %d MiB of memory", r.CPUs, r.MemoryMiB)
 	} else {
 		m.offering = d.offerings[i]
 	}
 	// The size of what is sent, with a host key of the real size.
 	if ud, err := cloudinit.UserData(r, strings.Repeat("k", 400), strings.Repeat("k", 80)); err == nil && base64.StdEncoding.EncodedLen(len(ud)) > d.cfg.MaxUserData {
-		ps = append(ps, descriptor.Problem{Path: "userData", Reason: fmt.Sprintf("%d bytes base64-encoded with the provider's part; this provider takes at most %d", base64.StdEncoding.EncodedLen(len(ud)), d.cfg.MaxUserData)})
+		ps.Add("userData", "%d bytes base64-encoded with the provider's part; this provider takes at most %d", base64.StdEncoding.EncodedLen(len(ud)), d.cfg.MaxUserData)
 	}
-	if len(ps) > 0 {
-		return nil, cloudinit.Invalid(ps...)
+	if err := cloudinit.Invalid(ps); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -3,7 +3,6 @@ package cloudstack_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"maps"
 	"mime"
@@ -20,6 +19,7 @@ import (
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring/keyringtest"
+	"github.com/dinfra/stack/internal/problem"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/cloudinit"
 	"github.com/dinfra/stack/internal/reactor/cloudstack"
@@ -250,8 +250,7 @@ func TestFailuresAndRefusals(t *testing.T) {
 		{`{"name":"x","image":"debian-12","cpus":1,"memoryMiB":512,"diskGiB":5,"userData":"#include\nhttps://example.net/x\n"}`, "userData: want a #cloud-config document or a #! script"},
 	} {
 		err := d.Check(deployment(t, "c", 8, c.doc))
-		var ie *descriptor.InvalidError
-		if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) {
+		if problem.Of(err) == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("check: %v, want %q", err, c.want)
 		}
 	}

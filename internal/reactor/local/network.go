@@ -14,6 +14,7 @@ import (
 	"github.com/dinfra/stack/internal/chainspec"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/problem"
 	"github.com/dinfra/stack/internal/reactor"
 )
 
@@ -34,19 +35,19 @@ func runnable(d reactor.Deployment, bins Binaries) (*v1alpha1.SubstrateNetwork, 
 	}
 	n := d.Network.DeepCopy()
 	s := &n.Spec
-	var problems []descriptor.Problem
+	var problems problem.List
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		sw := network.Software(s, g)
 		bin, ok := bins[sw.Flavor]
 		if !ok {
-			problems = append(problems, descriptor.Problem{Path: fmt.Sprintf("spec.groups[%d]", i), Reason: fmt.Sprintf("runs %s nodes; this provider runs %s", sw.Flavor, flavors(bins))})
+			problems.Add(fmt.Sprintf("spec.groups[%d]", i), "runs %s nodes; this provider runs %s", sw.Flavor, flavors(bins))
 			continue
 		}
 		g.Node = &v1alpha1.NodeSoftware{Flavor: sw.Flavor, Binary: bin}
 	}
-	if len(problems) > 0 {
-		return nil, &descriptor.InvalidError{Type: d.Type, Problems: problems}
+	if err := descriptor.Invalid(d.Type, problems); err != nil {
+		return nil, err
 	}
 	n.Name, n.Namespace = NetworkName(d.ID), ""
 	n.Status = v1alpha1.SubstrateNetworkStatus{}

@@ -14,6 +14,7 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/chainspec"
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/problem"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/boundary"
 )
@@ -54,8 +55,8 @@ func TestRunnableRefusesUnservedFlavors(t *testing.T) {
 	d := checked(t, "1", `{"chain":{"builtin":"westend-dev"},"node":{"flavor":"gossamer"},"groups":[{"name":"v","role":"validator"},{"name":"c","role":"collator","parachain":"p"}],
 "parachains":[{"name":"p","id":1000,"chain":{"builtin":"dev"}}]}`, boundary.Policy{})
 	_, err := runnable(d, bins)
-	ps := descriptor.Problems(err)
-	if len(ps) != 1 || ps[0].Path != "spec.groups[1]" || !strings.Contains(ps[0].Reason, "runs substrate nodes; this provider runs gossamer nodes only") {
+	ps := problem.Of(err)
+	if len(ps) != 1 || ps[0].Field != "spec.groups[1]" || !strings.Contains(ps[0].Reason, "runs substrate nodes; this provider runs gossamer nodes only") {
 		t.Fatalf("problems %+v (%v)", ps, err)
 	}
 	if _, err := runnable(reactor.Deployment{ID: "2"}, bins); err == nil {

@@ -131,16 +131,16 @@ var containerModules = []string{"disk_setup", "fs_setup", "growpart", "mounts", 
 func (d *Driver) plan(dep reactor.Deployment) (*Seed, error) {
 	r, ps := cloudinit.Offer{Images: d.cfg.Images, Unit: d.cfg.Unit}.Check(dep)
 	if r == nil {
-		return nil, cloudinit.Invalid(ps...)
+		return nil, cloudinit.Invalid(ps)
 	}
 	cc, _ := cloudinit.CloudConfig(r.UserData)
 	for _, k := range containerModules {
 		if _, ok := cc[k]; ok {
-			ps = append(ps, descriptor.Problem{Path: "userData." + k, Reason: "not supported by this provider: a machine's disks, mounts and power are its container's"})
+			ps.Add("userData."+k, "not supported by this provider: a machine's disks, mounts and power are its container's")
 		}
 	}
-	if len(ps) > 0 {
-		return nil, cloudinit.Invalid(ps...)
+	if err := cloudinit.Invalid(ps); err != nil {
+		return nil, err
 	}
 	priv, pub, fp, err := cloudinit.HostKey()
 	if err != nil {

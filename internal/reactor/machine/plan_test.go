@@ -10,6 +10,7 @@ import (
 	api "github.com/dinfra/stack/api/reactor"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring/keyringtest"
+	"github.com/dinfra/stack/internal/problem"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/cloudinit"
 )
@@ -59,7 +60,7 @@ func TestPlanRefusesWhatTheProviderDoesNotRun(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if ps := descriptor.Problems(err); ps == nil {
+			if ps := problem.Of(err); ps == nil {
 				t.Fatalf("not an invalid descriptor: %v", err)
 			}
 			for _, w := range c.want {
