@@ -236,6 +236,12 @@ type NodeGroup struct {
 	// +kubebuilder:validation:items:MaxLength=4096
 	Args []string `json:"args,omitempty"`
 
+	// Telemetry sends the nodes' telemetry to these endpoints (polkadot-sdk only). Unset:
+	// telemetry is off (--no-telemetry).
+	// +optional
+	// +kubebuilder:validation:MaxItems=5
+	Telemetry []TelemetryEndpoint `json:"telemetry,omitempty"`
+
 	// Resources are the container's resource requests and limits (clusters only).
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
@@ -599,6 +605,19 @@ type PodOptions struct {
 	// Service and per-pod P2P Services), e.g. for external-dns or a cloud load balancer.
 	// +optional
 	ServiceAnnotations map[string]string `json:"serviceAnnotations,omitempty"`
+}
+
+// TelemetryEndpoint is a telemetry server a node reports to (--telemetry-url 'URL VERBOSITY').
+type TelemetryEndpoint struct {
+	// URL is a ws:// or wss:// endpoint, e.g. wss://telemetry.polkadot.io/submit/.
+	// +kubebuilder:validation:MaxLength=2048
+	URL string `json:"url"`
+
+	// Verbosity of what is sent, 0 (the default) to 9.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=9
+	Verbosity int32 `json:"verbosity,omitempty"`
 }
 
 // Exposure is how nodes of a group are reachable from outside a cluster.

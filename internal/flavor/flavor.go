@@ -51,6 +51,7 @@ type Node struct {
 	SessionKeys []SessionKey
 	Parachain   *Parachain
 	Extra       []string
+	Telemetry   []v1alpha1.TelemetryEndpoint // none: --no-telemetry
 
 	// KeystorePath is the session keystore's directory, apart from BasePath so that no copy
 	// of the chain database (backup, snapshot, migration) ever holds a private key.
@@ -111,15 +112,19 @@ func MustFor(f v1alpha1.Flavor) Dialect {
 
 // commonArgs are the flags both dialects spell the same way.
 func commonArgs(n Node) []string {
-	return []string{
+	a := []string{
 		"--name", n.Name,
 		"--chain", n.Chain,
 		"--base-path", n.BasePath,
 		"--port", itoa(n.Ports.P2P),
 		"--rpc-port", itoa(n.Ports.RPC),
 		"--prometheus-port", itoa(n.Ports.Prometheus),
-		"--no-telemetry",
 	}
+	if len(n.Telemetry) == 0 {
+		// Telemetry is opt-in: a node reports to no server unless the spec names one.
+		a = append(a, "--no-telemetry")
+	}
+	return a
 }
 
 // P2PListenAll reports whether the node's P2P port listens on every interface: in clusters,

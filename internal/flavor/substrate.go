@@ -53,6 +53,9 @@ func (substrate) Args(n Node) []string {
 	for _, b := range n.Bootnodes {
 		a = append(a, "--bootnodes", b)
 	}
+	for _, e := range n.Telemetry {
+		a = append(a, "--telemetry-url", e.URL+" "+itoa(int(e.Verbosity)))
+	}
 	a = append(a, n.Extra...)
 	if p := n.Parachain; p != nil {
 		if len(p.RelayRPCURLs) > 0 {

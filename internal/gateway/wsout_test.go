@@ -127,12 +127,20 @@ func TestWSOutDropsAClientThatLeft(t *testing.T) {
 	defer o.stop()
 	_ = client.SetLinger(0) // reset, so the next writes fail
 	_ = client.Close()
-	testenv.Eventually(t, 5*time.Second, "writes to a departed client find it gone", func() bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
 		o.send(wsframe.OpText, []byte("answer"))
 		o.mu.Lock()
-		defer o.mu.Unlock()
-		return o.dead
-	})
+		dead := o.dead
+		o.mu.Unlock()
+		if dead {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the socket of a departed client is still open")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if _, err := server.Read(make([]byte, 1)); err == nil {
 		t.Fatal("the socket still reads after the client was dropped")
 	}

@@ -262,7 +262,7 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 		Name: n.Name + "-" + np.Name, Role: np.Role, Chain: chain, BasePath: np.BasePath,
 		Ports: np.Ports, Bootnodes: np.Bootnodes, NodeKeyFile: np.NodeKeyFile, Host: t.Host(np.NodeRef),
 		External: t.External(), RPCMethods: np.RPCMethods, CORS: g.RPC.CORS,
-		Pruning: g.Pruning, Parachain: para, Extra: g.Args,
+		Pruning: g.Pruning, Parachain: para, Extra: g.Args, Telemetry: g.Telemetry,
 	}
 	if g.RPC.MaxConnections != nil {
 		fn.MaxConns = *g.RPC.MaxConnections

@@ -177,6 +177,7 @@ func validateGroups(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 		validateUpgrade(ps, at.key("upgrade"), g)
 		validatePod(ps, at, g)
 		validateBootnodes(ps, at.key("p2p"), g.P2P)
+		validateTelemetry(ps, at.key("telemetry"), g, gossamer)
 	}
 	if gossamerValidators > 1 {
 		ps.Add("spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got %d", gossamerValidators)

@@ -3,6 +3,7 @@ package security
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/dinfra/stack/internal/testenv"
 )
 
 // localChainSpec writes a one-validator network whose chain comes from chain (a YAML flow
@@ -76,7 +75,12 @@ func TestLocalChainSourcesRefusedBeforeAnythingStarts(t *testing.T) {
 	redirect := localChainServer(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
 	})
-	refused := fmt.Sprintf("http://127.0.0.1:%d/spec.json", testenv.FreePort(t)) // nothing listens there
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String() + "/spec.json"
+	l.Close()
 
 	type refusal struct{ chain, want string }
 	cases := []refusal{
