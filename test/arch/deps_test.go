@@ -65,11 +65,13 @@ func TestLocalRuntimeImportsNoGateway(t *testing.T) {
 	}
 }
 
-// The planner is pure and imports only the API types and the flavor table.
+// The planner is pure and imports only the API types, the flavor table and the problem
+// vocabulary (which imports nothing of the module).
 func TestPlannerImportsOnlyTheCore(t *testing.T) {
 	allowed := map[string][]string{
-		"internal/network": {"api/v1alpha1", "internal/flavor"},
+		"internal/network": {"api/v1alpha1", "internal/flavor", "internal/problem"},
 		"internal/flavor":  {"api/v1alpha1"},
+		"internal/problem": {},
 	}
 	for pkg, ok := range allowed {
 		for _, p := range imports(t, pkg) {
