@@ -63,7 +63,7 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 	if err := checkNames(n); err != nil {
 		return nil, err
 	}
-	if err := refuseHA(n); err != nil {
+	if err := checkHA(n, opts); err != nil {
 		return nil, err
 	}
 	byKey, mounts, err := chainMounts(n, opts.ReadFile)
@@ -166,7 +166,7 @@ func groupTemplates(n *v1alpha1.SubstrateNetwork, t *target) (map[string]*networ
 			empty = append(empty, g.Name)
 			continue
 		}
-		out[g.Name] = plan.Node(g.Name + "-0")
+		out[g.Name] = plan.Node(templateNode(g))
 	}
 	if len(empty) == 0 {
 		return out, nil
@@ -183,7 +183,7 @@ func groupTemplates(n *v1alpha1.SubstrateNetwork, t *target) (map[string]*networ
 		return nil, err
 	}
 	for _, name := range empty {
-		np := splan.Node(name + "-0")
+		np := splan.Node(templateNode(network.FindGroup(&scaled.Spec, name)))
 		// The plan refers to the group in the copy; point it back at the real group.
 		np.GroupSpec = network.FindGroup(&n.Spec, name)
 		out[name] = np
@@ -234,7 +234,11 @@ func (b *groupBuilder) objects() ([]client.Object, error) {
 		return nil, err
 	}
 	b.withPodOptions(sts, objs)
+	if err := b.withHA(&sts.Spec.Template.Spec); err != nil {
+		return nil, err
+	}
 	objs = append(objs, sts, b.podDisruptionBudget(), b.networkPolicy())
+	objs = append(objs, b.haAccess()...)
 	if h := b.autoscaler(); h != nil {
 		objs = append(objs, h)
 	}

@@ -51,7 +51,7 @@ func (b *groupBuilder) statefulSet() (*appsv1.StatefulSet, error) {
 	}
 	var replicas *int32
 	if !autoscaled(b.group) { // otherwise the HorizontalPodAutoscaler owns the count
-		r := ptrOr(b.group.Replicas, 1)
+		r := int32(replicasOrMax(b.group))
 		replicas = &r
 	}
 	labels := b.labels()
@@ -125,7 +125,7 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 		// Only the init step that fills the keystore sees the secret URI.
 		initMounts = append(initMounts, corev1.VolumeMount{Name: volumeKeys, MountPath: suriFile, SubPathExpr: "$(" + envPodIndex + ")", ReadOnly: true})
 	}
-	if np.KeystorePath != "" {
+	if np.KeystorePath != "" && b.group.HA == nil {
 		// The keystore is a claim of its own (keystoreClaim): private session keys never
 		// reach the data volume (nor its snapshots or backups) and outlive the pod.
 		keystore := corev1.VolumeMount{Name: volumeKeystore, MountPath: np.KeystorePath}

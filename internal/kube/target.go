@@ -42,15 +42,16 @@ func (t *target) Ports(network.NodeRef) flavor.Ports { return clusterPorts }
 
 // Host is the pod's stable DNS name under its group's headless Service.
 func (t *target) Host(n network.NodeRef) string {
-	return fmt.Sprintf("%s.%s.%s.svc.%s", PodName(t.net.Name, n.Group, n.Index), GroupName(t.net.Name, n.Group), t.net.Namespace, t.clusterDomain)
+	return fmt.Sprintf("%s.%s.%s.svc.%s", PodName(t.net.Name, n.Group, podIndex(n)), GroupName(t.net.Name, n.Group), t.net.Namespace, t.clusterDomain)
 }
 
 func (t *target) BasePath(network.NodeRef) string { return dataDir }
 
 func (t *target) PeerID(n network.NodeRef) (string, error) {
-	k, ok := t.keys[n.Name]
+	name := fmt.Sprintf("%s-%d", n.Group, podIndex(n))
+	k, ok := t.keys[name]
 	if !ok {
-		return "", fmt.Errorf("no node key for %s", n.Name)
+		return "", fmt.Errorf("no node key for %s", name)
 	}
 	return k.PeerID(), nil
 }
