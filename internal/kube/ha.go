@@ -30,15 +30,6 @@ func HALeaseName(network, group string) string { return GroupName(network, group
 // HAAccessName names the ServiceAccount, Role and RoleBinding of an ha group's pods.
 func HAAccessName(network, group string) string { return GroupName(network, group) + "-ha" }
 
-// templateNode is the planned node a group's pods are made from: its first replica, or an
-// ha group's identity's first candidate.
-func templateNode(g *v1alpha1.NodeGroup) string {
-	if g.HA != nil {
-		return network.HAIdentity(g.Name, 0) + "-0"
-	}
-	return g.Name + "-0"
-}
-
 // podIndex is the pod ordinal that runs a planned node: an ha group's pods are its one
 // identity's candidates.
 func podIndex(n network.NodeRef) int {

@@ -43,12 +43,12 @@ const haStartupGrace = 2 * time.Minute
 // attachHA starts the agent of an HA candidate; nothing for other nodes.
 func (s *Supervisor) attachHA(pr *proc) {
 	np := pr.plan
-	if np.Identity == "" || np.GroupSpec == nil || np.GroupSpec.HA == nil {
+	if np.Identity == "" || np.HA == nil {
 		return
 	}
 	h := &haNode{s: s, name: np.Name, identity: np.Identity}
 	pr.ha = h
-	spec := np.GroupSpec.HA
+	spec := np.HA
 	if spec.Etcd == nil {
 		s.log.Error("ha: no lease store: spec.groups[].ha.etcd is required locally; the node stays a keyless standby", "node", np.Name)
 		return
@@ -241,7 +241,7 @@ func haStatus(ctx context.Context, name string, p *network.Plan, st Status) []ne
 	var out []netstatus.HAIdentity
 	index := map[string]int{}
 	for _, np := range p.Nodes {
-		if np.Identity == "" || np.GroupSpec == nil || np.GroupSpec.HA == nil {
+		if np.Identity == "" || np.HA == nil {
 			continue
 		}
 		i, ok := index[np.Identity]
@@ -259,7 +259,7 @@ func haStatus(ctx context.Context, name string, p *network.Plan, st Status) []ne
 
 func readLease(ctx context.Context, name string, np network.NodePlan) netstatus.HAIdentity {
 	id := netstatus.HAIdentity{Identity: np.Identity}
-	e := np.GroupSpec.HA.Etcd
+	e := np.HA.Etcd
 	if e == nil {
 		id.Error = "no lease store (spec.groups[].ha.etcd)"
 		return id
@@ -286,5 +286,5 @@ func readLease(ctx context.Context, name string, np network.NodePlan) netstatus.
 
 // leaseOf is the etcd lease of a candidate's identity: <prefix><network>/<identity>.
 func leaseOf(cli *clientv3.Client, name string, np network.NodePlan) *ha.Etcd {
-	return ha.NewEtcd(cli, np.GroupSpec.HA.Etcd.Prefix, name+"/"+np.Identity)
+	return ha.NewEtcd(cli, np.HA.Etcd.Prefix, name+"/"+np.Identity)
 }
