@@ -264,7 +264,7 @@ case "${1:-}" in
     # A cold cache builds in two lanes at once: each build ends in a link that keeps one core
     # busy, and the other lane fills the second. The Kubernetes binaries share one build.
     lane_kube() { kube_all && etcd && kwok && controller_gen; }
-    lane_rest() { gossamer && kubo && coredns && kube_network_policies && helm && victorialogs && seaweedfs; }
+    lane_rest() { gossamer && kubo && coredns && kube_network_policies && helm && victorialogs; }
     lane_kube >/dev/null & kube_pid=$!
     lane_rest >/dev/null & rest_pid=$!
     status=0
@@ -285,7 +285,6 @@ case "${1:-}" in
     echo "export HELM_BIN=$(helm)"
     echo "export CONTROLLER_GEN_BIN=$(controller_gen)"
     echo "export VICTORIALOGS_BIN=$(victorialogs)"
-    echo "export SEAWEEDFS_BIN=$(seaweedfs)"
     ;;
   *) echo "usage: $0 gossamer|victorialogs|seaweedfs|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|kube-network-policies|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
 esac
