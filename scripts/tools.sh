@@ -234,16 +234,8 @@ victorialogs() {
   build_in victorialogs victoria-logs "$VICTORIALOGS_VERSION" github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs "-s -w"
 }
 
-# --- Backups: a real S3 server for the s3:// destination's tests (versitygw is not served) ----
-SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
-
-seaweedfs() {
-  build_in seaweedfs weed "$SEAWEEDFS_VERSION" github.com/seaweedfs/seaweedfs/weed "-s -w"
-}
-
 case "${1:-}" in
   gossamer) gossamer ;;
-  seaweedfs) seaweedfs ;;
   victorialogs) victorialogs ;;
   kubo) kubo ;;
   oapi-codegen) oapi_codegen ;;
@@ -286,5 +278,5 @@ case "${1:-}" in
     echo "export CONTROLLER_GEN_BIN=$(controller_gen)"
     echo "export VICTORIALOGS_BIN=$(victorialogs)"
     ;;
-  *) echo "usage: $0 gossamer|victorialogs|seaweedfs|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|kube-network-policies|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
+  *) echo "usage: $0 gossamer|victorialogs|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|kube-network-policies|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
 esac
