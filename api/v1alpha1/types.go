@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -665,6 +666,27 @@ type Autoscaling struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	TargetCPUUtilization *int32 `json:"targetCPUUtilization,omitempty"`
+
+	// TargetMemoryUtilization in percent of the memory requests; unset: memory is not a
+	// metric.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	TargetMemoryUtilization *int32 `json:"targetMemoryUtilization,omitempty"`
+
+	// Metrics are further metrics the autoscaler scales on, as HorizontalPodAutoscaler
+	// autoscaling/v2 metric specs: Pods, Object or External metrics served by a metrics
+	// adapter (requests per second from the gateway's or the nodes' metrics, for one).
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	Metrics []autoscalingv2.MetricSpec `json:"metrics,omitempty"`
+
+	// ScaleDownStabilizationSeconds is how long the autoscaler looks back before removing
+	// nodes (its default: 300), so a dip in load does not drop nodes that are then missed.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	ScaleDownStabilizationSeconds *int32 `json:"scaleDownStabilizationSeconds,omitempty"`
 }
 
 // Parachain is a parachain whose collators run in this network.

@@ -5,6 +5,7 @@
 package v1alpha1
 
 import (
+	"k8s.io/api/autoscaling/v2"
 	"k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
@@ -16,6 +17,23 @@ func (in *Autoscaling) DeepCopyInto(out *Autoscaling) {
 	*out = *in
 	if in.TargetCPUUtilization != nil {
 		in, out := &in.TargetCPUUtilization, &out.TargetCPUUtilization
+		*out = new(int32)
+		**out = **in
+	}
+	if in.TargetMemoryUtilization != nil {
+		in, out := &in.TargetMemoryUtilization, &out.TargetMemoryUtilization
+		*out = new(int32)
+		**out = **in
+	}
+	if in.Metrics != nil {
+		in, out := &in.Metrics, &out.Metrics
+		*out = make([]v2.MetricSpec, len(*in))
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
+	}
+	if in.ScaleDownStabilizationSeconds != nil {
+		in, out := &in.ScaleDownStabilizationSeconds, &out.ScaleDownStabilizationSeconds
 		*out = new(int32)
 		**out = **in
 	}

@@ -80,6 +80,20 @@ func (b *groupBuilder) autoscaler() *autoscalingv2.HorizontalPodAutoscaler {
 		return nil
 	}
 	a := b.group.Autoscaling
+	utilization := func(r corev1.ResourceName, percent int32) autoscalingv2.MetricSpec {
+		return autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+			Name: r, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &percent},
+		}}
+	}
+	metrics := []autoscalingv2.MetricSpec{utilization(corev1.ResourceCPU, ptrOr(a.TargetCPUUtilization, defaultTargetCPU))}
+	if a.TargetMemoryUtilization != nil {
+		metrics = append(metrics, utilization(corev1.ResourceMemory, *a.TargetMemoryUtilization))
+	}
+	metrics = append(metrics, a.Metrics...)
+	var behavior *autoscalingv2.HorizontalPodAutoscalerBehavior
+	if a.ScaleDownStabilizationSeconds != nil {
+		behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: a.ScaleDownStabilizationSeconds}}
+	}
 	return &autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: objectMeta(b.net, b.name(), b.labels()),
@@ -87,16 +101,8 @@ func (b *groupBuilder) autoscaler() *autoscalingv2.HorizontalPodAutoscaler {
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: b.name()},
 			MinReplicas:    ptr(a.MinReplicas),
 			MaxReplicas:    a.MaxReplicas,
-			Metrics: []autoscalingv2.MetricSpec{{
-				Type: autoscalingv2.ResourceMetricSourceType,
-				Resource: &autoscalingv2.ResourceMetricSource{
-					Name: corev1.ResourceCPU,
-					Target: autoscalingv2.MetricTarget{
-						Type:               autoscalingv2.UtilizationMetricType,
-						AverageUtilization: ptr(ptrOr(a.TargetCPUUtilization, defaultTargetCPU)),
-					},
-				},
-			}},
+			Metrics:        metrics,
+			Behavior:       behavior,
 		},
 	}
 }

@@ -178,6 +178,7 @@ func validateGroups(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 		validatePod(ps, at, g)
 		validateBootnodes(ps, at.key("p2p"), g.P2P)
 		validateTelemetry(ps, at.key("telemetry"), g, gossamer)
+		validateMetrics(ps, at.key("autoscaling"), g.Autoscaling)
 	}
 	if gossamerValidators > 1 {
 		ps.Add("spec.groups", "a gossamer network supports at most one validator node (two gossamer validators fork and never finalise), got %d", gossamerValidators)

@@ -292,8 +292,8 @@ func (s *scanner) files(extra ...string) {
 		data, _ := os.ReadFile(p)
 		for _, sec := range secrets {
 			// The controller here is //Alice, which the spec also names as the validator's
-			// (public) dev key: the spec, its plan and the dev key's .suri file hold it by design.
-			devKey := sec == s.suri && (strings.HasSuffix(p, ".suri") || filepath.Base(p) == "spec.json" || filepath.Base(p) == "plan.json")
+			// (public) dev key: the spec and the dev key's .suri file hold it by design.
+			devKey := sec == s.suri && (strings.HasSuffix(p, ".suri") || filepath.Base(p) == "spec.json")
 			if bytes.Contains(data, []byte(sec)) && !devKey {
 				s.mu.Lock()
 				s.leaks = append(s.leaks, p+" holds "+redact(sec))

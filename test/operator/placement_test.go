@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -58,6 +59,16 @@ spec:
         topologySpreadConstraints:
           - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway}
         serviceAnnotations: {external-dns.alpha.kubernetes.io/hostname: rpc.example.org}
+      autoscaling:
+        minReplicas: 2
+        maxReplicas: 6
+        targetMemoryUtilization: 80
+        scaleDownStabilizationSeconds: 600
+        metrics:
+          - type: External
+            external:
+              metric: {name: onf_gateway_requests_per_second}
+              target: {type: AverageValue, averageValue: "500"}
 `
 
 // The API server stores the network with its pod options and admits the StatefulSets and
@@ -109,6 +120,17 @@ func TestPodPlacement(t *testing.T) {
 	}
 	if rpcService.Annotations["external-dns.alpha.kubernetes.io/hostname"] != "rpc.example.org" {
 		t.Errorf("RPC Service annotations %v", rpcService.Annotations)
+	}
+	// The autoscaler on CPU, memory and the external requests-per-second metric, as admitted.
+	var hpa autoscalingv2.HorizontalPodAutoscaler
+	if err := get(kube.GroupName("placed", "rpc"), &hpa); err != nil {
+		t.Fatal(err)
+	}
+	if m := hpa.Spec.Metrics; len(m) != 3 || m[1].Resource == nil || m[1].Resource.Name != corev1.ResourceMemory || m[2].External == nil || m[2].External.Metric.Name != "onf_gateway_requests_per_second" {
+		t.Errorf("autoscaler metrics %+v", hpa.Spec.Metrics)
+	}
+	if b := hpa.Spec.Behavior; b == nil || b.ScaleDown == nil || b.ScaleDown.StabilizationWindowSeconds == nil || *b.ScaleDown.StabilizationWindowSeconds != 600 {
+		t.Errorf("autoscaler behavior %+v", hpa.Spec.Behavior)
 	}
 	if len(rpc.Spec.Template.Spec.NodeSelector) != 0 || validator.Spec.Template.Spec.TopologySpreadConstraints != nil {
 		t.Error("one group's pod options reached another group")
