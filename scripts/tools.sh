@@ -234,16 +234,8 @@ victorialogs() {
   build_in victorialogs victoria-logs "$VICTORIALOGS_VERSION" github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs "-s -w"
 }
 
-# --- Backups: a real S3 server for the s3:// destination's tests (versitygw is not served) ----
-SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
-
-seaweedfs() {
-  build_in seaweedfs weed "$SEAWEEDFS_VERSION" github.com/seaweedfs/seaweedfs/weed "-s -w"
-}
-
 case "${1:-}" in
   gossamer) gossamer ;;
-  seaweedfs) seaweedfs ;;
   victorialogs) victorialogs ;;
   kubo) kubo ;;
   oapi-codegen) oapi_codegen ;;
@@ -264,7 +256,7 @@ case "${1:-}" in
     # A cold cache builds in two lanes at once: each build ends in a link that keeps one core
     # busy, and the other lane fills the second. The Kubernetes binaries share one build.
     lane_kube() { kube_all && etcd && kwok && controller_gen; }
-    lane_rest() { gossamer && kubo && coredns && kube_network_policies && helm && victorialogs && seaweedfs; }
+    lane_rest() { gossamer && kubo && coredns && kube_network_policies && helm && victorialogs; }
     lane_kube >/dev/null & kube_pid=$!
     lane_rest >/dev/null & rest_pid=$!
     status=0
@@ -285,7 +277,6 @@ case "${1:-}" in
     echo "export HELM_BIN=$(helm)"
     echo "export CONTROLLER_GEN_BIN=$(controller_gen)"
     echo "export VICTORIALOGS_BIN=$(victorialogs)"
-    echo "export SEAWEEDFS_BIN=$(seaweedfs)"
     ;;
-  *) echo "usage: $0 gossamer|victorialogs|seaweedfs|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|kube-network-policies|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
+  *) echo "usage: $0 gossamer|victorialogs|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|kube-network-policies|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
 esac

@@ -5,19 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/dinfra/stack/internal/backup"
 )
@@ -59,18 +52,19 @@ hand only to debug a pod. See docs/backup.md.`,
 	facts.Flags().StringVar(&rpcURL, "rpc", "", "the source node's RPC URL")
 	facts.Flags().StringVar(&out, "out", "", "file to write the facts to")
 
-	var netName, node, factsFile, data, waitPod, dest, report string
+	var netName, node, factsFile, data, stopped, dest, report string
 	var keep int
 	var maxAge, waitFor time.Duration
 	create := &cobra.Command{
-		Use:   "create --network NAME --node NODE --facts FILE --data DIR --wait-pod POD --dest DEST",
+		Use:   "create --network NAME --node NODE --facts FILE --data DIR --wait-stopped FILE --dest DEST",
 		Short: "Copy a stopped node's data volume into a new backup, then apply the retention",
 		Long: `create waits until the source node's pod is gone (the operator stops its group
-while this step runs), so nothing writes the database while it is read; then it streams the
-data directory to the destination, writes the manifest last, and deletes the backups the
-retention drops. It reads the pod through the API with the Job's ServiceAccount.`,
+while this step runs and, once the pod is gone, annotates this pod, which the file given to
+--wait-stopped shows through a downward API volume), so nothing writes the database while it
+is read; then it streams the data directory to the destination, writes the manifest last,
+and deletes the backups the retention drops. It needs no access to the API.`,
 		Example: `  onf backup job create --network dev --node backup-0 --facts /work/facts.json --data /data \
-    --wait-pod dev-backup-0 --dest /backups --keep 7`,
+    --wait-stopped /var/run/onf/hold/source-stopped --dest /backups --keep 7`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
@@ -82,12 +76,14 @@ retention drops. It reads the pod through the API with the Job's ServiceAccount.
 			if err := json.Unmarshal(raw, &m); err != nil {
 				return fmt.Errorf("%s: %w", factsFile, err)
 			}
-			pods, err := inClusterPods()
+			fmt.Fprintf(c.OutOrStdout(), "waiting for the source node %s to stop\n", node)
+			err = retry(ctx, waitFor, func() error {
+				if b, err := os.ReadFile(stopped); err != nil || strings.TrimSpace(string(b)) != "true" {
+					return fmt.Errorf("the source node %s has not stopped (%s is not true: the operator stops its group while a backup Job runs): %v", node, stopped, err)
+				}
+				return nil
+			})
 			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.OutOrStdout(), "waiting for pod %s to stop\n", waitPod)
-			if err := waitPodGone(ctx, pods, waitPod, waitFor); err != nil {
 				return err
 			}
 			st, err := backup.Open(ctx, dest)
@@ -128,7 +124,7 @@ retention drops. It reads the pod through the API with the Job's ServiceAccount.
 	create.Flags().StringVar(&node, "node", "", "the node's name in the manifest (GROUP-0)")
 	create.Flags().StringVar(&factsFile, "facts", "", "the file the facts step wrote")
 	create.Flags().StringVar(&data, "data", "/data", "the node's data directory (its volume, mounted read-only)")
-	create.Flags().StringVar(&waitPod, "wait-pod", "", "the source node's pod, in this pod's namespace")
+	create.Flags().StringVar(&stopped, "wait-stopped", "", "file that reads true once the source node's pod is gone (a downward API file of this pod's annotation)")
 	create.Flags().DurationVar(&waitFor, "wait", 10*time.Minute, "how long to wait for the source pod to stop")
 	create.Flags().StringVar(&dest, "dest", "", "destination: a directory or an s3:// URL")
 	create.Flags().IntVar(&keep, "keep", 0, "retention: how many of the newest backups to keep")
@@ -186,7 +182,7 @@ the volume as it was, still marked: the node does not start on half data.`,
 				}
 				fmt.Fprintf(c.OutOrStdout(), "restored %s: finalized #%d %s, best #%d %s\n", m.ID, m.Finalized.Number, m.Finalized.Hash, m.Best.Number, m.Best.Hash)
 			} else {
-				stats, err := restoreSnapshot(ctx, snapURL, sum, data)
+				stats, err := backup.FetchSnapshot(ctx, snapURL, sum, data)
 				if err != nil {
 					return err
 				}
@@ -217,54 +213,6 @@ func emptyVolume(dir string) (bool, error) {
 		}
 	}
 	return true, nil
-}
-
-func restoreSnapshot(ctx context.Context, url, sum, dir string) (backup.Stats, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return backup.Stats{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return backup.Stats{}, fmt.Errorf("snapshot %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return backup.Stats{}, fmt.Errorf("snapshot %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return backup.RestoreSnapshot(resp.Body, sum, dir)
-}
-
-// inClusterPods reads pods of this pod's namespace with its ServiceAccount.
-func inClusterPods() (corev1client.PodInterface, error) {
-	cfg, err := rest.InClusterConfig()
-	if err != nil {
-		return nil, fmt.Errorf("the create step runs in the backup Job's pod: %w", err)
-	}
-	ns, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-	if err != nil {
-		return nil, err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return cs.CoreV1().Pods(strings.TrimSpace(string(ns))), nil
-}
-
-// waitPodGone waits until the pod does not exist: its node process has exited.
-func waitPodGone(ctx context.Context, pods corev1client.PodInterface, name string, limit time.Duration) error {
-	return retry(ctx, limit, func() error {
-		_, err := pods.Get(ctx, name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			return nil
-		case err != nil:
-			return err
-		}
-		return fmt.Errorf("pod %s still exists (the operator stops its group while a backup Job runs)", name)
-	})
 }
 
 // retry calls fn every 2 seconds until it succeeds or limit has passed.

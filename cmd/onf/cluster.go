@@ -13,11 +13,14 @@ import (
 )
 
 // backend is where a network runs: the local runtime or a cluster. The day-2 commands
-// (status, scale, logs, rpc, exec) go through it only, so a verb means the same thing in both.
+// (status, scale, restart, logs, rpc, exec) go through it only, so a verb means the same thing in both.
 type backend interface {
 	Networks(ctx context.Context) ([]string, error)
 	Status(ctx context.Context, name string) (*netstatus.Network, error)
 	Scale(ctx context.Context, name, group string, replicas int, timeout time.Duration) error
+	// Restart stops a node and starts it again with its data and keys, and waits until it
+	// answers (locally) or its new pod is Ready (in a cluster).
+	Restart(ctx context.Context, name, node string, timeout time.Duration) error
 	Logs(ctx context.Context, name, node string, follow bool, out io.Writer) error
 	// ForwardRPC is a URL on this machine that reaches the node's RPC port until stop.
 	ForwardRPC(ctx context.Context, name, node string) (url string, stop func(), err error)

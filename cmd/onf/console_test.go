@@ -23,6 +23,10 @@ func TestConsoleRefusesBadFlags(t *testing.T) {
 		{[]string{"--api-keys", "/nonexistent/keys.yaml", "--listen", "localhost:0"}, "--api-keys: read API key file"},
 		{[]string{"--jwt-issuer", "https://idp.example", "--listen", "localhost:0"}, "--jwt-issuer and --jwt-audience need"},
 		{[]string{"--jwt-hs256-secret-file", "/nonexistent/secret", "--listen", "localhost:0"}, "--jwt: auth.jwt.hs256SecretFile"},
+		{[]string{"--prometheus", "eu-9=http://127.0.0.1:9090", "--listen", "localhost:0"}, `--prometheus eu-9=http://127.0.0.1:9090: no site "eu-9" (the sites: local)`},
+		{[]string{"--prometheus", "local=127.0.0.1:9090", "--listen", "localhost:0"}, "--prometheus local=127.0.0.1:9090: must be an http:// or https:// URL"},
+		{[]string{"--alertmanager", "local=http://127.0.0.1:9093", "--listen", "localhost:0"}, "--alertmanager local=http://127.0.0.1:9093: local is not a cluster site"},
+		{[]string{"--alertmanager", "http://127.0.0.1:9093", "--listen", "localhost:0"}, "must be SITE=URL"},
 	} {
 		resetFlags(t, "console")
 		rootCmd.SetOut(&bytes.Buffer{})

@@ -81,6 +81,12 @@ func (l localBackend) Scale(ctx context.Context, name, group string, replicas in
 	return l.rt.Scale(ctx, name, group, replicas, local.UpOptions{Timeout: timeout})
 }
 
+func (l localBackend) Restart(ctx context.Context, name, node string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return l.rt.Restart(ctx, name, node)
+}
+
 // Logs copies the node's log file; follow polls it for more until ctx ends.
 func (l localBackend) Logs(ctx context.Context, name, node string, follow bool, out io.Writer) error {
 	file, err := l.rt.LogFile(name, node)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,24 @@ func RestoreSnapshot(r io.Reader, sum, dir string) (Stats, error) {
 		return nil
 	})
 	return st, err
+}
+
+// FetchSnapshot is RestoreSnapshot of the archive at an http(s) URL.
+func FetchSnapshot(ctx context.Context, url, sum, dir string) (Stats, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return Stats{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Stats{}, fmt.Errorf("snapshot %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return Stats{}, fmt.Errorf("snapshot %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return RestoreSnapshot(resp.Body, sum, dir)
 }
 
 // intoVolume unpacks with fill into a fresh dir/.onf-restore and, when fill succeeded,

@@ -18,6 +18,10 @@ type Sample struct {
 	Finalized uint64 `json:"finalized"`
 	Lag       uint64 `json:"lag"`
 	Peers     int    `json:"peers"`
+	// Calls and Refused are the RPC gateway's calls and refusals per second since the
+	// previous sample; absent without a gateway, and on the first sample or a counter reset.
+	Calls   *float64 `json:"calls,omitempty"`
+	Refused *float64 `json:"refused,omitempty"`
 }
 
 // ring keeps the last cap(buf) samples.
@@ -142,6 +146,22 @@ type siteState struct {
 type netState struct {
 	net  Network
 	hist *ring
+	// gw and gwAt are the gateway's last counters and when they were read, for its rates.
+	gw   *GatewayCounts
+	gwAt time.Time
+}
+
+// gatewayRates sets the sample's gateway calls and refusals per second from the counters
+// read at now and the previous ones.
+func (ns *netState) gatewayRates(s *Sample, g *GatewayCounts, now time.Time) {
+	prev, at := ns.gw, ns.gwAt
+	ns.gw, ns.gwAt = g, now
+	if g == nil || prev == nil || g.Calls < prev.Calls || g.Refused < prev.Refused || !now.After(at) {
+		return
+	}
+	dt := now.Sub(at).Seconds()
+	calls, refused := (g.Calls-prev.Calls)/dt, (g.Refused-prev.Refused)/dt
+	s.Calls, s.Refused = &calls, &refused
 }
 
 // NamedSite is a site and the name the console shows it under.
@@ -238,7 +258,9 @@ func (c *Cache) poll(ctx context.Context, name string, s *siteState) {
 			ns = &netState{hist: newRing(c.opts.History)}
 		}
 		ns.net = n
-		ns.hist.add(Sample{Time: now.UnixMilli(), Best: sum.Best, Finalized: sum.Finalized, Lag: sum.Lag, Peers: sum.Peers})
+		sample := Sample{Time: now.UnixMilli(), Best: sum.Best, Finalized: sum.Finalized, Lag: sum.Lag, Peers: sum.Peers}
+		ns.gatewayRates(&sample, n.Gateway, now)
+		ns.hist.add(sample)
 		seen[sum.ID] = ns
 		s.view.Networks = append(s.view.Networks, sum)
 	}
@@ -287,7 +309,10 @@ func (c *Cache) Detail(site, id string) (*Detail, bool) {
 	if ns == nil {
 		return nil, false
 	}
-	hist := ns.hist.samples()
+	hist := ns.net.History
+	if hist == nil {
+		hist = ns.hist.samples()
+	}
 	return &Detail{
 		Summary: Summarize(site, ns.net), Reachable: s.view.Reachable, Groups: Groups(ns.net),
 		History: hist, BlockTime: BlockTimes(hist), Alerts: nonNil(ns.net.Alerts),

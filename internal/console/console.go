@@ -52,10 +52,21 @@ type Network struct {
 	// SessionKeys are the public session keys registered on chain per node, as `onf keys`
 	// recorded them (status.nodes[].sessionKeys in a cluster).
 	SessionKeys map[string]*v1alpha1.RegisteredKeys
+	// Gateway are the counters of the network's RPC gateway, nil when it has none whose
+	// metrics the site can read.
+	Gateway *GatewayCounts
+	// History, when the site keeps its own (a Prometheus), replaces the console's samples of
+	// the network for the plots.
+	History []Sample
 	// Notes say why some of the above could not be read (an Alertmanager that does not
 	// answer, an unreadable backup destination): the network is still shown.
 	Notes []string
 }
+
+// GatewayCounts are an RPC gateway's counters since it started: the calls it answered (or
+// passed to a node) and the requests it refused (no or a wrong credential, a method its role
+// denies, a rate or subscription limit, too large, malformed, too many connections).
+type GatewayCounts struct{ Calls, Refused float64 }
 
 // ID names a network within its site: namespace/name in a cluster, the name locally.
 func ID(st *netstatus.Network) string {

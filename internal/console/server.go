@@ -232,6 +232,9 @@ func (s *Server) restart(w http.ResponseWriter, r *http.Request) {
 		if err := site.Restart(ctx, sum.Namespace, sum.Name, req.Node); err != nil {
 			return "", fmt.Errorf("restart %s node %s: %w", req.Network, req.Node, err)
 		}
+		if sum.Namespace != "" { // a cluster's: its pod made anew
+			return fmt.Sprintf("network %s: %s restarted, its new pod is Ready", req.Network, req.Node), nil
+		}
 		return fmt.Sprintf("network %s: %s restarted and answers RPC", req.Network, req.Node), nil
 	})
 }

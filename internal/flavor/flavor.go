@@ -4,8 +4,10 @@ package flavor
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
+	"slices"
 
 	"github.com/dinfra/stack/api/v1alpha1"
 )
@@ -85,11 +87,26 @@ type Dialect interface {
 	NodeKeyFileContent(seedHex, privateKeyHex string) string
 	// SeparateWS reports whether WebSocket RPC needs its own port.
 	SeparateWS() bool
+	// DefaultBinary is the executable run when a spec names none, for a relay or solo chain
+	// node or for a parachain node.
+	DefaultBinary(parachain bool) string
+	// BuiltinChainFile is where a release of the binary ships the spec of a builtin chain,
+	// relative to the binary's directory; "" when the binary has it compiled in.
+	BuiltinChainFile(builtin string) string
+	// HealthPaths are the HTTP paths on the RPC port that answer whether the node lives and
+	// is ready; "" when it serves none (a probe then checks that the RPC port accepts
+	// connections).
+	HealthPaths() (live, ready string)
 }
 
 var table = map[v1alpha1.Flavor]Dialect{
 	v1alpha1.FlavorSubstrate: substrate{},
 	v1alpha1.FlavorGossamer:  gossamer{},
+}
+
+// Flavors lists the flavors of the table, sorted.
+func Flavors() []v1alpha1.Flavor {
+	return slices.Sorted(maps.Keys(table))
 }
 
 // For returns the dialect of a flavor.

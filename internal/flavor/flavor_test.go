@@ -61,3 +61,33 @@ func TestP2PListenAddress(t *testing.T) {
 		}
 	}
 }
+
+// What backends need to know of a flavor beyond its command lines comes from its dialect.
+func TestDialectFacts(t *testing.T) {
+	for _, c := range []struct {
+		f                       v1alpha1.Flavor
+		binary, parachainBinary string
+		chainFile               string
+		live, ready             string
+	}{
+		{v1alpha1.FlavorSubstrate, "polkadot", "polkadot-parachain", "", "/health", "/health/readiness"},
+		{v1alpha1.FlavorGossamer, "gossamer", "gossamer", "chain/westend-dev/westend-dev-spec-raw.json", "", ""},
+	} {
+		d := MustFor(c.f)
+		if got := d.DefaultBinary(false); got != c.binary {
+			t.Errorf("%s: DefaultBinary = %q, want %q", c.f, got, c.binary)
+		}
+		if got := d.DefaultBinary(true); got != c.parachainBinary {
+			t.Errorf("%s: DefaultBinary(parachain) = %q, want %q", c.f, got, c.parachainBinary)
+		}
+		if got := d.BuiltinChainFile("westend-dev"); got != c.chainFile {
+			t.Errorf("%s: BuiltinChainFile = %q, want %q", c.f, got, c.chainFile)
+		}
+		if live, ready := d.HealthPaths(); live != c.live || ready != c.ready {
+			t.Errorf("%s: HealthPaths = %q, %q, want %q, %q", c.f, live, ready, c.live, c.ready)
+		}
+	}
+	if got := Flavors(); !slices.Equal(got, []v1alpha1.Flavor{v1alpha1.FlavorGossamer, v1alpha1.FlavorSubstrate}) {
+		t.Errorf("Flavors = %v", got)
+	}
+}

@@ -3,6 +3,7 @@ package flavor
 import (
 	"cmp"
 	"net/netip"
+	"path/filepath"
 	"strings"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -79,6 +80,17 @@ func (gossamer) NodeKeyFile(basePath string) string { return nodeKeyIn(basePath,
 func (gossamer) NodeKeyFileContent(_, privateKeyHex string) string { return privateKeyHex }
 
 func (gossamer) SeparateWS() bool { return true }
+
+func (gossamer) DefaultBinary(bool) string { return "gossamer" }
+
+// BuiltinChainFile: gossamer has no chains compiled in; its release ships the westend specs
+// in chain/<name>/<name>-spec-raw.json.
+func (gossamer) BuiltinChainFile(builtin string) string {
+	return filepath.Join("chain", builtin, builtin+"-spec-raw.json")
+}
+
+// HealthPaths: gossamer v0.9.0 serves no health endpoint.
+func (gossamer) HealthPaths() (live, ready string) { return "", "" }
 
 // GossamerDevKeys are the dev accounts gossamer accepts with --key.
 var GossamerDevKeys = []string{"alice", "bob", "charlie", "dave", "eve", "ferdie", "george", "heather", "ian"}

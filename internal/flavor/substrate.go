@@ -97,3 +97,15 @@ func (substrate) NodeKeyFileContent(seedHex, _ string) string { return seedHex }
 func (substrate) SeparateWS() bool { return false }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func (substrate) DefaultBinary(parachain bool) string {
+	if parachain {
+		return "polkadot-parachain"
+	}
+	return "polkadot"
+}
+
+// BuiltinChainFile: polkadot-sdk binaries have their builtin chains compiled in.
+func (substrate) BuiltinChainFile(string) string { return "" }
+
+func (substrate) HealthPaths() (live, ready string) { return "/health", "/health/readiness" }

@@ -127,20 +127,12 @@ func TestWSOutDropsAClientThatLeft(t *testing.T) {
 	defer o.stop()
 	_ = client.SetLinger(0) // reset, so the next writes fail
 	_ = client.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testenv.Eventually(t, 5*time.Second, "writes to a departed client find it gone", func() bool {
 		o.send(wsframe.OpText, []byte("answer"))
 		o.mu.Lock()
-		dead := o.dead
-		o.mu.Unlock()
-		if dead {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the socket of a departed client is still open")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer o.mu.Unlock()
+		return o.dead
+	})
 	if _, err := server.Read(make([]byte, 1)); err == nil {
 		t.Fatal("the socket still reads after the client was dropped")
 	}

@@ -8,7 +8,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,18 +20,25 @@ const (
 	// LabelBackupOf marks the pods of a network's backup Jobs with the group they copy. While
 	// such a pod runs (its facts step done), the operator stops that group: the hold.
 	LabelBackupOf = "onf.dinfra.dev/backup-of"
-	backupAppName = "onf-backup"
+	// AnnotationSourceStopped is set ("true") by the operator on a running backup pod once
+	// the source node's pod is gone: the copy step reads it through a downward API file and
+	// only then reads the volume. The pod needs no access to the API.
+	AnnotationSourceStopped = "onf.dinfra.dev/backup-source-stopped"
+	backupAppName           = "onf-backup"
 
 	// Paths in the backup and restore containers.
 	backupsDir     = "/backups" // spec.backup.volumeClaim
 	credentialsDir = "/var/run/onf/backup-credentials"
 	credentialsKey = "credentials" // an AWS shared credentials file
 	workDir        = "/work"
+	holdDir        = "/var/run/onf/hold"
+	stoppedFile    = holdDir + "/source-stopped"
 	factsFile      = workDir + "/facts.json"
 
 	volumeBackups     = "backups"
 	volumeCredentials = "backup-credentials"
 	volumeWork        = "work"
+	volumeHold        = "hold"
 	restoreName       = "restore"
 
 	// backupUID is the user of the node images (gossamer's here, parity's polkadot) and the
@@ -42,7 +48,7 @@ const (
 	backupDeadlineSec = 6 * 3600
 )
 
-// BackupName names a network's backup CronJob, its ServiceAccount, Role and RoleBinding.
+// BackupName names a network's backup CronJob.
 func BackupName(network string) string { return network + "-backup" }
 
 // BackupPodLabels are the labels of a network's backup Job pods.
@@ -114,14 +120,15 @@ func onfImage(opts Options, field string) (string, error) {
 	return opts.GatewayImage, nil
 }
 
-// backupObjects run spec.backup: a CronJob whose Jobs copy the source group's first node, and
-// the ServiceAccount, Role and RoleBinding that let a Job see that node's pod (and nothing
-// else). A Job runs in two steps. The facts step (an init container) records what the node
-// holds over RPC. Then the pod is running, which is the operator's signal to stop the group
-// (StatefulSet replicas 0: a StatefulSet cannot stop one pod, hence a group of one); the copy
-// step waits until the node's pod is gone, so no process writes the database, streams the
-// data volume to the destination, writes the manifest, applies the retention and exits: the
-// operator starts the group again.
+// backupObjects run spec.backup: a CronJob whose Jobs copy the source group's first node. A
+// Job runs in two steps. The facts step (an init container) records what the node holds
+// over RPC. Then the pod is running, which is the operator's signal to stop the group
+// (StatefulSet replicas 0: a StatefulSet cannot stop one pod, hence a group of one); once
+// the node's pod is gone the operator annotates the backup pod (AnnotationSourceStopped),
+// and the copy step, which waits for that annotation in a downward API file, knows that no
+// process writes the database: it streams the data volume to the destination, writes the
+// manifest, applies the retention and exits, and the operator starts the group again. The
+// pod has no API credentials.
 func backupObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.NodePlan, opts Options) ([]client.Object, error) {
 	b := n.Spec.Backup
 	if b == nil {
@@ -150,7 +157,7 @@ func backupObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.N
 	rpcURL := fmt.Sprintf("http://%s:%d", t.Host(network.NodeRef{Group: b.Source, Index: 0}), templates[b.Source].Ports.RPC)
 
 	create := []string{"backup", "job", "create", "--network", n.Name, "--node", b.Source + "-0",
-		"--facts", factsFile, "--data", dataDir, "--wait-pod", pod, "--dest", access.dest, "--report", corev1.TerminationMessagePathDefault}
+		"--facts", factsFile, "--data", dataDir, "--wait-stopped", stoppedFile, "--dest", access.dest, "--report", corev1.TerminationMessagePathDefault}
 	if r := b.Retention; r != nil {
 		if r.Keep != nil {
 			create = append(create, "--keep", fmt.Sprint(*r.Keep))
@@ -161,10 +168,8 @@ func backupObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.N
 	}
 	work := corev1.VolumeMount{Name: volumeWork, MountPath: workDir}
 	podSpec := corev1.PodSpec{
-		RestartPolicy:      corev1.RestartPolicyNever,
-		ServiceAccountName: name,
-		// The copy step reads its source pod through the API (the Role below).
-		AutomountServiceAccountToken: ptr(true),
+		RestartPolicy:                corev1.RestartPolicyNever,
+		AutomountServiceAccountToken: ptr(false),
 		EnableServiceLinks:           ptr(false),
 		SecurityContext: &corev1.PodSecurityContext{
 			FSGroup: ptr(int64(backupUID)), FSGroupChangePolicy: ptr(corev1.FSGroupChangeOnRootMismatch),
@@ -178,11 +183,15 @@ func backupObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.N
 			// The manifest (or, on a failure, the log's tail) is the Job's result in the
 			// pod's status: what `onf backup create` on a cluster prints.
 			TerminationMessagePath: corev1.TerminationMessagePathDefault, TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-			VolumeMounts:    append([]corev1.VolumeMount{work, {Name: volumeData, MountPath: dataDir, ReadOnly: true}}, access.mounts...),
+			VolumeMounts: append([]corev1.VolumeMount{work, {Name: volumeData, MountPath: dataDir, ReadOnly: true},
+				{Name: volumeHold, MountPath: holdDir, ReadOnly: true}}, access.mounts...),
 			SecurityContext: backupSecurity(),
 		}},
 		Volumes: append([]corev1.Volume{
 			{Name: volumeWork, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr(resource.MustParse("1Mi"))}}},
+			{Name: volumeHold, VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{{
+				Path: path.Base(stoppedFile), FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + AnnotationSourceStopped + "']"},
+			}}}}},
 			{Name: volumeData, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
 				ClaimName: volumeData + "-" + pod, ReadOnly: true,
 			}}},
@@ -213,22 +222,7 @@ func backupObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.N
 			},
 		},
 	}
-	sa := &corev1.ServiceAccount{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-		ObjectMeta: objectMeta(n, name, labels),
-	}
-	role := &rbacv1.Role{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
-		ObjectMeta: objectMeta(n, name, labels),
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, ResourceNames: []string{pod}, Verbs: []string{"get"}}},
-	}
-	binding := &rbacv1.RoleBinding{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
-		ObjectMeta: objectMeta(n, name, labels),
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: n.Namespace}},
-	}
-	return []client.Object{sa, role, binding, cron}, nil
+	return []client.Object{cron}, nil
 }
 
 // withRestore adds the group's restoreFrom to its pods: a mark step before the node's own

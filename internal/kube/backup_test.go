@@ -8,7 +8,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -55,8 +54,8 @@ func find[T client.Object](objs []client.Object, name string) T {
 
 // spec.backup renders a CronJob that runs the onf image's backup steps against the source
 // node's claim, with the destination's claim and the credentials Secret mounted as files
-// (never in the environment or arguments), the retention, and a Role that lets the Job read
-// the source pod and nothing else.
+// (never in the environment or arguments), the retention, no API credentials, and the
+// operator's "source stopped" annotation as a downward API file.
 func TestBackupCronJob(t *testing.T) {
 	n := parseSpec(t, backupSpec)
 	objs, err := Desired(n, testKeys(t, n), Options{GatewayImage: "onf:test"})
@@ -75,8 +74,8 @@ func TestBackupCronJob(t *testing.T) {
 		t.Errorf("pod labels %v: the operator finds its backup pods by them", tmpl.Labels)
 	}
 	pod := tmpl.Spec
-	if pod.ServiceAccountName != "dev-backup" || len(pod.InitContainers) != 1 || len(pod.Containers) != 1 {
-		t.Fatalf("pod: sa %q, %d init, %d containers", pod.ServiceAccountName, len(pod.InitContainers), len(pod.Containers))
+	if *pod.AutomountServiceAccountToken || len(pod.InitContainers) != 1 || len(pod.Containers) != 1 {
+		t.Fatalf("pod: API token mounted %v, %d init, %d containers: want no API credentials, one of each", *pod.AutomountServiceAccountToken, len(pod.InitContainers), len(pod.Containers))
 	}
 	facts, copyStep := pod.InitContainers[0], pod.Containers[0]
 	wantFacts := []string{"backup", "job", "facts", "--rpc", "http://dev-backup-0.dev-backup.chains.svc.cluster.local:9944", "--out", factsFile}
@@ -84,7 +83,7 @@ func TestBackupCronJob(t *testing.T) {
 		t.Errorf("facts step %s %v, want onf:test %v", facts.Image, facts.Args, wantFacts)
 	}
 	wantCopy := []string{"backup", "job", "create", "--network", "dev", "--node", "backup-0", "--facts", factsFile, "--data", "/data",
-		"--wait-pod", "dev-backup-0", "--dest", "/backups/dev", "--report", "/dev/termination-log", "--keep", "3", "--max-age", "720h"}
+		"--wait-stopped", "/var/run/onf/hold/source-stopped", "--dest", "/backups/dev", "--report", "/dev/termination-log", "--keep", "3", "--max-age", "720h"}
 	if !slices.Equal(copyStep.Args, wantCopy) {
 		t.Errorf("copy step args %v, want %v", copyStep.Args, wantCopy)
 	}
@@ -127,16 +126,10 @@ func TestBackupCronJob(t *testing.T) {
 	if m := mounts[volumeData]; !m.ReadOnly {
 		t.Errorf("data mount %+v: the copy never writes the node's volume", m)
 	}
-	role := find[*rbacv1.Role](objs, "dev-backup")
-	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, ResourceNames: []string{"dev-backup-0"}, Verbs: []string{"get"}}}
-	if role == nil || len(role.Rules) != 1 || !slices.Equal(role.Rules[0].ResourceNames, want[0].ResourceNames) || !slices.Equal(role.Rules[0].Verbs, want[0].Verbs) {
-		t.Errorf("role %+v, want %+v", role, want)
-	}
-	if b := find[*rbacv1.RoleBinding](objs, "dev-backup"); b == nil || b.Subjects[0].Name != "dev-backup" || b.RoleRef.Name != "dev-backup" {
-		t.Errorf("role binding %+v", b)
-	}
-	if find[*corev1.ServiceAccount](objs, "dev-backup") == nil {
-		t.Error("no ServiceAccount dev-backup")
+	// The operator's "source stopped" annotation reaches the copy step as a file.
+	if d := vols[volumeHold].DownwardAPI; d == nil || len(d.Items) != 1 || d.Items[0].Path != "source-stopped" ||
+		d.Items[0].FieldRef.FieldPath != "metadata.annotations['"+AnnotationSourceStopped+"']" || mounts[volumeHold].MountPath != "/var/run/onf/hold" {
+		t.Errorf("hold volume %+v mounted %+v", vols[volumeHold], mounts[volumeHold])
 	}
 }
 

@@ -63,19 +63,18 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 	if err := checkNames(n); err != nil {
 		return nil, err
 	}
-	if err := refuseHA(n); err != nil {
+	if err := checkHA(n, opts); err != nil {
 		return nil, err
 	}
 	byKey, mounts, err := chainMounts(n, opts.ReadFile)
 	if err != nil {
 		return nil, err
 	}
-	planned, err := perPodPublicHosts(n)
-	if err != nil {
+	if err := checkPerPodPublicHosts(n); err != nil {
 		return nil, err
 	}
-	t := &target{net: planned, clusterDomain: opts.ClusterDomain, keys: keys, chains: byKey}
-	templates, err := groupTemplates(planned, t)
+	t := &target{net: n, clusterDomain: opts.ClusterDomain, keys: keys, chains: byKey}
+	templates, err := network.Templates(n, t)
 	if err != nil {
 		return nil, err
 	}
@@ -118,26 +117,22 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 	return objs, nil
 }
 
-// perPodPublicHosts gives each pod of a group exposed through per-pod LoadBalancers its own
-// public name, <pod>.<publicHost>: the group's pods share one template, and one name cannot
-// reach several load balancers. The P2P Services ask external-dns for those names.
-func perPodPublicHosts(n *v1alpha1.SubstrateNetwork) (*v1alpha1.SubstrateNetwork, error) {
-	out := n
+// checkPerPodPublicHosts refuses an IP address as the public host of a group exposed through
+// per-pod LoadBalancers: each pod is announced as <pod>.<publicHost> (target.Self), since one
+// name cannot reach several load balancers, and the P2P Services ask external-dns for those
+// names.
+func checkPerPodPublicHosts(n *v1alpha1.SubstrateNetwork) error {
 	for i := range n.Spec.Groups {
 		g := &n.Spec.Groups[i]
 		if publicHostPerPod(g) == "" {
 			continue
 		}
 		if _, err := netip.ParseAddr(g.P2P.PublicHost); err == nil {
-			return nil, fmt.Errorf("spec.groups[%d].p2p.publicHost: %s is one address for %d load-balanced nodes; give a DNS name and each pod is announced as <pod>.<name>",
+			return fmt.Errorf("spec.groups[%d].p2p.publicHost: %s is one address for %d load-balanced nodes; give a DNS name and each pod is announced as <pod>.<name>",
 				i, g.P2P.PublicHost, replicasOrMax(g))
 		}
-		if out == n {
-			out = n.DeepCopy()
-		}
-		out.Spec.Groups[i].P2P.PublicHost = "$(" + envPodName + ")." + g.P2P.PublicHost
 	}
-	return out, nil
+	return nil
 }
 
 // publicHostPerPod is the DNS suffix under which each pod of the group is announced, or ""
@@ -148,47 +143,6 @@ func publicHostPerPod(g *v1alpha1.NodeGroup) string {
 		return ""
 	}
 	return p.PublicHost
-}
-
-// groupTemplates plans the network and returns, per group, the plan of its first replica: the
-// template of the group's pods. A group scaled to zero is planned with one replica on its
-// own, so its StatefulSet keeps a complete template without changing the other groups' plans.
-func groupTemplates(n *v1alpha1.SubstrateNetwork, t *target) (map[string]*network.NodePlan, error) {
-	plan, err := network.Build(n, t)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]*network.NodePlan{}
-	var empty []string
-	for i := range n.Spec.Groups {
-		g := &n.Spec.Groups[i]
-		if network.Replicas(g) == 0 {
-			empty = append(empty, g.Name)
-			continue
-		}
-		out[g.Name] = plan.Node(g.Name + "-0")
-	}
-	if len(empty) == 0 {
-		return out, nil
-	}
-	scaled := n.DeepCopy()
-	one := int32(1)
-	for _, name := range empty {
-		network.FindGroup(&scaled.Spec, name).Replicas = &one
-	}
-	st := *t
-	st.net = scaled
-	splan, err := network.Build(scaled, &st)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range empty {
-		np := splan.Node(name + "-0")
-		// The plan refers to the group in the copy; point it back at the real group.
-		np.GroupSpec = network.FindGroup(&n.Spec, name)
-		out[name] = np
-	}
-	return out, nil
 }
 
 // groupBuilder builds one group's objects.
@@ -234,7 +188,11 @@ func (b *groupBuilder) objects() ([]client.Object, error) {
 		return nil, err
 	}
 	b.withPodOptions(sts, objs)
+	if err := b.withHA(&sts.Spec.Template.Spec); err != nil {
+		return nil, err
+	}
 	objs = append(objs, sts, b.podDisruptionBudget(), b.networkPolicy())
+	objs = append(objs, b.haAccess()...)
 	if h := b.autoscaler(); h != nil {
 		objs = append(objs, h)
 	}

@@ -1,29 +1,140 @@
 package kube
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/network"
 )
 
-// A spec with ha is refused in a cluster, naming the field, rather than rendered with every
-// candidate pod holding the keys.
-func TestHARefusedInClusters(t *testing.T) {
-	n, err := network.Parse([]byte(`apiVersion: onf.dinfra.dev/v1alpha1
+const haSpec = `apiVersion: onf.dinfra.dev/v1alpha1
 kind: SubstrateNetwork
-metadata: {name: dev}
+metadata: {name: dev, namespace: chains}
 spec:
   chain: {builtin: westend-dev}
-  node: {image: gossamer:test}
+  node: {image: gossamer:test, binary: /usr/local/bin/gossamer}
   groups:
-  - {name: validator, role: validator, keys: {dev: ["//Alice"]}, ha: {etcd: {endpoints: ["http://127.0.0.1:2379"]}}}
-`))
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}, ha: {standbys: 1, leaseTTL: 9s, safetyMargin: 3s}}
+  - {name: rpc, role: rpc}
+`
+
+func haNetwork(t *testing.T, spec string) *v1alpha1.SubstrateNetwork {
+	t.Helper()
+	n, err := network.Parse([]byte(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Desired(n, testKeys(t, n), Options{})
-	if err == nil || !strings.HasPrefix(err.Error(), "spec.groups[0].ha: ") {
-		t.Fatalf("err = %v, want spec.groups[0].ha refused", err)
+	return n
+}
+
+// An ha group renders as its identity's candidates: standbys+1 pods whose node container is
+// `onf ha agent` with both command lines, no keystore volume or restore hook (no pod keeps
+// keys), identity 0's secret URI for every pod, and a service account that may only get and
+// update the identity's Lease (and create leases).
+func TestHARendered(t *testing.T) {
+	n := haNetwork(t, haSpec)
+	objs, err := Desired(n, testKeys(t, n), Options{GatewayImage: "onf:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sts *appsv1.StatefulSet
+	var role *rbacv1.Role
+	var binding *rbacv1.RoleBinding
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *appsv1.StatefulSet:
+			if o.Name == GroupName("dev", "validator") {
+				sts = o
+			}
+		case *rbacv1.Role:
+			role = o
+		case *rbacv1.RoleBinding:
+			binding = o
+		}
+	}
+	if sts == nil || role == nil || binding == nil {
+		t.Fatal("no validator StatefulSet, Role or RoleBinding")
+	}
+	if *sts.Spec.Replicas != 2 {
+		t.Errorf("replicas = %d, want 2 (one identity, one standby)", *sts.Spec.Replicas)
+	}
+	if len(sts.Spec.VolumeClaimTemplates) != 1 {
+		t.Errorf("claims %d, want the data volume only (no keystore claim)", len(sts.Spec.VolumeClaimTemplates))
+	}
+	pod := sts.Spec.Template.Spec
+	if pod.ServiceAccountName != HAAccessName("dev", "validator") || !*pod.AutomountServiceAccountToken {
+		t.Errorf("service account %q automount %v", pod.ServiceAccountName, *pod.AutomountServiceAccountToken)
+	}
+	c := pod.Containers[0]
+	if !slices.Equal(c.Command, []string{"/onf/bin/onf"}) || c.Lifecycle != nil {
+		t.Errorf("command %v lifecycle %v", c.Command, c.Lifecycle)
+	}
+	args := strings.Join(c.Args, " ")
+	for _, want := range []string{"ha agent --lease dev-validator-0 --namespace chains --lease-ttl 9s --safety-margin 3s --suri-file /onf/keys/suri",
+		"--sign-arg=--key --sign-arg=alice", "--standby-arg=--babe-authority=false", "--sign-arg=$(POD_NAME)", "--standby-arg=$(POD_NAME)", "--binary /usr/local/bin/gossamer", "--gossamer"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("agent args lack %q:\n%s", want, args)
+		}
+	}
+	if strings.Contains(args, "--standby-arg=alice") {
+		t.Errorf("the standby command line names the identity's key:\n%s", args)
+	}
+	var suri bool
+	for _, m := range c.VolumeMounts {
+		suri = suri || (m.MountPath == suriFile && m.SubPath == "0")
+		if m.Name == volumeKeystore {
+			t.Errorf("keystore mounted in an ha pod")
+		}
+	}
+	if !suri {
+		t.Errorf("identity 0's secret URI not mounted: %+v", c.VolumeMounts)
+	}
+	var install bool
+	for _, ic := range pod.InitContainers {
+		install = install || (ic.Name == onfInstall && ic.Image == "onf:test")
+		for _, m := range ic.VolumeMounts {
+			if m.Name == volumeKeys {
+				t.Errorf("init step %s mounts the secret URI", ic.Name)
+			}
+		}
+	}
+	if !install {
+		t.Error("no init step installs onf")
+	}
+	lease := HALeaseName("dev", "validator")
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{lease}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
+	}
+	if len(role.Rules) != 2 || !slices.Equal(role.Rules[0].Verbs, want[0].Verbs) || !slices.Equal(role.Rules[0].ResourceNames, want[0].ResourceNames) ||
+		!slices.Equal(role.Rules[1].Verbs, want[1].Verbs) || len(role.Rules[1].ResourceNames) != 0 {
+		t.Errorf("role rules %+v, want %+v", role.Rules, want)
+	}
+	if binding.Subjects[0].Name != pod.ServiceAccountName || binding.RoleRef.Name != role.Name {
+		t.Errorf("binding %+v", binding)
+	}
+}
+
+// What an ha group cannot run in a cluster is refused with its field path.
+func TestHARefusedInClusters(t *testing.T) {
+	for _, c := range []struct{ group, opts, want string }{
+		{`ha: {etcd: {endpoints: ["http://127.0.0.1:2379"]}}`, "onf:test", "spec.groups[0].ha.etcd: "},
+		{`ha: {}`, "", "spec.groups[0].ha: runs the onf image"},
+		{`ha: {}, node: {flavor: substrate, image: polkadot:test, binary: /polkadot}`, "onf:test", "spec.groups[0].ha: clusters run ha for gossamer"},
+	} {
+		spec := strings.Replace(haSpec, `ha: {standbys: 1, leaseTTL: 9s, safetyMargin: 3s}`, c.group, 1)
+		n, err := network.Parse([]byte(spec))
+		if err != nil {
+			t.Fatalf("%s: %v", c.group, err)
+		}
+		_, err = Desired(n, testKeys(t, n), Options{GatewayImage: c.opts})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", c.group, err, c.want)
+		}
 	}
 }

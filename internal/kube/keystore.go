@@ -25,7 +25,7 @@ const AnnotationKeystoreRestore = "onf.dinfra.dev/keystore-restore"
 // volume, so chain data backups and snapshots never hold a session key, a pod made again
 // finds its keys, and migrating a validator moves (or removes) this volume's contents only.
 func (b *groupBuilder) keystoreClaim(labels map[string]string) []corev1.PersistentVolumeClaim {
-	if b.plan.KeystorePath == "" {
+	if b.plan.KeystorePath == "" || b.group.HA != nil { // an ha pod keeps no keys (withHA)
 		return nil
 	}
 	return []corev1.PersistentVolumeClaim{{
@@ -42,7 +42,7 @@ func (b *groupBuilder) keystoreClaim(labels map[string]string) []corev1.Persiste
 // posted to it. Only file names reach arguments; the hook never fails the container (a node
 // without its keys shows as mismatch in onf keys check and onf_session_keys_registered).
 func (b *groupBuilder) keystoreRestore() *corev1.Lifecycle {
-	if b.plan.Flavor != v1alpha1.FlavorGossamer || b.plan.KeystorePath == "" {
+	if b.plan.Flavor != v1alpha1.FlavorGossamer || b.plan.KeystorePath == "" || b.group.HA != nil {
 		return nil
 	}
 	script := fmt.Sprintf(`rpc=http://127.0.0.1:%d/

@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/network"
 )
 
 // RPCService is where clients inside the cluster reach a group's JSON-RPC: the load-balanced
@@ -37,7 +38,7 @@ func RPCServices(n *v1alpha1.SubstrateNetwork) ([]RPCService, error) {
 		return nil, err
 	}
 	t := &target{net: n, clusterDomain: Options{}.withDefaults().ClusterDomain, keys: keys, chains: byKey}
-	templates, err := groupTemplates(n, t)
+	templates, err := network.Templates(n, t)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/network"
 )
 
 // Port names shared by containers, Services, probes and the ServiceMonitor.
@@ -129,6 +130,9 @@ func (b *groupBuilder) p2pServices() []*corev1.Service {
 // replicasOrMax is the number of pods a group may run: its replicas, or the autoscaler's
 // maximum.
 func replicasOrMax(g *v1alpha1.NodeGroup) int {
+	if g.HA != nil { // one identity, its candidates the pods (checkHA)
+		return network.Standbys(g) + 1
+	}
 	if autoscaled(g) {
 		return int(g.Autoscaling.MaxReplicas)
 	}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/flavor"
 )
 
 const (
@@ -31,8 +32,8 @@ const (
 )
 
 // statefulSet runs the group's replicas from its template plan. Per-pod values are left to
-// the kubelet: the node name is $(POD_NAME); the node key and the secret URI are the pod's
-// own Secret keys, mounted by index with subPathExpr.
+// the kubelet: the plan names the node by $(POD_NAME) (target.Self); the node key and the
+// secret URI are the pod's own Secret keys, mounted by index with subPathExpr.
 func (b *groupBuilder) statefulSet() (*appsv1.StatefulSet, error) {
 	if b.plan.Image == "" {
 		return nil, fmt.Errorf("%s: a container image is required on Kubernetes (set spec.node.image or the group's node.image)", b.field("node.image"))
@@ -42,16 +43,13 @@ func (b *groupBuilder) statefulSet() (*appsv1.StatefulSet, error) {
 		// would take the path itself as the secret URI: every replica the same public key.
 		return nil, fmt.Errorf("%s: files are read on the machine running `onf up`; a cluster reads session keys from a Secret: set keys.secret (External Secrets and the Secrets Store CSI driver's secretObjects both produce one)", b.field("keys.files"))
 	}
-	if k := b.plan.Keys; k != nil && k.OverRPC && k.Dev == "" {
-		return nil, fmt.Errorf("%s: %s nodes take session keys over RPC after start, which the operator does not do; use dev keys or a polkadot-sdk node", b.field("keys"), b.plan.Flavor)
-	}
 	size, err := StorageSize(b.group)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.field("storage"), err)
 	}
 	var replicas *int32
 	if !autoscaled(b.group) { // otherwise the HorizontalPodAutoscaler owns the count
-		r := ptrOr(b.group.Replicas, 1)
+		r := int32(replicasOrMax(b.group))
 		replicas = &r
 	}
 	labels := b.labels()
@@ -90,17 +88,6 @@ func (b *groupBuilder) statefulSet() (*appsv1.StatefulSet, error) {
 
 func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 	np := b.plan
-	fullName := b.net.Name + "-" + np.Name // the --name the planner gives replica 0, and its host's first label
-	perPod := func(argv []string) []string {
-		out := make([]string, len(argv))
-		for i, a := range argv {
-			if a == fullName || strings.HasPrefix(a, fullName+".") {
-				a = "$(" + envPodName + ")" + a[len(fullName):]
-			}
-			out[i] = a
-		}
-		return out
-	}
 	env := []corev1.EnvVar{
 		{Name: envPodName, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 		{Name: envPodIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['" + podIndexLabel + "']"}}},
@@ -125,7 +112,7 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 		// Only the init step that fills the keystore sees the secret URI.
 		initMounts = append(initMounts, corev1.VolumeMount{Name: volumeKeys, MountPath: suriFile, SubPathExpr: "$(" + envPodIndex + ")", ReadOnly: true})
 	}
-	if np.KeystorePath != "" {
+	if np.KeystorePath != "" && b.group.HA == nil {
 		// The keystore is a claim of its own (keystoreClaim): private session keys never
 		// reach the data volume (nor its snapshots or backups) and outlive the pod.
 		keystore := corev1.VolumeMount{Name: volumeKeystore, MountPath: np.KeystorePath}
@@ -151,7 +138,7 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 		Name:            containerName,
 		Image:           np.Image,
 		Command:         command,
-		Args:            perPod(np.Args),
+		Args:            np.Args,
 		Env:             env,
 		Ports:           b.containerPorts(),
 		VolumeMounts:    mounts,
@@ -166,7 +153,7 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 		if np.Binary == "" {
 			return corev1.PodSpec{}, fmt.Errorf("%s: the node binary's name in the image is needed to prepare its data directory", b.field("node.binary"))
 		}
-		script, err := initScript(np.Binary, np.Init, np.InsertKeys, perPod)
+		script, err := initScript(np.Binary, np.Init, np.InsertKeys)
 		if err != nil {
 			return corev1.PodSpec{}, err
 		}
@@ -190,13 +177,13 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 // records that they ran (gossamer's init, for one, would wipe the database if run again).
 // The key inserts run at every start (inserting a key the keystore holds is harmless).
 // Arguments are file paths and names, never secrets; each is single-quoted for the shell.
-func initScript(binary string, once, every [][]string, perPod func([]string) []string) (string, error) {
+func initScript(binary string, once, every [][]string) (string, error) {
 	var b strings.Builder
 	b.WriteString("set -eu\n")
 	commands := func(cmds [][]string) error {
 		for _, argv := range cmds {
 			b.WriteString(shellQuote(binary))
-			for _, a := range perPod(argv) {
+			for _, a := range argv {
 				if strings.Contains(a, "\n") {
 					return fmt.Errorf("init argument %q spans lines", a)
 				}
@@ -222,20 +209,21 @@ func initScript(binary string, once, every [][]string, perPod func([]string) []s
 // shellQuote single-quotes s; $(VAR) references stay intact for the kubelet to expand.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// probes are the health checks of a flavor: polkadot-sdk nodes serve /health and
-// /health/readiness on the RPC port; gossamer has no health endpoint, so its probes check
-// that the RPC server accepts connections.
+// probes are the health checks of a flavor: the HTTP paths its dialect names on the RPC port
+// (polkadot-sdk's /health and /health/readiness), or, for a node that serves none (gossamer),
+// a check that the RPC server accepts connections.
 func probes(f v1alpha1.Flavor) (liveness, readiness, startup *corev1.Probe) {
+	live, ready := flavor.MustFor(f).HealthPaths()
 	handler := func(path string) corev1.ProbeHandler {
-		if f == v1alpha1.FlavorGossamer {
+		if path == "" {
 			return corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(PortRPC)}}
 		}
 		return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(PortRPC)}}
 	}
-	liveness = &corev1.Probe{ProbeHandler: handler("/health"), PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 3}
-	readiness = &corev1.Probe{ProbeHandler: handler("/health/readiness"), PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3}
+	liveness = &corev1.Probe{ProbeHandler: handler(live), PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 3}
+	readiness = &corev1.Probe{ProbeHandler: handler(ready), PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3}
 	// Opening a large database can take minutes; liveness starts counting after this.
-	startup = &corev1.Probe{ProbeHandler: handler("/health"), PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 60}
+	startup = &corev1.Probe{ProbeHandler: handler(live), PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 60}
 	return liveness, readiness, startup
 }
 

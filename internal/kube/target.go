@@ -42,15 +42,31 @@ func (t *target) Ports(network.NodeRef) flavor.Ports { return clusterPorts }
 
 // Host is the pod's stable DNS name under its group's headless Service.
 func (t *target) Host(n network.NodeRef) string {
-	return fmt.Sprintf("%s.%s.%s.svc.%s", PodName(t.net.Name, n.Group, n.Index), GroupName(t.net.Name, n.Group), t.net.Namespace, t.clusterDomain)
+	return t.podHost(PodName(t.net.Name, n.Group, podIndex(n)), n.Group)
+}
+
+func (t *target) podHost(pod, group string) string {
+	return fmt.Sprintf("%s.%s.%s.svc.%s", pod, GroupName(t.net.Name, group), t.net.Namespace, t.clusterDomain)
+}
+
+// Self: a group's pods share one command line, so a node names itself by its pod's name,
+// which the kubelet puts in $(POD_NAME); a group announced through per-pod load balancers
+// announces each pod as <pod>.<publicHost> (publicHostPerPod).
+func (t *target) Self(n network.NodeRef, publicHost string) network.Self {
+	pod := "$(" + envPodName + ")"
+	if publicHost != "" && publicHostPerPod(network.FindGroup(&t.net.Spec, n.Group)) != "" {
+		publicHost = pod + "." + publicHost
+	}
+	return network.Self{Name: pod, Host: t.podHost(pod, n.Group), PublicHost: publicHost}
 }
 
 func (t *target) BasePath(network.NodeRef) string { return dataDir }
 
 func (t *target) PeerID(n network.NodeRef) (string, error) {
-	k, ok := t.keys[n.Name]
+	name := fmt.Sprintf("%s-%d", n.Group, podIndex(n))
+	k, ok := t.keys[name]
 	if !ok {
-		return "", fmt.Errorf("no node key for %s", n.Name)
+		return "", fmt.Errorf("no node key for %s", name)
 	}
 	return k.PeerID(), nil
 }

@@ -12,18 +12,14 @@ import (
 )
 
 // nodePlan is the plan of one node of a local network.
-func (r *Runtime) nodePlan(ctx context.Context, name, node string) (*network.NodePlan, error) {
+func (r *Runtime) nodePlan(name, node string) (*network.NodePlan, error) {
 	dir, err := r.Dir(name)
 	if err != nil {
 		return nil, err
 	}
-	n, _, err := readApplied(dir)
+	p, err := readPlan(dir)
 	if err != nil {
 		return nil, fmt.Errorf("network %q: %w", name, err)
-	}
-	p, err := plan(ctx, r.Home, dir, n)
-	if err != nil {
-		return nil, err
 	}
 	for i := range p.Nodes {
 		if p.Nodes[i].Name == node {
@@ -39,7 +35,7 @@ func (r *Runtime) nodePlan(ctx context.Context, name, node string) (*network.Nod
 // spare may pause. The manifest records the chain facts the node reported just before it
 // stopped.
 func (r *Runtime) Backup(ctx context.Context, name, node string, store *backup.Store) (*backup.Manifest, error) {
-	np, err := r.nodePlan(ctx, name, node)
+	np, err := r.nodePlan(name, node)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +62,7 @@ func (r *Runtime) Backup(ctx context.Context, name, node string, store *backup.S
 // nothing) and started again. A backup of another chain (genesis hash) is refused when a
 // node of the network can tell.
 func (r *Runtime) Restore(ctx context.Context, name, node, id string, store *backup.Store) (*backup.Manifest, error) {
-	np, err := r.nodePlan(ctx, name, node)
+	np, err := r.nodePlan(name, node)
 	if err != nil {
 		return nil, err
 	}

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -15,13 +12,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/flavor"
 	"github.com/dinfra/stack/internal/ha"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/netstatus"
 	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/problem"
-	"github.com/dinfra/stack/internal/rpc"
 )
 
 // haNode is an HA candidate's side of the supervisor: which command line it runs (authority
@@ -48,12 +43,12 @@ const haStartupGrace = 2 * time.Minute
 // attachHA starts the agent of an HA candidate; nothing for other nodes.
 func (s *Supervisor) attachHA(pr *proc) {
 	np := pr.plan
-	if np.Identity == "" || np.GroupSpec == nil || np.GroupSpec.HA == nil {
+	if np.Identity == "" || np.HA == nil {
 		return
 	}
 	h := &haNode{s: s, name: np.Name, identity: np.Identity}
 	pr.ha = h
-	spec := np.GroupSpec.HA
+	spec := np.HA
 	if spec.Etcd == nil {
 		s.log.Error("ha: no lease store: spec.groups[].ha.etcd is required locally; the node stays a keyless standby", "node", np.Name)
 		return
@@ -97,61 +92,19 @@ func (h *haNode) plan(np network.NodePlan) (network.NodePlan, func()) {
 		return np, func() {}
 	}
 	h.mu.Lock()
-	standbyKey := gossamerStandbyKey(np)
+	standbyKey := ""
+	if np.Keys != nil {
+		standbyKey = ha.GossamerStandbyKey(np.Keys.Dev)
+	}
 	if !h.authority {
 		np = np.Standby()
 	}
 	if np.Flavor == v1alpha1.FlavorGossamer {
-		if err := gossamerRole(np.BasePath, h.authority, standbyKey); err != nil {
+		if err := ha.GossamerRole(np.BasePath, h.authority, standbyKey); err != nil {
 			h.s.log.Error("ha: gossamer config", "node", h.name, "err", err)
 		}
 	}
 	return np, h.mu.Unlock
-}
-
-// gossamerStandbyKey is a gossamer dev key other than the identity's: the last one of
-// gossamer's list that the identity does not use.
-func gossamerStandbyKey(np network.NodePlan) string {
-	identity := ""
-	if np.Keys != nil {
-		identity = flavor.DevKeyName(np.Keys.Dev)
-	}
-	for i := len(flavor.GossamerDevKeys) - 1; ; i-- {
-		if k := flavor.GossamerDevKeys[i]; k != identity {
-			return k
-		}
-	}
-}
-
-// gossamerSettings are the lines of gossamer's saved config that must follow the role.
-var gossamerSettings = regexp.MustCompile(`(?m)^(key|babe-authority|grandpa-authority) = .*$`)
-
-// gossamerRole rewrites what gossamer v0.9.0 saved of its last run in
-// <base>/config/config.toml: it reads that file before its flags, so a node that ran as a
-// standby would start as an authority with babe-authority = false (no blocks), and a standby
-// would load the dev key its config names into its keystore. Gossamer always loads one dev key
-// (an empty key is refused; the default is alice), so a standby gets standbyKey, a dev key
-// that is not its identity's; the authority gets its key from --key.
-func gossamerRole(base string, authority bool, standbyKey string) error {
-	file := filepath.Join(base, "config", "config.toml")
-	data, err := os.ReadFile(file)
-	if os.IsNotExist(err) {
-		return nil // not initialised yet: the flags decide
-	}
-	if err != nil {
-		return err
-	}
-	data = gossamerSettings.ReplaceAllFunc(data, func(line []byte) []byte {
-		name, _, _ := strings.Cut(string(line), " = ")
-		if name == "key" {
-			if authority {
-				return line
-			}
-			return []byte(`key = "` + standbyKey + `"`)
-		}
-		return []byte(name + " = " + strconv.FormatBool(authority))
-	})
-	return writeFile(file, data, 0o600)
 }
 
 // started and exited track the process group a fence must kill; the caller of started
@@ -228,46 +181,19 @@ func (h *haNode) Unhealthy() time.Time {
 	return h.unhealthy
 }
 
-// watchHealth asks the node for its health every poll: a node that answered and stops, or
-// never answers within haStartupGrace of its start, is unhealthy from its first miss.
+// watchHealth records since when the node's current process has not answered.
 func (h *haNode) watchHealth(ctx context.Context, url string, poll time.Duration) {
-	var pgid int
-	var answered bool
-	var since, missed time.Time
-	tick := time.NewTicker(poll)
-	defer tick.Stop()
-	for ; ctx.Err() == nil; <-tick.C {
+	ha.WatchHealth(ctx, url, poll, haStartupGrace, func() int {
 		h.mu.Lock()
-		if h.pgid != pgid {
-			pgid, answered, since, missed = h.pgid, false, time.Now(), time.Time{}
-		}
-		h.mu.Unlock()
-		ok := pgid != 0 && ping(ctx, url, poll)
-		now := time.Now()
-		switch {
-		case pgid == 0 || ok:
-			answered, missed = answered || ok, time.Time{}
-		case missed.IsZero() && (answered || now.Sub(since) > haStartupGrace):
-			missed = now
-		}
+		defer h.mu.Unlock()
+		return h.pgid
+	}, func(pgid int, missed time.Time) {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		if h.pgid == pgid {
 			h.unhealthy = missed
 		}
-		h.mu.Unlock()
-	}
-}
-
-func ping(ctx context.Context, url string, timeout time.Duration) bool {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	c, err := rpc.Dial(ctx, url)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	_, err = c.SystemHealth(ctx)
-	return err == nil
+	})
 }
 
 // status is the node's HA part of the status file.
@@ -315,7 +241,7 @@ func haStatus(ctx context.Context, name string, p *network.Plan, st Status) []ne
 	var out []netstatus.HAIdentity
 	index := map[string]int{}
 	for _, np := range p.Nodes {
-		if np.Identity == "" || np.GroupSpec == nil || np.GroupSpec.HA == nil {
+		if np.Identity == "" || np.HA == nil {
 			continue
 		}
 		i, ok := index[np.Identity]
@@ -333,7 +259,7 @@ func haStatus(ctx context.Context, name string, p *network.Plan, st Status) []ne
 
 func readLease(ctx context.Context, name string, np network.NodePlan) netstatus.HAIdentity {
 	id := netstatus.HAIdentity{Identity: np.Identity}
-	e := np.GroupSpec.HA.Etcd
+	e := np.HA.Etcd
 	if e == nil {
 		id.Error = "no lease store (spec.groups[].ha.etcd)"
 		return id
@@ -360,5 +286,5 @@ func readLease(ctx context.Context, name string, np network.NodePlan) netstatus.
 
 // leaseOf is the etcd lease of a candidate's identity: <prefix><network>/<identity>.
 func leaseOf(cli *clientv3.Client, name string, np network.NodePlan) *ha.Etcd {
-	return ha.NewEtcd(cli, np.GroupSpec.HA.Etcd.Prefix, name+"/"+np.Identity)
+	return ha.NewEtcd(cli, np.HA.Etcd.Prefix, name+"/"+np.Identity)
 }

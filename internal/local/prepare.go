@@ -1,9 +1,11 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 
@@ -12,17 +14,12 @@ import (
 	"github.com/dinfra/stack/internal/flavor"
 	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/nodekey"
+	"github.com/dinfra/stack/internal/problem"
 )
 
-// defaultBinaries are the executables looked up on PATH when a spec names none.
-var defaultBinaries = map[v1alpha1.Flavor]string{
-	v1alpha1.FlavorGossamer:  "gossamer",
-	v1alpha1.FlavorSubstrate: "polkadot",
-}
-
 // resolveBinaries makes every group's binary an absolute path that exists, in place, so a
-// missing binary is reported before anything starts. Parachain nodes default to
-// polkadot-parachain.
+// missing binary is reported before anything starts. A group naming none runs its flavor's
+// default binary (flavor.Dialect.DefaultBinary), looked up on PATH.
 func resolveBinaries(n *v1alpha1.SubstrateNetwork) error {
 	var errs []error
 	resolve := func(field string, sw *v1alpha1.NodeSoftware, fallback string) {
@@ -43,10 +40,7 @@ func resolveBinaries(n *v1alpha1.SubstrateNetwork) error {
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		sw := network.Software(s, g)
-		fallback := defaultBinaries[sw.Flavor]
-		if g.Parachain != "" {
-			fallback = "polkadot-parachain"
-		}
+		fallback := flavor.MustFor(sw.Flavor).DefaultBinary(g.Parachain != "")
 		if g.Node == nil {
 			g.Node = &v1alpha1.NodeSoftware{}
 		}
@@ -57,19 +51,25 @@ func resolveBinaries(n *v1alpha1.SubstrateNetwork) error {
 	return errors.Join(errs...)
 }
 
-// gossamerChainDir is the chain/ folder beside the first gossamer binary of a resolved spec.
-func gossamerChainDir(n *v1alpha1.SubstrateNetwork) string {
-	for i := range n.Spec.Groups {
-		if g := n.Spec.Groups[i]; g.Node != nil && g.Node.Flavor == v1alpha1.FlavorGossamer {
-			return filepath.Join(filepath.Dir(g.Node.Binary), "chain")
+// binaryDirs is the directory of each flavor's first binary in a resolved spec, where a
+// release ships the spec files of its builtin chains (flavor.Dialect.BuiltinChainFile).
+func binaryDirs(n *v1alpha1.SubstrateNetwork) map[v1alpha1.Flavor]string {
+	dirs := map[v1alpha1.Flavor]string{}
+	for _, g := range n.Spec.Groups {
+		if g.Node == nil {
+			continue
+		}
+		if _, ok := dirs[g.Node.Flavor]; !ok {
+			dirs[g.Node.Flavor] = filepath.Dir(g.Node.Binary)
 		}
 	}
-	return ""
+	return dirs
 }
 
-// plan allocates what the nodes of a resolved spec need (ports, node keys, fetched chain specs)
-// and plans them. Allocations are persisted: a node keeps its ports and peer ID for life.
-func plan(ctx context.Context, home string, dir Dir, n *v1alpha1.SubstrateNetwork) (*network.Plan, error) {
+// plan allocates what the nodes of a resolved spec need (ports, node keys) and plans them, once
+// per apply (Prepare stores the plan). Allocations are persisted: a node keeps its ports and
+// peer ID for life.
+func plan(home string, dir Dir, n *v1alpha1.SubstrateNetwork) (*network.Plan, error) {
 	facts := &Facts{}
 	if _, err := readJSON(dir.Facts(), facts); err != nil {
 		return nil, err
@@ -78,8 +78,7 @@ func plan(ctx context.Context, home string, dir Dir, n *v1alpha1.SubstrateNetwor
 		facts.Ports = map[string]flavor.Ports{}
 	}
 	refs := network.Nodes(n)
-	// Only new nodes need ports: status polls plan too, and must not take the registry lock or
-	// rewrite files when nothing changed.
+	// Only new nodes need ports: an apply that adds no node leaves the registry alone.
 	var unallocated []string
 	for _, r := range refs {
 		if _, ok := facts.Ports[r.Name]; !ok {
@@ -94,7 +93,7 @@ func plan(ctx context.Context, home string, dir Dir, n *v1alpha1.SubstrateNetwor
 			return nil, err
 		}
 	}
-	t := &target{dir: dir, facts: facts, keys: map[string]nodekey.Key{}, gossamerChains: gossamerChainDir(n)}
+	t := &target{network: n.Name, dir: dir, facts: facts, keys: map[string]nodekey.Key{}, binaryDirs: binaryDirs(n)}
 	for _, r := range refs {
 		k, err := nodekey.LoadOrCreate(dir.NodeKey(r.Name))
 		if err != nil {
@@ -103,6 +102,33 @@ func plan(ctx context.Context, home string, dir Dir, n *v1alpha1.SubstrateNetwor
 		t.keys[r.Name] = k
 	}
 	return network.Build(n, t)
+}
+
+// checkKeys checks before anything is stored that every node's session key source works here:
+// keys.files are read on this machine (each must hold a secret URI); keys.secret names a
+// Kubernetes Secret, which only clusters read.
+func checkKeys(n *v1alpha1.SubstrateNetwork) error {
+	var ps problem.List
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		if g.Keys == nil {
+			continue
+		}
+		at := fmt.Sprintf("spec.groups[%d].keys", i)
+		if g.Keys.Secret != "" {
+			ps.Add(at+".secret", "names a Kubernetes Secret, which only clusters read: use keys.files or keys.dev locally")
+		}
+		files := g.Keys.Files
+		for j, file := range files[:min(len(files), network.Replicas(g))] {
+			field := fmt.Sprintf("%s.files[%d]", at, j)
+			if data, err := os.ReadFile(file); err != nil {
+				ps.Add(field, "%v", err)
+			} else if len(bytes.TrimSpace(data)) == 0 {
+				ps.Add(field, "%s is empty: it must hold the replica's secret URI", file)
+			}
+		}
+	}
+	return network.Invalid(ps)
 }
 
 // chainSource is a chain of the network and its field path, for errors.

@@ -9,7 +9,7 @@ import (
 // backups take, released at once, then a wait until the node answers RPC again. The node's
 // data, keys and peer ID are kept.
 func (r *Runtime) Restart(ctx context.Context, name, node string) error {
-	if _, err := r.nodePlan(ctx, name, node); err != nil {
+	if _, err := r.nodePlan(name, node); err != nil {
 		return err
 	}
 	if r.supervisorPID(name) == 0 {

@@ -92,8 +92,9 @@ func (r *Runtime) Apply(ctx context.Context, n *v1alpha1.SubstrateNetwork) (int6
 	return gen, nil
 }
 
-// Prepare validates a spec, checks that it can run here (binaries, chain specs), allocates
-// ports and node keys, and stores it as the network's desired state with the next generation:
+// Prepare validates a spec, checks that it can run here (binaries, chain specs, session key
+// sources), allocates ports and node keys, plans it, and stores the spec and its plan as the
+// network's desired state with the next generation:
 // every apply is a generation of its own, so waiting for it never reads an older attempt's
 // result. Nothing is stored when a check fails, so a running network never sees a bad spec,
 // and a network that had no state is left with none.
@@ -129,6 +130,9 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	if err := checkHA(n); err != nil {
 		return 0, false, err
 	}
+	if err := checkKeys(n); err != nil {
+		return 0, false, err
+	}
 	if err := refuseRestoreFrom(n); err != nil {
 		return 0, false, err
 	}
@@ -144,9 +148,13 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	if _, err := readJSON(dir.Facts(), &before); err != nil {
 		return 0, false, err
 	}
+	planBefore, err := os.ReadFile(dir.Plan())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return 0, false, err
+	}
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, r.undoApply(dir, n.Name, fresh, before, fetched))
+			err = errors.Join(err, r.undoApply(dir, n.Name, fresh, before, planBefore, fetched))
 		}
 	}()
 	for file, data := range fetched {
@@ -154,7 +162,7 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 			return 0, fresh, err
 		}
 	}
-	p, err := plan(ctx, r.Home, dir, n)
+	p, err := plan(r.Home, dir, n)
 	if err != nil {
 		return 0, fresh, err
 	}
@@ -163,15 +171,24 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	}
 	_, gen, _ = readApplied(dir)
 	n.Generation = gen + 1
+	// The plan first: whoever reads the new spec finds its plan.
+	if err := writeJSON(dir.Plan(), storedPlan{Generation: n.Generation, Plan: *p}, 0o600); err != nil {
+		return 0, fresh, err
+	}
 	return n.Generation, fresh, writeJSON(dir.Spec(), n, 0o600)
 }
 
 // undoApply takes back what a failed apply wrote: all of a network that had no state; for one
-// that had, the ports and node keys of the nodes it added and the chain specs it fetched, so
-// the nodes that run and their files stay as they were.
-func (r *Runtime) undoApply(dir Dir, name string, fresh bool, before Facts, fetched map[string][]byte) error {
+// that had, the ports and node keys of the nodes it added, the chain specs it fetched and its
+// plan, so the nodes that run and their files stay as they were.
+func (r *Runtime) undoApply(dir Dir, name string, fresh bool, before Facts, planBefore []byte, fetched map[string][]byte) error {
 	if fresh {
 		return r.purge(name)
+	}
+	if planBefore != nil {
+		if err := writeFile(dir.Plan(), planBefore, 0o600); err != nil {
+			return err
+		}
 	}
 	var after Facts
 	if _, err := readJSON(dir.Facts(), &after); err != nil {
@@ -434,16 +451,13 @@ func (r *Runtime) Status(ctx context.Context, name string) (*NetworkStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	n, _, err := readApplied(dir)
+	// Status reads what apply stored and the supervisor wrote; it plans and allocates nothing.
+	p, err := readPlan(dir)
 	if err != nil {
 		return nil, fmt.Errorf("network %q: %w", name, err)
 	}
 	var st Status
 	if _, err := readJSON(dir.Status(), &st); err != nil {
-		return nil, err
-	}
-	p, err := plan(ctx, r.Home, dir, n)
-	if err != nil {
 		return nil, err
 	}
 	out := &NetworkStatus{Network: name, State: "running", Supervisor: r.supervisorPID(name), Generation: st.Generation, Error: st.Error}
@@ -480,7 +494,7 @@ func (r *Runtime) Status(ctx context.Context, name string) (*NetworkStatus, erro
 		}()
 	}
 	wg.Wait()
-	out.HA = haStatus(ctx, name, p, st)
+	out.HA = haStatus(ctx, name, &p.Plan, st)
 	return out, nil
 }
 

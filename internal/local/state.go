@@ -47,6 +47,10 @@ func (d Dir) path(parts ...string) string {
 // Spec is the applied spec: the supervisor's desired state.
 func (d Dir) Spec() string { return d.path("spec.json") }
 
+// Plan is the applied spec's plan (storedPlan): written with the spec, read by the supervisor,
+// status and every command that needs a node's facts, so a network is planned once per apply.
+func (d Dir) Plan() string { return d.path("plan.json") }
+
 // Facts holds what the runtime allocated: ports per node.
 func (d Dir) Facts() string { return d.path("facts.json") }
 
@@ -81,6 +85,25 @@ func (d Dir) Log(node string) string { return d.path("logs", node+".log") }
 // Facts are the allocations that must stay stable for a node's lifetime.
 type Facts struct {
 	Ports map[string]flavor.Ports `json:"ports"`
+}
+
+// storedPlan is the plan of the applied spec of one generation.
+type storedPlan struct {
+	Generation int64 `json:"generation"`
+	network.Plan
+}
+
+// readPlan reads the stored plan of a network; it neither plans nor allocates anything.
+func readPlan(dir Dir) (*storedPlan, error) {
+	var p storedPlan
+	ok, err := readJSON(dir.Plan(), &p)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("no stored plan in %s: apply the spec (onf up)", dir)
+	}
+	return &p, nil
 }
 
 // NodeState is what the supervisor knows about one node's process.

@@ -215,13 +215,17 @@ func watchStateDir(ctx context.Context, dir Dir, cancel context.CancelCauseFunc)
 func (s *Supervisor) reconcile(ctx context.Context) {
 	defer s.writeStatus()
 	n, gen, err := readApplied(s.dir)
+	var stored *storedPlan
 	if err == nil {
 		s.gen = gen // what happens next, error or not, is this generation's
-		err = resolveBinaries(n)
+		stored, err = readPlan(s.dir)
+	}
+	if err == nil && stored.Generation != gen {
+		err = fmt.Errorf("the stored plan is of generation %d, the spec of %d: apply the spec again (onf up)", stored.Generation, gen)
 	}
 	var p *network.Plan
 	if err == nil {
-		p, err = plan(ctx, s.home, s.dir, n)
+		p = &stored.Plan // apply planned it (Prepare): the supervisor runs plans, it never makes them
 	}
 	if err != nil {
 		// Keep what runs: a bad spec never tears down a working network.

@@ -14,11 +14,13 @@ import (
 // target is the local machine as a network.Target: loopback addresses, allocated ports, data
 // under the state directory. Everything it reads was prepared before planning.
 type target struct {
-	dir   Dir
-	facts *Facts
-	keys  map[string]nodekey.Key
-	// gossamerChains is where gossamer's shipped chain specs live (beside its binary).
-	gossamerChains string
+	network string
+	dir     Dir
+	facts   *Facts
+	keys    map[string]nodekey.Key
+	// binaryDirs are the directories of each flavor's binary, beside which a release may
+	// ship the spec files of its builtin chains.
+	binaryDirs map[v1alpha1.Flavor]string
 }
 
 var _ network.Target = (*target)(nil)
@@ -30,6 +32,11 @@ func (t *target) SURIFile(n network.NodeRef) string    { return t.dir.SURI(n.Nam
 func (t *target) External() bool                       { return false }
 
 func (t *target) KeystorePath(n network.NodeRef) string { return t.dir.Keystore(n.Name) }
+
+// Self: every node has a command line of its own.
+func (t *target) Self(n network.NodeRef, publicHost string) network.Self {
+	return network.Self{Name: t.network + "-" + n.Name, Host: t.Host(n), PublicHost: publicHost}
+}
 
 func (t *target) PeerID(n network.NodeRef) (string, error) {
 	k, ok := t.keys[n.Name]
@@ -47,14 +54,14 @@ func (t *target) ChainSpec(c v1alpha1.Chain, f v1alpha1.Flavor) (string, error) 
 		return t.dir.FetchedChain(c.URL), nil
 	case c.ConfigMap != nil:
 		return "", fmt.Errorf("chain.configMap works in clusters only: use file or url locally")
-	case f == v1alpha1.FlavorGossamer:
-		// Gossamer has no chains compiled in; its module ships the westend specs.
-		file := filepath.Join(t.gossamerChains, c.Builtin, c.Builtin+"-spec-raw.json")
-		if _, err := os.Stat(file); err != nil {
-			return "", fmt.Errorf("gossamer chain %q: %w (gossamer's chain/ folder must sit beside its binary)", c.Builtin, err)
-		}
-		return file, nil
-	default:
-		return c.Builtin, nil
 	}
+	rel := flavor.MustFor(f).BuiltinChainFile(c.Builtin)
+	if rel == "" {
+		return c.Builtin, nil // compiled into the binary
+	}
+	file := filepath.Join(t.binaryDirs[f], rel)
+	if _, err := os.Stat(file); err != nil {
+		return "", fmt.Errorf("%s chain %q: %w (its release's spec files must sit beside the %s binary)", f, c.Builtin, err, f)
+	}
+	return file, nil
 }

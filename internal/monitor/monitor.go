@@ -172,7 +172,7 @@ func Up(ctx context.Context, rt *local.Runtime, name string, o Options) (*State,
 	if err != nil {
 		return nil, err
 	}
-	gwTarget, err := gatewayMetrics(spec)
+	gwTarget, err := GatewayMetrics(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -445,9 +445,9 @@ func exporterConfig(n *v1alpha1.SubstrateNetwork, s *local.NetworkStatus, valida
 	return json.MarshalIndent(cfg, "", "  ")
 }
 
-// gatewayMetrics is the metrics address of the network's gateway (spec.gateway.config's
+// GatewayMetrics is the metrics address of the network's gateway (spec.gateway.config's
 // metricsListen), or "" when the network has no gateway or its gateway serves no metrics.
-func gatewayMetrics(n *v1alpha1.SubstrateNetwork) (string, error) {
+func GatewayMetrics(n *v1alpha1.SubstrateNetwork) (string, error) {
 	if n.Spec.Gateway == nil || n.Spec.Gateway.Config == "" {
 		return "", nil
 	}

@@ -41,6 +41,17 @@ type Target interface {
 	KeystorePath(n NodeRef) string
 	// External reports whether nodes listen on all interfaces (clusters) or loopback only.
 	External() bool
+	// Self is how the node refers to itself on its own command line, given the public host
+	// the spec gives its group (if any). A backend that runs one command line for many nodes
+	// (a StatefulSet's pods) answers with references its runtime resolves per node.
+	Self(n NodeRef, publicHost string) Self
+}
+
+// Self is a node's own name and addresses on its command line.
+type Self struct {
+	Name       string // --name
+	Host       string // the address it is reached at (Target.Host, or a per-node reference to it)
+	PublicHost string // the address others should dial instead of Host, if any
 }
 
 // NodePlan is everything a backend needs to run one node.
@@ -62,8 +73,9 @@ type NodePlan struct {
 	// PublicPorts are the ports a node on a loopback-only target may listen on beyond
 	// loopback (P2P when the spec gives the node a public address); the local runtime
 	// confines every other listening socket of the node to loopback.
-	PublicPorts []int               `json:"publicPorts,omitempty"`
-	GroupSpec   *v1alpha1.NodeGroup `json:"-"` // the group, for backends that need cluster-only fields
+	PublicPorts []int `json:"publicPorts,omitempty"`
+	// HA is the lease settings of an HA candidate (Identity set), nil for other nodes.
+	HA *v1alpha1.HA `json:"ha,omitempty"`
 
 	// KeystorePath is the session keystore's directory (signing nodes only), never inside
 	// BasePath.
@@ -92,8 +104,6 @@ type KeyPlan struct {
 	File      string              `json:"file,omitempty"`
 	Secret    string              `json:"secret,omitempty"`
 	SecretKey string              `json:"secretKey,omitempty"`
-	// OverRPC: insert with author_insertKey after start (gossamer) rather than an init command.
-	OverRPC bool `json:"overRpc,omitempty"`
 }
 
 // Plan is a whole network's node plans in start order.
@@ -161,19 +171,54 @@ func tierOf(r v1alpha1.Role, parachain string) int {
 // facts always give the same plan.
 func Build(n *v1alpha1.SubstrateNetwork, t Target) (*Plan, error) {
 	refs := Nodes(n)
-	plan := &Plan{Network: n.Name, Nodes: make([]NodePlan, 0, len(refs))}
+	nodes, err := build(n, t, refs, len(refs))
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Network: n.Name, Nodes: nodes}, nil
+}
+
+// Templates plans a spec for a backend that runs one command line for every node of a group
+// (a StatefulSet's pods, whose per-node values its Target leaves to the runtime): per group,
+// the plan of its first node. A group scaled to zero is planned as if it had that node, which
+// no other node counts as a seed, so the other groups' plans are Build's.
+func Templates(n *v1alpha1.SubstrateNetwork, t Target) (map[string]*NodePlan, error) {
+	refs := Nodes(n)
+	real := len(refs)
+	for i := range n.Spec.Groups {
+		if g := &n.Spec.Groups[i]; Replicas(g) == 0 {
+			sw := Software(&n.Spec, g)
+			refs = append(refs, NodeRef{Name: g.Name + "-0", Group: g.Name, Role: g.Role, Flavor: sw.Flavor, Parachain: g.Parachain})
+		}
+	}
+	nodes, err := build(n, t, refs, real)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*NodePlan{}
+	for i := range nodes {
+		if np := &nodes[i]; out[np.Group] == nil {
+			out[np.Group] = np
+		}
+	}
+	return out, nil
+}
+
+// build plans refs, of which the first real are the network's nodes: only those are seeds.
+func build(n *v1alpha1.SubstrateNetwork, t Target, refs []NodeRef, real int) ([]NodePlan, error) {
+	nodes := make([]NodePlan, 0, len(refs))
 	for _, ref := range refs {
 		np, err := planNode(n, t, ref)
 		if err != nil {
 			return nil, fmt.Errorf("plan node %s: %w", ref.Name, err)
 		}
-		plan.Nodes = append(plan.Nodes, np)
+		nodes = append(nodes, np)
 	}
-	relaySeeds := seeds(plan.Nodes, func(p *NodePlan) bool { return p.Tier == 0 })
-	for i := range plan.Nodes {
-		np := &plan.Nodes[i]
+	relaySeeds := seeds(nodes[:real], func(p *NodePlan) bool { return p.Tier == 0 })
+	for i := range nodes {
+		np := &nodes[i]
 		if np.Parachain != "" {
-			np.Bootnodes = others(seeds(plan.Nodes, func(p *NodePlan) bool {
+			np.Bootnodes = others(seeds(nodes[:real], func(p *NodePlan) bool {
 				return p.Parachain == np.Parachain && (p.Role == v1alpha1.RoleCollator || p.Role == v1alpha1.RoleBootnode)
 			}), np.Multiaddr)
 		} else {
@@ -183,7 +228,7 @@ func Build(n *v1alpha1.SubstrateNetwork, t Target) (*Plan, error) {
 			return nil, fmt.Errorf("plan node %s: %w", np.Name, err)
 		}
 	}
-	return plan, nil
+	return nodes, nil
 }
 
 func planNode(n *v1alpha1.SubstrateNetwork, t Target, ref NodeRef) (NodePlan, error) {
@@ -209,7 +254,10 @@ func planNode(n *v1alpha1.SubstrateNetwork, t Target, ref NodeRef) (NodePlan, er
 		NodeRef: ref, Tier: tierOf(ref.Role, ref.Parachain), Binary: sw.Binary, Image: sw.Image,
 		Ports: ports, BasePath: base, NodeKeyFile: d.NodeKeyFile(base), PeerID: peerID,
 		Multiaddr:  flavor.Multiaddr(t.Host(ref), ports.P2P, peerID),
-		RPCMethods: g.RPC.Methods, GroupSpec: g,
+		RPCMethods: g.RPC.Methods,
+	}
+	if ref.Identity != "" {
+		np.HA = g.HA
 	}
 	if g.Keys != nil {
 		np.Keys = planKeys(g.Keys, ref, t)
@@ -237,7 +285,7 @@ func planKeys(k *v1alpha1.Keys, ref NodeRef, t Target) *KeyPlan {
 
 // render fills in a node's init commands and command line through its flavor's dialect.
 func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []string) error {
-	g := np.GroupSpec
+	g := FindGroup(&n.Spec, np.Group)
 	sw := Software(&n.Spec, g)
 	d := flavor.MustFor(sw.Flavor)
 	chainSrc := n.Spec.Chain
@@ -258,17 +306,19 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 	if err != nil {
 		return fmt.Errorf("chain spec: %w", err)
 	}
+	var publicHost string
+	if g.P2P != nil {
+		publicHost = g.P2P.PublicHost
+	}
+	self := t.Self(np.NodeRef, publicHost)
 	fn := flavor.Node{
-		Name: n.Name + "-" + np.Name, Role: np.Role, Chain: chain, BasePath: np.BasePath,
-		Ports: np.Ports, Bootnodes: np.Bootnodes, NodeKeyFile: np.NodeKeyFile, Host: t.Host(np.NodeRef),
+		Name: self.Name, Role: np.Role, Chain: chain, BasePath: np.BasePath,
+		Ports: np.Ports, Bootnodes: np.Bootnodes, NodeKeyFile: np.NodeKeyFile, Host: self.Host, PublicHost: self.PublicHost,
 		External: t.External(), RPCMethods: np.RPCMethods, CORS: g.RPC.CORS,
 		Pruning: g.Pruning, Parachain: para, Extra: g.Args, Telemetry: g.Telemetry,
 	}
 	if g.RPC.MaxConnections != nil {
 		fn.MaxConns = *g.RPC.MaxConnections
-	}
-	if g.P2P != nil && g.P2P.PublicHost != "" {
-		fn.PublicHost = g.P2P.PublicHost
 	}
 	if g.P2P != nil && len(g.P2P.Bootnodes) > 0 {
 		// Boot nodes outside the network (another cluster or onf network of the same chain)

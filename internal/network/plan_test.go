@@ -21,11 +21,12 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // a base (like the local runtime), or cluster DNS names with fixed ports (like Kubernetes).
 type fixedTarget struct {
 	cluster bool
+	network string
 	index   map[string]int
 }
 
 func newFixedTarget(n *v1alpha1.SubstrateNetwork, cluster bool) *fixedTarget {
-	t := &fixedTarget{cluster: cluster, index: map[string]int{}}
+	t := &fixedTarget{cluster: cluster, network: n.Name, index: map[string]int{}}
 	for i, ref := range Nodes(n) {
 		t.index[ref.Name] = i
 	}
@@ -77,6 +78,10 @@ func (t *fixedTarget) SURIFile(n NodeRef) string { return "/keys/" + n.Name + ".
 
 func (t *fixedTarget) KeystorePath(n NodeRef) string { return "/keystore/" + n.Name }
 func (t *fixedTarget) External() bool                { return t.cluster }
+
+func (t *fixedTarget) Self(n NodeRef, publicHost string) Self {
+	return Self{Name: t.network + "-" + n.Name, Host: t.Host(n), PublicHost: publicHost}
+}
 
 func TestPlanGolden(t *testing.T) {
 	cases := []struct {
@@ -220,5 +225,47 @@ func TestPlanIsDeterministic(t *testing.T) {
 	jb, _ := json.Marshal(b)
 	if string(ja) != string(jb) {
 		t.Fatal("two plans of the same spec differ")
+	}
+}
+
+// Templates are Build's first node of each group; a group scaled to zero gets the plan its
+// first node would have, and no other node takes it for a seed.
+func TestTemplates(t *testing.T) {
+	n, err := Load("testdata/plan/substrate-relay-parachain.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := int32(0)
+	FindGroup(&n.Spec, "boot").Replicas = &zero
+	target := newFixedTarget(n, true)
+	plan, err := Build(n, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	templates, err := Templates(n, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range n.Spec.Groups {
+		tpl := templates[g.Name]
+		if tpl == nil || tpl.Name != g.Name+"-0" {
+			t.Fatalf("template of %s = %+v", g.Name, tpl)
+		}
+		if g.Name == "boot" {
+			continue
+		}
+		want, _ := json.Marshal(plan.Node(g.Name + "-0"))
+		if got, _ := json.Marshal(tpl); string(got) != string(want) {
+			t.Errorf("template of %s differs from Build's plan:\n%s\n%s", g.Name, got, want)
+		}
+	}
+	boot := templates["boot"]
+	if !slices.Contains(boot.Args, "--public-addr") || len(boot.Bootnodes) != 2 {
+		t.Errorf("template of the empty boot group: args %v, bootnodes %v (want the 2 validators)", boot.Args, boot.Bootnodes)
+	}
+	for _, np := range plan.Nodes {
+		if slices.Contains(np.Bootnodes, boot.Multiaddr) || slices.ContainsFunc(np.Args, func(a string) bool { return strings.Contains(a, boot.PeerID) }) {
+			t.Errorf("%s takes the empty boot group's template for a seed", np.Name)
+		}
 	}
 }

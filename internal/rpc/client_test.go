@@ -288,10 +288,7 @@ func TestContextAndConnectionLoss(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- c.Call(testCtx(t), nil, "test_neverAnswers") }()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(n.Methods()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 5*time.Second, "the node has the third call", func() bool { return len(n.Methods()) >= 3 })
 	n.DropConnections()
 	if err := <-errc; !errors.Is(err, rpc.ErrClosed) {
 		t.Fatalf("pending call after connection loss: %v", err)

@@ -81,22 +81,21 @@ func newWebhook(t *testing.T) *webhook {
 // wait returns the time the first notification with status arrived for alertname after since.
 func (w *webhook) wait(t *testing.T, alertname, status string, since time.Time, timeout time.Duration) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	var at time.Time
+	testenv.Eventually(t, timeout, fmt.Sprintf("a %s notification of %s", status, alertname), func() bool {
 		w.mu.Lock()
+		defer w.mu.Unlock()
 		for _, n := range w.got {
 			for _, a := range n.Alerts {
 				if a.Labels["alertname"] == alertname && a.Status == status && n.at.After(since) {
-					w.mu.Unlock()
-					return n.at
+					at = n.at
+					return true
 				}
 			}
 		}
-		w.mu.Unlock()
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no %s notification of %s within %s", status, alertname, timeout)
-	return time.Time{}
+		return false
+	})
+	return at
 }
 
 // log reports the notifications received so far, at their times since start.

@@ -10,7 +10,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -52,9 +51,9 @@ spec:
     retention: {keep: 7}
 `
 
-// The operator owns spec.backup's CronJob, ServiceAccount, Role and RoleBinding; while a
-// Job's pod runs, the source group is stopped (replicas 0) and it starts again when the pod
-// is gone; the operator's metrics endpoint serves the backup series with the labels the
+// The operator owns spec.backup's CronJob; while a Job's pod runs, the source group is
+// stopped (replicas 0), the pod is told once the source pod is gone (the annotation its copy
+// step waits for), and the group starts again when the pod is gone; the operator's metrics endpoint serves the backup series with the labels the
 // local exporter uses (plus namespace); removing spec.backup deletes the objects.
 func TestBackupCronJobAndHold(t *testing.T) {
 	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
@@ -70,8 +69,8 @@ func TestBackupCronJobAndHold(t *testing.T) {
 	}
 	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "backups", Name: name} }
 	var cj batchv1.CronJob
-	testenv.Eventually(t, 30*time.Second, "the backup CronJob and its ServiceAccount, Role and RoleBinding, owned by the network", func() (bool, error) {
-		for _, o := range []client.Object{&cj, &corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}} {
+	testenv.Eventually(t, 30*time.Second, "the backup CronJob, owned by the network", func() (bool, error) {
+		for _, o := range []client.Object{&cj} {
 			if err := cl.Get(ctx, key("bk-backup"), o); err != nil {
 				return false, err
 			}
@@ -112,6 +111,15 @@ func TestBackupCronJobAndHold(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "the group still running while the pod is pending (its facts step)", replicas(1))
 	phase(corev1.PodRunning)
 	testenv.Eventually(t, 30*time.Second, "the source group held (replicas 0) while the backup pod runs", replicas(0))
+	testenv.Eventually(t, 30*time.Second, "the backup pod told its source stopped once the source pod is gone", func() (bool, error) {
+		if err := cl.Get(ctx, key("bk-backup-0"), &corev1.Pod{}); client.IgnoreNotFound(err) != nil || err == nil {
+			return false, fmt.Errorf("source pod: %v", err)
+		}
+		if err := cl.Get(ctx, key(held.Name), held); err != nil {
+			return false, err
+		}
+		return held.Annotations[kube.AnnotationSourceStopped] == "true", fmt.Errorf("annotations %v", held.Annotations)
+	})
 	phase(corev1.PodSucceeded)
 	testenv.Eventually(t, 30*time.Second, "the source group running again once the backup pod ended", replicas(1))
 
@@ -168,7 +176,7 @@ func TestBackupCronJobAndHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 30*time.Second, "the backup objects deleted", func() (bool, error) {
-		for _, o := range []client.Object{&batchv1.CronJob{}, &corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}} {
+		for _, o := range []client.Object{&batchv1.CronJob{}} {
 			err := cl.Get(ctx, key("bk-backup"), o)
 			if err == nil {
 				return false, fmt.Errorf("%T still there", o)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -161,8 +160,9 @@ func TestBackupCommandsOnCluster(t *testing.T) {
 }
 
 // fakeBackupPod stands in for the Job controller's pod and its kubelet: it waits for the
-// pod of a backup Job that has not ended, marks it running (the hold must stop the source
-// group), then ends it as the copy step would, with its termination message. It runs in the
+// pod of a backup Job that has not ended, marks it running, waits for the operator to say
+// the source pod is gone (the annotation the copy step waits for: the group is held), then
+// ends it as the copy step would, with its termination message. It runs in the
 // background until the returned wait, which the test defers.
 func fakeBackupPod(t *testing.T, cl client.Client, end corev1.ContainerStateTerminated) (wait func()) {
 	done := make(chan struct{})
@@ -192,14 +192,13 @@ func runBackupPod(t *testing.T, cl client.Client, end corev1.ContainerStateTermi
 				t.Error(err)
 				return
 			}
-			held := false
-			for time.Now().Before(deadline) && !held {
-				var sts appsv1.StatefulSet
-				held = cl.Get(ctx, types.NamespacedName{Namespace: "backups", Name: "bk-backup"}, &sts) == nil && *sts.Spec.Replicas == 0
+			stopped := false
+			for time.Now().Before(deadline) && !stopped {
+				stopped = cl.Get(ctx, client.ObjectKeyFromObject(p), p) == nil && p.Annotations[kube.AnnotationSourceStopped] == "true"
 				time.Sleep(100 * time.Millisecond)
 			}
-			if !held {
-				t.Error("the source group was not held (replicas 0) while the backup pod ran")
+			if !stopped {
+				t.Error("the backup pod was never told its source stopped (the group held, its pod gone)")
 			}
 			now := metav1.Now()
 			end.StartedAt, end.FinishedAt = now, now

@@ -17,6 +17,7 @@ import (
 	"github.com/dinfra/stack/internal/kube/controller"
 	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // A validator StatefulSet made by an operator from before the keystore claim (claims cannot
@@ -45,7 +46,7 @@ func TestStatefulSetWithOldClaimsReplaced(t *testing.T) {
 	pod := types.NamespacedName{Namespace: ns, Name: old.Name + "-0"}
 	claim := types.NamespacedName{Namespace: ns, Name: "data-" + old.Name + "-0"}
 	var data corev1.PersistentVolumeClaim
-	kubetest.Eventually(t, time.Minute, "the old StatefulSet's pod and data claim", func() (bool, error) {
+	testenv.Eventually(t, time.Minute, "the old StatefulSet's pod and data claim", func() (bool, error) {
 		var p corev1.Pod
 		if err := cl.Get(ctx, pod, &p); err != nil {
 			return false, err
@@ -54,7 +55,7 @@ func TestStatefulSetWithOldClaimsReplaced(t *testing.T) {
 	})
 
 	startOperator(t, cluster, controller.Config{Workers: 2})
-	kubetest.Eventually(t, time.Minute, "the StatefulSet made anew with the keystore claim", func() (bool, error) {
+	testenv.Eventually(t, time.Minute, "the StatefulSet made anew with the keystore claim", func() (bool, error) {
 		var sts appsv1.StatefulSet
 		if err := cl.Get(ctx, types.NamespacedName{Namespace: ns, Name: old.Name}, &sts); err != nil {
 			return false, err
@@ -62,7 +63,7 @@ func TestStatefulSetWithOldClaimsReplaced(t *testing.T) {
 		names := claimNames(&sts)
 		return sts.UID != old.UID && slices.Contains(names, "keystore"), fmt.Errorf("claims %v, uid %s", names, sts.UID)
 	})
-	kubetest.Eventually(t, time.Minute, "the pod on the new template, ready, on the same data claim", func() (bool, error) {
+	testenv.Eventually(t, time.Minute, "the pod on the new template, ready, on the same data claim", func() (bool, error) {
 		var p corev1.Pod
 		if err := cl.Get(ctx, pod, &p); err != nil {
 			return false, err

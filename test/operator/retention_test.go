@@ -14,6 +14,7 @@ import (
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/kube/controller"
 	"github.com/dinfra/stack/internal/kube/kubetest"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 const retentionSpec = `
@@ -66,7 +67,7 @@ func TestVolumesOutliveTheNetwork(t *testing.T) {
 	}
 	// The StatefulSet controller makes a claim per pod and, for a Delete group only, makes the
 	// StatefulSet its owner.
-	kubetest.Eventually(t, 60*time.Second, "a claim per group, owned by its StatefulSet for the Delete group", func() (bool, error) {
+	testenv.Eventually(t, 60*time.Second, "a claim per group, owned by its StatefulSet for the Delete group", func() (bool, error) {
 		for _, g := range []string{"validator", "rpc", "scratch"} {
 			pvc, err := getClaim(g)
 			if err != nil {
@@ -83,7 +84,7 @@ func TestVolumesOutliveTheNetwork(t *testing.T) {
 	if err := cl.Delete(ctx, parseNetwork(t, retentionSpec)); err != nil {
 		t.Fatal(err)
 	}
-	kubetest.Eventually(t, 60*time.Second, "the network's workloads collected and its Delete claims gone", func() (bool, error) {
+	testenv.Eventually(t, 60*time.Second, "the network's workloads collected and its Delete claims gone", func() (bool, error) {
 		var pods corev1.PodList
 		if err := cl.List(ctx, &pods, client.InNamespace("retention"), client.MatchingLabels{kube.LabelNetwork: "keep"}); err != nil {
 			return false, err
@@ -109,7 +110,7 @@ func TestVolumesOutliveTheNetwork(t *testing.T) {
 	if err := cl.Create(ctx, parseNetwork(t, retentionSpec)); err != nil {
 		t.Fatal(err)
 	}
-	kubetest.Eventually(t, 60*time.Second, "the new rpc pod on the kept claim", func() (bool, error) {
+	testenv.Eventually(t, 60*time.Second, "the new rpc pod on the kept claim", func() (bool, error) {
 		var pod corev1.Pod
 		if err := cl.Get(ctx, types.NamespacedName{Namespace: "retention", Name: kube.GroupName("keep", "rpc") + "-0"}, &pod); err != nil {
 			return false, err

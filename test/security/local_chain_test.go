@@ -3,7 +3,6 @@ package security
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // localChainSpec writes a one-validator network whose chain comes from chain (a YAML flow
@@ -75,12 +76,7 @@ func TestLocalChainSourcesRefusedBeforeAnythingStarts(t *testing.T) {
 	redirect := localChainServer(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "http://" + l.Addr().String() + "/spec.json"
-	l.Close()
+	refused := fmt.Sprintf("http://127.0.0.1:%d/spec.json", testenv.FreePort(t)) // nothing listens there
 
 	type refusal struct{ chain, want string }
 	cases := []refusal{

@@ -105,7 +105,7 @@ function plot(name, caption, series) {
   const svg = h('svg', { class: 'plot', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', 'data-plot': name },
     h('line', { class: 'axis', x1: L, y1: H - B, x2: W, y2: H - B }),
     h('line', { class: 'axis', x1: L, y1: 4, x2: L, y2: H - B }),
-    h('text', { x: 2, y: 12 }, String(v1)), h('text', { x: 2, y: H - B }, String(v0)),
+    h('text', { x: 2, y: 12 }, String(+v1.toFixed(2))), h('text', { x: 2, y: H - B }, String(+v0.toFixed(2))),
     all.length ? h('text', { x: L, y: H - 2 }, new Date(t0).toLocaleTimeString()) : null,
     all.length ? h('text', { x: W - 60, y: H - 2 }, new Date(t1).toLocaleTimeString()) : null,
     series.map((s, i) => h('polyline', { class: 's' + i, 'data-series': s.label,
@@ -146,6 +146,7 @@ async function renderNetwork(r) {
   if (seq !== detailSeq || document.getElementById('confirm')) return; // keep an open confirmation as it is
   const s = d.summary, hist = d.history;
   const pts = f => hist.map(p => [p.t, p[f]]);
+  const gw = hist.filter(p => p.calls !== undefined); // samples with the gateway's rates
   const local = !s.namespace;
   const where = local ? '' : ' --context ' + s.site + ' -n ' + s.namespace;
   current = d;
@@ -171,7 +172,9 @@ async function renderNetwork(r) {
       plot('height', 'Block height (best, finalized)', [{ label: 'best', points: pts('best') }, { label: 'finalized', points: pts('finalized') }]),
       plot('lag', 'Finality lag (blocks)', [{ label: 'lag', points: pts('lag') }]),
       plot('peers', 'Peers (fewest of a ready node)', [{ label: 'peers', points: pts('peers') }]),
-      histogram('blocktime', 'Block time (seconds, from the polls)', d.blockTime)),
+      histogram('blocktime', 'Block time (seconds, from the polls)', d.blockTime),
+      gw.length ? plot('gateway', 'RPC gateway: calls and refusals per second', [{ label: 'calls', points: gw.map(p => [p.t, p.calls]) },
+        { label: 'refused', points: gw.map(p => [p.t, p.refused]) }]) : null),
     h('div', { id: 'result', 'data-state': lastResult?.state }, lastResult ? h(lastResult.msg.includes('\n') ? 'pre' : 'p', {}, lastResult.msg) : null),
     d.groups.map(g => h('div', { class: 'group', 'data-group': g.name },
       h('h3', {}, g.name, h('span', { class: 'muted' }, g.role + ', ' + g.nodes.length + ' nodes'), h('span', { class: 'spacer' }),
@@ -189,8 +192,8 @@ async function renderNetwork(r) {
             h('td', { class: 'cmds' }, h('code', {}, 'onf logs ' + s.name + ' ' + n.name + where),
               h('code', {}, 'onf rpc ' + s.name + ' ' + n.name + ' system_health' + where)),
             h('td', { class: 'actions' },
-              actions && local ? h('button', { 'data-restart-button': n.name, onclick: () => askRestart(n.name) }, 'Restart…') : null,
-              actions && local && backupRoles.includes(g.role) ? h('button', { 'data-backup-button': n.name, onclick: () => askBackup(n.name) }, 'Back up…') : null,
+              actions ? h('button', { 'data-restart-button': n.name, onclick: () => askRestart(n.name) }, 'Restart…') : null,
+              actions && backupRoles.includes(g.role) ? h('button', { 'data-backup-button': n.name, onclick: () => askBackup(n.name) }, 'Back up…') : null,
               actions && signingRoles.includes(g.role) ? h('button', { 'data-rotate-button': n.name, onclick: () => askRotate(n.name) }, 'Rotate keys…') : null));
         })))))]);
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path"
 	"strings"
@@ -85,7 +86,15 @@ func (l Local) Poll(ctx context.Context) ([]console.Network, error) {
 		if err != nil {
 			st = &netstatus.Network{Network: name, State: "unknown", Error: err.Error(), Nodes: []netstatus.Node{}}
 		}
-		n := console.Network{Chain: l.chain(name), Status: st}
+		chain, gw, gwErr := l.applied(name)
+		n := console.Network{Chain: chain, Status: st}
+		if gwErr != nil {
+			n.Notes = append(n.Notes, "gateway: "+gwErr.Error())
+		} else if gw != "" {
+			if n.Gateway, err = GatewayCounts(ctx, http.DefaultClient, gw); err != nil {
+				n.Notes = append(n.Notes, "gateway metrics: "+err.Error())
+			}
+		}
 		if n.Alerts, err = FiringAlerts(ctx, l.Runtime.Home, name); err != nil {
 			n.Notes = append(n.Notes, "alerts: "+err.Error())
 		}
@@ -132,25 +141,30 @@ func (l Local) Backup(ctx context.Context, _, name, node string) (*backup.Manife
 	return m, err
 }
 
-// chain reads only spec.chain of the applied spec: the rest (keys among it) stays unread.
-func (l Local) chain(name string) string {
+// applied reads spec.chain and spec.gateway of the applied spec (the rest, keys among it,
+// stays unread): the chain's name and the gateway's metrics address, "" when it serves none.
+func (l Local) applied(name string) (chain, gatewayMetrics string, err error) {
 	dir, err := l.Runtime.Dir(name)
 	if err != nil {
-		return ""
+		return "", "", nil
 	}
 	data, err := os.ReadFile(dir.Spec())
 	if err != nil {
-		return ""
+		return "", "", nil
 	}
+	var n v1alpha1.SubstrateNetwork
 	var spec struct {
 		Spec struct {
-			Chain v1alpha1.Chain `json:"chain"`
+			Chain   v1alpha1.Chain    `json:"chain"`
+			Gateway *v1alpha1.Gateway `json:"gateway"`
 		} `json:"spec"`
 	}
 	if json.Unmarshal(data, &spec) != nil {
-		return ""
+		return "", "", nil
 	}
-	return ChainName(spec.Spec.Chain)
+	n.Spec.Gateway = spec.Spec.Gateway
+	gatewayMetrics, err = monitor.GatewayMetrics(&n)
+	return ChainName(spec.Spec.Chain), gatewayMetrics, err
 }
 
 // Scale is `onf scale` of a local network.
@@ -168,6 +182,9 @@ func (l Local) Restart(ctx context.Context, _, name, node string) error {
 type Cluster struct {
 	Client       *cluster.Client
 	ScaleTimeout time.Duration
+	// Alertmanager is the URL of the Alertmanager the cluster's Prometheus sends to; its
+	// alerts labelled with a network (and its namespace) are that network's. "": none.
+	Alertmanager string
 }
 
 // Poll reads every network's status and pods with two list calls. The registered session
@@ -177,11 +194,35 @@ func (c Cluster) Poll(ctx context.Context) ([]console.Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	var alerts []monitor.Alert
+	var alertErr error
+	if c.Alertmanager != "" {
+		if alerts, alertErr = monitor.Notified(ctx, c.Alertmanager); alertErr != nil {
+			alertErr = fmt.Errorf("alertmanager %s: %w", c.Alertmanager, alertErr)
+		}
+	}
 	out := make([]console.Network, len(nets))
 	for i := range nets {
-		out[i] = console.Network{Chain: ChainName(nets[i].Spec.Chain), Status: sts[i], SessionKeys: sessionKeys(&nets[i])}
+		n := &nets[i]
+		out[i] = console.Network{Chain: ChainName(n.Spec.Chain), Status: sts[i], SessionKeys: sessionKeys(n),
+			Alerts: alertsOf(alerts, n.Namespace, n.Name)}
+		if alertErr != nil {
+			out[i].Notes = append(out[i].Notes, "alerts: "+alertErr.Error())
+		}
 	}
 	return out, nil
+}
+
+// alertsOf are the alerts labelled with the network, and with its namespace where they carry
+// one.
+func alertsOf(alerts []monitor.Alert, namespace, name string) []monitor.Alert {
+	var out []monitor.Alert
+	for _, a := range alerts {
+		if a.Labels["network"] == name && (a.Labels["namespace"] == "" || a.Labels["namespace"] == namespace) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // sessionKeys are the registered keys in status.nodes by node name (GROUP-INDEX); the
@@ -201,22 +242,36 @@ func sessionKeys(n *v1alpha1.SubstrateNetwork) map[string]*v1alpha1.RegisteredKe
 	return out
 }
 
-// Backup is refused: `onf backup` backs up local networks only (docs/backup.md).
-func (c Cluster) Backup(context.Context, string, string, string) (*backup.Manifest, error) {
-	return nil, fmt.Errorf("backups of networks in a cluster: %w (onf backup is local only, see docs/backup.md)", console.ErrUnsupported)
+// Backup is `onf backup create -n NAMESPACE` of a network in the cluster: a Job from the
+// network's backup CronJob (spec.backup), waited for; its manifest is the backup made.
+func (c Cluster) Backup(ctx context.Context, namespace, name, node string) (*backup.Manifest, error) {
+	out, err := c.in(namespace).BackupNow(ctx, name, node, c.ScaleTimeout)
+	if err != nil {
+		return nil, err
+	}
+	var m backup.Manifest
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		return nil, fmt.Errorf("the backup Job's manifest: %w", err)
+	}
+	return &m, nil
+}
+
+// in is the client in the network's namespace.
+func (c Cluster) in(namespace string) *cluster.Client {
+	in := *c.Client
+	in.Namespace = namespace
+	return &in
 }
 
 // Scale is `onf scale -n NAMESPACE` of a network in the cluster.
 func (c Cluster) Scale(ctx context.Context, namespace, name, group string, replicas int) error {
-	in := *c.Client
-	in.Namespace = namespace
-	return in.Scale(ctx, name, group, replicas, c.ScaleTimeout)
+	return c.in(namespace).Scale(ctx, name, group, replicas, c.ScaleTimeout)
 }
 
-// Restart is refused: `onf restart` restarts local nodes only; a cluster's StatefulSet
-// starts a deleted pod again.
-func (c Cluster) Restart(context.Context, string, string, string) error {
-	return fmt.Errorf("restarting a node in a cluster: %w (delete its pod: kubectl delete pod)", console.ErrUnsupported)
+// Restart is `onf restart -n NAMESPACE` of a node in the cluster: its pod deleted and made
+// anew by the StatefulSet, waited for until Ready.
+func (c Cluster) Restart(ctx context.Context, namespace, name, node string) error {
+	return c.in(namespace).Restart(ctx, name, node, c.ScaleTimeout)
 }
 
 // ChainName is how the console names a chain: the builtin name, the spec file's or URL's last

@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/monitor"
 )
 
 func TestChainName(t *testing.T) {
@@ -70,5 +72,23 @@ func TestBackupListing(t *testing.T) {
 	l.listed.at = time.Time{} // what Backup does after a backup
 	if list, _ := l.backups(ctx); len(list) != 2 {
 		t.Errorf("after a backup: %d backups, want 2", len(list))
+	}
+}
+
+// TestAlertsOf: a cluster's alerts are a network's when labelled with its name, and with its
+// namespace where they carry one.
+func TestAlertsOf(t *testing.T) {
+	alerts := []monitor.Alert{
+		{Name: "a", Labels: map[string]string{"network": "relay"}},
+		{Name: "b", Labels: map[string]string{"network": "relay", "namespace": "chains"}},
+		{Name: "c", Labels: map[string]string{"network": "relay", "namespace": "team-b"}},
+		{Name: "d", Labels: map[string]string{"network": "para", "namespace": "chains"}},
+	}
+	var got []string
+	for _, a := range alertsOf(alerts, "chains", "relay") {
+		got = append(got, a.Name)
+	}
+	if strings.Join(got, ",") != "a,b" {
+		t.Errorf("alerts of chains/relay: %v, want a,b", got)
 	}
 }

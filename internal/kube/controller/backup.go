@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -21,12 +22,13 @@ import (
 // +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=patch
 
 // holdForBackup stops the backup source group while one of the network's backup Job pods
-// runs: its facts step has recorded the node's blocks, and its copy step waits for the
-// node's pod to be gone before it reads the volume. When the pod ends (the copy done, or
-// failed), the group starts again. A StatefulSet cannot stop one pod, so the source is a
-// group of one (kube refuses more).
+// runs: its facts step has recorded the node's blocks. Once the node's pod is gone, the
+// backup pod is annotated kube.AnnotationSourceStopped: its copy step waits for that before
+// it reads the volume. When the pod ends (the copy done, or failed), the group starts again.
+// A StatefulSet cannot stop one pod, so the source is a group of one (kube refuses more).
 func (r *Reconciler) holdForBackup(ctx context.Context, n *v1alpha1.SubstrateNetwork, objs []client.Object) error {
 	b := n.Spec.Backup
 	if b == nil {
@@ -38,17 +40,36 @@ func (r *Reconciler) holdForBackup(ctx context.Context, n *v1alpha1.SubstrateNet
 	}); err != nil {
 		return fmt.Errorf("list backup pods: %w", err)
 	}
-	held := false
-	for _, p := range pods.Items {
-		held = held || p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil
+	var running []*corev1.Pod
+	for i, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			running = append(running, &pods.Items[i])
+		}
 	}
-	if !held {
+	if len(running) == 0 {
 		return nil
 	}
 	name := kube.GroupName(n.Name, b.Source)
 	for _, o := range objs {
 		if sts, ok := o.(*appsv1.StatefulSet); ok && sts.Name == name {
 			sts.Spec.Replicas = ptr(int32(0))
+		}
+	}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: n.Namespace, Name: kube.PodName(n.Name, b.Source, 0)}, &corev1.Pod{})
+	if !apierrors.IsNotFound(err) {
+		return client.IgnoreNotFound(err) // still there (or unknown): the copy waits
+	}
+	for _, p := range running {
+		if p.Annotations[kube.AnnotationSourceStopped] == "true" {
+			continue
+		}
+		patch := client.MergeFrom(p.DeepCopy())
+		if p.Annotations == nil {
+			p.Annotations = map[string]string{}
+		}
+		p.Annotations[kube.AnnotationSourceStopped] = "true"
+		if err := r.Client.Patch(ctx, p, patch); err != nil {
+			return fmt.Errorf("tell backup pod %s its source stopped: %w", p.Name, err)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/chainspec"
 	"github.com/dinfra/stack/internal/descriptor"
+	"github.com/dinfra/stack/internal/flavor"
 	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/problem"
 	"github.com/dinfra/stack/internal/reactor"
@@ -56,7 +57,7 @@ func runnable(d reactor.Deployment, bins Binaries) (*v1alpha1.SubstrateNetwork, 
 
 func flavors(bins Binaries) string {
 	out := ""
-	for _, f := range []v1alpha1.Flavor{v1alpha1.FlavorGossamer, v1alpha1.FlavorSubstrate} {
+	for _, f := range flavor.Flavors() {
 		if _, ok := bins[f]; ok {
 			if out != "" {
 				out += " and "

@@ -63,16 +63,11 @@ func StartChain(t testing.TB, reg *descriptor.Registry, blockTime time.Duration)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cc.Close() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if h, err := cc.LatestHeight(context.Background()); err == nil && h >= 1 {
-			return cc
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the chain produced no block")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 20*time.Second, "the chain's first block", func() (bool, error) {
+		h, err := cc.LatestHeight(context.Background())
+		return err == nil && h >= 1, err
+	})
+	return cc
 }
 
 // ProviderPricePerUnit is what the test provider asks per unit per block; not 1, so that
