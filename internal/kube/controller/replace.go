@@ -85,6 +85,8 @@ func claimShapes(s *appsv1.StatefulSet) []string {
 	return shapes
 }
 
+// +kubebuilder:rbac:groups="",resources=pods,verbs=delete
+
 // renewPodsWithoutClaims deletes a pod of sts that lacks the volume of one of its claim
 // templates (a pod adopted from a replaced StatefulSet), one at a time and only while every
 // other pod of sts is ready: the StatefulSet controller cannot add a volume to a running pod

@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -44,6 +46,8 @@ func (r *Reconciler) storageChanges(ctx context.Context, n *v1alpha1.SubstrateNe
 		if err := r.Client.List(ctx, &claims, client.InNamespace(n.Namespace), client.MatchingLabels(kube.Selector(n.Name, g.Name))); err != nil {
 			return nil, fmt.Errorf("list data volumes of group %s: %w", g.Name, err)
 		}
+		// In name order, so a refusal names the same volume every time.
+		slices.SortFunc(claims.Items, func(a, b corev1.PersistentVolumeClaim) int { return strings.Compare(a.Name, b.Name) })
 		for j := range claims.Items {
 			c := &claims.Items[j]
 			if !kube.IsDataClaim(n.Name, g.Name, c.Name) || c.DeletionTimestamp != nil {
