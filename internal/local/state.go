@@ -101,7 +101,7 @@ func readPlan(dir Dir) (*storedPlan, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("no stored plan in %s: apply the spec (onf up)", dir)
+		return nil, fmt.Errorf("no applied spec in %s: apply one with onf up", dir) // the plan is stored with the spec
 	}
 	return &p, nil
 }
