@@ -123,9 +123,10 @@ func TestPodPlacement(t *testing.T) {
 	}
 	// The autoscaler on CPU, memory and the external requests-per-second metric, as admitted.
 	var hpa autoscalingv2.HorizontalPodAutoscaler
-	if err := get(kube.GroupName("placed", "rpc"), &hpa); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Eventually(t, 60*time.Second, "the rpc group's autoscaler", func() (bool, error) {
+		err := get(kube.GroupName("placed", "rpc"), &hpa)
+		return err == nil, err
+	})
 	if m := hpa.Spec.Metrics; len(m) != 3 || m[1].Resource == nil || m[1].Resource.Name != corev1.ResourceMemory || m[2].External == nil || m[2].External.Metric.Name != "onf_gateway_requests_per_second" {
 		t.Errorf("autoscaler metrics %+v", hpa.Spec.Metrics)
 	}
