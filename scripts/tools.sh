@@ -80,7 +80,7 @@ patched_gossamer_source() {
   cp -r "$orig" "$dir"
   chmod -R u+w "$dir"
   for patch in "$ROOT"/tools/gossamer/patches/*.patch; do
-    patch --quiet --forward -d "$dir" -p1 <"$patch"
+    (cd "$dir" && git apply -p1 "$patch") # git, not patch(1): CI has git for certain
   done
   local final=${dir%.tmp}
   cp "$ROOT/tools/gossamer/go.sum" "$final.sum"
