@@ -132,15 +132,3 @@ func (r *Runtime) BackupRetention(name string) (backup.Retention, error) {
 	}
 	return out, err
 }
-
-// refuseRestoreFrom refuses spec.groups[].restoreFrom locally, by field path: the local
-// runtime does not bootstrap new nodes from a backup yet (clusters do, in an init step).
-// Restore a node after it started instead: onf backup restore NETWORK NODE ID.
-func refuseRestoreFrom(n *v1alpha1.SubstrateNetwork) error {
-	for i, g := range n.Spec.Groups {
-		if g.RestoreFrom != nil {
-			return fmt.Errorf("spec.groups[%d].restoreFrom: works in clusters only so far; locally, start the node and run `onf backup restore %s %s-0 ID` (docs/backup.md)", i, n.Name, g.Name)
-		}
-	}
-	return nil
-}

@@ -17,6 +17,8 @@ func refuseClusterOnly(n *v1alpha1.SubstrateNetwork) error {
 			return fmt.Errorf("spec.groups[%d].pod: pod placement and labels work in clusters only; remove it to run the network locally", i)
 		case g.StorageClassName != "":
 			return fmt.Errorf("spec.groups[%d].storageClassName: works in clusters only (local nodes keep their data in the state directory); remove it to run the network locally", i)
+		case g.RestoreFrom != nil: // clusters restore in an init step; locally, restore after the start
+			return fmt.Errorf("spec.groups[%d].restoreFrom: works in clusters only so far; locally, start the node and run `onf backup restore %s %s-0 ID` (docs/backup.md)", i, n.Name, g.Name)
 		}
 	}
 	return nil

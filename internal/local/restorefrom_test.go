@@ -22,12 +22,12 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = refuseRestoreFrom(n)
+	err = refuseClusterOnly(n)
 	if err == nil || !strings.HasPrefix(err.Error(), "spec.groups[1].restoreFrom: works in clusters only") {
 		t.Fatalf("err = %v", err)
 	}
 	n.Spec.Groups[1].RestoreFrom = nil
-	if err := refuseRestoreFrom(n); err != nil {
+	if err := refuseClusterOnly(n); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -133,9 +133,6 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	if err := checkKeys(n); err != nil {
 		return 0, false, err
 	}
-	if err := refuseRestoreFrom(n); err != nil {
-		return 0, false, err
-	}
 	if err := absGatewayConfig(n.Spec.Gateway); err != nil {
 		return 0, false, err
 	}
