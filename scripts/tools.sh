@@ -6,6 +6,9 @@
 #   scripts/tools.sh gossamer          # prints the gossamer binary path
 #   scripts/tools.sh env               # prints export lines for every tool (eval "$(...)")
 set -euo pipefail
+# A failed step inside $(...) fails the caller too (a tool whose build failed must never be
+# printed as if it existed).
+shopt -s inherit_errexit
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${DINFRA_TOOLS_CACHE:-$HOME/.cache/dinfra-stack/tools}"
@@ -76,7 +79,11 @@ gossamer() {
 # DIR.mod, the wrapper's go.mod pointing gossamer at DIR.
 patched_gossamer_source() {
   local dir=$1 orig patch
-  orig=$(cd "$ROOT/tools/gossamer" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/ChainSafe/gossamer)
+  # Download first: on a fresh machine the module is not in the module cache yet, and
+  # `go list -m` then has no directory to print.
+  orig=$(cd "$ROOT/tools/gossamer" && GOFLAGS=-mod=mod go mod download github.com/ChainSafe/gossamer &&
+    GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/ChainSafe/gossamer)
+  [[ -d "$orig" ]] || { echo "tools: no source directory for github.com/ChainSafe/gossamer" >&2; return 1; }
   cp -r "$orig" "$dir"
   chmod -R u+w "$dir"
   for patch in "$ROOT"/tools/gossamer/patches/*.patch; do
@@ -255,8 +262,10 @@ case "${1:-}" in
   env)
     # A cold cache builds in two lanes at once: each build ends in a link that keeps one core
     # busy, and the other lane fills the second. The Kubernetes binaries share one build.
-    lane_kube() { kube_all && etcd && kwok && controller_gen; }
-    lane_rest() { gossamer && kubo && coredns && kube_network_policies && helm && victorialogs; }
+    # Steps are separated by ';', not '&&': errexit is off inside an '&&' list, so a failed
+    # build would not stop the lane.
+    lane_kube() { kube_all; etcd; kwok; controller_gen; }
+    lane_rest() { gossamer; kubo; coredns; kube_network_policies; helm; victorialogs; }
     lane_kube >/dev/null & kube_pid=$!
     lane_rest >/dev/null & rest_pid=$!
     status=0
