@@ -1,12 +1,8 @@
 package gateway
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -16,61 +12,33 @@ import (
 	"github.com/dinfra/stack/internal/gateway/config"
 )
 
-// frontEnd serves the gateway's port. A connection's plain JSON-RPC POSTs (the bulk of HTTP
-// traffic) are answered by a lean HTTP/1.1 path: on plain TCP an event loop reads them (see
-// httpClient); otherwise, and for pipelined requests, a goroutine per connection does, with no
-// header map or background read, and pipelined requests share one write. The first request
-// the lean path does not take on (a WebSocket upgrade, GET /healthz, chunked bodies, Expect,
-// a query string, bad syntax) hands the connection, unread bytes included, to net/http for
-// good.
-type frontEnd struct {
+// fastServer is the gateway's fast path (see server): every plain-TCP connection joins an
+// event loop, which answers its plain JSON-RPC POSTs (httpClient, httploop.go). The first
+// request the loop does not take on (a WebSocket upgrade, GET /healthz, chunked bodies,
+// Expect, a query string, bad syntax, a request over 16 KiB, a pipelined one) hands the
+// connection, unread bytes included, to net/http for good: the reference server's handler,
+// except that WebSocket sessions it opens are read by the event loops too (wsloop.go).
+type fastServer struct {
 	g        *Gateway
-	tls      *tls.Config // nil: plain TCP
 	fallback *http.Server
 	handoff  *connListener
 	ctx      context.Context // requests outlive a shutdown's cancel, as with net/http
 	stop     chan struct{}
 
-	mu          sync.Mutex
-	conns       map[net.Conn]bool // true while a request is being served
-	loopClients map[*httpClient]struct{}
-	closed      bool
-	wg          sync.WaitGroup
+	mu      sync.Mutex
+	clients map[*httpClient]struct{} // the connections the loops serve
+	closed  bool
+	wg      sync.WaitGroup // a connection is counted until it is closed or handed over
 }
 
-// clientTimeouts bound how long a client's connection may sit idle between requests, how
-// long a client may take to send a request's head, and how long a write to a client (or to a
-// session's own upstream connection) may wait for the peer to take it.
-type clientTimeouts struct{ idle, header, write time.Duration }
-
-var defaultClientTimeouts = clientTimeouts{idle: 120 * time.Second, header: 10 * time.Second, write: 10 * time.Second}
-
-// writeWithin writes b to conn, giving up after timeout. The deadline is cleared afterwards:
-// it stays on the socket otherwise, and the socket's later non-blocking writes (sockio's
-// WriteNow, which the runtime checks against it) would all fail once it passed.
-func writeWithin(conn net.Conn, b []byte, timeout time.Duration) error {
-	_ = conn.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := conn.Write(b)
-	_ = conn.SetWriteDeadline(time.Time{})
-	return err
-}
-
-const (
-	maxHeadBytes = 8 << 10
-	// maxDiscard is the most of an oversized body read and dropped to keep the connection.
-	maxDiscard = 256 << 10
-)
-
-func newFrontEnd(g *Gateway, tlsConf *tls.Config, addr net.Addr) *frontEnd {
-	return &frontEnd{g: g, tls: tlsConf, conns: map[net.Conn]bool{}, loopClients: map[*httpClient]struct{}{},
-		stop:    make(chan struct{}),
-		handoff: &connListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})},
-		fallback: &http.Server{Handler: g.Handler(), ReadHeaderTimeout: g.timeouts.header, IdleTimeout: g.timeouts.idle,
-			ErrorLog: g.errorLog()}}
+func newFastServer(g *Gateway, addr net.Addr) *fastServer {
+	return &fastServer{g: g, clients: map[*httpClient]struct{}{}, stop: make(chan struct{}),
+		handoff:  &connListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})},
+		fallback: g.httpServer(g.handler(&g.loops))}
 }
 
 // serve accepts connections until ln is closed.
-func (f *frontEnd) serve(ctx context.Context, ln net.Listener) error {
+func (f *fastServer) serve(ctx context.Context, ln net.Listener) error {
 	f.ctx = context.WithoutCancel(ctx)
 	go func() { _ = f.fallback.Serve(f.handoff) }()
 	go f.sweep()
@@ -84,20 +52,45 @@ func (f *frontEnd) serve(ctx context.Context, ln net.Listener) error {
 			}
 			return err
 		}
-		if !f.track(c) {
+		if !f.track() {
 			_ = c.Close()
 			continue
 		}
-		f.wg.Add(1)
 		if !f.watch(c) {
-			go f.serveConn(c, nil)
+			go f.handOff(c, nil)
 		}
 	}
 }
 
+// track counts a new connection; false once the server is shutting down.
+func (f *fastServer) track() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return false
+	}
+	f.wg.Add(1)
+	return true
+}
+
+// handOff gives a connection, with the bytes already read from it, to net/http for good.
+func (f *fastServer) handOff(c net.Conn, pending []byte) {
+	defer f.wg.Done()
+	if !f.handoff.give(&pendingConn{Conn: c, pending: pending}) {
+		_ = c.Close()
+	}
+}
+
+// closing reports whether the server is shutting down.
+func (f *fastServer) closing() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
+}
+
 // sweep ends the event loops' connections whose deadline has passed (idle, or slow to send a
 // request), checking once a second (more often with short timeouts), until shutdown.
-func (f *frontEnd) sweep() {
+func (f *fastServer) sweep() {
 	tick := time.NewTicker(min(time.Second, f.g.timeouts.header/4))
 	defer tick.Stop()
 	for {
@@ -106,7 +99,7 @@ func (f *frontEnd) sweep() {
 			return
 		case now := <-tick.C:
 			f.mu.Lock()
-			for c := range f.loopClients {
+			for c := range f.clients {
 				if d := c.deadline.Load(); d != 0 && d < now.UnixNano() {
 					c.expire()
 				}
@@ -116,43 +109,14 @@ func (f *frontEnd) sweep() {
 	}
 }
 
-func (f *frontEnd) track(c net.Conn) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return false
-	}
-	f.conns[c] = false
-	return true
-}
-
-// untrack forgets a connection that is closed, or served by net/http from now on.
-func (f *frontEnd) untrack(c net.Conn) {
-	f.mu.Lock()
-	delete(f.conns, c)
-	f.mu.Unlock()
-	f.wg.Done()
-}
-
-// setBusy marks a connection as serving a request; false means the server is shutting down.
-func (f *frontEnd) setBusy(c net.Conn, busy bool) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.conns[c] = busy
-	return !f.closed
-}
-
 // shutdown stops taking requests, closes idle connections at once and waits (until ctx ends)
 // for the busy ones to finish their request; connections handed to net/http shut down there.
-func (f *frontEnd) shutdown(ctx context.Context) {
+func (f *fastServer) shutdown(ctx context.Context) {
 	f.mu.Lock()
 	f.closed = true
-	for c, busy := range f.conns {
-		if !busy { // wake the connection's reader, which then sees closed
-			_ = c.SetReadDeadline(time.Now())
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.CloseRead() // an event loop's reader
-			}
+	for c := range f.clients {
+		if !c.isBusy() {
+			c.expire() // its loop sees the end; a busy one ends after its answer
 		}
 	}
 	f.mu.Unlock()
@@ -163,8 +127,8 @@ func (f *frontEnd) shutdown(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 		f.mu.Lock()
-		for c := range f.conns {
-			_ = c.Close()
+		for c := range f.clients {
+			_ = c.conn.Close()
 		}
 		f.mu.Unlock()
 	}
@@ -172,108 +136,8 @@ func (f *frontEnd) shutdown(ctx context.Context) {
 	_ = f.fallback.Shutdown(ctx)
 }
 
-// serveConn serves a connection from a goroutine of its own; pending holds bytes an event
-// loop already read from it.
-func (f *frontEnd) serveConn(raw net.Conn, pending []byte) {
-	handedOff := false
-	defer func() {
-		if !handedOff {
-			_ = raw.Close()
-		}
-		f.untrack(raw)
-	}()
-	c := raw
-	if f.tls != nil {
-		tc := tls.Server(c, f.tls)
-		_ = raw.SetDeadline(time.Now().Add(f.g.timeouts.header))
-		if err := tc.HandshakeContext(f.ctx); err != nil {
-			return
-		}
-		_ = raw.SetDeadline(time.Time{})
-		c = tc
-	}
-	var src io.Reader = c
-	if len(pending) > 0 {
-		src = io.MultiReader(bytes.NewReader(pending), c)
-	}
-	br := bufio.NewReaderSize(src, maxHeadBytes)
-	bw := bufio.NewWriterSize(c, 4<<10)
-	ip := hostOf(c.RemoteAddr().String())
-	var body []byte
-	for {
-		head, n, err := f.readHead(c, br)
-		if err != nil {
-			return
-		}
-		var h reqHead
-		var public *config.PublicRoute
-		ok := n > 0
-		if ok {
-			h, ok = parseHead(head)
-		}
-		if ok {
-			public, ok = f.route(h.path)
-		}
-		if !ok {
-			if bw.Flush() == nil {
-				handedOff = f.handoff.give(&bufferedConn{Conn: c, r: br})
-			}
-			return
-		}
-		_, _ = br.Discard(n)
-		if !f.setBusy(raw, true) {
-			return
-		}
-		var keep bool
-		body, keep = f.serveRequest(c, h, public, ip, br, bw, body)
-		if !keep || !f.setBusy(raw, false) {
-			if bw.Flush() == nil && !keep {
-				lingerClose(c)
-			}
-			return
-		}
-		if br.Buffered() == 0 && bw.Flush() != nil { // pipelined requests share one write
-			return
-		}
-	}
-}
-
-// lingerClose closes the sending side first and reads for a moment, so a client still
-// sending a body we did not read gets our answer rather than a reset.
-func lingerClose(c net.Conn) {
-	if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-		_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-		_, _ = io.Copy(io.Discard, io.LimitReader(c, 4*maxDiscard))
-	}
-}
-
-// readHead waits for a whole request head in br and returns it (not consumed) and its length.
-func (f *frontEnd) readHead(c net.Conn, br *bufio.Reader) ([]byte, int, error) {
-	if br.Buffered() == 0 {
-		_ = c.SetReadDeadline(time.Now().Add(f.g.timeouts.idle))
-		if _, err := br.Peek(1); err != nil {
-			return nil, 0, err
-		}
-	}
-	for deadline := false; ; deadline = true {
-		buf, _ := br.Peek(br.Buffered())
-		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			return buf[:i+4], i + 4, nil
-		}
-		if br.Buffered() == br.Size() { // too long for the fast path: net/http decides
-			return buf, 0, nil
-		}
-		if !deadline {
-			_ = c.SetReadDeadline(time.Now().Add(f.g.timeouts.header))
-		}
-		if _, err := br.Peek(br.Buffered() + 1); err != nil {
-			return nil, 0, err
-		}
-	}
-}
-
 // route maps a request path to the main route (nil) or a public one; false if neither.
-func (f *frontEnd) route(path []byte) (*config.PublicRoute, bool) {
+func (f *fastServer) route(path []byte) (*config.PublicRoute, bool) {
 	if string(path) == "/" {
 		return nil, true
 	}
@@ -283,56 +147,6 @@ func (f *frontEnd) route(path []byte) (*config.PublicRoute, bool) {
 		}
 	}
 	return nil, false
-}
-
-// serveRequest answers one POST whose head has been read, and reports whether the connection
-// may serve another. body is a buffer to reuse, returned for the next request.
-func (f *frontEnd) serveRequest(conn net.Conn, h reqHead, public *config.PublicRoute, ip string,
-	br *bufio.Reader, bw *bufio.Writer, body []byte) ([]byte, bool) {
-	g := f.g
-	c, status, e := g.connect(h.credential(), ip, public)
-	if c == nil {
-		keep := !h.close && discard(br, h.contentLength)
-		return body, writeResponse(bw, status, appendError(nil, nullID, e), !keep) && keep
-	}
-	defer c.limits.ReleaseConn()
-	if max := g.cfg.Limits.MaxRequestBytes; h.contentLength > max {
-		g.metrics.reject("too_large")
-		keep := !h.close && discard(br, h.contentLength)
-		return body, writeResponse(bw, http.StatusRequestEntityTooLarge, appendError(nil, nullID, errTooLarge(max)), !keep) && keep
-	}
-	body = slicesGrow(body[:0], int(h.contentLength))
-	if int64(br.Buffered()) < h.contentLength {
-		_ = conn.SetReadDeadline(time.Now().Add(f.g.timeouts.idle))
-	}
-	if _, err := io.ReadFull(br, body); err != nil {
-		return body, false
-	}
-	status, out := g.answerHTTP(f.ctx, c, body)
-	return body, writeResponse(bw, status, out, h.close) && !h.close
-}
-
-// discard drops a body the gateway will not read, if it is small enough to be worth keeping
-// the connection for.
-func discard(br *bufio.Reader, n int64) bool {
-	if n > maxDiscard {
-		return false
-	}
-	_, err := br.Discard(int(n))
-	return err == nil
-}
-
-func slicesGrow(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
-	}
-	return b[:n]
-}
-
-// writeResponse buffers a response; the caller flushes.
-func writeResponse(bw *bufio.Writer, status int, body []byte, close bool) bool {
-	_, err := bw.Write(appendResponse(bw.AvailableBuffer(), status, body, close))
-	return err == nil
 }
 
 // appendResponse appends an HTTP/1.1 response. A nil body is answered with no content.
@@ -352,13 +166,20 @@ func appendResponse(dst []byte, status int, body []byte, close bool) []byte {
 	return append(dst, body...)
 }
 
-// bufferedConn is a connection handed to net/http with the bytes already read in front.
-type bufferedConn struct {
+// pendingConn is a connection handed to net/http with the bytes already read in front.
+type pendingConn struct {
 	net.Conn
-	r *bufio.Reader
+	pending []byte
 }
 
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *pendingConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
 
 // connListener feeds handed-off connections to net/http's server.
 type connListener struct {

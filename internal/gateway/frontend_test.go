@@ -14,11 +14,13 @@ import (
 	"github.com/dinfra/stack/internal/gateway/config"
 )
 
-// TestFrontEndRawHTTP sends raw HTTP/1.1 on one connection: the lean path (pipelined
-// requests, refusals that keep the connection) and what it hands to net/http (chunked
-// bodies, Expect, queries, bad syntax) must all be answered correctly.
-func TestFrontEndRawHTTP(t *testing.T) {
-	e := newEnv(t, func(c *config.Config) { c.Limits.MaxRequestBytes = 1024 })
+// TestFrontEndRawHTTP sends raw HTTP/1.1 on one connection: pipelined requests, refusals
+// that keep the connection, and what the fast server hands to net/http (chunked bodies,
+// Expect, queries, bad syntax) must all be answered alike by both servers.
+func TestFrontEndRawHTTP(t *testing.T) { eachServer(t, testFrontEndRawHTTP) }
+
+func testFrontEndRawHTTP(t *testing.T, srv Option) {
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxRequestBytes = 1024 }, srv)
 	post := func(key, body string, extra ...string) string {
 		h := "POST / HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
 		if key != "" {
@@ -118,8 +120,10 @@ func readAnswer(t *testing.T, br *bufio.Reader) (int, string) {
 
 // A request that arrives in pieces (as a slow client sends it) is answered once whole, and the
 // connection then serves the next one.
-func TestFrontEndRequestInPieces(t *testing.T) {
-	e := newEnv(t, nil)
+func TestFrontEndRequestInPieces(t *testing.T) { eachServer(t, testFrontEndRequestInPieces) }
+
+func testFrontEndRequestInPieces(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv)
 	c, br := dialRaw(t, e)
 	for round := range 2 {
 		msg := rawPost(req(round, "system_name"))
@@ -137,8 +141,10 @@ func TestFrontEndRequestInPieces(t *testing.T) {
 
 // A request sent while the one before it is still being answered gets its answer after it,
 // in order, on the same connection.
-func TestFrontEndRequestWhileBusy(t *testing.T) {
-	e := newEnv(t, nil)
+func TestFrontEndRequestWhileBusy(t *testing.T) { eachServer(t, testFrontEndRequestWhileBusy) }
+
+func testFrontEndRequestWhileBusy(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv)
 	c, br := dialRaw(t, e)
 	if _, err := c.Write([]byte(rawPost(req(1, "test_answersLater")))); err != nil {
 		t.Fatal(err)
@@ -178,8 +184,10 @@ func withWriteTimeout(d time.Duration) Option {
 
 // Connections that sit idle, or take too long to send a request, are closed; a busy one is
 // not.
-func TestFrontEndTimeouts(t *testing.T) {
-	e := newEnv(t, nil, withClientTimeouts(600*time.Millisecond, 400*time.Millisecond))
+func TestFrontEndTimeouts(t *testing.T) { eachServer(t, testFrontEndTimeouts) }
+
+func testFrontEndTimeouts(t *testing.T, srv Option) {
+	e := newEnv(t, nil, withClientTimeouts(600*time.Millisecond, 400*time.Millisecond), srv)
 	closedWithin := func(c net.Conn, br *bufio.Reader, min, max time.Duration) {
 		t.Helper()
 		start := time.Now()
@@ -213,9 +221,11 @@ func TestFrontEndTimeouts(t *testing.T) {
 
 // On shutdown, idle connections are closed at once and a request being answered gets its
 // answer (with the connection closed after it), whichever reader serves the connection.
-func TestFrontEndShutdown(t *testing.T) {
-	e := newEnv(t, nil) // for its fake node and key file
-	g, err := New(e.g.cfg)
+func TestFrontEndShutdown(t *testing.T) { eachServer(t, testFrontEndShutdown) }
+
+func testFrontEndShutdown(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv) // for its fake node and key file
+	g, err := New(e.g.cfg, srv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,9 +235,9 @@ func TestFrontEndShutdown(t *testing.T) {
 	if status, _ := readAnswer(t, sendRaw(t, idle, idleBR, rawPost(req(1, "system_name")))); status != 200 {
 		t.Fatalf("status %d", status)
 	}
-	busy, busyBR := dial() // answered by its event loop
+	busy, busyBR := dial() // on the fast server: answered by its event loop
 	sendRaw(t, busy, busyBR, rawPost(req(2, "test_answersLater")))
-	piped, pipedBR := dial() // pipelined: answered by a goroutine
+	piped, pipedBR := dial() // pipelined: answered by net/http
 	sendRaw(t, piped, pipedBR, rawPost(req(3, "test_answersLater"))+rawPost(req(4, "test_answersLater")))
 	time.Sleep(100 * time.Millisecond)
 	cancel()
@@ -247,11 +257,15 @@ func TestFrontEndShutdown(t *testing.T) {
 // A connection whose large answer was finished by a blocking write keeps being served, over
 // HTTP and over WebSocket, after that write's timeout has passed.
 func TestConnectionOutlivesItsWriteTimeout(t *testing.T) {
+	eachServer(t, testConnectionOutlivesItsWriteTimeout)
+}
+
+func testConnectionOutlivesItsWriteTimeout(t *testing.T, srv Option) {
 	// The reader must drain the answer within the write timeout, or the gateway rightly drops
 	// it as too slow: a second leaves a loaded machine room (200 ms did not, at load 40).
 	const timeout = time.Second
 	const size = 24 << 20 // more than loopback socket buffers take at once
-	e := newEnv(t, func(c *config.Config) { c.Limits.MaxResponseBytes = 2 * size }, withWriteTimeout(timeout))
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxResponseBytes = 2 * size }, withWriteTimeout(timeout), srv)
 	metadata, _ := json.Marshal("0x" + strings.Repeat("6d", size/2))
 	e.node.SetResult("state_getMetadata", metadata)
 	t.Run("http", func(t *testing.T) {

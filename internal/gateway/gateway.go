@@ -38,9 +38,11 @@ type Gateway struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	now      func() time.Time
-	loops    eventLoops
-	timeouts clientTimeouts
-	sessions sessions
+	loops    eventLoops // the fast server's, made by its first Serve
+	// reference serves with net/http only (withReferenceServer).
+	reference bool
+	timeouts  clientTimeouts
+	sessions  sessions
 }
 
 // Option adjusts New.
@@ -94,12 +96,16 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 	return g, nil
 }
 
-// Handler serves JSON-RPC (HTTP POST and WebSocket) at "/", the public routes, and /healthz.
-func (g *Gateway) Handler() http.Handler {
+// Handler serves JSON-RPC (HTTP POST and WebSocket) at "/", the public routes, and /healthz:
+// the reference server's handler.
+func (g *Gateway) Handler() http.Handler { return g.handler(nil) }
+
+// handler is Handler with the WebSocket sessions it opens read by loops, if not nil.
+func (g *Gateway) handler(loops *eventLoops) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/{$}", g.route(nil))
+	mux.Handle("/{$}", g.route(nil, loops))
 	for _, p := range g.cfg.Public {
-		mux.Handle(p.Path, g.route(&p))
+		mux.Handle(p.Path, g.route(&p, loops))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if _, ok := g.pool.PickHTTP(); !ok {
@@ -179,7 +185,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	g.Start(ctx)
 	defer g.pool.Close()
-	front := newFrontEnd(g, tlsConf, ln.Addr())
+	srv := g.newServer(tlsConf, ln.Addr())
 	errc := make(chan error, 2)
 	var msrv *http.Server
 	if g.cfg.MetricsListen != "" {
@@ -192,7 +198,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { errc <- msrv.Serve(mln) }()
 		g.log.Info("gateway metrics listening", "addr", mln.Addr().String())
 	}
-	go func() { errc <- front.serve(ctx, ln) }()
+	go func() { errc <- srv.serve(ctx, ln) }()
 	g.log.Info("gateway listening", "addr", ln.Addr().String(), "tls", tlsConf != nil, "upstreams", len(g.cfg.Upstreams))
 	var serveErr error
 	select {
@@ -202,7 +208,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	_ = ln.Close()
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
-	front.shutdown(shutdownCtx)
+	srv.shutdown(shutdownCtx)
 	if msrv != nil {
 		_ = msrv.Shutdown(shutdownCtx)
 	}

@@ -14,8 +14,10 @@ import (
 	"github.com/dinfra/stack/internal/testenv"
 )
 
-func TestHTTPAuthentication(t *testing.T) {
-	e := newEnv(t, nil)
+func TestHTTPAuthentication(t *testing.T) { eachServer(t, testHTTPAuthentication) }
+
+func testHTTPAuthentication(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv)
 	tests := []struct {
 		name, key  string
 		wantStatus int
@@ -48,7 +50,11 @@ func TestHTTPAuthentication(t *testing.T) {
 // TestRefusedCallsNeverReachTheNode covers denied methods, malformed JSON, invalid requests
 // and oversized bodies over HTTP and WebSocket; each gets its error and the node sees nothing.
 func TestRefusedCallsNeverReachTheNode(t *testing.T) {
-	e := newEnv(t, func(c *config.Config) { c.Limits.MaxRequestBytes = 1024 })
+	eachServer(t, testRefusedCallsNeverReachTheNode)
+}
+
+func testRefusedCallsNeverReachTheNode(t *testing.T, srv Option) {
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxRequestBytes = 1024 }, srv)
 	big := req(1, "system_name", strings.Repeat("x", 2000))
 	tests := []struct {
 		name, body string
@@ -92,8 +98,10 @@ func TestRefusedCallsNeverReachTheNode(t *testing.T) {
 	}
 }
 
-func TestBatchMixesAnswersInOrder(t *testing.T) {
-	e := newEnv(t, nil)
+func TestBatchMixesAnswersInOrder(t *testing.T) { eachServer(t, testBatchMixesAnswersInOrder) }
+
+func testBatchMixesAnswersInOrder(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv)
 	batch := "[" + strings.Join([]string{
 		req("a", "system_name"),
 		req(2, "author_rotateKeys"),
@@ -148,11 +156,13 @@ func withClock(now func() time.Time) Option { return func(g *Gateway) { g.now = 
 
 // TestRateLimitInsideOneWebSocket sends a burst of calls on one connection: the key's budget
 // is forwarded, every further call gets the rate-limit error, and the connection survives.
-func TestRateLimitInsideOneWebSocket(t *testing.T) {
+func TestRateLimitInsideOneWebSocket(t *testing.T) { eachServer(t, testRateLimitInsideOneWebSocket) }
+
+func testRateLimitInsideOneWebSocket(t *testing.T, srv Option) {
 	clock := testenv.NewClock(time.Now())
 	e := newEnv(t, func(c *config.Config) {
 		c.Limits.PerKey = config.LimitSet{CallsPerSecond: 1, Burst: 5}
-	}, withClock(clock.Now))
+	}, withClock(clock.Now), srv)
 	ws, _ := e.dialWS("/", readerKey)
 	const n = 20
 	for i := range n {
@@ -184,10 +194,12 @@ func TestRateLimitInsideOneWebSocket(t *testing.T) {
 	}
 }
 
-func TestSubscriptionsAndLimit(t *testing.T) {
+func TestSubscriptionsAndLimit(t *testing.T) { eachServer(t, testSubscriptionsAndLimit) }
+
+func testSubscriptionsAndLimit(t *testing.T, srv Option) {
 	e := newEnv(t, func(c *config.Config) {
 		c.Limits.PerKey = config.LimitSet{MaxSubscriptions: 2}
-	})
+	}, srv)
 	ws, _ := e.dialWS("/", readerKey)
 	sub1 := decode(t, ws.roundTrip(req(1, "chain_subscribeNewHeads")))
 	sub2 := decode(t, ws.roundTrip(req("two", "chain_subscribeFinalizedHeads")))
@@ -226,10 +238,12 @@ func TestSubscriptionsAndLimit(t *testing.T) {
 	testenv.Eventually(t, 5*time.Second, "slots released", func() bool { return e.g.limits.Key("reader", nil).Subs() == 0 })
 }
 
-func TestConnectionLimit(t *testing.T) {
+func TestConnectionLimit(t *testing.T) { eachServer(t, testConnectionLimit) }
+
+func testConnectionLimit(t *testing.T, srv Option) {
 	e := newEnv(t, func(c *config.Config) {
 		c.Limits.PerKey = config.LimitSet{MaxConnections: 2}
-	})
+	}, srv)
 	first, _ := e.dialWS("/", readerKey)
 	e.dialWS("/", readerKey)
 	if _, status := e.dialWS("/", readerKey); status != http.StatusTooManyRequests {
@@ -245,10 +259,12 @@ func TestConnectionLimit(t *testing.T) {
 	}
 }
 
-func TestPublicRoute(t *testing.T) {
+func TestPublicRoute(t *testing.T) { eachServer(t, testPublicRoute) }
+
+func testPublicRoute(t *testing.T, srv Option) {
 	e := newEnv(t, func(c *config.Config) {
 		c.Public = []config.PublicRoute{{Path: "/public", Role: config.DefaultRole}}
-	})
+	}, srv)
 	if status, body := e.post("/public", "", req(1, "system_name")); status != 200 || decode(t, body).code() != 0 {
 		t.Fatalf("public call: %d %s", status, body)
 	}
@@ -263,10 +279,12 @@ func TestPublicRoute(t *testing.T) {
 	}
 }
 
-func TestKeyReload(t *testing.T) {
+func TestKeyReload(t *testing.T) { eachServer(t, testKeyReload) }
+
+func testKeyReload(t *testing.T, srv Option) {
 	e := newEnv(t, func(c *config.Config) {
 		c.Auth.APIKeys.ReloadInterval = config.Duration(100 * time.Millisecond)
-	})
+	}, srv)
 	newKey, err := auth.NewKey()
 	if err != nil {
 		t.Fatal(err)
@@ -288,8 +306,10 @@ func TestKeyReload(t *testing.T) {
 	}
 }
 
-func TestUpstreamHealth(t *testing.T) {
-	e := newEnv(t, nil)
+func TestUpstreamHealth(t *testing.T) { eachServer(t, testUpstreamHealth) }
+
+func testUpstreamHealth(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv)
 	e.node.SetResult("system_health", json.RawMessage(`{"Peers":0,"IsSyncing":true,"ShouldHavePeers":true}`))
 	e.g.pool.CheckAll(t.Context())
 	before := len(e.forwarded())
@@ -314,8 +334,10 @@ func TestUpstreamHealth(t *testing.T) {
 	}
 }
 
-func TestMetricsNameKeysNotSecrets(t *testing.T) {
-	e := newEnv(t, nil)
+func TestMetricsNameKeysNotSecrets(t *testing.T) { eachServer(t, testMetricsNameKeysNotSecrets) }
+
+func testMetricsNameKeysNotSecrets(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv)
 	e.post("/", readerKey, req(1, "system_name"))
 	e.post("/", readerKey, req(1, "author_rotateKeys"))
 	e.post("/", "wrong", req(1, "system_name"))

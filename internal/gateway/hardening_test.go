@@ -15,8 +15,10 @@ import (
 	"github.com/dinfra/stack/internal/rpc"
 )
 
-// wsPaths opens two WebSockets with key: one read by an event loop, one handed to a reader
-// goroutine of its own (by a fragmented message), so a test covers both ways a session is read.
+// wsPaths opens two WebSockets with key: one sending whole messages, one that sent a
+// fragmented message first. On the fast server the first is read by an event loop and the
+// second handed to a reader goroutine of its own (the reference server's reader), so a test
+// covers both ways a session is read.
 func (e *env) wsPaths(key string) map[string]*wsConn {
 	e.t.Helper()
 	loop, _ := e.dialWS("/", key)
@@ -31,18 +33,18 @@ func (e *env) wsPaths(key string) map[string]*wsConn {
 	if a := decode(e.t, goroutine.read()); string(a.ID) != `"handoff"` {
 		e.t.Fatalf("fragmented call: %+v", a)
 	}
-	return map[string]*wsConn{"event loop": loop, "goroutine": goroutine}
+	return map[string]*wsConn{"whole messages": loop, "after a fragmented one": goroutine}
 }
-
-// httpPaths are the two HTTP front ends: the event loop's lean path, and net/http (a query
-// string hands the connection over).
-var httpPaths = map[string]string{"event loop": "/", "net/http": "/?via=net-http"}
 
 // TestMethodNamesMustBeExactAndKnown: case, look-alike letters, trailing bytes, empty and
 // overlong names, and names the gateway does not know are refused before the policy, on every
 // path, and never reach the node.
 func TestMethodNamesMustBeExactAndKnown(t *testing.T) {
-	e := newEnv(t, nil)
+	eachServer(t, testMethodNamesMustBeExactAndKnown)
+}
+
+func testMethodNamesMustBeExactAndKnown(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv)
 	tests := []struct {
 		method string
 		code   int
@@ -65,10 +67,8 @@ func TestMethodNamesMustBeExactAndKnown(t *testing.T) {
 	ws := e.wsPaths(readerKey)
 	for _, tt := range tests {
 		body := req(1, tt.method)
-		for path, url := range httpPaths {
-			if _, got := e.post(url, readerKey, body); decode(t, got).code() != tt.code {
-				t.Errorf("HTTP %s: %q answered %s, want code %d", path, tt.method, got, tt.code)
-			}
+		if _, got := e.post("/", readerKey, body); decode(t, got).code() != tt.code {
+			t.Errorf("HTTP: %q answered %s, want code %d", tt.method, got, tt.code)
 		}
 		for path, c := range ws {
 			if got := c.roundTrip(body); decode(t, got).code() != tt.code {
@@ -90,7 +90,11 @@ func TestMethodNamesMustBeExactAndKnown(t *testing.T) {
 // answered false by the gateway and never reaches the node (gossamer panics on a second
 // unsubscribe: test/security).
 func TestUnsubscribeOnlyWhatTheSessionHolds(t *testing.T) {
-	e := newEnv(t, nil)
+	eachServer(t, testUnsubscribeOnlyWhatTheSessionHolds)
+}
+
+func testUnsubscribeOnlyWhatTheSessionHolds(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv)
 	for path, ws := range e.wsPaths(readerKey) {
 		t.Run(path, func(t *testing.T) {
 			before := count(e.forwarded(), "chain_unsubscribeNewHeads")
@@ -138,9 +142,13 @@ func TestUnsubscribeOnlyWhatTheSessionHolds(t *testing.T) {
 // TestSubscribeToAllStorageNeedsAGrant: state_subscribeStorage without keys (every storage
 // change; gossamer sends its whole state on every block) needs the method named exactly.
 func TestSubscribeToAllStorageNeedsAGrant(t *testing.T) {
+	eachServer(t, testSubscribeToAllStorageNeedsAGrant)
+}
+
+func testSubscribeToAllStorageNeedsAGrant(t *testing.T, srv Option) {
 	e := newEnv(t, func(c *config.Config) {
 		c.Roles["admin"] = config.Role{Allow: []string{"*", "state_subscribeStorage"}}
-	})
+	}, srv)
 	noKeys := []string{
 		`{"jsonrpc":"2.0","id":1,"method":"state_subscribeStorage"}`,
 		`{"jsonrpc":"2.0","id":1,"method":"state_subscribeStorage","params":null}`,
@@ -173,13 +181,13 @@ func TestSubscribeToAllStorageNeedsAGrant(t *testing.T) {
 // TestSubscriptionsNeedAWebSocket: over HTTP, calls would share the node connections of every
 // client, so subscribing and unsubscribing there (another client's subscription, twice) is
 // refused.
-func TestSubscriptionsNeedAWebSocket(t *testing.T) {
-	e := newEnv(t, nil)
-	for path, url := range httpPaths {
-		for _, m := range []string{"chain_subscribeNewHeads", "chain_unsubscribeNewHeads", "chainHead_v1_follow", "author_unwatchExtrinsic"} {
-			if _, got := e.post(url, readerKey, req(1, m, 1)); decode(t, got).code() != rpc.CodeInvalidRequest {
-				t.Errorf("HTTP %s: %s answered %s", path, m, got)
-			}
+func TestSubscriptionsNeedAWebSocket(t *testing.T) { eachServer(t, testSubscriptionsNeedAWebSocket) }
+
+func testSubscriptionsNeedAWebSocket(t *testing.T, srv Option) {
+	e := newEnv(t, nil, srv)
+	for _, m := range []string{"chain_subscribeNewHeads", "chain_unsubscribeNewHeads", "chainHead_v1_follow", "author_unwatchExtrinsic"} {
+		if _, got := e.post("/", readerKey, req(1, m, 1)); decode(t, got).code() != rpc.CodeInvalidRequest {
+			t.Errorf("HTTP: %s answered %s", m, got)
 		}
 	}
 	if calls := e.forwarded(); len(calls) != 0 {
@@ -189,8 +197,10 @@ func TestSubscriptionsNeedAWebSocket(t *testing.T) {
 
 // TestResponseSizeCap: an answer over limits.maxResponseBytes becomes an error for its caller
 // on every path, and the node connections stay in use.
-func TestResponseSizeCap(t *testing.T) {
-	e := newEnv(t, func(c *config.Config) { c.Limits.MaxResponseBytes = 4096 })
+func TestResponseSizeCap(t *testing.T) { eachServer(t, testResponseSizeCap) }
+
+func testResponseSizeCap(t *testing.T, srv Option) {
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxResponseBytes = 4096 }, srv)
 	big := json.RawMessage(`"0x` + strings.Repeat("ab", 4096) + `"`)
 	e.node.SetResult("state_getMetadata", big)   // a stateless call: shared connections
 	e.node.SetResult("chainHead_v1_header", big) // connection-scoped: the session's own
@@ -200,12 +210,10 @@ func TestResponseSizeCap(t *testing.T) {
 			t.Errorf("%s: answer %.200s", what, got)
 		}
 	}
-	for path, url := range httpPaths {
-		_, got := e.post(url, readerKey, req(1, "state_getMetadata"))
-		check(t, "HTTP "+path, got)
-		if _, got := e.post(url, readerKey, req(2, "system_name")); decode(t, got).code() != 0 {
-			t.Errorf("HTTP %s after: %s", path, got)
-		}
+	_, got := e.post("/", readerKey, req(1, "state_getMetadata"))
+	check(t, "HTTP", got)
+	if _, got := e.post("/", readerKey, req(2, "system_name")); decode(t, got).code() != 0 {
+		t.Errorf("HTTP after: %s", got)
 	}
 	for path, ws := range e.wsPaths(readerKey) {
 		for _, m := range []string{"state_getMetadata", "chainHead_v1_header"} {
@@ -222,8 +230,10 @@ func TestResponseSizeCap(t *testing.T) {
 
 // TestRevokedKeyClosesWebSockets: once a key is removed from the key file, its open sessions
 // (on either reader) are closed with 1008 at the next reload; other keys' sessions go on.
-func TestRevokedKeyClosesWebSockets(t *testing.T) {
-	e := newEnv(t, func(c *config.Config) { c.Auth.APIKeys.ReloadInterval = config.Duration(100 * time.Millisecond) })
+func TestRevokedKeyClosesWebSockets(t *testing.T) { eachServer(t, testRevokedKeyClosesWebSockets) }
+
+func testRevokedKeyClosesWebSockets(t *testing.T, srv Option) {
+	e := newEnv(t, func(c *config.Config) { c.Auth.APIKeys.ReloadInterval = config.Duration(100 * time.Millisecond) }, srv)
 	readers := e.wsPaths(readerKey)
 	admin, _ := e.dialWS("/", adminKey)
 	writeKeyFile(t, e.keyFile, auth.KeyEntry{ID: "admin", SHA256: auth.HashKey(adminKey), Role: "admin"})

@@ -28,7 +28,8 @@ const (
 	adminKey  = "onf_test-admin-key-0123456789abcdefghijklmnopqr"
 )
 
-// env is a gateway in front of a fake node, served by Serve (its own front end) on loopback.
+// env is a gateway in front of a fake node, served by Serve on loopback (the fast server,
+// or the reference one with withReferenceServer).
 type env struct {
 	t       *testing.T
 	g       *Gateway
@@ -64,6 +65,14 @@ func writeKeyFile(t *testing.T, file string, entries ...auth.KeyEntry) {
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// eachServer runs a behaviour test on both of the gateway's servers (server.go), as subtests:
+// "fast" (the event loops, handing what they do not take on to net/http) and "nethttp" (the
+// reference: net/http only). srv is the Option that picks the server, for New or newEnv.
+func eachServer(t *testing.T, test func(t *testing.T, srv Option)) {
+	t.Run("fast", func(t *testing.T) { test(t, func(*Gateway) {}) })
+	t.Run("nethttp", func(t *testing.T) { test(t, withReferenceServer()) })
 }
 
 // newEnv starts a gateway; edit adjusts the config before it is defaulted.

@@ -15,11 +15,12 @@ import (
 	"github.com/dinfra/stack/internal/rpc"
 )
 
-// route serves one path: the main (authenticated) one when public is nil.
-func (g *Gateway) route(public *config.PublicRoute) http.Handler {
+// route serves one path: the main (authenticated) one when public is nil. WebSocket
+// sessions are read by loops when there are (the fast server's), by a goroutine otherwise.
+func (g *Gateway) route(public *config.PublicRoute, loops *eventLoops) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if websocket.IsWebSocketUpgrade(r) {
-			g.serveWS(w, r, public)
+			g.serveWS(w, r, public, loops)
 			return
 		}
 		if r.Method != http.MethodPost {
@@ -40,6 +41,13 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, public *conf
 	defer c.limits.ReleaseConn()
 
 	max := g.cfg.Limits.MaxRequestBytes
+	if r.ContentLength > max {
+		// Refused unread: net/http then drops a body of up to 256 KiB and keeps the
+		// connection (MaxBytesReader, which has to read, would close it).
+		g.metrics.reject("too_large")
+		writeHTTPError(w, http.StatusRequestEntityTooLarge, errTooLarge(max))
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var tooBig *http.MaxBytesError

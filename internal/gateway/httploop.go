@@ -19,10 +19,10 @@ import (
 // the node's answer is written to the client by the goroutine that reads the node's
 // connection, with a non-blocking write. A connection costs no goroutine and, between
 // requests, no buffer. One request is served at a time: a connection that sends more before
-// its answer is out (pipelining), or sends a request the lean path does not take on (see
-// frontEnd), moves to a goroutine of its own (serveConn), with the bytes already read.
+// its answer is out (pipelining), or sends a request the loop does not take on (see
+// fastServer), is handed to net/http, with the bytes already read.
 type httpClient struct {
-	f    *frontEnd
+	f    *fastServer
 	lp   *eventLoop
 	conn *net.TCPConn
 	sock *sockio.Socket
@@ -49,21 +49,18 @@ type httpClient struct {
 }
 
 // loopRequestBytes bounds a request (head and body) that a loop reads; a larger one moves the
-// connection to a goroutine.
+// connection to net/http.
 const loopRequestBytes = 16 << 10
 
 var loopBuffers = sync.Pool{New: func() any { b := make([]byte, loopRequestBytes); return &b }}
 
 // watch hands a new connection to an event loop; false means the caller serves it.
-func (f *frontEnd) watch(conn net.Conn) bool {
+func (f *fastServer) watch(conn net.Conn) bool {
 	tc, ok := conn.(*net.TCPConn)
-	if !ok || f.tls != nil {
+	if !ok {
 		return false
 	}
-	lp := f.g.loops.pick(f.g)
-	if lp == nil {
-		return false
-	}
+	lp := f.g.loops.pick()
 	sock, err := sockio.NewSocket(tc)
 	if err != nil {
 		return false
@@ -71,7 +68,7 @@ func (f *frontEnd) watch(conn net.Conn) bool {
 	c := &httpClient{f: f, lp: lp, conn: tc, sock: sock, ip: hostOf(tc.RemoteAddr().String())}
 	c.deadline.Store(time.Now().Add(f.g.timeouts.idle).UnixNano())
 	f.mu.Lock()
-	f.loopClients[c] = struct{}{}
+	f.clients[c] = struct{}{}
 	f.mu.Unlock()
 	c.mu.Lock() // the loop may call Readable before Add returns the token
 	c.token, err = lp.loop.Add(sock.Raw(), c)
@@ -83,16 +80,16 @@ func (f *frontEnd) watch(conn net.Conn) bool {
 	return true
 }
 
-func (f *frontEnd) forget(c *httpClient) {
+func (f *fastServer) forget(c *httpClient) {
 	f.mu.Lock()
-	delete(f.loopClients, c)
+	delete(f.clients, c)
 	f.mu.Unlock()
 }
 
 // Readable reads what the client sent and serves it once a whole request is in.
 func (c *httpClient) Readable(netloop.Token) {
 	c.mu.Lock()
-	if c.busy { // more before the answer: after it, a goroutine serves the connection
+	if c.busy { // more before the answer: after it, net/http serves the connection
 		if !c.parked {
 			c.parked = true
 			c.lp.loop.Remove(c.sock.Raw(), c.token)
@@ -144,14 +141,14 @@ func (c *httpClient) serve() {
 		return // the rest of the body has not arrived yet
 	}
 	if int64(c.n) > end {
-		c.handOff() // pipelined: a goroutine keeps the answers in order
+		c.handOff() // pipelined: net/http keeps the answers in order
 		return
 	}
 	c.deadline.Store(0)
 	c.mu.Lock()
 	c.busy, c.close = true, h.close
 	c.mu.Unlock()
-	if !f.setBusy(c.conn, true) {
+	if f.closing() {
 		c.end() // shutting down
 		return
 	}
@@ -206,7 +203,7 @@ func (c *httpClient) Answer(msg []byte, err error) {
 func (c *httpClient) respond(status int, body []byte) {
 	c.release() // the request is served: its caller and buffer go
 	c.n, c.cl, c.node = 0, call{}, nil
-	keep := !c.close && c.f.setBusy(c.conn, false)
+	keep := !c.close && !c.f.closing()
 	c.out = appendResponse(c.out[:0], status, body, c.close)
 	// The write is made holding mu: a client that sends its next request as soon as it has
 	// the answer finds the connection ready for it, not still busy.
@@ -229,7 +226,7 @@ func (c *httpClient) respond(status int, body []byte) {
 }
 
 // finishLocked ends a request once its answer is out: the connection waits for the next one,
-// moves to a goroutine (it sent more meanwhile), or ends. It is called with mu held and
+// moves to net/http (it sent more meanwhile), or ends. It is called with mu held and
 // releases it.
 func (c *httpClient) finishLocked(keep bool) {
 	if cap(c.out) > 4<<10 { // an idle connection keeps a small answer buffer, not the largest
@@ -249,7 +246,7 @@ func (c *httpClient) finishLocked(keep bool) {
 	}
 }
 
-// handOff moves the connection, with the bytes read and not yet served, to a goroutine.
+// handOff moves the connection, with the bytes read and not yet served, to net/http.
 func (c *httpClient) handOff() {
 	c.leave()
 	var pending []byte
@@ -257,7 +254,7 @@ func (c *httpClient) handOff() {
 		pending = bytes.Clone((*c.buf)[:c.n])
 	}
 	c.release()
-	go c.f.serveConn(c.conn, pending)
+	go c.f.handOff(c.conn, pending)
 }
 
 // end closes the connection.
@@ -265,7 +262,7 @@ func (c *httpClient) end() {
 	c.leave()
 	c.release()
 	_ = c.conn.Close()
-	c.f.untrack(c.conn)
+	c.f.wg.Done()
 }
 
 // leave takes the connection off its loop and out of the sweep.
@@ -290,6 +287,13 @@ func (c *httpClient) release() {
 	}
 }
 
-// expire ends a connection whose deadline passed: shutting its reading side down makes the
-// loop see the end.
+// expire ends a connection whose deadline passed, or an idle one at shutdown: shutting its
+// reading side down makes the loop see the end.
 func (c *httpClient) expire() { _ = c.conn.CloseRead() }
+
+// isBusy reports whether a request is being answered (or the connection is ending).
+func (c *httpClient) isBusy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busy
+}

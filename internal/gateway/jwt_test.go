@@ -17,7 +17,9 @@ import (
 	"github.com/dinfra/stack/internal/gateway/config"
 )
 
-func TestJWTCallers(t *testing.T) {
+func TestJWTCallers(t *testing.T) { eachServer(t, testJWTCallers) }
+
+func testJWTCallers(t *testing.T, srv Option) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	der, _ := x509.MarshalPKIXPublicKey(pub)
 	dir := t.TempDir()
@@ -27,7 +29,7 @@ func TestJWTCallers(t *testing.T) {
 	}
 	e := newEnv(t, func(c *config.Config) {
 		c.Auth.JWT = &config.JWT{EdDSAPublicKeyFile: pubFile, Audience: "rpc"}
-	})
+	}, srv)
 	token := func(role string, ttl time.Duration) string {
 		claims := jwt.MapClaims{"sub": "svc-1", "aud": "rpc", "exp": time.Now().Add(ttl).Unix()}
 		if role != "" {

@@ -18,7 +18,9 @@ import (
 // configured rate (burst + rate x elapsed) within 5%, that every other call got the
 // rate-limit error, and that exactly the allowed calls reached the node. The bursts hold half
 // a second of calls, so a loaded test machine that pauses the clients briefly loses no tokens.
-func TestLoadLimitsHold(t *testing.T) {
+func TestLoadLimitsHold(t *testing.T) { eachServer(t, testLoadLimitsHold) }
+
+func testLoadLimitsHold(t *testing.T, srv Option) {
 	testenv.Short(t)
 	tests := []struct {
 		name   string
@@ -38,7 +40,7 @@ func TestLoadLimitsHold(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, tt.limits)
+			e := newEnv(t, tt.limits, srv)
 			path := "/"
 			if tt.key == "" {
 				path = "/public"

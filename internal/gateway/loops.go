@@ -10,12 +10,11 @@ import (
 	"github.com/dinfra/stack/internal/gateway/upstream"
 )
 
-// eventLoops read the gateway's plain-TCP clients, HTTP and WebSocket alike: one event loop
-// per core, each serving many client sockets from one goroutine (see netloop). A client's
+// eventLoops read the fast server's clients, HTTP and WebSocket alike: one event loop per
+// core, each serving many client sockets from one goroutine (see netloop). A client's
 // request costs one read system call and no goroutine wake-up, and the stateless calls of
-// every client served in one pass leave for the node together. Clients whose socket is not a
-// plain TCP one (TLS), and requests a loop does not take on, are served by a goroutine of
-// their own, as on systems without event loops.
+// every client served in one pass leave for the node together. There are none on systems
+// without epoll; the gateway then serves with the reference server.
 type eventLoops struct {
 	once  sync.Once
 	loops []*eventLoop
@@ -27,15 +26,15 @@ type eventLoop struct {
 	batch upstream.Batch // the shared calls of the clients served in the current pass
 }
 
-// pick returns the loop for a new client, or nil where there are none.
-func (ls *eventLoops) pick(g *Gateway) *eventLoop {
+// start makes the loops (once) and reports whether there are any.
+func (ls *eventLoops) start(g *Gateway) bool {
 	ls.once.Do(func() {
 		for range runtime.GOMAXPROCS(0) {
 			lp := &eventLoop{}
 			l, err := netloop.New(lp.batch.Flush)
 			if err != nil {
 				if !errors.Is(err, netloop.ErrUnsupported) {
-					g.log.Warn("event loop unavailable; a goroutine reads each client", "err", err)
+					g.log.Warn("event loop unavailable; net/http serves every client", "err", err)
 				}
 				return
 			}
@@ -43,8 +42,10 @@ func (ls *eventLoops) pick(g *Gateway) *eventLoop {
 			ls.loops = append(ls.loops, lp)
 		}
 	})
-	if len(ls.loops) == 0 {
-		return nil
-	}
+	return len(ls.loops) > 0
+}
+
+// pick returns the loop for a new client; start must have returned true.
+func (ls *eventLoops) pick() *eventLoop {
 	return ls.loops[ls.next.Add(1)%uint64(len(ls.loops))]
 }

@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-// reqHead is what the front end needs from the head of a plain JSON-RPC POST. Its byte fields
+// reqHead is what the fast server's event loops need from the head of a plain JSON-RPC POST. Its byte fields
 // point into the read buffer.
 type reqHead struct {
 	path          []byte

@@ -9,9 +9,9 @@ import (
 	"github.com/dinfra/stack/internal/gateway/auth"
 )
 
-// FuzzParseHead checks the lean path's request-head parser against net/http: every head it
+// FuzzParseHead checks the event loops' request-head parser against net/http: every head it
 // takes must be one net/http reads the same way (method, path, body length, connection close,
-// credential), so the two front ends never disagree on a request.
+// credential), so the two servers never disagree on a request.
 func FuzzParseHead(f *testing.F) {
 	for _, seed := range []string{
 		"POST / HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\n\r\n",
@@ -31,7 +31,7 @@ func FuzzParseHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, head []byte) {
 		i := bytes.Index(head, []byte("\r\n\r\n"))
 		if i < 0 {
-			return // the front ends parse a head once its blank line is in
+			return // the loops parse a head once its blank line is in
 		}
 		head = head[:i+4]
 		h, ok := parseHead(head)

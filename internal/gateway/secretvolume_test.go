@@ -72,13 +72,15 @@ func keyFileContent(t *testing.T, entries ...auth.KeyEntry) []byte {
 // mounted as a directory (spec.gateway.keysSecret). When the Secret changes, the kubelet
 // swaps the volume's ..data symlink; the running gateway must put the new keys in force
 // and refuse the removed one, without a restart or a signal.
-func TestKeysRotateInAMountedSecret(t *testing.T) {
+func TestKeysRotateInAMountedSecret(t *testing.T) { eachServer(t, testKeysRotateInAMountedSecret) }
+
+func testKeysRotateInAMountedSecret(t *testing.T, srv Option) {
 	const rotated = "onf_test-rotated-key-0123456789abcdefghijklmnop"
 	vol := newSecretVolume(t, "keys.yaml", keyFileContent(t, auth.KeyEntry{ID: "reader", SHA256: auth.HashKey(readerKey)}))
 	e := newEnv(t, func(c *config.Config) {
 		c.Auth.APIKeys.File = filepath.Join(vol.dir, "keys.yaml")
 		c.Auth.APIKeys.ReloadInterval = config.Duration(100 * time.Millisecond)
-	})
+	}, srv)
 	const call = `{"jsonrpc":"2.0","id":1,"method":"system_health","params":[]}`
 	status := func(key string) int {
 		code, _ := gatewaytest.Post(t, e.url, key, call)

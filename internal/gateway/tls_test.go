@@ -56,13 +56,15 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	return certFile, keyFile, pool
 }
 
-func TestTLSAndRun(t *testing.T) {
+func TestTLSAndRun(t *testing.T) { eachServer(t, testTLSAndRun) }
+
+func testTLSAndRun(t *testing.T, srv Option) {
 	certFile, keyFile, pool := selfSigned(t)
-	e := newEnv(t, nil) // for its fake node and key file
+	e := newEnv(t, nil, srv) // for its fake node and key file
 	cfg := *e.g.cfg
 	cfg.TLS = &config.TLS{CertFile: certFile, KeyFile: keyFile}
 	cfg.MetricsListen = "127.0.0.1:0"
-	g, err := New(&cfg)
+	g, err := New(&cfg, srv)
 	if err != nil {
 		t.Fatal(err)
 	}

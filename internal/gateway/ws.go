@@ -88,7 +88,9 @@ type batchReply struct {
 	remaining int
 }
 
-func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config.PublicRoute) {
+// serveWS opens a session for a WebSocket handshake. With loops (the fast server) an event
+// loop reads the client; otherwise (the reference server) a goroutine does.
+func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config.PublicRoute, loops *eventLoops) {
 	c := g.connectHTTP(w, r, public)
 	if c == nil {
 		return
@@ -141,7 +143,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request, public *config
 		writer.Wait()
 	}()
 	go s.out.flushLoop()
-	if g.watchWS(s, conn, pending) {
+	if loops != nil && watchWS(loops, s, conn, pending) {
 		return // an event loop reads the client from now on
 	}
 	s.readClient(s.clientReader(conn, pending))

@@ -16,8 +16,10 @@ import (
 
 // TestWebSocketFraming covers the gateway's own WebSocket server side: the handshake, control
 // frames, fragmented and pipelined calls, and a message far over the limit.
-func TestWebSocketFraming(t *testing.T) {
-	e := newEnv(t, func(c *config.Config) { c.Limits.MaxRequestBytes = 1024 })
+func TestWebSocketFraming(t *testing.T) { eachServer(t, testWebSocketFraming) }
+
+func testWebSocketFraming(t *testing.T, srv Option) {
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxRequestBytes = 1024 }, srv)
 
 	t.Run("unsupported version refused", func(t *testing.T) {
 		r, _ := http.NewRequest(http.MethodGet, e.url+"/", nil)

@@ -19,17 +19,14 @@ type loopClient struct {
 	n    int
 }
 
-// watchWS hands the session's client socket to an event loop, with the bytes already read
+// watchWS hands the session's client socket to one of loops, with the bytes already read
 // from it; false means the caller reads it.
-func (g *Gateway) watchWS(s *wsSession, conn net.Conn, pending []byte) bool {
+func watchWS(loops *eventLoops, s *wsSession, conn net.Conn, pending []byte) bool {
 	tc, ok := conn.(*net.TCPConn)
 	if !ok || len(pending) > wsReadBuffer {
 		return false
 	}
-	lp := g.loops.pick(g)
-	if lp == nil {
-		return false
-	}
+	lp := loops.pick()
 	sock, err := sockio.NewSocket(tc)
 	if err != nil {
 		return false
@@ -93,7 +90,8 @@ func (c *loopClient) stop(t netloop.Token) {
 	go c.s.end()
 }
 
-// handOff moves the client to a reader goroutine of its own, from the frame at buf[off:].
+// handOff moves the client to a reader goroutine of its own (the reference server's way of
+// reading a session), from the frame at buf[off:].
 func (c *loopClient) handOff(t netloop.Token, off int) {
 	c.lp.loop.Remove(c.sock.Raw(), t)
 	c.s.batch = nil // the goroutine sends its calls at once

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -48,19 +49,16 @@ func upgradeWS(w http.ResponseWriter, r *http.Request) (net.Conn, []byte, error)
 	return direct, pending, nil
 }
 
-// takeOver returns the socket under a hijacked connection (past the front end's wrapper, so
+// takeOver returns the socket under a hijacked connection (past the fast server's wrapper, so
 // reads and writes skip its layers) and the bytes already read from it: those net/http holds,
-// then those the front end holds. Under TLS the socket is the TLS connection.
+// then those the fast server read and net/http did not. Under TLS the socket is the TLS
+// connection.
 func takeOver(conn net.Conn, hijacked *bufio.Reader) (net.Conn, []byte) {
-	var pending []byte
-	buffered := func(r *bufio.Reader) {
-		b, _ := r.Peek(r.Buffered())
-		pending = append(pending, b...)
-	}
-	buffered(hijacked)
-	if bc, ok := conn.(*bufferedConn); ok {
-		buffered(bc.r)
-		conn = bc.Conn
+	pending, _ := hijacked.Peek(hijacked.Buffered())
+	pending = bytes.Clone(pending)
+	if pc, ok := conn.(*pendingConn); ok {
+		pending = append(pending, pc.pending...)
+		conn = pc.Conn
 	}
 	return conn, pending
 }
