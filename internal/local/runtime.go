@@ -166,6 +166,9 @@ func (r *Runtime) prepare(ctx context.Context, n *v1alpha1.SubstrateNetwork) (ge
 	if err := checkGateway(r.Gateways, n.Spec.Gateway, p); err != nil {
 		return 0, fresh, err
 	}
+	if err := r.restoreNew(ctx, dir, n, p); err != nil {
+		return 0, fresh, err
+	}
 	_, gen, _ = readApplied(dir)
 	n.Generation = gen + 1
 	// The plan first: whoever reads the new spec finds its plan.

@@ -368,7 +368,7 @@ func (s *Supervisor) start(pr *proc) {
 	err := s.prepareNode(np)
 	var logFile *os.File
 	if err == nil {
-		logFile, err = s.openLog(np.Name)
+		logFile, err = openLog(s.dir, np.Name)
 	}
 	if err == nil {
 		defer logFile.Close()
@@ -399,11 +399,11 @@ func (s *Supervisor) start(pr *proc) {
 	s.scheduleRestart(pr)
 }
 
-func (s *Supervisor) openLog(node string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(s.dir.Log(node)), 0o700); err != nil {
+func openLog(dir Dir, node string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(dir.Log(node)), 0o700); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(s.dir.Log(node), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	return os.OpenFile(dir.Log(node), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
 // prepareNode runs the dialect's init commands once per data directory and (re)writes the
@@ -411,7 +411,7 @@ func (s *Supervisor) openLog(node string) (*os.File, error) {
 // and touches only the node's own files, so nodes can be prepared concurrently.
 func (s *Supervisor) prepareNode(np network.NodePlan) error {
 	d := flavor.MustFor(np.Flavor)
-	marker := filepath.Join(np.BasePath, ".onf-initialized")
+	marker := initializedMarker(np)
 	if np.Keys != nil {
 		secret, err := sessionSecret(np.Keys)
 		if err != nil {
@@ -428,14 +428,14 @@ func (s *Supervisor) prepareNode(np network.NodePlan) error {
 		if err := os.MkdirAll(np.BasePath, 0o700); err != nil {
 			return err
 		}
-		if err := s.runInit(np, np.Init); err != nil {
+		if err := runInit(s.dir, np, np.Init); err != nil {
 			return err
 		}
 		if err := writeFile(marker, nil, 0o600); err != nil {
 			return err
 		}
 	}
-	if err := s.runInit(np, np.InsertKeys); err != nil {
+	if err := runInit(s.dir, np, np.InsertKeys); err != nil {
 		return err
 	}
 	k, err := nodekey.LoadOrCreate(s.dir.NodeKey(np.Name))
@@ -479,12 +479,18 @@ func (s *Supervisor) restoreKeys(np network.NodePlan, exited <-chan struct{}) {
 	s.log.Warn("session keys not inserted again: the node did not answer RPC", "node", np.Name)
 }
 
+// initializedMarker is the file that says a node's data directory went through its init (or
+// a restoreFrom, restorefrom.go), which is never run on it again.
+func initializedMarker(np network.NodePlan) string {
+	return filepath.Join(np.BasePath, ".onf-initialized")
+}
+
 // runInit runs preparation commands of the node's binary, their output into its log.
-func (s *Supervisor) runInit(np network.NodePlan, cmds [][]string) error {
+func runInit(dir Dir, np network.NodePlan, cmds [][]string) error {
 	if len(cmds) == 0 {
 		return nil
 	}
-	logFile, err := s.openLog(np.Name)
+	logFile, err := openLog(dir, np.Name)
 	if err != nil {
 		return err
 	}
@@ -493,7 +499,7 @@ func (s *Supervisor) runInit(np network.NodePlan, cmds [][]string) error {
 		cmd := exec.Command(np.Binary, args...)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("init %s %v: %w (see %s)", np.Binary, args[0], err, s.dir.Log(np.Name))
+			return fmt.Errorf("init %s %v: %w (see %s)", np.Binary, args[0], err, dir.Log(np.Name))
 		}
 	}
 	return nil
