@@ -335,13 +335,9 @@ func podKeys(ctx context.Context, c *cluster.Client, name, node string) (*sessio
 			return set, nil
 		},
 		Save: func(set sessionkeys.Set) error {
-			v := ""
-			if set != nil {
-				b, err := json.Marshal(set)
-				if err != nil {
-					return err
-				}
-				v = string(b)
+			v, err := annotationJSON(set, set == nil)
+			if err != nil {
+				return err
 			}
 			return c.AnnotatePod(ctx, name, node, kube.AnnotationPendingKeys, v)
 		},
@@ -419,23 +415,39 @@ func (k *keysNet) reportCheck(ctx context.Context, c *cobra.Command, f *keysFlag
 	return printKeys(c.OutOrStdout(), f.output, []sessionkeys.Status{st})
 }
 
-// record notes a node's registered public keys on its pod, for the operator's status
-// (status.nodes[].sessionKeys) and its onf_session_keys_registered, when the node holds what
-// the chain expects, and removes them when it does not. Local networks show them in onf keys
-// check only.
+// record notes a node's registered public keys when the node holds what the chain expects,
+// and removes them when it does not: in a cluster on its pod, for the operator's status
+// (status.nodes[].sessionKeys) and its onf_session_keys_registered; locally in the node's
+// keystore directory (sessionkeys.Keystore.Record), which onf console shows.
 func (k *keysNet) record(ctx context.Context, st sessionkeys.Status) error {
-	c, ok := k.b.(*cluster.Client)
-	if !ok {
-		return nil
+	var reg *v1alpha1.RegisteredKeys
+	if st.Result == "match" {
+		reg = &v1alpha1.RegisteredKeys{Validator: st.Validator, Keys: st.NextKeys, Session: int64(st.Session)}
 	}
-	if st.Result != "match" {
-		return c.AnnotatePod(ctx, k.name, st.Node, kube.AnnotationSessionKeys, "")
+	switch b := k.b.(type) {
+	case localBackend:
+		dir, err := local.NetworkDir(b.rt.Home, k.name)
+		if err != nil {
+			return err
+		}
+		return sessionkeys.Keystore(dir.Keystore(st.Node)).Record(reg)
+	case *cluster.Client:
+		v, err := annotationJSON(reg, reg == nil)
+		if err != nil {
+			return err
+		}
+		return b.AnnotatePod(ctx, k.name, st.Node, kube.AnnotationSessionKeys, v)
 	}
-	v, err := json.Marshal(v1alpha1.RegisteredKeys{Validator: st.Validator, Keys: st.NextKeys, Session: int64(st.Session)})
-	if err != nil {
-		return err
+	return nil
+}
+
+// annotationJSON is v as a pod annotation's JSON value; none is "", which removes it.
+func annotationJSON(v any, none bool) (string, error) {
+	if none {
+		return "", nil
 	}
-	return c.AnnotatePod(ctx, k.name, st.Node, kube.AnnotationSessionKeys, string(v))
+	data, err := json.Marshal(v)
+	return string(data), err
 }
 
 // readSURIFile reads a controller secret URI from a file only its owner can read.

@@ -7,6 +7,7 @@ package site
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/monitor"
 	"github.com/dinfra/stack/internal/netstatus"
+	"github.com/dinfra/stack/internal/sessionkeys"
 )
 
 // Local is the networks under an ONF home.
@@ -67,9 +69,10 @@ func (l Local) backups(ctx context.Context) ([]backup.Manifest, error) {
 }
 
 // Poll is `onf status` of every local network, with the alerts its monitoring stack's
-// Alertmanager holds (what `onf status` prints under the table) and its last backups. A
-// network whose state cannot be read is listed with the reason instead of failing the whole
-// site; alerts or backups that cannot be read are noted on the network.
+// Alertmanager holds (what `onf status` prints under the table), its last backups and the
+// session keys `onf keys` recorded for its validators. A network whose state cannot be read
+// is listed with the reason instead of failing the whole site; alerts, backups or keys that
+// cannot be read are noted on the network.
 func (l Local) Poll(ctx context.Context) ([]console.Network, error) {
 	names, err := l.Runtime.Networks()
 	if err != nil {
@@ -101,6 +104,11 @@ func (l Local) Poll(ctx context.Context) ([]console.Network, error) {
 		if backupErr != nil {
 			n.Notes = append(n.Notes, "backups: "+backupErr.Error())
 		}
+		if dir, err := l.Runtime.Dir(name); err == nil {
+			if n.SessionKeys, err = RecordedKeys(dir, st.Nodes); err != nil {
+				n.Notes = append(n.Notes, "session keys: "+err.Error())
+			}
+		}
 		var mine []backup.Manifest
 		for _, m := range backups {
 			if m.Network == name {
@@ -111,6 +119,31 @@ func (l Local) Poll(ctx context.Context) ([]console.Network, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// RecordedKeys are the session keys `onf keys` recorded, by node, for a local network's
+// validators and collators: those it last found registered on chain and held by the node
+// (sessionkeys.Keystore.Record), as status.nodes[].sessionKeys holds them in a cluster.
+func RecordedKeys(dir local.Dir, nodes []netstatus.Node) (map[string]*v1alpha1.RegisteredKeys, error) {
+	var out map[string]*v1alpha1.RegisteredKeys
+	var errs []error
+	for _, n := range nodes {
+		if n.Role != v1alpha1.RoleValidator && n.Role != v1alpha1.RoleCollator {
+			continue
+		}
+		r, err := sessionkeys.Keystore(dir.Keystore(n.Name)).Registered()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n.Name, err))
+		}
+		if r == nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]*v1alpha1.RegisteredKeys{}
+		}
+		out[n.Name] = r
+	}
+	return out, errors.Join(errs...)
 }
 
 // FiringAlerts are the alerts of a local network's Alertmanager (`onf monitor up`) as `onf

@@ -10,7 +10,10 @@ import (
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/monitor"
+	"github.com/dinfra/stack/internal/netstatus"
+	"github.com/dinfra/stack/internal/sessionkeys"
 )
 
 func TestChainName(t *testing.T) {
@@ -53,12 +56,12 @@ func TestBackupListing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "db"), []byte("chain data"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	made := time.Now().UTC()
 	create := func(node string) {
-		now := time.Now().UTC()
-		if _, err := store.Create(ctx, src, backup.Manifest{ID: backup.NewID("dev", now), Network: "dev", Node: node, Created: now}); err != nil {
+		made = made.Add(time.Second) // IDs are times: one backup per second keeps them distinct
+		if _, err := store.Create(ctx, src, backup.Manifest{ID: backup.NewID("dev", made), Network: "dev", Node: node, Created: made}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Millisecond) // distinct IDs
 	}
 	l := NewLocal(nil, 0, store)
 	create("rpc-0")
@@ -90,5 +93,34 @@ func TestAlertsOf(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "a,b" {
 		t.Errorf("alerts of chains/relay: %v, want a,b", got)
+	}
+}
+
+// TestRecordedKeys: a local network's registered session keys are those `onf keys` recorded in
+// each validator's or collator's keystore directory; other roles are not looked at, and an
+// unreadable record is named while the others show.
+func TestRecordedKeys(t *testing.T) {
+	dir := local.Dir(t.TempDir())
+	want := &v1alpha1.RegisteredKeys{Validator: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", Keys: "0x0102", Session: 2}
+	for node, r := range map[string]*v1alpha1.RegisteredKeys{"validator-0": want, "rpc-0": want} {
+		if err := sessionkeys.Keystore(dir.Keystore(node)).Record(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes := []netstatus.Node{{Name: "validator-0", Role: v1alpha1.RoleValidator}, {Name: "validator-1", Role: v1alpha1.RoleValidator},
+		{Name: "collator-0", Role: v1alpha1.RoleCollator}, {Name: "rpc-0", Role: v1alpha1.RoleRPC}}
+	got, err := RecordedKeys(dir, nodes)
+	if err != nil || len(got) != 1 || got["validator-0"] == nil || *got["validator-0"] != *want {
+		t.Fatalf("recorded keys %v, %v: want validator-0's only", got, err)
+	}
+	if err := os.MkdirAll(dir.Keystore("collator-0"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir.Keystore("collator-0"), "registered.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = RecordedKeys(dir, nodes)
+	if err == nil || !strings.HasPrefix(err.Error(), "collator-0: registered.json: ") || len(got) != 1 {
+		t.Errorf("with collator-0's record broken: %v, %v", got, err)
 	}
 }
