@@ -123,7 +123,9 @@ func (c *Client) Status(ctx context.Context, name string) (*netstatus.Network, e
 	if err := c.kube.List(ctx, &pods, client.InNamespace(c.Namespace), client.MatchingLabels{kube.LabelNetwork: name}); err != nil {
 		return nil, err
 	}
-	return statusOf(n, pods.Items), nil
+	st := statusOf(n, pods.Items)
+	st.HA = c.haStatus(ctx, n)
+	return st, nil
 }
 
 // Statuses is `onf status` of every SubstrateNetwork in the namespace (in every namespace

@@ -67,17 +67,10 @@ func (rc *realCluster) applyToFirstBlock(b *testing.B, namespaces []string) time
 		}
 	}
 	want := 3 * len(namespaces)
-	deadline := time.Now().Add(6 * time.Minute)
-	for {
+	testenv.Eventually(b, 6*time.Minute, fmt.Sprintf("%d pods at block #1", want), func() (bool, string) {
 		at, err := rc.podsAtBlockOne(ctx, namespaces)
-		if at == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d pods at block #1 after 6m: %v", at, want, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return at == want, fmt.Sprintf("%d at block #1 (%v)", at, err)
+	})
 	took := time.Since(start)
 	for _, ns := range namespaces {
 		if err := rc.cl.DeleteAllOf(ctx, &v1alpha1.SubstrateNetwork{}, client.InNamespace(ns)); err != nil {

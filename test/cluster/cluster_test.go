@@ -97,6 +97,12 @@ func (rc *realCluster) namespace(t testing.TB, ns string) string {
 	if err := rc.cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
+	// The ServiceAccount admission plugin refuses pods until the namespace's default
+	// ServiceAccount exists (kube-controller-manager makes it).
+	testenv.Eventually(t, time.Minute, "the default ServiceAccount of "+ns, func() (bool, error) {
+		err := rc.cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, &corev1.ServiceAccount{})
+		return err == nil, err
+	})
 	t.Cleanup(func() {
 		if t.Failed() {
 			rc.logPods(t, ns)
@@ -135,7 +141,7 @@ func (rc *realCluster) logPods(t testing.TB, ns string) {
 // waitNoPods waits until namespace ns has no pods left.
 func (rc *realCluster) waitNoPods(t testing.TB, ns string) {
 	t.Helper()
-	kubetest.Eventually(t, 3*time.Minute, "the pods of "+ns+" gone", func() (bool, error) {
+	testenv.Eventually(t, 3*time.Minute, "the pods of "+ns+" gone", func() (bool, error) {
 		var pods corev1.PodList
 		if err := rc.cl.List(context.Background(), &pods, client.InNamespace(ns)); err != nil {
 			return false, err
@@ -155,6 +161,8 @@ var realClusterTests = []struct {
 	{"network policies enforced", testNetworkPolicies},
 	{"keys", testSessionKeys},
 	{"rollout", testRollout},
+	{"ha", testHA},
+	{"backup", testBackup},
 }
 
 // TestRealCluster runs the real-pod tests on one cluster, side by side (as many at once as
@@ -202,7 +210,7 @@ func testDevNetwork(t *testing.T, rc *realCluster) {
 		}
 		// kube-proxy's rules on the node send the ClusterIP to the rpc pod.
 		c := dial(t, "http://"+svc.Spec.ClusterIP+":9944")
-		kubetest.Eventually(t, time.Minute, "rpc Service answers", func() (bool, error) {
+		testenv.Eventually(t, time.Minute, "rpc Service answers", func() (bool, error) {
 			h, err := c.BestHeader(ctx)
 			return err == nil && h.Number >= 1, err
 		})
@@ -252,7 +260,9 @@ func testDevNetwork(t *testing.T, rc *realCluster) {
 // nodes' RPC on their pod addresses every 2 s.
 func startOperator(t testing.TB, c *kubetest.Cluster) {
 	t.Helper()
-	op, err := controller.New(c.Config, controller.Config{Workers: 2, SyncPeriod: 5 * time.Second, NodeStatusInterval: 2 * time.Second, MetricsAddr: "0", ProbeAddr: "0"})
+	op, err := controller.New(c.Config, controller.Config{Workers: 2, SyncPeriod: 5 * time.Second, NodeStatusInterval: 2 * time.Second, MetricsAddr: "0", ProbeAddr: "0",
+		// The onf image runs what the operator adds to pods: ha agents, backup and restore steps.
+		Builders: kube.Options{GatewayImage: os.Getenv("ONF_IMAGE")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +291,7 @@ func (e *env) pods(t *testing.T) []corev1.Pod {
 func (e *env) waitPods(t *testing.T, n int, timeout time.Duration) []corev1.Pod {
 	t.Helper()
 	var pods []corev1.Pod
-	kubetest.Eventually(t, timeout, fmt.Sprintf("%d Ready pods", n), func() (bool, error) {
+	testenv.Eventually(t, timeout, fmt.Sprintf("%d Ready pods", n), func() (bool, error) {
 		pods = e.pods(t)
 		var states []string
 		ready := 0
@@ -394,17 +404,9 @@ func (e *env) waitSameChain(t *testing.T, n int, number uint64, timeout time.Dur
 		}
 		return len(hashes) == 1, fmt.Errorf("block #%d hashes: %v", number, hashes)
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := agreed()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.skipOnGossamerBug(t, fmt.Sprintf("timed out after %s waiting for %s: %v", timeout, what, err))
-			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, err)
-		}
-		time.Sleep(time.Second)
+	if err := testenv.Poll(timeout, what, agreed); err != nil {
+		e.skipOnGossamerBug(t, err.Error())
+		t.Fatal(err)
 	}
 }
 
@@ -429,7 +431,7 @@ func (e *env) checkStatus(t *testing.T) {
 	ctx := context.Background()
 	var n v1alpha1.SubstrateNetwork
 	// Gossamer finalises its first blocks about 50 s after start.
-	kubetest.Eventually(t, 3*time.Minute, "status with best, finalized and peers of 3 nodes", func() (bool, error) {
+	testenv.Eventually(t, 3*time.Minute, "status with best, finalized and peers of 3 nodes", func() (bool, error) {
 		if err := e.cl.Get(ctx, client.ObjectKeyFromObject(e.net), &n); err != nil {
 			return false, err
 		}
@@ -463,7 +465,7 @@ func (e *env) checkStatus(t *testing.T) {
 // update changes the network with change, retrying on conflicts with the operator's writes.
 func (e *env) update(t *testing.T, change func(*v1alpha1.SubstrateNetwork)) {
 	t.Helper()
-	kubetest.Eventually(t, 30*time.Second, "network updated", func() (bool, error) {
+	testenv.Eventually(t, 30*time.Second, "network updated", func() (bool, error) {
 		var n v1alpha1.SubstrateNetwork
 		if err := e.cl.Get(context.Background(), client.ObjectKeyFromObject(e.net), &n); err != nil {
 			return false, err
@@ -502,7 +504,7 @@ func (e *env) killKeeps(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	var after corev1.Pod
-	kubetest.Eventually(t, 3*time.Minute, name+" back and Ready", func() (bool, error) {
+	testenv.Eventually(t, 3*time.Minute, name+" back and Ready", func() (bool, error) {
 		if err := e.cl.Get(ctx, key, &after); err != nil {
 			return false, err
 		}
@@ -540,28 +542,29 @@ func (e *env) killKeeps(t *testing.T, name string) {
 	// The network goes on producing blocks, and the restarted node imports them, unless its
 	// log shows gossamer v0.9.0's re-import bug (docs/testing.md).
 	validator := e.best(t)
-	kubetest.Eventually(t, 2*time.Minute, "the validator producing blocks after the kill", func() (bool, error) {
+	testenv.Eventually(t, 2*time.Minute, "the validator producing blocks after the kill", func() (bool, error) {
 		best := e.best(t)
 		return best > validator+1, fmt.Errorf("validator at #%d", best)
 	})
 	c := dial(t, podURL(&after))
-	deadline := time.Now().Add(time.Minute)
-	for {
+	var best rpc.BlockNumber
+	err = testenv.Poll(time.Minute, fmt.Sprintf("%s importing past #%d after the restart", name, old.Best), func() (bool, error) {
 		st, err := c.Status(ctx)
-		if err == nil && st.Best > old.Best {
-			t.Logf("%s imported past #%d (now #%d) after the restart", name, old.Best, st.Best)
-			return
+		if err != nil {
+			return false, err
 		}
-		if time.Now().After(deadline) {
-			log := e.podLog(t, name)
-			if !strings.Contains(log, gossamerReimportBug) {
-				t.Fatalf("%s did not import past #%d within 1m of the restart (status %+v, %v); log:\n%s", name, old.Best, st, err, tailLines(log, 30))
-			}
-			t.Logf("%s stays at #%d: gossamer v0.9.0 refuses to re-import the blocks it saw before the restart (%q in its log; docs/testing.md)", name, st.Best, gossamerReimportBug)
-			return
-		}
-		time.Sleep(2 * time.Second)
+		best = st.Best
+		return best > old.Best, fmt.Errorf("at #%d", best)
+	})
+	if err == nil {
+		t.Logf("%s imported past #%d (now #%d) after the restart", name, old.Best, best)
+		return
 	}
+	log := e.podLog(t, name)
+	if !strings.Contains(log, gossamerReimportBug) {
+		t.Fatalf("%v; log:\n%s", err, tailLines(log, 30))
+	}
+	t.Logf("%s stays at #%d: gossamer v0.9.0 refuses to re-import the blocks it saw before the restart (%q in its log; docs/testing.md)", name, best, gossamerReimportBug)
 }
 
 func pvc(t *testing.T, cl client.Client, ns, name string) *corev1.PersistentVolumeClaim {
@@ -591,7 +594,7 @@ func (e *env) rollingUpdate(t *testing.T, next string) {
 	t.Helper()
 	from := e.best(t)
 	e.update(t, func(n *v1alpha1.SubstrateNetwork) { n.Spec.Node.Image = next })
-	kubetest.Eventually(t, 5*time.Minute, "every pod on "+next, func() (bool, error) {
+	testenv.Eventually(t, 5*time.Minute, "every pod on "+next, func() (bool, error) {
 		pods := e.pods(t)
 		for _, p := range pods {
 			if p.Spec.Containers[0].Image != next || !podReady(&p) || p.DeletionTimestamp != nil {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/netstatus"
+	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
 
@@ -77,7 +77,7 @@ func testDay2Commands(t *testing.T, rc *realCluster) {
 	}
 	var st *netstatus.Network
 	t.Run("status", func(t *testing.T) {
-		kubetest.Eventually(t, 3*time.Minute, "every node up at block >= 1 in onf status", func() (bool, error) {
+		testenv.Eventually(t, 3*time.Minute, "every node up at block >= 1 in onf status", func() (bool, error) {
 			st = status(t)
 			for _, n := range st.Nodes {
 				if n.State() != "up" || n.Best < 1 || n.PeerID == "" {

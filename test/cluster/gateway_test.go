@@ -17,7 +17,6 @@ import (
 	"github.com/dinfra/stack/internal/gateway/auth"
 	"github.com/dinfra/stack/internal/gateway/gatewaytest"
 	"github.com/dinfra/stack/internal/kube"
-	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/test/polkadotjs"
@@ -70,7 +69,7 @@ func testGateway(t *testing.T, rc *realCluster) {
 
 	var url string
 	t.Run("gateway ready, URL in status", func(t *testing.T) {
-		kubetest.Eventually(t, 6*time.Minute, "status.gateway ready", func() (bool, error) {
+		testenv.Eventually(t, 6*time.Minute, "status.gateway ready", func() (bool, error) {
 			var got v1alpha1.SubstrateNetwork
 			if err := cl.Get(ctx, netKey, &got); err != nil {
 				return false, err
@@ -91,7 +90,7 @@ func testGateway(t *testing.T, rc *realCluster) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		kubetest.Eventually(t, 3*time.Minute, "block 2 through the gateway", func() (bool, error) {
+		testenv.Eventually(t, 3*time.Minute, "block 2 through the gateway", func() (bool, error) {
 			h, err := c.BestHeader(ctx)
 			return err == nil && h.Number >= 2, err
 		})
@@ -120,7 +119,7 @@ func testGateway(t *testing.T, rc *realCluster) {
 		}
 		const call = `{"jsonrpc":"2.0","id":1,"method":"system_health","params":[]}`
 		changed := time.Now()
-		kubetest.Eventually(t, 3*time.Minute, "the rotated key in force", func() (bool, error) {
+		testenv.Eventually(t, 3*time.Minute, "the rotated key in force", func() (bool, error) {
 			code, _ := gatewaytest.Post(t, "http://"+url, rotated, call)
 			return code == http.StatusOK, fmt.Errorf("status %d", code)
 		})
@@ -142,7 +141,7 @@ func testGateway(t *testing.T, rc *realCluster) {
 func gatewayEndpoint(t *testing.T, cl client.Client, ns string) string {
 	t.Helper()
 	var addr string
-	kubetest.Eventually(t, time.Minute, "a ready endpoint of the gateway Service", func() (bool, error) {
+	testenv.Eventually(t, time.Minute, "a ready endpoint of the gateway Service", func() (bool, error) {
 		var slices discoveryv1.EndpointSliceList
 		if err := cl.List(context.Background(), &slices, client.InNamespace(ns),
 			client.MatchingLabels{discoveryv1.LabelServiceName: kube.GatewayName("dev")}); err != nil {

@@ -17,9 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/kube/kubetest"
 	"github.com/dinfra/stack/internal/netstatus"
 	"github.com/dinfra/stack/internal/sessionkeys"
+	"github.com/dinfra/stack/internal/testenv"
 )
 
 // keysController is Alice's controller on westend-dev; its stash is the genesis validator.
@@ -89,7 +89,7 @@ func testSessionKeys(t *testing.T, rc *realCluster) {
 		}
 		return 0, fmt.Errorf("%s not in status (%v): %+v", node, err, st.Nodes)
 	}
-	kubetest.Eventually(t, 2*time.Minute, "validator-0 at block >= 1", func() (bool, error) {
+	testenv.Eventually(t, 2*time.Minute, "validator-0 at block >= 1", func() (bool, error) {
 		b, err := best("validator-0")
 		return b >= 1, err
 	})
@@ -136,7 +136,7 @@ func testSessionKeys(t *testing.T, rc *realCluster) {
 	})
 
 	t.Run("operator status shows the registered public keys", func(t *testing.T) {
-		kubetest.Eventually(t, time.Minute, "status.nodes[0].sessionKeys", func() (bool, error) {
+		testenv.Eventually(t, time.Minute, "status.nodes[0].sessionKeys", func() (bool, error) {
 			var n v1alpha1.SubstrateNetwork
 			if err := rc.cl.Get(ctx, client.ObjectKeyFromObject(net), &n); err != nil {
 				return false, err
@@ -225,7 +225,7 @@ func testSessionKeys(t *testing.T, rc *realCluster) {
 		// start hook posted them from the keystore claim before the pod became Ready. (What
 		// the chain expects is not asked here: gossamer v0.9.0 restarted on its database
 		// may resume from an earlier state than the one it stopped at.)
-		kubetest.Eventually(t, 3*time.Minute, "validator-0 made again, holding its keys", func() (bool, error) {
+		testenv.Eventually(t, 3*time.Minute, "validator-0 made again, holding its keys", func() (bool, error) {
 			var p corev1.Pod
 			if err := rc.cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: validatorPod}, &p); err != nil || p.UID == old.UID || !podReady(&p) {
 				return false, fmt.Errorf("pod %s not made again and ready yet (%v)", validatorPod, err)
@@ -251,7 +251,7 @@ func testSessionKeys(t *testing.T, rc *realCluster) {
 		if left, err := onf.run(t, "", "exec", "dev", "validator-0", "--", "sh", "-c", `for f in /keystore/*; do [ -f "$f" ] && echo "$f"; done; true`); err != nil || strings.TrimSpace(left) != "" {
 			t.Errorf("validator-0's keystore volume after the migration: %q (%v), want no key file", left, err)
 		}
-		kubetest.Eventually(t, time.Minute, "blocks after the migration", func() (bool, error) {
+		testenv.Eventually(t, time.Minute, "blocks after the migration", func() (bool, error) {
 			b, err := best("validator-0")
 			return b >= before+2, fmt.Errorf("best %d, was %d (%v)", b, before, err)
 		})
@@ -280,7 +280,7 @@ rm -f /tmp/onf-scan /tmp/onf-scan.new /tmp/onf-scan-stop`
 		cancel()
 		t.Fatal(err)
 	}
-	kubetest.Eventually(t, 30*time.Second, "the scan running in the pod", func() (bool, error) {
+	testenv.Eventually(t, 30*time.Second, "the scan running in the pod", func() (bool, error) {
 		_, err := o.run(t, "", "exec", "dev", node, "--", "test", "-e", "/tmp/onf-scan")
 		return err == nil, err
 	})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/internal/ha/hatest"
+	"github.com/dinfra/stack/internal/ha/hatest/blocks"
 	"github.com/dinfra/stack/internal/local"
 	"github.com/dinfra/stack/internal/rpc"
 	"github.com/dinfra/stack/internal/testenv"
@@ -55,15 +56,15 @@ func TestPartitionNeverDoubleSigns(t *testing.T) {
 
 	// Side A starts alone and takes the lease; B boots from A's nodes once they run.
 	sides[0].up(t, gossamer, etcd.Endpoint(), nil)
-	c := &collector{seen: map[string]block{}}
-	c.add(sides[0].cli.Status("ha").Nodes, sides[0].dial())
+	c := blocks.New()
+	follow(c, sides[0].cli.Status("ha").Nodes, sides[0].dial())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go c.run(ctx)
+	go c.Run(ctx)
 	start := time.Now()
-	c.waitAuthored(t, start, 3*time.Minute)
+	c.WaitAuthored(t, start, 3*time.Minute)
 	sides[1].up(t, gossamer, etcd.Endpoint(), sides[0].bootnodes(t))
-	c.add(sides[1].cli.Status("ha").Nodes, sides[1].dial())
+	follow(c, sides[1].cli.Status("ha").Nodes, sides[1].dial())
 	synced(t, sides)
 
 	var gaps []uint64
@@ -79,12 +80,12 @@ func TestPartitionNeverDoubleSigns(t *testing.T) {
 		if h := sides[cut].cli.Status("ha").HA; len(h) != 1 || h[0].Authority != "" {
 			t.Errorf("round %d: the cut side still runs an authority %s after its deadline: %+v", i, time.Since(r.at).Round(time.Millisecond), h)
 		}
-		c.waitAuthored(t, r.at, 2*time.Minute)
+		c.WaitAuthored(t, r.at, 2*time.Minute)
 		time.Sleep(time.Until(r.at.Add(ttl + margin))) // the cut lasts longer than T
 		star.Restore(cut)
 		r.to = sides[1-cut].ns.Name
 		r.recoveredT = time.Since(r.at)
-		r.gapSlots = c.gapAround(r.at)
+		r.gapSlots = c.GapAround(r.at)
 		if got := authoritySide(t, sides); got != 1-cut {
 			t.Errorf("round %d: the authority is on side %d after the cut of side %d", i, got, cut)
 		}
@@ -93,7 +94,7 @@ func TestPartitionNeverDoubleSigns(t *testing.T) {
 		synced(t, sides) // the cut side follows the new authority's chain again
 	}
 	time.Sleep(2 * time.Second)
-	if eq := c.equivocations(); len(eq) > 0 {
+	if eq := c.Equivocations(); len(eq) > 0 {
 		t.Errorf("equivocations (two blocks by one authority in one slot): %v", eq)
 	}
 	for _, s := range sides {
@@ -101,7 +102,7 @@ func TestPartitionNeverDoubleSigns(t *testing.T) {
 			t.Errorf("%s: node logs report equivocation: %v", s.ns.Name, logs)
 		}
 	}
-	t.Logf("partition gaps over %d rounds: %v slots; %d blocks by //Alice seen, 0 equivocations", len(gaps), gaps, c.count())
+	t.Logf("partition gaps over %d rounds: %v slots; %d blocks by //Alice seen, 0 equivocations", len(gaps), gaps, c.Count())
 }
 
 // newSide runs onf inside ns with its own home.

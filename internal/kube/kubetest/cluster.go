@@ -3,7 +3,8 @@
 // kube-controller-manager (StatefulSets, garbage collection), kube-scheduler and either kwok,
 // a fake kubelet that marks scheduled pods Running and Ready without containers, or a real
 // node (Options.Real): kubelet on containerd and runc, a CNI bridge, kube-proxy, CoreDNS and
-// kube-network-policies, where pods run their containers and probes and NetworkPolicies hold.
+// kube-network-policies, where pods run their containers and probes and NetworkPolicies hold,
+// and reach the API server with their service account's token (credentials.go).
 //
 // The binaries come from scripts/tools.sh through environment variables (KUBEBUILDER_ASSETS,
 // KCM_BIN, KUBE_SCHEDULER_BIN, KWOK_BIN, KWOK_STAGES, KUBELET_BIN, KUBE_PROXY_BIN,
@@ -62,9 +63,11 @@ type Cluster struct {
 	// Kubeconfig is the path of an admin kubeconfig file.
 	Kubeconfig string
 
-	env   *envtest.Environment
-	dir   string
-	procs []*process
+	env *envtest.Environment
+	dir string
+	// caFile is the API server's CA, which a real node's pods trust (credentials.go).
+	caFile string
+	procs  []*process
 	// started is when the real node started: pod sandboxes made since are the cluster's.
 	started time.Time
 	// afterStop undo, last first, what the real node changed on the host.
@@ -89,9 +92,13 @@ func Start(t testing.TB, opts Options) *Cluster {
 		CRDDirectoryPaths:     opts.CRDPaths,
 		ErrorIfCRDPathMissing: true,
 	}
+	api := c.env.ControlPlane.GetAPIServer()
 	// The API server reaches the kubelet (logs, exec, port-forward) at the node's address,
 	// never by looking its name up in the host's DNS.
-	c.env.ControlPlane.GetAPIServer().Configure().Set("kubelet-preferred-address-types", "InternalIP")
+	api.Configure().Set("kubelet-preferred-address-types", "InternalIP")
+	if opts.Real {
+		c.servePodCredentials(t, api)
+	}
 	cfg, err := c.env.Start()
 	if err != nil {
 		t.Fatalf("start envtest control plane: %v", err)
@@ -135,20 +142,24 @@ func (c *Cluster) startControllers(t testing.TB, realNode bool) {
 	// Only what turns owned objects into pods and cleans them up.
 	controllers := "statefulset-controller,garbage-collector-controller,disruption-controller,endpointslice-controller," +
 		"job-controller,cronjob-controller" // backups: spec.backup's CronJob and its Jobs
-	if realNode {
-		controllers += ",deployment-controller,replicaset-controller,node-lifecycle-controller," +
-			"persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller"
-	}
-	c.run(t, "kube-controller-manager", kcm,
-		"--kubeconfig="+c.Kubeconfig,
-		"--authentication-kubeconfig="+c.Kubeconfig,
-		"--authorization-kubeconfig="+c.Kubeconfig,
+	args := []string{
+		"--kubeconfig=" + c.Kubeconfig,
+		"--authentication-kubeconfig=" + c.Kubeconfig,
+		"--authorization-kubeconfig=" + c.Kubeconfig,
 		"--leader-elect=false",
 		"--secure-port=0",
-		"--controllers="+controllers,
 		"--concurrent-statefulset-syncs=10",
 		"--kube-api-qps=500", "--kube-api-burst=1000",
-	)
+	}
+	if realNode {
+		controllers += ",deployment-controller,replicaset-controller,node-lifecycle-controller," +
+			"persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller," +
+			// pods with in-cluster credentials (credentials.go): every namespace's default
+			// ServiceAccount, and the API server's CA as its kube-root-ca.crt ConfigMap
+			"serviceaccount-controller,root-ca-certificate-publisher-controller"
+		args = append(args, "--root-ca-file="+c.caFile)
+	}
+	c.run(t, "kube-controller-manager", kcm, append(args, "--controllers="+controllers)...)
 
 	// Without a real node the cluster has no volumes: the scheduler then ignores volume
 	// binding so pods with (forever pending) PersistentVolumeClaims still land on fake nodes.

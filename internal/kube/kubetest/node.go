@@ -82,6 +82,7 @@ func (c *Cluster) startRealNode(t testing.TB, volumes int) {
 	c.saveKernelSettings(t)
 	writeSysctl(t, "net/ipv4/ip_forward", "1")
 	c.startBridge(t)
+	c.forwardAPIServer(t)
 
 	corefile := filepath.Join(c.dir, "Corefile")
 	writeFile(t, corefile, fmt.Sprintf(`cluster.local:53 {
@@ -136,6 +137,9 @@ clusterDNS: [%s]
 clusterDomain: cluster.local
 resolvConf: ""
 serializeImagePulls: false
+# Downward API files (the backup step's hold annotation) follow their pod within this, not
+# the default minute.
+syncFrequency: 10s
 # Container logs in the test's directory, not /var/log/pods.
 podLogsDir: %s
 # A test machine's disk and memory fill with other work: never evict the test's pods for it,
