@@ -21,17 +21,25 @@ const maxPollInterval = 100 * time.Millisecond
 // maxPollInterval), so a fast condition costs a fast test.
 func Eventually[C Condition](t testing.TB, timeout time.Duration, what string, cond C) {
 	t.Helper()
+	if err := Poll(timeout, what, cond); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Poll is Eventually for a goroutine other than the test's own, where t.Fatal must not be
+// called: it returns the failure instead (nil once cond holds).
+func Poll[C Condition](timeout time.Duration, what string, cond C) error {
 	deadline := time.Now().Add(timeout)
 	for wait := time.Millisecond; ; wait = min(2*wait, maxPollInterval) {
 		ok, seen := check(cond)
 		if ok {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
 			if seen != "" {
 				seen = " (last seen: " + seen + ")"
 			}
-			t.Fatalf("%s: not within %s%s", what, timeout, seen)
+			return fmt.Errorf("%s: not within %s%s", what, timeout, seen)
 		}
 		time.Sleep(wait)
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,9 +19,9 @@ type recorder struct {
 }
 
 func (r *recorder) Helper() {}
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.failed = strings.TrimSpace(fmt.Sprintf(format, args...))
-	panic(r) // stands for runtime.Goexit: Eventually must not go on after Fatalf
+func (r *recorder) Fatal(args ...any) {
+	r.failed = strings.TrimSpace(fmt.Sprint(args...))
+	panic(r) // stands for runtime.Goexit: Eventually must not go on after Fatal
 }
 
 // run calls Eventually and returns its failure message ("" when the condition held).
@@ -64,6 +66,36 @@ func TestEventually(t *testing.T) {
 		}[c.name]
 		if c.msg != want {
 			t.Errorf("%s condition: failure %q, want %q", c.name, c.msg, want)
+		}
+	}
+}
+
+// Poll, for goroutines that must not end the test, returns what Eventually fails with.
+func TestPoll(t *testing.T) {
+	done := make(chan error, 2)
+	go func() {
+		calls := 0
+		done <- Poll(time.Second, "the thing", func() bool { calls++; return calls == 3 })
+		done <- Poll(20*time.Millisecond, "the thing", func() (bool, string) { return false, "phase Pending" })
+	}()
+	if err := <-done; err != nil {
+		t.Errorf("a condition that holds on the 3rd poll: %v", err)
+	}
+	if err := <-done; err == nil || err.Error() != "the thing: not within 20ms (last seen: phase Pending)" {
+		t.Errorf("a condition that never holds: %v", err)
+	}
+}
+
+func TestWriteFiles(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"a": "1", "b/c/d": "2"})
+	for name, want := range map[string]string{"a": "1", "b/c/d": "2"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v; want %q", name, got, err, want)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want 0600", name, fi.Mode(), err)
 		}
 	}
 }
