@@ -76,6 +76,8 @@ type fakeNetwork struct {
 	peers           int32
 	// keys are the validator's registered session keys, as onf keys records them.
 	keys *v1alpha1.RegisteredKeys
+	// backup is spec.backup.
+	backup *v1alpha1.Backup
 }
 
 func (s *site) create(t testing.TB, ctx context.Context, f fakeNetwork) {
@@ -101,6 +103,7 @@ func (s *site) createNetwork(ctx context.Context, f fakeNetwork) error {
 				{Name: "validator", Role: v1alpha1.RoleValidator, Keys: &v1alpha1.Keys{Dev: []string{"//Alice"}}},
 				{Name: "rpc", Role: v1alpha1.RoleRPC, Replicas: &rpc},
 			},
+			Backup: f.backup,
 		},
 	}
 	if err := s.cl.Create(ctx, n); err != nil {
@@ -119,7 +122,7 @@ func (s *site) createNetwork(ctx context.Context, f fakeNetwork) error {
 		for i := range g.count {
 			pod := kube.PodName(f.name, g.name, i)
 			ready := i < g.ready
-			if err := s.fakePod(ctx, f.namespace, f.name, pod, ready); err != nil {
+			if err := s.fakePod(ctx, f.namespace, f.name, g.name, pod, ready); err != nil {
 				return err
 			}
 			if ready {
@@ -139,9 +142,9 @@ func (s *site) createNetwork(ctx context.Context, f fakeNetwork) error {
 }
 
 // fakePod is a node's pod as the kubelet would report it: running, Ready or not.
-func (s *site) fakePod(ctx context.Context, namespace, network, name string, ready bool) error {
+func (s *site) fakePod(ctx context.Context, namespace, network, group, name string, ready bool) error {
 	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{kube.LabelNetwork: network}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: kube.Selector(network, group)},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "node", Image: "localhost/dinfra/gossamer:test",
 			Ports: []corev1.ContainerPort{{Name: kube.PortRPC, ContainerPort: 8545}}}}},
 	}

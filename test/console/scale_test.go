@@ -82,7 +82,8 @@ func TestOverviewHundredNetworks(t *testing.T) {
 	slices.Sort(rounds)
 	t.Logf("one poll round (list 100 SubstrateNetworks and 1000 pods, build the rows): %v, median %s", rounds, rounds[2].Round(time.Millisecond))
 
-	// Idle: the console polls every 5 s (two list calls) and serves nobody.
+	// Idle: the console polls every 5 s (two list calls) and serves nobody. The sleep is the
+	// window measured, not a wait for something to happen.
 	const idle = 10 * time.Second
 	before := cpuTime(t, cmd.Process.Pid)
 	time.Sleep(idle)
