@@ -12,13 +12,22 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/dinfra/stack/internal/testenv"
 )
+
+// writeTree makes a directory holding files (path: content).
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	d := t.TempDir()
+	testenv.WriteFiles(t, d, files)
+	return d
+}
 
 // dataDir makes a data directory with chain data and every kind of node secret beside it.
 func dataDir(t *testing.T) string {
 	t.Helper()
-	d := t.TempDir()
-	files := map[string]string{
+	return writeTree(t, map[string]string{
 		"db/000001.sst":                     "chain data",
 		"db/MANIFEST-000001":                "manifest",
 		"db/LOCK":                           "lock",
@@ -32,17 +41,7 @@ func dataDir(t *testing.T) string {
 		"chains/dev/db/full/000002.sst":     "more chain data",
 		"validator-0.suri":                  "SECRET-suri",
 		"keys/validator-0.nodekey":          "SECRET-nodekey",
-	}
-	for name, body := range files {
-		p := filepath.Join(d, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return d
+	})
 }
 
 func manifest(id string) Manifest {

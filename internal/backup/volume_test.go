@@ -16,16 +16,7 @@ import (
 // the init marker, as a cluster pod's init step leaves them.
 func freshVolume(t *testing.T) string {
 	t.Helper()
-	d := t.TempDir()
-	for name, body := range map[string]string{".onf-initialized": "", "config/config.toml": "own config", "db/000099.sst": "genesis only"} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(d, name)), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(d, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return d
+	return writeTree(t, map[string]string{".onf-initialized": "", "config/config.toml": "own config", "db/000099.sst": "genesis only"})
 }
 
 // RestoreVolume and RestoreSnapshot restore into a volume root (which cannot be renamed):
