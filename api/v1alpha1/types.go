@@ -58,6 +58,12 @@ type SubstrateNetworkSpec struct {
 	// +optional
 	Backup *Backup `json:"backup,omitempty"`
 
+	// Monitoring configures the Prometheus Operator objects that scrape the network's nodes
+	// and gateway (clusters only): ServiceMonitors or PodMonitors, their interval, labels
+	// and relabelings. Unset: ServiceMonitors where the operator or `onf render` makes them.
+	// +optional
+	Monitoring *Monitoring `json:"monitoring,omitempty"`
+
 	// Parachains whose collator groups run in this network.
 	// +optional
 	// +listType=map
@@ -608,6 +614,94 @@ type PodOptions struct {
 	ServiceAnnotations map[string]string `json:"serviceAnnotations,omitempty"`
 }
 
+// MonitorKind is the Prometheus Operator object that scrapes a network.
+// +kubebuilder:validation:Enum=ServiceMonitor;PodMonitor
+type MonitorKind string
+
+const (
+	// MonitorService scrapes the nodes through their groups' headless Services.
+	MonitorService MonitorKind = "ServiceMonitor"
+	// MonitorPod scrapes the pods directly, for a Prometheus that selects PodMonitors only.
+	MonitorPod MonitorKind = "PodMonitor"
+)
+
+// Monitoring is how a Prometheus Operator scrapes a network (spec.monitoring).
+type Monitoring struct {
+	// Kind of the scrape objects: ServiceMonitor (the default) or PodMonitor.
+	// +optional
+	Kind MonitorKind `json:"kind,omitempty"`
+
+	// Interval between scrapes, a Prometheus duration ("30s", "1m"). Default: 30s.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$`
+	// +kubebuilder:validation:MaxLength=32
+	Interval string `json:"interval,omitempty"`
+
+	// ScrapeTimeout is how long a scrape may take, at most the interval. Default:
+	// Prometheus' own.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$`
+	// +kubebuilder:validation:MaxLength=32
+	ScrapeTimeout string `json:"scrapeTimeout,omitempty"`
+
+	// Labels are added to the scrape objects, for a Prometheus whose serviceMonitorSelector
+	// or podMonitorSelector picks them by label (`release: prometheus`, say). onf's own
+	// label keys are refused.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// Relabelings rewrite the targets' labels after onf's own (network, group, node, which
+	// the alert rules read and so cannot be targets here).
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	Relabelings []RelabelConfig `json:"relabelings,omitempty"`
+
+	// MetricRelabelings rewrite or drop scraped series before they are stored.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	MetricRelabelings []RelabelConfig `json:"metricRelabelings,omitempty"`
+}
+
+// RelabelConfig is a Prometheus relabeling rule, as the Prometheus Operator takes it.
+type RelabelConfig struct {
+	// SourceLabels are the labels whose values, joined by separator, the regex matches.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:Pattern=`^[a-zA-Z_][a-zA-Z0-9_]*$`
+	SourceLabels []string `json:"sourceLabels,omitempty"`
+
+	// Separator joins the source label values. Default: ";".
+	// +optional
+	// +kubebuilder:validation:MaxLength=16
+	Separator *string `json:"separator,omitempty"`
+
+	// TargetLabel is the label a replace, hashmod, lowercase or uppercase action writes.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	TargetLabel string `json:"targetLabel,omitempty"`
+
+	// Regex is an RE2 regular expression, anchored at both ends. Default: (.*).
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Regex string `json:"regex,omitempty"`
+
+	// Modulus of the hash of the source label values (action hashmod).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	Modulus *int64 `json:"modulus,omitempty"`
+
+	// Replacement is what a replace action writes, with $1... for the regex's groups.
+	// Default: $1.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Replacement *string `json:"replacement,omitempty"`
+
+	// Action is the rule's effect. Default: replace.
+	// +optional
+	// +kubebuilder:validation:Enum=replace;keep;drop;hashmod;labelmap;labeldrop;labelkeep;lowercase;uppercase;keepequal;dropequal
+	Action string `json:"action,omitempty"`
+}
+
 // TelemetryEndpoint is a telemetry server a node reports to (--telemetry-url 'URL VERBOSITY').
 type TelemetryEndpoint struct {
 	// URL is a ws:// or wss:// endpoint, e.g. wss://telemetry.polkadot.io/submit/.
@@ -726,6 +820,19 @@ type RelayChain struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +kubebuilder:validation:items:MaxLength=4096
 	Args []string `json:"args,omitempty"`
+
+	// Pruning of the embedded relay chain node: `archive` or the number of recent blocks
+	// whose state it keeps. Default: the node's own.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^(archive|[0-9]+)$`
+	// +kubebuilder:validation:MaxLength=10
+	Pruning string `json:"pruning,omitempty"`
+
+	// Metrics serves the embedded relay chain node's Prometheus metrics on a port of its own
+	// (clusters only: port 9625, named relay-metrics, scraped beside the node's). Default:
+	// off (--no-prometheus).
+	// +optional
+	Metrics bool `json:"metrics,omitempty"`
 }
 
 // SubstrateNetworkStatus is the observed network.

@@ -31,7 +31,8 @@ create for a SubstrateNetwork: per group a StatefulSet, a headless Service, Secr
 node keys, a PodDisruptionBudget and a NetworkPolicy; RPC Services for rpc, full and archive
 groups; per-pod P2P Services for exposed groups; a HorizontalPodAutoscaler for autoscaled rpc
 groups; ConfigMaps for chain specs read from local files; for spec.gateway the RPC gateway's
-Deployment, Service, ConfigMap and NetworkPolicy; optionally a ServiceMonitor, and a
+Deployment, Service, ConfigMap and NetworkPolicy; with --service-monitor or spec.monitoring the
+Prometheus Operator's ServiceMonitors (or PodMonitors: spec.monitoring.kind), and a
 PrometheusRule with the alert rules of monitoring/rules scoped to the network
 (docs/monitoring.md).
 
@@ -92,7 +93,7 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 	c.Flags().StringVar(&keysDir, "node-keys", "", "directory of the node key files (default .onf/node-keys/NAMESPACE/NAME)")
 	c.Flags().StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	c.Flags().StringVar(&opts.GatewayImage, "gateway-image", "", "the onf image that runs spec.gateway when the spec names none")
-	c.Flags().BoolVar(&opts.ServiceMonitor, "service-monitor", false, "add a Prometheus Operator ServiceMonitor")
+	c.Flags().BoolVar(&opts.ServiceMonitor, "service-monitor", false, "add the Prometheus Operator's ServiceMonitors (spec.monitoring adds them, or PodMonitors, without this flag)")
 	c.Flags().BoolVar(&opts.PrometheusRule, "prometheus-rule", false, "add a Prometheus Operator PrometheusRule with the network's alert rules")
 	return c
 }

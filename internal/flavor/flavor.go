@@ -19,9 +19,11 @@ type Ports struct {
 	RPC        int `json:"rpc"`
 	WS         int `json:"ws,omitempty"`
 	Prometheus int `json:"prometheus"`
-	// RelayP2P and RelayRPC are the embedded relay chain node's ports (collators only).
-	RelayP2P int `json:"relayP2p,omitempty"`
-	RelayRPC int `json:"relayRpc,omitempty"`
+	// RelayP2P and RelayRPC are the embedded relay chain node's ports (collators only), and
+	// RelayPrometheus its metrics port when it serves metrics (0: --no-prometheus).
+	RelayP2P        int `json:"relayP2p,omitempty"`
+	RelayRPC        int `json:"relayRpc,omitempty"`
+	RelayPrometheus int `json:"relayPrometheus,omitempty"`
 }
 
 // SessionKey is one key to put into a node's keystore before it starts.
@@ -58,6 +60,12 @@ type Node struct {
 	// KeystorePath is the session keystore's directory, apart from BasePath so that no copy
 	// of the chain database (backup, snapshot, migration) ever holds a private key.
 	KeystorePath string
+
+	// PublicPort and RelayPublicPort are the ports others dial at PublicHost for the node and
+	// its embedded relay chain node, when not the ones they listen on (per-pod NodePorts);
+	// text, so that a backend can pass a reference its runtime resolves ($(VAR)).
+	PublicPort      string
+	RelayPublicPort string
 }
 
 // Parachain is the collator side of a parachain node.
@@ -66,6 +74,7 @@ type Parachain struct {
 	RelayChain     string   // --chain of the embedded relay chain node
 	RelayBootnodes []string // relay chain boot nodes for the embedded node
 	RelayRPCURLs   []string // external relay chain RPC instead of an embedded node
+	RelayPruning   string   // the embedded node's pruning, as Node.Pruning
 	RelayArgs      []string
 }
 
@@ -159,6 +168,19 @@ func nodeKeyIn(basePath, name string) string { return filepath.Join(basePath, na
 
 // Multiaddr is a libp2p TCP address: /ip4|/ip6|/dns/<host>/tcp/<port>[/p2p/<peer id>].
 func Multiaddr(host string, port int, peerID string) string {
+	return multiaddr(host, itoa(port), peerID)
+}
+
+// publicAddr is the address a node announces: at its public host, on the public port when
+// one is given, else on the port it listens on.
+func publicAddr(host, publicPort string, port int) string {
+	if publicPort == "" {
+		publicPort = itoa(port)
+	}
+	return multiaddr(host, publicPort, "")
+}
+
+func multiaddr(host, port, peerID string) string {
 	proto := "dns"
 	if ip, err := netip.ParseAddr(host); err == nil {
 		proto = "ip4"
@@ -166,7 +188,7 @@ func Multiaddr(host string, port int, peerID string) string {
 			proto = "ip6"
 		}
 	}
-	a := fmt.Sprintf("/%s/%s/tcp/%d", proto, host, port)
+	a := fmt.Sprintf("/%s/%s/tcp/%s", proto, host, port)
 	if peerID != "" {
 		a += "/p2p/" + peerID
 	}

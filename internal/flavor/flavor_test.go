@@ -91,3 +91,61 @@ func TestDialectFacts(t *testing.T) {
 		t.Errorf("Flavors = %v", got)
 	}
 }
+
+// The embedded relay chain node of a parachain node gets its own metrics port (or none),
+// pruning and public address, all after "--" where only it reads them.
+func TestEmbeddedRelayNode(t *testing.T) {
+	relayArgs := func(n Node) []string {
+		args := MustFor(v1alpha1.FlavorSubstrate).Args(n)
+		return args[slices.Index(args, "--")+1:]
+	}
+	base := Node{Role: v1alpha1.RoleCollator, Ports: Ports{P2P: 30333, RelayP2P: 30334, RelayRPC: 9955},
+		Parachain: &Parachain{ID: 1000, RelayChain: "rococo-local"}}
+	for _, c := range []struct {
+		name  string
+		edit  func(*Node)
+		want  []string
+		never []string
+	}{
+		{"defaults", func(*Node) {}, []string{"--no-prometheus"}, []string{"--prometheus-port", "--state-pruning", "--public-addr"}},
+		{"metrics in a cluster", func(n *Node) { n.External, n.Ports.RelayPrometheus = true, 9625 },
+			[]string{"--prometheus-port", "9625", "--prometheus-external"}, []string{"--no-prometheus"}},
+		{"metrics on loopback", func(n *Node) { n.Ports.RelayPrometheus = 9625 },
+			[]string{"--prometheus-port", "9625"}, []string{"--no-prometheus", "--prometheus-external"}},
+		{"pruning", func(n *Node) { n.Parachain.RelayPruning = "1000" }, []string{"--state-pruning", "1000"}, nil},
+		{"archive", func(n *Node) { n.Parachain.RelayPruning = "archive" },
+			[]string{"--state-pruning", "archive", "--blocks-pruning", "archive"}, nil},
+		{"public host", func(n *Node) { n.PublicHost = "203.0.113.7" },
+			[]string{"--public-addr", "/ip4/203.0.113.7/tcp/30334"}, []string{"--listen-addr"}},
+		{"node ports", func(n *Node) {
+			n.PublicHost, n.PublicPort, n.RelayPublicPort = "edge.example.org", "$(P2P)", "$(RELAY)"
+		},
+			[]string{"--public-addr", "/dns/edge.example.org/tcp/$(RELAY)"}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := base
+			p := *base.Parachain
+			n.Parachain = &p
+			c.edit(&n)
+			got := relayArgs(n)
+			if !containsRun(got, c.want) {
+				t.Errorf("relay node args %v lack %v", got, c.want)
+			}
+			for _, f := range c.never {
+				if slices.Contains(got, f) {
+					t.Errorf("relay node args %v hold %s", got, f)
+				}
+			}
+		})
+	}
+}
+
+// containsRun reports whether want appears in args as consecutive elements.
+func containsRun(args, want []string) bool {
+	for i := range args {
+		if i+len(want) <= len(args) && slices.Equal(args[i:i+len(want)], want) {
+			return true
+		}
+	}
+	return false
+}

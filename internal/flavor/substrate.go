@@ -41,15 +41,9 @@ func (substrate) Args(n Node) []string {
 		a = append(a, "--rpc-max-connections", itoa(int(n.MaxConns)))
 	}
 	if n.PublicHost != "" {
-		a = append(a, "--public-addr", Multiaddr(n.PublicHost, n.Ports.P2P, ""))
+		a = append(a, "--public-addr", publicAddr(n.PublicHost, n.PublicPort, n.Ports.P2P))
 	}
-	switch n.Pruning {
-	case "":
-	case "archive":
-		a = append(a, "--state-pruning", "archive", "--blocks-pruning", "archive")
-	default:
-		a = append(a, "--state-pruning", n.Pruning)
-	}
+	a = append(a, pruningArgs(n.Pruning)...)
 	for _, b := range n.Bootnodes {
 		a = append(a, "--bootnodes", b)
 	}
@@ -64,16 +58,41 @@ func (substrate) Args(n Node) []string {
 		}
 		// Everything after -- configures the embedded relay chain node.
 		a = append(a, "--", "--chain", p.RelayChain,
-			"--port", itoa(n.Ports.RelayP2P), "--rpc-port", itoa(n.Ports.RelayRPC), "--no-prometheus")
+			"--port", itoa(n.Ports.RelayP2P), "--rpc-port", itoa(n.Ports.RelayRPC))
+		switch {
+		case n.Ports.RelayPrometheus == 0:
+			a = append(a, "--no-prometheus")
+		case n.External:
+			a = append(a, "--prometheus-port", itoa(n.Ports.RelayPrometheus), "--prometheus-external")
+		default:
+			a = append(a, "--prometheus-port", itoa(n.Ports.RelayPrometheus))
+		}
 		if !n.P2PListenAll() {
 			a = append(a, loopbackListen(n.Ports.RelayP2P)...)
 		}
+		if n.PublicHost != "" {
+			// Exposed with the node (groups[].p2p.expose), announced at the same host.
+			a = append(a, "--public-addr", publicAddr(n.PublicHost, n.RelayPublicPort, n.Ports.RelayP2P))
+		}
+		a = append(a, pruningArgs(p.RelayPruning)...)
 		for _, b := range p.RelayBootnodes {
 			a = append(a, "--bootnodes", b)
 		}
 		a = append(a, p.RelayArgs...)
 	}
 	return a
+}
+
+// pruningArgs renders a pruning setting (groups[].pruning, relay.pruning).
+func pruningArgs(pruning string) []string {
+	switch pruning {
+	case "":
+		return nil
+	case "archive":
+		return []string{"--state-pruning", "archive", "--blocks-pruning", "archive"}
+	default:
+		return []string{"--state-pruning", pruning}
+	}
 }
 
 // Init has nothing to prepare: polkadot-sdk nodes create their database at first start.

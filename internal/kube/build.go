@@ -22,7 +22,9 @@ type Options struct {
 	// ReadFile reads local chain spec files into ConfigMaps (`onf render`); the operator
 	// leaves it nil and rejects spec.chain.file.
 	ReadFile func(path string) ([]byte, error)
-	// ServiceMonitor adds a Prometheus Operator ServiceMonitor (when its CRD is installed).
+	// ServiceMonitor adds the Prometheus Operator's scrape objects (the operator: when the
+	// ServiceMonitor CRD is installed) even when spec.monitoring, which always adds them, is
+	// unset: ServiceMonitors, or PodMonitors when spec.monitoring.kind says so.
 	ServiceMonitor bool
 	// PrometheusRule adds a Prometheus Operator PrometheusRule holding the alert rules of
 	// monitoring/rules, scoped to the network (when its CRD is installed).
@@ -101,8 +103,12 @@ func Desired(n *v1alpha1.SubstrateNetwork, keys NodeKeys, opts Options) ([]clien
 		return nil, err
 	}
 	objs = append(objs, backupObjs...)
-	if opts.ServiceMonitor {
-		objs = append(objs, serviceMonitors(n)...)
+	if opts.ServiceMonitor || n.Spec.Monitoring != nil {
+		mons, err := monitors(n)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, mons...)
 	}
 	if opts.PrometheusRule {
 		rule, err := prometheusRule(n)
@@ -185,6 +191,9 @@ func (b *groupBuilder) objects() ([]client.Object, error) {
 		return nil, err
 	}
 	if err := b.withRestore(&sts.Spec.Template.Spec); err != nil {
+		return nil, err
+	}
+	if err := b.withNodePorts(&sts.Spec.Template.Spec); err != nil {
 		return nil, err
 	}
 	b.withPodOptions(sts, objs)

@@ -105,6 +105,11 @@ func TestDesiredRejects(t *testing.T) {
 			"spec.groups[0].node.image: a container image is required on Kubernetes"},
 		{"one IP for many load balancers", func(n *v1alpha1.SubstrateNetwork) { n.Spec.Groups[1].P2P.PublicHost = "203.0.113.7" },
 			"spec.groups[1].p2p.publicHost: 203.0.113.7 is one address for 2 load-balanced nodes"},
+		{"gossamer behind node ports", func(n *v1alpha1.SubstrateNetwork) {
+			n.Spec.Groups[1].Node = &v1alpha1.NodeSoftware{Flavor: v1alpha1.FlavorGossamer, Binary: "gossamer", Image: "docker.io/chainsafe/gossamer:v0.9.0"}
+			n.Spec.Groups[1].P2P = &v1alpha1.P2P{Expose: v1alpha1.ExposeNodePort, PublicHost: "203.0.113.7"}
+		},
+			"spec.groups[1].p2p.expose: gossamer announces only the port it listens on"},
 		{"local chain file", func(n *v1alpha1.SubstrateNetwork) { n.Spec.Chain = v1alpha1.Chain{File: "/specs/relay.json"} },
 			"spec.chain.file: a local file cannot be read in the cluster"},
 		{"chain URL", func(n *v1alpha1.SubstrateNetwork) {

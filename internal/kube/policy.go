@@ -6,11 +6,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/dinfra/stack/api/v1alpha1"
 )
 
 // podDisruptionBudget lets voluntary disruptions (node drains) take one pod of a group at a
@@ -33,6 +29,9 @@ func (b *groupBuilder) networkPolicy() *networkingv1.NetworkPolicy {
 	open := []networkingv1.NetworkPolicyPort{tcpPort(portP2P), tcpPort(portMetrics)}
 	if b.plan.Ports.RelayP2P != 0 {
 		open = append(open, tcpPort(portRelayP2P))
+	}
+	if b.plan.Ports.RelayPrometheus != 0 {
+		open = append(open, tcpPort(portRelayMetrics))
 	}
 	rpc := []networkingv1.NetworkPolicyPort{tcpPort(PortRPC)}
 	if b.plan.Ports.WS != 0 {
@@ -105,48 +104,4 @@ func (b *groupBuilder) autoscaler() *autoscalingv2.HorizontalPodAutoscaler {
 			Behavior:       behavior,
 		},
 	}
-}
-
-// ServiceMonitorGVK is the Prometheus Operator's ServiceMonitor kind.
-var ServiceMonitorGVK = metav1.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"}
-
-// serviceMonitors ask a Prometheus Operator to scrape every node of the network through the
-// groups' headless Services and, when the network has one, the RPC gateway's metrics port
-// (the gateway alerts read its series by network). They are unstructured: the operator does
-// not link the Prometheus Operator's types for one kind.
-func serviceMonitors(n *v1alpha1.SubstrateNetwork) []client.Object {
-	fromService := func(label, target string) map[string]any {
-		return relabel("__meta_kubernetes_service_label_"+promLabel(label), target)
-	}
-	// The alert rules (monitoring/rules) read every node series by network and node.
-	out := []client.Object{monitorOf(n, n.Name, map[string]any{LabelNetwork: n.Name, LabelService: "headless"},
-		fromService(LabelNetwork, "network"), fromService(LabelGroup, "group"), relabel("__meta_kubernetes_pod_name", "node"))}
-	if n.Spec.Gateway != nil {
-		selector := map[string]any{}
-		for k, v := range gatewaySelector(n.Name) {
-			selector[k] = v
-		}
-		out = append(out, monitorOf(n, GatewayName(n.Name), selector, fromService(LabelNetwork, "network")))
-	}
-	return out
-}
-
-// monitorOf is a ServiceMonitor scraping the metrics port of the Services matching selector.
-func monitorOf(n *v1alpha1.SubstrateNetwork, name string, selector map[string]any, relabelings ...any) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": ServiceMonitorGVK.Group + "/" + ServiceMonitorGVK.Version,
-		"kind":       ServiceMonitorGVK.Kind,
-		"metadata": map[string]any{
-			"name":      name,
-			"namespace": n.Namespace,
-		},
-		"spec": map[string]any{
-			"selector": map[string]any{"matchLabels": selector},
-			"endpoints": []any{map[string]any{
-				"port": portMetrics, "path": "/metrics", "interval": "30s", "relabelings": relabelings,
-			}},
-		},
-	}}
-	u.SetLabels(NetworkLabels(n.Name))
-	return u
 }

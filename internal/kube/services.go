@@ -16,6 +16,8 @@ const (
 	portWS       = "ws"
 	portMetrics  = "metrics"
 	portRelayP2P = "relay-p2p"
+	// portRelayMetrics is the embedded relay chain node's metrics port (parachains[].relay.metrics).
+	portRelayMetrics = "relay-metrics"
 )
 
 // externalDNSHostname asks external-dns to publish a load balancer under a name.
@@ -37,6 +39,9 @@ func (b *groupBuilder) containerPorts() []corev1.ContainerPort {
 	ports = append(ports, corev1.ContainerPort{Name: portMetrics, ContainerPort: int32(p.Prometheus), Protocol: corev1.ProtocolTCP})
 	if p.RelayP2P != 0 {
 		ports = append(ports, corev1.ContainerPort{Name: portRelayP2P, ContainerPort: int32(p.RelayP2P), Protocol: corev1.ProtocolTCP})
+	}
+	if p.RelayPrometheus != 0 {
+		ports = append(ports, corev1.ContainerPort{Name: portRelayMetrics, ContainerPort: int32(p.RelayPrometheus), Protocol: corev1.ProtocolTCP})
 	}
 	return ports
 }
@@ -73,7 +78,7 @@ func (b *groupBuilder) headlessService() *corev1.Service {
 		ClusterIP:                corev1.ClusterIPNone,
 		PublishNotReadyAddresses: true,
 		Selector:                 Selector(b.net.Name, b.group.Name),
-		Ports:                    servicePorts(b.containerPorts(), portP2P, PortRPC, portWS, portMetrics, portRelayP2P),
+		Ports:                    servicePorts(b.containerPorts(), portP2P, PortRPC, portWS, portMetrics, portRelayP2P, portRelayMetrics),
 	})
 }
 
@@ -96,7 +101,8 @@ func (b *groupBuilder) rpcService() *corev1.Service {
 }
 
 // p2pServices expose each pod's P2P port outside the cluster, one Service per pod, when the
-// group asks for it.
+// group asks for it; a parachain node's embedded relay chain node is exposed with it (and
+// announced at the same public host).
 func (b *groupBuilder) p2pServices() []*corev1.Service {
 	p := b.group.P2P
 	if p == nil || p.Expose == "" || p.Expose == v1alpha1.ExposeNone {
@@ -115,7 +121,7 @@ func (b *groupBuilder) p2pServices() []*corev1.Service {
 			Type:                  typ,
 			Selector:              sel,
 			ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal,
-			Ports:                 servicePorts(b.containerPorts(), portP2P),
+			Ports:                 servicePorts(b.containerPorts(), portP2P, portRelayP2P),
 		})
 		if suffix := publicHostPerPod(b.group); suffix != "" {
 			svc.Annotations = map[string]string{externalDNSHostname: pod + "." + suffix}

@@ -11,7 +11,7 @@ import (
 )
 
 // Fixed container ports: every pod has its own IP, so every node uses the same numbers.
-var clusterPorts = flavor.Ports{P2P: 30333, RPC: 9944, WS: 9945, Prometheus: 9615, RelayP2P: 30334, RelayRPC: 9955}
+var clusterPorts = flavor.Ports{P2P: 30333, RPC: 9944, WS: 9945, Prometheus: 9615, RelayP2P: 30334, RelayRPC: 9955, RelayPrometheus: 9625}
 
 // Paths inside a node container.
 const (
@@ -52,12 +52,21 @@ func (t *target) podHost(pod, group string) string {
 // Self: a group's pods share one command line, so a node names itself by its pod's name,
 // which the kubelet puts in $(POD_NAME); a group announced through per-pod load balancers
 // announces each pod as <pod>.<publicHost> (publicHostPerPod).
+//
+// A group exposed through per-pod NodePorts announces each pod's own node ports, which the
+// pod reads from annotations the operator sets (publicPortEnv).
 func (t *target) Self(n network.NodeRef, publicHost string) network.Self {
 	pod := "$(" + envPodName + ")"
-	if publicHost != "" && publicHostPerPod(network.FindGroup(&t.net.Spec, n.Group)) != "" {
+	g := network.FindGroup(&t.net.Spec, n.Group)
+	if publicHost != "" && publicHostPerPod(g) != "" {
 		publicHost = pod + "." + publicHost
 	}
-	return network.Self{Name: pod, Host: t.podHost(pod, n.Group), PublicHost: publicHost}
+	self := network.Self{Name: pod, Host: t.podHost(pod, n.Group), PublicHost: publicHost}
+	if nodePorts(g) {
+		self.PublicPort = "$(" + envP2PPublicPort + ")"
+		self.RelayPublicPort = "$(" + envRelayP2PPublicPort + ")"
+	}
+	return self
 }
 
 func (t *target) BasePath(network.NodeRef) string { return dataDir }

@@ -52,6 +52,9 @@ type Self struct {
 	Name       string // --name
 	Host       string // the address it is reached at (Target.Host, or a per-node reference to it)
 	PublicHost string // the address others should dial instead of Host, if any
+	// PublicPort and RelayPublicPort are the ports others dial at PublicHost, when not the
+	// node's own (per-pod NodePorts): text, for a reference the runtime resolves per node.
+	PublicPort, RelayPublicPort string
 }
 
 // NodePlan is everything a backend needs to run one node.
@@ -246,8 +249,10 @@ func planNode(n *v1alpha1.SubstrateNetwork, t Target, ref NodeRef) (NodePlan, er
 	if !d.SeparateWS() {
 		ports.WS = 0
 	}
-	if ref.Parachain == "" {
-		ports.RelayP2P, ports.RelayRPC = 0, 0
+	if p := FindParachain(&n.Spec, ref.Parachain); p == nil {
+		ports.RelayP2P, ports.RelayRPC, ports.RelayPrometheus = 0, 0, 0
+	} else if !p.Relay.Metrics {
+		ports.RelayPrometheus = 0
 	}
 	base := t.BasePath(ref)
 	np := NodePlan{
@@ -297,7 +302,7 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 		if err != nil {
 			return fmt.Errorf("relay chain spec: %w", err)
 		}
-		para = &flavor.Parachain{ID: p.ID, RelayChain: relayChain, RelayRPCURLs: p.Relay.RPCURLs, RelayArgs: p.Relay.Args}
+		para = &flavor.Parachain{ID: p.ID, RelayChain: relayChain, RelayRPCURLs: p.Relay.RPCURLs, RelayPruning: p.Relay.Pruning, RelayArgs: p.Relay.Args}
 		if len(p.Relay.RPCURLs) == 0 {
 			para.RelayBootnodes = relaySeeds
 		}
@@ -314,6 +319,7 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 	fn := flavor.Node{
 		Name: self.Name, Role: np.Role, Chain: chain, BasePath: np.BasePath,
 		Ports: np.Ports, Bootnodes: np.Bootnodes, NodeKeyFile: np.NodeKeyFile, Host: self.Host, PublicHost: self.PublicHost,
+		PublicPort: self.PublicPort, RelayPublicPort: self.RelayPublicPort,
 		External: t.External(), RPCMethods: np.RPCMethods, CORS: g.RPC.CORS,
 		Pruning: g.Pruning, Parachain: para, Extra: g.Args, Telemetry: g.Telemetry,
 	}

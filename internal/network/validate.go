@@ -51,6 +51,7 @@ func Validate(n *v1alpha1.SubstrateNetwork) error {
 	validateParachains(&ps, s)
 	validateGroups(&ps, s)
 	validateBackup(&ps, s)
+	validateMonitoring(&ps, s.Monitoring)
 	if gw := s.Gateway; gw != nil && FindGroup(s, gw.Group) == nil {
 		ps.Add(spec.key("gateway.group").String(), "no group named %q in spec.groups", gw.Group)
 	}
@@ -91,6 +92,16 @@ func validateParachains(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 		}
 		// The embedded relay chain node is a polkadot-sdk node.
 		checkArgs(ps, at.key("relay.args"), v1alpha1.FlavorSubstrate, p.Relay.Args)
+		if len(p.Relay.RPCURLs) > 0 {
+			// Collators then follow the relay chain over RPC: its own node settings would
+			// be dropped without a word.
+			if p.Relay.Metrics {
+				ps.Add(at.key("relay.metrics").String(), "no embedded relay chain node runs when relay.rpcUrls is set: there is nothing to scrape")
+			}
+			if p.Relay.Pruning != "" {
+				ps.Add(at.key("relay.pruning").String(), "no embedded relay chain node runs when relay.rpcUrls is set: there is nothing to prune")
+			}
+		}
 		for j, u := range p.Relay.RPCURLs {
 			if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 				ps.Add(at.key("relay.rpcUrls").index(j).String(), "must be a ws:// or wss:// URL, got %q", u)

@@ -404,6 +404,37 @@ var rejectCases = []struct {
 		{Field: "spec.parachains[1].node.flavor", Reason: "gossamer cannot run collators: use substrate"},
 		{Field: "spec.parachains[2]", Reason: `parachain "third" has no collator group`},
 	}},
+	{"embedded relay node settings without an embedded relay node", relayHead + `  groups:
+  - {name: collator, role: collator, parachain: asset-hub, keys: {secret: collator-keys}}
+  parachains:
+  - name: asset-hub
+    id: 1000
+    chain: {builtin: asset-hub-rococo-local}
+    relay: {rpcUrls: ["wss://rococo-rpc.example.org"], metrics: true, pruning: "256"}
+`, problem.List{
+		{Field: "spec.parachains[0].relay.metrics", Reason: "no embedded relay chain node runs when relay.rpcUrls is set: there is nothing to scrape"},
+		{Field: "spec.parachains[0].relay.pruning", Reason: "no embedded relay chain node runs when relay.rpcUrls is set: there is nothing to prune"},
+	}},
+	{"monitoring", gossamerDev + `  monitoring:
+    interval: 15s
+    scrapeTimeout: 1m
+    labels: {onf.dinfra.dev/network: other, release: prometheus}
+    relabelings:
+    - {sourceLabels: [__meta_kubernetes_pod_node_name], targetLabel: node}
+    - {sourceLabels: [__address__], action: hashmod, targetLabel: shard}
+    - {sourceLabels: [__meta_kubernetes_pod_node_name], targetLabel: "1host"}
+    metricRelabelings:
+    - {sourceLabels: [__name__], regex: "substrate_(", action: drop}
+    - {sourceLabels: [__name__], regex: "substrate_.*"}
+`, problem.List{
+		{Field: "spec.monitoring.labels[onf.dinfra.dev/network]", Reason: "onf sets this label itself"},
+		{Field: "spec.monitoring.metricRelabelings[0].regex", Reason: "not a valid RE2 regular expression: error parsing regexp: missing closing ): `substrate_(`"},
+		{Field: "spec.monitoring.metricRelabelings[1].targetLabel", Reason: "required with action replace"},
+		{Field: "spec.monitoring.relabelings[0].targetLabel", Reason: `"node" is set by onf and read by the alert rules`},
+		{Field: "spec.monitoring.relabelings[1].modulus", Reason: "required with action hashmod"},
+		{Field: "spec.monitoring.relabelings[2].targetLabel", Reason: `not a valid label name: "1host"`},
+		{Field: "spec.monitoring.scrapeTimeout", Reason: "must not exceed the interval (15s), got 1m"},
+	}},
 
 	// Everything at once: one report, not one problem per run.
 	{"several semantic problems", `apiVersion: onf.dinfra.dev/v1alpha1
@@ -466,6 +497,19 @@ func TestParseAccepts(t *testing.T) {
 `,
 		"spare keys for scaling up, args that are not reserved": relayHead + `  groups:
   - {name: validator, role: validator, keys: {dev: ["//Alice", "//Bob"]}, args: ["--log=babe=debug", "--in-peers", "50"]}
+`,
+		"embedded relay node with metrics and pruning, scraped by PodMonitors": relayHead + `  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  - {name: collator, role: collator, parachain: asset-hub, keys: {dev: ["//Alice"]}}
+  parachains:
+  - {name: asset-hub, id: 1000, chain: {builtin: asset-hub-rococo-local}, relay: {metrics: true, pruning: archive}}
+  monitoring:
+    kind: PodMonitor
+    interval: 1m
+    scrapeTimeout: 50s
+    labels: {release: prometheus}
+    relabelings: [{sourceLabels: [__meta_kubernetes_pod_node_name], targetLabel: host}]
+    metricRelabelings: [{sourceLabels: [__name__], regex: "substrate_sub_libp2p_.*", action: drop}]
 `,
 		"parachain following an external relay chain": relayHead + `  groups:
   - {name: collator, role: collator, parachain: asset-hub, keys: {secret: collator-keys}}

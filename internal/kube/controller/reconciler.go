@@ -20,8 +20,11 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -42,7 +45,7 @@ import (
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors;prometheusrules,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors;podmonitors;prometheusrules,verbs=get;list;watch;create;update;patch;delete
 
 // Reconciler reconciles SubstrateNetworks.
 type Reconciler struct {
@@ -68,11 +71,17 @@ func (r *Reconciler) Reconciles() int64 { return r.reconciles.Load() }
 
 // owned lists the kinds the operator creates, for pruning what is no longer desired.
 func owned() []client.ObjectList {
-	return []client.ObjectList{
+	lists := []client.ObjectList{
 		&appsv1.StatefulSetList{}, &appsv1.DeploymentList{}, &corev1.ServiceList{}, &corev1.SecretList{}, &corev1.ConfigMapList{},
 		&policyv1.PodDisruptionBudgetList{}, &networkingv1.NetworkPolicyList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
 		&batchv1.CronJobList{}, &corev1.ServiceAccountList{}, &rbacv1.RoleList{}, &rbacv1.RoleBindingList{},
 	}
+	for _, gvk := range kube.MonitorKinds { // a switched spec.monitoring.kind leaves the other
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(schema.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind + "List"})
+		lists = append(lists, l)
+	}
+	return lists
 }
 
 // Reconcile converges one network.
@@ -114,6 +123,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		applied, waiting, err = r.applyAll(ctx, net, objs)
 		if err == nil {
 			err = r.growClaims(ctx, grow)
+		}
+		if err == nil {
+			err = r.announceNodePorts(ctx, net)
 		}
 		if err != nil {
 			reason, problem = kube.ReasonApplyFailed, err.Error()
@@ -188,7 +200,11 @@ func (r *Reconciler) applyAll(ctx context.Context, n *v1alpha1.SubstrateNetwork,
 		return nil, false, errors.Join(errs...)
 	}
 	for _, list := range owned() {
-		if err := r.Client.List(ctx, list, client.InNamespace(n.Namespace), client.MatchingLabels{kube.LabelNetwork: n.Name, kube.LabelManagedBy: kube.ManagedBy}); err != nil {
+		err := r.Client.List(ctx, list, client.InNamespace(n.Namespace), client.MatchingLabels{kube.LabelNetwork: n.Name, kube.LabelManagedBy: kube.ManagedBy})
+		if meta.IsNoMatchError(err) { // a kind the cluster does not serve (monitors)
+			continue
+		}
+		if err != nil {
 			return nil, false, fmt.Errorf("list owned objects: %w", err)
 		}
 		items, err := metaItems(list)
