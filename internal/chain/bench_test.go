@@ -1,21 +1,20 @@
-package chain
+package chain_test
 
 import (
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dinfra/stack/internal/chain/chaintest"
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger/wire"
-	"github.com/dinfra/stack/internal/testenv"
 )
 
 // BenchmarkCommittedTxs measures committed marketplace transactions per second on a single
@@ -37,7 +36,7 @@ func BenchmarkCommittedTxs(b *testing.B) {
 	// Accounts: 10 providers and 200 consumers, endowed at genesis.
 	seed := func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 	var providers, accounts []*keyring.Pair
-	g := wire.DevGenesis([]wire.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: schemaCID}})
+	g := devGenesis()
 	for i := 0; i < nProviders+consumers; i++ {
 		p, err := keyring.FromSeed(keyring.Sr25519, seed(fmt.Sprint("bench", i)))
 		if err != nil {
@@ -51,35 +50,15 @@ func BenchmarkCommittedTxs(b *testing.B) {
 		}
 	}
 	for i := 0; i < b.N; i++ {
-		home := b.TempDir()
-		ports := testenv.FreePorts(b, 2)
-		if err := Init(InitOptions{Home: home, Genesis: g, P2PAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]), RPCAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[1])}); err != nil {
-			b.Fatal(err)
-		}
-		n, err := Start(home, StartOptions{LogOutput: io.Discard})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c, err := client.New(n.RPCAddress())
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, c := chaintest.Start(b, g, 0)
 		rate := runLoad(b, c, providers, accounts, perConsumer, workers)
 		b.ReportMetric(rate, "committed-tx/s")
-		c.Close()
-		n.Stop()
 	}
 }
 
 func runLoad(b *testing.B, c *client.Client, providers, accounts []*keyring.Pair, perConsumer, workers int) float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	for {
-		if h, err := c.LatestHeight(ctx); err == nil && h >= 1 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	chainID, _ := c.ChainID(ctx)
 	// Setup (not measured): providers register, each consumer opens one subscription.
 	var setup []string

@@ -1,13 +1,13 @@
-package chain
+package chain_test
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dinfra/stack/internal/chain/chaintest"
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger/wire"
@@ -16,42 +16,14 @@ import (
 
 const schemaCID = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
 
-func startDevNode(t testing.TB) (*Node, *client.Client) {
-	t.Helper()
-	home := t.TempDir()
-	ports := testenv.FreePorts(t, 2)
-	g := wire.DevGenesis([]wire.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: schemaCID}})
-	if err := Init(InitOptions{Home: home, Genesis: g,
-		P2PAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]), RPCAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[1])}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := Start(home, StartOptions{LogOutput: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = n.Stop() })
-	c, err := client.New(n.RPCAddress())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for {
-		if h, err := c.LatestHeight(ctx); err == nil && h >= 1 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("node produced no block")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return n, c
+// devGenesis is the dev genesis with one descriptor type, of CID schemaCID.
+func devGenesis() wire.Genesis {
+	return wire.DevGenesis([]wire.GenesisType{{Name: "substrate-network", Version: "v1alpha1", SchemaCID: schemaCID}})
 }
 
 func TestInProcessNode(t *testing.T) {
 	testenv.Short(t)
-	_, c := startDevNode(t)
+	_, c := chaintest.Start(t, devGenesis(), 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -152,7 +124,7 @@ func TestInProcessNode(t *testing.T) {
 // Several listeners share the client's one websocket subscription to new blocks.
 func TestNewHeightsShared(t *testing.T) {
 	testenv.Short(t)
-	_, c := startDevNode(t)
+	_, c := chaintest.Start(t, devGenesis(), 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	a, err := c.NewHeights(ctx)

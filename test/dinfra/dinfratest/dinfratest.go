@@ -6,8 +6,6 @@ package dinfratest
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,13 +15,13 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/internal/chain"
+	"github.com/dinfra/stack/internal/chain/chaintest"
 	"github.com/dinfra/stack/internal/chain/client"
 	"github.com/dinfra/stack/internal/descriptor"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/ledger/wire"
 	"github.com/dinfra/stack/internal/reactor"
 	"github.com/dinfra/stack/internal/reactor/watcher"
-	"github.com/dinfra/stack/internal/testenv"
 )
 
 // Quiet discards the logs of the parts under test.
@@ -47,26 +45,7 @@ func Descriptors(t testing.TB) (*descriptor.Registry, *descriptor.DirStore) {
 // descriptor types, and returns a client once it has produced a block.
 func StartChain(t testing.TB, reg *descriptor.Registry, blockTime time.Duration) *client.Client {
 	t.Helper()
-	home := t.TempDir()
-	ports := testenv.FreePorts(t, 2)
-	if err := chain.Init(chain.InitOptions{Home: home, Genesis: wire.DevGenesis(chain.BuiltinTypes(reg)), BlockTime: blockTime,
-		P2PAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]), RPCAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[1])}); err != nil {
-		t.Fatal(err)
-	}
-	node, err := chain.Start(home, chain.StartOptions{LogOutput: io.Discard, Logger: Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = node.Stop() })
-	cc, err := client.New(node.RPCAddress())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
-	testenv.Eventually(t, 20*time.Second, "the chain's first block", func() (bool, error) {
-		h, err := cc.LatestHeight(context.Background())
-		return err == nil && h >= 1, err
-	})
+	_, cc := chaintest.Start(t, wire.DevGenesis(chain.BuiltinTypes(reg)), blockTime)
 	return cc
 }
 
