@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/console/consoletest"
+	"github.com/dinfra/stack/internal/sessionkeys"
 	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
@@ -277,6 +279,11 @@ func testNodeActions(t *testing.T, b context.Context, url, key string, cli *onfc
 		t.Errorf("rpc-0 after the restart: pid %d (was %d), %+v", n.PID, before, n)
 	}
 
+	// Nothing recorded validator-0's keys yet (gossamer's --key inserts them, onf keys did not check them).
+	keysCell := `(() => { const c = document.querySelector('tr[data-node="validator-0"] td[data-field=keys]'); return c ? [c.textContent, c.title] : null; })()`
+	if cell := waitFor[[]string](t, b, 10*time.Second, "validator-0's session keys cell", keysCell); cell[0] != "-" {
+		t.Errorf("validator-0's session keys before any onf keys: %q", cell)
+	}
 	suri := chromedp.SendKeys(chromedp.CSS(`#suri`), "//Alice") // Alice's controller: its stash is westend-dev's validator
 	if got := act(t, b, `button[data-rotate-button="validator-0"]`, "", suri); !strings.HasPrefix(got, "error: refused (401)") {
 		t.Errorf("rotate without a key: %q", got)
@@ -287,8 +294,24 @@ func testNodeActions(t *testing.T, b context.Context, url, key string, cli *onfc
 		t.Fatalf("rotate with a key: %q", got)
 	}
 	t.Logf("keys rotated from the page in %s: %s", time.Since(rotated).Round(time.Millisecond), got)
+
+	// The rotation recorded the keys it registered: the page shows what the chain has.
+	recorded := waitFor[[]string](t, b, time.Minute, "validator-0's registered session keys",
+		strings.Replace(keysCell, "return c ?", "return c && c.textContent !== '-' ?", 1))
+	var checked []sessionkeys.Status
+	if err := json.Unmarshal([]byte(cli.Must("keys", "check", "devnet", "validator-0", "--validator", aliceStash, "-o", "json")), &checked); err != nil {
+		t.Fatal(err)
+	}
+	if len(checked) != 1 || checked[0].Result != "match" || recorded[1] != checked[0].NextKeys ||
+		!regexp.MustCompile(`^session \d+: `+regexp.QuoteMeta(checked[0].NextKeys[:10])+`…`+checked[0].NextKeys[len(checked[0].NextKeys)-6:]+`$`).MatchString(recorded[0]) {
+		t.Errorf("validator-0's session keys on the page %q, onf keys check %+v", recorded, checked)
+	}
+	t.Logf("validator-0's registered session keys on the page: %s", recorded[0])
 	shot(t, b, "console-actions.png")
 }
+
+// aliceStash is the stash of westend-dev's validator Alice (//Alice//stash).
+const aliceStash = "5GNJqTPyNqANBkUVMN1LPPrxXnFouWXoe2wNSmmEoLctxiZY"
 
 // act opens an action's confirmation with the button, fills it (the extra steps, the key
 // unless empty, the network's name), confirms, and returns the outcome shown: "ok: ..." or
@@ -308,16 +331,21 @@ func act(t *testing.T, b context.Context, button, key string, fill ...chromedp.A
 		`(() => { const r = document.getElementById('result'); return r && (r.dataset.state === 'ok' || r.dataset.state === 'error') ? r.dataset.state + ': ' + r.textContent : null; })()`)
 }
 
-// shot saves a screenshot of the page as a test artifact (t.TempDir, or $CONSOLE_SCREENSHOTS).
+// shot saves a screenshot of the page as a test artifact: in t.ArtifactDir (kept under
+// ./_artifacts with go test -artifacts), or in $CONSOLE_SCREENSHOTS (docs/images takes them
+// from there). Tables scrolled sideways by a click are scrolled back first.
 func shot(t *testing.T, b context.Context, name string) {
 	t.Helper()
+	if _, err := chromedp.Run(b, chromedp.Evaluate[bool](`(() => { document.querySelectorAll('.group').forEach(g => g.scrollLeft = 0); return true; })()`)); err != nil {
+		t.Fatalf("scroll back: %v", err)
+	}
 	png, err := chromedp.Run(b, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
 	dir := os.Getenv("CONSOLE_SCREENSHOTS")
 	if dir == "" {
-		dir = t.TempDir()
+		dir = t.ArtifactDir()
 	}
 	file := filepath.Join(dir, name)
 	if err := os.WriteFile(file, png, 0o644); err != nil {
