@@ -11,20 +11,8 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/internal/backup"
+	"github.com/dinfra/stack/internal/testenv"
 )
-
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // The restore init steps as a pod runs them: mark marks only an empty volume; restore then
 // restores a backup or a snapshot into it after the node's init, keeping the node's config,
@@ -33,7 +21,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 func TestBackupJobRestoreSteps(t *testing.T) {
 	ctx := context.Background()
 	src, dest := t.TempDir(), t.TempDir()
-	writeFiles(t, src, map[string]string{"db/000001.sst": "chain data", "db/MANIFEST": "m"})
+	testenv.WriteFiles(t, src, map[string]string{"db/000001.sst": "chain data", "db/MANIFEST": "m"})
 	st, err := backup.Open(ctx, dest)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +54,7 @@ func TestBackupJobRestoreSteps(t *testing.T) {
 		if out, err := runOnf("backup", "job", "mark", "--data", vol); err != nil || !pending(vol) {
 			t.Fatalf("mark: %v %s; pending %v", err, out, pending(vol))
 		}
-		writeFiles(t, vol, nodeInit)
+		testenv.WriteFiles(t, vol, nodeInit)
 		out, err := runOnf("backup", "job", "restore", "--data", vol, "--id", id, "--dest", dest, "--url=")
 		if err != nil || !strings.Contains(out, "restored "+id) {
 			t.Fatalf("restore: %v\n%s", err, out)
@@ -98,7 +86,7 @@ func TestBackupJobRestoreSteps(t *testing.T) {
 		if _, err := runOnf("backup", "job", "mark", "--data", vol); err != nil {
 			t.Fatal(err)
 		}
-		writeFiles(t, vol, nodeInit)
+		testenv.WriteFiles(t, vol, nodeInit)
 		out, err := runOnf("backup", "job", "restore", "--data", vol, "--id=", "--url", snapshots.URL+"/dev.tar.zst", "--sha256", m.SHA256)
 		if err != nil || read(vol, "db/000001.sst") != "chain data" || pending(vol) {
 			t.Fatalf("restore: %v\n%s", err, out)
@@ -110,7 +98,7 @@ func TestBackupJobRestoreSteps(t *testing.T) {
 		if _, err := runOnf("backup", "job", "mark", "--data", vol); err != nil {
 			t.Fatal(err)
 		}
-		writeFiles(t, vol, nodeInit)
+		testenv.WriteFiles(t, vol, nodeInit)
 		_, err := runOnf("backup", "job", "restore", "--data", vol, "--id=", "--url", snapshots.URL+"/flipped.tar.zst", "--sha256", m.SHA256)
 		if err == nil || !strings.Contains(err.Error(), "archive is corrupt: sha256") {
 			t.Errorf("err = %v, want the archive refused as corrupt", err)
@@ -122,7 +110,7 @@ func TestBackupJobRestoreSteps(t *testing.T) {
 
 	t.Run("volume with data", func(t *testing.T) {
 		vol := t.TempDir()
-		writeFiles(t, vol, map[string]string{"db/000500.sst": "a running node's data"})
+		testenv.WriteFiles(t, vol, map[string]string{"db/000500.sst": "a running node's data"})
 		if _, err := runOnf("backup", "job", "mark", "--data", vol); err != nil || pending(vol) {
 			t.Fatalf("mark on a volume with data: %v", err)
 		}

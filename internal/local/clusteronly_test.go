@@ -5,25 +5,16 @@ import (
 	"testing"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/network"
 )
 
 // Pod placement and storage classes are refused locally by their field paths, before
 // anything starts, rather than silently ignored.
 func TestClusterOnlyRefusedLocally(t *testing.T) {
-	n, err := network.Parse([]byte(`apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata: {name: dev}
-spec:
-  chain: {builtin: westend-dev}
-  groups:
+	n := westendDev(t, `
   - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
   - {name: rpc, role: rpc, pod: {nodeSelector: {pool: rpc}}}
   - {name: full, role: full, storageClassName: fast-ssd}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, want := range []string{"spec.groups[1].pod: ", "spec.groups[2].storageClassName: "} {
 		err := refuseClusterOnly(n)
 		if err == nil || !strings.HasPrefix(err.Error(), want) {

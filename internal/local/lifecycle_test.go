@@ -90,7 +90,7 @@ func TestWatchStateDir(t *testing.T) {
 			if err := watchStateDir(ctx, dir, cancel); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(stateDirPoll + time.Second)
+			time.Sleep(stateDirPoll + time.Second) // the thing under test: a poll passes and finds the directory there
 			if ctx.Err() != nil {
 				t.Fatal("cancelled while the state directory is there")
 			}
@@ -113,15 +113,7 @@ func TestWatchStateDir(t *testing.T) {
 // existing one keeps exactly what it had; every apply that succeeds is a generation of its own.
 func TestPrepareLeavesNothingOnFailure(t *testing.T) {
 	dir := t.TempDir()
-	chain := filepath.Join(dir, "chain.json")
-	if err := os.WriteFile(chain, []byte(`{"name":"Dev","id":"dev","genesis":{"raw":{}}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n := &v1alpha1.SubstrateNetwork{}
-	n.APIVersion, n.Kind, n.Name = v1alpha1.GroupVersion.String(), v1alpha1.Kind, "dev"
-	n.Spec.Chain.File = chain
-	n.Spec.Node.Binary = "/bin/true"
-	n.Spec.Groups = []v1alpha1.NodeGroup{{Name: "rpc", Role: v1alpha1.RoleRPC}}
+	n := rpcNetwork(t)
 	n.Spec.Gateway = &v1alpha1.Gateway{Group: "rpc", Config: filepath.Join(dir, "missing-gateway.yaml")}
 	if err := network.Validate(withDefaults(n)); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/network"
 )
 
 // rpcNetwork is a network of one rpc node running /bin/true on a chain spec file: enough to
@@ -28,6 +29,17 @@ func rpcNetwork(t *testing.T) *v1alpha1.SubstrateNetwork {
 	n.Spec.Chain.File = chain
 	n.Spec.Node.Binary = "/bin/true"
 	n.Spec.Groups = []v1alpha1.NodeGroup{{Name: "rpc", Role: v1alpha1.RoleRPC}}
+	return n
+}
+
+// westendDev parses a network called dev on the built-in westend-dev chain with groups, a
+// YAML list.
+func westendDev(t *testing.T, groups string) *v1alpha1.SubstrateNetwork {
+	t.Helper()
+	n, err := network.Parse([]byte("apiVersion: onf.dinfra.dev/v1alpha1\nkind: SubstrateNetwork\nmetadata: {name: dev}\nspec:\n  chain: {builtin: westend-dev}\n  groups:\n" + groups))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return n
 }
 
