@@ -479,7 +479,7 @@ func TestGatewayAttacks(t *testing.T) {
 			}
 			worst = max(worst, time.Since(start))
 			calls++
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // paces the legitimate client: about 50 calls a second
 		}
 		wg.Wait()
 		t.Logf("flood: %d calls sent, %d rate-limited; legitimate client: %d calls, slowest %v", sent.Load(), limited.Load(), calls, worst)
