@@ -23,19 +23,7 @@ import (
 	"github.com/dinfra/stack/internal/testenv"
 )
 
-const backupNetSpec = `
-apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata:
-  name: bk
-  namespace: backups
-spec:
-  chain:
-    builtin: rococo-local
-  node:
-    flavor: substrate
-    binary: polkadot
-    image: docker.io/parity/polkadot:stable2503
+var backupNetSpec = polkadotNetwork("bk", "backups", polkadotImage, `
   groups:
     - name: validator
       role: validator
@@ -49,24 +37,17 @@ spec:
     destination: s3://chain-backups?region=eu-west-1
     credentialsSecret: s3-credentials
     retention: {keep: 7}
-`
+`)
 
 // The operator owns spec.backup's CronJob; while a Job's pod runs, the source group is
 // stopped (replicas 0), the pod is told once the source pod is gone (the annotation its copy
 // step waits for), and the group starts again when the pod is gone; the operator's metrics endpoint serves the backup series with the labels the
 // local exporter uses (plus namespace); removing spec.backup deletes the objects.
 func TestBackupCronJobAndHold(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "backups")
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "backups"}}); err != nil {
-		t.Fatal(err)
-	}
 	startOperator(t, cluster, controller.Config{Workers: 2, Builders: kube.Options{GatewayImage: "onf:test"}})
-	n := parseNetwork(t, backupNetSpec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := createNetwork(t, cl, backupNetSpec)
 	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "backups", Name: name} }
 	var cj batchv1.CronJob
 	testenv.Eventually(t, 30*time.Second, "the backup CronJob, owned by the network", func() (bool, error) {

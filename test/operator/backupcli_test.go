@@ -35,12 +35,8 @@ var backupCLISpec = strings.NewReplacer(
 // Job's pod through its phases and writes the copy step's termination message, the manifest
 // `onf backup job create --report` writes in a real pod (test/cluster runs the real one).
 func TestBackupCommandsOnCluster(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "backups")
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "backups"}}); err != nil {
-		t.Fatal(err)
-	}
 	// kwok would complete a Job's pod at once, with no termination message: no pod goes to
 	// its node, the fake kubelet below runs them.
 	var nodes corev1.NodeList
@@ -54,9 +50,7 @@ func TestBackupCommandsOnCluster(t *testing.T) {
 		}
 	}
 	startOperator(t, cluster, controller.Config{Workers: 2, Builders: kube.Options{GatewayImage: "onf:test"}})
-	if err := cl.Create(ctx, parseNetwork(t, backupCLISpec)); err != nil {
-		t.Fatal(err)
-	}
+	createNetwork(t, cl, backupCLISpec)
 	testenv.Eventually(t, 30*time.Second, "the backup CronJob", func() (bool, error) {
 		err := cl.Get(ctx, types.NamespacedName{Namespace: "backups", Name: "bk-backup"}, &batchv1.CronJob{})
 		return err == nil, err
@@ -175,44 +169,43 @@ func fakeBackupPod(t *testing.T, cl client.Client, end corev1.ContainerStateTerm
 
 func runBackupPod(t *testing.T, cl client.Client, end corev1.ContainerStateTerminated) {
 	ctx := context.Background()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	var p corev1.Pod
+	// This runs beside the test's goroutine, which alone may end the test: Poll, not Eventually.
+	if err := testenv.Poll(60*time.Second, "a backup pod to run", func() (bool, error) {
 		var pods corev1.PodList
 		if err := cl.List(ctx, &pods, client.InNamespace("backups"), client.MatchingLabels{kube.LabelBackupOf: "backup"}); err != nil {
-			t.Error(err)
-			return
+			return false, err
 		}
-		for i := range pods.Items {
-			p := &pods.Items[i]
-			if p.Status.Phase != corev1.PodPending && p.Status.Phase != "" {
-				continue
+		for _, q := range pods.Items {
+			if q.Status.Phase == corev1.PodPending || q.Status.Phase == "" {
+				p = q
+				return true, nil
 			}
-			p.Status.Phase = corev1.PodRunning
-			if err := cl.Status().Update(ctx, p); err != nil {
-				t.Error(err)
-				return
-			}
-			stopped := false
-			for time.Now().Before(deadline) && !stopped {
-				stopped = cl.Get(ctx, client.ObjectKeyFromObject(p), p) == nil && p.Annotations[kube.AnnotationSourceStopped] == "true"
-				time.Sleep(100 * time.Millisecond)
-			}
-			if !stopped {
-				t.Error("the backup pod was never told its source stopped (the group held, its pod gone)")
-			}
-			now := metav1.Now()
-			end.StartedAt, end.FinishedAt = now, now
-			p.Status.Phase = corev1.PodSucceeded
-			if end.ExitCode != 0 {
-				p.Status.Phase = corev1.PodFailed
-			}
-			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "copy", Image: "onf:test", State: corev1.ContainerState{Terminated: &end}}}
-			if err := cl.Status().Update(ctx, p); err != nil {
-				t.Error(err)
-			}
-			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		return false, nil
+	}); err != nil {
+		t.Error(err)
+		return
 	}
-	t.Error("no backup pod to run within 60s")
+	p.Status.Phase = corev1.PodRunning
+	if err := cl.Status().Update(ctx, &p); err != nil {
+		t.Error(err)
+		return
+	}
+	if err := testenv.Poll(60*time.Second, "the backup pod told its source stopped (the group held, its pod gone)", func() (bool, error) {
+		err := cl.Get(ctx, client.ObjectKeyFromObject(&p), &p)
+		return err == nil && p.Annotations[kube.AnnotationSourceStopped] == "true", err
+	}); err != nil {
+		t.Error(err)
+	}
+	now := metav1.Now()
+	end.StartedAt, end.FinishedAt = now, now
+	p.Status.Phase = corev1.PodSucceeded
+	if end.ExitCode != 0 {
+		p.Status.Phase = corev1.PodFailed
+	}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "copy", Image: "onf:test", State: corev1.ContainerState{Terminated: &end}}}
+	if err := cl.Status().Update(ctx, &p); err != nil {
+		t.Error(err)
+	}
 }

@@ -39,14 +39,8 @@ func TestBenchmarkOperator(t *testing.T) {
 		t.Skip("benchmark: set ONF_BENCH=1 to run")
 	}
 	const networks, perNetwork = 100, 10
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "baseline", "bench")
 	ctx := context.Background()
-	for _, ns := range []string{"baseline", "bench"} {
-		if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	baseline := timeBareStatefulSets(t, cl, networks, perNetwork)
 	t.Logf("baseline: %d bare StatefulSets x %d pods Ready in %s", networks, perNetwork, baseline.Round(time.Millisecond))
@@ -149,18 +143,12 @@ func createNetworks(t *testing.T, cl client.Client, networks, perNetwork int) {
 	t.Helper()
 	nets := make([]*v1alpha1.SubstrateNetwork, networks)
 	for i := range nets {
-		nets[i] = parseNetwork(t, fmt.Sprintf(`
-apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata: {name: net-%d, namespace: bench}
-spec:
-  chain: {builtin: rococo-local}
-  node: {flavor: substrate, binary: polkadot, image: "docker.io/parity/polkadot:stable2503"}
+		nets[i] = parseNetwork(t, polkadotNetwork(fmt.Sprintf("net-%d", i), "bench", polkadotImage, fmt.Sprintf(`
   groups:
     - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
     - {name: boot, role: bootnode}
     - {name: rpc, role: rpc, replicas: %d}
-`, i, perNetwork-2))
+`, perNetwork-2)))
 	}
 	parallel(t, networks, func(i int) error { return cl.Create(context.Background(), nets[i]) })
 }

@@ -72,23 +72,14 @@ func (o *onfCLI) run(t *testing.T, env []string, args ...string) (stdout string,
 // without contacting any kubelet (test/cluster runs them against running gossamer pods).
 func TestDay2Commands(t *testing.T) {
 	node := rpctest.StartGossamer(t)
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
-	ctx := context.Background()
 	// The operator runs networks in namespace chains only: the one in idle gets no pods.
-	for _, ns := range []string{"chains", "idle"} {
-		if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "chains", "idle")
+	ctx := context.Background()
 	startOperator(t, cluster, controller.Config{
 		Namespace: "chains", Workers: 2, SyncPeriod: 10 * time.Second, NodeStatusInterval: time.Second,
 		Endpoint: func(*corev1.Pod) string { return node.HTTPURL },
 	})
-	n := parseNetwork(t, spec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := createNetwork(t, cl, spec)
 	key := client.ObjectKeyFromObject(n)
 	waitCondition(t, cl, key, kube.ConditionReady, metav1.ConditionTrue, kube.ReasonAllReady, 90*time.Second)
 	testenv.Eventually(t, 60*time.Second, "chain facts of every node in status", func() (bool, error) {

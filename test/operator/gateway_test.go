@@ -74,17 +74,10 @@ func getGateway(cl client.Client, network string) (*gatewayObjectsOf, error) {
 // the URL, refuses what it cannot run without touching what runs, and removes the gateway
 // with the spec field or the network.
 func TestGatewayOnKubernetes(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "gw")
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gw"}}); err != nil {
-		t.Fatal(err)
-	}
 	startOperator(t, cluster, controller.Config{Workers: 2, Builders: kube.Options{GatewayImage: "onf:test"}})
-	n := parseNetwork(t, gatewaySpec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := createNetwork(t, cl, gatewaySpec)
 	key := client.ObjectKeyFromObject(n)
 
 	// waitGateway waits until the gateway's objects satisfy check.
@@ -230,8 +223,7 @@ func TestGatewayOnKubernetes(t *testing.T) {
 
 // TestGatewayNeedsConfigOrKeys: the CRD refuses a gateway that no backend can run.
 func TestGatewayNeedsConfigOrKeys(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds()})
-	cl := newClient(t, cluster)
+	_, cl := startCluster(t, kubetest.Options{})
 	n := parseNetwork(t, strings.Replace(gatewaySpec, "    keysSecret: {name: gateway-keys, key: keys.yaml}\n", "", 1))
 	n.Namespace = "default"
 	err := cl.Create(context.Background(), n)

@@ -41,19 +41,11 @@ spec:
 // Secret is forbidden. The operator's own ClusterRole (config/rbac/role.yaml) holds what
 // it grants, so the API server lets it create that Role.
 func TestHALeaseAccess(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "chains", "onf-system")
 	ctx := context.Background()
-	for _, ns := range []string{"chains", "onf-system"} {
-		if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	operator := asServiceAccount(t, cluster, cl, "onf-system", "onf-operator", operatorClusterRole(t))
 	startOperator(t, cluster, controller.Config{Workers: 2, Builders: kube.Options{GatewayImage: "onf:test"}})
-	if err := cl.Create(ctx, parseNetwork(t, haNetSpec)); err != nil {
-		t.Fatal(err)
-	}
+	createNetwork(t, cl, haNetSpec)
 	name := kube.HAAccessName("dev", "validator")
 	testenv.Eventually(t, 60*time.Second, "two candidate pods of the ha group running as its service account", func() (bool, error) {
 		var pods corev1.PodList

@@ -25,19 +25,7 @@ import (
 	"github.com/dinfra/stack/internal/testenv"
 )
 
-const keysSpec = `
-apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata:
-  name: relay
-  namespace: chains
-spec:
-  chain:
-    builtin: rococo-local
-  node:
-    flavor: substrate
-    binary: polkadot
-    image: docker.io/parity/polkadot:stable2503
+var keysSpec = polkadotNetwork("relay", "chains", polkadotImage, `
   groups:
     - name: validator
       role: validator
@@ -47,7 +35,7 @@ spec:
       role: validator
       keys:
         dev: ["//Bob"]
-`
+`)
 
 // TestSessionKeysMetric: the operator's metrics endpoint serves onf_session_keys_registered
 // for cluster networks, under the local exporter's name and labels (plus the namespace the
@@ -59,18 +47,11 @@ func TestSessionKeysMetric(t *testing.T) {
 	if controller.MetricSessionKeysRegistered != monitor.MetricSessionKeysRegistered {
 		t.Fatalf("operator serves %s, the local exporter %s: the alert covers one only", controller.MetricSessionKeysRegistered, monitor.MetricSessionKeysRegistered)
 	}
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: append(crds(), repoPath("test/operator/testdata/crds")), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{CRDPaths: []string{repoPath("test/operator/testdata/crds")}, Workloads: true}, "chains")
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
-		t.Fatal(err)
-	}
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	startOperator(t, cluster, controller.Config{MetricsAddr: addr})
-	n := parseNetwork(t, keysSpec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := createNetwork(t, cl, keysSpec)
 	series := func(node string) string {
 		return fmt.Sprintf(`%s{namespace="chains",network="relay",node="%s"}`, controller.MetricSessionKeysRegistered, node)
 	}

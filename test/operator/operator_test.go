@@ -5,6 +5,7 @@ package operator
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -55,6 +56,31 @@ func newClient(t *testing.T, c *kubetest.Cluster) client.Client {
 	return cl
 }
 
+// startCluster starts a control plane with the SubstrateNetwork CRD (opts.CRDPaths adds
+// more), creates the namespaces and returns an admin client.
+func startCluster(t *testing.T, opts kubetest.Options, namespaces ...string) (*kubetest.Cluster, client.Client) {
+	t.Helper()
+	opts.CRDPaths = append(crds(), opts.CRDPaths...)
+	c := kubetest.Start(t, opts)
+	cl := newClient(t, c)
+	for _, ns := range namespaces {
+		if err := cl.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, cl
+}
+
+// createNetwork creates the network of doc.
+func createNetwork(t *testing.T, cl client.Client, doc string) *v1alpha1.SubstrateNetwork {
+	t.Helper()
+	n := parseNetwork(t, doc)
+	if err := cl.Create(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // running is an operator process started by a test.
 type running struct {
 	op   *controller.Operator
@@ -83,19 +109,23 @@ func startOperator(t *testing.T, c *kubetest.Cluster, cfg controller.Config) *ru
 	return r
 }
 
-const spec = `
-apiVersion: onf.dinfra.dev/v1alpha1
+// polkadotImage is the image of most test networks; kwok runs no container of it.
+const polkadotImage = "docker.io/parity/polkadot:stable2503"
+
+// polkadotNetwork is the document of a SubstrateNetwork called name in namespace: polkadot
+// nodes running image on the built-in rococo-local chain; rest is the rest of its spec
+// (groups, backup, ...), indented as under spec.
+func polkadotNetwork(name, namespace, image, rest string) string {
+	return fmt.Sprintf(`apiVersion: onf.dinfra.dev/v1alpha1
 kind: SubstrateNetwork
-metadata:
-  name: relay
-  namespace: chains
+metadata: {name: %s, namespace: %s}
 spec:
-  chain:
-    builtin: rococo-local
-  node:
-    flavor: substrate
-    binary: polkadot
-    image: docker.io/parity/polkadot:stable2503
+  chain: {builtin: rococo-local}
+  node: {flavor: substrate, binary: polkadot, image: %q}
+`, name, namespace, image) + rest
+}
+
+var spec = polkadotNetwork("relay", "chains", polkadotImage, `
   groups:
     - name: validator
       role: validator
@@ -110,7 +140,7 @@ spec:
     - name: rpc
       role: rpc
       replicas: 2
-`
+`)
 
 func parseNetwork(t *testing.T, doc string) *v1alpha1.SubstrateNetwork {
 	t.Helper()
@@ -148,22 +178,15 @@ func waitCondition(t *testing.T, cl client.Client, key types.NamespacedName, typ
 }
 
 func TestOperator(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "chains")
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
-		t.Fatal(err)
-	}
 	cfg := controller.Config{Workers: 4, SyncPeriod: time.Second}
 	op := startOperator(t, cluster, cfg)
 
 	// Every version of the network's status, in order: kwok makes pods Ready faster than a
 	// poll would notice the Progressing phase.
 	history := watchConditions(t, cluster, "chains")
-	n := parseNetwork(t, spec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := createNetwork(t, cl, spec)
 	key := client.ObjectKeyFromObject(n)
 
 	t.Run("progressing then ready", func(t *testing.T) {
@@ -463,8 +486,7 @@ func patchSpec(t *testing.T, cl client.Client, key types.NamespacedName, change 
 }
 
 func TestInvalidNetworkRejected(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds()})
-	cl := newClient(t, cluster)
+	_, cl := startCluster(t, kubetest.Options{})
 	cases := []struct {
 		name, doc, want string
 	}{
@@ -472,7 +494,7 @@ func TestInvalidNetworkRejected(t *testing.T) {
 		{"unknown role", strings.Replace(spec, "role: bootnode", "role: king", 1), "spec.groups[1].role"},
 		{"bad group name", strings.Replace(spec, "name: rpc", "name: RPC_nodes", 1), "spec.groups[2].name"},
 		// CEL rules of the CRD
-		{"two chain sources", strings.Replace(spec, "builtin: rococo-local", "builtin: rococo-local\n    url: https://example.org/spec.json", 1), "spec.chain: Invalid value: set exactly one of builtin, file, url, configMap"},
+		{"two chain sources", strings.Replace(spec, "builtin: rococo-local", "builtin: rococo-local, url: https://example.org/spec.json", 1), "spec.chain: Invalid value: set exactly one of builtin, file, url, configMap"},
 		{"autoscaling bounds", strings.Replace(spec, "replicas: 2\n", "replicas: 2\n      autoscaling: {minReplicas: 5, maxReplicas: 2}\n", 1), "minReplicas must not exceed maxReplicas"},
 		{"keys on an rpc group", spec + "      keys: {dev: [\"//Eve\"]}\n", "spec.groups[2].keys: Invalid value: only validator and collator groups have session keys"},
 	}
@@ -496,20 +518,13 @@ func TestInvalidNetworkRejected(t *testing.T) {
 // ServiceMonitor and PrometheusRule kinds, so the network gets one of each.
 func TestNodeChainFacts(t *testing.T) {
 	node := rpctest.StartGossamer(t)
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: append(crds(), repoPath("test/operator/testdata/crds")), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{CRDPaths: []string{repoPath("test/operator/testdata/crds")}, Workloads: true}, "chains")
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
-		t.Fatal(err)
-	}
 	startOperator(t, cluster, controller.Config{
 		NodeStatusInterval: time.Second,
 		Endpoint:           func(*corev1.Pod) string { return node.HTTPURL },
 	})
-	n := parseNetwork(t, spec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := createNetwork(t, cl, spec)
 	testenv.Eventually(t, 90*time.Second, "best block >= 1 in status", func() (bool, error) {
 		var got v1alpha1.SubstrateNetwork
 		if err := cl.Get(ctx, client.ObjectKeyFromObject(n), &got); err != nil {

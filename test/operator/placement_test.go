@@ -23,19 +23,7 @@ import (
 	"github.com/dinfra/stack/internal/testenv"
 )
 
-const placementSpec = `
-apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata:
-  name: placed
-  namespace: placement
-spec:
-  chain:
-    builtin: rococo-local
-  node:
-    flavor: substrate
-    binary: polkadot
-    image: docker.io/parity/polkadot:stable2503
+var placementSpec = polkadotNetwork("placed", "placement", polkadotImage, `
   groups:
     - name: validator
       role: validator
@@ -69,22 +57,15 @@ spec:
             external:
               metric: {name: onf_gateway_requests_per_second}
               target: {type: AverageValue, averageValue: "500"}
-`
+`)
 
 // The API server stores the network with its pod options and admits the StatefulSets and
 // Services the operator renders from them (a real API server's validation of pod templates).
 func TestPodPlacement(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds()})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{}, "placement")
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "placement"}}); err != nil {
-		t.Fatal(err)
-	}
 	startOperator(t, cluster, controller.Config{})
-	n := parseNetwork(t, placementSpec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := createNetwork(t, cl, placementSpec)
 	get := func(name string, o client.Object) error {
 		return cl.Get(ctx, types.NamespacedName{Namespace: "placement", Name: name}, o)
 	}
@@ -149,19 +130,7 @@ func TestPodPlacement(t *testing.T) {
 	})
 }
 
-const storageSpec = `
-apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata:
-  name: grow
-  namespace: storage
-spec:
-  chain:
-    builtin: rococo-local
-  node:
-    flavor: substrate
-    binary: polkadot
-    image: docker.io/parity/polkadot:stable2503
+var storageSpec = polkadotNetwork("grow", "storage", polkadotImage, `
   groups:
     - name: validator
       role: validator
@@ -173,7 +142,7 @@ spec:
       replicas: 2
       storage: 10Gi
       storageClassName: expandable
-`
+`)
 
 // Raising a group's storage grows its existing claims in place (the StatefulSet, whose claim
 // templates cannot change, is replaced without touching its pods); lowering it, growing on a
@@ -181,11 +150,9 @@ spec:
 // nothing applied. The claims are bound by the test (a fake provisioner: there is no volume
 // driver here); the API server's own resize admission checks the StorageClass for real.
 func TestStorageGrowth(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "storage")
 	ctx := context.Background()
 	for _, o := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "storage"}},
 		&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "expandable"}, Provisioner: "fake.example.org/volumes", AllowVolumeExpansion: ptr(true)},
 		&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "fixed"}, Provisioner: "fake.example.org/volumes"},
 	} {
@@ -194,10 +161,7 @@ func TestStorageGrowth(t *testing.T) {
 		}
 	}
 	startOperator(t, cluster, controller.Config{})
-	n := parseNetwork(t, storageSpec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	n := createNetwork(t, cl, storageSpec)
 	key := client.ObjectKeyFromObject(n)
 	claims := []string{"data-grow-validator-0", "data-grow-rpc-0", "data-grow-rpc-1"}
 	claim := func(name string) (*corev1.PersistentVolumeClaim, error) {

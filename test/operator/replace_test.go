@@ -9,7 +9,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -26,17 +25,10 @@ import (
 // pod comes back on the new template with the same chain data claim. Pods are kwok's (fake
 // kubelet); the StatefulSet controller and garbage collector are the real ones.
 func TestStatefulSetWithOldClaimsReplaced(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "retention")
 	ctx := context.Background()
-	n := parseNetwork(t, retentionSpec) // its validator group is the one an old operator made
+	n := createNetwork(t, cl, retentionSpec) // its validator group is the one an old operator made
 	ns := n.Namespace
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
 
 	// What the earlier operator made: the same StatefulSet without the keystore claim.
 	old := oldValidatorSet(t, n)

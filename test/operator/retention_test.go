@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -17,19 +16,7 @@ import (
 	"github.com/dinfra/stack/internal/testenv"
 )
 
-const retentionSpec = `
-apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata:
-  name: keep
-  namespace: retention
-spec:
-  chain:
-    builtin: rococo-local
-  node:
-    flavor: substrate
-    binary: polkadot
-    image: docker.io/parity/polkadot:stable2503
+var retentionSpec = polkadotNetwork("keep", "retention", polkadotImage, `
   groups:
     - name: validator
       role: validator
@@ -40,19 +27,15 @@ spec:
     - name: scratch
       role: full
       storageRetention: Delete
-`
+`)
 
 // Deleting a network keeps its chain data by default: the real StatefulSet controller and
 // garbage collector delete the StatefulSets and pods, the claims of Retain groups stay, the
 // claims of a Delete group go; a network of the same name adopts the kept claims again (same
 // claim, same UID).
 func TestVolumesOutliveTheNetwork(t *testing.T) {
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "retention")
 	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "retention"}}); err != nil {
-		t.Fatal(err)
-	}
 	startOperator(t, cluster, controller.Config{Workers: 2})
 	claim := func(group string) types.NamespacedName {
 		return types.NamespacedName{Namespace: "retention", Name: "data-" + kube.GroupName("keep", group) + "-0"}
@@ -61,10 +44,7 @@ func TestVolumesOutliveTheNetwork(t *testing.T) {
 		var pvc corev1.PersistentVolumeClaim
 		return &pvc, cl.Get(ctx, claim(group), &pvc)
 	}
-	n := parseNetwork(t, retentionSpec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	createNetwork(t, cl, retentionSpec)
 	// The StatefulSet controller makes a claim per pod and, for a Delete group only, makes the
 	// StatefulSet its owner.
 	testenv.Eventually(t, 60*time.Second, "a claim per group, owned by its StatefulSet for the Delete group", func() (bool, error) {
@@ -107,9 +87,7 @@ func TestVolumesOutliveTheNetwork(t *testing.T) {
 	}
 
 	// Re-adoption: the same network again uses the same claim.
-	if err := cl.Create(ctx, parseNetwork(t, retentionSpec)); err != nil {
-		t.Fatal(err)
-	}
+	createNetwork(t, cl, retentionSpec)
 	testenv.Eventually(t, 60*time.Second, "the new rpc pod on the kept claim", func() (bool, error) {
 		var pod corev1.Pod
 		if err := cl.Get(ctx, types.NamespacedName{Namespace: "retention", Name: kube.GroupName("keep", "rpc") + "-0"}, &pod); err != nil {

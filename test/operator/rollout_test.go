@@ -26,19 +26,7 @@ import (
 	"github.com/dinfra/stack/internal/testenv"
 )
 
-const rolloutSpec = `
-apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata:
-  name: canary
-  namespace: chains
-spec:
-  chain:
-    builtin: rococo-local
-  node:
-    flavor: substrate
-    binary: polkadot
-    image: example.org/polkadot:v1
+var rolloutSpec = polkadotNetwork("canary", "chains", "example.org/polkadot:v1", `
   groups:
     - name: validator
       role: validator
@@ -52,7 +40,7 @@ spec:
         steps: [1, "50%", "100%"]
         bake: 2s
         stepTimeout: 12s
-`
+`)
 
 // fakeNodeStatus is the fake node-status source of the kwok rollout test: kwok's pods run no
 // node, so the operator's node-status cache reads each pod's facts from here instead of its
@@ -154,9 +142,11 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 	}
 	// The same spec again (a new generation) does not retry the rolled-back image.
 	bumpGeneration(t, cl, key)
-	time.Sleep(3 * time.Second)
+	// Once the operator has reconciled the new generation (its status says so), the rollout
+	// it decided on is what the status shows.
+	waitCondition(t, cl, key, controller.ConditionRollout, metav1.ConditionFalse, string(v1alpha1.RolloutRolledBack), 30*time.Second)
 	if again := rolloutOf(t, cl, key); again.Phase != v1alpha1.RolloutRolledBack || !again.Started.Equal(&st.Started) {
-		t.Errorf("after reapplying: %+v", st)
+		t.Errorf("after reapplying: %+v", again)
 	}
 
 	// A crash loop fails the step at once, long before the step timeout.
@@ -193,7 +183,7 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 		imgs := podImages(t, cl)
 		return imgs["canary-rpc-3"] == "example.org/polkadot:v3", fmt.Errorf("%v", imgs)
 	})
-	time.Sleep(4 * time.Second)
+	time.Sleep(4 * time.Second) // the thing under test: a pause holds step 1 past its 2 s bake
 	if st := rolloutOf(t, cl, key); st.Phase != v1alpha1.RolloutPaused || st.Step != 1 || st.Upgraded != 1 {
 		t.Errorf("paused: %+v", st)
 	}
@@ -239,19 +229,10 @@ func TestCanaryRolloutOnKubernetes(t *testing.T) {
 // fakeNodeStatus, and creates the network of spec in namespace chains.
 func startWithFakeNodes(t *testing.T, spec string) (*kubetest.Cluster, client.Client, *v1alpha1.SubstrateNetwork) {
 	t.Helper()
-	cluster := kubetest.Start(t, kubetest.Options{CRDPaths: crds(), Workloads: true})
-	cl := newClient(t, cluster)
-	ctx := context.Background()
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "chains"}}); err != nil {
-		t.Fatal(err)
-	}
+	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "chains")
 	fake := &fakeNodeStatus{start: time.Now()}
 	startOperator(t, cluster, controller.Config{NodeStatusInterval: 500 * time.Millisecond, Endpoint: fake.endpoint, Probe: fake.probe})
-	n := parseNetwork(t, spec)
-	if err := cl.Create(ctx, n); err != nil {
-		t.Fatal(err)
-	}
-	return cluster, cl, n
+	return cluster, cl, createNetwork(t, cl, spec)
 }
 
 func setImage(t *testing.T, cl client.Client, key types.NamespacedName, image string) {
@@ -408,7 +389,7 @@ func watchPartitions(t *testing.T, cl client.Client, key types.NamespacedName) *
 				}
 				w.mu.Unlock()
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // the sampling rate of the partitions recorded
 		}
 	}()
 	w.stop = func() []int32 {
@@ -422,19 +403,7 @@ func watchPartitions(t *testing.T, cl client.Client, key types.NamespacedName) *
 	return w
 }
 
-const validatorsSpec = `
-apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata:
-  name: signers
-  namespace: chains
-spec:
-  chain:
-    builtin: rococo-local
-  node:
-    flavor: substrate
-    binary: polkadot
-    image: example.org/polkadot:v1
+var validatorsSpec = polkadotNetwork("signers", "chains", "example.org/polkadot:v1", `
   groups:
     - name: validator-a
       role: validator
@@ -448,7 +417,7 @@ spec:
       keys:
         dev: ["//Charlie", "//Dave"]
       upgrade: {bake: 2s, stepTimeout: 20s}
-`
+`)
 
 // TestValidatorRolloutsOneAtATime changes the image of two validator groups at once: the
 // operator moves one validator at a time across both groups (the second group's rollout waits
