@@ -103,7 +103,7 @@ func storeDown(t *testing.T, newStore func() Store, down, up func()) {
 	if took := time.Since(stopped); took > tm.TTL-tm.Margin+200*time.Millisecond {
 		t.Errorf("fenced %s after the store went down, want <= TTL-M", took)
 	}
-	time.Sleep(2 * tm.TTL)
+	time.Sleep(2 * tm.TTL) // the thing under test: nobody signs through an outage longer than the TTL
 	if a := active(); a != "" {
 		t.Fatalf("%s signs while the store is down", a)
 	}

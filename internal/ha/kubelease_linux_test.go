@@ -90,16 +90,13 @@ func TestKubeLeaseDeleted(t *testing.T) {
 	if _, err := a.Renew(ctx, la); err != ErrLost {
 		t.Errorf("renewing a deleted lease: %v, want ErrLost", err)
 	}
-	for {
+	testenv.Eventually(t, time.Minute, "b takes the deleted lease", func() (bool, error) {
 		_, err := b.Acquire(ctx, "b", ttl)
-		if err == nil {
-			break
-		}
-		if err != ErrHeld {
+		if err != nil && err != ErrHeld {
 			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil, err
+	})
 	if took := time.Since(deleted); took < ttl {
 		t.Errorf("b took the deleted lease after %s, want >= TTL %s", took, ttl)
 	}
