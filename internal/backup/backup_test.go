@@ -44,6 +44,21 @@ func dataDir(t *testing.T) string {
 	})
 }
 
+// backedUp opens the store in dest and backs up a dataDir there; it returns the store and
+// the backup's id.
+func backedUp(t *testing.T, dest string) (*Store, string) {
+	t.Helper()
+	st, err := Open(context.Background(), dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := NewID("dev", time.Now())
+	if _, err := st.Create(context.Background(), dataDir(t), manifest(id)); err != nil {
+		t.Fatal(err)
+	}
+	return st, id
+}
+
 func manifest(id string) Manifest {
 	return Manifest{ID: id, Network: "dev", Node: "rpc-0", Created: time.Now().UTC(), Chain: "Development", GenesisHash: "0xabc"}
 }
@@ -150,14 +165,7 @@ func TestCorruptArchiveRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dest := t.TempDir()
-			st, err := Open(ctx, dest)
-			if err != nil {
-				t.Fatal(err)
-			}
-			id := NewID("dev", time.Now())
-			if _, err := st.Create(ctx, dataDir(t), manifest(id)); err != nil {
-				t.Fatal(err)
-			}
+			st, id := backedUp(t, dest)
 			obj := filepath.Join(dest, id, archiveObject)
 			data, err := os.ReadFile(obj)
 			if err != nil {

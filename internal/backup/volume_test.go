@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // freshVolume is a just-initialised node volume: the node's config, a genesis database and
@@ -25,14 +24,7 @@ func freshVolume(t *testing.T) string {
 func TestRestoreVolume(t *testing.T) {
 	ctx := context.Background()
 	dest := t.TempDir()
-	st, err := Open(ctx, dest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := NewID("dev", time.Now())
-	if _, err := st.Create(ctx, dataDir(t), manifest(id)); err != nil {
-		t.Fatal(err)
-	}
+	st, id := backedUp(t, dest)
 	archive, err := os.ReadFile(filepath.Join(dest, id, archiveObject))
 	if err != nil {
 		t.Fatal(err)
