@@ -287,3 +287,18 @@ func TestOpenRefusesCredentialsInURL(t *testing.T) {
 		t.Errorf("open: %v, want refused without echoing the secret", err)
 	}
 }
+
+// A file destination works without a usable temporary directory (a backup Job's container
+// has no /tmp): its temporary files are made beside the final ones, whatever the form of
+// the destination.
+func TestFileDestinationNeedsNoTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	dir := t.TempDir()
+	for _, dest := range []string{filepath.Join(dir, "plain"), "file://" + filepath.Join(dir, "url") + "?create_dir=1"} {
+		st, id := backedUp(t, dest)
+		if _, err := st.Verify(context.Background(), id); err != nil {
+			t.Errorf("%s: %v", dest, err)
+		}
+		st.Close()
+	}
+}

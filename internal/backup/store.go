@@ -62,7 +62,9 @@ type Store struct {
 }
 
 // Open opens a destination: a file:// or s3:// URL, or a plain directory path (created if
-// missing). s3 URLs take gocloud's query parameters (region, endpoint, use_path_style,
+// missing). A file destination writes its temporary files beside the final ones, not in
+// os.TempDir: the rename that completes a file stays on one file system, and a backup Job's
+// container (no /tmp in the image) can write at all. s3 URLs take gocloud's query parameters (region, endpoint, use_path_style,
 // disable_https, profile); credentials come from the AWS SDK's usual sources, never the URL.
 func Open(ctx context.Context, dest string) (*Store, error) {
 	u := dest
@@ -71,9 +73,14 @@ func Open(ctx context.Context, dest string) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		u = "file://" + abs + "?create_dir=1&metadata=skip"
+		u = "file://" + abs + "?create_dir=1&metadata=skip&no_tmp_dir=1"
 	} else if pu, err := url.Parse(dest); err == nil && pu.User != nil {
 		return nil, fmt.Errorf("destination %s: credentials do not belong in the URL (they would show in argv and logs)", pu.Redacted())
+	} else if err == nil && pu.Scheme == "file" && !pu.Query().Has("no_tmp_dir") {
+		q := pu.Query()
+		q.Set("no_tmp_dir", "1")
+		pu.RawQuery = q.Encode()
+		u = pu.String()
 	}
 	b, err := blob.OpenBucket(ctx, u)
 	if err != nil {

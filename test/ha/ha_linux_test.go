@@ -121,16 +121,16 @@ func TestFailoverNeverDoubleSigns(t *testing.T) {
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 		case "SIGSTOP":
 			_ = syscall.Kill(-pid, syscall.SIGSTOP)
-			time.Sleep(ttl + margin)
+			time.Sleep(ttl + margin)                // the fault itself: paused for longer than the lease
 			_ = syscall.Kill(-pid, syscall.SIGCONT) // the agent has killed it by now: nothing resumes
 		case "etcd down":
 			etcd.Stop()
-			time.Sleep(ttl - margin + time.Second) // past the authority's deadline
+			time.Sleep(ttl - margin + time.Second) // the fault's length: past the authority's deadline
 			quiet := time.Now()
 			if a, _ := authority(); a != "" {
 				t.Errorf("round %d: %s is still the authority with etcd down for %s", i, a, time.Since(r.at).Round(time.Millisecond))
 			}
-			time.Sleep(ttl + margin)
+			time.Sleep(ttl + margin) // the fault's length: etcd stays down for longer than the lease
 			// A block signed after the deadline would be a signer without a lease (blocks
 			// of the last slot before it may still arrive: allow one slot).
 			if n := c.AuthoredAfter(quiet.Add(6 * time.Second)); n > 0 {
@@ -144,7 +144,7 @@ func TestFailoverNeverDoubleSigns(t *testing.T) {
 		t.Logf("round %d %-9s: %s -> %s, gap %d slots, blocks again after %s", i, r.fault, r.from, r.to, r.gapSlots, r.recoveredT.Round(time.Second))
 		done = append(done, r)
 	}
-	time.Sleep(2 * time.Second) // the last blocks reach the collector
+	c.CaughtUp(t) // the last blocks reach the collector
 	if eq := c.Equivocations(); len(eq) > 0 {
 		t.Errorf("equivocations (two blocks by one authority in one slot): %v", eq)
 	}

@@ -76,7 +76,7 @@ func TestPartitionNeverDoubleSigns(t *testing.T) {
 		r := round{fault: "partition", at: time.Now(), from: sides[cut].ns.Name}
 		star.Cut(cut)
 		// Past the cut side's deadline (T - M after its last renewal) it signs no more.
-		time.Sleep(ttl - margin + time.Second)
+		time.Sleep(ttl - margin + time.Second) // the fault's length so far: past the cut side's deadline
 		if h := sides[cut].cli.Status("ha").HA; len(h) != 1 || h[0].Authority != "" {
 			t.Errorf("round %d: the cut side still runs an authority %s after its deadline: %+v", i, time.Since(r.at).Round(time.Millisecond), h)
 		}
@@ -93,7 +93,7 @@ func TestPartitionNeverDoubleSigns(t *testing.T) {
 		gaps = append(gaps, r.gapSlots)
 		synced(t, sides) // the cut side follows the new authority's chain again
 	}
-	time.Sleep(2 * time.Second)
+	c.CaughtUp(t) // the last blocks reach the collector
 	if eq := c.Equivocations(); len(eq) > 0 {
 		t.Errorf("equivocations (two blocks by one authority in one slot): %v", eq)
 	}

@@ -23,6 +23,7 @@ type Collector struct {
 	mu      sync.Mutex
 	sources []source
 	seen    map[string]block // by hash
+	passes  int              // Run's completed passes over every source
 }
 
 // source is one node's RPC and how to dial it.
@@ -56,8 +57,26 @@ func (c *Collector) Run(ctx context.Context) {
 		for _, s := range sources {
 			c.poll(ctx, s)
 		}
-		time.Sleep(300 * time.Millisecond)
+		c.mu.Lock()
+		c.passes++
+		c.mu.Unlock()
+		time.Sleep(300 * time.Millisecond) // the pace of the polling, not a wait for anything
 	}
+}
+
+// CaughtUp waits until Run has made a whole pass over every source begun after the call, so
+// every block the nodes showed at the call is in the collector.
+func (c *Collector) CaughtUp(t testing.TB) {
+	t.Helper()
+	c.mu.Lock()
+	start := c.passes
+	c.mu.Unlock()
+	// The pass under way at the call may have read a node before it; the one after cannot.
+	testenv.Eventually(t, time.Minute, "a collector pass over every node", func() (bool, string) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.passes >= start+2, fmt.Sprintf("%d passes since", c.passes-start)
+	})
 }
 
 // poll walks back from a node's best block to the first block already seen.
