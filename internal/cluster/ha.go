@@ -14,8 +14,8 @@ import (
 // key 0, named as locally: <group>-0): the holder, a candidate pod, and when the Lease runs
 // out unless renewed (its renewTime plus duration, on this machine's clock: for display
 // only). A Lease that cannot be read within 2 s gives an error for that identity, not for
-// the status. Which candidate runs its node as the authority is the agent's own knowledge,
-// not published yet: the holder is the only one that may.
+// the status. The authority is the holder while its agent's last renewal said its node
+// signs (the Lease's signing annotation; a promotion shows within a third of the TTL).
 func (c *Client) haStatus(ctx context.Context, n *v1alpha1.SubstrateNetwork) []netstatus.HAIdentity {
 	var out []netstatus.HAIdentity
 	for _, g := range n.Spec.Groups {
@@ -32,6 +32,9 @@ func (c *Client) haStatus(ctx context.Context, n *v1alpha1.SubstrateNetwork) []n
 		case h.Holder != "":
 			id.Holder = h.Holder
 			id.Expires = time.Now().Add(h.Left).UTC().Format(time.RFC3339)
+			if h.Signing {
+				id.Authority = h.Holder
+			}
 		}
 		out = append(out, id)
 	}

@@ -126,7 +126,9 @@ func (a *Agent) renew(ctx context.Context) {
 			continue
 		}
 		cctx, cancel := context.WithDeadline(ctx, l.Renewed.Add(l.TTL-a.Timing.Margin))
-		nl, err := a.Store.Renew(cctx, *l)
+		sent := *l
+		sent.Signing = a.Node.Authority()
+		nl, err := a.Store.Renew(cctx, sent)
 		cancel()
 		a.mu.Lock()
 		if a.lease != nil && a.lease.ID == l.ID {

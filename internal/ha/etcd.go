@@ -25,12 +25,18 @@ type Lease struct {
 	Acquired time.Time
 	Renewed  time.Time
 	TTL      time.Duration
+	// Signing is whether the holder's node runs as the authority, as of this renewal: a
+	// store that others read for status (a Kubernetes Lease) publishes it with the renewal.
+	Signing bool
 }
 
-// Holding is who holds an identity's lease, as the store says, and how long it has left.
+// Holding is who holds an identity's lease, as the store says, and how long it has left;
+// Signing is whether the holder said at its last renewal that its node runs as the
+// authority (stores that publish it: a Kubernetes Lease).
 type Holding struct {
-	Holder string
-	Left   time.Duration
+	Holder  string
+	Left    time.Duration
+	Signing bool
 }
 
 // Store is a lease store: etcd here, a Kubernetes Lease in clusters.

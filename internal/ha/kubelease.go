@@ -3,6 +3,7 @@ package ha
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,6 +36,18 @@ func NewKubeLease(c coordclient.LeasesGetter, ns, name string) *KubeLease {
 
 // gone marks a Lease seen held and then found deleted.
 const gone = "gone"
+
+// SigningAnnotation on a Lease says whether its holder's node ran as the authority at the
+// holder's last renewal ("true" or "false"), for `onf status`; candidates never decide by it.
+const SigningAnnotation = "onf.dinfra.dev/signing"
+
+// setSigning records signing on l's annotations.
+func setSigning(l *coordinationv1.Lease, signing bool) {
+	if l.Annotations == nil {
+		l.Annotations = map[string]string{}
+	}
+	l.Annotations[SigningAnnotation] = strconv.FormatBool(signing)
+}
 
 func (k *KubeLease) leases() coordclient.LeaseInterface { return k.client.Leases(k.ns) }
 
@@ -80,6 +93,7 @@ func (k *KubeLease) Acquire(ctx context.Context, holder string, ttl time.Duratio
 	}
 	l.Spec = coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs,
 		AcquireTime: &now, RenewTime: &now, LeaseTransitions: &transitions}
+	setSigning(l, false) // a new holder has not promoted its node yet
 	if l.ResourceVersion == "" {
 		_, err = k.leases().Create(ctx, l, metav1.CreateOptions{})
 	} else {
@@ -104,6 +118,7 @@ func (k *KubeLease) Renew(ctx context.Context, l Lease) (Lease, error) {
 	}
 	now := metav1.NowMicro()
 	cur.Spec.RenewTime = &now
+	setSigning(cur, l.Signing)
 	if _, err := k.leases().Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 		return l, err // a conflict is retried: the next read says whether it is still ours
 	}
@@ -119,6 +134,7 @@ func (k *KubeLease) Release(ctx context.Context, _ Lease) error {
 		return err
 	}
 	cur.Spec.HolderIdentity = nil
+	setSigning(cur, false)
 	_, err = k.leases().Update(ctx, cur, metav1.UpdateOptions{})
 	return err
 }
@@ -158,6 +174,7 @@ func (k *KubeLease) Holder(ctx context.Context) (Holding, error) {
 	if h.Holder != "" && l.Spec.RenewTime != nil {
 		h.Left = max(time.Until(l.Spec.RenewTime.Add(leaseDuration(l, 0))), 0)
 	}
+	h.Signing = h.Holder != "" && h.Left > 0 && l.Annotations[SigningAnnotation] == "true"
 	return h, nil
 }
 

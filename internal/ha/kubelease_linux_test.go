@@ -3,7 +3,9 @@ package ha
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"os"
 	"testing"
 	"time"
 
@@ -103,4 +105,42 @@ func TestKubeLeaseDeleted(t *testing.T) {
 	if _, err := a.Acquire(ctx, "a", ttl); err != ErrHeld {
 		t.Errorf("a took b's fresh lease: %v", err)
 	}
+}
+
+// An agent's renewals publish whether its node signs on the Lease, so that `onf status` of a
+// cluster can name the authority: a promotion shows within a renewal, a stop clears it.
+func TestKubeLeasePublishesSigning(t *testing.T) {
+	cfg, _ := startAPIServer(t)
+	cli, err := coordclient.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spans []span
+	node := &fakeNode{spans: &spans, name: "a"}
+	w := &Watch{}
+	w.since = time.Now().Add(-time.Hour) // a quiet chain, watched for long
+	tm := Timing{TTL: 3 * time.Second, Margin: time.Second}
+	a := &Agent{Name: "a", Store: NewKubeLease(cli, "default", "v-2"), Timing: tm, Node: node, Watch: w,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.Run(ctx) }()
+	reader := NewKubeLease(cli, "default", "v-2")
+	holding := func() Holding {
+		h, err := reader.Holder(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	testenv.Eventually(t, 4*tm.TTL, "the Lease says a signs", func() (bool, string) {
+		h := holding()
+		return h.Holder == "a" && h.Signing && node.Authority(), fmt.Sprintf("%+v, node authority %v", h, node.Authority())
+	})
+	cancel()
+	<-done
+	testenv.Eventually(t, 5*time.Second, "the Lease released, signing no more", func() (bool, string) {
+		h := holding()
+		return h.Holder == "" && !h.Signing, fmt.Sprintf("%+v", h)
+	})
 }

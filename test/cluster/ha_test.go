@@ -176,8 +176,8 @@ func testHA(t *testing.T, rc *realCluster) {
 	t.Logf("%d blocks by //Alice seen on the candidates' chains, 0 equivocations", c.Count())
 }
 
-// checkHAStatus checks that `onf status` of the cluster network names the Lease holder and
-// its expiry, as locally.
+// checkHAStatus checks that `onf status` of the cluster network names the Lease holder, its
+// expiry and the authority (the holder signs: its blocks were seen), as locally.
 func checkHAStatus(t *testing.T, rc *realCluster, ns, leader string) {
 	t.Helper()
 	cl, err := onfcluster.New(onfcluster.Options{Kubeconfig: rc.cluster.Kubeconfig, Namespace: ns})
@@ -188,8 +188,9 @@ func checkHAStatus(t *testing.T, rc *realCluster, ns, leader string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.HA) != 1 || st.HA[0].Identity != "validator-0" || st.HA[0].Holder != leader || st.HA[0].Expires == "" || st.HA[0].Error != "" {
-		t.Errorf("status ha: %+v, want validator-0 held by %s with an expiry", st.HA, leader)
+	if len(st.HA) != 1 || st.HA[0].Identity != "validator-0" || st.HA[0].Holder != leader || st.HA[0].Expires == "" ||
+		st.HA[0].Authority != leader || st.HA[0].Error != "" {
+		t.Errorf("status ha: %+v, want validator-0 held and signed by %s with an expiry", st.HA, leader)
 	}
 }
 

@@ -66,6 +66,24 @@ func TestHAStatusFromLease(t *testing.T) {
 	if expires.Before(taken.Add(8*time.Second)) || expires.After(time.Now().Add(10*time.Second)) {
 		t.Errorf("expires %s, want about 9 s after the Lease was taken at %s", h.Expires, taken.Format(time.RFC3339))
 	}
+	if h.Authority != "" {
+		t.Errorf("held, not promoted yet: authority %q, want none", h.Authority)
+	}
+	// The agent's renewals say whether its node signs; the status names the authority then.
+	l.Signing = true
+	if l, err = lease.Renew(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if h := status(); h.Authority != "dev-validator-1" {
+		t.Errorf("renewed while signing: %+v, want dev-validator-1 as the authority", h)
+	}
+	l.Signing = false
+	if l, err = lease.Renew(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if h := status(); h.Authority != "" || h.Holder != "dev-validator-1" {
+		t.Errorf("renewed after a fence: %+v, want the holder without authority", h)
+	}
 	if err := lease.Release(ctx, l); err != nil {
 		t.Fatal(err)
 	}
