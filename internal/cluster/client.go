@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/ha"
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/netstatus"
 	"github.com/dinfra/stack/internal/network"
@@ -124,13 +125,14 @@ func (c *Client) Status(ctx context.Context, name string) (*netstatus.Network, e
 		return nil, err
 	}
 	st := statusOf(n, pods.Items)
-	st.HA = c.haStatus(ctx, n)
+	st.HA = haStatus(n, c.leaseReader(ctx, n.Namespace))
 	return st, nil
 }
 
 // Statuses is `onf status` of every SubstrateNetwork in the namespace (in every namespace
 // when Namespace is empty), with the networks themselves, from two list calls whatever the
-// number of networks: what the console's poller reads on each round.
+// number of networks (three when one has ha groups: their Leases): what the console's
+// poller reads on each round.
 func (c *Client) Statuses(ctx context.Context) ([]v1alpha1.SubstrateNetwork, []*netstatus.Network, error) {
 	var list v1alpha1.SubstrateNetworkList
 	if err := c.kube.List(ctx, &list, client.InNamespace(c.Namespace)); err != nil {
@@ -145,10 +147,14 @@ func (c *Client) Statuses(ctx context.Context) ([]v1alpha1.SubstrateNetwork, []*
 		k := types.NamespacedName{Namespace: p.Namespace, Name: p.Labels[kube.LabelNetwork]}
 		byNetwork[k] = append(byNetwork[k], p)
 	}
+	leases := c.leaseLister(ctx, list.Items)
 	out := make([]*netstatus.Network, len(list.Items))
 	for i := range list.Items {
 		n := &list.Items[i]
 		out[i] = statusOf(n, byNetwork[types.NamespacedName{Namespace: n.Namespace, Name: n.Name}])
+		if leases != nil {
+			out[i].HA = haStatus(n, func(name string) (ha.Holding, error) { return leases(n.Namespace, name) })
+		}
 	}
 	return list.Items, out, nil
 }

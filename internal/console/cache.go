@@ -9,6 +9,7 @@ import (
 
 	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/monitor"
+	"github.com/dinfra/stack/internal/netstatus"
 )
 
 // Sample is one poll's chain facts of a network, for the plots.
@@ -72,8 +73,11 @@ type Detail struct {
 	BlockTime []Bucket          `json:"blockTime"`
 	Alerts    []monitor.Alert   `json:"alerts"`
 	Backups   []backup.Manifest `json:"backups"`
-	Notes     []string          `json:"notes,omitempty"`
-	Polled    time.Time         `json:"polled"`
+	// HA are the identities of HA groups as `onf status` shows them: authority, lease
+	// holder and expiry.
+	HA     []netstatus.HAIdentity `json:"ha"`
+	Notes  []string               `json:"notes,omitempty"`
+	Polled time.Time              `json:"polled"`
 }
 
 // Bucket is one bar of the block time histogram: how many blocks came in at most Le seconds
@@ -316,7 +320,7 @@ func (c *Cache) Detail(site, id string) (*Detail, bool) {
 	return &Detail{
 		Summary: Summarize(site, ns.net), Reachable: s.view.Reachable, Groups: Groups(ns.net),
 		History: hist, BlockTime: BlockTimes(hist), Alerts: nonNil(ns.net.Alerts),
-		Backups: nonNil(ns.net.Backups), Notes: ns.net.Notes, Polled: s.view.Polled,
+		Backups: nonNil(ns.net.Backups), HA: nonNil(ns.net.Status.HA), Notes: ns.net.Notes, Polled: s.view.Polled,
 	}, true
 }
 

@@ -167,6 +167,11 @@ func (k *KubeLease) Holder(ctx context.Context) (Holding, error) {
 	if err != nil {
 		return Holding{}, fmt.Errorf("lease %s/%s: %w", k.ns, k.name, err)
 	}
+	return HoldingOf(l), nil
+}
+
+// HoldingOf is what a Lease read for `onf status` says (see Holder).
+func HoldingOf(l *coordinationv1.Lease) Holding {
 	var h Holding
 	if l.Spec.HolderIdentity != nil {
 		h.Holder = *l.Spec.HolderIdentity
@@ -175,7 +180,7 @@ func (k *KubeLease) Holder(ctx context.Context) (Holding, error) {
 		h.Left = max(time.Until(l.Spec.RenewTime.Add(leaseDuration(l, 0))), 0)
 	}
 	h.Signing = h.Holder != "" && h.Left > 0 && l.Annotations[SigningAnnotation] == "true"
-	return h, nil
+	return h
 }
 
 // leaseDuration is the Lease's own duration, or otherwise (a record not written by an agent).

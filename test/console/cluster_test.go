@@ -15,12 +15,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/console"
 	"github.com/dinfra/stack/internal/console/consoletest"
+	"github.com/dinfra/stack/internal/ha"
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/internal/testenv/onfcli"
@@ -113,6 +115,42 @@ func TestConsoleClusterActions(t *testing.T) {
 		t.Errorf("rotate keys of a pod no kubelet runs: %d %v, want 409 from the port-forward", code, out)
 	}
 	t.Run("backup", func(t *testing.T) { testClusterBackup(t, dc, url, key) })
+	t.Run("ha", func(t *testing.T) { testClusterHA(t, dc, url) })
+}
+
+// testClusterHA: the network page of an HA network shows its identity's authority and Lease
+// holder as `onf status` reads them from the Lease. No kubelet runs an agent here: the test
+// plays a candidate's agent (the real one: TestRealCluster/ha), taking the Lease and then
+// renewing it as its node signs.
+func testClusterHA(t *testing.T, dc *site, url string) {
+	ctx := context.Background()
+	dc.create(t, ctx, fakeNetwork{namespace: "chains", name: "guard", best: 50, finalized: 48, peers: 2, ha: true})
+	cs, err := kubernetes.NewForConfig(dc.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := ha.NewKubeLease(cs.CoordinationV1(), "chains", kube.HALeaseName("guard", "validator"))
+	l, err := lease.Acquire(ctx, "guard-validator-1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	do(t, b, 30*time.Second, chromedp.Navigate(url+"/#/n/dc-1/chains%2Fguard"))
+	row := `(() => {
+  const r = document.querySelector('#ha tr[data-identity="validator-0"]');
+  return r ? r.querySelector('[data-field=authority]').textContent + ' ' + r.querySelector('[data-field=holder]').textContent : null;
+})()`
+	if got := waitFor[string](t, b, time.Minute, "the identity's row", row); got != "none guard-validator-1" {
+		t.Errorf("held, not signing yet: %q, want %q", got, "none guard-validator-1")
+	}
+	l.Signing = true
+	if _, err := lease.Renew(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	signing := strings.Replace(row, "return r ?", "return r && r.querySelector('[data-field=authority]').textContent !== 'none' ?", 1)
+	if got := waitFor[string](t, b, time.Minute, "the authority", signing); got != "guard-validator-1 guard-validator-1" {
+		t.Errorf("signing: %q, want the holder as the authority", got)
+	}
 }
 
 // testClusterScale scales a cluster network's group from the console: the same call as `onf

@@ -78,6 +78,8 @@ type fakeNetwork struct {
 	keys *v1alpha1.RegisteredKeys
 	// backup is spec.backup.
 	backup *v1alpha1.Backup
+	// ha makes the validator group an HA group (docs/ha.md).
+	ha bool
 }
 
 func (s *site) create(t testing.TB, ctx context.Context, f fakeNetwork) {
@@ -105,6 +107,9 @@ func (s *site) createNetwork(ctx context.Context, f fakeNetwork) error {
 			},
 			Backup: f.backup,
 		},
+	}
+	if f.ha {
+		n.Spec.Groups[0].HA = &v1alpha1.HA{LeaseTTL: "9s", SafetyMargin: "3s"}
 	}
 	if err := s.cl.Create(ctx, n); err != nil {
 		return fmt.Errorf("create network %s/%s: %w", f.namespace, f.name, err)
