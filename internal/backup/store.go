@@ -342,3 +342,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// Newest keeps the newest backup of each node, newest first, from a list oldest first (as
+// Store.List returns it).
+func Newest(list []Manifest) []Manifest {
+	var out []Manifest
+	for _, m := range slices.Backward(list) {
+		if !slices.ContainsFunc(out, func(o Manifest) bool { return o.Node == m.Node }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/kube"
 )
 
@@ -159,3 +162,24 @@ func (c *Client) copyMessage(ctx context.Context, job *batchv1.Job) (string, err
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// backupsOf are the backups a network's backup Job pods report: the manifest each copy step
+// that succeeded left as its termination message, the newest of each node first.
+func backupsOf(network string, pods []corev1.Pod) []backup.Manifest {
+	var made []backup.Manifest
+	for _, p := range pods {
+		if p.Labels[kube.LabelComponent] != "backup" {
+			continue
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			t := cs.State.Terminated
+			var m backup.Manifest
+			if t == nil || t.ExitCode != 0 || json.Unmarshal([]byte(t.Message), &m) != nil || m.ID == "" || m.Network != network {
+				continue
+			}
+			made = append(made, m)
+		}
+	}
+	slices.SortFunc(made, func(a, b backup.Manifest) int { return strings.Compare(a.ID, b.ID) }) // IDs of a network sort by time
+	return backup.Newest(made)
+}

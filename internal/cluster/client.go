@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/backup"
 	"github.com/dinfra/stack/internal/ha"
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/netstatus"
@@ -129,18 +130,27 @@ func (c *Client) Status(ctx context.Context, name string) (*netstatus.Network, e
 	return st, nil
 }
 
+// NetworkView is what the console's poller reads of one network.
+type NetworkView struct {
+	Network v1alpha1.SubstrateNetwork
+	Status  *netstatus.Network
+	// Backups are the newest backup of each node that the network's backup Job pods still
+	// report (the Job controller keeps a CronJob's last few), newest first.
+	Backups []backup.Manifest
+}
+
 // Statuses is `onf status` of every SubstrateNetwork in the namespace (in every namespace
-// when Namespace is empty), with the networks themselves, from two list calls whatever the
-// number of networks (three when one has ha groups: their Leases): what the console's
-// poller reads on each round.
-func (c *Client) Statuses(ctx context.Context) ([]v1alpha1.SubstrateNetwork, []*netstatus.Network, error) {
+// when Namespace is empty), with the networks themselves and their last backups, from two
+// list calls whatever the number of networks (three when one has ha groups: their Leases):
+// what the console's poller reads on each round.
+func (c *Client) Statuses(ctx context.Context) ([]NetworkView, error) {
 	var list v1alpha1.SubstrateNetworkList
 	if err := c.kube.List(ctx, &list, client.InNamespace(c.Namespace)); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var pods corev1.PodList
 	if err := c.kube.List(ctx, &pods, client.InNamespace(c.Namespace), client.HasLabels{kube.LabelNetwork}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	byNetwork := map[types.NamespacedName][]corev1.Pod{}
 	for _, p := range pods.Items {
@@ -148,15 +158,16 @@ func (c *Client) Statuses(ctx context.Context) ([]v1alpha1.SubstrateNetwork, []*
 		byNetwork[k] = append(byNetwork[k], p)
 	}
 	leases := c.leaseLister(ctx, list.Items)
-	out := make([]*netstatus.Network, len(list.Items))
+	out := make([]NetworkView, len(list.Items))
 	for i := range list.Items {
 		n := &list.Items[i]
-		out[i] = statusOf(n, byNetwork[types.NamespacedName{Namespace: n.Namespace, Name: n.Name}])
+		mine := byNetwork[types.NamespacedName{Namespace: n.Namespace, Name: n.Name}]
+		out[i] = NetworkView{Network: *n, Status: statusOf(n, mine), Backups: backupsOf(n.Name, mine)}
 		if leases != nil {
-			out[i].HA = haStatus(n, func(name string) (ha.Holding, error) { return leases(n.Namespace, name) })
+			out[i].Status.HA = haStatus(n, func(name string) (ha.Holding, error) { return leases(n.Namespace, name) })
 		}
 	}
-	return list.Items, out, nil
+	return out, nil
 }
 
 // Scale sets a group's replicas in the network's spec and waits until the operator has

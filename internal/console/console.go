@@ -162,15 +162,3 @@ func Groups(n Network) []Group {
 	}
 	return out
 }
-
-// Newest keeps the newest backup of each node, newest first, from a list oldest first (as
-// backup.Store.List returns it).
-func Newest(list []backup.Manifest) []backup.Manifest {
-	var out []backup.Manifest
-	for _, m := range slices.Backward(list) {
-		if !slices.ContainsFunc(out, func(o backup.Manifest) bool { return o.Node == m.Node }) {
-			out = append(out, m)
-		}
-	}
-	return out
-}

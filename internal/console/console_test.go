@@ -58,7 +58,7 @@ func TestGroupsCarryKeysAndLastBackup(t *testing.T) {
 	}}
 	at := func(min int) time.Time { return time.Date(2026, 12, 5, 10, min, 0, 0, time.UTC) }
 	list := []backup.Manifest{{ID: "a", Node: "rpc-0", Created: at(1)}, {ID: "b", Node: "rpc-1", Created: at(2)}, {ID: "c", Node: "rpc-0", Created: at(3)}}
-	newest := Newest(list)
+	newest := backup.Newest(list)
 	if len(newest) != 2 || newest[0].ID != "c" || newest[1].ID != "b" {
 		t.Fatalf("Newest: %+v", newest)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -274,6 +275,21 @@ func testClusterBackup(t *testing.T, dc *site, url, key string) {
 	if want := "network chains/arch: backup " + made.ID + " of rpc-0 at block 42 (finalized 40)"; a.code != http.StatusOK || a.out["result"] != want {
 		t.Errorf("backup: %+v, want 200 %q", a, want)
 	}
+	// The network page's last backup: what the copy step reported, while its pod is kept.
+	testenv.Eventually(t, time.Minute, "the backup on the network page", func() (bool, string) {
+		var d console.Detail
+		if err := getJSON(url+"/api/network?site=dc-1&id=chains/arch", &d); err != nil {
+			return false, err.Error()
+		}
+		for _, g := range d.Groups {
+			for _, n := range g.Nodes {
+				if n.Name == "rpc-0" && n.LastBackup != nil && n.LastBackup.ID == made.ID && len(d.Backups) == 1 {
+					return true, ""
+				}
+			}
+		}
+		return false, fmt.Sprintf("backups %+v", d.Backups)
+	})
 }
 
 // answer is an action's HTTP status and JSON answer, or why there is none.

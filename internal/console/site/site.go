@@ -115,7 +115,7 @@ func (l Local) Poll(ctx context.Context) ([]console.Network, error) {
 				mine = append(mine, m)
 			}
 		}
-		n.Backups = console.Newest(mine)
+		n.Backups = backup.Newest(mine)
 		out = append(out, n)
 	}
 	return out, nil
@@ -221,9 +221,10 @@ type Cluster struct {
 }
 
 // Poll reads every network's status and pods with two list calls. The registered session
-// keys are those `onf keys` recorded and the operator copied into status.nodes[].sessionKeys.
+// keys are those `onf keys` recorded and the operator copied into status.nodes[].sessionKeys;
+// the last backups are those the backup Job pods still report.
 func (c Cluster) Poll(ctx context.Context) ([]console.Network, error) {
-	nets, sts, err := c.Client.Statuses(ctx)
+	views, err := c.Client.Statuses(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -234,11 +235,11 @@ func (c Cluster) Poll(ctx context.Context) ([]console.Network, error) {
 			alertErr = fmt.Errorf("alertmanager %s: %w", c.Alertmanager, alertErr)
 		}
 	}
-	out := make([]console.Network, len(nets))
-	for i := range nets {
-		n := &nets[i]
-		out[i] = console.Network{Chain: ChainName(n.Spec.Chain), Status: sts[i], SessionKeys: sessionKeys(n),
-			Alerts: alertsOf(alerts, n.Namespace, n.Name)}
+	out := make([]console.Network, len(views))
+	for i, v := range views {
+		n := &v.Network
+		out[i] = console.Network{Chain: ChainName(n.Spec.Chain), Status: v.Status, SessionKeys: sessionKeys(n),
+			Alerts: alertsOf(alerts, n.Namespace, n.Name), Backups: v.Backups}
 		if alertErr != nil {
 			out[i].Notes = append(out[i].Notes, "alerts: "+alertErr.Error())
 		}
