@@ -174,4 +174,6 @@ var patternHelp = map[string]string{
 	`^[a-z]{4}:(sr25519|ed25519|ecdsa)$`:      "a key type and scheme such as babe:sr25519 (scheme sr25519, ed25519 or ecdsa)",
 	`^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`: "a decimal number as a string, such as \"0.01\"",
 	`^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`: "a Kubernetes quantity such as 500m, 2 or 4Gi",
+	`^[a-zA-Z_][a-zA-Z0-9_]*$`: "a Prometheus label name: letters, digits and '_', not starting with a digit",
+	`^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$`: "a Prometheus duration such as 30s, 1m or 1h30m",
 }
