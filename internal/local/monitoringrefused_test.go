@@ -5,23 +5,13 @@ import (
 	"testing"
 
 	"github.com/dinfra/stack/api/v1alpha1"
-	"github.com/dinfra/stack/internal/network"
 )
 
 // spec.monitoring (Prometheus Operator objects) and the embedded relay chain node's metrics
 // port are refused locally by their field paths instead of being dropped.
 func TestMonitoringRefusedLocally(t *testing.T) {
-	n, err := network.Parse([]byte(`apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata: {name: dev}
-spec:
-  chain: {builtin: westend-dev}
-  groups:
-  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := westendDev(t, `  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+`)
 	n.Spec.Monitoring = &v1alpha1.Monitoring{Interval: "15s"}
 	if err := refuseClusterOnly(n); err == nil || !strings.HasPrefix(err.Error(), "spec.monitoring: ") {
 		t.Fatalf("err = %v, want spec.monitoring: ...", err)

@@ -73,19 +73,10 @@ func TestRestoreNewNodes(t *testing.T) {
 		{"snapshot not there", fmt.Sprintf(`{url: "%s/nothing.tar.zst", sha256: %s}`, snapshots.URL, m.SHA256), "spec.groups[1].restoreFrom.url: node rpc-0: snapshot " + snapshots.URL + "/nothing.tar.zst: 404 Not Found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			n, err := network.Parse(fmt.Appendf(nil, `apiVersion: onf.dinfra.dev/v1alpha1
-kind: SubstrateNetwork
-metadata: {name: dev}
-spec:
-  chain: {builtin: westend-dev}
-  groups:
-  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+			n := westendDev(t, fmt.Sprintf(`  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
   - {name: rpc, role: rpc, replicas: 2, restoreFrom: %s}
   backup: {source: rpc, schedule: "0 3 * * *", destination: %s}
 `, c.from, dest))
-			if err != nil {
-				t.Fatal(err)
-			}
 			nodes := t.TempDir()
 			base := filepath.Join(nodes, "rpc-0")
 			// rpc-1 already holds data: it is never restored, whatever the spec says.
