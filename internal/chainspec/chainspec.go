@@ -13,6 +13,11 @@
 //	Check(data) (Header, error)              // is this a chain spec?
 //	ReadFile(path, opts) ([]byte, error)     // a regular file, capped, checked
 //	Fetch(ctx, url, opts) ([]byte, error)    // an http(s) URL, timed out, capped, checked
+//	FetchFile(ctx, url, opts) ([]byte, error) // another file (a runtime), checked by opts.SHA256
+//	Pack(data, partSize) [][]byte            // gzip, split in parts that fit in ConfigMaps
+//	Unpack(parts, opts) ([]byte, error)      // joined, gunzipped, capped, checked
+//
+// With Options.SHA256 set, content whose sha256 differs is refused before anything else.
 //
 // Fetch bounds the whole request by Options.Timeout (DefaultTimeout) and the caller's ctx,
 // refuses redirects unless Options.FollowRedirects, and with Options.DenyPrivate refuses to
@@ -28,6 +33,8 @@ package chainspec
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,10 +108,36 @@ func ReadFile(path string, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if _, err := Check(data); err != nil {
+	if err := accept(data, opts); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return data, nil
+}
+
+// accept is what makes data a usable chain spec: the checksum opts names (if any), then Check.
+func accept(data []byte, opts Options) error {
+	if err := verifySum(data, opts); err != nil {
+		return err
+	}
+	_, err := Check(data)
+	return err
+}
+
+// verifySum refuses data whose sha256 is not opts.SHA256 (when set).
+func verifySum(data []byte, opts Options) error {
+	if opts.SHA256 == "" {
+		return nil
+	}
+	if got := SHA256(data); got != opts.SHA256 {
+		return fmt.Errorf("sha256 is %s, want %s: the file changed or was tampered with", got, opts.SHA256)
+	}
+	return nil
+}
+
+// SHA256 is data's sha256 in lower-case hex, the form spec fields hold.
+func SHA256(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // readCapped reads r to its end, refusing more than max bytes.

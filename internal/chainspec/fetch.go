@@ -40,6 +40,9 @@ type Options struct {
 	// AllowHosts, when not empty, are the only host names (or IP literals) Fetch asks,
 	// compared without case and without port.
 	AllowHosts []string
+	// SHA256, when set, is the hex sha256 the content must have: anything else is refused
+	// (a changed or tampered file), whatever it holds.
+	SHA256 string
 }
 
 func (o Options) maxBytes() int64 {
@@ -56,16 +59,30 @@ func (o Options) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-// Fetch downloads a chain spec from an http(s) URL and returns it once Check accepts it.
+// Fetch downloads a chain spec from an http(s) URL and returns it once its checksum (when
+// opts.SHA256 is set) and Check accept it.
 func Fetch(ctx context.Context, rawURL string, opts Options) ([]byte, error) {
-	data, err := fetch(ctx, rawURL, opts)
+	data, err := fetch(ctx, rawURL, opts, accept)
 	if err != nil {
 		return nil, fmt.Errorf("fetch chain spec %s: %w", redact(rawURL), err)
 	}
 	return data, nil
 }
 
-func fetch(parent context.Context, rawURL string, opts Options) ([]byte, error) {
+// FetchFile downloads any other file a node reads (a WASM runtime) with Fetch's limits; its
+// content is checked by opts.SHA256 alone, which is therefore required.
+func FetchFile(ctx context.Context, rawURL string, opts Options) ([]byte, error) {
+	if opts.SHA256 == "" {
+		return nil, errors.New("a file other than a chain spec is fetched only with its sha256")
+	}
+	data, err := fetch(ctx, rawURL, opts, verifySum)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", redact(rawURL), err)
+	}
+	return data, nil
+}
+
+func fetch(parent context.Context, rawURL string, opts Options, check func([]byte, Options) error) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -108,7 +125,7 @@ func fetch(parent context.Context, rawURL string, opts Options) ([]byte, error) 
 		}
 		return nil, err
 	}
-	if _, err := Check(data); err != nil {
+	if err := check(data, opts); err != nil {
 		return nil, err
 	}
 	return data, nil
