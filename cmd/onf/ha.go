@@ -37,7 +37,7 @@ func haAgentCmd() *cobra.Command {
 		lease, namespace, holder, suriFile, rpcURL, binary, basePath, keystore string
 		ttl, margin                                                            time.Duration
 		gossamer                                                               bool
-		signArgs, standbyArgs                                                  []string
+		signArgs, standbyArgs, keyTypes                                        []string
 	)
 	c := &cobra.Command{
 		Use:   "agent --lease NAME --namespace NS --suri-file FILE --binary PATH --sign-arg=ARG... --standby-arg=ARG...",
@@ -46,14 +46,27 @@ func haAgentCmd() *cobra.Command {
 until it holds the coordination.k8s.io/v1 Lease NAME and the safety margin and chain checks
 of docs/ha.md pass, then with the signing command line. It renews the Lease and kills the
 node (SIGKILL of its process group, keystore emptied) before the Lease could expire
-unrenewed, and when it stops (SIGTERM) it fences the node and releases the Lease. The
+unrenewed, and when it stops (SIGTERM) it fences the node and releases the Lease.
+
+A gossamer node (--gossamer) signs with the dev key its signing command line names; a
+polkadot-sdk node gets its keys in --keystore: before each signing start the agent writes
+one 0600 file per --key-type there from the secret URI in --suri-file (sc-keystore's file
+format), and it empties the directory when it fences the node and before each keyless
+start. The
 operator renders this command into the pods of an ha group; it needs get and update on the
 Lease and create on leases in its namespace (the group's Role), from the pod's service
 account.`,
 		Example: `  onf ha agent --lease dev-validator-0 --namespace chains --suri-file /onf/keys/suri \
     --lease-ttl 9s --safety-margin 3s --binary /usr/local/bin/gossamer --gossamer --base-path /data \
     --sign-arg=--key --sign-arg=alice --sign-arg=--validator \
-    --standby-arg=--role --standby-arg=full`,
+    --standby-arg=--role --standby-arg=full
+
+  # a polkadot-sdk collator: its keystore is written from the secret URI on promotion
+  onf ha agent --lease paras-collator-0 --namespace relay --suri-file /onf/keys/suri \
+    --lease-ttl 9s --safety-margin 3s --binary polkadot-parachain \
+    --keystore /keystore --key-type aura:sr25519 \
+    --sign-arg=--collator --sign-arg=--keystore-path --sign-arg=/keystore \
+    --standby-arg=--base-path --standby-arg=/data`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if holder == "" {
@@ -79,11 +92,11 @@ account.`,
 			ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("holder", holder)
-			node := &ha.Process{Binary: binary, SignArgs: signArgs, StandbyArgs: standbyArgs,
-				BasePath: basePath, Keystore: keystore, Log: log}
-			if gossamer {
-				node.StandbyKey = ha.GossamerStandbyKey(uri)
+			role, err := haRole(gossamer, basePath, uri, keystore, keyTypes, suriFile)
+			if err != nil {
+				return err
 			}
+			node := &ha.Process{Binary: binary, SignArgs: signArgs, StandbyArgs: standbyArgs, Role: role, Log: log}
 			poll := max(margin/4, 100*time.Millisecond)
 			w := &ha.Watch{Endpoint: rpcURL, Identity: pair.Public().Bytes, Poll: poll}
 			agent := &ha.Agent{Name: holder, Store: ha.NewKubeLease(cs.CoordinationV1(), namespace, lease),
@@ -107,13 +120,42 @@ account.`,
 	f.StringVar(&binary, "binary", "", "the node binary")
 	f.StringVar(&basePath, "base-path", "", "the node's base path (gossamer's saved config follows the role)")
 	f.BoolVar(&gossamer, "gossamer", false, "the node is gossamer: a standby loads a dev key other than the identity's")
-	f.StringVar(&keystore, "keystore", "", "directory holding the node's keys, emptied when it is fenced")
+	f.StringVar(&keystore, "keystore", "", "polkadot-sdk: the node's keystore directory, filled before a signing start and emptied when it is fenced")
+	f.StringArrayVar(&keyTypes, "key-type", nil, "polkadot-sdk: a session key to write into --keystore, TYPE:SCHEME such as aura:sr25519 (repeat)")
 	f.StringArrayVar(&signArgs, "sign-arg", nil, "one argument of the signing command line (repeat)")
 	f.StringArrayVar(&standbyArgs, "standby-arg", nil, "one argument of the keyless command line (repeat)")
 	for _, name := range []string{"lease", "namespace", "suri-file", "binary", "safety-margin"} {
 		_ = c.MarkFlagRequired(name)
 	}
 	return c
+}
+
+// haRole is the node's Role: gossamer's saved config, or a polkadot-sdk keystore filled from
+// the secret URI file (read again at each promotion, so a rotated Secret is picked up).
+func haRole(gossamer bool, basePath, uri, keystore string, keyTypes []string, suriFile string) (ha.Role, error) {
+	switch {
+	case gossamer && keystore != "":
+		return nil, fmt.Errorf("--keystore: a gossamer node takes its key by name (--gossamer), not from a keystore")
+	case gossamer:
+		return ha.Gossamer{BasePath: basePath, StandbyKey: ha.GossamerStandbyKey(uri)}, nil
+	case keystore == "" && len(keyTypes) > 0:
+		return nil, fmt.Errorf("--key-type: needs --keystore")
+	case keystore == "":
+		return nil, nil
+	}
+	ks := ha.Keystore{Dir: keystore, Secret: func() (string, error) {
+		b, err := os.ReadFile(suriFile)
+		return strings.TrimSpace(string(b)), err
+	}}
+	for _, t := range keyTypes {
+		id, scheme, _ := strings.Cut(t, ":")
+		kt := ha.KeyType{ID: id, Scheme: keyring.Scheme(scheme)}
+		if _, err := ha.KeyFileName(kt, uri); err != nil {
+			return nil, fmt.Errorf("--key-type %s: %v", t, err)
+		}
+		ks.Types = append(ks.Types, kt)
+	}
+	return ks, nil
 }
 
 // haInstallCmd copies this onf binary into a volume shared with the node container, whose

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -17,13 +16,41 @@ import (
 	"github.com/dinfra/stack/internal/rpc"
 )
 
-// babeEngine is "BABE" as the u32 ConsensusEngineID of a pre-runtime digest.
-var babeEngine = types.ConsensusEngineID(0x45424142)
+// The consensus engine ids of the pre-runtime digests that name a block's slot, as the u32
+// (little endian) ConsensusEngineID: "BABE" (relay chains, gossamer) and "aura" (Cumulus
+// parachains' collators, Aura solochains).
+var (
+	babeEngine = types.ConsensusEngineID(0x45424142)
+	auraEngine = types.ConsensusEngineID(0x61727561)
+)
 
-// Authored is who signed a block and for which slot, from its BABE pre-runtime digest.
+// Engine is the slot-based consensus a block was authored with.
+type Engine string
+
+const (
+	Babe Engine = "BABE"
+	Aura Engine = "aura"
+)
+
+// Authored is who signed a block and for which slot, from its pre-runtime digest.
 type Authored struct {
-	Slot      uint64
-	Authority uint32 // index into the epoch's BABE authorities
+	Engine Engine
+	Slot   uint64
+	// Authority is the index into the epoch's BABE authorities, from the BABE pre-digest.
+	// Aura's pre-digest holds the slot only: its author is authority slot % len(authorities)
+	// (Index).
+	Authority uint32
+}
+
+// Index is the author's index into the block's authorities (n of them, read at its parent).
+func (a Authored) Index(n int) int {
+	if a.Engine == Aura {
+		if n == 0 {
+			return -1
+		}
+		return int(a.Slot % uint64(n))
+	}
+	return int(a.Authority)
 }
 
 // babePreDigest is the common head of every BABE PreDigest variant (primary, secondary
@@ -34,8 +61,8 @@ type babePreDigest struct {
 	Slot      uint64
 }
 
-// Author reads a header's BABE pre-runtime digest; ok is false when the block has none
-// (genesis, or not a BABE chain).
+// Author reads a header's BABE or Aura pre-runtime digest; ok is false when the block has
+// none (genesis, or another consensus).
 func Author(h *rpc.Header) (a Authored, ok bool, err error) {
 	var d struct {
 		Logs []string `json:"logs"`
@@ -50,47 +77,88 @@ func Author(h *rpc.Header) (a Authored, ok bool, err error) {
 		if err := codec.DecodeFromHex(l, &item); err != nil {
 			return a, false, fmt.Errorf("block #%d digest item: %w", h.Number, err)
 		}
-		if !item.IsPreRuntime || item.AsPreRuntime.ConsensusEngineID != babeEngine {
+		if !item.IsPreRuntime {
 			continue
 		}
-		var p babePreDigest
-		dec := scale.NewDecoder(bytes.NewReader(item.AsPreRuntime.Bytes))
-		if err := dec.Decode(&p.Variant); err == nil {
-			if err = dec.Decode(&p.Authority); err == nil {
-				err = dec.Decode(&p.Slot)
+		switch item.AsPreRuntime.ConsensusEngineID {
+		case babeEngine:
+			a, err = babeAuthor(item.AsPreRuntime.Bytes)
+		case auraEngine:
+			// Aura's PreDigest is the slot alone (sp_consensus_aura::digests: Slot, a u64).
+			a.Engine = Aura
+			err = codec.Decode(item.AsPreRuntime.Bytes, &a.Slot)
+			if err == nil && len(item.AsPreRuntime.Bytes) != 8 {
+				err = fmt.Errorf("%d bytes, want 8", len(item.AsPreRuntime.Bytes))
 			}
-			if err != nil {
-				return a, false, fmt.Errorf("block #%d BABE pre-digest: %w", h.Number, err)
-			}
+		default:
+			continue
 		}
-		if p.Variant < 1 || p.Variant > 3 {
-			return a, false, fmt.Errorf("block #%d BABE pre-digest: unknown variant %d", h.Number, p.Variant)
+		if err != nil {
+			return Authored{}, false, fmt.Errorf("block #%d %s pre-digest: %w", h.Number, a.Engine, err)
 		}
-		return Authored{Slot: p.Slot, Authority: p.Authority}, true, nil
+		return a, true, nil
 	}
 	return a, false, nil
 }
 
-// babeAuthoritiesKey is the storage key of Babe.Authorities: twox128("Babe") ++
-// twox128("Authorities").
-var babeAuthoritiesKey = "0x" + fmt.Sprintf("%x%x", xxhash.New128([]byte("Babe")).Sum(nil), xxhash.New128([]byte("Authorities")).Sum(nil))
+func babeAuthor(b []byte) (Authored, error) {
+	var p babePreDigest
+	dec := scale.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&p.Variant); err == nil {
+		if err = dec.Decode(&p.Authority); err == nil {
+			err = dec.Decode(&p.Slot)
+		}
+		if err != nil {
+			return Authored{Engine: Babe}, err
+		}
+	}
+	if p.Variant < 1 || p.Variant > 3 {
+		return Authored{Engine: Babe}, fmt.Errorf("unknown variant %d", p.Variant)
+	}
+	return Authored{Engine: Babe, Slot: p.Slot, Authority: p.Authority}, nil
+}
+
+// storageKey is the key of a storage value: twox128(pallet) ++ twox128(item).
+func storageKey(pallet, item string) string {
+	return "0x" + fmt.Sprintf("%x%x", xxhash.New128([]byte(pallet)).Sum(nil), xxhash.New128([]byte(item)).Sum(nil))
+}
+
+var (
+	babeAuthoritiesKey = storageKey("Babe", "Authorities") // Vec<(sr25519 public, weight u64)>
+	auraAuthoritiesKey = storageKey("Aura", "Authorities") // BoundedVec<sr25519 public>
+)
 
 type babeAuthority struct {
 	Key    [32]byte
 	Weight uint64
 }
 
-// Authorities reads the BABE authorities (sr25519 public keys) at a block.
-func Authorities(ctx context.Context, c *rpc.Client, block string) ([][32]byte, error) {
+// Authorities reads the engine's authorities (sr25519 public keys) at a block.
+func Authorities(ctx context.Context, c *rpc.Client, e Engine, block string) ([][32]byte, error) {
+	key := babeAuthoritiesKey
+	if e == Aura {
+		key = auraAuthoritiesKey
+	}
 	var raw *string
-	if err := c.Call(ctx, &raw, "state_getStorage", babeAuthoritiesKey, block); err != nil {
+	if err := c.Call(ctx, &raw, "state_getStorage", key, block); err != nil {
 		return nil, err
 	}
 	if raw == nil {
-		return nil, errors.New("no Babe.Authorities in state")
+		return nil, fmt.Errorf("no %s authorities in state", e)
+	}
+	return decodeAuthorities(e, *raw)
+}
+
+func decodeAuthorities(e Engine, raw string) ([][32]byte, error) {
+	if e == Aura {
+		var list [][32]byte
+		if err := codec.DecodeFromHex(raw, &list); err != nil {
+			return nil, fmt.Errorf("Aura.Authorities: %w", err)
+		}
+		return list, nil
 	}
 	var list []babeAuthority
-	if err := codec.DecodeFromHex(*raw, &list); err != nil {
+	if err := codec.DecodeFromHex(raw, &list); err != nil {
 		return nil, fmt.Errorf("Babe.Authorities: %w", err)
 	}
 	out := make([][32]byte, len(list))
@@ -100,19 +168,25 @@ func Authorities(ctx context.Context, c *rpc.Client, block string) ([][32]byte, 
 	return out, nil
 }
 
-// SlotDuration reads the chain's BABE slot duration (BabeApi_configuration).
+// SlotDuration reads the chain's slot duration: BABE's (BabeApi_configuration, whose first
+// field it is) or, on a chain without BABE, Aura's (AuraApi_slot_duration).
 func SlotDuration(ctx context.Context, c *rpc.Client) (time.Duration, error) {
 	var raw string
-	if err := c.Call(ctx, &raw, "state_call", "BabeApi_configuration", "0x"); err != nil {
-		return 0, err
+	err := c.Call(ctx, &raw, "state_call", "BabeApi_configuration", "0x")
+	api := "BabeApi_configuration"
+	if err != nil {
+		api = "AuraApi_slot_duration"
+		if aerr := c.Call(ctx, &raw, "state_call", api, "0x"); aerr != nil {
+			return 0, fmt.Errorf("neither BABE (%v) nor Aura (%v)", err, aerr)
+		}
 	}
-	var ms uint64 // the configuration's first field
+	var ms uint64
 	b, err := codec.HexDecodeString(raw)
 	if err == nil {
 		err = codec.Decode(b[:min(len(b), 8)], &ms)
 	}
 	if err != nil || ms == 0 {
-		return 0, fmt.Errorf("BabeApi_configuration %q: slot duration not readable (%v)", raw, err)
+		return 0, fmt.Errorf("%s %q: slot duration not readable (%v)", api, raw, err)
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }
@@ -126,7 +200,7 @@ func SlotEnd(slot uint64, d time.Duration) time.Time {
 // last authored a block. It never talks to any other node.
 type Watch struct {
 	Endpoint string
-	Identity [32]byte // the identity's BABE (sr25519) public key
+	Identity [32]byte // the identity's BABE or Aura (sr25519) public key
 	Poll     time.Duration
 
 	mu       sync.Mutex
@@ -192,10 +266,13 @@ func (w *Watch) follow(ctx context.Context, seen map[string]bool) error {
 			seen[hash] = true
 			if a, ok, err := Author(h); err == nil && ok {
 				var auths [][32]byte
-				if err := call(func(ctx context.Context) (err error) { auths, err = Authorities(ctx, c, h.ParentHash); return }); err != nil {
+				if err := call(func(ctx context.Context) (err error) {
+					auths, err = Authorities(ctx, c, a.Engine, h.ParentHash)
+					return
+				}); err != nil {
 					return err
 				}
-				if int(a.Authority) < len(auths) && auths[a.Authority] == w.Identity {
+				if i := a.Index(len(auths)); i >= 0 && i < len(auths) && auths[i] == w.Identity {
 					at := SlotEnd(a.Slot, slot)
 					if !history {
 						at = maxTime(at, now)

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -14,18 +13,15 @@ import (
 // Process is a Node run as a child process of the agent, as in a cluster pod where `onf ha
 // agent` is the container's entrypoint: it starts the node with the standby command line,
 // restarts it with the authority one on Promote, and on Fence kills its process group and
-// empties its keystore before it restarts keyless.
+// removes its keys (Role) before it restarts keyless.
 type Process struct {
 	Binary      string
 	SignArgs    []string // the command line while it signs
 	StandbyArgs []string // the keyless command line
-	// BasePath and StandbyKey make gossamer's saved config follow the role (GossamerRole);
-	// StandbyKey is empty for other nodes.
-	BasePath   string
-	StandbyKey string
-	// Keystore is a directory whose contents hold the node's keys; emptied on Fence.
-	Keystore string
-	Log      *slog.Logger
+	// Role puts the keys in place before a signing start and removes them on Fence and
+	// before a standby start (Gossamer, Keystore); nil for a node with nothing on disk.
+	Role Role
+	Log  *slog.Logger
 
 	mu        sync.Mutex // held while the process starts, so a fence never misses it
 	authority bool
@@ -83,8 +79,8 @@ func (p *Process) start() (*exec.Cmd, error) {
 	if p.authority {
 		args = p.SignArgs
 	}
-	if p.StandbyKey != "" {
-		if err := GossamerRole(p.BasePath, p.authority, p.StandbyKey); err != nil {
+	if p.Role != nil {
+		if err := p.Role.Prepare(p.authority); err != nil {
 			return nil, err
 		}
 	}
@@ -100,18 +96,15 @@ func (p *Process) start() (*exec.Cmd, error) {
 }
 
 // Fence kills the node's process group at once (SIGKILL: a node told to stop politely could
-// still sign on its way out) and empties its keystore; it restarts keyless.
+// still sign on its way out) and removes its keys; it restarts keyless.
 func (p *Process) Fence(reason string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.authority = false
 	p.stop(syscall.SIGKILL)
-	if p.Keystore != "" {
-		entries, _ := os.ReadDir(p.Keystore)
-		for _, e := range entries {
-			if err := os.RemoveAll(filepath.Join(p.Keystore, e.Name())); err != nil {
-				p.Log.Error("ha: emptying the keystore", "err", err)
-			}
+	if p.Role != nil {
+		if err := p.Role.Fence(); err != nil {
+			p.Log.Error("ha: removing the keys", "err", err)
 		}
 	}
 	p.Log.Warn("ha: fenced", "reason", reason)

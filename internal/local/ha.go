@@ -86,25 +86,42 @@ func (h *haNode) detach() {
 }
 
 // plan is the command line the node starts with now; the caller holds h.mu until the
-// process has started (unlock).
+// process has started (unlock). The node's role puts the identity's keys in place for a
+// signing start and removes them for a keyless one: gossamer's saved config, or a
+// polkadot-sdk keystore the agent writes itself (the plan's key insert commands are not run,
+// so the keys come from the 0600 secret URI source only, never from the node binary or RPC).
 func (h *haNode) plan(np network.NodePlan) (network.NodePlan, func()) {
 	if h == nil {
 		return np, func() {}
 	}
 	h.mu.Lock()
-	standbyKey := ""
-	if np.Keys != nil {
-		standbyKey = ha.GossamerStandbyKey(np.Keys.Dev)
-	}
-	if !h.authority {
+	role := haRole(np)
+	if h.authority {
+		np.InsertKeys = nil
+	} else {
 		np = np.Standby()
 	}
-	if np.Flavor == v1alpha1.FlavorGossamer {
-		if err := ha.GossamerRole(np.BasePath, h.authority, standbyKey); err != nil {
-			h.s.log.Error("ha: gossamer config", "node", h.name, "err", err)
+	if role != nil {
+		if err := role.Prepare(h.authority); err != nil {
+			h.s.log.Error("ha: node keys", "node", h.name, "err", err)
 		}
 	}
 	return np, h.mu.Unlock
+}
+
+// haRole is how a candidate's keys follow its role (ha.Role), from its authority plan.
+func haRole(np network.NodePlan) ha.Role {
+	if np.Keys == nil {
+		return nil
+	}
+	if np.Flavor == v1alpha1.FlavorGossamer {
+		return ha.Gossamer{BasePath: np.BasePath, StandbyKey: ha.GossamerStandbyKey(np.Keys.Dev)}
+	}
+	ks := ha.Keystore{Dir: np.KeystorePath, Secret: func() (string, error) { return sessionSecret(np.Keys) }}
+	for _, t := range np.Keys.Types {
+		ks.Types = append(ks.Types, ha.KeyType{ID: t.Type, Scheme: keyring.Scheme(t.Scheme)})
+	}
+	return ks
 }
 
 // started and exited track the process group a fence must kill; the caller of started
