@@ -2,16 +2,19 @@ package kube
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/network"
+	"github.com/dinfra/stack/internal/problem"
 )
 
 // In a cluster an ha group is one identity (the group's first key) whose candidates are the
@@ -50,14 +53,18 @@ func checkHA(n *v1alpha1.SubstrateNetwork, opts Options) error {
 		switch {
 		case g.HA.Etcd != nil:
 			return fmt.Errorf("%s.ha.etcd: clusters keep the lease in a coordination.k8s.io/v1 Lease, not etcd: remove it", at)
-		case network.Software(&n.Spec, g).Flavor != v1alpha1.FlavorGossamer:
-			return fmt.Errorf("%s.ha: clusters run ha for gossamer nodes so far (the agent does not yet fill a polkadot-sdk keystore); use onf up with ha.etcd", at)
 		case g.Autoscaling != nil:
 			return fmt.Errorf("%s.autoscaling: an ha group's pods are its identity's candidates, ha.standbys+1 of them: it is not autoscaled", at)
 		case network.Replicas(g) != 1:
 			return fmt.Errorf("%s.replicas: an ha group runs one identity in a cluster (its pods are the ha.standbys+1 candidates), got %d: make one group per identity", at, network.Replicas(g))
-		case g.Keys == nil || len(g.Keys.Dev) != 1:
+		case network.Software(&n.Spec, g).Flavor == v1alpha1.FlavorGossamer && (g.Keys == nil || len(g.Keys.Dev) != 1):
 			return fmt.Errorf("%s.keys.dev: a gossamer ha group signs with one dev key (its identity)", at)
+		case g.Keys == nil || len(g.Keys.Files) > 0 || len(g.Keys.Dev) > 1:
+			return fmt.Errorf("%s.keys: an ha group signs for one identity: give its secret URI as keys.dev (one) or keys.secret (key 0)", at)
+		}
+		var ps problem.List
+		if network.HAKeyTypes(&ps, &n.Spec, i); len(ps) > 0 {
+			return network.Invalid(ps)
 		}
 		if _, err := onfImage(opts, at+".ha"); err != nil {
 			return err
@@ -67,8 +74,9 @@ func checkHA(n *v1alpha1.SubstrateNetwork, opts Options) error {
 }
 
 // withHA makes the group's pods candidates: the node container runs `onf ha agent` with the
-// node's signing and keyless command lines, reads the identity's secret URI (only its public
-// key is used, for the chain check) and talks to the API server as the group's service
+// node's signing and keyless command lines, reads the identity's secret URI (its public key
+// for the chain check; for a polkadot-sdk node also the keys the agent writes into the
+// keystore before a signing start) and talks to the API server as the group's service
 // account, which may touch the identity's Lease only.
 func (b *groupBuilder) withHA(pod *corev1.PodSpec) error {
 	h := b.group.HA
@@ -84,9 +92,13 @@ func (b *groupBuilder) withHA(pod *corev1.PodSpec) error {
 	bin := corev1.VolumeMount{Name: volumeOnfBin, MountPath: onfBinDir}
 	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: volumeOnfBin, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	// Every pod reads identity 0's secret URI: the kubelet's per-index mount would look for
-	// the pod's own index. No init step needs it (gossamer takes the key by name).
+	// the pod's own index. No init step needs it: gossamer takes the key by name, and a
+	// polkadot-sdk node's keystore is written by the agent, not by key insert.
 	for i := range pod.InitContainers {
 		pod.InitContainers[i].VolumeMounts = withoutMount(pod.InitContainers[i].VolumeMounts, volumeKeys)
+	}
+	if err := withoutKeyInserts(pod, np); err != nil {
+		return err
 	}
 	pod.InitContainers = append(pod.InitContainers, corev1.Container{
 		Name: onfInstall, Image: image, Args: []string{"ha", "install", onfBinDir + "/onf"},
@@ -95,7 +107,20 @@ func (b *groupBuilder) withHA(pod *corev1.PodSpec) error {
 	c := &pod.Containers[0]
 	args := []string{"ha", "agent", "--lease", HALeaseName(b.net.Name, b.group.Name), "--namespace", b.net.Namespace,
 		"--lease-ttl", t.TTL.String(), "--safety-margin", t.Margin.String(), "--suri-file", suriFile,
-		"--rpc", "http://127.0.0.1:" + strconv.Itoa(np.Ports.RPC), "--binary", np.Binary, "--base-path", np.BasePath, "--gossamer"}
+		"--rpc", "http://127.0.0.1:" + strconv.Itoa(np.Ports.RPC), "--binary", np.Binary, "--base-path", np.BasePath}
+	if np.Flavor == v1alpha1.FlavorGossamer {
+		args = append(args, "--gossamer")
+	} else {
+		// The keystore is memory: keys never reach a disk, and a pod made again starts
+		// without them (the agent writes them only once it may sign).
+		args = append(args, "--keystore", np.KeystorePath)
+		for _, k := range np.Keys.Types {
+			args = append(args, "--key-type", k.Type+":"+k.Scheme)
+		}
+		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: volumeKeystore, VolumeSource: corev1.VolumeSource{
+			EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: ptr(resource.MustParse(keystoreSize))}}})
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: volumeKeystore, MountPath: np.KeystorePath})
+	}
 	for _, a := range c.Args {
 		args = append(args, "--sign-arg="+a)
 	}
@@ -107,6 +132,30 @@ func (b *groupBuilder) withHA(pod *corev1.PodSpec) error {
 		corev1.VolumeMount{Name: volumeKeys, MountPath: suriFile, SubPath: "0", ReadOnly: true})
 	pod.ServiceAccountName = HAAccessName(b.net.Name, b.group.Name)
 	pod.AutomountServiceAccountToken = ptr(true)
+	return nil
+}
+
+// withoutKeyInserts drops the plan's key insert commands from the init step: the agent writes
+// the keystore itself, only when it may sign, and empties it before every keyless start.
+func withoutKeyInserts(pod *corev1.PodSpec, np *network.NodePlan) error {
+	if len(np.InsertKeys) == 0 {
+		return nil
+	}
+	for i, c := range pod.InitContainers {
+		if c.Name != initName {
+			continue
+		}
+		if len(np.Init) == 0 {
+			pod.InitContainers = slices.Delete(pod.InitContainers, i, i+1)
+			return nil
+		}
+		script, err := initScript(np.Binary, np.Init, nil)
+		if err != nil {
+			return err
+		}
+		pod.InitContainers[i].Command = []string{"/bin/sh", "-c", script}
+		return nil
+	}
 	return nil
 }
 

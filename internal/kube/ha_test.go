@@ -1,11 +1,14 @@
 package kube
 
 import (
+	"bytes"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -125,7 +128,8 @@ func TestHARefusedInClusters(t *testing.T) {
 	for _, c := range []struct{ group, opts, want string }{
 		{`ha: {etcd: {endpoints: ["http://127.0.0.1:2379"]}}`, "onf:test", "spec.groups[0].ha.etcd: "},
 		{`ha: {}`, "", "spec.groups[0].ha: runs the onf image"},
-		{`ha: {}, node: {flavor: substrate, image: polkadot:test, binary: /polkadot}`, "onf:test", "spec.groups[0].ha: clusters run ha for gossamer"},
+		{`ha: {}, node: {flavor: substrate, image: polkadot:test, binary: /polkadot}`, "onf:test", "invalid network spec:\n  spec.groups[0].keys.types[6]: an ha candidate's keystore is written by its agent, which derives sr25519 and ed25519 keys only, not beef:ecdsa"},
+		{`ha: {}, keys: {dev: ["//Alice", "//Bob"]}, node: {flavor: substrate, image: polkadot:test, binary: /polkadot}`, "onf:test", "spec.groups[0].keys: an ha group signs for one identity"},
 	} {
 		spec := strings.Replace(haSpec, `ha: {standbys: 1, leaseTTL: 9s, safetyMargin: 3s}`, c.group, 1)
 		n, err := network.Parse([]byte(spec))
@@ -137,4 +141,64 @@ func TestHARefusedInClusters(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", c.group, err, c.want)
 		}
 	}
+}
+
+// A collator ha group renders as its identity's candidates like a gossamer one, but the
+// agent fills a polkadot-sdk keystore: --keystore and --key-type aura:sr25519 in its
+// arguments, a memory-backed keystore volume, no key insert init step (the agent writes the
+// keys only once it may sign), and --collator on the signing command line only.
+func TestHACollatorGolden(t *testing.T) {
+	const spec = "testdata/ha/collator.yaml"
+	n := loadSpec(t, spec)
+	objs, err := Desired(n, testKeys(t, n), Options{GatewayImage: "onf:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := WriteYAML(&got, objs); err != nil {
+		t.Fatal(err)
+	}
+	golden := strings.TrimSuffix(spec, ".yaml") + ".golden.yaml"
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/kube -run TestHACollatorGolden -update)", err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("objects differ from %s (run with -update and review the diff):\n%s", golden, firstDiff(string(want), got.String()))
+	}
+	for _, o := range objs {
+		sts, ok := o.(*appsv1.StatefulSet)
+		if !ok || sts.Name != GroupName("paras", "collator") {
+			continue
+		}
+		pod := sts.Spec.Template.Spec
+		args := strings.Join(pod.Containers[0].Args, " ")
+		for _, want := range []string{"--keystore /keystore --key-type aura:sr25519", "--sign-arg=--collator", "--sign-arg=--keystore-path --sign-arg=/keystore"} {
+			if !strings.Contains(args, want) {
+				t.Errorf("agent args lack %q:\n%s", want, args)
+			}
+		}
+		if strings.Contains(args, "--standby-arg=--collator") || strings.Contains(args, "--standby-arg=--keystore-path") || strings.Contains(args, "--gossamer") {
+			t.Errorf("the keyless command line collates or reads a keystore:\n%s", args)
+		}
+		for _, ic := range pod.InitContainers {
+			if ic.Name == initName {
+				t.Errorf("an init step inserts keys: %v", ic.Command)
+			}
+		}
+		var memory bool
+		for _, v := range pod.Volumes {
+			memory = memory || (v.Name == volumeKeystore && v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory)
+		}
+		if !memory || len(sts.Spec.VolumeClaimTemplates) != 1 {
+			t.Errorf("keystore not in memory, or claims %d (want the data volume only)", len(sts.Spec.VolumeClaimTemplates))
+		}
+		return
+	}
+	t.Fatal("no collator StatefulSet")
 }
