@@ -241,8 +241,19 @@ victorialogs() {
   build_in victorialogs victoria-logs "$VICTORIALOGS_VERSION" github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs "-s -w"
 }
 
+# --- Backups: a real S3 server for the s3:// destination's tests --------------------------------
+# versitygw's S3 API on its POSIX backend, from the wrapper's own main (not upstream's command,
+# which links every backend and took over 15 minutes to build cold here). v1.8.0, not the
+# v1.0.19 the issue names: the module proxy refuses v1.0.19 (docs/backup.md).
+VERSITYGW_VERSION=v1.8.0
+
+versitygw() {
+  build versitygw "$(own_code "$VERSITYGW_VERSION" versitygw)" . "-s -w"
+}
+
 case "${1:-}" in
   gossamer) gossamer ;;
+  versitygw) versitygw ;;
   victorialogs) victorialogs ;;
   kubo) kubo ;;
   oapi-codegen) oapi_codegen ;;
@@ -265,7 +276,7 @@ case "${1:-}" in
     # Steps are separated by ';', not '&&': errexit is off inside an '&&' list, so a failed
     # build would not stop the lane.
     lane_kube() { kube_all; etcd; kwok; controller_gen; }
-    lane_rest() { gossamer; kubo; coredns; kube_network_policies; helm; victorialogs; }
+    lane_rest() { gossamer; kubo; coredns; kube_network_policies; helm; victorialogs; versitygw; }
     lane_kube >/dev/null & kube_pid=$!
     lane_rest >/dev/null & rest_pid=$!
     status=0
@@ -286,6 +297,7 @@ case "${1:-}" in
     echo "export HELM_BIN=$(helm)"
     echo "export CONTROLLER_GEN_BIN=$(controller_gen)"
     echo "export VICTORIALOGS_BIN=$(victorialogs)"
+    echo "export VERSITYGW_BIN=$(versitygw)"
     ;;
-  *) echo "usage: $0 gossamer|victorialogs|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|kube-network-policies|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
+  *) echo "usage: $0 gossamer|versitygw|victorialogs|kubo|oapi-codegen|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|coredns|kube-network-policies|etcd|kubebuilder-assets|kwok|kwok-stages|helm|controller-gen|env" >&2; exit 2 ;;
 esac

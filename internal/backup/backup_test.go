@@ -95,8 +95,12 @@ func archiveEntries(t *testing.T, file string) []string {
 }
 
 func TestCreateListVerifyRestore(t *testing.T) {
+	eachDestination(t, testCreateListVerifyRestore)
+}
+
+func testCreateListVerifyRestore(t *testing.T, dest, dir string) {
 	ctx := context.Background()
-	src, dest := dataDir(t), t.TempDir()
+	src := dataDir(t)
 	st, err := Open(ctx, dest)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +113,7 @@ func TestCreateListVerifyRestore(t *testing.T) {
 	if m.Files != 5 || m.SHA256 == "" || m.ArchiveSize == 0 {
 		t.Errorf("manifest %+v: want 5 files, a checksum and a size", m)
 	}
-	entries := archiveEntries(t, filepath.Join(dest, id, archiveObject))
+	entries := archiveEntries(t, filepath.Join(dir, id, archiveObject))
 	for _, e := range entries {
 		if Excluded(e) {
 			t.Errorf("archive holds excluded entry %s", e)
@@ -164,30 +168,31 @@ func TestCorruptArchiveRefused(t *testing.T) {
 		{"truncated", func(b []byte) []byte { return b[:len(b)*2/3] }, "truncated"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dest := t.TempDir()
-			st, id := backedUp(t, dest)
-			obj := filepath.Join(dest, id, archiveObject)
-			data, err := os.ReadFile(obj)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(obj, tc.corrupt(data), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.Verify(ctx, id); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("verify: %v, want %s corruption", err, tc.want)
-			}
-			dst := dataDir(t)
-			before := tree(t, dst)
-			if _, err := st.Restore(ctx, id, dst); !errors.Is(err, ErrCorrupt) {
-				t.Errorf("restore: %v, want refused as corrupt", err)
-			}
-			if after := tree(t, dst); after != before {
-				t.Errorf("data changed by a refused restore:\n%s\nwant\n%s", after, before)
-			}
-			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".*restore*")); len(left) != 0 {
-				t.Errorf("left behind: %v", left)
-			}
+			eachDestination(t, func(t *testing.T, dest, dir string) {
+				st, id := backedUp(t, dest)
+				obj := filepath.Join(dir, id, archiveObject)
+				data, err := os.ReadFile(obj)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(obj, tc.corrupt(data), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.Verify(ctx, id); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("verify: %v, want %s corruption", err, tc.want)
+				}
+				dst := dataDir(t)
+				before := tree(t, dst)
+				if _, err := st.Restore(ctx, id, dst); !errors.Is(err, ErrCorrupt) {
+					t.Errorf("restore: %v, want refused as corrupt", err)
+				}
+				if after := tree(t, dst); after != before {
+					t.Errorf("data changed by a refused restore:\n%s\nwant\n%s", after, before)
+				}
+				if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".*restore*")); len(left) != 0 {
+					t.Errorf("left behind: %v", left)
+				}
+			})
 		})
 	}
 }
@@ -212,8 +217,11 @@ func tree(t *testing.T, dir string) string {
 // A backup whose archive fails half-way leaves no manifest: it is not listed and cannot be
 // restored, and no archive object is left either.
 func TestFailedBackupNeverLooksComplete(t *testing.T) {
+	eachDestination(t, testFailedBackupNeverLooksComplete)
+}
+
+func testFailedBackupNeverLooksComplete(t *testing.T, dest, dir string) {
 	ctx := context.Background()
-	dest := t.TempDir()
 	st, err := Open(ctx, dest)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +236,7 @@ func TestFailedBackupNeverLooksComplete(t *testing.T) {
 	if _, err := st.Restore(ctx, id, t.TempDir()); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("restore: %v, want not found", err)
 	}
-	if _, err := os.Stat(filepath.Join(dest, id, archiveObject)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, id, archiveObject)); !os.IsNotExist(err) {
 		t.Errorf("archive object left: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -134,10 +135,10 @@ func (s *Store) Create(ctx context.Context, src string, m Manifest) (*Manifest, 
 	if err != nil {
 		cancel() // gocloud discards a write whose context ended
 		_ = w.Close()
-		return nil, fmt.Errorf("backup %s: %w", m.ID, err)
+		return nil, errors.Join(fmt.Errorf("backup %s: %w", m.ID, err), s.abortUploads(ctx, m.ID))
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("backup %s: upload: %w", m.ID, err)
+		return nil, errors.Join(fmt.Errorf("backup %s: upload: %w", m.ID, err), s.abortUploads(ctx, m.ID))
 	}
 	m.Format, m.Stats, m.ArchiveSize, m.SHA256 = Format, st, cw.n, hex.EncodeToString(sum.Sum(nil))
 	data, err := json.MarshalIndent(m, "", "  ")
@@ -148,6 +149,38 @@ func (s *Store) Create(ctx context.Context, src string, m Manifest) (*Manifest, 
 		return nil, fmt.Errorf("backup %s: manifest: %w", m.ID, err)
 	}
 	return &m, nil
+}
+
+// abortUploads aborts the S3 multipart uploads left under a backup whose upload failed. The
+// SDK aborts a failed upload itself, but on the upload's context: after an interruption
+// (Ctrl-C, SIGTERM, a Job's deadline) that context has ended, the abort is never sent, and
+// the parts stay on the server, listed nowhere yet stored (and billed) until a lifecycle rule
+// removes them. This runs on a context of its own for the same reason. Not S3: nothing to do.
+func (s *Store) abortUploads(ctx context.Context, id string) error {
+	var client *s3.Client
+	if !s.bucket.As(&client) {
+		return nil
+	}
+	u, err := url.Parse(s.url)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	bucket, prefix := u.Host, id+"/"
+	pages := s3.NewListMultipartUploadsPaginator(client, &s3.ListMultipartUploadsInput{Bucket: &bucket, Prefix: &prefix})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("backup %s: abort the failed upload: %w", id, err)
+		}
+		for _, up := range page.Uploads {
+			if _, err := client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: up.Key, UploadId: up.UploadId}); err != nil {
+				return fmt.Errorf("backup %s: abort the failed upload: %w", id, err)
+			}
+		}
+	}
+	return nil
 }
 
 func fmtErrIf(cond bool, format string, args ...any) error {
