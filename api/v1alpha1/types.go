@@ -74,6 +74,7 @@ type SubstrateNetworkSpec struct {
 
 // Chain says where a chain spec comes from. Exactly one field is set.
 // +kubebuilder:validation:XValidation:rule="(has(self.builtin) ? 1 : 0) + (has(self.file) ? 1 : 0) + (has(self.url) ? 1 : 0) + (has(self.configMap) ? 1 : 0) == 1",message="set exactly one of builtin, file, url, configMap"
+// +kubebuilder:validation:XValidation:rule="!has(self.sha256) || has(self.url)",message="sha256 is the checksum of url: set url",fieldPath=".sha256"
 type Chain struct {
 	// Builtin is a chain the node software knows by name: for gossamer `westend-dev` or
 	// `westend-local` (the specs shipped with gossamer), for polkadot-sdk binaries any name they
@@ -88,11 +89,19 @@ type Chain struct {
 	// +kubebuilder:validation:MaxLength=4096
 	File string `json:"file,omitempty"`
 
-	// URL is an http(s) address of a chain spec JSON file, fetched before the nodes start.
+	// URL is an http(s) address of a chain spec JSON file, fetched before the nodes start:
+	// by `onf up` locally, by an init step of each node pod in clusters (which needs sha256).
 	// +optional
 	// +kubebuilder:validation:Pattern=`^https?://`
 	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url,omitempty"`
+
+	// SHA256 is the hex sha256 of the chain spec at url: a changed or tampered file is
+	// refused and the node does not start. Required in clusters (every pod start downloads
+	// the file again); checked when set locally.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
+	SHA256 string `json:"sha256,omitempty"`
 
 	// ConfigMap names a ConfigMap key holding the chain spec (clusters only).
 	// +optional
@@ -139,6 +148,40 @@ type Gateway struct {
 	// Default: requests of 100m CPU and 128Mi memory, limits of 1 CPU and 512Mi.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Ingress publishes the gateway outside the cluster through a networking.k8s.io/v1
+	// Ingress (clusters only): the way in for clients, who bring their API keys.
+	// +optional
+	Ingress *GatewayIngress `json:"ingress,omitempty"`
+}
+
+// GatewayIngress is the Ingress in front of the gateway's Service.
+type GatewayIngress struct {
+	// ClassName is the IngressClass (ingressClassName). Default: the cluster's default class.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ClassName string `json:"className,omitempty"`
+
+	// Hosts are the DNS names the Ingress routes to the gateway.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=253
+	Hosts []string `json:"hosts"`
+
+	// Path routed to the gateway, an absolute path prefix. Default: /.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Path string `json:"path,omitempty"`
+
+	// TLSSecretName names a kubernetes.io/tls Secret (in the network's namespace) holding
+	// the hosts' certificate; unset, the Ingress serves no TLS of its own.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	TLSSecretName string `json:"tlsSecretName,omitempty"`
+
+	// Annotations are added to the Ingress (the ingress controller's settings, cert-manager).
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // KeyReference names one key of a Kubernetes ConfigMap or Secret in the network's namespace.
@@ -243,6 +286,17 @@ type NodeGroup struct {
 	// +kubebuilder:validation:items:MaxLength=4096
 	Args []string `json:"args,omitempty"`
 
+	// Database is the chain database backend (polkadot-sdk's --database): rocksdb or
+	// paritydb. Default: the node's own. Gossamer has a database of its own and takes none.
+	// +optional
+	Database Database `json:"database,omitempty"`
+
+	// RuntimeOverride gives the nodes a WASM runtime that replaces the on-chain runtime of
+	// the same spec version (polkadot-sdk's --wasm-runtime-overrides; clusters only): an
+	// init step downloads it and checks its sha256 before the node starts.
+	// +optional
+	RuntimeOverride *RuntimeOverride `json:"runtimeOverride,omitempty"`
+
 	// Telemetry sends the nodes' telemetry to these endpoints (polkadot-sdk only). Unset:
 	// telemetry is off (--no-telemetry).
 	// +optional
@@ -275,6 +329,12 @@ type NodeGroup struct {
 	// +kubebuilder:validation:Enum=Retain;Delete
 	StorageRetention string `json:"storageRetention,omitempty"`
 
+	// StorageGrowth grows each node's data volume when it fills up (clusters only): the
+	// operator reads the kubelet's volume stats and raises a claim's request by step once its
+	// use passes threshold, up to max, where the StorageClass allows volume expansion.
+	// +optional
+	StorageGrowth *StorageGrowth `json:"storageGrowth,omitempty"`
+
 	// Autoscaling scales an rpc group on CPU load (clusters only).
 	// +optional
 	Autoscaling *Autoscaling `json:"autoscaling,omitempty"`
@@ -301,6 +361,27 @@ type NodeGroup struct {
 	RestoreFrom *RestoreFrom `json:"restoreFrom,omitempty"`
 }
 
+// Database is a polkadot-sdk chain database backend.
+// +kubebuilder:validation:Enum=rocksdb;paritydb
+type Database string
+
+const (
+	DatabaseRocksDB  Database = "rocksdb"
+	DatabaseParityDB Database = "paritydb"
+)
+
+// RuntimeOverride is a WASM runtime file at a URL with its checksum.
+type RuntimeOverride struct {
+	// URL is an http(s) URL of a runtime .wasm file (a compact or compressed WASM blob).
+	// +kubebuilder:validation:Pattern=`^https?://`
+	// +kubebuilder:validation:MaxLength=2048
+	URL string `json:"url"`
+
+	// SHA256 is the hex sha256 of the file at url.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
+	SHA256 string `json:"sha256"`
+}
+
 // BackupIDPattern is the form of a backup ID as `onf backup create` makes them:
 // NETWORK-YYYYMMDDtHHMMSS.mmmz.
 const BackupIDPattern = `^[a-z][a-z0-9-]{0,41}-[0-9]{8}t[0-9]{6}(\.[0-9]{3})?z$`
@@ -323,6 +404,26 @@ type RestoreFrom struct {
 	// +optional
 	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
 	SHA256 string `json:"sha256,omitempty"`
+}
+
+// StorageGrowth is when and how far a group's data volumes grow on their own (docs/spec-reference.md#storage-growth).
+type StorageGrowth struct {
+	// Threshold is the share of a volume's capacity, in percent, in use at which it grows.
+	// Default: 80.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=99
+	Threshold int32 `json:"threshold,omitempty"`
+
+	// Step is how much a volume grows each time: a Kubernetes quantity (10Gi) or a percentage
+	// of its current size (25%). Default: 20%.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Step string `json:"step,omitempty"`
+
+	// Max is the largest a volume grows to (a Kubernetes quantity, at least storage).
+	// +kubebuilder:validation:MaxLength=64
+	Max string `json:"max"`
 }
 
 // HA is a validator or collator group's failover: per identity one active node holding the
@@ -571,6 +672,42 @@ type RPC struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100000
 	MaxConnections *int32 `json:"maxConnections,omitempty"`
+
+	// Service shapes the load-balanced RPC Service of an rpc, full or archive group
+	// (clusters only): its type, annotations and load balancer settings. A NodePort or
+	// LoadBalancer Service serves safe methods only and never the gateway's group
+	// (docs/security.md).
+	// +optional
+	Service *RPCService `json:"service,omitempty"`
+}
+
+// RPCService is a group's RPC Service.
+type RPCService struct {
+	// Type of the Service. Default: ClusterIP (reachable inside the cluster only).
+	// +optional
+	// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer
+	Type corev1.ServiceType `json:"type,omitempty"`
+
+	ServiceOptions `json:",inline"`
+}
+
+// ServiceOptions are settings of a Service onf makes, for a load balancer or external-dns.
+type ServiceOptions struct {
+	// Annotations are added to the Service, after groups[].pod.serviceAnnotations.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// ExternalTrafficPolicy of a NodePort or LoadBalancer Service: Local keeps the client's
+	// address and sends traffic only to nodes running a pod, Cluster spreads it over all.
+	// +optional
+	// +kubebuilder:validation:Enum=Cluster;Local
+	ExternalTrafficPolicy corev1.ServiceExternalTrafficPolicy `json:"externalTrafficPolicy,omitempty"`
+
+	// LoadBalancerSourceRanges are the CIDRs a LoadBalancer Service accepts clients from.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MaxLength=64
+	LoadBalancerSourceRanges []string `json:"loadBalancerSourceRanges,omitempty"`
 }
 
 // PodOptions are Kubernetes pod settings of a group, passed to its pods as they are.
@@ -612,6 +749,71 @@ type PodOptions struct {
 	// Service and per-pod P2P Services), e.g. for external-dns or a cloud load balancer.
 	// +optional
 	ServiceAnnotations map[string]string `json:"serviceAnnotations,omitempty"`
+
+	// ImagePullSecrets name Secrets (docker-registry type) in the network's namespace that
+	// the kubelet pulls the group's images with: the node image and the sidecars'.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
+	// ServiceAccountName runs the pods as this existing ServiceAccount. Its token is not
+	// mounted (the node needs none): a sidecar that needs one mounts a projected
+	// serviceAccountToken volume of volumes. Not with ha, whose pods run as the group's
+	// own ServiceAccount.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// SecurityContext is the pods' security context (runAsUser, runAsGroup, fsGroup,
+	// runAsNonRoot, seccompProfile, ...). Fields left unset keep onf's: fsGroup 1000.
+	// +optional
+	SecurityContext *corev1.PodSecurityContext `json:"securityContext,omitempty"`
+
+	// ContainerSecurityContext is laid over the security context of the containers that
+	// run the node image (the node and its init steps). It can only tighten it: they drop
+	// every capability and never escalate privileges, so privileged, capabilities.add and
+	// allowPrivilegeEscalation: true are refused.
+	// +optional
+	ContainerSecurityContext *corev1.SecurityContext `json:"containerSecurityContext,omitempty"`
+
+	// TerminationGracePeriodSeconds is how long a stopping node may take to flush its
+	// database before it is killed. Default: 60.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=86400
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+
+	// Env are extra environment variables of the node container (and of the node process
+	// under `onf up`, where only literal values work). Names onf sets are refused, and so is
+	// valueFrom.secretKeyRef: secrets never reach environment variables; mount a Secret
+	// volume (volumes, volumeMounts) instead.
+	// +optional
+	// +kubebuilder:validation:MaxItems=100
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
+	// Volumes are extra volumes of the pods, for volumeMounts and the containers here.
+	// Names of onf's own volumes are refused.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	Volumes []corev1.Volume `json:"volumes,omitempty"`
+
+	// VolumeMounts mount volumes of Volumes into the node container, away from onf's own
+	// paths (data directory, node key, keystore, chain spec).
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	VolumeMounts []corev1.VolumeMount `json:"volumeMounts,omitempty"`
+
+	// Containers are sidecars beside the node container (substrate-api-sidecar, a log
+	// shipper): they reach the node on 127.0.0.1 and mount only volumes of Volumes.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	Containers []corev1.Container `json:"containers,omitempty"`
+
+	// InitContainers run after onf's own init steps (the data directory and keystore are
+	// prepared, a restore is done) and before the node starts.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	InitContainers []corev1.Container `json:"initContainers,omitempty"`
 }
 
 // MonitorKind is the Prometheus Operator object that scrapes a network.
@@ -660,6 +862,19 @@ type Monitoring struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	MetricRelabelings []RelabelConfig `json:"metricRelabelings,omitempty"`
+
+	// TargetLabels are labels of the groups' headless Services copied onto the scraped
+	// series (ServiceMonitor only).
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=317
+	TargetLabels []string `json:"targetLabels,omitempty"`
+
+	// PodTargetLabels are labels of the pods copied onto the scraped series.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=317
+	PodTargetLabels []string `json:"podTargetLabels,omitempty"`
 }
 
 // RelabelConfig is a Prometheus relabeling rule, as the Prometheus Operator takes it.
@@ -744,6 +959,18 @@ type P2P struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:items:MaxLength=512
 	Bootnodes []string `json:"bootnodes,omitempty"`
+
+	// Service shapes the per-pod P2P Services of an exposed group (clusters only).
+	// +optional
+	Service *ServiceOptions `json:"service,omitempty"`
+
+	// NodeKeySecret names a Secret of your own holding the nodes' P2P keys, keys "0", "1",
+	// ... one per replica (the layout of the NET-GROUP-node-keys Secret onf makes), for peer
+	// IDs that you choose and keep (clusters; `onf render` reads them from --node-keys). A
+	// replica without a key is an error, never a generated key.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	NodeKeySecret string `json:"nodeKeySecret,omitempty"`
 }
 
 // Autoscaling scales a group between MinReplicas and MaxReplicas.
@@ -828,6 +1055,11 @@ type RelayChain struct {
 	// +kubebuilder:validation:MaxLength=10
 	Pruning string `json:"pruning,omitempty"`
 
+	// Database is the embedded relay chain node's database backend (rocksdb or paritydb).
+	// Default: the node's own.
+	// +optional
+	Database Database `json:"database,omitempty"`
+
 	// Metrics serves the embedded relay chain node's Prometheus metrics on a port of its own
 	// (clusters only: port 9625, named relay-metrics, scraped beside the node's). Default:
 	// off (--no-prometheus).
@@ -875,6 +1107,29 @@ type SubstrateNetworkStatus struct {
 	// +listType=map
 	// +listMapKey=group
 	Rollouts []RolloutStatus `json:"rollouts,omitempty"`
+
+	// Volumes are the data volumes of the groups with storageGrowth: their size (grown
+	// beyond spec.groups[].storage by the operator) and how full the kubelet reports them.
+	// +optional
+	// +listType=map
+	// +listMapKey=claim
+	Volumes []VolumeStatus `json:"volumes,omitempty"`
+}
+
+// VolumeStatus is one data volume of a group with storageGrowth.
+type VolumeStatus struct {
+	// Claim is the PersistentVolumeClaim (data-NETWORK-GROUP-i).
+	Claim string `json:"claim"`
+	Group string `json:"group"`
+	// Size is the claim's storage request: the group's storage, or more once grown.
+	Size string `json:"size"`
+	// UsedPercent is the share of the volume's file system in use, from the kubelet's volume
+	// stats; unset while the kubelet reports none.
+	// +optional
+	UsedPercent *int32 `json:"usedPercent,omitempty"`
+	// Resizing: the volume or its file system is still growing to Size.
+	// +optional
+	Resizing bool `json:"resizing,omitempty"`
 }
 
 // RolloutPhase is where a group's canary rollout is.

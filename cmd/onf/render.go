@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/chainspec"
 	"github.com/dinfra/stack/internal/kube"
 	"github.com/dinfra/stack/internal/network"
@@ -38,7 +39,9 @@ PrometheusRule with the alert rules of monitoring/rules scoped to the network
 
 Node keys give the nodes their peer IDs, which boot node addresses name, so they must stay the
 same from one render to the next: they are kept as files (0600) in --node-keys and generated
-there once. They are the only thing render writes, and only for a spec that is valid and
+there once; a group with its own node key Secret (p2p.nodeKeySecret) needs its keys there
+already (the Secret's key N as the file GROUP-N), which render never generates. They are the
+only thing render writes, and only for a spec that is valid and
 renders completely: a spec with any problem writes nothing. New keys are reported on standard
 error. The output holds them in Secrets: encrypt it (SOPS, Sealed Secrets) before it goes
 into a repository. Objects carry no owner reference; deleting them is up to you.`,
@@ -77,7 +80,7 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 			if _, err := kube.Desired(n, placeholders, opts); err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
-			keys, err := renderKeys(c.ErrOrStderr(), keysDir, kube.KeyNames(n))
+			keys, err := renderKeys(c.ErrOrStderr(), keysDir, kube.KeyNames(n), ownKeys(n))
 			if err != nil {
 				return err
 			}
@@ -99,8 +102,17 @@ into a repository. Objects carry no owner reference; deleting them is up to you.
 }
 
 // renderKeys reads the node keys kept in dir and creates the missing ones, saying how many it
-// created: render's only writes.
-func renderKeys(stderr io.Writer, dir string, names []string) (kube.NodeKeys, error) {
+// created: render's only writes. The keys of nodes in own (groups with their own node key
+// Secret) are never created: a missing one fails before any key is written.
+func renderKeys(stderr io.Writer, dir string, names []string, own map[string]string) (kube.NodeKeys, error) {
+	for _, name := range names {
+		if field, ok := own[name]; ok {
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				return nil, fmt.Errorf("%s: node %s's key: %w (render reads the keys of a group with its own node key Secret from --node-keys, the Secret's key %s as the file %s, and never generates them)",
+					field, name, err, name[strings.LastIndex(name, "-")+1:], name)
+			}
+		}
+	}
 	keys := kube.NodeKeys{}
 	created := 0
 	for _, name := range names {
@@ -120,9 +132,25 @@ func renderKeys(stderr io.Writer, dir string, names []string) (kube.NodeKeys, er
 	return keys, nil
 }
 
-// readChainFile reads a chain.file for a ConfigMap: a regular file holding a chain spec (never
-// whatever the path names, /etc/shadow included) that fits in one (the API server refuses
-// ConfigMaps over 1 MiB).
+// ownKeys maps the nodes (<group>-<index>) of groups with their own node key Secret to that
+// field's path.
+func ownKeys(n *v1alpha1.SubstrateNetwork) map[string]string {
+	own := map[string]string{}
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		if g.P2P == nil || g.P2P.NodeKeySecret == "" {
+			continue
+		}
+		for r := range kube.KeyedReplicas(g) {
+			own[fmt.Sprintf("%s-%d", g.Name, r)] = fmt.Sprintf("spec.groups[%d].p2p.nodeKeySecret", i)
+		}
+	}
+	return own
+}
+
+// readChainFile reads a chain.file for ConfigMaps: a regular file holding a chain spec (never
+// whatever the path names, /etc/shadow included) of at most chainspec's cap; one over the
+// API server's 1 MiB ConfigMap limit is packed across several (kube's chainMounts).
 func readChainFile(path string) ([]byte, error) {
-	return chainspec.ReadFile(path, chainspec.Options{MaxBytes: 1 << 20})
+	return chainspec.ReadFile(path, chainspec.Options{})
 }

@@ -131,6 +131,7 @@ var substrateRefused = map[string]string{
 	"--allow-private-ip":                   "would let peers steer the node to private addresses",
 	"--allow-private-ipv4":                 "would let peers steer the node to private addresses",
 	"--ipfs-server":                        "would serve transactions to the IPFS network",
+	"--db":                                 "set from database",
 	"--pruning":                            whyPruning,
 	"--blocks-pruning":                     whyPruning,
 	"--keep-blocks":                        whyPruning,
@@ -212,9 +213,10 @@ func sampleNodes() []Node {
 							Bootnodes: []string{"/ip4/127.0.0.1/tcp/1/p2p/x"}, NodeKeyFile: "/data/key",
 							PublicHost: host, External: external, RPCMethods: methods,
 							CORS: []string{"all"}, MaxConns: 10, Pruning: pruning, DevKey: "//Alice",
+							Database: v1alpha1.DatabaseParityDB, RuntimeOverrides: "/runtimes",
 						}
 						if role == v1alpha1.RoleCollator {
-							n.Parachain = &Parachain{ID: 1000, RelayChain: "dev", RelayBootnodes: n.Bootnodes}
+							n.Parachain = &Parachain{ID: 1000, RelayChain: "dev", RelayBootnodes: n.Bootnodes, RelayDatabase: v1alpha1.DatabaseRocksDB}
 							nodes = append(nodes, n)
 							withRPC := n
 							withRPC.Parachain = &Parachain{ID: 1000, RelayChain: "dev", RelayRPCURLs: []string{"ws://relay"}}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/dinfra/stack/api/v1alpha1"
 )
@@ -51,11 +52,15 @@ type Node struct {
 	CORS        []string
 	MaxConns    int32
 	Pruning     string
-	DevKey      string // a well-known dev URI such as //Alice
-	SessionKeys []SessionKey
-	Parachain   *Parachain
-	Extra       []string
-	Telemetry   []v1alpha1.TelemetryEndpoint // none: --no-telemetry
+	Database    v1alpha1.Database // --database; "" leaves the node's default
+	// RuntimeOverrides is a directory of WASM runtimes replacing on-chain ones of the same
+	// spec version (--wasm-runtime-overrides); "" for none.
+	RuntimeOverrides string
+	DevKey           string // a well-known dev URI such as //Alice
+	SessionKeys      []SessionKey
+	Parachain        *Parachain
+	Extra            []string
+	Telemetry        []v1alpha1.TelemetryEndpoint // none: --no-telemetry
 
 	// KeystorePath is the session keystore's directory, apart from BasePath so that no copy
 	// of the chain database (backup, snapshot, migration) ever holds a private key.
@@ -75,6 +80,7 @@ type Parachain struct {
 	RelayBootnodes []string // relay chain boot nodes for the embedded node
 	RelayRPCURLs   []string // external relay chain RPC instead of an embedded node
 	RelayPruning   string   // the embedded node's pruning, as Node.Pruning
+	RelayDatabase  v1alpha1.Database
 	RelayArgs      []string
 }
 
@@ -180,15 +186,20 @@ func publicAddr(host, publicPort string, port int) string {
 	return multiaddr(host, publicPort, "")
 }
 
+// multiaddr is /PROTO/HOST/tcp/PORT[/p2p/PEER]; a host that starts with a slash is a
+// multiaddr prefix already (/ip4/..., or a variable the kubelet fills with one).
 func multiaddr(host, port, peerID string) string {
-	proto := "dns"
-	if ip, err := netip.ParseAddr(host); err == nil {
-		proto = "ip4"
-		if ip.Is6() {
-			proto = "ip6"
+	a := host + "/tcp/" + port
+	if !strings.HasPrefix(host, "/") {
+		proto := "dns"
+		if ip, err := netip.ParseAddr(host); err == nil {
+			proto = "ip4"
+			if ip.Is6() {
+				proto = "ip6"
+			}
 		}
+		a = fmt.Sprintf("/%s/%s/tcp/%s", proto, host, port)
 	}
-	a := fmt.Sprintf("/%s/%s/tcp/%s", proto, host, port)
 	if peerID != "" {
 		a += "/p2p/" + peerID
 	}

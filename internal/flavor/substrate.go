@@ -44,6 +44,10 @@ func (substrate) Args(n Node) []string {
 		a = append(a, "--public-addr", publicAddr(n.PublicHost, n.PublicPort, n.Ports.P2P))
 	}
 	a = append(a, pruningArgs(n.Pruning)...)
+	a = append(a, databaseArgs(n.Database)...)
+	if n.RuntimeOverrides != "" {
+		a = append(a, "--wasm-runtime-overrides", n.RuntimeOverrides)
+	}
 	for _, b := range n.Bootnodes {
 		a = append(a, "--bootnodes", b)
 	}
@@ -75,6 +79,7 @@ func (substrate) Args(n Node) []string {
 			a = append(a, "--public-addr", publicAddr(n.PublicHost, n.RelayPublicPort, n.Ports.RelayP2P))
 		}
 		a = append(a, pruningArgs(p.RelayPruning)...)
+		a = append(a, databaseArgs(p.RelayDatabase)...)
 		for _, b := range p.RelayBootnodes {
 			a = append(a, "--bootnodes", b)
 		}
@@ -93,6 +98,14 @@ func pruningArgs(pruning string) []string {
 	default:
 		return []string{"--state-pruning", pruning}
 	}
+}
+
+// databaseArgs renders a database backend (groups[].database, relay.database).
+func databaseArgs(db v1alpha1.Database) []string {
+	if db == "" {
+		return nil
+	}
+	return []string{"--database", string(db)}
 }
 
 // Init has nothing to prepare: polkadot-sdk nodes create their database at first start.

@@ -112,10 +112,18 @@ func TestDesiredRejects(t *testing.T) {
 			"spec.groups[1].p2p.expose: gossamer announces only the port it listens on"},
 		{"local chain file", func(n *v1alpha1.SubstrateNetwork) { n.Spec.Chain = v1alpha1.Chain{File: "/specs/relay.json"} },
 			"spec.chain.file: a local file cannot be read in the cluster"},
-		{"chain URL", func(n *v1alpha1.SubstrateNetwork) {
+		{"chain URL without its checksum", func(n *v1alpha1.SubstrateNetwork) {
 			n.Spec.Parachains[0].Chain = v1alpha1.Chain{URL: "https://example.org/spec.json"}
 		},
-			"spec.parachains[0].chain.url: the operator does not download chain specs"},
+			"spec.parachains[0].chain.sha256: required in clusters with spec.parachains[0].chain.url"},
+		{"chain URL without the onf image", func(n *v1alpha1.SubstrateNetwork) {
+			n.Spec.Parachains[0].Chain = v1alpha1.Chain{URL: "https://example.org/spec.json", SHA256: strings.Repeat("a", 64)}
+		},
+			"spec.parachains[0].chain: runs the onf image on Kubernetes"},
+		{"runtime override without the onf image", func(n *v1alpha1.SubstrateNetwork) {
+			n.Spec.Groups[2].RuntimeOverride = &v1alpha1.RuntimeOverride{URL: "https://example.org/r.wasm", SHA256: strings.Repeat("a", 64)}
+		},
+			"spec.groups[2].runtimeOverride: runs the onf image on Kubernetes"},
 		{"names too long", func(n *v1alpha1.SubstrateNetwork) {
 			n.Name = strings.Repeat("r", 40)
 			n.Spec.Groups[0].Name = "validators-of-the-relay"

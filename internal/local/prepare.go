@@ -166,10 +166,21 @@ func checkChains(ctx context.Context, dir Dir, n *v1alpha1.SubstrateNetwork) (ma
 			}
 		case c.URL != "":
 			file := dir.FetchedChain(c.URL)
-			if fetched[file] != nil || exists(file) {
+			if data := fetched[file]; data != nil {
+				// The same URL twice: the same file, so the same checksum.
+				if c.SHA256 != "" && chainspec.SHA256(data) != c.SHA256 {
+					errs = append(errs, fmt.Errorf("%s.sha256: %s has sha256 %s", s.field, c.URL, chainspec.SHA256(data)))
+				}
 				continue
 			}
-			data, err := chainspec.Fetch(ctx, c.URL, chainspec.Options{})
+			if exists(file) {
+				// Kept from an earlier apply: a checksum set since must match it too.
+				if _, err := chainspec.ReadFile(file, chainspec.Options{SHA256: c.SHA256}); err != nil {
+					errs = append(errs, fmt.Errorf("%s.sha256: the chain spec fetched earlier from %s: %w", s.field, c.URL, err))
+				}
+				continue
+			}
+			data, err := chainspec.Fetch(ctx, c.URL, chainspec.Options{SHA256: c.SHA256})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s.url: %w", s.field, err))
 				continue

@@ -22,6 +22,10 @@ type NodeRef struct {
 	Candidate int    `json:"candidate,omitempty"`
 }
 
+// RuntimeOverrideDir is where a node finds its groups[].runtimeOverride: a directory in its
+// container (clusters fill it in an init step; local runs refuse the field).
+const RuntimeOverrideDir = "/onf/runtime"
+
 // Target is where plans run: it supplies the facts that differ between backends (a local
 // machine allocates ports on loopback; a cluster uses fixed ports and DNS names).
 type Target interface {
@@ -77,6 +81,9 @@ type NodePlan struct {
 	// loopback (P2P when the spec gives the node a public address); the local runtime
 	// confines every other listening socket of the node to loopback.
 	PublicPorts []int `json:"publicPorts,omitempty"`
+	// Env is the node process's extra environment (NAME=value) from pod.env, for local
+	// runs; clusters render pod.env into the pod as it is.
+	Env []string `json:"env,omitempty"`
 	// HA is the lease settings of an HA candidate (Identity set), nil for other nodes.
 	HA *v1alpha1.HA `json:"ha,omitempty"`
 
@@ -261,6 +268,11 @@ func planNode(n *v1alpha1.SubstrateNetwork, t Target, ref NodeRef) (NodePlan, er
 		Multiaddr:  flavor.Multiaddr(t.Host(ref), ports.P2P, peerID),
 		RPCMethods: g.RPC.Methods,
 	}
+	if g.Pod != nil {
+		for _, e := range g.Pod.Env {
+			np.Env = append(np.Env, e.Name+"="+e.Value)
+		}
+	}
 	if ref.Identity != "" {
 		np.HA = g.HA
 	}
@@ -302,7 +314,7 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 		if err != nil {
 			return fmt.Errorf("relay chain spec: %w", err)
 		}
-		para = &flavor.Parachain{ID: p.ID, RelayChain: relayChain, RelayRPCURLs: p.Relay.RPCURLs, RelayPruning: p.Relay.Pruning, RelayArgs: p.Relay.Args}
+		para = &flavor.Parachain{ID: p.ID, RelayChain: relayChain, RelayRPCURLs: p.Relay.RPCURLs, RelayPruning: p.Relay.Pruning, RelayDatabase: p.Relay.Database, RelayArgs: p.Relay.Args}
 		if len(p.Relay.RPCURLs) == 0 {
 			para.RelayBootnodes = relaySeeds
 		}
@@ -321,7 +333,10 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 		Ports: np.Ports, Bootnodes: np.Bootnodes, NodeKeyFile: np.NodeKeyFile, Host: self.Host, PublicHost: self.PublicHost,
 		PublicPort: self.PublicPort, RelayPublicPort: self.RelayPublicPort,
 		External: t.External(), RPCMethods: np.RPCMethods, CORS: g.RPC.CORS,
-		Pruning: g.Pruning, Parachain: para, Extra: g.Args, Telemetry: g.Telemetry,
+		Pruning: g.Pruning, Database: g.Database, Parachain: para, Extra: g.Args, Telemetry: g.Telemetry,
+	}
+	if g.RuntimeOverride != nil {
+		fn.RuntimeOverrides = RuntimeOverrideDir
 	}
 	if g.RPC.MaxConnections != nil {
 		fn.MaxConns = *g.RPC.MaxConnections
