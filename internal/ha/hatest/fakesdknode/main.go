@@ -6,10 +6,10 @@
 //   - at each start it appends one JSON line to <--base-path>/fake-node-starts.jsonl: its pid,
 //     its argv, whether it runs as an authority (--validator or --collator) and the files of
 //     its --keystore-path (name, mode, content) as it finds them;
-//   - it serves the JSON-RPC the agent asks its own node over loopback (system_health,
-//     chain_getBlockHash, chain_getHeader of a genesis block, state_call
-//     AuraApi_slot_duration = 6 s, state_getStorage) on 127.0.0.1:<--rpc-port>, as a
-//     parachain node would (no BABE);
+//   - it serves, over HTTP and WebSocket on 127.0.0.1:<--rpc-port>, the JSON-RPC that the
+//     agent and `onf status` ask a node (system_health, system_localPeerId from
+//     --node-key-file, chain_getBlockHash and chain_getHeader of a genesis block, state_call
+//     AuraApi_slot_duration = 6 s, state_getStorage), as a parachain node would (no BABE);
 //   - `key ...` subcommands (polkadot-sdk's key insert) fail: an ha candidate's keys must
 //     come from the agent, never from the node binary.
 package main
@@ -22,8 +22,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/dinfra/stack/internal/ha/hatest"
+	"github.com/dinfra/stack/internal/nodekey"
 )
 
 func main() {
@@ -70,7 +74,15 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Fprintln(os.Stderr, "fakesdknode: serving RPC on", ln.Addr(), "authority", st.Authority)
-	_ = http.Serve(ln, http.HandlerFunc(serveRPC))
+	peerID := ""
+	if file := flag("--node-key-file"); file != "" {
+		if data, err := os.ReadFile(file); err == nil {
+			if k, err := nodekey.ParseHex(strings.TrimSpace(string(data))); err == nil {
+				peerID = k.PeerID()
+			}
+		}
+	}
+	_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveRPC(w, r, peerID) }))
 }
 
 func record(file string, st hatest.FakeStart) error {
@@ -91,21 +103,54 @@ func record(file string, st hatest.FakeStart) error {
 
 const genesis = "0x0101010101010101010101010101010101010101010101010101010101010101"
 
-func serveRPC(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-		Params []any           `json:"params"`
+type request struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params []any           `json:"params"`
+}
+
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+func serveRPC(w http.ResponseWriter, r *http.Request, peerID string) {
+	if websocket.IsWebSocketUpgrade(r) {
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		for {
+			var req request
+			if err := conn.ReadJSON(&req); err != nil {
+				return
+			}
+			if err := conn.WriteJSON(answer(req, peerID)); err != nil {
+				return
+			}
+		}
 	}
+	var req request
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(answer(req, peerID))
+}
+
+func answer(req request, peerID string) map[string]any {
 	resp := map[string]any{"jsonrpc": "2.0", "id": req.ID}
 	switch req.Method {
 	case "system_health":
 		resp["result"] = map[string]any{"peers": 0, "isSyncing": false, "shouldHavePeers": false}
-	case "chain_getBlockHash":
+	case "system_localPeerId":
+		resp["result"] = peerID
+	case "system_name":
+		resp["result"] = "fakesdknode"
+	case "system_version":
+		resp["result"] = "0.0.0-fake"
+	case "system_chain":
+		resp["result"] = "fake"
+	case "chain_getBlockHash", "chain_getFinalizedHead":
 		resp["result"] = genesis
 	case "chain_getHeader":
 		resp["result"] = map[string]any{"parentHash": "0x" + fmt.Sprintf("%064d", 0), "number": "0x0",
@@ -121,6 +166,5 @@ func serveRPC(w http.ResponseWriter, r *http.Request) {
 	default:
 		resp["error"] = map[string]any{"code": -32601, "message": "fakesdknode: method not found"}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	return resp
 }
