@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/nodekey"
@@ -55,24 +57,29 @@ func TestDesiredGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got bytes.Buffer
-			if err := WriteYAML(&got, objs); err != nil {
-				t.Fatal(err)
-			}
-			golden := strings.TrimSuffix(spec, ".yaml") + ".golden.yaml"
-			if *update {
-				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/kube -update)", err)
-			}
-			if got.String() != string(want) {
-				t.Errorf("objects of %s differ from %s (run with -update and review the diff):\n%s", spec, golden, firstDiff(string(want), got.String()))
-			}
+			checkGolden(t, strings.TrimSuffix(spec, ".yaml")+".golden.yaml", objs)
 		})
+	}
+}
+
+// checkGolden compares objs as YAML with the golden file (rewritten with -update).
+func checkGolden(t *testing.T, golden string, objs []client.Object) {
+	t.Helper()
+	var got bytes.Buffer
+	if err := WriteYAML(&got, objs); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/kube -update)", err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("objects differ from %s (run with -update and review the diff):\n%s", golden, firstDiff(string(want), got.String()))
 	}
 }
 

@@ -3,7 +3,6 @@ package kube
 import (
 	"bytes"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,23 +28,7 @@ func TestChainSourcesGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got bytes.Buffer
-	if err := WriteYAML(&got, objs); err != nil {
-		t.Fatal(err)
-	}
-	golden := "testdata/chains/golden.yaml"
-	if *update {
-		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/kube -update)", err)
-	}
-	if got.String() != string(want) {
-		t.Errorf("objects differ from %s (run with -update and review the diff):\n%s", golden, firstDiff(string(want), got.String()))
-	}
+	checkGolden(t, "testdata/chains/golden.yaml", objs)
 }
 
 // BigChainSpec is a chain spec of about size bytes whose genesis holds a code blob of
