@@ -27,6 +27,7 @@ import (
 type sdkCandidate struct {
 	name, base, keystore string
 	node                 *Process
+	watch                *Watch
 }
 
 // last is the fake node's latest start.
@@ -51,8 +52,9 @@ func (c *sdkCandidate) keys() []string {
 // Two candidates of a collator identity against a real API server's Lease, each running a
 // FAKE polkadot-sdk node under the real agent: the holder's node restarts with --collator
 // and finds the identity's aura key in its keystore in sc-keystore's format (file
-// hex("aura") ++ hex(public key), the secret URI as a JSON string, 0600); the standby's node
-// never collates and its keystore stays empty. With the API server cut off the holder's node
+// hex("aura") ++ hex(public key), the secret URI as a JSON string, 0600), and the agent's
+// chain check reads the Aura block the fake then serves as the identity's; the standby's
+// node never collates and its keystore stays empty. With the API server cut off the holder's node
 // is killed, its keystore emptied and it restarts keyless within T - M; nobody collates
 // until the API server is back; then one candidate is promoted again the same way.
 func TestProcessPromotesFakeSDKNode(t *testing.T) {
@@ -91,6 +93,7 @@ func TestProcessPromotesFakeSDKNode(t *testing.T) {
 			Log: log.With("candidate", c.name)}
 		url := "http://127.0.0.1:" + strconv.Itoa(port)
 		w := &Watch{Endpoint: url, Identity: pub, Poll: poll}
+		c.watch = w
 		a := &Agent{Name: c.name, Store: NewKubeLease(cli, "default", "paras-collator-0"), Timing: tm, Node: c.node, Watch: w, Log: log}
 		wg.Add(3)
 		go func() { defer wg.Done(); c.node.Run(ctx, url, poll) }()
@@ -133,6 +136,17 @@ func TestProcessPromotesFakeSDKNode(t *testing.T) {
 		return leader
 	}
 	leader := promoted("one candidate collates with the identity's key")
+	// The fake node authors block #1 with an Aura pre-digest once it holds the aura key: the
+	// agent's chain check reads it as the identity's block (slot % 1 authority = Alice).
+	testenv.Eventually(t, 10*time.Second, "the leader's chain check sees the identity's Aura block", func() bool {
+		_, authored := leader.watch.State()
+		return !authored.IsZero()
+	})
+	for _, c := range cands {
+		if _, authored := c.watch.State(); c != leader && !authored.IsZero() {
+			t.Errorf("standby %s saw a block of the identity on its own keyless node", c.name)
+		}
+	}
 	s, _ := leader.last(t)
 	authorityPID := s.PID
 

@@ -10,11 +10,17 @@
 //     agent and `onf status` ask a node (system_health, system_localPeerId from
 //     --node-key-file, chain_getBlockHash and chain_getHeader of a genesis block, state_call
 //     AuraApi_slot_duration = 6 s, state_getStorage), as a parachain node would (no BABE);
+//   - started as an authority with an aura key in its keystore, its chain has one more block:
+//     #1, whose Aura pre-runtime digest names the slot of its start, with Aura.Authorities =
+//     [that key], so the agent's chain check sees the identity author (the only "signing"
+//     it does; there is no seal);
 //   - `key ...` subcommands (polkadot-sdk's key insert) fail: an ha candidate's keys must
 //     come from the agent, never from the node binary.
 package main
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -23,6 +29,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -82,7 +89,32 @@ func main() {
 			}
 		}
 	}
-	_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveRPC(w, r, peerID) }))
+	c := &chain{peerID: peerID}
+	if st.Authority {
+		for name := range st.Keystore {
+			if strings.HasPrefix(name, auraKeyType) && len(name) == len(auraKeyType)+64 {
+				c.author = name[len(auraKeyType):]
+			}
+		}
+	}
+	if c.author != "" {
+		slot := uint64(time.Now().UnixMilli() / slotMillis)
+		c.digest = "0x06" + auraKeyType + "20" + hex.EncodeToString(binary.LittleEndian.AppendUint64(nil, slot))
+	}
+	_ = http.Serve(ln, http.HandlerFunc(c.serveRPC))
+}
+
+const (
+	auraKeyType = "61757261" // hex("aura"), the start of an aura key's file name
+	slotMillis  = 6000
+	block1      = "0x0202020202020202020202020202020202020202020202020202020202020202"
+)
+
+// chain is what the fake serves: a genesis block and, when it authors, block #1.
+type chain struct {
+	peerID string
+	author string // hex of the aura public key it authors with, or ""
+	digest string // block #1's Aura pre-runtime digest
 }
 
 func record(file string, st hatest.FakeStart) error {
@@ -111,7 +143,7 @@ type request struct {
 
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
-func serveRPC(w http.ResponseWriter, r *http.Request, peerID string) {
+func (c *chain) serveRPC(w http.ResponseWriter, r *http.Request) {
 	if websocket.IsWebSocketUpgrade(r) {
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
@@ -123,7 +155,7 @@ func serveRPC(w http.ResponseWriter, r *http.Request, peerID string) {
 			if err := conn.ReadJSON(&req); err != nil {
 				return
 			}
-			if err := conn.WriteJSON(answer(req, peerID)); err != nil {
+			if err := conn.WriteJSON(c.answer(req)); err != nil {
 				return
 			}
 		}
@@ -134,35 +166,47 @@ func serveRPC(w http.ResponseWriter, r *http.Request, peerID string) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(answer(req, peerID))
+	_ = json.NewEncoder(w).Encode(c.answer(req))
 }
 
-func answer(req request, peerID string) map[string]any {
+func (c *chain) answer(req request) map[string]any {
 	resp := map[string]any{"jsonrpc": "2.0", "id": req.ID}
 	switch req.Method {
 	case "system_health":
 		resp["result"] = map[string]any{"peers": 0, "isSyncing": false, "shouldHavePeers": false}
 	case "system_localPeerId":
-		resp["result"] = peerID
+		resp["result"] = c.peerID
 	case "system_name":
 		resp["result"] = "fakesdknode"
 	case "system_version":
 		resp["result"] = "0.0.0-fake"
 	case "system_chain":
 		resp["result"] = "fake"
-	case "chain_getBlockHash", "chain_getFinalizedHead":
+	case "chain_getFinalizedHead":
 		resp["result"] = genesis
+	case "chain_getBlockHash":
+		resp["result"] = genesis
+		if c.author != "" {
+			resp["result"] = block1
+		}
 	case "chain_getHeader":
 		resp["result"] = map[string]any{"parentHash": "0x" + fmt.Sprintf("%064d", 0), "number": "0x0",
 			"stateRoot": genesis, "extrinsicsRoot": genesis, "digest": map[string]any{"logs": []string{}}}
+		if c.author != "" && (len(req.Params) == 0 || req.Params[0] == block1) {
+			resp["result"] = map[string]any{"parentHash": genesis, "number": "0x1",
+				"stateRoot": genesis, "extrinsicsRoot": genesis, "digest": map[string]any{"logs": []string{c.digest}}}
+		}
 	case "state_call":
 		if len(req.Params) > 0 && req.Params[0] == "AuraApi_slot_duration" {
 			resp["result"] = "0x7017000000000000" // 6000 ms, u64 LE
 		} else {
 			resp["error"] = map[string]any{"code": 4003, "message": "fakesdknode: no such runtime API"}
 		}
-	case "state_getStorage":
+	case "state_getStorage": // only Aura.Authorities is asked: a list of one key
 		resp["result"] = nil
+		if c.author != "" {
+			resp["result"] = "0x04" + c.author
+		}
 	default:
 		resp["error"] = map[string]any{"code": -32601, "message": "fakesdknode: method not found"}
 	}
