@@ -53,17 +53,20 @@ func bigDataDir(t *testing.T, size int) string {
 // The whole cycle through s3:// on the real server with a multipart archive, without a
 // usable temporary directory (a backup Job's container has none): what the server stores is
 // the archive the manifest describes, without keys, and prune removes it from the server.
+// Nothing is said on stderr: the AWS SDK warns on every read of a multipart object that it
+// cannot check its checksum, unless told to leave checksums to us.
 func TestS3MultipartCycle(t *testing.T) {
 	ctx := context.Background()
 	srv := testenv.S3(t, testBucket)
 	srv.UseCredentials(t)
 	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	stderr := captureStderr(t)
 	st, err := Open(ctx, srv.URL(testBucket))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	src := bigDataDir(t, 12<<20)
+	src := bigDataDir(t, 40<<20)
 	var made []*Manifest
 	for i := range 2 {
 		m, err := st.Create(ctx, src, manifest(NewID("dev", time.Now().Add(time.Duration(i)*time.Second))))
@@ -117,6 +120,31 @@ func TestS3MultipartCycle(t *testing.T) {
 	if list, err := st.List(ctx, ""); err != nil || len(list) != 1 || list[0].ID != made[1].ID {
 		t.Errorf("list after prune: %v %v", list, err)
 	}
+	if out := stderr(); out != "" {
+		t.Errorf("said on stderr: %s", out)
+	}
+}
+
+// captureStderr sends os.Stderr to a pipe until the returned function (or the test's end)
+// puts it back; the function returns what was written.
+func captureStderr(t *testing.T) func() string {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = w
+	var out strings.Builder
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(&out, r); close(done) }()
+	stop := sync.OnceValue(func() string {
+		os.Stderr = old
+		w.Close()
+		<-done
+		return out.String()
+	})
+	t.Cleanup(func() { stop() })
+	return stop
 }
 
 // A backup interrupted in the middle of its multipart upload (the command cancelled once
@@ -152,7 +180,7 @@ func TestS3InterruptedUpload(t *testing.T) {
 	if _, err := st.Restore(bg, id, t.TempDir()); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("restore of the interrupted backup: %v, want not found", err)
 	}
-	// Nor are its parts kept on the server.
+	// Nor is its multipart upload kept on the server, with the parts it had.
 	var client *s3.Client
 	if !st.bucket.As(&client) {
 		t.Fatal("an s3:// store without an S3 client")
@@ -171,9 +199,11 @@ func TestS3InterruptedUpload(t *testing.T) {
 	}
 }
 
-// cutProxy is a loopback TCP proxy to addr that calls cut once more than n bytes have gone
-// from clients to the server (the server still gets them: the client decides what an
-// interruption does). It returns the proxy's address.
+// cutProxy is a loopback TCP proxy to addr that, once more than n bytes have gone from
+// clients to the server, calls cut and drops every connection open at that moment: what was
+// in flight never reaches the server, whose last part is then incomplete. Connections made
+// afterwards pass, as a command cleaning up after an interruption makes them. It returns the
+// proxy's address.
 func cutProxy(t *testing.T, addr string, n int64, cut func()) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -191,6 +221,9 @@ func cutProxy(t *testing.T, addr string, n int64, cut func()) string {
 		defer mu.Unlock()
 		if sent += int64(k); sent > n && sent-int64(k) <= n {
 			cut()
+			for _, c := range conns {
+				c.Close()
+			}
 		}
 	}
 	wg.Go(func() {

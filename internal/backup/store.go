@@ -77,9 +77,9 @@ func Open(ctx context.Context, dest string) (*Store, error) {
 		u = "file://" + abs + "?create_dir=1&metadata=skip&no_tmp_dir=1"
 	} else if pu, err := url.Parse(dest); err == nil && pu.User != nil {
 		return nil, fmt.Errorf("destination %s: credentials do not belong in the URL (they would show in argv and logs)", pu.Redacted())
-	} else if err == nil && pu.Scheme == "file" && !pu.Query().Has("no_tmp_dir") {
+	} else if d, ok := urlDefaults[pu.Scheme]; err == nil && ok && !pu.Query().Has(d[0]) {
 		q := pu.Query()
-		q.Set("no_tmp_dir", "1")
+		q.Set(d[0], d[1])
 		pu.RawQuery = q.Encode()
 		u = pu.String()
 	}
@@ -88,6 +88,16 @@ func Open(ctx context.Context, dest string) (*Store, error) {
 		return nil, fmt.Errorf("destination %s: %w", dest, err)
 	}
 	return &Store{bucket: b, url: dest}, nil
+}
+
+// urlDefaults is the query parameter Open adds to a URL of a scheme that does not set it.
+// file: temporary files beside the final ones (above). s3: no checksum checks by the AWS SDK
+// on reads. Verify and Restore hash every byte against the manifest anyway, and the SDK
+// cannot check a multipart object's composite checksum: it says so on stderr ("WARN Skipped
+// validation of multipart checksum") in the middle of onf's output, on every read.
+var urlDefaults = map[string][2]string{
+	"file": {"no_tmp_dir", "1"},
+	"s3":   {"response_checksum_validation", "when_required"},
 }
 
 // Close releases the destination.
