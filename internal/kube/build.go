@@ -190,14 +190,19 @@ func (b *groupBuilder) objects() ([]client.Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := b.withFetchSteps(&sts.Spec.Template.Spec); err != nil {
+		return nil, err
+	}
 	if err := b.withRestore(&sts.Spec.Template.Spec); err != nil {
 		return nil, err
 	}
 	if err := b.withNodePorts(&sts.Spec.Template.Spec); err != nil {
 		return nil, err
 	}
-	b.withPodOptions(sts, objs)
 	if err := b.withHA(&sts.Spec.Template.Spec); err != nil {
+		return nil, err
+	}
+	if err := b.withPodOptions(sts, objs); err != nil {
 		return nil, err
 	}
 	objs = append(objs, sts, b.podDisruptionBudget(), b.networkPolicy())

@@ -37,6 +37,7 @@ func (b *groupBuilder) networkPolicy() *networkingv1.NetworkPolicy {
 	if b.plan.Ports.WS != 0 {
 		rpc = append(rpc, tcpPort(portWS))
 	}
+	rpc = append(rpc, b.sidecarPorts()...) // a sidecar (substrate-api-sidecar) serves chain data as RPC does
 	rules := []networkingv1.NetworkPolicyIngressRule{{Ports: open}}
 	fronted := b.net.Spec.Gateway != nil && b.net.Spec.Gateway.Group == b.group.Name
 	if servesRPC(b.group.Role) && !fronted {

@@ -348,7 +348,11 @@ func readApplied(dir Dir) (*v1alpha1.SubstrateNetwork, int64, error) {
 }
 
 func commandHash(np network.NodePlan) string {
-	data, _ := json.Marshal([]any{np.Binary, np.Init, np.Args, np.StandbyArgs})
+	parts := []any{np.Binary, np.Init, np.Args, np.StandbyArgs}
+	if len(np.Env) > 0 { // a changed pod.env restarts the node; without one the hash is as before
+		parts = append(parts, np.Env)
+	}
+	data, _ := json.Marshal(parts)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
@@ -374,6 +378,9 @@ func (s *Supervisor) start(pr *proc) {
 		defer logFile.Close()
 		cmd := guardedCommand(np.Binary, np.Args)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
+		if len(np.Env) > 0 { // pod.env; later entries win over the supervisor's own
+			cmd.Env = append(os.Environ(), np.Env...)
+		}
 		cmd.SysProcAttr = nodeProcAttr()
 		pr.res.releaseP2P(np.Ports)
 		if err = startGuarded(cmd, np.PublicPorts, &pr.res, s.log.With("node", np.Name)); err == nil {

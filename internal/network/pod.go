@@ -65,6 +65,7 @@ func validatePod(ps *problem.List, at path, g *v1alpha1.NodeGroup) {
 		errs = append(errs, validateSpread(c, pod.Child("topologySpreadConstraints").Index(i))...)
 	}
 	errs = append(errs, validateAffinity(o.Affinity, pod.Child("affinity"))...)
+	errs = append(errs, validatePodExtras(o, pod, g)...)
 	for _, e := range errs {
 		ps.Add(e.Field, "%s", e.ErrorBody())
 	}

@@ -99,6 +99,67 @@ func TestPodOptionsRejected(t *testing.T) {
 			{Field: at + "pod.topologySpreadConstraints[0].topologyKey", Reason: "Required value: the node label that names a topology domain, e.g. topology.kubernetes.io/zone"},
 			{Field: at + "pod.topologySpreadConstraints[0].whenUnsatisfiable", Reason: `Unsupported value: "Maybe": supported values: "DoNotSchedule", "ScheduleAnyway"`},
 		}},
+		{"secrets in env", `    pod:
+      env:
+      - {name: KEY, valueFrom: {secretKeyRef: {name: s, key: k}}}
+      - {name: 1BAD, value: x}
+      - {name: KEY, value: x, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+      containers:
+      - name: shipper
+        image: x
+        envFrom: [{secretRef: {name: s}}]
+        env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: s, key: k}}}]
+`, problem.List{
+			{Field: at + "pod.containers[0].envFrom[0].secretRef", Reason: "Forbidden: " + secretEnvReason},
+			{Field: at + "pod.containers[0].env[0].valueFrom.secretKeyRef", Reason: "Forbidden: " + secretEnvReason},
+			{Field: at + "pod.env[0].valueFrom.secretKeyRef", Reason: "Forbidden: " + secretEnvReason},
+			{Field: at + "pod.env[1].name", Reason: `Invalid value: "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')`},
+			{Field: at + "pod.env[2].name", Reason: `Duplicate value: "KEY"`},
+			{Field: at + "pod.env[2].valueFrom", Reason: `Invalid value: "": set value or valueFrom, not both`},
+		}},
+		{"privileges", `    pod:
+      securityContext: {seccompProfile: {type: Unconfined}}
+      containerSecurityContext:
+        privileged: true
+        allowPrivilegeEscalation: true
+        capabilities: {add: [NET_ADMIN]}
+        procMount: Unmasked
+        seccompProfile: {type: Unconfined}
+        appArmorProfile: {type: Unconfined}
+      initContainers:
+      - {name: setup, image: x, securityContext: {privileged: true}}
+`, problem.List{
+			{Field: at + "pod.containerSecurityContext.allowPrivilegeEscalation", Reason: "Forbidden: onf's containers never escalate privileges"},
+			{Field: at + "pod.containerSecurityContext.appArmorProfile.type", Reason: "Forbidden: Unconfined would loosen the container's confinement"},
+			{Field: at + "pod.containerSecurityContext.capabilities.add", Reason: "Forbidden: onf's containers drop every capability"},
+			{Field: at + "pod.containerSecurityContext.privileged", Reason: "Forbidden: a privileged container can read every Secret on its node, the pod's keys included"},
+			{Field: at + "pod.containerSecurityContext.procMount", Reason: "Forbidden: Unmasked would loosen the container's confinement"},
+			{Field: at + "pod.containerSecurityContext.seccompProfile.type", Reason: "Forbidden: Unconfined would loosen the container's confinement"},
+			{Field: at + "pod.initContainers[0].securityContext.privileged", Reason: "Forbidden: a privileged container can read every Secret on its node, the pod's keys included"},
+			{Field: at + "pod.securityContext.seccompProfile.type", Reason: "Forbidden: Unconfined would loosen the pods' confinement"},
+		}},
+		{"names, volumes and mounts", `    pod:
+      imagePullSecrets: [{name: Registry}]
+      serviceAccountName: "bad name"
+      volumes:
+      - {name: cfg, configMap: {name: c}}
+      - {name: cfg, emptyDir: {}}
+      volumeMounts:
+      - {name: keystore, mountPath: /steal}
+      - {name: cfg, mountPath: relative}
+      containers:
+      - {name: side, image: x, volumeMounts: [{name: data, mountPath: /data}]}
+      - {name: side}
+`, problem.List{
+			{Field: at + "pod.containers[0].volumeMounts[0].name", Reason: `Not found: "data"`},
+			{Field: at + "pod.containers[1].image", Reason: "Required value: a container image"},
+			{Field: at + "pod.containers[1].name", Reason: `Duplicate value: "side"`},
+			{Field: at + "pod.imagePullSecrets[0].name", Reason: `Invalid value: "Registry": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`},
+			{Field: at + "pod.serviceAccountName", Reason: `Invalid value: "bad name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`},
+			{Field: at + "pod.volumeMounts[0].name", Reason: `Not found: "keystore"`},
+			{Field: at + "pod.volumeMounts[1].mountPath", Reason: `Invalid value: "relative": must be an absolute path`},
+			{Field: at + "pod.volumes[1].name", Reason: `Duplicate value: "cfg"`},
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
