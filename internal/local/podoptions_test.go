@@ -1,8 +1,13 @@
 package local
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/dinfra/stack/internal/network"
 )
 
 // Locally pod.env is honoured (its literal values reach the node, test/local
@@ -26,5 +31,23 @@ func TestPodOptionsRefusedLocally(t *testing.T) {
 		if want == "" && err != nil || want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)) {
 			t.Errorf("%s: err = %v, want %q", pod, err, want)
 		}
+	}
+}
+
+// A changed pod.env restarts the node (its command hash changes); a plan without env hashes
+// as it did before env existed, so upgrading onf restarts no node.
+func TestPodEnvInCommandHash(t *testing.T) {
+	np := network.NodePlan{Binary: "gossamer", Args: []string{"--chain", "dev"}}
+	data, _ := json.Marshal([]any{np.Binary, np.Init, np.Args, np.StandbyArgs})
+	sum := sha256.Sum256(data)
+	if commandHash(np) != hex.EncodeToString(sum[:]) {
+		t.Error("a plan without env hashes differently than before")
+	}
+	withEnv := np
+	withEnv.Env = []string{"RUST_LOG=info"}
+	changed := np
+	changed.Env = []string{"RUST_LOG=debug"}
+	if commandHash(withEnv) == commandHash(np) || commandHash(withEnv) == commandHash(changed) {
+		t.Error("env does not change the command hash")
 	}
 }
