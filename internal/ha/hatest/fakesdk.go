@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 )
 
@@ -47,28 +46,14 @@ func FakeStarts(t testing.TB, base string) []FakeStart {
 	return out
 }
 
-var fakeNode struct {
-	once sync.Once
-	bin  string
-	err  error
-	out  []byte
-}
-
-// FakeSDKNode builds the FAKE polkadot-sdk node once per test process and returns its path.
+// FakeSDKNode builds the FAKE polkadot-sdk node into the test's temporary directory and
+// returns its path (the build is cached by go: about a second).
 func FakeSDKNode(t testing.TB) string {
 	t.Helper()
-	fakeNode.once.Do(func() {
-		dir, err := os.MkdirTemp("", "fakesdknode-")
-		if err != nil {
-			fakeNode.err = err
-			return
-		}
-		fakeNode.bin = filepath.Join(dir, "polkadot-fake")
-		cmd := exec.Command("go", "build", "-o", fakeNode.bin, "github.com/dinfra/stack/internal/ha/hatest/fakesdknode")
-		fakeNode.out, fakeNode.err = cmd.CombinedOutput()
-	})
-	if fakeNode.err != nil {
-		t.Fatalf("building the fake polkadot-sdk node: %v\n%s", fakeNode.err, fakeNode.out)
+	bin := filepath.Join(t.TempDir(), "polkadot-fake")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/dinfra/stack/internal/ha/hatest/fakesdknode").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building the fake polkadot-sdk node: %v\n%s", err, out)
 	}
-	return fakeNode.bin
+	return bin
 }
