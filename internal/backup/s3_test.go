@@ -38,7 +38,7 @@ func eachDestination(t *testing.T, test func(t *testing.T, dest, dir string)) {
 }
 
 // bigDataDir is a dataDir with a file of size random bytes, which zstd cannot shrink, so
-// its archive goes to S3 as a multipart upload (parts of 5 MiB).
+// its archive goes to S3 as a multipart upload (gocloud sends parts of 8 MiB).
 func bigDataDir(t *testing.T, size int) string {
 	t.Helper()
 	src := dataDir(t)
