@@ -141,17 +141,18 @@ func captureStderr(t *testing.T) func() string {
 		os.Stderr = old
 		w.Close()
 		<-done
+		r.Close()
 		return out.String()
 	})
 	t.Cleanup(func() { stop() })
 	return stop
 }
 
-// A backup interrupted in the middle of its multipart upload (the command cancelled once
-// the server has received more than a part, long before the last) is not a backup: not
-// listed, no manifest, no archive object, not restorable, no parts left on the server (they
-// would be stored and billed unseen); and a new attempt with the same id
-// succeeds over whatever the interrupted one left on the server.
+// A backup interrupted in the middle of its multipart upload (the command cancelled once 7
+// of its 40 MiB have gone to the server, the multipart upload begun) is not a backup: not
+// listed, no manifest, no archive object, not restorable, and no multipart upload left on
+// the server (its parts would be stored and billed unseen); and a new attempt with the same
+// id succeeds.
 func TestS3InterruptedUpload(t *testing.T) {
 	srv := testenv.S3(t, testBucket)
 	srv.UseCredentials(t)
