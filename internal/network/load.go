@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -134,7 +135,10 @@ func decodeProblem(at string, err error) problem.Problem {
 	return problem.Problem{Field: join(""), Reason: strings.TrimPrefix(err.Error(), "json: ")}
 }
 
-var compiledSchema = mustCompileSchema()
+// compiledSchema compiles the embedded schema on first use: it carries the Kubernetes
+// container and volume schemas of spec.groups[].pod (over 500 KB), which commands that never
+// read a spec (the operator's, --help) need not compile at start.
+var compiledSchema = sync.OnceValue(mustCompileSchema)
 
 func mustCompileSchema() *jsonschema.Schema {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(v1alpha1.JSONSchema))
@@ -157,7 +161,7 @@ func checkSchema(doc []byte) problem.List {
 		return problem.List{{Field: problem.Document, Reason: err.Error()}}
 	}
 	var verr *jsonschema.ValidationError
-	if err := compiledSchema.Validate(inst); err == nil || !errors.As(err, &verr) {
+	if err := compiledSchema().Validate(inst); err == nil || !errors.As(err, &verr) {
 		return nil
 	}
 	return problem.Schema(verr, inst, patternHelp)
