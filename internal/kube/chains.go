@@ -171,12 +171,11 @@ func scratch() corev1.VolumeSource {
 // read-only, so a node never starts on a file other than the one the spec names.
 func (b *groupBuilder) withFetchSteps(pod *corev1.PodSpec) error {
 	var steps []corev1.Container
-	image := func(field string) (string, error) { return onfImage(b.opts, field) }
 	for _, m := range b.mounts {
 		if !m.fetched() {
 			continue
 		}
-		img, err := image(m.field)
+		img, err := onfImage(b.opts, m.field)
 		if err != nil {
 			return err
 		}
@@ -191,19 +190,18 @@ func (b *groupBuilder) withFetchSteps(pod *corev1.PodSpec) error {
 		} else {
 			step.Args = []string{"chainspec", "join", "--sha256", m.sha256, "--out", out}
 			for i := range m.parts {
-				name := m.partName(i)
-				pod.Volumes = append(pod.Volumes, corev1.Volume{Name: fmt.Sprintf("%s-part-%d", m.volume, i), VolumeSource: corev1.VolumeSource{
-					ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}},
+				vol := fmt.Sprintf("%s-part-%d", m.volume, i)
+				pod.Volumes = append(pod.Volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{
+					ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: m.partName(i)}},
 				}})
-				partDir := fmt.Sprintf("%s/%s-part-%d", partsDir, m.volume, i)
-				step.VolumeMounts = append(step.VolumeMounts, corev1.VolumeMount{Name: fmt.Sprintf("%s-part-%d", m.volume, i), MountPath: partDir, ReadOnly: true})
-				step.Args = append(step.Args, partDir+"/"+partKey)
+				step.VolumeMounts = append(step.VolumeMounts, corev1.VolumeMount{Name: vol, MountPath: partsDir + "/" + vol, ReadOnly: true})
+				step.Args = append(step.Args, partsDir+"/"+vol+"/"+partKey)
 			}
 		}
 		steps = append(steps, step)
 	}
 	if o := b.group.RuntimeOverride; o != nil {
-		img, err := image(b.field("runtimeOverride"))
+		img, err := onfImage(b.opts, b.field("runtimeOverride"))
 		if err != nil {
 			return err
 		}
