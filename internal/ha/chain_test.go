@@ -11,7 +11,8 @@ import (
 
 // auraHeader is a real header of a Cumulus parachain: Asset Hub Westend block #13089907
 // (0xc7bc73, https://assethub-westend.subscan.io/block/13089907), as recorded with its
-// digest in brave-core's polkadot_substrate_rpc unit test. Its logs: the Aura pre-runtime
+// digest in brave/brave-core's
+// components/brave_wallet/browser/polkadot/polkadot_substrate_rpc_unittest.cc. Its logs: the Aura pre-runtime
 // digest (engine "aura", slot 0x117f1bac as u64 LE), a Consensus item "RPSR" (the relay
 // parent's storage root) and the Aura seal.
 const auraHeader = `{
