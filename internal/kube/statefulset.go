@@ -23,7 +23,6 @@ const (
 	volumeNodeKey   = "node-key"
 	volumeKeys      = "session-keys"
 	volumeKeystore  = "keystore"
-	defaultStorage  = "10Gi"
 	containerName   = "node"
 	initName        = "init"
 	initMarker      = dataDir + "/.onf-initialized"

@@ -7,12 +7,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/dinfra/stack/api/v1alpha1"
+	"github.com/dinfra/stack/internal/network"
 )
 
 // StorageSize is the size of a group's data volumes: spec.groups[].storage, 10Gi by default.
 func StorageSize(g *v1alpha1.NodeGroup) (resource.Quantity, error) {
 	if g.Storage == "" {
-		return resource.ParseQuantity(defaultStorage)
+		return resource.ParseQuantity(network.DefaultStorage)
 	}
 	return resource.ParseQuantity(g.Storage)
 }
