@@ -144,13 +144,17 @@ func TestPodOptionsRejected(t *testing.T) {
       volumes:
       - {name: cfg, configMap: {name: c}}
       - {name: cfg, emptyDir: {}}
+      - {name: nothing}
+      - {name: both, emptyDir: {}, secret: {secretName: s}}
       volumeMounts:
       - {name: keystore, mountPath: /steal}
       - {name: cfg, mountPath: relative}
       containers:
-      - {name: side, image: x, volumeMounts: [{name: data, mountPath: /data}]}
+      - {name: side, image: x, volumeMounts: [{name: data, mountPath: /data}], ports: [{containerPort: 70000, name: bad_name}]}
       - {name: side}
 `, problem.List{
+			{Field: at + "pod.containers[0].ports[0].containerPort", Reason: "Invalid value: 70000: must be between 1 and 65535, inclusive"},
+			{Field: at + "pod.containers[0].ports[0].name", Reason: `Invalid value: "bad_name": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)`},
 			{Field: at + "pod.containers[0].volumeMounts[0].name", Reason: `Not found: "data"`},
 			{Field: at + "pod.containers[1].image", Reason: "Required value: a container image"},
 			{Field: at + "pod.containers[1].name", Reason: `Duplicate value: "side"`},
@@ -159,6 +163,8 @@ func TestPodOptionsRejected(t *testing.T) {
 			{Field: at + "pod.volumeMounts[0].name", Reason: `Not found: "keystore"`},
 			{Field: at + "pod.volumeMounts[1].mountPath", Reason: `Invalid value: "relative": must be an absolute path`},
 			{Field: at + "pod.volumes[1].name", Reason: `Duplicate value: "cfg"`},
+			{Field: at + "pod.volumes[2]", Reason: `Invalid value: "nothing": sets 0 volume sources, want exactly one (configMap, secret, emptyDir, ...)`},
+			{Field: at + "pod.volumes[3]", Reason: `Invalid value: "both": sets 2 volume sources, want exactly one (configMap, secret, emptyDir, ...)`},
 		}},
 	}
 	for _, tc := range cases {

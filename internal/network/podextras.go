@@ -1,7 +1,9 @@
 package network
 
 import (
+	"fmt"
 	pathpkg "path"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -47,6 +49,9 @@ func validatePodExtras(o *v1alpha1.PodOptions, pod *field.Path, g *v1alpha1.Node
 			errs = append(errs, field.Duplicate(at, v.Name))
 		}
 		volumes.Insert(v.Name)
+		if n := sources(v.VolumeSource); n != 1 {
+			errs = append(errs, field.Invalid(pod.Child("volumes").Index(i), v.Name, fmt.Sprintf("sets %d volume sources, want exactly one (configMap, secret, emptyDir, ...)", n)))
+		}
 	}
 	errs = append(errs, validateMounts(o.VolumeMounts, volumes, pod.Child("volumeMounts"))...)
 
@@ -60,6 +65,18 @@ func validatePodExtras(o *v1alpha1.PodOptions, pod *field.Path, g *v1alpha1.Node
 		}
 	}
 	return errs
+}
+
+// sources counts the volume sources set in s (the API server wants exactly one).
+func sources(s corev1.VolumeSource) int {
+	n := 0
+	v := reflect.ValueOf(s)
+	for i := range v.NumField() {
+		if !v.Field(i).IsNil() {
+			n++
+		}
+	}
+	return n
 }
 
 func dnsSubdomain(name string, at *field.Path) field.ErrorList {
@@ -166,6 +183,17 @@ func validateContainer(c *corev1.Container, names, volumes sets.Set[string], at 
 	names.Insert(c.Name)
 	if c.Image == "" {
 		errs = append(errs, field.Required(at.Child("image"), "a container image"))
+	}
+	for i, p := range c.Ports {
+		pat := at.Child("ports").Index(i)
+		for _, msg := range validation.IsValidPortNum(int(p.ContainerPort)) {
+			errs = append(errs, field.Invalid(pat.Child("containerPort"), p.ContainerPort, msg))
+		}
+		if p.Name != "" {
+			for _, msg := range validation.IsValidPortName(p.Name) {
+				errs = append(errs, field.Invalid(pat.Child("name"), p.Name, msg))
+			}
+		}
 	}
 	errs = append(errs, validateEnv(c.Env, c.EnvFrom, at)...)
 	errs = append(errs, validateMounts(c.VolumeMounts, volumes, at.Child("volumeMounts"))...)
