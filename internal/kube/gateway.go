@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -122,7 +123,11 @@ func gatewayObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.
 	if err != nil {
 		return nil, err
 	}
-	return []client.Object{cm, b.deployment(cm), b.service(), b.networkPolicy()}, nil
+	objs := []client.Object{cm, b.deployment(cm), b.service(), b.networkPolicy()}
+	if in := b.ingress(); in != nil {
+		objs = append(objs, in)
+	}
+	return objs, nil
 }
 
 // upstreams are the group's pods by their stable DNS names: every pod the group may run
@@ -259,6 +264,39 @@ func (b *gatewayBuilder) service() *corev1.Service {
 				{Name: portMetrics, Port: gatewayMetricsPort, TargetPort: intstr.FromString(portMetrics), Protocol: corev1.ProtocolTCP},
 			},
 		},
+	}
+}
+
+// ingress routes spec.gateway.ingress's hosts and path to the gateway's Service (HTTP and
+// WebSocket share its port); the gateway checks every caller's API key behind it.
+func (b *gatewayBuilder) ingress() *networkingv1.Ingress {
+	in := b.gw.Ingress
+	if in == nil {
+		return nil
+	}
+	prefix := networkingv1.PathTypePrefix
+	backend := networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+		Name: GatewayName(b.net.Name), Port: networkingv1.ServiceBackendPort{Name: portGateway},
+	}}
+	paths := []networkingv1.HTTPIngressPath{{Path: cmp.Or(in.Path, "/"), PathType: &prefix, Backend: backend}}
+	spec := networkingv1.IngressSpec{}
+	if in.ClassName != "" {
+		spec.IngressClassName = &in.ClassName
+	}
+	for _, h := range in.Hosts {
+		spec.Rules = append(spec.Rules, networkingv1.IngressRule{Host: h, IngressRuleValue: networkingv1.IngressRuleValue{
+			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: paths},
+		}})
+	}
+	if in.TLSSecretName != "" {
+		spec.TLS = []networkingv1.IngressTLS{{Hosts: in.Hosts, SecretName: in.TLSSecretName}}
+	}
+	meta := objectMeta(b.net, GatewayName(b.net.Name), GatewayLabels(b.net.Name))
+	meta.Annotations = merged(in.Annotations, nil)
+	return &networkingv1.Ingress{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
+		ObjectMeta: meta,
+		Spec:       spec,
 	}
 }
 

@@ -188,7 +188,8 @@ func readPaths(c corev1.Container, programs []string) []string {
 		if !strings.HasPrefix(w, "/") || w == "/bin/sh" || slices.Contains(programs, w) {
 			continue
 		}
-		if multiaddr := strings.HasPrefix(w, "/ip4/") || strings.HasPrefix(w, "/ip6/") || strings.HasPrefix(w, "/dns"); multiaddr {
+		// A multiaddr, or one whose prefix the kubelet fills in (a load balancer's address).
+		if multiaddr := strings.HasPrefix(w, "/ip4/") || strings.HasPrefix(w, "/ip6/") || strings.HasPrefix(w, "/dns") || strings.HasPrefix(w, "/$("); multiaddr {
 			continue
 		}
 		out = append(out, w)

@@ -72,6 +72,13 @@ func monitors(n *v1alpha1.SubstrateNetwork) ([]client.Object, error) {
 			"spec":       map[string]any{"selector": selector, endpointsField: endpoints},
 		}}
 		u.SetLabels(merged(m.Labels, NetworkLabels(n.Name)))
+		spec := u.Object["spec"].(map[string]any)
+		if len(m.TargetLabels) > 0 { // ServiceMonitors only (network.validateMonitoring)
+			spec["targetLabels"] = stringsAsJSON(m.TargetLabels)
+		}
+		if len(m.PodTargetLabels) > 0 {
+			spec["podTargetLabels"] = stringsAsJSON(m.PodTargetLabels)
+		}
 		return u
 	}
 
@@ -110,6 +117,15 @@ func relayMetrics(n *v1alpha1.SubstrateNetwork) bool {
 		}
 	}
 	return false
+}
+
+// stringsAsJSON is a list of strings as an unstructured object holds it.
+func stringsAsJSON(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, v := range ss {
+		out[i] = v
+	}
+	return out
 }
 
 // asJSON turns relabel configs into the JSON values an unstructured object holds.

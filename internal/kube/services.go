@@ -88,16 +88,39 @@ func servesRPC(r v1alpha1.Role) bool {
 	return r == v1alpha1.RoleRPC || r == v1alpha1.RoleFull || r == v1alpha1.RoleArchive
 }
 
-// rpcService load-balances RPC over the ready pods of rpc, full and archive groups.
+// rpcService load-balances RPC over the ready pods of rpc, full and archive groups, inside
+// the cluster unless rpc.service says otherwise (network.validateServices keeps unsafe
+// methods and the gateway's group inside).
 func (b *groupBuilder) rpcService() *corev1.Service {
 	if !servesRPC(b.group.Role) {
 		return nil
 	}
-	return b.service(RPCServiceName(b.net.Name, b.group.Name), "rpc", corev1.ServiceSpec{
+	svc := b.service(RPCServiceName(b.net.Name, b.group.Name), "rpc", corev1.ServiceSpec{
 		Type:     corev1.ServiceTypeClusterIP,
 		Selector: Selector(b.net.Name, b.group.Name),
 		Ports:    servicePorts(b.containerPorts(), PortRPC, portWS),
 	})
+	if b.group.RPC != nil && b.group.RPC.Service != nil {
+		o := b.group.RPC.Service
+		if o.Type != "" {
+			svc.Spec.Type = o.Type
+		}
+		withServiceOptions(svc, &o.ServiceOptions)
+	}
+	return svc
+}
+
+// withServiceOptions applies a Service's options (groups[].rpc.service, groups[].p2p.service);
+// onf's own annotations win.
+func withServiceOptions(svc *corev1.Service, o *v1alpha1.ServiceOptions) {
+	if o == nil {
+		return
+	}
+	svc.Annotations = merged(o.Annotations, svc.Annotations)
+	if o.ExternalTrafficPolicy != "" {
+		svc.Spec.ExternalTrafficPolicy = o.ExternalTrafficPolicy
+	}
+	svc.Spec.LoadBalancerSourceRanges = o.LoadBalancerSourceRanges
 }
 
 // p2pServices expose each pod's P2P port outside the cluster, one Service per pod, when the
@@ -128,6 +151,7 @@ func (b *groupBuilder) p2pServices() []*corev1.Service {
 		} else if typ == corev1.ServiceTypeLoadBalancer && p.PublicHost != "" {
 			svc.Annotations = map[string]string{externalDNSHostname: p.PublicHost}
 		}
+		withServiceOptions(svc, p.Service)
 		out = append(out, svc)
 	}
 	return out

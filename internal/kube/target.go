@@ -53,8 +53,9 @@ func (t *target) podHost(pod, group string) string {
 // which the kubelet puts in $(POD_NAME); a group announced through per-pod load balancers
 // announces each pod as <pod>.<publicHost> (publicHostPerPod).
 //
-// A group exposed through per-pod NodePorts announces each pod's own node ports, which the
-// pod reads from annotations the operator sets (publicPortEnv).
+// A group exposed through per-pod NodePorts announces each pod's own node ports, and one
+// exposed through per-pod LoadBalancers without a publicHost each pod's load balancer
+// address, which the pod reads from annotations the operator sets (withNodePorts).
 func (t *target) Self(n network.NodeRef, publicHost string) network.Self {
 	pod := "$(" + envPodName + ")"
 	g := network.FindGroup(&t.net.Spec, n.Group)
@@ -65,6 +66,9 @@ func (t *target) Self(n network.NodeRef, publicHost string) network.Self {
 	if nodePorts(g) {
 		self.PublicPort = "$(" + envP2PPublicPort + ")"
 		self.RelayPublicPort = "$(" + envRelayP2PPublicPort + ")"
+	}
+	if loadBalancerAddress(g) { // a multiaddr prefix (AnnotationP2PPublicAddr)
+		self.PublicHost = "/$(" + envP2PPublicAddr + ")"
 	}
 	return self
 }

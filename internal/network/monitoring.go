@@ -48,6 +48,19 @@ func validateMonitoring(ps *problem.List, m *v1alpha1.Monitoring) {
 	for i, r := range m.MetricRelabelings {
 		checkRelabel(ps, at.key("metricRelabelings").index(i), r)
 	}
+	if len(m.TargetLabels) > 0 && m.Kind == v1alpha1.MonitorPod {
+		ps.Add(at.key("targetLabels").String(), "copies Service labels, which a PodMonitor does not see: use podTargetLabels")
+	}
+	for _, l := range []struct {
+		field  string
+		labels []string
+	}{{"targetLabels", m.TargetLabels}, {"podTargetLabels", m.PodTargetLabels}} {
+		for i, name := range l.labels {
+			for _, e := range metav1validation.ValidateLabelName(name, field.NewPath(at.key(l.field).index(i).String())) {
+				ps.Add(e.Field, "%s", e.ErrorBody())
+			}
+		}
+	}
 }
 
 // checkDuration parses a Prometheus duration; empty is def.

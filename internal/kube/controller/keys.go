@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,18 +23,30 @@ import (
 // Keys are generated once: the Secrets written from them keep them, so peer IDs (and every
 // boot node address naming them) never change, across reconciles and operator restarts.
 // Before generating, the Secret is read from the API server itself: the cache may not show a
-// Secret written by the previous reconcile yet.
+// Secret written by the previous reconcile yet. A group with its own Secret
+// (p2p.nodeKeySecret) takes its keys from there, and never a generated one.
 func (r *Reconciler) nodeKeys(ctx context.Context, n *v1alpha1.SubstrateNetwork) (kube.NodeKeys, error) {
 	keys := kube.NodeKeys{}
-	for _, g := range n.Spec.Groups {
-		if err := r.readNodeKeys(ctx, r.Client, n, g.Name, keys); err != nil {
+	var generated []string // groups whose keys onf keeps
+	for i := range n.Spec.Groups {
+		g := &n.Spec.Groups[i]
+		if g.P2P != nil && g.P2P.NodeKeySecret != "" {
+			if err := r.ownNodeKeys(ctx, n, i, keys); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		generated = append(generated, g.Name)
+	}
+	for _, g := range generated {
+		if err := r.readNodeKeys(ctx, r.Client, n, g, keys); err != nil {
 			return nil, err
 		}
 	}
 	missing := missingKeys(n, keys)
 	if len(missing) > 0 && r.APIReader != nil {
-		for _, g := range n.Spec.Groups {
-			if err := r.readNodeKeys(ctx, r.APIReader, n, g.Name, keys); err != nil {
+		for _, g := range generated {
+			if err := r.readNodeKeys(ctx, r.APIReader, n, g, keys); err != nil {
 				return nil, err
 			}
 		}
@@ -57,6 +70,49 @@ func missingKeys(n *v1alpha1.SubstrateNetwork, keys kube.NodeKeys) []string {
 		}
 	}
 	return out
+}
+
+// ownSecretRecheck is how often a network waiting for its own node key Secret (not cached,
+// so not watched) looks again.
+const ownSecretRecheck = 30 * time.Second
+
+// recheckError is an invalid spec that names something the operator does not watch (a
+// user's Secret): it looks again after ownSecretRecheck.
+type recheckError struct{ err error }
+
+func (e *recheckError) Error() string { return e.err.Error() }
+
+// ownNodeKeys adds the keys of group i's own node key Secret, one for every replica the group
+// may run; a missing Secret, a missing key or one that is no node key refuses the spec (and
+// is looked at again, ownSecretRecheck). Errors name keys, never their contents.
+func (r *Reconciler) ownNodeKeys(ctx context.Context, n *v1alpha1.SubstrateNetwork, i int, keys kube.NodeKeys) error {
+	g := &n.Spec.Groups[i]
+	field := fmt.Sprintf("spec.groups[%d].p2p.nodeKeySecret", i)
+	reader := r.APIReader // the cache holds onf's own Secrets only
+	if reader == nil {
+		reader = r.Client
+	}
+	var s corev1.Secret
+	err := reader.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: g.P2P.NodeKeySecret}, &s)
+	switch {
+	case apierrors.IsNotFound(err):
+		return &invalidError{&recheckError{fmt.Errorf("%s: Secret %s not found in namespace %s", field, g.P2P.NodeKeySecret, n.Namespace)}}
+	case err != nil:
+		return fmt.Errorf("%s: read Secret %s: %w", field, g.P2P.NodeKeySecret, err)
+	}
+	for idx := range kube.KeyedReplicas(g) {
+		content, ok := s.Data[strconv.Itoa(idx)]
+		if !ok {
+			return &invalidError{&recheckError{fmt.Errorf("%s: Secret %s has no key %q for node %s (one key per replica the group may run: %d)",
+				field, s.Name, strconv.Itoa(idx), kube.PodName(n.Name, g.Name, idx), kube.KeyedReplicas(g))}}
+		}
+		k, err := parseNodeKey(content)
+		if err != nil {
+			return &invalidError{&recheckError{fmt.Errorf("%s: Secret %s key %q is not a node key (a hex ed25519 seed, or a hex 64-byte private key)", field, s.Name, strconv.Itoa(idx))}}
+		}
+		keys[fmt.Sprintf("%s-%d", g.Name, idx)] = k
+	}
+	return nil
 }
 
 // readNodeKeys adds the keys of a group's node key Secret to keys.

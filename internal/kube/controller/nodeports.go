@@ -16,13 +16,15 @@ import (
 // +kubebuilder:rbac:groups="",resources=pods,verbs=patch;delete
 
 // announceNodePorts tells every pod of a group exposed through per-pod NodePorts the node
-// ports of its own P2P Service (kube.NodePortAnnotations), which its node announces. A pod
-// that announced other ports (its Service was recreated with new ones) is deleted, so that
-// its node starts again announcing the new ones.
+// ports of its own P2P Service, and every pod of a group exposed through per-pod
+// LoadBalancers without a publicHost its load balancer's address
+// (kube.AnnounceAnnotations), which its node announces. A pod that announced something else
+// (its Service was recreated with new ports, its load balancer got a new address) is
+// deleted, so that its node starts again announcing the new one.
 func (r *Reconciler) announceNodePorts(ctx context.Context, n *v1alpha1.SubstrateNetwork) error {
 	for i := range n.Spec.Groups {
 		g := &n.Spec.Groups[i]
-		if g.P2P == nil || g.P2P.Expose != v1alpha1.ExposeNodePort {
+		if !kube.Announces(g) {
 			continue
 		}
 		var pods corev1.PodList
@@ -30,7 +32,7 @@ func (r *Reconciler) announceNodePorts(ctx context.Context, n *v1alpha1.Substrat
 			return fmt.Errorf("list pods of group %s: %w", g.Name, err)
 		}
 		for j := range pods.Items {
-			if err := r.announceNodePort(ctx, &pods.Items[j]); err != nil {
+			if err := r.announce(ctx, g, &pods.Items[j]); err != nil {
 				return err
 			}
 		}
@@ -38,7 +40,7 @@ func (r *Reconciler) announceNodePorts(ctx context.Context, n *v1alpha1.Substrat
 	return nil
 }
 
-func (r *Reconciler) announceNodePort(ctx context.Context, p *corev1.Pod) error {
+func (r *Reconciler) announce(ctx context.Context, g *v1alpha1.NodeGroup, p *corev1.Pod) error {
 	if p.DeletionTimestamp != nil {
 		return nil
 	}
@@ -46,7 +48,7 @@ func (r *Reconciler) announceNodePort(ctx context.Context, p *corev1.Pod) error 
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Name + "-p2p"}, &svc); err != nil {
 		return client.IgnoreNotFound(err) // applied just now: its event brings us back
 	}
-	want := kube.NodePortAnnotations(&svc)
+	want := kube.AnnounceAnnotations(g, &svc)
 	if want == nil {
 		return nil
 	}
@@ -58,9 +60,9 @@ func (r *Reconciler) announceNodePort(ctx context.Context, p *corev1.Pod) error 
 		}
 	}
 	if stale {
-		r.log().Info("node ports changed: restarting the pod to announce them", "pod", p.Name, "ports", want)
+		r.log().Info("public address changed: restarting the pod to announce it", "pod", p.Name, "announce", want)
 		if err := r.Client.Delete(ctx, p, client.Preconditions{UID: &p.UID}); client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
-			return fmt.Errorf("restart pod %s for its new node ports: %w", p.Name, err)
+			return fmt.Errorf("restart pod %s for its new public address: %w", p.Name, err)
 		}
 		return nil
 	}
@@ -79,7 +81,7 @@ func (r *Reconciler) announceNodePort(ctx context.Context, p *corev1.Pod) error 
 	}
 	maps.Copy(p.Annotations, want)
 	if err := r.Client.Patch(ctx, p, patch); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("tell pod %s its node ports: %w", p.Name, err)
+		return fmt.Errorf("tell pod %s its public address: %w", p.Name, err)
 	}
 	return nil
 }
