@@ -70,7 +70,9 @@ var (
 			"groups": {"[]": {
 				"name": nil, "role": nil, "replicas": nil, "node": software, "parachain": nil,
 				"keys":    {"dev": nil, "types": nil},
-				"pruning": nil, "rpc": nil, "p2p": nil, "resources": nil, "storage": nil, "autoscaling": nil,
+				"pruning": nil, "resources": nil, "storage": nil, "autoscaling": nil,
+				"rpc": {"methods": nil, "cors": nil, "maxConnections": nil},
+				"p2p": {"expose": nil, "publicHost": nil, "bootnodes": nil},
 			}},
 			"parachains": {"[]": {
 				"name": nil, "id": nil, "chain": chainFrom, "node": software, "relay": {"rpcUrls": nil},
@@ -90,6 +92,9 @@ var refusedBecause = map[string]string{
 	"args":      "extra node arguments reach into the provider's machine (paths, ports, keys)",
 	"gateway":   "the provider runs RPC gateways; spec.gateway.config is a path on its machine",
 	"status":    "reported by the provider",
+	// Services that publish nodes and keys from the provider's namespace stay its choice.
+	"service":       "the provider shapes the Services that publish nodes",
+	"nodeKeySecret": "a provider-side secret; node keys are generated for consumers",
 }
 
 // Network checks a substrate-network descriptor against the allow-list, the units paid for

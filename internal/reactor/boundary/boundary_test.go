@@ -40,6 +40,8 @@ func TestProviderFieldsAreRefused(t *testing.T) {
 		{"relay args", string(doc(`{"chain":{"builtin":"westend-dev"},"groups":[{"name":"v","role":"validator"}],"parachains":[{"name":"p","id":1000,"chain":{"builtin":"dev"},"relay":{"args":["-d","/"]}}]}`)), "spec.parachains[0].relay.args"},
 		{"key files", string(doc(`{"chain":{"builtin":"westend-dev"},"groups":[{"name":"v","role":"validator","keys":{"files":["/root/key"]}}]}`)), "spec.groups[0].keys.files"},
 		{"key secret", string(doc(`{"chain":{"builtin":"westend-dev"},"groups":[{"name":"v","role":"validator","keys":{"secret":"x"}}]}`)), "spec.groups[0].keys.secret"},
+		{"public RPC Service", string(doc(`{"chain":{"builtin":"westend-dev"},"groups":[{"name":"r","role":"rpc","rpc":{"methods":"safe","service":{"type":"LoadBalancer"}}}]}`)), "spec.groups[0].rpc.service: the provider shapes the Services"},
+		{"own node key Secret", string(doc(`{"chain":{"builtin":"westend-dev"},"groups":[{"name":"b","role":"bootnode","p2p":{"nodeKeySecret":"x"}}]}`)), "spec.groups[0].p2p.nodeKeySecret: a provider-side secret"},
 		{"metadata namespace", `{"metadata":{"name":"n","namespace":"kube-system"},"spec":{"chain":{"builtin":"westend-dev"},"groups":[]}}`, "metadata.namespace: not accepted from consumers"},
 		{"status", `{"spec":{"chain":{"builtin":"westend-dev"},"groups":[]},"status":{"bestBlock":1}}`, "status: reported by the provider"},
 		{"unknown field", string(doc(`{"chain":{"builtin":"westend-dev"},"groups":[],"logFile":"/var/log/x"}`)), "spec.logFile: not accepted"},
