@@ -1,5 +1,5 @@
-// Package keyring holds Substrate-compatible account keys: sr25519 (schnorrkel) and
-// ed25519 key pairs, derived from secret URIs exactly as subkey, sp-core and polkadot-js
+// Package keyring holds Substrate-compatible keys: sr25519 (schnorrkel), ed25519 and ecdsa
+// (secp256k1) key pairs, derived from secret URIs exactly as subkey, sp-core and polkadot-js
 // derive them, and the SS58 addresses that name their public keys.
 //
 // A secret URI is PHRASE[PATH][///PASSWORD]:
@@ -16,14 +16,20 @@
 // A mnemonic becomes a key the Substrate way, which differs from BIP32 wallets: the mnemonic
 // is decoded back to its BIP39 entropy, and the 32-byte "mini secret" is the first half of
 // PBKDF2-HMAC-SHA512(entropy, "mnemonic"+password, 2048 rounds). sr25519 expands the mini
-// secret in schnorrkel's Ed25519 mode; ed25519 uses it as the RFC 8032 seed.
+// secret in schnorrkel's Ed25519 mode; ed25519 uses it as the RFC 8032 seed; ecdsa as the
+// secp256k1 secret scalar.
 //
 // Hard derivation of sr25519 keys follows schnorrkel's hard_derive_mini_secret_key, soft
-// derivation its derived_key_simple; ed25519 only supports hard derivation:
-// seed' = blake2b-256(SCALE("Ed25519HDKD") ++ seed ++ chaincode).
+// derivation its derived_key_simple; ed25519 and ecdsa only support hard derivation:
+// seed' = blake2b-256(SCALE("Ed25519HDKD") ++ seed ++ chaincode), "Secp256k1HDKD" for ecdsa.
 //
 // Signatures are what a Substrate runtime verifies: sr25519 signs with the "substrate"
-// signing context, ed25519 is plain RFC 8032.
+// signing context, ed25519 is plain RFC 8032, ecdsa is RFC 6979 over blake2b-256(message)
+// with the recovery id appended (65 bytes).
+//
+// An ecdsa public key is the 33-byte compressed point (PublicKey.Raw, what BEEFY session
+// keys and keystores hold); its account id and SS58 address are of blake2b-256 of that key.
+// ecdsa keys are session keys here, not an account scheme (ParseScheme refuses them).
 //
 // ed25519 pairs can also be written as OpenSSH keys (see Pair.SSHAuthorizedKey and
 // Pair.SSHPrivateKeyPEM), so a consumer can log into what they rent with their account key.

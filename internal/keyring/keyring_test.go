@@ -63,6 +63,20 @@ func TestURIVectors(t *testing.T) {
 		{Sr25519, "marble crisp cover huge yellow quick warm pudding spatial engage unfair million", "b0e396819f644dcb7c9c6ba0bdf3acd6b3bf7faa8394ec4e49948906efce482c", "5G4dtixpo43WQM5V4QSHjHw6BpwRdEnrBwP9zQid2RvRQkCK"},
 		{Ed25519, "marble crisp cover huge yellow quick warm pudding spatial engage unfair million", "e7988839e659db69ae9ad08c3ef2ccabba44236024a039ebad83bd8fc75dccfb", "5HJNEJ6KCG8PDzXC7ZeNDJetktYzpyPXi8GLVagP8fvC8tdH"},
 		{Ed25519, "clean upper wool melt current summer pride fuel sudden enlist swarm cram", "5a9b9bec588531188fb362aca065730ded3dcd1c9529d33d5b66f1710bfdec88", "5E7WPi4qsCp5EsqtXdP5GiUXJqCfyGr2QMbDb9v7E2nMzvkU"},
+		// ecdsa: `subkey inspect --scheme ecdsa //Alice` (quoted in Litentry's
+		// pallets/account-linker tests; the same key is BEEFY's //Alice in polkadot-sdk test
+		// chains); the SS58 address is of the account id, blake2b-256 of the compressed key.
+		{Ecdsa, "//Alice", "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1", "5C7C2Z5sWbytvHpuLTvzKunnnRwQxft1jiqrLD5rhucQ5S9X"},
+		// sp-core ecdsa test_vector_by_string_should_work and seeded_pair_should_work (their
+		// uncompressed keys 8db55b...d4 and 5676109c...13, compressed here).
+		{Ecdsa, "0x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "028db55b05db86c0b1786ca49f095d76344c9e6056b2f02701a7e7f3c20aabfd91", ""},
+		{Ecdsa, "0x" + hex.EncodeToString([]byte("12345678901234567890123456789012")), "035676109c54b9a16d271abeb4954316a40a32bcce023ac14c8e26e958aa68fba9", ""},
+		// polkadot-js (@polkadot/keyring 14.0.3, type ecdsa, addFromUri) for the same URIs.
+		{Ecdsa, "//Bob", "0390084fdbf27d2b79d26a4f13f0ccd982cb755a661969143c37cbc49ef5b91f27", "5DVskgSC9ncWQpxFMeUn45NU43RUq93ByEge6ApbnLk6BR9N"},
+		{Ecdsa, "//Alice//stash", "03c6a1c2194fa966d30bc4b9c4d5140e9a899d456372dae0e4ef230fd7d2197e72", "5CNog3FZ1ofBJQ4v4VWmruaLnoYeenobD88WRiT6ZvEXsvwF"},
+		{Ecdsa, "0x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60//0", "03a858882f06951b9cae4601c5b203de973c900992055906c9c9eae04053926055", "5GTVmy1cwhb8TeGForDPnfF7pC8aw68pamJjDBVgXqAkx2JC"},
+		{Ecdsa, abandon12 + "//1", "03026c3ae1b88dd53dde9e163233463bc49cdcd81a9291d8933c2fcb0ff4d22111", "5DU1GGaSuDWnoKuXsKhSRnUbrGf8wwpNsLTpdsyTancBFy2U"},
+		{Ecdsa, abandon12 + "///TREZOR", "023b74b08b6650b67e5f8c862cea56965658641aed270658de42e348d17962dbc3", "5ErjegPw4eMKZaNRb1vFRqfxJW1eZmyb6hGxxwK8Gf1rXvdx"},
 	}
 	for _, c := range cases {
 		t.Run(string(c.scheme)+" "+c.uri, func(t *testing.T) {
@@ -114,7 +128,39 @@ func TestEd25519HardDeriveVector(t *testing.T) {
 	}
 }
 
+// sp-core's ecdsa seed_and_derive_should_work: a hard junction with a zero chain code, and
+// subkey's account id of //Alice's ecdsa key.
+func TestEcdsaHardDeriveVector(t *testing.T) {
+	p, err := FromSeed(Ecdsa, unhex(t, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.derive(junction{hard: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(d.ec.Serialize()); got != "b8eefc4937200a8382d00050e050ced2d4ab72cc2ef1b061477afb51564fdd61" {
+		t.Fatalf("derived seed %s", got)
+	}
+	alice, _ := Dev(Ecdsa, "alice")
+	if id := alice.Public().Bytes; hex.EncodeToString(id[:]) != "01e552298e47454041ea31273b4b630c64c104e4514aa3643490b8aaca9cf8ed" {
+		t.Fatalf("//Alice ecdsa account id %x", id)
+	}
+	pub, err := NewEcdsaPublicKey(alice.Public().Raw())
+	if err != nil || pub != alice.Public() {
+		t.Fatalf("NewEcdsaPublicKey: %v %v", pub, err)
+	}
+	if _, err := NewEcdsaPublicKey(make([]byte, EcdsaPublicKeySize)); err == nil {
+		t.Fatal("a 33-byte non-point was accepted as an ecdsa key")
+	}
+}
+
 func TestSignatureVectors(t *testing.T) {
+	// sp-core ecdsa test_vector_should_work: RFC 6979 signature of "" with recovery id.
+	ec, _ := FromURI(Ecdsa, "0x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+	if sig := ec.MustSign(nil); hex.EncodeToString(sig) != "3dde91174bd9359027be59a428b8146513df80a2a3c7eda2194f64de04a69ab97b753169e94db6ffd50921a2668a48b94ca11e3d32c1ff19cfe88890aa7e8f3c00" {
+		t.Fatalf("ecdsa signature %x", sig)
+	}
 	// sp-core ed25519 test_vector_should_work: deterministic signature of "".
 	ed, _ := FromURI(Ed25519, "0x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 	sig, err := ed.Sign(nil)
@@ -139,7 +185,7 @@ func TestSignatureVectors(t *testing.T) {
 }
 
 func TestSignVerifyRoundTrip(t *testing.T) {
-	for _, s := range []Scheme{Sr25519, Ed25519} {
+	for _, s := range []Scheme{Sr25519, Ed25519, Ecdsa} {
 		p, err := Dev(s, "bob")
 		if err != nil {
 			t.Fatal(err)
@@ -153,7 +199,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		if other.Public().Verify(msg, sig) {
 			t.Fatalf("%s: signature verifies under another key", s)
 		}
-		if p.Public().Verify(msg, sig[:63]) {
+		if p.Public().Verify(msg, sig[:len(sig)-1]) {
 			t.Fatalf("%s: short signature verifies", s)
 		}
 	}
@@ -166,6 +212,9 @@ func TestURIErrors(t *testing.T) {
 		want   string
 	}{
 		{Ed25519, "//Alice/soft", "only hard derivation"},
+		{Ecdsa, "//Alice/soft", "ecdsa keys support only hard derivation"},
+		{Ecdsa, "0x" + strings.Repeat("00", 32), "not a valid secp256k1 secret key"},
+		{Ecdsa, "0x" + strings.Repeat("ff", 32), "not a valid secp256k1 secret key"},
 		{Sr25519, "abandon abandon abandon", "not a valid English BIP39 phrase"},
 		{Sr25519, abandon12[:len(abandon12)-5] + "zoo", "not a valid English BIP39 phrase"},
 		{Sr25519, "0x1234", "hex seed"},

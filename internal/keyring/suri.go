@@ -109,8 +109,10 @@ func scaleBytes(b []byte) []byte {
 	return append(out, b...)
 }
 
-func ed25519HardDerive(seed []byte, cc [32]byte) []byte {
-	buf := scaleBytes([]byte("Ed25519HDKD"))
+// hardDeriveSeed is the hard junction of sp-core's ed25519 and ecdsa pairs:
+// blake2b-256(SCALE((domain, seed, chain code))), a string then two byte arrays.
+func hardDeriveSeed(domain string, seed []byte, cc [32]byte) []byte {
+	buf := scaleBytes([]byte(domain))
 	buf = append(buf, seed...)
 	buf = append(buf, cc[:]...)
 	h := blake2b.Sum256(buf)
