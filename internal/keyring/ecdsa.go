@@ -2,7 +2,6 @@ package keyring
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	dcrecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
@@ -37,18 +36,6 @@ func ecdsaPublic(pub *secp256k1.PublicKey) PublicKey {
 	// The account id of an ecdsa key (sp-runtime's MultiSigner::into_account).
 	p.Bytes = blake2b.Sum256(p.compressed[:])
 	return p
-}
-
-// NewEcdsaPublicKey builds an ecdsa PublicKey from its 33-byte compressed point.
-func NewEcdsaPublicKey(b []byte) (PublicKey, error) {
-	if len(b) != EcdsaPublicKeySize {
-		return PublicKey{}, fmt.Errorf("ecdsa public key: want %d bytes, got %d", EcdsaPublicKeySize, len(b))
-	}
-	pub, err := secp256k1.ParsePubKey(b)
-	if err != nil {
-		return PublicKey{}, fmt.Errorf("ecdsa public key: %w", err)
-	}
-	return ecdsaPublic(pub), nil
 }
 
 // ecdsaSign is sp-core's ecdsa sign: RFC 6979 over blake2b-256(msg), as r ++ s ++ recovery id.
