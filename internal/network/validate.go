@@ -52,6 +52,7 @@ func Validate(n *v1alpha1.SubstrateNetwork) error {
 	validateGroups(&ps, s)
 	validateBackup(&ps, s)
 	validateMonitoring(&ps, s.Monitoring)
+	validateServices(&ps, s)
 	if gw := s.Gateway; gw != nil && FindGroup(s, gw.Group) == nil {
 		ps.Add(spec.key("gateway.group").String(), "no group named %q in spec.groups", gw.Group)
 	}
@@ -67,6 +68,17 @@ func validateChain(ps *problem.List, at path, c v1alpha1.Chain) {
 	}
 	if set != 1 {
 		ps.Add(at.String(), "set exactly one of builtin, file, url, configMap (%d set)", set)
+	}
+	if c.SHA256 != "" && c.URL == "" {
+		ps.Add(at.key("sha256").String(), "sha256 is the checksum of url: set url")
+	}
+	checkSHA256(ps, at.key("sha256"), c.SHA256)
+}
+
+// checkSHA256 refuses a checksum that is not 64 lower-case hex digits (when set).
+func checkSHA256(ps *problem.List, at path, sum string) {
+	if sum != "" && !sha256Hex.MatchString(sum) {
+		ps.Add(at.String(), "must be 64 lower-case hex digits (a sha256), got %q", sum)
 	}
 }
 
@@ -92,6 +104,7 @@ func validateParachains(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 		}
 		// The embedded relay chain node is a polkadot-sdk node.
 		checkArgs(ps, at.key("relay.args"), v1alpha1.FlavorSubstrate, p.Relay.Args)
+		checkDatabase(ps, at.key("relay.database"), p.Relay.Database)
 		if len(p.Relay.RPCURLs) > 0 {
 			// Collators then follow the relay chain over RPC: its own node settings would
 			// be dropped without a word.
@@ -100,6 +113,9 @@ func validateParachains(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 			}
 			if p.Relay.Pruning != "" {
 				ps.Add(at.key("relay.pruning").String(), "no embedded relay chain node runs when relay.rpcUrls is set: there is nothing to prune")
+			}
+			if p.Relay.Database != "" {
+				ps.Add(at.key("relay.database").String(), "no embedded relay chain node runs when relay.rpcUrls is set: it has no database")
 			}
 		}
 		for j, u := range p.Relay.RPCURLs {
@@ -183,10 +199,27 @@ func validateGroups(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 			if g.Pruning != "" && g.Pruning != "archive" {
 				ps.Add(at.key("pruning").String(), "gossamer supports archive only, got %q", g.Pruning)
 			}
+			if g.Database != "" {
+				ps.Add(at.key("database").String(), "gossamer has a database of its own and no --database: leave it unset (got %q)", g.Database)
+			}
+			if g.RuntimeOverride != nil {
+				ps.Add(at.key("runtimeOverride").String(), "gossamer has no --wasm-runtime-overrides: use flavor substrate")
+			}
 		}
 		checkArgs(ps, at.key("args"), sw.Flavor, g.Args)
+		checkDatabase(ps, at.key("database"), g.Database)
+		if o := g.RuntimeOverride; o != nil {
+			if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
+				ps.Add(at.key("runtimeOverride.url").String(), "must be an http(s) URL, got %q", o.URL)
+			}
+			if !sha256Hex.MatchString(o.SHA256) {
+				ps.Add(at.key("runtimeOverride.sha256").String(), "the runtime's sha256 is required: 64 lower-case hex digits (the runtime replaces the chain's own, so it must be exactly the file reviewed)")
+			}
+		}
 		validateUpgrade(ps, at.key("upgrade"), g)
 		validatePod(ps, at, g)
+		_, growth := StorageGrowth(at.key("storageGrowth").String(), g)
+		*ps = append(*ps, growth...)
 		validateBootnodes(ps, at.key("p2p"), g.P2P)
 		validateTelemetry(ps, at.key("telemetry"), g, gossamer)
 		validateMetrics(ps, at.key("autoscaling"), g.Autoscaling)
@@ -283,5 +316,15 @@ func validateKeys(ps *problem.List, at path, g *v1alpha1.NodeGroup, replicas int
 	}
 	if gossamer && len(k.Dev) == 0 {
 		ps.Add(at.String(), "gossamer %s groups take dev keys only (keys.dev): gossamer loads its authority key by name at start", g.Role)
+	}
+}
+
+// checkDatabase refuses a database backend polkadot-sdk does not know (specs reach Validate
+// without the schema's enum too).
+func checkDatabase(ps *problem.List, at path, db v1alpha1.Database) {
+	switch db {
+	case "", v1alpha1.DatabaseRocksDB, v1alpha1.DatabaseParityDB:
+	default:
+		ps.Add(at.String(), "must be rocksdb or paritydb, got %q", db)
 	}
 }

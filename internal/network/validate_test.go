@@ -329,6 +329,22 @@ var rejectCases = []struct {
 		{Field: "spec.groups[1].pruning", Reason: `gossamer supports archive only, got "256"`},
 		{Field: "spec.groups[1].rpc.cors", Reason: "not supported by gossamer (its --rpc-cors is a no-op)"},
 	}},
+	{"chain checksum without url, database and runtime override on gossamer", head + `spec:
+  chain: {builtin: westend-dev, sha256: "abababababababababababababababababababababababababababababababab"}
+  groups:
+  - {name: validator, role: validator, keys: {dev: ["//Alice"]}}
+  - {name: rpc, role: rpc, database: paritydb, runtimeOverride: {url: "https://example.org/r.wasm", sha256: "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"}}
+`, problem.List{
+		{Field: "spec.chain.sha256", Reason: "sha256 is the checksum of url: set url"},
+		{Field: "spec.groups[1].database", Reason: `gossamer has a database of its own and no --database: leave it unset (got "paritydb")`},
+		{Field: "spec.groups[1].runtimeOverride", Reason: "gossamer has no --wasm-runtime-overrides: use flavor substrate"},
+	}},
+	{"database and runtime override set by hand", relayHead + `  groups:
+  - {name: rpc, role: rpc, args: [--db=paritydb, --wasm-runtime-overrides, /tmp]}
+`, problem.List{
+		{Field: "spec.groups[0].args[0]", Reason: "--db is not allowed: set from database"},
+		{Field: "spec.groups[0].args[1]", Reason: "--wasm-runtime-overrides is not allowed: onf sets it from the spec"},
+	}},
 	{"bad storage size", gossamerDev + `  - {name: archive, role: archive, storage: 2TB}
 `, problem.List{
 		{Field: "spec.groups[1].storage", Reason: `must be a Kubernetes quantity such as 10Gi, got "2TB"`},
@@ -410,8 +426,9 @@ var rejectCases = []struct {
   - name: asset-hub
     id: 1000
     chain: {builtin: asset-hub-rococo-local}
-    relay: {rpcUrls: ["wss://rococo-rpc.example.org"], metrics: true, pruning: "256"}
+    relay: {rpcUrls: ["wss://rococo-rpc.example.org"], metrics: true, pruning: "256", database: paritydb}
 `, problem.List{
+		{Field: "spec.parachains[0].relay.database", Reason: "no embedded relay chain node runs when relay.rpcUrls is set: it has no database"},
 		{Field: "spec.parachains[0].relay.metrics", Reason: "no embedded relay chain node runs when relay.rpcUrls is set: there is nothing to scrape"},
 		{Field: "spec.parachains[0].relay.pruning", Reason: "no embedded relay chain node runs when relay.rpcUrls is set: there is nothing to prune"},
 	}},
