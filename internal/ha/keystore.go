@@ -12,8 +12,8 @@ import (
 	"github.com/dinfra/stack/internal/keyring"
 )
 
-// KeyType is one session key of the identity: a four-letter key type id (babe, gran, aura)
-// and its scheme.
+// KeyType is one session key of the identity: a four-letter key type id (babe, gran, aura,
+// beef) and its scheme.
 type KeyType struct {
 	ID     string
 	Scheme keyring.Scheme
@@ -45,6 +45,16 @@ func (k Keystore) Prepare(authority bool) error {
 		return fmt.Errorf("keystore: the identity's secret URI: %w", err)
 	}
 	suri = strings.TrimSpace(suri) // as key insert reads a --suri file
+	// Every name first: a key the URI cannot give (an ecdsa key under a soft junction) leaves
+	// the keystore empty rather than half-filled.
+	var names []string
+	for _, t := range k.Types {
+		name, err := KeyFileName(t, suri)
+		if err != nil {
+			return err
+		}
+		names = append(names, name)
+	}
 	if err := os.MkdirAll(k.Dir, 0o700); err != nil {
 		return err
 	}
@@ -52,11 +62,7 @@ func (k Keystore) Prepare(authority bool) error {
 	if err != nil {
 		return err
 	}
-	for _, t := range k.Types {
-		name, err := KeyFileName(t, suri)
-		if err != nil {
-			return err
-		}
+	for _, name := range names {
 		if err := writeSecret(filepath.Join(k.Dir, name), content); err != nil {
 			return err
 		}
@@ -81,9 +87,8 @@ func (k Keystore) Fence() error {
 	return err
 }
 
-// KeyFileName is the keystore file of one key of a secret URI: hex(type id) ++ hex(public).
-// Only sr25519 and ed25519 keys can be derived here (an ecdsa key, BEEFY's, is refused by
-// the spec's validation for ha groups).
+// KeyFileName is the keystore file of one key of a secret URI: hex(type id) ++ hex(public),
+// the raw public key of its scheme (33 bytes for ecdsa, BEEFY's; 32 for the others).
 func KeyFileName(t KeyType, suri string) (string, error) {
 	if len(t.ID) != 4 {
 		return "", fmt.Errorf("key type %q: want four characters", t.ID)
@@ -92,8 +97,7 @@ func KeyFileName(t KeyType, suri string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s key: %w", t.ID, err) // never the URI itself
 	}
-	pub := pair.Public().Bytes
-	return hex.EncodeToString([]byte(t.ID)) + hex.EncodeToString(pub[:]), nil
+	return hex.EncodeToString([]byte(t.ID)) + hex.EncodeToString(pair.Public().Raw()), nil
 }
 
 // writeSecret replaces a file atomically, created 0600 so no other user can read it even

@@ -14,7 +14,6 @@ import (
 
 	"github.com/dinfra/stack/api/v1alpha1"
 	"github.com/dinfra/stack/internal/network"
-	"github.com/dinfra/stack/internal/problem"
 )
 
 // In a cluster an ha group is one identity (the group's first key) whose candidates are the
@@ -61,10 +60,6 @@ func checkHA(n *v1alpha1.SubstrateNetwork, opts Options) error {
 			return fmt.Errorf("%s.keys.dev: a gossamer ha group signs with one dev key (its identity)", at)
 		case g.Keys == nil || len(g.Keys.Files) > 0 || len(g.Keys.Dev) > 1:
 			return fmt.Errorf("%s.keys: an ha group signs for one identity: give its secret URI as keys.dev (one) or keys.secret (key 0)", at)
-		}
-		var ps problem.List
-		if network.HAKeyTypes(&ps, &n.Spec, i); len(ps) > 0 {
-			return network.Invalid(ps)
 		}
 		if _, err := onfImage(opts, at+".ha"); err != nil {
 			return err

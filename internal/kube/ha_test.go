@@ -128,7 +128,6 @@ func TestHARefusedInClusters(t *testing.T) {
 	for _, c := range []struct{ group, opts, want string }{
 		{`ha: {etcd: {endpoints: ["http://127.0.0.1:2379"]}}`, "onf:test", "spec.groups[0].ha.etcd: "},
 		{`ha: {}`, "", "spec.groups[0].ha: runs the onf image"},
-		{`ha: {}, node: {flavor: substrate, image: polkadot:test, binary: /polkadot}`, "onf:test", "invalid network spec:\n  spec.groups[0].keys.types[6]: an ha candidate's keystore is written by its agent, which derives sr25519 and ed25519 keys only, not beef:ecdsa"},
 		{`ha: {}, keys: {dev: ["//Alice", "//Bob"]}, node: {flavor: substrate, image: polkadot:test, binary: /polkadot}`, "onf:test", "spec.groups[0].keys: an ha group signs for one identity"},
 	} {
 		spec := strings.Replace(haSpec, `ha: {standbys: 1, leaseTTL: 9s, safetyMargin: 3s}`, c.group, 1)
@@ -141,6 +140,32 @@ func TestHARefusedInClusters(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", c.group, err, c.want)
 		}
 	}
+}
+
+// A polkadot-sdk relay validator ha group keeps its default session key types, BEEFY's
+// beef:ecdsa among them: its agent is told to write all seven into the keystore.
+func TestHAValidatorAllKeyTypes(t *testing.T) {
+	spec := strings.Replace(haSpec, `ha: {standbys: 1, leaseTTL: 9s, safetyMargin: 3s}`, `ha: {}, node: {flavor: substrate, image: polkadot:test, binary: /polkadot}`, 1)
+	n := haNetwork(t, spec)
+	objs, err := Desired(n, testKeys(t, n), Options{GatewayImage: "onf:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if sts, ok := o.(*appsv1.StatefulSet); ok && sts.Name == GroupName("dev", "validator") {
+			args := strings.Join(sts.Spec.Template.Spec.Containers[0].Args, " ")
+			for _, kt := range n.Spec.Groups[0].Keys.Types {
+				if !strings.Contains(args, "--key-type "+string(kt)) {
+					t.Errorf("agent args lack --key-type %s:\n%s", kt, args)
+				}
+			}
+			if !strings.Contains(args, "--key-type beef:ecdsa") {
+				t.Errorf("the default types lack beef:ecdsa:\n%s", args)
+			}
+			return
+		}
+	}
+	t.Fatal("no validator StatefulSet")
 }
 
 // A collator ha group renders as its identity's candidates like a gossamer one, but the

@@ -241,14 +241,13 @@ type NodeHA struct {
 }
 
 // checkHA refuses HA groups without a lease store before anything starts (locally the
-// leases live in etcd), and key types the agent cannot write.
+// leases live in etcd).
 func checkHA(n *v1alpha1.SubstrateNetwork) error {
 	var ps problem.List
 	for i, g := range n.Spec.Groups {
 		if g.HA != nil && g.HA.Etcd == nil {
 			ps.Add(fmt.Sprintf("spec.groups[%d].ha.etcd", i), "required locally: the leases live in etcd (clusters use Kubernetes Leases)")
 		}
-		network.HAKeyTypes(&ps, &n.Spec, i)
 	}
 	return network.Invalid(ps)
 }

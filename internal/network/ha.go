@@ -3,7 +3,6 @@ package network
 import (
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -102,20 +101,3 @@ func validateHA(ps *problem.List, at path, g *v1alpha1.NodeGroup) {
 
 // HAIdentity names the identity a candidate node of an HA group signs for: <group>-<index>.
 func HAIdentity(group string, index int) string { return fmt.Sprintf("%s-%d", group, index) }
-
-// HAKeyTypes refuses, by field path, session key types that the ha agent cannot put into a
-// polkadot-sdk candidate's keystore: it derives sr25519 and ed25519 keys from the identity's
-// secret URI, not ecdsa ones (BEEFY's beef:ecdsa, in relay validators' default types).
-// Gossamer candidates take their key by dev name and need none.
-func HAKeyTypes(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec, group int) {
-	g := &s.Groups[group]
-	if g.HA == nil || g.Keys == nil || Software(s, g).Flavor == v1alpha1.FlavorGossamer {
-		return
-	}
-	for j, t := range g.Keys.Types {
-		if _, scheme, _ := strings.Cut(string(t), ":"); scheme == "ecdsa" {
-			ps.Add(fmt.Sprintf("spec.groups[%d].keys.types[%d]", group, j),
-				"an ha candidate's keystore is written by its agent, which derives sr25519 and ed25519 keys only, not %s: list keys.types without it (relay validators default to all seven, BEEFY's included)", t)
-		}
-	}
-}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -13,13 +14,14 @@ import (
 	"github.com/dinfra/stack/internal/ha/hatest"
 	"github.com/dinfra/stack/internal/keyring"
 	"github.com/dinfra/stack/internal/local"
+	"github.com/dinfra/stack/internal/network"
 	"github.com/dinfra/stack/internal/testenv"
 	"github.com/dinfra/stack/internal/testenv/onfcli"
 )
 
 // fakeSDKSpec is a polkadot-sdk validator identity with one standby whose binary is the FAKE
-// polkadot-sdk node (hatest/fakesdknode): polkadot cannot run here. Its key types leave out
-// beef:ecdsa, which ha refuses (the agent derives sr25519 and ed25519 keys only).
+// polkadot-sdk node (hatest/fakesdknode): polkadot cannot run here. Its key types are a
+// relay validator's default seven, BEEFY's beef:ecdsa included.
 const fakeSDKSpec = `apiVersion: onf.dinfra.dev/v1alpha1
 kind: SubstrateNetwork
 metadata: {name: hasdk}
@@ -29,14 +31,15 @@ spec:
   groups:
     - name: validator
       role: validator
-      keys: {dev: ["//Alice"], types: ["babe:sr25519", "gran:ed25519"]}
+      keys: {dev: ["//Alice"]}
       ha: {standbys: 1, leaseTTL: 3s, safetyMargin: 1s, etcd: {endpoints: [%q]}}
 `
 
 // The local supervisor's agents promote and fence a polkadot-sdk node (a FAKE one, which
 // records its command line and keystore at each start) against a real etcd: the lease
-// holder's node starts with --validator and finds the identity's babe and gran keys in its
-// keystore in sc-keystore's format, written by the agent (the fake refuses `key insert`);
+// holder's node starts with --validator and finds the identity's seven session keys (babe,
+// gran, ..., beef's 33-byte ecdsa key) in its keystore in sc-keystore's format, written by
+// the agent (the fake refuses `key insert`);
 // the standby never validates and holds no key. With etcd down the holder is killed, its
 // keystore removed and it restarts keyless within T - M; nobody validates while etcd is
 // down; once it is back one node is promoted again the same way.
@@ -49,6 +52,10 @@ func TestFakeSDKNodeFailover(t *testing.T) {
 	if err := os.WriteFile(file, fmt.Appendf(nil, fakeSDKSpec, fake, etcd.Endpoint()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	spec, err := network.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cli.Must("up", "-f", file, "--until-block", "0", "--timeout", "2m")
 	t.Cleanup(func() { _, _ = cli.Run("down", "hasdk", "--purge") })
 	dir, err := local.NetworkDir(cli.Home, "hasdk")
@@ -57,16 +64,16 @@ func TestFakeSDKNodeFailover(t *testing.T) {
 	}
 	nodes := []string{"validator-0-0", "validator-0-1"}
 	wantKeys := map[string]string{}
-	for _, k := range []struct {
-		id     string
-		scheme keyring.Scheme
-	}{{"babe", keyring.Sr25519}, {"gran", keyring.Ed25519}} {
-		p, err := keyring.FromURI(k.scheme, "//Alice")
+	for _, kt := range spec.Spec.Groups[0].Keys.Types {
+		id, scheme, _ := strings.Cut(string(kt), ":")
+		p, err := keyring.FromURI(keyring.Scheme(scheme), "//Alice")
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub := p.Public().Bytes
-		wantKeys[hex.EncodeToString([]byte(k.id))+hex.EncodeToString(pub[:])] = `"//Alice"`
+		wantKeys[hex.EncodeToString([]byte(id))+hex.EncodeToString(p.Public().Raw())] = `"//Alice"`
+	}
+	if len(wantKeys) != 7 {
+		t.Fatalf("default relay validator key types %v, want seven", spec.Spec.Groups[0].Keys.Types)
 	}
 	last := func(node string) hatest.FakeStart {
 		starts := hatest.FakeStarts(t, dir.NodeDir(node))
