@@ -31,7 +31,8 @@ func newOperatorCmd() *cobra.Command {
 (StatefulSets, Services, node key Secrets, PodDisruptionBudgets, NetworkPolicies, autoscalers,
 ServiceMonitors, and the RPC gateway's Deployment) and reports their status: ready nodes per
 group, Ready/Progressing/Degraded conditions, each node's best and finalized block, peers and
-sync state, polled over RPC in the background, and the gateway's URL.
+sync state, polled over RPC in the background, and the gateway's URL. Groups with
+storageGrowth have their data volumes grown when the kubelet reports them past the threshold.
 
 It serves Prometheus metrics (including onf_operator_api_writes_total) and /healthz and /readyz
 probes, and elects a leader among its replicas. Inside a cluster it uses its service account;
@@ -75,6 +76,7 @@ the kustomize base (config/default); see docs/operator.md.`,
 	f.IntVar(&burst, "kube-api-burst", 100, "burst of requests to the API server")
 	f.DurationVar(&cfg.NodeStatusInterval, "node-status-interval", 15*time.Second, "how often nodes are polled over RPC for chain facts (0 disables)")
 	f.DurationVar(&cfg.SyncPeriod, "sync-period", 10*time.Minute, "re-reconcile every network this often even when nothing changed")
+	f.DurationVar(&cfg.StorageGrowthInterval, "storage-growth-interval", controller.DefaultGrowthInterval, "how often the data volumes of groups with storageGrowth are checked against the kubelet's volume stats")
 	f.StringVar(&cfg.Builders.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	f.StringVar(&cfg.Builders.GatewayImage, "gateway-image", "", "the onf image that runs spec.gateway when a network names none (the operator's own)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

@@ -10,7 +10,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -152,14 +151,7 @@ var storageSpec = polkadotNetwork("grow", "storage", polkadotImage, `
 func TestStorageGrowth(t *testing.T) {
 	cluster, cl := startCluster(t, kubetest.Options{Workloads: true}, "storage")
 	ctx := context.Background()
-	for _, o := range []client.Object{
-		&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "expandable"}, Provisioner: "fake.example.org/volumes", AllowVolumeExpansion: ptr(true)},
-		&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "fixed"}, Provisioner: "fake.example.org/volumes"},
-	} {
-		if err := cl.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storageClasses(t, cl)
 	startOperator(t, cluster, controller.Config{})
 	n := createNetwork(t, cl, storageSpec)
 	key := client.ObjectKeyFromObject(n)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"reflect"
 	"sync/atomic"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -43,7 +44,7 @@ import (
 // +kubebuilder:rbac:groups="",resources=services;secrets;configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors;podmonitors;prometheusrules,verbs=get;list;watch;create;update;patch;delete
 
@@ -60,6 +61,10 @@ type Reconciler struct {
 	// Events records the canary rollouts' steps on the network; nil records none.
 	Events events.EventRecorder
 	Log    *slog.Logger
+	// Stats reads the kubelet's volume stats for storageGrowth; nil reads none.
+	Stats VolumeStats
+	// GrowthInterval is how often a network with storageGrowth is reconciled (0: the default).
+	GrowthInterval time.Duration
 
 	reconciles atomic.Int64
 	expect     expectations
@@ -73,7 +78,7 @@ func (r *Reconciler) Reconciles() int64 { return r.reconciles.Load() }
 func owned() []client.ObjectList {
 	lists := []client.ObjectList{
 		&appsv1.StatefulSetList{}, &appsv1.DeploymentList{}, &corev1.ServiceList{}, &corev1.SecretList{}, &corev1.ConfigMapList{},
-		&policyv1.PodDisruptionBudgetList{}, &networkingv1.NetworkPolicyList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
+		&policyv1.PodDisruptionBudgetList{}, &networkingv1.NetworkPolicyList{}, &networkingv1.IngressList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
 		&batchv1.CronJobList{}, &corev1.ServiceAccountList{}, &rbacv1.RoleList{}, &rbacv1.RoleBindingList{},
 	}
 	for _, gvk := range kube.MonitorKinds { // a switched spec.monitoring.kind leaves the other
@@ -90,6 +95,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var n v1alpha1.SubstrateNetwork
 	if err := r.Client.Get(ctx, req.NamespacedName, &n); err != nil {
 		// Deleted: owner references let the garbage collector remove everything.
+		if apierrors.IsNotFound(err) {
+			volumeMetric.set(req.NamespacedName, nil)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if n.DeletionTimestamp != nil {
@@ -108,7 +116,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var applied map[string]string
 	var waiting bool
 	objs, rollouts, err := r.desired(ctx, &n, net)
-	var grow []growth
+	var grow []claimGrowth
+	var vols volumeReport
 	if err == nil {
 		grow, err = r.storageChanges(ctx, net)
 	}
@@ -125,6 +134,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			err = r.growClaims(ctx, grow)
 		}
 		if err == nil {
+			vols, err = r.growVolumes(ctx, net, grow)
+		}
+		if err == nil {
 			err = r.announceNodePorts(ctx, net)
 		}
 		if err != nil {
@@ -132,20 +144,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			r.log().Warn("apply network", "network", req.NamespacedName, "err", err)
 		}
 	}
-	if err := r.updateStatus(ctx, &n, net, applied, rollouts.statuses, reason, problem); err != nil {
+	if err := r.updateStatus(ctx, &n, net, applied, rollouts.statuses, vols, reason, problem); err != nil {
 		return ctrl.Result{}, err
 	}
 	if reason == kube.ReasonApplyFailed {
 		return ctrl.Result{}, errors.New(problem) // retried with backoff
 	}
 	if rollouts.again() {
-		return ctrl.Result{RequeueAfter: rolloutCheckEvery}, nil
+		return r.lookAgain(vols, rolloutCheckEvery), nil
 	}
 	if waiting {
 		// Normally the cache's events come first; this catches an object deleted meanwhile.
-		return ctrl.Result{RequeueAfter: expectationTTL}, nil
+		return r.lookAgain(vols, expectationTTL), nil
 	}
-	return ctrl.Result{}, nil
+	if _, ok := errors.AsType[*recheckError](err); ok {
+		return r.lookAgain(vols, ownSecretRecheck), nil
+	}
+	return r.lookAgain(vols, 0), nil
 }
 
 // invalidError is a spec the builders reject: the user must change it, retrying won't help.
@@ -246,7 +261,7 @@ func objectID(o client.Object) string {
 
 // updateStatus writes the status if it changed. applied holds the hashes just applied: a
 // StatefulSet whose cached copy does not carry its hash yet is an update still on its way.
-func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.SubstrateNetwork, applied map[string]string, rollouts []v1alpha1.RolloutStatus, reason, problem string) error {
+func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.SubstrateNetwork, applied map[string]string, rollouts []v1alpha1.RolloutStatus, vols volumeReport, reason, problem string) error {
 	obs := kube.Observed{StatefulSets: map[string]*appsv1.StatefulSet{}, Pending: map[string]bool{}}
 	for _, g := range n.Spec.Groups {
 		var sts appsv1.StatefulSet
@@ -286,6 +301,7 @@ func (r *Reconciler) updateStatus(ctx context.Context, live, n *v1alpha1.Substra
 	}
 	now := metav1.Now()
 	st := kube.ComputeStatus(n, obs, reason, problem, now)
+	vols.apply(r, live, &st, now)
 	if reason != kube.ReasonInvalidSpec {
 		st.Rollouts = rollouts
 		rolloutCondition(&st, rollouts, n.Generation, now)

@@ -63,7 +63,13 @@ type Config struct {
 	// Probe overrides how a node's facts are read from its endpoint (tests: a fake node
 	// status source for kwok pods, which run no node).
 	Probe nodestatus.Prober
-	Log   *slog.Logger
+	// StorageGrowthInterval is how often networks with storageGrowth are reconciled to
+	// look at their volumes (0: DefaultGrowthInterval).
+	StorageGrowthInterval time.Duration
+	// VolumeStats overrides where volume stats come from (tests: a fake kubelet summary);
+	// nil reads the kubelet's through the API server's node proxy.
+	VolumeStats VolumeStats
+	Log         *slog.Logger
 }
 
 // Operator is a configured manager with its reconciler.
@@ -100,7 +106,7 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	// Cache only the operator's own objects: never every Secret or Pod of the cluster.
 	for _, o := range []client.Object{&appsv1.StatefulSet{}, &appsv1.Deployment{}, &corev1.Service{}, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Pod{}, &corev1.PersistentVolumeClaim{},
 		&batchv1.CronJob{}, &corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
-		&policyv1.PodDisruptionBudget{}, &networkingv1.NetworkPolicy{}, &autoscalingv2.HorizontalPodAutoscaler{}} {
+		&policyv1.PodDisruptionBudget{}, &networkingv1.NetworkPolicy{}, &networkingv1.Ingress{}, &autoscalingv2.HorizontalPodAutoscaler{}} {
 		byObject[o] = cache.ByObject{Label: managed}
 	}
 	cacheOpts := cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()}
@@ -150,7 +156,12 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 	opts.ServiceMonitor = opts.ServiceMonitor || hasKind(mgr.GetRESTMapper(), kube.ServiceMonitorGVK.Group, kube.ServiceMonitorGVK.Kind)
 	opts.PrometheusRule = opts.PrometheusRule || hasKind(mgr.GetRESTMapper(), kube.PrometheusRuleGVK.Group, kube.PrometheusRuleGVK.Kind)
 	r := &Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: scheme, Options: opts, Log: c.Log,
-		Events: mgr.GetEventRecorder("onf-operator")}
+		Events: mgr.GetEventRecorder("onf-operator"), Stats: c.VolumeStats, GrowthInterval: c.StorageGrowthInterval}
+	if r.Stats == nil {
+		if r.Stats, err = NewKubeletStats(restCfg); err != nil {
+			return nil, err
+		}
+	}
 	keysMetric.use(mgr.GetClient())
 	backupMetric.use(mgr.GetClient())
 	var nodeEvents source.Source
@@ -173,6 +184,7 @@ func New(cfg *rest.Config, c Config) (*Operator, error) {
 		Owns(&corev1.ConfigMap{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&networkingv1.Ingress{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&batchv1.CronJob{}).
 		Owns(&corev1.ServiceAccount{}).

@@ -3,8 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -23,8 +21,8 @@ import (
 // then carries out. Volumes never shrink and never change class, so those changes are refused
 // by field path before anything is applied.
 
-// growth is one data claim to patch to a larger request.
-type growth struct {
+// claimGrowth is one data claim to patch to a larger request.
+type claimGrowth struct {
 	claim *corev1.PersistentVolumeClaim
 	size  resource.Quantity
 }
@@ -32,8 +30,8 @@ type growth struct {
 // storageChanges returns the data claims of n's groups that must grow to their group's size,
 // or an *invalidError when the spec asks for what volumes cannot do: shrink, change class,
 // or grow on a class without volume expansion.
-func (r *Reconciler) storageChanges(ctx context.Context, n *v1alpha1.SubstrateNetwork) ([]growth, error) {
-	var grow []growth
+func (r *Reconciler) storageChanges(ctx context.Context, n *v1alpha1.SubstrateNetwork) ([]claimGrowth, error) {
+	var grow []claimGrowth
 	classes := map[string]*storagev1.StorageClass{}
 	for i := range n.Spec.Groups {
 		g := &n.Spec.Groups[i]
@@ -42,27 +40,21 @@ func (r *Reconciler) storageChanges(ctx context.Context, n *v1alpha1.SubstrateNe
 		if err != nil {
 			return nil, &invalidError{fmt.Errorf("%sstorage: %w", at, err)}
 		}
-		var claims corev1.PersistentVolumeClaimList
-		if err := r.Client.List(ctx, &claims, client.InNamespace(n.Namespace), client.MatchingLabels(kube.Selector(n.Name, g.Name))); err != nil {
-			return nil, fmt.Errorf("list data volumes of group %s: %w", g.Name, err)
+		claims, err := r.dataClaims(ctx, n, g.Name)
+		if err != nil {
+			return nil, err
 		}
-		// In name order, so a refusal names the same volume every time.
-		slices.SortFunc(claims.Items, func(a, b corev1.PersistentVolumeClaim) int { return strings.Compare(a.Name, b.Name) })
-		for j := range claims.Items {
-			c := &claims.Items[j]
-			if !kube.IsDataClaim(n.Name, g.Name, c.Name) || c.DeletionTimestamp != nil {
-				continue
-			}
-			class := ""
-			if c.Spec.StorageClassName != nil {
-				class = *c.Spec.StorageClassName
-			}
+		for _, c := range claims {
+			class := ptrOr(c.Spec.StorageClassName, "")
 			if g.StorageClassName != "" && class != g.StorageClassName {
 				return nil, &invalidError{fmt.Errorf("%sstorageClassName: data volume %s has class %q and a volume's class cannot change; keep %q, or move the data with a backup and restoreFrom (docs/backup.md)", at, c.Name, class, class)}
 			}
 			have := c.Spec.Resources.Requests[corev1.ResourceStorage]
 			switch have.Cmp(size) {
 			case 1:
+				if c.Annotations[AnnotationGrownFrom] != "" {
+					continue // grown by storageGrowth beyond the spec: not a shrink request
+				}
 				return nil, &invalidError{fmt.Errorf("%sstorage: data volume %s holds %s and volumes cannot shrink; set storage to at least %s", at, c.Name, have.String(), have.String())}
 			case 0:
 				continue
@@ -73,7 +65,7 @@ func (r *Reconciler) storageChanges(ctx context.Context, n *v1alpha1.SubstrateNe
 			if err := r.expandable(ctx, classes, class); err != nil {
 				return nil, &invalidError{fmt.Errorf("%sstorage: data volume %s cannot grow from %s to %s: %w", at, c.Name, have.String(), size.String(), err)}
 			}
-			grow = append(grow, growth{claim: c, size: size})
+			grow = append(grow, claimGrowth{claim: c, size: size})
 		}
 	}
 	return grow, nil
@@ -105,7 +97,7 @@ func (r *Reconciler) expandable(ctx context.Context, seen map[string]*storagev1.
 
 // growClaims patches each claim's storage request; the provisioner grows the volume and the
 // kubelet the file system, while the node keeps running.
-func (r *Reconciler) growClaims(ctx context.Context, grow []growth) error {
+func (r *Reconciler) growClaims(ctx context.Context, grow []claimGrowth) error {
 	for _, g := range grow {
 		before := g.claim.DeepCopy()
 		g.claim.Spec.Resources.Requests[corev1.ResourceStorage] = g.size
