@@ -18,7 +18,7 @@ import (
 type KeyType struct {
 	Field  string // the SessionKeys field, e.g. grandpa
 	ID     string // the four-letter key type, e.g. gran
-	Scheme string // sr25519 or ed25519
+	Scheme string // sr25519, ed25519 or ecdsa
 	Size   int    // bytes of the public key
 }
 
@@ -31,6 +31,7 @@ var keyTypes = map[string][2]string{
 	"para_assignment":     {"asgn", "sr25519"},
 	"authority_discovery": {"audi", "sr25519"},
 	"aura":                {"aura", "sr25519"},
+	"beefy":               {"beef", "ecdsa"},
 }
 
 // Chain talks to one node's loopback RPC with go-substrate-rpc-client, encoding calls and
@@ -80,7 +81,7 @@ func (c *Chain) KeyTypes() ([]KeyType, error) {
 			for _, f := range keys.Def.Composite.Fields {
 				t, ok := keyTypes[string(f.Name)]
 				if !ok {
-					return nil, fmt.Errorf("session key %q: unknown key type (known: grandpa, babe, im_online, para_validator, para_assignment, authority_discovery, aura)", f.Name)
+					return nil, fmt.Errorf("session key %q: unknown key type (known: grandpa, babe, im_online, para_validator, para_assignment, authority_discovery, aura, beefy)", f.Name)
 				}
 				size := c.byteArrayLen(f.Type.Int64())
 				if size == 0 {

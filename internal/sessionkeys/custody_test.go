@@ -14,6 +14,7 @@ import (
 var westendTypes = []KeyType{
 	{Field: "grandpa", ID: "gran", Scheme: "ed25519", Size: 32},
 	{Field: "babe", ID: "babe", Scheme: "sr25519", Size: 32},
+	{Field: "beefy", ID: "beef", Scheme: "ecdsa", Size: 33}, // the compressed secp256k1 key
 }
 
 func TestKeystoreGenerate(t *testing.T) {
@@ -43,13 +44,12 @@ func TestKeystoreGenerate(t *testing.T) {
 			t.Errorf("%s: seed gives %v (%v), want %s", k.Type, pair, err, k.Public)
 		}
 	}
-	if p, _ := ks.Pending(); p.Encoded() != set.Encoded() || len(set.Encoded()) != 2+2*64 {
+	if p, _ := ks.Pending(); p.Encoded() != set.Encoded() || len(set.Encoded()) != 2+2*(32+32+33) {
 		t.Errorf("pending %s, generated %s", p.Encoded(), set.Encoded())
 	}
 	encoded := []byte(nil)
 	for _, k := range set {
-		b, _ := keyring.NewPublicKey(keyring.Scheme(k.Scheme), mustHex(t, k.Public))
-		encoded = append(encoded, b.Bytes[:]...)
+		encoded = append(encoded, mustHex(t, k.Public)...)
 	}
 	if found, ok := ks.Find(westendTypes, encoded); !ok || found.Encoded() != set.Encoded() {
 		t.Errorf("Find: %v %v", found, ok)
@@ -122,8 +122,8 @@ func TestRestore(t *testing.T) {
 	second, _ := ks.Generate(westendTypes)
 	r := &recorder{inserted: map[string]string{}}
 	n, err := Restore(context.Background(), ks, r)
-	if err != nil || n != 4 {
-		t.Fatalf("Restore = %d, %v; want 4 keys", n, err)
+	if err != nil || n != 2*len(westendTypes) {
+		t.Fatalf("Restore = %d, %v; want %d keys", n, err, 2*len(westendTypes))
 	}
 	for _, k := range append(first, second...) {
 		seed, _ := ks.Seed(k)

@@ -20,7 +20,7 @@ import (
 // Key is one public session key; its secret seed stays in the keystore file.
 type Key struct {
 	Type   string `json:"type"`   // four-letter key type, e.g. babe
-	Scheme string `json:"scheme"` // sr25519 or ed25519
+	Scheme string `json:"scheme"` // sr25519, ed25519 or ecdsa
 	Public string `json:"public"` // 0x-hex
 }
 
@@ -126,11 +126,12 @@ func (k Keystore) Seed(key Key) (string, error) {
 // Find looks up the keys of an encoded set (as the chain stores it) in the keystore.
 func (k Keystore) Find(types []KeyType, encoded []byte) (Set, bool) {
 	var set Set
-	for i, t := range types {
-		if len(encoded) < (i+1)*t.Size {
+	for _, t := range types { // sizes differ: BEEFY's ecdsa key is 33 bytes
+		if len(encoded) < t.Size {
 			return nil, false
 		}
-		key := Key{Type: t.ID, Scheme: t.Scheme, Public: "0x" + hex.EncodeToString(encoded[i*t.Size:(i+1)*t.Size])}
+		key := Key{Type: t.ID, Scheme: t.Scheme, Public: "0x" + hex.EncodeToString(encoded[:t.Size])}
+		encoded = encoded[t.Size:]
 		if _, err := os.Stat(k.keyFile(key)); err != nil {
 			return nil, false
 		}
