@@ -78,13 +78,19 @@ func validateRestoreFrom(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec, at 
 			ps.Add(at.key("sha256").String(), "only with url: a backup's manifest carries its checksum")
 		}
 	default:
-		if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			ps.Add(at.key("url").String(), "want an http:// or https:// URL of a snapshot archive, got %q", r.URL)
-		} else if u.User != nil {
-			ps.Add(at.key("url").String(), "credentials do not belong in the URL")
-		}
+		checkDownloadURL(ps, at.key("url"), r.URL, "a snapshot archive")
 		if !sha256Hex.MatchString(r.SHA256) {
 			ps.Add(at.key("sha256").String(), "the snapshot's sha256 is required with url: 64 lowercase hex digits")
 		}
+	}
+}
+
+// checkDownloadURL refuses what an init step could not or should not download: anything but
+// an http(s) URL with a host, and credentials, which would sit in the pod's arguments.
+func checkDownloadURL(ps *problem.List, at path, raw, what string) {
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ps.Add(at.String(), "want an http:// or https:// URL of %s, got %q", what, raw)
+	} else if u.User != nil {
+		ps.Add(at.String(), "credentials do not belong in the URL")
 	}
 }

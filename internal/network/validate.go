@@ -69,7 +69,9 @@ func validateChain(ps *problem.List, at path, c v1alpha1.Chain) {
 	if set != 1 {
 		ps.Add(at.String(), "set exactly one of builtin, file, url, configMap (%d set)", set)
 	}
-	if c.SHA256 != "" && c.URL == "" {
+	if c.URL != "" {
+		checkDownloadURL(ps, at.key("url"), c.URL, "a chain spec")
+	} else if c.SHA256 != "" {
 		ps.Add(at.key("sha256").String(), "sha256 is the checksum of url: set url")
 	}
 	checkSHA256(ps, at.key("sha256"), c.SHA256)
@@ -209,9 +211,7 @@ func validateGroups(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 		checkArgs(ps, at.key("args"), sw.Flavor, g.Args)
 		checkDatabase(ps, at.key("database"), g.Database)
 		if o := g.RuntimeOverride; o != nil {
-			if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
-				ps.Add(at.key("runtimeOverride.url").String(), "must be an http(s) URL, got %q", o.URL)
-			}
+			checkDownloadURL(ps, at.key("runtimeOverride.url"), o.URL, "a WASM runtime")
 			if !sha256Hex.MatchString(o.SHA256) {
 				ps.Add(at.key("runtimeOverride.sha256").String(), "the runtime's sha256 is required: 64 lower-case hex digits (the runtime replaces the chain's own, so it must be exactly the file reviewed)")
 			}

@@ -339,6 +339,15 @@ var rejectCases = []struct {
 		{Field: "spec.groups[1].database", Reason: `gossamer has a database of its own and no --database: leave it unset (got "paritydb")`},
 		{Field: "spec.groups[1].runtimeOverride", Reason: "gossamer has no --wasm-runtime-overrides: use flavor substrate"},
 	}},
+	{"credentials in download URLs", head + `spec:
+  chain: {url: "https://user:token@specs.example.org/relay.json"}
+  node: {flavor: substrate, binary: polkadot}
+  groups:
+  - {name: rpc, role: rpc, runtimeOverride: {url: "https://:token@example.org/r.wasm", sha256: "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"}}
+`, problem.List{
+		{Field: "spec.chain.url", Reason: "credentials do not belong in the URL"},
+		{Field: "spec.groups[0].runtimeOverride.url", Reason: "credentials do not belong in the URL"},
+	}},
 	{"database and runtime override set by hand", relayHead + `  groups:
   - {name: rpc, role: rpc, args: [--db=paritydb, --wasm-runtime-overrides, /tmp]}
 `, problem.List{
