@@ -138,7 +138,7 @@ func TestStorageGrowthAutomatic(t *testing.T) {
 	if c := condition(got, controller.ConditionStorageGrowth); c.Message != wantMsg {
 		t.Errorf("condition message %q, want %q", c.Message, wantMsg)
 	}
-	testenv.Eventually(t, 10*time.Second, "an ExpansionNotAllowed event naming the class", func() (bool, error) {
+	testenv.Eventually(t, 30*time.Second, "an ExpansionNotAllowed event naming the class", func() (bool, error) {
 		var evs eventsv1.EventList
 		if err := cl.List(ctx, &evs, client.InNamespace("growth")); err != nil {
 			return false, err
@@ -184,7 +184,7 @@ func TestStorageGrowthAutomatic(t *testing.T) {
 	if got := request(rpc1); got != "25Gi" {
 		t.Errorf("grown above max: %s", got)
 	}
-	testenv.Eventually(t, 10*time.Second, "onf_volume_growth_blocked 1 for rpc-1", func() (bool, error) {
+	testenv.Eventually(t, 30*time.Second, "onf_volume_growth_blocked 1 for rpc-1", func() (bool, error) {
 		v, err := gauge(controller.MetricVolumeGrowthBlocked, rpc1)
 		return v == 1, err
 	})
@@ -193,7 +193,7 @@ func TestStorageGrowthAutomatic(t *testing.T) {
 	}
 
 	// Status reports the grown sizes; the spec is the user's and nothing is Degraded.
-	testenv.Eventually(t, 10*time.Second, "status volumes", func() (bool, error) {
+	testenv.Eventually(t, 30*time.Second, "status volumes", func() (bool, error) {
 		var live v1alpha1.SubstrateNetwork
 		if err := cl.Get(ctx, key, &live); err != nil {
 			return false, err
