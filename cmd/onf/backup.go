@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -199,18 +200,30 @@ archive.`,
 		Long: `restore stops the node, unpacks the backup beside its data directory while checking
 it against the manifest, and swaps it in only when it is complete and intact; then the node
 starts from the backup's blocks and imports the rest from its peers. A corrupt or truncated
-archive is refused and the node's data is left as it was. The node keeps its own keys.`,
-		Example: "  onf backup restore dev rpc-0 dev-20261205t101500.000z",
-		Args:    cobra.RangeArgs(2, 3),
+archive is refused and the node's data is left as it was. The node keeps its own keys.
+
+In a cluster, NODE is a full, archive or rpc node of a network with spec.backup, and ID a
+backup list shows (at --dest, else spec.backup.destination when it is s3://). restore records
+the request for the node's pod (ConfigMap NET-restore-requests), deletes the node's data
+claim and pod (the keystore and node keys are kept), and the StatefulSet makes both again:
+the new pod's restore step fills the new, empty volume from the backup before the node
+starts. restore waits until the pod is Ready (--timeout) and removes the request; a corrupt
+archive fails the restore step, whose message restore prints, and the node stays down.`,
+		Example: `  onf backup restore dev rpc-0 dev-20261205t101500.000z
+  onf backup restore -n chains relay rpc-1 relay-20261205t030000.000z --dest /mnt/chain-backups/relay`,
+		Args: cobra.RangeArgs(2, 3),
 		RunE: func(c *cobra.Command, args []string) error {
 			node, id := args[len(args)-2], args[len(args)-1]
+			if err := backup.CheckID(id); err != nil {
+				return err
+			}
 			if where.selected() {
-				return fmt.Errorf("onf backup restore works on local networks only so far; in a cluster set spec.groups[].restoreFrom: {backup: %s} on the node's group and delete its claim and pod (kubectl delete pvc data-NET-%s; kubectl delete pod NET-%s): the new empty volume is restored before the node starts (docs/backup.md)", id, node, node)
+				return restoreOnCluster(c, &where, args[:len(args)-2], file, node, id, timeout, open)
 			}
 			return onNetwork(c, args[:len(args)-2], func(rt *local.Runtime, name string, st *backup.Store) error {
 				m, err := rt.Restore(c.Context(), name, node, id, st)
 				if m != nil {
-					fmt.Fprintf(c.OutOrStdout(), "restored %s into %s/%s: finalized #%d %s\n", m.ID, name, node, m.Finalized.Number, m.Finalized.Hash)
+					printRestored(c.OutOrStdout(), m, name, node)
 				}
 				return err
 			})
@@ -257,6 +270,7 @@ spec.backup.retention of the network's applied spec (in a cluster, of the Substr
 	prune.Flags().DurationVar(&maxAge, "max-age", 0, "delete backups older than this (the newest is always kept)")
 
 	create.Flags().DurationVar(&timeout, "timeout", time.Hour, "in a cluster: give up waiting for the backup Job after this long")
+	restore.Flags().DurationVar(&timeout, "timeout", time.Hour, "in a cluster: give up waiting for the restored node's pod to be Ready after this long")
 	for _, c := range []*cobra.Command{create, list, verify, restore, prune} {
 		addClusterFlags(c, &where)
 	}
@@ -268,6 +282,43 @@ func printManifest(w io.Writer, m *backup.Manifest) {
 	fmt.Fprintf(w, "backup %s of %s/%s\n  chain %s, genesis %s\n  best #%d %s\n  finalized #%d %s\n  node %s\n  %d files, %s (archive %s), sha256 %s\n",
 		m.ID, m.Network, m.Node, m.Chain, m.GenesisHash, m.Best.Number, m.Best.Hash, m.Finalized.Number, m.Finalized.Hash,
 		m.NodeVersion, m.Files, mib(m.Size), mib(m.ArchiveSize), m.SHA256)
+}
+
+func printRestored(w io.Writer, m *backup.Manifest, name, node string) {
+	fmt.Fprintf(w, "restored %s into %s/%s: finalized #%d %s\n", m.ID, name, node, m.Finalized.Number, m.Finalized.Hash)
+}
+
+// restoreOnCluster is `onf backup restore` on a cluster network: it refuses what must not be
+// restored before anything changes (cluster.CheckRestore, and a backup ID that list does not
+// show for the network), then has the operator's restore step restore the node's wiped
+// volume (cluster.RestoreNode) and prints what the local command prints.
+func restoreOnCluster(c *cobra.Command, where *clusterFlags, netArgs []string, specFile, node, id string, timeout time.Duration,
+	open func(*cobra.Command, []string) (*backup.Store, error)) error {
+	cl, name, err := clusterNetwork(c, where, netArgs, specFile)
+	if err != nil {
+		return err
+	}
+	if err := cl.CheckRestore(c.Context(), name, node); err != nil {
+		return err
+	}
+	st, err := open(c, []string{name})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	all, err := st.List(c.Context(), name)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(all, func(m backup.Manifest) bool { return m.ID == id })
+	if i < 0 {
+		return fmt.Errorf("no backup %s of network %s at the destination (onf backup list %s shows the complete ones): nothing was changed", id, name, name)
+	}
+	if err := cl.RestoreNode(c.Context(), name, node, id, timeout); err != nil {
+		return err
+	}
+	printRestored(c.OutOrStdout(), &all[i], name, node)
+	return nil
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -149,16 +149,21 @@ and deletes the backups the retention drops. It needs no access to the API.`,
 	}
 	mark.Flags().StringVar(&data, "data", "/data", "the node's data volume")
 
-	var id, snapURL, sum string
+	var id, snapURL, sum, requests, podName string
 	restore := &cobra.Command{
-		Use:   "restore --data DIR (--id ID --dest DEST | --url URL --sha256 SUM)",
+		Use:   "restore --data DIR [--requests DIR --pod NAME] [--id ID --dest DEST | --url URL --sha256 SUM]",
 		Short: "Restore a backup or a snapshot into a data volume marked by mark",
 		Long: `restore unpacks a backup (checked against its manifest) or a snapshot archive from an
 http(s) URL (checked against --sha256) into the volume, only if mark found it empty, and
 clears the mark when done. A corrupt or truncated archive fails with the reason and leaves
-the volume as it was, still marked: the node does not start on half data.`,
+the volume as it was, still marked: the node does not start on half data.
+
+What it restores: the backup ID in the file --requests/--pod if there is one (a request of
+onf backup restore on a cluster, at --dest), else --id or --url; with none, the marked
+volume is left to the node's own init (genesis) and the mark cleared.`,
 		Example: `  onf backup job restore --data /data --id dev-20261205t101500.000z --dest /backups
-  onf backup job restore --data /data --url https://snapshots.example/dev.tar.zst --sha256 6f1e...`,
+  onf backup job restore --data /data --url https://snapshots.example/dev.tar.zst --sha256 6f1e...
+  onf backup job restore --data /data --dest /backups --requests /var/run/onf/restore-requests --pod dev-rpc-1`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
@@ -167,10 +172,21 @@ the volume as it was, still marked: the node does not start on half data.`,
 				fmt.Fprintf(c.OutOrStdout(), "%s was not empty at start: nothing to restore\n", data)
 				return nil
 			}
-			if (id == "") == (snapURL == "") {
-				return fmt.Errorf("give --id (with --dest) or --url (with --sha256)")
+			if id != "" && snapURL != "" {
+				return fmt.Errorf("give --id (with --dest) or --url (with --sha256), not both")
 			}
-			if id != "" {
+			if requests != "" {
+				req, err := os.ReadFile(filepath.Join(requests, podName))
+				switch {
+				case err == nil:
+					id, snapURL = strings.TrimSpace(string(req)), ""
+					fmt.Fprintf(c.OutOrStdout(), "restore requested for pod %s: backup %s\n", podName, id)
+				case !errors.Is(err, os.ErrNotExist):
+					return err
+				}
+			}
+			switch {
+			case id != "":
 				st, err := backup.Open(ctx, dest)
 				if err != nil {
 					return err
@@ -181,12 +197,14 @@ the volume as it was, still marked: the node does not start on half data.`,
 					return err
 				}
 				fmt.Fprintf(c.OutOrStdout(), "restored %s: finalized #%d %s, best #%d %s\n", m.ID, m.Finalized.Number, m.Finalized.Hash, m.Best.Number, m.Best.Hash)
-			} else {
+			case snapURL != "":
 				stats, err := backup.FetchSnapshot(ctx, snapURL, sum, data)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(c.OutOrStdout(), "restored snapshot %s: %d files, %s\n", snapURL, stats.Files, mib(stats.Size))
+			default:
+				fmt.Fprintf(c.OutOrStdout(), "no restore requested for pod %s: the node starts from its own init\n", podName)
 			}
 			return os.Remove(marker)
 		},
@@ -196,6 +214,8 @@ the volume as it was, still marked: the node does not start on half data.`,
 	restore.Flags().StringVar(&dest, "dest", "", "destination holding the backup: a directory or an s3:// URL")
 	restore.Flags().StringVar(&snapURL, "url", "", "http(s) URL of a snapshot archive")
 	restore.Flags().StringVar(&sum, "sha256", "", "the snapshot archive's sha256")
+	restore.Flags().StringVar(&requests, "requests", "", "directory of restore requests, a file per pod name holding a backup ID (a ConfigMap volume)")
+	restore.Flags().StringVar(&podName, "pod", "", "this pod's name: its request in --requests")
 
 	job.AddCommand(facts, create, mark, restore)
 	return job

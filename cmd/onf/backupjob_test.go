@@ -121,4 +121,32 @@ func TestBackupJobRestoreSteps(t *testing.T) {
 			t.Error("the node's data was touched")
 		}
 	})
+
+	// `onf backup restore` on a cluster: the request file named by the pod wins over the
+	// group's restoreFrom; another pod's request is not this pod's; with no request and no
+	// restoreFrom a marked volume is left to the node's init and the mark cleared.
+	t.Run("request by pod name", func(t *testing.T) {
+		requests := t.TempDir()
+		testenv.WriteFiles(t, requests, map[string]string{"dev-rpc-1": id + "\n"})
+		vol := t.TempDir()
+		if _, err := runOnf("backup", "job", "mark", "--data", vol); err != nil {
+			t.Fatal(err)
+		}
+		testenv.WriteFiles(t, vol, nodeInit)
+		out, err := runOnf("backup", "job", "restore", "--data", vol, "--dest", dest, "--requests", requests, "--pod", "dev-rpc-1",
+			"--id=", "--url", snapshots.URL+"/flipped.tar.zst", "--sha256", m.SHA256)
+		if err != nil || !strings.Contains(out, "restore requested for pod dev-rpc-1: backup "+id) || read(vol, "db/000001.sst") != "chain data" || pending(vol) {
+			t.Fatalf("restore by request: %v\n%s", err, out)
+		}
+
+		vol = t.TempDir()
+		if _, err := runOnf("backup", "job", "mark", "--data", vol); err != nil {
+			t.Fatal(err)
+		}
+		testenv.WriteFiles(t, vol, nodeInit)
+		out, err = runOnf("backup", "job", "restore", "--data", vol, "--dest", dest, "--requests", requests, "--pod", "dev-rpc-0", "--id=", "--url=")
+		if err != nil || !strings.Contains(out, "no restore requested for pod dev-rpc-0") || read(vol, "db/000099.sst") != "genesis" || pending(vol) {
+			t.Fatalf("restore without a request: %v\n%s; pending %v", err, out, pending(vol))
+		}
+	})
 }

@@ -39,7 +39,10 @@ const (
 	volumeCredentials = "backup-credentials"
 	volumeWork        = "work"
 	volumeHold        = "hold"
-	restoreName       = "restore"
+	// volumeRestoreRequests is the restore-requests ConfigMap (optional: most of the time
+	// there is none).
+	volumeRestoreRequests = "restore-requests"
+	restoreName           = "restore"
 
 	// backupUID is the user of the node images (gossamer's here, parity's polkadot) and the
 	// data volumes' fsGroup: the backup and restore steps read and write the node's files.
@@ -225,33 +228,67 @@ func backupObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.N
 	return []client.Object{cron}, nil
 }
 
-// withRestore adds the group's restoreFrom to its pods: a mark step before the node's own
-// init step, which marks a new or wiped (empty) volume as waiting for a restore, and the
-// restore step after it, which restores into a marked volume only, then clears the mark.
-// The node's init thus prepares the volume as usual (gossamer writes its config, kept by the
-// restore) and never runs on the restored data; a volume that already held a database is
-// never touched. A corrupt archive fails the restore step: the node does not start, and the
-// next attempt starts over (the mark stays until a restore completed).
+// RestoreRequestsName names the ConfigMap of a network's per-node restore requests, written by
+// `onf backup restore` on a cluster: key the pod's name, value a backup ID. The restore step
+// of that pod restores the ID into its volume when the volume is new or wiped (empty), once;
+// the command removes the key when the node is Ready again. A ConfigMap volume lets the step
+// read it without API credentials, and the group's pod template (so its other nodes) stays
+// as it is.
+func RestoreRequestsName(network string) string { return network + "-restore-requests" }
+
+// RestoreRequestsDir is where the restore step sees the restore requests, one file per pod.
+const RestoreRequestsDir = "/var/run/onf/restore-requests"
+
+// Restorable says whether a group's pods carry the restore steps: a group with restoreFrom,
+// and, on a network with spec.backup, every group that can pause (full, archive, rpc), so
+// `onf backup restore` can restore one of its nodes. Signing and boot nodes get keys and
+// peers, never a backup's data.
+func Restorable(n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeGroup) bool {
+	if g.RestoreFrom != nil {
+		return true
+	}
+	switch g.Role {
+	case v1alpha1.RoleFull, v1alpha1.RoleArchive, v1alpha1.RoleRPC:
+		return n.Spec.Backup != nil
+	}
+	return false
+}
+
+// withRestore adds the restore steps to a restorable group's pods: a mark step before the
+// node's own init step, which marks a new or wiped (empty) volume as waiting for a restore,
+// and the restore step after it, which restores into a marked volume only, then clears the
+// mark. What it restores: the pod's request in the restore-requests ConfigMap if there is
+// one, else the group's restoreFrom; with neither, a marked volume starts from the node's
+// own init (genesis). The node's init thus prepares the volume as usual (gossamer writes its
+// config, kept by the restore) and never runs on the restored data; a volume that already
+// held a database is never touched. A corrupt archive fails the restore step: the node does
+// not start, and the next attempt starts over (the mark stays until a restore completed).
 func (b *groupBuilder) withRestore(pod *corev1.PodSpec) error {
-	r := b.group.RestoreFrom
-	if r == nil {
+	if !Restorable(b.net, b.group) {
 		return nil
 	}
-	image, err := onfImage(b.opts, b.field("restoreFrom"))
+	r, field := b.group.RestoreFrom, "spec.backup"
+	if r != nil {
+		field = b.field("restoreFrom")
+	}
+	image, err := onfImage(b.opts, field)
 	if err != nil {
 		return err
 	}
 	args := []string{"backup", "job", "restore", "--data", dataDir}
 	access := &backupAccess{}
-	if r.Backup != "" {
-		if b.net.Spec.Backup == nil { // network.Validate refuses this first
-			return fmt.Errorf("%s: a backup ID needs spec.backup.destination", b.field("restoreFrom.backup"))
-		}
+	switch {
+	case b.net.Spec.Backup != nil:
 		if access, err = newBackupAccess(b.net.Spec.Backup); err != nil {
 			return err
 		}
-		args = append(args, "--id", r.Backup, "--dest", access.dest)
-	} else {
+		args = append(args, "--dest", access.dest, "--requests", RestoreRequestsDir, "--pod", "$(POD_NAME)")
+	case r.Backup != "": // network.Validate refuses this first
+		return fmt.Errorf("%s: a backup ID needs spec.backup.destination", b.field("restoreFrom.backup"))
+	}
+	if r != nil && r.Backup != "" {
+		args = append(args, "--id", r.Backup)
+	} else if r != nil {
 		args = append(args, "--url", r.URL, "--sha256", r.SHA256)
 	}
 	data := corev1.VolumeMount{Name: volumeData, MountPath: dataDir}
@@ -262,6 +299,18 @@ func (b *groupBuilder) withRestore(pod *corev1.PodSpec) error {
 	restore := corev1.Container{
 		Name: restoreName, Image: image, Args: args, Env: access.env,
 		VolumeMounts: append([]corev1.VolumeMount{data}, access.mounts...), SecurityContext: backupSecurity(),
+		// A failed restore's reason (a corrupt archive) shows in the pod's status, where
+		// `onf backup restore` reads it.
+		TerminationMessagePath: corev1.TerminationMessagePathDefault, TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+	if b.net.Spec.Backup != nil {
+		restore.Env = append(restore.Env, corev1.EnvVar{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"},
+		}})
+		restore.VolumeMounts = append(restore.VolumeMounts, corev1.VolumeMount{Name: volumeRestoreRequests, MountPath: RestoreRequestsDir, ReadOnly: true})
+		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: volumeRestoreRequests, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: RestoreRequestsName(b.net.Name)}, Optional: ptr(true),
+		}}})
 	}
 	pod.InitContainers = append(append([]corev1.Container{mark}, pod.InitContainers...), restore)
 	pod.Volumes = append(pod.Volumes, access.volumes...)

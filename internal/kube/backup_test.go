@@ -134,7 +134,10 @@ func TestBackupCronJob(t *testing.T) {
 }
 
 // restoreFrom adds a mark step before the node's init and a restore step after it, with
-// the destination mounted; the snapshot form passes the URL and checksum.
+// the destination mounted; the snapshot form passes the URL and checksum. On a network with
+// spec.backup, every full, archive and rpc group gets them too, reading the per-node
+// requests of `onf backup restore` from an optional ConfigMap by the pod's name; signing
+// groups never do.
 func TestRestoreInitSteps(t *testing.T) {
 	n := parseSpec(t, backupSpec)
 	objs, err := Desired(n, testKeys(t, n), Options{GatewayImage: "onf:test"})
@@ -152,12 +155,34 @@ func TestRestoreInitSteps(t *testing.T) {
 	if got := names(inits); !slices.Equal(got, []string{"restore-mark", initName, restoreName}) {
 		t.Fatalf("init steps %v: want the mark before the node's init and the restore after it", got)
 	}
-	wantRestore := []string{"backup", "job", "restore", "--data", "/data", "--id", "dev-20261205t101500.000z", "--dest", "/backups/dev"}
+	requests := []string{"backup", "job", "restore", "--data", "/data", "--dest", "/backups/dev", "--requests", RestoreRequestsDir, "--pod", "$(POD_NAME)"}
+	wantRestore := append(slices.Clone(requests), "--id", "dev-20261205t101500.000z")
 	if r := inits[2]; r.Image != "onf:test" || !slices.Equal(r.Args, wantRestore) {
 		t.Errorf("restore step %s %v, want %v", r.Image, r.Args, wantRestore)
 	}
-	if got := names(find[*appsv1.StatefulSet](objs, "dev-backup").Spec.Template.Spec.InitContainers); slices.Contains(got, restoreName) {
-		t.Errorf("a group without restoreFrom has init steps %v", got)
+	backupPod := find[*appsv1.StatefulSet](objs, "dev-backup").Spec.Template.Spec
+	if got := names(backupPod.InitContainers); !slices.Equal(got, []string{"restore-mark", initName, restoreName}) {
+		t.Fatalf("a full group without restoreFrom has init steps %v: want the restore steps for `onf backup restore`", got)
+	}
+	r := backupPod.InitContainers[2]
+	if !slices.Equal(r.Args, requests) || !slices.ContainsFunc(r.Env, func(e corev1.EnvVar) bool {
+		return e.Name == "POD_NAME" && e.ValueFrom != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name"
+	}) || !slices.ContainsFunc(r.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == RestoreRequestsDir && m.ReadOnly }) {
+		t.Errorf("restore step of a full group: args %v, env %v, mounts %v", r.Args, r.Env, r.VolumeMounts)
+	}
+	if !slices.ContainsFunc(backupPod.Volumes, func(v corev1.Volume) bool {
+		cm := v.ConfigMap
+		return cm != nil && cm.Name == RestoreRequestsName("dev") && cm.Optional != nil && *cm.Optional
+	}) {
+		t.Errorf("volumes %v: want the optional ConfigMap %s", backupPod.Volumes, RestoreRequestsName("dev"))
+	}
+	if r.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+		t.Errorf("restore step's termination message policy %q: its failure must show in the pod's status", r.TerminationMessagePolicy)
+	}
+	for _, g := range n.Spec.Groups {
+		if g.Role == "validator" && slices.Contains(names(find[*appsv1.StatefulSet](objs, "dev-"+g.Name).Spec.Template.Spec.InitContainers), restoreName) {
+			t.Errorf("validator group %s has the restore steps", g.Name)
+		}
 	}
 
 	sum := strings.Repeat("ab", 32)
@@ -166,8 +191,8 @@ func TestRestoreInitSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := find[*appsv1.StatefulSet](objs, "dev-rpc").Spec.Template.Spec.InitContainers[2]
-	if want := []string{"backup", "job", "restore", "--data", "/data", "--url", "https://snap.example/dev.tar.zst", "--sha256", sum}; !slices.Equal(r.Args, want) {
+	r = find[*appsv1.StatefulSet](objs, "dev-rpc").Spec.Template.Spec.InitContainers[2]
+	if want := []string{"backup", "job", "restore", "--data", "/data", "--dest", "/backups/dev", "--requests", RestoreRequestsDir, "--pod", "$(POD_NAME)", "--url", "https://snap.example/dev.tar.zst", "--sha256", sum}; !slices.Equal(r.Args, want) {
 		t.Errorf("snapshot restore args %v, want %v", r.Args, want)
 	}
 }
@@ -179,7 +204,7 @@ func TestBackupRejects(t *testing.T) {
 		opts            Options
 	}{
 		"no onf image":          {", restoreFrom: {backup: dev-20261205t101500.000z}", "", "spec.backup: ", Options{}},
-		"no onf image, restore": {"", "", "spec.groups[2].restoreFrom: ", Options{}},
+		"no onf image, restore": {"", "", "spec.backup: ", Options{}}, // the full group's restore steps, before the rpc group's
 		"source of two":         {"{name: backup, role: full}", "{name: backup, role: full, replicas: 2}", "spec.backup.source: ", Options{GatewayImage: "i"}},
 		"directory, no claim":   {"    volumeClaim: chain-backups\n", "", "spec.backup.destination: ", Options{GatewayImage: "i"}},
 		"outside the claim":     {"file:///backups/dev", "/var/backups", "spec.backup.destination: ", Options{GatewayImage: "i"}},
