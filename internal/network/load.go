@@ -15,6 +15,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/dinfra/stack/api/v1alpha1"
@@ -90,8 +91,9 @@ func Read(r io.Reader) ([]byte, error) {
 }
 
 // decode turns a schema-valid document into the Go type. The schema is closed, so an
-// unknown field anywhere else has been reported with its path already; metadata is Kubernetes
-// ObjectMeta, left open by the schema, so it is decoded strictly on its own to name the place.
+// unknown field has mostly been reported with its path already; the decoder refuses the rest
+// by path too: metadata (Kubernetes ObjectMeta, left open by the schema) and the pod fields
+// that hold Kubernetes core types (opaque in the schema, scripts/crdschema).
 func decode(doc []byte) (*v1alpha1.SubstrateNetwork, problem.List) {
 	var top struct {
 		Metadata json.RawMessage `json:"metadata"`
@@ -100,44 +102,63 @@ func decode(doc []byte) (*v1alpha1.SubstrateNetwork, problem.List) {
 		return nil, problem.List{decodeProblem("", err)}
 	}
 	if len(top.Metadata) > 0 {
-		if err := decodeStrict(top.Metadata, new(metav1.ObjectMeta)); err != nil {
-			return nil, problem.List{decodeProblem("metadata", err)}
+		if probs := decodeStrict("metadata", top.Metadata, new(metav1.ObjectMeta)); probs != nil {
+			return nil, probs
 		}
 	}
 	var n v1alpha1.SubstrateNetwork
-	if err := decodeStrict(doc, &n); err != nil {
-		return nil, problem.List{decodeProblem("", err)}
+	if probs := decodeStrict("", doc, &n); probs != nil {
+		return nil, probs
 	}
 	return &n, nil
 }
 
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+// decodeStrict decodes data (found at the path at) into v and refuses unknown and duplicate
+// fields: sigs.k8s.io/json, the API server's decoder, names each one's full path, list
+// indexes included, where encoding/json names only the field.
+func decodeStrict(at string, data []byte, v any) problem.List {
+	if err := json.Unmarshal(data, v); err != nil {
+		return problem.List{decodeProblem(at, err)}
+	}
+	strict, err := kjson.UnmarshalStrict(data, v)
+	if err != nil {
+		return problem.List{decodeProblem(at, err)}
+	}
+	var probs problem.List
+	for _, e := range strict {
+		field := ""
+		var fe kjson.FieldError
+		if errors.As(e, &fe) {
+			field = fe.FieldPath()
+		}
+		reason := strings.TrimSpace(strings.Replace(e.Error(), fmt.Sprintf("%q", field), "", 1))
+		probs = append(probs, problem.Problem{Field: joinField(at, field), Reason: reason})
+	}
+	return probs
 }
 
 // decodeProblem names the field of a decoding error where encoding/json knows it.
 func decodeProblem(at string, err error) problem.Problem {
-	join := func(field string) string {
-		switch {
-		case at == "" && field == "":
-			return problem.Document
-		case at == "" || field == "":
-			return at + field
-		}
-		return at + "." + field
-	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return problem.Problem{Field: join(te.Field), Reason: fmt.Sprintf("must be %s, got a JSON %s", te.Type, te.Value)}
+		return problem.Problem{Field: joinField(at, te.Field), Reason: fmt.Sprintf("must be %s, got a JSON %s", te.Type, te.Value)}
 	}
-	return problem.Problem{Field: join(""), Reason: strings.TrimPrefix(err.Error(), "json: ")}
+	return problem.Problem{Field: joinField(at, ""), Reason: strings.TrimPrefix(err.Error(), "json: ")}
 }
 
-// compiledSchema compiles the embedded schema on first use: it carries the Kubernetes
-// container and volume schemas of spec.groups[].pod (over 500 KB), which commands that never
-// read a spec (the operator's, --help) need not compile at start.
+// joinField is the path of field inside at; the document itself when both are empty.
+func joinField(at, field string) string {
+	switch {
+	case at == "" && field == "":
+		return problem.Document
+	case at == "" || field == "":
+		return at + field
+	}
+	return at + "." + field
+}
+
+// compiledSchema compiles the embedded schema on first use, which commands that never read a
+// spec (the operator's, --help) need not do at start.
 var compiledSchema = sync.OnceValue(mustCompileSchema)
 
 func mustCompileSchema() *jsonschema.Schema {

@@ -63,7 +63,19 @@ var rejectCases = []struct {
 		{Field: "spec.groups[0].replica", Reason: "unknown field"},
 	}},
 	{"unknown metadata field", strings.Replace(gossamerDev, "{name: dev}", "{name: dev, lables: {a: b}}", 1), problem.List{
-		{Field: "metadata", Reason: `unknown field "lables"`},
+		{Field: "metadata.lables", Reason: "unknown field"},
+	}},
+	// The pod fields of Kubernetes core types are opaque in the schema; the decoder names the path.
+	{"unknown field in a sidecar", head + `spec:
+  chain: {builtin: westend-dev}
+  groups:
+  - name: rpc
+    role: rpc
+    pod:
+      containers:
+      - {name: api, image: api:1, ports: [{containerPort: 8080, protocl: TCP}]}
+`, problem.List{
+		{Field: "spec.groups[0].pod.containers[0].ports[0].protocl", Reason: "unknown field"},
 	}},
 	{"no groups", head + `spec:
   chain: {builtin: westend-dev}

@@ -2,13 +2,22 @@
 // standalone JSON Schema document (draft 2020-12) for the same object, so specs can be checked
 // outside a cluster (`onf validate`) against exactly what the API server enforces.
 //
-//	go run ./scripts/crdschema config/crd/bases/onf.dinfra.dev_substratenetworks.yaml docs/schema/substratenetwork.schema.json
+// Fields named with -opaque keep only their own type and description: they hold Kubernetes
+// core types (containers, volumes, affinity, ...) whose full schemas would make the document
+// larger than a DINFRA descriptor may be (256 KiB). onf still checks them: the decoder is
+// strict about their fields, onf's validation checks what it must, and the API server checks
+// the rendered pods.
+//
+//	go run ./scripts/crdschema -opaque spec.groups[].pod.containers,... CRD.yaml OUT.schema.json
 package main
 
 import (
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -16,11 +25,17 @@ import (
 const draft = "https://json-schema.org/draft/2020-12/schema"
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: crdschema CRD.yaml OUT.schema.json")
+	opaque := flag.String("opaque", "", "comma-separated field paths (spec.groups[].pod.volumes) whose schemas are left out")
+	flag.Parse()
+	if flag.NArg() != 2 {
+		fmt.Fprintln(os.Stderr, "usage: crdschema [-opaque PATHS] CRD.yaml OUT.schema.json")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1], os.Args[2]); err != nil {
+	var paths []string
+	if *opaque != "" {
+		paths = strings.Split(*opaque, ",")
+	}
+	if err := run(flag.Arg(0), flag.Arg(1), paths); err != nil {
 		fmt.Fprintln(os.Stderr, "crdschema:", err)
 		os.Exit(1)
 	}
@@ -43,7 +58,7 @@ type crd struct {
 	} `json:"spec"`
 }
 
-func run(in, out string) error {
+func run(in, out string, opaque []string) error {
 	raw, err := os.ReadFile(in)
 	if err != nil {
 		return fmt.Errorf("read CRD: %w", err)
@@ -59,6 +74,11 @@ func run(in, out string) error {
 		schema := v.Schema.OpenAPIV3Schema
 		if schema == nil {
 			return fmt.Errorf("%s: version %s has no openAPIV3Schema", in, v.Name)
+		}
+		for _, path := range opaque {
+			if err := makeOpaque(schema, path); err != nil {
+				return err
+			}
 		}
 		apiVersion := c.Spec.Group + "/" + v.Name
 		pinProperty(schema, "apiVersion", apiVersion)
@@ -129,4 +149,38 @@ func closeObjects(schema any) {
 			closeObjects(sub)
 		}
 	}
+}
+
+// makeOpaque replaces the schema of the field at path (dots between fields, [] for a list's
+// items) by its type and description; a list keeps items of its items' type.
+func makeOpaque(schema map[string]any, path string) error {
+	s := schema
+	for _, name := range strings.Split(path, ".") {
+		name, list := strings.CutSuffix(name, "[]")
+		props, _ := s["properties"].(map[string]any)
+		next, _ := props[name].(map[string]any)
+		if next == nil {
+			return fmt.Errorf("-opaque %s: no field %q", path, name)
+		}
+		s = next
+		if list {
+			if s, _ = s["items"].(map[string]any); s == nil {
+				return fmt.Errorf("-opaque %s: %q is not a list", path, name)
+			}
+		}
+	}
+	kept := map[string]any{"type": s["type"], "description": s["description"]}
+	if items, ok := s["items"].(map[string]any); ok {
+		kept["items"] = map[string]any{"type": items["type"]}
+	}
+	if kept["type"] == nil {
+		return errors.New("-opaque " + path + ": the field has no type")
+	}
+	clear(s)
+	for k, v := range kept {
+		if v != nil {
+			s[k] = v
+		}
+	}
+	return nil
 }
