@@ -210,6 +210,11 @@ func TestBackupCommandsOnCluster(t *testing.T) {
 		if err := cl.Get(ctx, key(kube.RestoreRequestsName("bk")), &cm); err != nil || cm.Data["bk-backup-0"] != restoreID {
 			t.Errorf("the request after a failed restore: %v %v, want it kept (the kubelet retries the step)", err, cm.Data)
 		}
+		// The node stays down, and the network says why.
+		n := waitCondition(t, cl, key("bk"), kube.ConditionDegraded, metav1.ConditionTrue, "", 60*time.Second)
+		if msg := condition(n, kube.ConditionDegraded).Message; !strings.Contains(msg, "pod bk-backup-0 container restore exited with code 1") {
+			t.Errorf("Degraded: %q, want the failed restore step named", msg)
+		}
 	})
 }
 
