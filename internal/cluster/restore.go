@@ -20,9 +20,6 @@ import (
 	"github.com/dinfra/stack/internal/network"
 )
 
-// restoreStep is the name of the init step that restores a wiped volume (kube's withRestore).
-const restoreStep = "restore"
-
 // restoreTarget is what RestoreNode works on: the node's pod and its data claim.
 type restoreTarget struct {
 	net        *v1alpha1.SubstrateNetwork
@@ -65,9 +62,7 @@ func (c *Client) restoreTarget(ctx context.Context, name, node string) (*restore
 	if err := c.kube.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: kube.GroupName(name, g.Name)}, &sts); err != nil {
 		return nil, fmt.Errorf("node %s of network %s: StatefulSet %s: %w", node, name, kube.GroupName(name, g.Name), err)
 	}
-	if !slices.ContainsFunc(sts.Spec.Template.Spec.InitContainers, func(s corev1.Container) bool {
-		return s.Name == restoreStep && slices.Contains(s.Args, "--requests")
-	}) {
+	if !kube.ReadsRestoreRequests(&sts.Spec.Template.Spec) {
 		return nil, fmt.Errorf("StatefulSet %s has no restore step that reads restore requests: the operator renders one into full, archive and rpc groups of a network with spec.backup (is it running, and up to date?); nothing was changed", sts.Name)
 	}
 	return &restoreTarget{net: n, pod: pod, claim: "data-" + pod}, nil
@@ -138,7 +133,7 @@ func (c *Client) RestoreNode(ctx context.Context, name, node, id string, timeout
 // restoreFailure is the message of the pod's restore step when it failed, "" otherwise.
 func restoreFailure(p *corev1.Pod) string {
 	for _, s := range p.Status.InitContainerStatuses {
-		if s.Name != restoreStep {
+		if s.Name != kube.RestoreStep {
 			continue
 		}
 		for _, t := range []*corev1.ContainerStateTerminated{s.State.Terminated, s.LastTerminationState.Terminated} {

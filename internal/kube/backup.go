@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -42,7 +43,6 @@ const (
 	// volumeRestoreRequests is the restore-requests ConfigMap (optional: most of the time
 	// there is none).
 	volumeRestoreRequests = "restore-requests"
-	restoreName           = "restore"
 
 	// backupUID is the user of the node images (gossamer's here, parity's polkadot) and the
 	// data volumes' fsGroup: the backup and restore steps read and write the node's files.
@@ -236,14 +236,25 @@ func backupObjects(n *v1alpha1.SubstrateNetwork, templates map[string]*network.N
 // as it is.
 func RestoreRequestsName(network string) string { return network + "-restore-requests" }
 
-// RestoreRequestsDir is where the restore step sees the restore requests, one file per pod.
-const RestoreRequestsDir = "/var/run/onf/restore-requests"
+// RestoreStep names the init step that restores a new or wiped data volume.
+const RestoreStep = "restore"
 
-// Restorable says whether a group's pods carry the restore steps: a group with restoreFrom,
+// ReadsRestoreRequests says whether a pod's restore step reads the per-node restore requests
+// (an operator that rendered it before these existed did not).
+func ReadsRestoreRequests(p *corev1.PodSpec) bool {
+	return slices.ContainsFunc(p.InitContainers, func(c corev1.Container) bool {
+		return c.Name == RestoreStep && slices.Contains(c.Args, "--requests")
+	})
+}
+
+// restoreRequestsDir is where the restore step sees the restore requests, one file per pod.
+const restoreRequestsDir = "/var/run/onf/restore-requests"
+
+// restorable says whether a group's pods carry the restore steps: a group with restoreFrom,
 // and, on a network with spec.backup, every group that can pause (full, archive, rpc), so
 // `onf backup restore` can restore one of its nodes. Signing and boot nodes get keys and
 // peers, never a backup's data.
-func Restorable(n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeGroup) bool {
+func restorable(n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeGroup) bool {
 	if g.RestoreFrom != nil {
 		return true
 	}
@@ -264,7 +275,7 @@ func Restorable(n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeGroup) bool {
 // held a database is never touched. A corrupt archive fails the restore step: the node does
 // not start, and the next attempt starts over (the mark stays until a restore completed).
 func (b *groupBuilder) withRestore(pod *corev1.PodSpec) error {
-	if !Restorable(b.net, b.group) {
+	if !restorable(b.net, b.group) {
 		return nil
 	}
 	r, field := b.group.RestoreFrom, "spec.backup"
@@ -282,7 +293,7 @@ func (b *groupBuilder) withRestore(pod *corev1.PodSpec) error {
 		if access, err = newBackupAccess(b.net.Spec.Backup); err != nil {
 			return err
 		}
-		args = append(args, "--dest", access.dest, "--requests", RestoreRequestsDir, "--pod", "$(POD_NAME)")
+		args = append(args, "--dest", access.dest, "--requests", restoreRequestsDir, "--pod", "$(POD_NAME)")
 	case r.Backup != "": // network.Validate refuses this first
 		return fmt.Errorf("%s: a backup ID needs spec.backup.destination", b.field("restoreFrom.backup"))
 	}
@@ -293,11 +304,11 @@ func (b *groupBuilder) withRestore(pod *corev1.PodSpec) error {
 	}
 	data := corev1.VolumeMount{Name: volumeData, MountPath: dataDir}
 	mark := corev1.Container{
-		Name: restoreName + "-mark", Image: image, Args: []string{"backup", "job", "mark", "--data", dataDir},
+		Name: RestoreStep + "-mark", Image: image, Args: []string{"backup", "job", "mark", "--data", dataDir},
 		VolumeMounts: []corev1.VolumeMount{data}, SecurityContext: backupSecurity(),
 	}
 	restore := corev1.Container{
-		Name: restoreName, Image: image, Args: args, Env: access.env,
+		Name: RestoreStep, Image: image, Args: args, Env: access.env,
 		VolumeMounts: append([]corev1.VolumeMount{data}, access.mounts...), SecurityContext: backupSecurity(),
 		// A failed restore's reason (a corrupt archive) shows in the pod's status, where
 		// `onf backup restore` reads it.
@@ -307,7 +318,7 @@ func (b *groupBuilder) withRestore(pod *corev1.PodSpec) error {
 		restore.Env = append(restore.Env, corev1.EnvVar{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"},
 		}})
-		restore.VolumeMounts = append(restore.VolumeMounts, corev1.VolumeMount{Name: volumeRestoreRequests, MountPath: RestoreRequestsDir, ReadOnly: true})
+		restore.VolumeMounts = append(restore.VolumeMounts, corev1.VolumeMount{Name: volumeRestoreRequests, MountPath: restoreRequestsDir, ReadOnly: true})
 		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: volumeRestoreRequests, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: RestoreRequestsName(b.net.Name)}, Optional: ptr(true),
 		}}})

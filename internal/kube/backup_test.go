@@ -152,23 +152,26 @@ func TestRestoreInitSteps(t *testing.T) {
 	}
 	sts := find[*appsv1.StatefulSet](objs, "dev-rpc")
 	inits := sts.Spec.Template.Spec.InitContainers
-	if got := names(inits); !slices.Equal(got, []string{"restore-mark", initName, restoreName}) {
+	if got := names(inits); !slices.Equal(got, []string{"restore-mark", initName, RestoreStep}) {
 		t.Fatalf("init steps %v: want the mark before the node's init and the restore after it", got)
 	}
-	requests := []string{"backup", "job", "restore", "--data", "/data", "--dest", "/backups/dev", "--requests", RestoreRequestsDir, "--pod", "$(POD_NAME)"}
+	requests := []string{"backup", "job", "restore", "--data", "/data", "--dest", "/backups/dev", "--requests", restoreRequestsDir, "--pod", "$(POD_NAME)"}
 	wantRestore := append(slices.Clone(requests), "--id", "dev-20261205t101500.000z")
 	if r := inits[2]; r.Image != "onf:test" || !slices.Equal(r.Args, wantRestore) {
 		t.Errorf("restore step %s %v, want %v", r.Image, r.Args, wantRestore)
 	}
 	backupPod := find[*appsv1.StatefulSet](objs, "dev-backup").Spec.Template.Spec
-	if got := names(backupPod.InitContainers); !slices.Equal(got, []string{"restore-mark", initName, restoreName}) {
+	if got := names(backupPod.InitContainers); !slices.Equal(got, []string{"restore-mark", initName, RestoreStep}) {
 		t.Fatalf("a full group without restoreFrom has init steps %v: want the restore steps for `onf backup restore`", got)
 	}
 	r := backupPod.InitContainers[2]
 	if !slices.Equal(r.Args, requests) || !slices.ContainsFunc(r.Env, func(e corev1.EnvVar) bool {
 		return e.Name == "POD_NAME" && e.ValueFrom != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name"
-	}) || !slices.ContainsFunc(r.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == RestoreRequestsDir && m.ReadOnly }) {
+	}) || !slices.ContainsFunc(r.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == restoreRequestsDir && m.ReadOnly }) {
 		t.Errorf("restore step of a full group: args %v, env %v, mounts %v", r.Args, r.Env, r.VolumeMounts)
+	}
+	if !ReadsRestoreRequests(&backupPod) || ReadsRestoreRequests(&find[*appsv1.StatefulSet](objs, "dev-validator").Spec.Template.Spec) {
+		t.Errorf("ReadsRestoreRequests: true for the full group's pods only")
 	}
 	if !slices.ContainsFunc(backupPod.Volumes, func(v corev1.Volume) bool {
 		cm := v.ConfigMap
@@ -180,7 +183,7 @@ func TestRestoreInitSteps(t *testing.T) {
 		t.Errorf("restore step's termination message policy %q: its failure must show in the pod's status", r.TerminationMessagePolicy)
 	}
 	for _, g := range n.Spec.Groups {
-		if g.Role == "validator" && slices.Contains(names(find[*appsv1.StatefulSet](objs, "dev-"+g.Name).Spec.Template.Spec.InitContainers), restoreName) {
+		if g.Role == "validator" && slices.Contains(names(find[*appsv1.StatefulSet](objs, "dev-"+g.Name).Spec.Template.Spec.InitContainers), RestoreStep) {
 			t.Errorf("validator group %s has the restore steps", g.Name)
 		}
 	}
@@ -192,7 +195,7 @@ func TestRestoreInitSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = find[*appsv1.StatefulSet](objs, "dev-rpc").Spec.Template.Spec.InitContainers[2]
-	if want := []string{"backup", "job", "restore", "--data", "/data", "--dest", "/backups/dev", "--requests", RestoreRequestsDir, "--pod", "$(POD_NAME)", "--url", "https://snap.example/dev.tar.zst", "--sha256", sum}; !slices.Equal(r.Args, want) {
+	if want := []string{"backup", "job", "restore", "--data", "/data", "--dest", "/backups/dev", "--requests", restoreRequestsDir, "--pod", "$(POD_NAME)", "--url", "https://snap.example/dev.tar.zst", "--sha256", sum}; !slices.Equal(r.Args, want) {
 		t.Errorf("snapshot restore args %v, want %v", r.Args, want)
 	}
 }
