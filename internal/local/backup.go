@@ -39,10 +39,8 @@ func (r *Runtime) Backup(ctx context.Context, name, node string, store *backup.S
 	if err != nil {
 		return nil, err
 	}
-	switch np.Role {
-	case v1alpha1.RoleFull, v1alpha1.RoleArchive, v1alpha1.RoleRPC:
-	default:
-		return nil, fmt.Errorf("node %s is a %s node: back up a full, archive or rpc node, which can pause without stopping block production or peering", node, np.Role)
+	if err := spare(np, "back up"); err != nil {
+		return nil, err
 	}
 	now := time.Now().UTC()
 	m := backup.Manifest{ID: backup.NewID(name, now), Network: name, Node: node, Created: now}
@@ -64,6 +62,9 @@ func (r *Runtime) Backup(ctx context.Context, name, node string, store *backup.S
 func (r *Runtime) Restore(ctx context.Context, name, node, id string, store *backup.Store) (*backup.Manifest, error) {
 	np, err := r.nodePlan(name, node)
 	if err != nil {
+		return nil, err
+	}
+	if err := spare(np, "restore"); err != nil {
 		return nil, err
 	}
 	m, err := store.Manifest(ctx, id)
@@ -107,6 +108,16 @@ func (r *Runtime) restart(ctx context.Context, name, node string, release func()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// spare refuses to back up or restore a node the network cannot spare: a signing or boot
+// node pauses block production or peering, and gets its keys and peers, never a backup's data.
+func spare(np *network.NodePlan, verb string) error {
+	switch np.Role {
+	case v1alpha1.RoleFull, v1alpha1.RoleArchive, v1alpha1.RoleRPC:
+		return nil
+	}
+	return fmt.Errorf("node %s is a %s node: %s a full, archive or rpc node, which can pause without stopping block production or peering", np.Name, np.Role, verb)
 }
 
 func rpcURL(np network.NodePlan) string { return fmt.Sprintf("http://127.0.0.1:%d", np.Ports.RPC) }

@@ -143,6 +143,9 @@ func TestBackupAndRestoreRealGossamer(t *testing.T) {
 
 	t.Run("restore", func(t *testing.T) {
 		c.Must("backup", "verify", m.ID, "--dest", dest)
+		if out, err := c.Run("backup", "restore", "bk", "validator-0", m.ID, "--dest", dest); err == nil || !strings.Contains(out, "node validator-0 is a validator node: restore a full, archive or rpc node") {
+			t.Errorf("restore into the validator: %v\n%s, want refused", err, out)
+		}
 		// Let the network move on past the backup, then put rpc-0 back to block N.
 		testenv.Eventually(t, 2*time.Minute, "the network to pass the backup", func() bool { return c.Node("bk", "validator-0").Finalized >= n+2 })
 		logFile := filepath.Join(c.Home, "networks", "bk", "logs", "rpc-0.log")
