@@ -163,6 +163,7 @@ var realClusterTests = []struct {
 	{"rollout", testRollout},
 	{"ha", testHA},
 	{"backup", testBackup},
+	{"local network joins", testLocalJoinsCluster},
 }
 
 // TestRealCluster runs the real-pod tests on one cluster, side by side (as many at once as
