@@ -303,6 +303,11 @@ type NodeGroup struct {
 	// +kubebuilder:validation:MaxItems=5
 	Telemetry []TelemetryEndpoint `json:"telemetry,omitempty"`
 
+	// Tracing sends the nodes' traces to a Jaeger agent (polkadot-sdk only). Unset: no
+	// tracing.
+	// +optional
+	Tracing *Tracing `json:"tracing,omitempty"`
+
 	// Resources are the container's resource requests and limits (clusters only).
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
@@ -334,6 +339,23 @@ type NodeGroup struct {
 	// use passes threshold, up to max, where the StorageClass allows volume expansion.
 	// +optional
 	StorageGrowth *StorageGrowth `json:"storageGrowth,omitempty"`
+
+	// StorageAnnotations are annotations on each node's data volume claim (clusters only),
+	// e.g. for a backup tool or a storage quota. The operator sets them on existing claims
+	// too, and removes from them only the annotations it set itself.
+	// +optional
+	StorageAnnotations map[string]string `json:"storageAnnotations,omitempty"`
+
+	// StorageLabels are labels on each node's data volume claim (clusters only), kept on
+	// existing claims like storageAnnotations.
+	// +optional
+	StorageLabels map[string]string `json:"storageLabels,omitempty"`
+
+	// StorageSource fills each new data volume from a CSI VolumeSnapshot or a clone of an
+	// existing claim in the network's namespace (clusters only). Existing volumes keep their
+	// data: a change affects only claims made later.
+	// +optional
+	StorageSource *StorageSource `json:"storageSource,omitempty"`
 
 	// Autoscaling scales an rpc group on CPU load (clusters only).
 	// +optional
@@ -404,6 +426,22 @@ type RestoreFrom struct {
 	// +optional
 	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
 	SHA256 string `json:"sha256,omitempty"`
+}
+
+// StorageSource is where a new data volume's content comes from: exactly one of a
+// VolumeSnapshot (snapshot.storage.k8s.io) and a PersistentVolumeClaim to clone.
+// +kubebuilder:validation:XValidation:rule="has(self.volumeSnapshot) != has(self.volumeClaim)",message="set exactly one of volumeSnapshot, volumeClaim"
+type StorageSource struct {
+	// VolumeSnapshot is the name of a VolumeSnapshot in the network's namespace.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	VolumeSnapshot string `json:"volumeSnapshot,omitempty"`
+
+	// VolumeClaim is the name of a PersistentVolumeClaim in the network's namespace to clone
+	// (the CSI driver must support cloning, within one StorageClass).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	VolumeClaim string `json:"volumeClaim,omitempty"`
 }
 
 // StorageGrowth is when and how far a group's data volumes grow on their own (docs/spec-reference.md#storage-growth).
@@ -930,6 +968,15 @@ type TelemetryEndpoint struct {
 	Verbosity int32 `json:"verbosity,omitempty"`
 }
 
+// Tracing is where a node sends its traces.
+type Tracing struct {
+	// JaegerAgent is the HOST:PORT of a Jaeger agent that takes the node's spans over UDP
+	// (polkadot-sdk's --jaeger-agent), e.g. jaeger-agent.observability:6831 or 127.0.0.1:6831.
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=261
+	JaegerAgent string `json:"jaegerAgent"`
+}
+
 // Exposure is how nodes of a group are reachable from outside a cluster.
 // +kubebuilder:validation:Enum=None;NodePort;LoadBalancer
 type Exposure string
@@ -1065,6 +1112,22 @@ type RelayChain struct {
 	// off (--no-prometheus).
 	// +optional
 	Metrics bool `json:"metrics,omitempty"`
+
+	// Storage puts the embedded relay chain node's data on a volume of its own of this size
+	// (clusters only; the relay-data claim of each collator, mounted at /relay-data). Unset:
+	// the relay chain's data shares the collator's data volume. Raising it grows the existing
+	// volumes (where the StorageClass allows expansion); volumes never shrink, so lowering it
+	// is refused.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(self) || !isQuantity(oldSelf) || quantity(self).compareTo(quantity(oldSelf)) >= 0",message="relay data volumes cannot shrink: relay.storage must not be lowered"
+	Storage string `json:"storage,omitempty"`
+
+	// StorageClassName is the StorageClass of the relay-data volumes (with storage; clusters
+	// only). Default: the collator group's storageClassName, else the cluster's default class.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	StorageClassName string `json:"storageClassName,omitempty"`
 }
 
 // SubstrateNetworkStatus is the observed network.

@@ -143,7 +143,7 @@ var substrateRefused = map[string]string{
 	"--keystore-path":                      whyKeys,
 	"--password-filename":                  whyKeys,
 	"--password-interactive":               whyKeys,
-	"--jaeger-agent":                       whyTelemetry,
+	"--jaeger-agent":                       "set from the group's tracing.jaegerAgent",
 	"--pyroscope-server":                   whyTelemetry,
 	"--workers-path":                       "would run worker executables from another path",
 	"--version":                            whyExits,
@@ -214,9 +214,10 @@ func sampleNodes() []Node {
 							PublicHost: host, External: external, RPCMethods: methods,
 							CORS: []string{"all"}, MaxConns: 10, Pruning: pruning, DevKey: "//Alice",
 							Database: v1alpha1.DatabaseParityDB, RuntimeOverrides: "/runtimes",
+							JaegerAgent: "127.0.0.1:6831",
 						}
 						if role == v1alpha1.RoleCollator {
-							n.Parachain = &Parachain{ID: 1000, RelayChain: "dev", RelayBootnodes: n.Bootnodes, RelayDatabase: v1alpha1.DatabaseRocksDB}
+							n.Parachain = &Parachain{ID: 1000, RelayChain: "dev", RelayBootnodes: n.Bootnodes, RelayDatabase: v1alpha1.DatabaseRocksDB, RelayBasePath: "/relay-data"}
 							nodes = append(nodes, n)
 							withRPC := n
 							withRPC.Parachain = &Parachain{ID: 1000, RelayChain: "dev", RelayRPCURLs: []string{"ws://relay"}}

@@ -61,6 +61,7 @@ type Node struct {
 	Parachain        *Parachain
 	Extra            []string
 	Telemetry        []v1alpha1.TelemetryEndpoint // none: --no-telemetry
+	JaegerAgent      string                       // --jaeger-agent HOST:PORT; "" for none
 
 	// KeystorePath is the session keystore's directory, apart from BasePath so that no copy
 	// of the chain database (backup, snapshot, migration) ever holds a private key.
@@ -82,6 +83,9 @@ type Parachain struct {
 	RelayPruning   string   // the embedded node's pruning, as Node.Pruning
 	RelayDatabase  v1alpha1.Database
 	RelayArgs      []string
+	// RelayBasePath is the embedded node's own data directory (a volume of its own); "":
+	// the node's default, inside the collator's base path.
+	RelayBasePath string
 }
 
 // Dialect renders a flavor's command lines and knows its file layout.

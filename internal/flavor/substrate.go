@@ -54,6 +54,9 @@ func (substrate) Args(n Node) []string {
 	for _, e := range n.Telemetry {
 		a = append(a, "--telemetry-url", e.URL+" "+itoa(int(e.Verbosity)))
 	}
+	if n.JaegerAgent != "" {
+		a = append(a, "--jaeger-agent", n.JaegerAgent)
+	}
 	a = append(a, n.Extra...)
 	if p := n.Parachain; p != nil {
 		if len(p.RelayRPCURLs) > 0 {
@@ -63,6 +66,9 @@ func (substrate) Args(n Node) []string {
 		// Everything after -- configures the embedded relay chain node.
 		a = append(a, "--", "--chain", p.RelayChain,
 			"--port", itoa(n.Ports.RelayP2P), "--rpc-port", itoa(n.Ports.RelayRPC))
+		if p.RelayBasePath != "" {
+			a = append(a, "--base-path", p.RelayBasePath)
+		}
 		switch {
 		case n.Ports.RelayPrometheus == 0:
 			a = append(a, "--no-prometheus")

@@ -80,7 +80,7 @@ func (b *groupBuilder) statefulSet() (*appsv1.StatefulSet, error) {
 					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 					Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
 				},
-			}}, b.keystoreClaim(labels)...),
+			}}, append(b.keystoreClaim(labels), b.relayDataClaim(labels)...)...),
 		},
 	}, nil
 }
@@ -120,6 +120,7 @@ func (b *groupBuilder) podSpec() (corev1.PodSpec, error) {
 		}
 		mounts = append(mounts, keystore)
 	}
+	mounts = append(mounts, b.relayDataMounts()...)
 
 	var command []string
 	if np.Binary != "" {

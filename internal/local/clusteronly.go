@@ -29,6 +29,12 @@ func refuseClusterOnly(n *v1alpha1.SubstrateNetwork) error {
 			return fmt.Errorf("spec.groups[%d].runtimeOverride: is put in place by an init step of cluster pods only so far; remove it to run the network locally", i)
 		case g.StorageClassName != "":
 			return fmt.Errorf("spec.groups[%d].storageClassName: works in clusters only (local nodes keep their data in the state directory); remove it to run the network locally", i)
+		case len(g.StorageAnnotations) > 0:
+			return fmt.Errorf("spec.groups[%d].storageAnnotations: annotate cluster volume claims only (local nodes keep their data in the state directory); remove it to run the network locally", i)
+		case len(g.StorageLabels) > 0:
+			return fmt.Errorf("spec.groups[%d].storageLabels: label cluster volume claims only (local nodes keep their data in the state directory); remove it to run the network locally", i)
+		case g.StorageSource != nil:
+			return fmt.Errorf("spec.groups[%d].storageSource: fills cluster volumes from a VolumeSnapshot or a claim (local nodes keep their data in the state directory; restoreFrom works locally); remove it to run the network locally", i)
 		case g.StorageGrowth != nil:
 			return fmt.Errorf("spec.groups[%d].storageGrowth: grows cluster volumes only (local nodes keep their data in the state directory, whose file system onf does not size); remove it to run the network locally", i)
 		}
@@ -42,6 +48,10 @@ func refuseClusterOnly(n *v1alpha1.SubstrateNetwork) error {
 	for i, p := range n.Spec.Parachains {
 		if p.Relay.Metrics { // local nodes get no port for it (ports.go)
 			return fmt.Errorf("spec.parachains[%d].relay.metrics: works in clusters only so far; remove it to run the network locally", i)
+		}
+		if p.Relay.Storage != "" || p.Relay.StorageClassName != "" {
+			// A local collator's relay chain data stays under its own state directory.
+			return fmt.Errorf("spec.parachains[%d].relay.storage: sizes a cluster volume of its own (clusters only; local nodes keep their data in the state directory); remove relay.storage and relay.storageClassName to run the network locally", i)
 		}
 	}
 	return nil

@@ -26,6 +26,10 @@ type NodeRef struct {
 // container (clusters fill it in an init step; local runs refuse the field).
 const RuntimeOverrideDir = "/onf/runtime"
 
+// RelayDataDir is where a collator's embedded relay chain node keeps its data when its
+// parachain gives it a volume of its own (parachains[].relay.storage; clusters only).
+const RelayDataDir = "/relay-data"
+
 // Target is where plans run: it supplies the facts that differ between backends (a local
 // machine allocates ports on loopback; a cluster uses fixed ports and DNS names).
 type Target interface {
@@ -318,6 +322,9 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 		if len(p.Relay.RPCURLs) == 0 {
 			para.RelayBootnodes = relaySeeds
 		}
+		if p.Relay.Storage != "" {
+			para.RelayBasePath = RelayDataDir
+		}
 	}
 	chain, err := t.ChainSpec(chainSrc, sw.Flavor)
 	if err != nil {
@@ -337,6 +344,9 @@ func render(n *v1alpha1.SubstrateNetwork, t Target, np *NodePlan, relaySeeds []s
 	}
 	if g.RuntimeOverride != nil {
 		fn.RuntimeOverrides = RuntimeOverrideDir
+	}
+	if g.Tracing != nil {
+		fn.JaegerAgent = g.Tracing.JaegerAgent
 	}
 	if g.RPC.MaxConnections != nil {
 		fn.MaxConns = *g.RPC.MaxConnections

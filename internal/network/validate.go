@@ -119,6 +119,16 @@ func validateParachains(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 			if p.Relay.Database != "" {
 				ps.Add(at.key("relay.database").String(), "no embedded relay chain node runs when relay.rpcUrls is set: it has no database")
 			}
+			if p.Relay.Storage != "" {
+				ps.Add(at.key("relay.storage").String(), "no embedded relay chain node runs when relay.rpcUrls is set: it keeps no data")
+			}
+		}
+		if p.Relay.Storage != "" {
+			if _, err := resource.ParseQuantity(p.Relay.Storage); err != nil {
+				ps.Add(at.key("relay.storage").String(), "must be a Kubernetes quantity such as 100Gi, got %q", p.Relay.Storage)
+			}
+		} else if p.Relay.StorageClassName != "" {
+			ps.Add(at.key("relay.storageClassName").String(), "is the class of the relay chain's own volume: set relay.storage too")
 		}
 		for j, u := range p.Relay.RPCURLs {
 			if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
@@ -222,6 +232,7 @@ func validateGroups(ps *problem.List, s *v1alpha1.SubstrateNetworkSpec) {
 		*ps = append(*ps, growth...)
 		validateBootnodes(ps, at.key("p2p"), g.P2P)
 		validateTelemetry(ps, at.key("telemetry"), g, gossamer)
+		validateTracing(ps, at.key("tracing"), g, gossamer)
 		validateMetrics(ps, at.key("autoscaling"), g.Autoscaling)
 	}
 	if gossamerValidators > 1 {

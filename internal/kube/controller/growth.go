@@ -190,16 +190,22 @@ func (r *Reconciler) volumeUsage(ctx context.Context, n *v1alpha1.SubstrateNetwo
 
 // dataClaims lists a group's data claims in name order, leaving out claims being deleted.
 func (r *Reconciler) dataClaims(ctx context.Context, n *v1alpha1.SubstrateNetwork, group string) ([]*corev1.PersistentVolumeClaim, error) {
+	return r.groupClaims(ctx, n, group, kube.IsDataClaim)
+}
+
+// groupClaims lists the group's claims of one template (is tells them by name) in name
+// order, leaving out claims being deleted.
+func (r *Reconciler) groupClaims(ctx context.Context, n *v1alpha1.SubstrateNetwork, group string, is func(network, group, claim string) bool) ([]*corev1.PersistentVolumeClaim, error) {
 	var claims corev1.PersistentVolumeClaimList
 	if err := r.Client.List(ctx, &claims, client.InNamespace(n.Namespace), client.MatchingLabels(kube.Selector(n.Name, group))); err != nil {
-		return nil, fmt.Errorf("list data volumes of group %s: %w", group, err)
+		return nil, fmt.Errorf("list volumes of group %s: %w", group, err)
 	}
 	// In name order, so a refusal names the same volume every time.
 	slices.SortFunc(claims.Items, func(a, b corev1.PersistentVolumeClaim) int { return strings.Compare(a.Name, b.Name) })
 	var out []*corev1.PersistentVolumeClaim
 	for i := range claims.Items {
 		c := &claims.Items[i]
-		if kube.IsDataClaim(n.Name, group, c.Name) && c.DeletionTimestamp == nil {
+		if is(n.Name, group, c.Name) && c.DeletionTimestamp == nil {
 			out = append(out, c)
 		}
 	}

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -27,7 +28,8 @@ type claimGrowth struct {
 	size  resource.Quantity
 }
 
-// storageChanges returns the data claims of n's groups that must grow to their group's size,
+// storageChanges returns the data claims of n's groups that must grow to their group's size
+// (and the relay-data claims of parachain groups to their relay.storage),
 // or an *invalidError when the spec asks for what volumes cannot do: shrink, change class,
 // or grow on a class without volume expansion.
 func (r *Reconciler) storageChanges(ctx context.Context, n *v1alpha1.SubstrateNetwork) ([]claimGrowth, error) {
@@ -44,29 +46,68 @@ func (r *Reconciler) storageChanges(ctx context.Context, n *v1alpha1.SubstrateNe
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range claims {
-			class := ptrOr(c.Spec.StorageClassName, "")
-			if g.StorageClassName != "" && class != g.StorageClassName {
-				return nil, &invalidError{fmt.Errorf("%sstorageClassName: data volume %s has class %q and a volume's class cannot change; keep %q, or move the data with a backup and restoreFrom (docs/backup.md)", at, c.Name, class, class)}
-			}
-			have := c.Spec.Resources.Requests[corev1.ResourceStorage]
-			switch have.Cmp(size) {
-			case 1:
-				if c.Annotations[AnnotationGrownFrom] != "" {
-					continue // grown by storageGrowth beyond the spec: not a shrink request
-				}
-				return nil, &invalidError{fmt.Errorf("%sstorage: data volume %s holds %s and volumes cannot shrink; set storage to at least %s", at, c.Name, have.String(), have.String())}
-			case 0:
-				continue
-			}
-			if c.Status.Phase != corev1.ClaimBound {
-				continue // the API server resizes bound claims only; a later reconcile grows it
-			}
-			if err := r.expandable(ctx, classes, class); err != nil {
-				return nil, &invalidError{fmt.Errorf("%sstorage: data volume %s cannot grow from %s to %s: %w", at, c.Name, have.String(), size.String(), err)}
-			}
-			grow = append(grow, claimGrowth{claim: c, size: size})
+		more, err := r.claimChanges(ctx, classes, claims, size, g.StorageClassName, at, "data volume")
+		if err != nil {
+			return nil, err
 		}
+		grow = append(grow, more...)
+		if j, p := parachainOf(n, g); p != nil && p.Relay.Storage != "" {
+			// The relay-data volumes (kube.IsRelayDataClaim) follow relay.storage alike.
+			claims, err := r.groupClaims(ctx, n, g.Name, kube.IsRelayDataClaim)
+			if err != nil {
+				return nil, err
+			}
+			size, err := resource.ParseQuantity(p.Relay.Storage)
+			if err != nil {
+				return nil, &invalidError{fmt.Errorf("spec.parachains[%d].relay.storage: %w", j, err)}
+			}
+			more, err := r.claimChanges(ctx, classes, claims, size, cmp.Or(p.Relay.StorageClassName, g.StorageClassName), fmt.Sprintf("spec.parachains[%d].relay.", j), "relay-data volume")
+			if err != nil {
+				return nil, err
+			}
+			grow = append(grow, more...)
+		}
+	}
+	return grow, nil
+}
+
+// parachainOf is the parachain of a group's nodes and its index, or nil.
+func parachainOf(n *v1alpha1.SubstrateNetwork, g *v1alpha1.NodeGroup) (int, *v1alpha1.Parachain) {
+	for j := range n.Spec.Parachains {
+		if g.Parachain != "" && n.Spec.Parachains[j].Name == g.Parachain {
+			return j, &n.Spec.Parachains[j]
+		}
+	}
+	return 0, nil
+}
+
+// claimChanges returns the claims that must grow to size, refusing by the fields under at
+// (storage, storageClassName) a shrink, a class change, or growth the class cannot do; what
+// names the kind of volume in the refusal.
+func (r *Reconciler) claimChanges(ctx context.Context, classes map[string]*storagev1.StorageClass, claims []*corev1.PersistentVolumeClaim, size resource.Quantity, wantClass, at, what string) ([]claimGrowth, error) {
+	var grow []claimGrowth
+	for _, c := range claims {
+		class := ptrOr(c.Spec.StorageClassName, "")
+		if wantClass != "" && class != wantClass {
+			return nil, &invalidError{fmt.Errorf("%sstorageClassName: %s %s has class %q and a volume's class cannot change; keep %q, or move the data with a backup and restoreFrom (docs/backup.md)", at, what, c.Name, class, class)}
+		}
+		have := c.Spec.Resources.Requests[corev1.ResourceStorage]
+		switch have.Cmp(size) {
+		case 1:
+			if c.Annotations[AnnotationGrownFrom] != "" {
+				continue // grown by storageGrowth beyond the spec: not a shrink request
+			}
+			return nil, &invalidError{fmt.Errorf("%sstorage: %s %s holds %s and volumes cannot shrink; set storage to at least %s", at, what, c.Name, have.String(), have.String())}
+		case 0:
+			continue
+		}
+		if c.Status.Phase != corev1.ClaimBound {
+			continue // the API server resizes bound claims only; a later reconcile grows it
+		}
+		if err := r.expandable(ctx, classes, class); err != nil {
+			return nil, &invalidError{fmt.Errorf("%sstorage: %s %s cannot grow from %s to %s: %w", at, what, c.Name, have.String(), size.String(), err)}
+		}
+		grow = append(grow, claimGrowth{claim: c, size: size})
 	}
 	return grow, nil
 }
