@@ -29,7 +29,8 @@ type restoreTarget struct {
 // CheckRestore refuses, before anything changes, a restore `onf backup restore` must not do
 // on a cluster: a network without spec.backup, a node the network has not, a signing or
 // boot node (only full, archive and rpc nodes are backed up or restored: the others get
-// their keys and peers, never a backup's data), and a group whose pods do not read restore
+// their keys and peers, never a backup's data), a group whose new volumes start from a
+// storageSource (not empty: nothing would be restored), and a group whose pods do not read restore
 // requests yet (an operator that has not rendered them: wiping the claim would sync the node
 // from genesis instead).
 func (c *Client) CheckRestore(ctx context.Context, name, node string) error {
@@ -57,6 +58,11 @@ func (c *Client) restoreTarget(ctx context.Context, name, node string) (*restore
 	case v1alpha1.RoleFull, v1alpha1.RoleArchive, v1alpha1.RoleRPC:
 	default:
 		return nil, fmt.Errorf("node %s is a %s node: restore a full, archive or rpc node (a signing or boot node gets its keys and peers, never a backup's data)", node, g.Role)
+	}
+	if g.StorageSource != nil {
+		// The new claim would hold the source's data, and the restore step restores only into
+		// an empty volume: the backup would silently not be restored.
+		return nil, fmt.Errorf("node %s: group %s's new data volumes start from its storageSource, so the restore step would find that data and skip the backup; remove storageSource from the group first; nothing was changed", node, g.Name)
 	}
 	var sts appsv1.StatefulSet
 	if err := c.kube.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: kube.GroupName(name, g.Name)}, &sts); err != nil {

@@ -18,18 +18,17 @@ import (
 	"github.com/dinfra/stack/api/v1alpha1"
 )
 
-// withPodOptions applies the group's pod options (spec.groups[].pod) and storage class to its
-// StatefulSet, and its Service annotations to the Services among objs. onf's own labels and
-// annotations win over the user's (validation refuses the clashes before this). It runs after
+// withPodOptions applies the group's pod options (spec.groups[].pod) and data claim options
+// (shapeDataClaim) to its StatefulSet, and its Service annotations to the Services among
+// objs. onf's own labels and annotations win over the user's (validation refuses the
+// clashes before this). It runs after
 // every other step has shaped the pod, so that the extra env, volumes, mounts and containers
 // are checked against everything onf renders, and the extra init containers run last, just
 // before the node.
 func (b *groupBuilder) withPodOptions(sts *appsv1.StatefulSet, objs []client.Object) error {
-	if c := b.group.StorageClassName; c != "" {
-		for i := range sts.Spec.VolumeClaimTemplates {
-			if sts.Spec.VolumeClaimTemplates[i].Name == volumeData {
-				sts.Spec.VolumeClaimTemplates[i].Spec.StorageClassName = &c
-			}
+	for i := range sts.Spec.VolumeClaimTemplates {
+		if t := &sts.Spec.VolumeClaimTemplates[i]; t.Name == volumeData {
+			b.shapeDataClaim(t)
 		}
 	}
 	o := b.group.Pod

@@ -29,6 +29,7 @@ func validatePod(ps *problem.List, at path, g *v1alpha1.NodeGroup) {
 			ps.Add(at.key("storageClassName").String(), "%s", msg)
 		}
 	}
+	validateStorageClaims(ps, at, g)
 	o := g.Pod
 	if o == nil {
 		return
@@ -68,6 +69,48 @@ func validatePod(ps *problem.List, at path, g *v1alpha1.NodeGroup) {
 	errs = append(errs, validatePodExtras(o, pod, g)...)
 	for _, e := range errs {
 		ps.Add(e.Field, "%s", e.ErrorBody())
+	}
+}
+
+// validateStorageClaims checks what a group's data claims carry and start from:
+// storageAnnotations, storageLabels and storageSource.
+func validateStorageClaims(ps *problem.List, at path, g *v1alpha1.NodeGroup) {
+	annotations := field.NewPath(at.key("storageAnnotations").String())
+	labels := field.NewPath(at.key("storageLabels").String())
+	errs := apivalidation.ValidateAnnotations(g.StorageAnnotations, annotations)
+	errs = append(errs, metav1validation.ValidateLabels(g.StorageLabels, labels)...)
+	for k := range g.StorageAnnotations {
+		if strings.HasPrefix(k, ownPrefix) {
+			errs = append(errs, field.Forbidden(annotations.Key(k), "onf sets annotations under "+ownPrefix+" itself"))
+		}
+	}
+	for k := range g.StorageLabels {
+		if strings.HasPrefix(k, ownPrefix) || slices.Contains(ownLabels, k) {
+			errs = append(errs, field.Forbidden(labels.Key(k), "onf sets this label itself"))
+		}
+	}
+	for _, e := range errs {
+		ps.Add(e.Field, "%s", e.ErrorBody())
+	}
+	src := g.StorageSource
+	if src == nil {
+		return
+	}
+	switch {
+	case (src.VolumeSnapshot == "") == (src.VolumeClaim == ""):
+		ps.Add(at.key("storageSource").String(), "set exactly one of volumeSnapshot, volumeClaim")
+	case g.RestoreFrom != nil:
+		// Both would fill the same new volume: the restore step would find the snapshot's
+		// database and leave it, so restoreFrom would silently do nothing.
+		ps.Add(at.key("storageSource").String(), "a new volume starts either from storageSource or from restoreFrom, not both: remove one")
+	}
+	for _, n := range []struct{ key, name string }{{"volumeSnapshot", src.VolumeSnapshot}, {"volumeClaim", src.VolumeClaim}} {
+		if n.name == "" {
+			continue
+		}
+		for _, msg := range validation.IsDNS1123Subdomain(n.name) {
+			ps.Add(at.key("storageSource."+n.key).String(), "%s", msg)
+		}
 	}
 }
 

@@ -151,6 +151,7 @@ func TestBackupCommandsOnCluster(t *testing.T) {
 
 	t.Run("restore refusals change nothing", func(t *testing.T) {
 		createNetwork(t, cl, polkadotNetwork("plain", "backups", polkadotImage, "  groups:\n    - {name: rpc, role: rpc}\n"))
+		createNetwork(t, cl, polkadotNetwork("seeded", "backups", polkadotImage, "  groups:\n    - {name: rpc, role: rpc, storageSource: {volumeSnapshot: synced}}\n  backup: {source: rpc, schedule: \"@daily\", destination: /backups/seeded, volumeClaim: chain-backups}\n"))
 		for _, c := range []struct {
 			args []string
 			want string
@@ -159,6 +160,7 @@ func TestBackupCommandsOnCluster(t *testing.T) {
 			{[]string{"bk", "backup-0", "bk-20261205t030000.000z"}, "no backup bk-20261205t030000.000z of network bk at the destination"},
 			{[]string{"bk", "rpc-7", restoreID}, `network bk has no node "rpc-7"`},
 			{[]string{"plain", "rpc-0", restoreID}, "network plain has no spec.backup"},
+			{[]string{"seeded", "rpc-0", restoreID}, "node rpc-0: group rpc's new data volumes start from its storageSource"},
 		} {
 			if _, err := restore(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("onf backup restore %v: %v, want %q", c.args, err, c.want)

@@ -134,6 +134,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			err = r.growClaims(ctx, grow)
 		}
 		if err == nil {
+			err = r.labelClaims(ctx, net)
+		}
+		if err == nil {
 			vols, err = r.growVolumes(ctx, net, grow)
 		}
 		if err == nil {

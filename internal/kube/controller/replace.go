@@ -71,13 +71,20 @@ func (r *Reconciler) replaceStatefulSet(ctx context.Context, live, desired clien
 	return true, nil
 }
 
-// claimShapes are a StatefulSet's claim templates with their sizes and classes, sorted.
+// claimShapes are a StatefulSet's claim templates with their sizes, classes, sources,
+// labels and annotations, sorted.
 func claimShapes(s *appsv1.StatefulSet) []string {
 	shapes := make([]string, len(s.Spec.VolumeClaimTemplates))
 	for i, c := range s.Spec.VolumeClaimTemplates {
 		class := ""
 		if c.Spec.StorageClassName != nil {
 			class = " class " + *c.Spec.StorageClassName
+		}
+		if d := c.Spec.DataSource; d != nil {
+			class += " from " + d.Kind + " " + d.Name
+		}
+		if len(c.Labels)+len(c.Annotations) > 0 {
+			class += fmt.Sprintf(" labels %v annotations %v", c.Labels, c.Annotations)
 		}
 		shapes[i] = c.Name + " " + c.Spec.Resources.Requests.Storage().String() + class
 	}

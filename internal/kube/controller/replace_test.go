@@ -40,6 +40,10 @@ func TestImmutableChange(t *testing.T) {
 				Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")}},
 			}
 		}), "volume claims [data 0], want [data 20Gi class fast]"},
+		{"claim annotations and a source", set(func(s *appsv1.StatefulSet) {
+			s.Spec.VolumeClaimTemplates[0].Annotations = map[string]string{"backup": "hourly"}
+			s.Spec.VolumeClaimTemplates[0].Spec.DataSource = &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "seed"}
+		}), "volume claims [data 0], want [data 0 from PersistentVolumeClaim seed labels map[] annotations map[backup:hourly]]"},
 		{"selector", set(func(s *appsv1.StatefulSet) { s.Spec.Selector.MatchLabels["x"] = "y" }), "its selector differs"},
 		{"service", set(func(s *appsv1.StatefulSet) { s.Spec.ServiceName = "other" }), `service name "dev-rpc", want "other"`},
 	} {
