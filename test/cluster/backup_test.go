@@ -59,9 +59,12 @@ func testBackup(t *testing.T, rc *realCluster) {
 	e.waitPods(t, 3, 4*time.Minute)
 	vpod := mustPod(t, e, kube.PodName("dev", "validator", 0))
 	validator := dial(t, podURL(&vpod))
-	// A backup worth restoring holds finalized blocks: gossamer finalises about 50 s in.
-	testenv.Eventually(t, 3*time.Minute, "the network finalizing block #2", func() (bool, error) {
-		_, h, err := validator.FinalizedHeader(ctx)
+	spod := mustPod(t, e, kube.PodName("dev", "backup", 0))
+	source := dial(t, podURL(&spod))
+	// A backup worth restoring holds finalized blocks: gossamer finalises about 50 s in, and
+	// the source (a full node, started after its restore steps) learns of it a little later.
+	testenv.Eventually(t, 4*time.Minute, "the backup source holding finalized block #2", func() (bool, error) {
+		_, h, err := source.FinalizedHeader(ctx)
 		if err != nil {
 			return false, err
 		}
