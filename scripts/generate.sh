@@ -26,7 +26,5 @@ mkdir -p charts/onf-operator/crds charts/onf-operator/files
 cp "$crd" charts/onf-operator/crds/
 sed -n '/^rules:/,$p' config/rbac/role.yaml > charts/onf-operator/files/rules.yaml
 # docs/schema/substratenetwork.schema.json is a symlink to this file: the docs publish what the code embeds.
-# The pod fields that hold Kubernetes core types are left opaque there (see scripts/crdschema).
-pod=spec.groups[].pod
-opaque=$pod.affinity,$pod.tolerations,$pod.topologySpreadConstraints,$pod.securityContext,$pod.containerSecurityContext,$pod.env,$pod.volumes,$pod.volumeMounts,$pod.containers,$pod.initContainers
-go run ./scripts/crdschema -opaque "$opaque" "$crd" api/v1alpha1/substratenetwork.schema.json
+# The pod fields that hold Kubernetes core types are left opaque there (scripts/crdschema).
+go run ./scripts/crdschema -opaque scripts/crdschema/opaque.txt "$crd" api/v1alpha1/substratenetwork.schema.json

@@ -2,13 +2,13 @@
 // standalone JSON Schema document (draft 2020-12) for the same object, so specs can be checked
 // outside a cluster (`onf validate`) against exactly what the API server enforces.
 //
-// Fields named with -opaque keep only their own type and description: they hold Kubernetes
+// Fields listed in the -opaque file keep only their own type and description: they hold Kubernetes
 // core types (containers, volumes, affinity, ...) whose full schemas would make the document
 // larger than a DINFRA descriptor may be (256 KiB). onf still checks them: the decoder is
 // strict about their fields, onf's validation checks what it must, and the API server checks
 // the rendered pods.
 //
-//	go run ./scripts/crdschema -opaque spec.groups[].pod.containers,... CRD.yaml OUT.schema.json
+//	go run ./scripts/crdschema -opaque scripts/crdschema/opaque.txt CRD.yaml OUT.schema.json
 package main
 
 import (
@@ -25,17 +25,17 @@ import (
 const draft = "https://json-schema.org/draft/2020-12/schema"
 
 func main() {
-	opaque := flag.String("opaque", "", "comma-separated field paths (spec.groups[].pod.volumes) whose schemas are left out")
+	opaque := flag.String("opaque", "", "a file of field paths (spec.groups[].pod.volumes), one a line, whose schemas are left out; # starts a comment")
 	flag.Parse()
 	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: crdschema [-opaque PATHS] CRD.yaml OUT.schema.json")
+		fmt.Fprintln(os.Stderr, "usage: crdschema [-opaque FILE] CRD.yaml OUT.schema.json")
 		os.Exit(2)
 	}
-	var paths []string
-	if *opaque != "" {
-		paths = strings.Split(*opaque, ",")
+	paths, err := readPaths(*opaque)
+	if err == nil {
+		err = run(flag.Arg(0), flag.Arg(1), paths)
 	}
-	if err := run(flag.Arg(0), flag.Arg(1), paths); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "crdschema:", err)
 		os.Exit(1)
 	}
@@ -149,6 +149,24 @@ func closeObjects(schema any) {
 			closeObjects(sub)
 		}
 	}
+}
+
+// readPaths reads the field paths of an -opaque file (none without one).
+func readPaths(file string) ([]string, error) {
+	if file == "" {
+		return nil, nil
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			paths = append(paths, line)
+		}
+	}
+	return paths, nil
 }
 
 // makeOpaque replaces the schema of the field at path (dots between fields, [] for a list's
