@@ -49,9 +49,5 @@ func GossamerRole(base string, authority bool, standbyKey string) error {
 		}
 		return []byte(name + " = " + strconv.FormatBool(authority))
 	})
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	return writeSecret(file, data)
 }

@@ -117,11 +117,12 @@ func decode(doc []byte) (*v1alpha1.SubstrateNetwork, problem.List) {
 // fields: sigs.k8s.io/json, the API server's decoder, names each one's full path, list
 // indexes included, where encoding/json names only the field.
 func decodeStrict(at string, data []byte, v any) problem.List {
-	if err := json.Unmarshal(data, v); err != nil {
-		return problem.List{decodeProblem(at, err)}
-	}
 	strict, err := kjson.UnmarshalStrict(data, v)
 	if err != nil {
+		// Decoded again only to fail: encoding/json's error is the typed one decodeProblem reads.
+		if serr := json.Unmarshal(data, v); serr != nil {
+			err = serr
+		}
 		return problem.List{decodeProblem(at, err)}
 	}
 	var probs problem.List
