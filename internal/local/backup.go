@@ -52,7 +52,7 @@ func (r *Runtime) Backup(ctx context.Context, name, node string, store *backup.S
 		return nil, err
 	}
 	out, err := store.Create(ctx, np.BasePath, m)
-	return out, errors.Join(err, r.restart(ctx, name, node, release))
+	return out, errors.Join(err, r.restart(ctx, name, node, release, m.Finalized.Number))
 }
 
 // Restore replaces a node's chain database with a backup, keeping the node's keys. The node
@@ -80,11 +80,18 @@ func (r *Runtime) Restore(ctx context.Context, name, node, id string, store *bac
 		return nil, err
 	}
 	out, err := store.Restore(ctx, id, np.BasePath)
-	return out, errors.Join(err, r.restart(ctx, name, node, release))
+	finalized := here.Finalized.Number // a refused archive leaves the node's own data
+	if err == nil {
+		finalized = m.Finalized.Number
+	}
+	return out, errors.Join(err, r.restart(ctx, name, node, release, finalized))
 }
 
-// restart releases a held node and, when the network runs, waits until it answers RPC again.
-func (r *Runtime) restart(ctx context.Context, name, node string, release func() error) error {
+// restart releases a held node and, when the network runs, waits until it answers RPC again
+// and reports at least the finalized block its data holds. A gossamer node just started may
+// answer with genesis as its finalized head for a while (seen on a loaded CI machine after a
+// restore): returning then would show the user a node that lost its chain.
+func (r *Runtime) restart(ctx context.Context, name, node string, release func() error, finalized uint64) error {
 	if err := release(); err != nil {
 		return err
 	}
@@ -93,18 +100,23 @@ func (r *Runtime) restart(ctx context.Context, name, node string, release func()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	last := "does not answer RPC yet"
 	for {
 		st, err := r.Status(ctx, name)
 		if err == nil {
 			for _, n := range st.Nodes {
-				if n.Name == node && n.Running && n.RPCError == "" {
+				if n.Name != node || !n.Running || n.RPCError != "" {
+					continue
+				}
+				if n.Finalized >= finalized {
 					return nil
 				}
+				last = fmt.Sprintf("reports finalized #%d, not yet its data's #%d", n.Finalized, finalized)
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("node %s was released but does not answer RPC yet: %w", node, ctx.Err())
+			return fmt.Errorf("node %s was released but %s: %w", node, last, ctx.Err())
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // runsIn finds a node by the state directory in its command line (what `onf down` kills when
@@ -16,8 +17,14 @@ func TestRunsIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if !runsIn(cmd.Process.Pid, dir) {
-		t.Errorf("a process with %s in its command line does not run in it", dir)
+	// Start returns once exec is past its point of no return, but the kernel sets the new
+	// command line a moment later (an empty one was read on a loaded CI machine): ask again.
+	deadline := time.Now().Add(5 * time.Second)
+	for !runsIn(cmd.Process.Pid, dir) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a process with %s in its command line does not run in it", dir)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if runsIn(os.Getpid(), dir) {
 		t.Error("the test binary runs in the state directory")

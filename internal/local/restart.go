@@ -19,5 +19,5 @@ func (r *Runtime) Restart(ctx context.Context, name, node string) error {
 	if err != nil {
 		return err
 	}
-	return r.restart(ctx, name, node, release)
+	return r.restart(ctx, name, node, release, 0)
 }
