@@ -198,17 +198,30 @@ func failingPods(pods []corev1.Pod) []string {
 			out = append(out, fmt.Sprintf("pod %s failed: %s", p.Name, p.Status.Reason))
 			continue
 		}
-		for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-			switch {
-			case cs.State.Waiting != nil && failingReasons[cs.State.Waiting.Reason]:
-				out = append(out, fmt.Sprintf("pod %s container %s: %s", p.Name, cs.Name, cs.State.Waiting.Reason))
-			case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
-				out = append(out, fmt.Sprintf("pod %s container %s exited with code %d", p.Name, cs.Name, cs.State.Terminated.ExitCode))
-			}
+		for _, cs := range p.Status.InitContainerStatuses {
+			out = append(out, failingContainer(p.Name, cs, true)...)
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			out = append(out, failingContainer(p.Name, cs, false)...)
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// failingContainer describes a container that failed, if it did. An init step runs to
+// completion, so its first non-zero exit is a failure. A long-running container that exits
+// once is restarted by the kubelet at once: only a second exit (a crash loop) is a failure, so
+// one crash of a node (gossamer v0.9.0 panics now and then while it syncs) does not turn the
+// network degraded and fail the `onf up` or `onf scale` that waits for it.
+func failingContainer(pod string, cs corev1.ContainerStatus, init bool) []string {
+	switch {
+	case cs.State.Waiting != nil && failingReasons[cs.State.Waiting.Reason]:
+		return []string{fmt.Sprintf("pod %s container %s: %s", pod, cs.Name, cs.State.Waiting.Reason)}
+	case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0 && (init || cs.RestartCount > 0):
+		return []string{fmt.Sprintf("pod %s container %s exited with code %d", pod, cs.Name, cs.State.Terminated.ExitCode)}
+	}
+	return nil
 }
 
 // nodeStatuses lists every pod of the network with its chain facts, by name.

@@ -99,3 +99,32 @@ func TestComputeStatusStable(t *testing.T) {
 		}
 	}
 }
+
+// A node that crashes once is restarted by the kubelet and is not a failure; a second crash
+// is. An init step fails on its first non-zero exit.
+func TestFailingPodsToleratesOneNodeCrash(t *testing.T) {
+	exited := func(restarts int32) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: "node", RestartCount: restarts,
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2}}}
+	}
+	pod := func(init, app []corev1.ContainerStatus) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "net-rpc-1"},
+			Status: corev1.PodStatus{InitContainerStatuses: init, ContainerStatuses: app}}
+	}
+	restoreFailed := corev1.ContainerStatus{Name: "restore",
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}}
+	for _, tc := range []struct {
+		name string
+		pod  corev1.Pod
+		want string
+	}{
+		{"first crash", pod(nil, []corev1.ContainerStatus{exited(0)}), ""},
+		{"crashed again after a restart", pod(nil, []corev1.ContainerStatus{exited(1)}), "pod net-rpc-1 container node exited with code 2"},
+		{"init step failed", pod([]corev1.ContainerStatus{restoreFailed}, nil), "pod net-rpc-1 container restore exited with code 1"},
+	} {
+		got := failingPods([]corev1.Pod{tc.pod})
+		if (tc.want == "" && len(got) != 0) || (tc.want != "" && (len(got) != 1 || got[0] != tc.want)) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
