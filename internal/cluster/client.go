@@ -213,17 +213,22 @@ func scalePatch(i int, group string, replicas int32) ([]byte, error) {
 }
 
 // waitScaled waits until the operator observed generation gen and the group has exactly
-// replicas pods, all Ready.
+// replicas pods, all Ready. A network that stays Degraded for degradedGrace fails the wait
+// early with the condition's message.
 func (c *Client) waitScaled(ctx context.Context, name string, gen int64, group string, replicas int32, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	last := "waiting for the operator"
+	var degraded lasting
 	for {
 		n, err := c.network(ctx, name)
-		if err == nil {
-			last, err = c.scaled(ctx, n, gen, group, replicas)
+		if err != nil {
+			return err
 		}
-		if err != nil || last == "" {
+		if degraded.over(networkState(n) == "degraded", time.Now(), degradedGrace) {
+			return fmt.Errorf("network %s is degraded: %s", n.Name, statusOf(n, nil).Error)
+		}
+		if last, err = c.scaled(ctx, n, gen, group, replicas); err != nil || last == "" {
 			return err
 		}
 		select {
@@ -234,13 +239,32 @@ func (c *Client) waitScaled(ctx context.Context, name string, gen int64, group s
 	}
 }
 
+// degradedGrace is how long a network may stay Degraded while a command waits for it: the
+// kubelet retries a node that crashed or a container start the runtime failed under load
+// (RunContainerError seen once in CI), and only a failure that lasts is worth failing for
+// before the timeout.
+const degradedGrace = time.Minute
+
+// lasting tracks how long a condition has held across polls.
+type lasting struct{ since time.Time }
+
+// over records whether the condition holds at now and reports whether it has held for at
+// least grace without a break.
+func (l *lasting) over(holds bool, now time.Time, grace time.Duration) bool {
+	switch {
+	case !holds:
+		l.since = time.Time{}
+		return false
+	case l.since.IsZero():
+		l.since = now
+	}
+	return now.Sub(l.since) >= grace
+}
+
 // scaled says what the group still waits for, "" when it is done.
 func (c *Client) scaled(ctx context.Context, n *v1alpha1.SubstrateNetwork, gen int64, group string, replicas int32) (string, error) {
 	if n.Status.ObservedGeneration < gen {
 		return "waiting for the operator to observe the change", nil
-	}
-	if s := networkState(n); s == "degraded" {
-		return "", fmt.Errorf("network %s is degraded: %s", n.Name, statusOf(n, nil).Error)
 	}
 	var pods corev1.PodList
 	if err := c.kube.List(ctx, &pods, client.InNamespace(n.Namespace), client.MatchingLabels(kube.Selector(n.Name, group))); err != nil {

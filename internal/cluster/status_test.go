@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -198,5 +199,28 @@ func TestScalePatch(t *testing.T) {
 	want := `[{"op":"test","path":"/spec/groups/2/name","value":"rpc"},{"op":"add","path":"/spec/groups/2/replicas","value":4}]`
 	if string(p) != want {
 		t.Errorf("patch %s, want %s", p, want)
+	}
+}
+
+// A wait fails on a Degraded network only once it has stayed Degraded for the grace, without
+// a break: one crash the kubelet retries is waited out.
+func TestLastingDegraded(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	var l lasting
+	for _, step := range []struct {
+		at    time.Duration
+		holds bool
+		want  bool
+	}{
+		{0, true, false},
+		{30 * time.Second, true, false},
+		{40 * time.Second, false, false}, // recovered: the clock starts again
+		{50 * time.Second, true, false},
+		{100 * time.Second, true, false},
+		{110 * time.Second, true, true},
+	} {
+		if got := l.over(step.holds, t0.Add(step.at), time.Minute); got != step.want {
+			t.Errorf("at %s (degraded %v): over = %v, want %v", step.at, step.holds, got, step.want)
+		}
 	}
 }
